@@ -1,0 +1,253 @@
+//! The ports the use cases need from the outside: [`Store`] for durable state and
+//! [`JobQueue`] for durable background work. Each store crate implements both.
+
+use async_trait::async_trait;
+use dropline_domain::catalog::{Offer, Product, Store as Shop, Supplier, Variant};
+use dropline_domain::ids::{JobId, MessageId, OrderId, StoreId, SupplierId, SupplierOrderId, VariantId};
+use dropline_domain::order::Order;
+use dropline_domain::state::OrderState;
+use dropline_domain::timeline::TimelineEvent;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// What went wrong in a store, sorted by what the caller should do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The thing does not exist (or the version expected of an update is gone).
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A uniqueness rule or an optimistic-concurrency version refused the write.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database cannot be reached right now: retry later.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else (a bug, a corrupt row).
+    #[error("store error: {0}")]
+    Other(String),
+}
+
+/// A store (seller) with the hash of its API token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreRecord {
+    pub store: Shop,
+    /// SHA-256 of the store's API token, hex; the token itself is never stored.
+    pub token_hash: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// One write of an order inside a [`ChangeSet`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OrderWrite {
+    /// A new order. Refused with [`StoreError::Conflict`] when the store already has an
+    /// order with the same external id.
+    Insert(Order),
+    /// A changed order. `order.version` is the version that was read; the write is refused
+    /// with [`StoreError::Conflict`] when the stored version differs, and the stored version
+    /// becomes `order.version + 1`.
+    Update(Order),
+}
+
+/// A job to enqueue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewJob {
+    pub id: JobId,
+    /// Stable stored name, e.g. `route_order`. Never renamed.
+    pub kind: String,
+    pub payload: serde_json::Value,
+    #[serde(with = "time::serde::rfc3339")]
+    pub run_after: OffsetDateTime,
+    #[serde(default)]
+    pub store_id: Option<StoreId>,
+}
+
+/// A claimed job.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: JobId,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    /// Attempts before this one.
+    pub attempts: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub run_after: OffsetDateTime,
+    #[serde(default)]
+    pub store_id: Option<StoreId>,
+    /// Last failure, if any.
+    #[serde(default)]
+    pub last_error: Option<String>,
+}
+
+/// Where a message of the outbox stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageState {
+    /// Written, waiting for a sender (email and webhooks come with a later connector).
+    Queued,
+    Sent,
+    Failed,
+}
+
+impl MessageState {
+    /// The stored name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "queued" => Some(Self::Queued),
+            "sent" => Some(Self::Sent),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// A customer notice in the outbox.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub store_id: StoreId,
+    pub order_id: OrderId,
+    /// Template name: `order_received`, `order_confirmed`, ...
+    pub template: String,
+    #[serde(default)]
+    pub recipient: Option<String>,
+    pub data: serde_json::Value,
+    pub state: MessageState,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Everything one engine step writes, committed in ONE transaction: the orders it changed,
+/// their timeline entries, the jobs and messages they cause, and the jobs it finished.
+/// Either all of it is durable or none of it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChangeSet {
+    pub orders: Vec<OrderWrite>,
+    pub timeline: Vec<TimelineEvent>,
+    pub jobs: Vec<NewJob>,
+    pub messages: Vec<Message>,
+    /// Claimed jobs this step completed: they are deleted.
+    pub finished_jobs: Vec<JobId>,
+}
+
+impl ChangeSet {
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.orders.is_empty()
+            && self.timeline.is_empty()
+            && self.jobs.is_empty()
+            && self.messages.is_empty()
+            && self.finished_jobs.is_empty()
+    }
+}
+
+/// Filters and keyset cursor of an order listing. Orders come newest first (by id, which
+/// is time-ordered); `before` is the id of the last order of the previous page.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OrderFilter {
+    pub store_id: Option<StoreId>,
+    pub state: Option<OrderState>,
+    /// Orders with at least one supplier order at this supplier.
+    pub supplier_id: Option<SupplierId>,
+    /// `placed_at >= placed_from`.
+    pub placed_from: Option<OffsetDateTime>,
+    /// `placed_at < placed_to`.
+    pub placed_to: Option<OffsetDateTime>,
+    pub before: Option<OrderId>,
+    /// At most this many (the store caps it at 500).
+    pub limit: u32,
+}
+
+/// Filters of the outbox listing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MessageFilter {
+    pub store_id: Option<StoreId>,
+    pub order_id: Option<OrderId>,
+    pub limit: u32,
+}
+
+/// Durable state: stores, catalogue, orders with their timeline and the outbox.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Adds a store. Conflict when the id or token hash exists.
+    async fn insert_store(&self, record: StoreRecord) -> Result<(), StoreError>;
+    /// Replaces a store's name, address and settings.
+    async fn update_store(&self, store: Shop) -> Result<(), StoreError>;
+    async fn get_store(&self, id: StoreId) -> Result<Option<StoreRecord>, StoreError>;
+    /// The store whose token hashes to `token_hash`.
+    async fn store_by_token_hash(&self, token_hash: &str) -> Result<Option<StoreRecord>, StoreError>;
+    async fn list_stores(&self) -> Result<Vec<StoreRecord>, StoreError>;
+
+    async fn insert_supplier(&self, supplier: Supplier) -> Result<(), StoreError>;
+    async fn get_supplier(&self, id: SupplierId) -> Result<Option<Supplier>, StoreError>;
+    async fn list_suppliers(&self, store_id: Option<StoreId>) -> Result<Vec<Supplier>, StoreError>;
+
+    /// Adds a product with its variants. Conflict when a SKU already exists in the store.
+    async fn insert_product(&self, product: Product) -> Result<(), StoreError>;
+    async fn get_product(&self, id: dropline_domain::ids::ProductId) -> Result<Option<Product>, StoreError>;
+    async fn list_products(&self, store_id: Option<StoreId>) -> Result<Vec<Product>, StoreError>;
+    /// The store's variants with these SKUs (those that exist).
+    async fn variants_by_sku(&self, store_id: StoreId, skus: &[String]) -> Result<Vec<Variant>, StoreError>;
+    /// The store that owns a variant.
+    async fn variant_store(&self, variant_id: VariantId) -> Result<Option<StoreId>, StoreError>;
+
+    /// Adds an offer; `store_id` is the store of the offer's variant.
+    async fn insert_offer(&self, store_id: StoreId, offer: Offer) -> Result<(), StoreError>;
+    /// Replaces an offer (stock, cost, shipping, priority).
+    async fn update_offer(&self, offer: Offer) -> Result<(), StoreError>;
+    async fn offers_for_variants(&self, variant_ids: &[VariantId]) -> Result<Vec<Offer>, StoreError>;
+    async fn list_offers(&self, store_id: Option<StoreId>) -> Result<Vec<Offer>, StoreError>;
+
+    /// Writes a change set atomically (see [`ChangeSet`]). Implementations batch concurrent
+    /// change sets into one transaction (group commit); a refused change set leaves no trace
+    /// and does not affect the others of its batch.
+    async fn commit(&self, changes: ChangeSet) -> Result<(), StoreError>;
+
+    async fn get_order(&self, id: OrderId) -> Result<Option<Order>, StoreError>;
+    async fn order_by_external_id(&self, store_id: StoreId, external_id: &str) -> Result<Option<Order>, StoreError>;
+    /// The order a supplier order belongs to.
+    async fn order_of_supplier_order(&self, id: SupplierOrderId) -> Result<Option<OrderId>, StoreError>;
+    async fn list_orders(&self, filter: &OrderFilter) -> Result<Vec<Order>, StoreError>;
+    /// Number of orders per state (all stores, or one).
+    async fn count_orders_by_state(&self, store_id: Option<StoreId>) -> Result<Vec<(OrderState, u64)>, StoreError>;
+    /// The order's timeline, oldest first.
+    async fn timeline(&self, order_id: OrderId) -> Result<Vec<TimelineEvent>, StoreError>;
+    async fn list_messages(&self, filter: &MessageFilter) -> Result<Vec<Message>, StoreError>;
+}
+
+/// Durable background work. Jobs are added by [`Store::commit`] and finished by it too, so
+/// a job's effects and its completion land together.
+#[async_trait]
+pub trait JobQueue: Send + Sync + 'static {
+    /// Claims up to `limit` due jobs (run_after <= now, no live lease) for `lease`, so that
+    /// no other worker runs them meanwhile.
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        limit: u32,
+        lease: time::Duration,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Job>, StoreError>;
+    /// Releases a claimed job to run again after `run_after`, counting the attempt.
+    async fn retry_job(&self, id: JobId, error: &str, run_after: OffsetDateTime) -> Result<(), StoreError>;
+    /// Gives a job up: kept for inspection, never claimed again.
+    async fn bury_job(&self, id: JobId, error: &str) -> Result<(), StoreError>;
+    /// Jobs waiting or leased (not buried).
+    async fn count_pending_jobs(&self) -> Result<u64, StoreError>;
+    /// Buried jobs, newest first.
+    async fn list_buried_jobs(&self, limit: u32) -> Result<Vec<Job>, StoreError>;
+}
+
+/// A database backend: one value that is both the [`Store`] and the [`JobQueue`].
+pub trait Backend: Store + JobQueue {}
+
+impl<T: Store + JobQueue> Backend for T {}

@@ -1,0 +1,229 @@
+//! Stores, suppliers and the catalogue: products, variants and the offers (variant mappings)
+//! that say which supplier variant ships each store variant.
+
+use crate::address::Address;
+use crate::ids::{OfferId, ProductId, StoreId, SupplierId, VariantId};
+use crate::money::{Currency, Money};
+use crate::state::snake_enum;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+snake_enum!(
+    /// Where a store's orders come from.
+    Platform {
+        Shopify => "shopify",
+        Woocommerce => "woocommerce",
+        Wix => "wix",
+        Api => "api",
+        Csv => "csv",
+    }
+);
+
+snake_enum!(
+    /// How the router picks among a variant's offers.
+    RoutingPolicy {
+        /// Lowest unit cost plus shipping to the destination.
+        CheapestLanded => "cheapest_landed",
+        /// Fewest delivery days (measured lane, else the offer's stated days).
+        Fastest => "fastest",
+        /// Highest supplier rating.
+        BestRated => "best_rated",
+        /// The primary offer, the backup only when the primary cannot serve.
+        PrimaryThenBackup => "primary_then_backup",
+        /// A weighted score of margin, speed, rating and on-time rate.
+        Weighted => "weighted",
+    }
+);
+
+/// Weights of the `weighted` policy, in whole percent points (no floats).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutingWeights {
+    pub margin: u32,
+    pub speed: u32,
+    pub rating: u32,
+    pub on_time: u32,
+}
+
+impl Default for RoutingWeights {
+    fn default() -> Self {
+        Self {
+            margin: 40,
+            speed: 30,
+            rating: 15,
+            on_time: 15,
+        }
+    }
+}
+
+/// When a store accepts orders by itself. Every condition set must hold.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutoAcceptRules {
+    /// Automatic acceptance is on.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Only orders whose payment is captured.
+    #[serde(default = "yes")]
+    pub require_paid: bool,
+    /// Only orders whose total is at most this (minor units of the store currency).
+    #[serde(default)]
+    pub max_total_minor: Option<i64>,
+    /// Only orders whose every line is one of these SKUs (empty = any product), so a seller
+    /// can automate a few products first.
+    #[serde(default)]
+    pub allowed_skus: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A store's settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreSettings {
+    #[serde(default)]
+    pub auto_accept: AutoAcceptRules,
+    #[serde(default = "default_policy")]
+    pub routing_policy: RoutingPolicy,
+    #[serde(default)]
+    pub routing_weights: RoutingWeights,
+}
+
+fn default_policy() -> RoutingPolicy {
+    RoutingPolicy::PrimaryThenBackup
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        Self {
+            auto_accept: AutoAcceptRules::default(),
+            routing_policy: default_policy(),
+            routing_weights: RoutingWeights::default(),
+        }
+    }
+}
+
+/// A seller's store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Store {
+    pub id: StoreId,
+    pub name: String,
+    pub platform: Platform,
+    pub currency: Currency,
+    /// The store's own address: a supplier order is never shipped there.
+    #[serde(default)]
+    pub address: Option<Address>,
+    #[serde(default)]
+    pub settings: StoreSettings,
+}
+
+snake_enum!(
+    /// How a supplier is reached.
+    SupplierKind {
+        Aliexpress => "aliexpress",
+        Cj => "cj",
+        Agent => "agent",
+        Warehouse => "warehouse",
+        Manual => "manual",
+    }
+);
+
+/// Who ships the goods.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Supplier {
+    pub id: SupplierId,
+    pub store_id: StoreId,
+    pub name: String,
+    pub kind: SupplierKind,
+    /// ISO 3166-1 alpha-2 country the goods leave from.
+    #[serde(default)]
+    pub ships_from: Option<String>,
+    /// Days from order to hand-over to the carrier.
+    #[serde(default)]
+    pub processing_days: u32,
+    /// Rating out of 100.
+    #[serde(default)]
+    pub rating: u32,
+}
+
+/// A product of a store's catalogue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    pub id: ProductId,
+    pub store_id: StoreId,
+    pub title: String,
+    pub variants: Vec<Variant>,
+}
+
+/// A variant: what a line item buys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Variant {
+    pub id: VariantId,
+    pub product_id: ProductId,
+    pub sku: String,
+    pub title: String,
+    pub price: Money,
+}
+
+snake_enum!(
+    /// Whether an offer is the first choice or the fallback.
+    OfferPriority {
+        Primary => "primary",
+        Backup => "backup",
+    }
+);
+
+/// One way a supplier ships to a destination.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShippingMethod {
+    /// Destination country (ISO 3166-1 alpha-2), or `*` for anywhere else.
+    pub country: String,
+    /// The supplier's name of the method (e.g. "AliExpress Standard Shipping").
+    pub name: String,
+    /// Shipping cost for one unit.
+    pub cost: Money,
+    pub min_days: u32,
+    pub max_days: u32,
+}
+
+/// One store variant mapped to one supplier variant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    pub id: OfferId,
+    pub variant_id: VariantId,
+    pub supplier_id: SupplierId,
+    pub supplier_sku: String,
+    #[serde(default)]
+    pub supplier_product_id: Option<String>,
+    #[serde(default)]
+    pub supplier_variant_id: Option<String>,
+    /// The supplier's product page, for a person who orders by hand.
+    #[serde(default)]
+    pub product_url: Option<String>,
+    pub unit_cost: Money,
+    /// Units the supplier can ship; `None` when unknown (treated as available).
+    #[serde(default)]
+    pub stock: Option<u32>,
+    pub shipping: Vec<ShippingMethod>,
+    pub priority: OfferPriority,
+}
+
+impl Offer {
+    /// The shipping method to a country: the country's own, else the `*` one.
+    pub fn shipping_to(&self, country: &str) -> Option<&ShippingMethod> {
+        self.shipping
+            .iter()
+            .find(|m| m.country.eq_ignore_ascii_case(country))
+            .or_else(|| self.shipping.iter().find(|m| m.country == "*"))
+    }
+
+    /// Whether the offer can supply `quantity` units (unknown stock counts as available).
+    pub fn has_stock(&self, quantity: u32) -> bool {
+        self.stock.is_none_or(|stock| stock >= quantity)
+    }
+}
+
+impl fmt::Display for Offer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.supplier_sku, self.priority)
+    }
+}

@@ -1,0 +1,17 @@
+//! dropline's domain: the types of a dropshipping order's journey, their state machines,
+//! address validation and routing.
+//!
+//! This crate is pure: it never does I/O, never awaits, never reads a clock (callers pass
+//! the time in) and never uses floating point for money.
+
+pub mod address;
+pub mod catalog;
+pub mod ids;
+pub mod money;
+pub mod order;
+pub mod routing;
+pub mod state;
+pub mod timeline;
+pub mod validation;
+
+pub use time::OffsetDateTime;

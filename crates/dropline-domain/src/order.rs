@@ -1,0 +1,760 @@
+//! The order aggregate: an order with its lines, supplier orders and shipments. Every change
+//! goes through a state machine of [`crate::state`] and writes its entry into a [`Journal`].
+
+use crate::address::{Address, Customer};
+use crate::catalog::SupplierKind;
+use crate::ids::{LineItemId, OfferId, OrderId, ShipmentId, StoreId, SupplierId, SupplierOrderId, VariantId};
+use crate::money::{Currency, Money};
+use crate::state::{
+    HoldReason, OrderEvent, OrderState, PaymentEvent, PaymentState, Progress, ShipmentState, SupplierOrderEvent,
+    SupplierOrderState, TransitionError, next_order_state, next_payment_state, next_shipment_state,
+    next_supplier_order_state,
+};
+use crate::timeline::Journal;
+use crate::validation::Finding;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// One line of an order, as received.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineItem {
+    pub id: LineItemId,
+    /// The storefront's own id of the line, if it has one.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// The catalogue variant, when the SKU matched one.
+    #[serde(default)]
+    pub variant_id: Option<VariantId>,
+    pub sku: String,
+    pub title: String,
+    #[serde(default)]
+    pub variant_title: Option<String>,
+    pub quantity: u32,
+    pub unit_price: Money,
+    /// Digital goods and gift cards need no supplier.
+    pub requires_shipping: bool,
+}
+
+/// The order as it arrives from a storefront, the API or a CSV file: what ingestion needs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncomingOrder {
+    pub external_id: String,
+    pub number: String,
+    pub customer: Customer,
+    pub shipping_address: Address,
+    pub lines: Vec<IncomingLine>,
+    pub currency: Currency,
+    pub shipping_total: Money,
+    pub payment: PaymentState,
+    #[serde(with = "time::serde::rfc3339")]
+    pub placed_at: OffsetDateTime,
+}
+
+/// A line of an [`IncomingOrder`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncomingLine {
+    #[serde(default)]
+    pub external_id: Option<String>,
+    pub sku: String,
+    pub title: String,
+    #[serde(default)]
+    pub variant_title: Option<String>,
+    pub quantity: u32,
+    pub unit_price: Money,
+    pub requires_shipping: bool,
+}
+
+/// A parcel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shipment {
+    pub id: ShipmentId,
+    pub carrier: String,
+    pub tracking_number: String,
+    #[serde(default)]
+    pub tracking_url: Option<String>,
+    pub state: ShipmentState,
+    pub events: Vec<ShipmentEvent>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub shipped_at: Option<OffsetDateTime>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub delivered_at: Option<OffsetDateTime>,
+}
+
+/// One normalized carrier event of a parcel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipmentEvent {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub state: ShipmentState,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// One line of a supplier order: which supplier variant, how many, at what cost.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupplierOrderLine {
+    pub line_item_id: LineItemId,
+    pub offer_id: OfferId,
+    pub variant_id: VariantId,
+    pub supplier_sku: String,
+    #[serde(default)]
+    pub product_url: Option<String>,
+    pub title: String,
+    #[serde(default)]
+    pub variant_title: Option<String>,
+    pub quantity: u32,
+    pub unit_cost: Money,
+}
+
+/// The purchase placed with one supplier for part of an order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupplierOrder {
+    pub id: SupplierOrderId,
+    pub supplier_id: SupplierId,
+    pub supplier_name: String,
+    pub supplier_kind: SupplierKind,
+    pub lines: Vec<SupplierOrderLine>,
+    /// Always the customer's address.
+    pub ship_to: Address,
+    #[serde(default)]
+    pub shipping_method: Option<String>,
+    /// Cost expected at routing: units plus shipping.
+    pub expected_cost: Money,
+    /// Cost the supplier actually charged, once known.
+    #[serde(default)]
+    pub actual_cost: Option<Money>,
+    /// The supplier's own order id.
+    #[serde(default)]
+    pub supplier_reference: Option<String>,
+    /// Derived from (order, supplier, attempt): sent to suppliers that take one.
+    pub idempotency_key: String,
+    pub attempt: u32,
+    pub state: SupplierOrderState,
+    pub shipments: Vec<Shipment>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Why a change to an order was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum OrderError {
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error("supplier order {0} is not part of this order")]
+    UnknownSupplierOrder(SupplierOrderId),
+    #[error("shipment {0} is not part of this order")]
+    UnknownShipment(ShipmentId),
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: String },
+}
+
+/// A customer order with everything that happened to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: OrderId,
+    pub store_id: StoreId,
+    /// The storefront's id of the order; unique per store.
+    pub external_id: String,
+    /// The order name the customer sees (`#1001`).
+    pub number: String,
+    pub customer: Customer,
+    pub shipping_address: Address,
+    pub lines: Vec<LineItem>,
+    pub currency: Currency,
+    pub subtotal: Money,
+    pub shipping_total: Money,
+    pub total: Money,
+    pub payment: PaymentState,
+    pub state: OrderState,
+    /// Why the order is on hold (empty unless it is).
+    #[serde(default)]
+    pub hold_reasons: Vec<HoldReason>,
+    /// Validation findings of the current address and payment.
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+    pub supplier_orders: Vec<SupplierOrder>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub placed_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    /// Optimistic-concurrency version, kept by the store.
+    #[serde(default)]
+    pub version: u64,
+}
+
+impl Order {
+    /// A new order from what a storefront sent; it starts in `pending_review`. Totals are
+    /// computed here, exactly, from the lines.
+    pub fn receive(
+        store_id: StoreId,
+        incoming: IncomingOrder,
+        variant_of: impl Fn(&str) -> Option<VariantId>,
+        journal: &mut Journal,
+    ) -> Result<Order, OrderError> {
+        let id = journal.order_id;
+        let lines = build_lines(&incoming, &variant_of)?;
+        let (subtotal, total) = totals(&incoming, &lines)?;
+        let order = Order {
+            id,
+            store_id,
+            external_id: incoming.external_id,
+            number: incoming.number,
+            customer: incoming.customer,
+            shipping_address: incoming.shipping_address,
+            lines,
+            currency: incoming.currency,
+            subtotal,
+            shipping_total: incoming.shipping_total,
+            total,
+            payment: incoming.payment,
+            state: OrderState::PendingReview,
+            hold_reasons: Vec::new(),
+            findings: Vec::new(),
+            supplier_orders: Vec::new(),
+            placed_at: incoming.placed_at,
+            received_at: journal.at,
+            updated_at: journal.at,
+            version: 0,
+        };
+        journal.record(
+            "order.received",
+            format!("Order {} received", order.number),
+            None,
+            Some(order.state.to_string()),
+        );
+        Ok(order)
+    }
+
+    /// Replaces customer, address, lines and totals with a changed resend of the same order
+    /// (allowed before routing only). Returns whether anything changed.
+    pub fn update_from(
+        &mut self,
+        incoming: IncomingOrder,
+        variant_of: impl Fn(&str) -> Option<VariantId>,
+        journal: &mut Journal,
+    ) -> Result<bool, OrderError> {
+        if !self.supplier_orders.is_empty()
+            || !matches!(
+                self.state,
+                OrderState::PendingReview | OrderState::OnHold | OrderState::Accepted
+            )
+        {
+            return Err(OrderError::Invalid {
+                field: "order".into(),
+                reason: format!(
+                    "order is {} and already routed; it can no longer be changed",
+                    self.state
+                ),
+            });
+        }
+        let lines = build_lines(&incoming, &variant_of)?;
+        let (subtotal, total) = totals(&incoming, &lines)?;
+        let same_lines = self.lines.len() == lines.len()
+            && self.lines.iter().zip(&lines).all(|(a, b)| {
+                (
+                    &a.sku,
+                    a.quantity,
+                    a.unit_price,
+                    &a.title,
+                    &a.variant_title,
+                    a.requires_shipping,
+                ) == (
+                    &b.sku,
+                    b.quantity,
+                    b.unit_price,
+                    &b.title,
+                    &b.variant_title,
+                    b.requires_shipping,
+                )
+            });
+        let mut changed = Vec::new();
+        if self.customer != incoming.customer {
+            changed.push("customer");
+            self.customer = incoming.customer;
+        }
+        if self.shipping_address != incoming.shipping_address {
+            changed.push("shipping_address");
+            self.shipping_address = incoming.shipping_address;
+        }
+        if !same_lines {
+            changed.push("lines");
+            self.lines = lines;
+        }
+        if self.shipping_total != incoming.shipping_total || self.total != total {
+            changed.push("totals");
+            self.shipping_total = incoming.shipping_total;
+            self.subtotal = subtotal;
+            self.total = total;
+        }
+        if self.number != incoming.number {
+            changed.push("number");
+            self.number = incoming.number;
+        }
+        if !changed.is_empty() {
+            self.updated_at = journal.at;
+            journal.record(
+                "order.updated",
+                format!("Order changed by the storefront: {}", changed.join(", ")),
+                None,
+                None,
+            );
+        }
+        let payment_changed = self.payment != incoming.payment;
+        if payment_changed {
+            let from = self.payment;
+            self.payment = incoming.payment;
+            self.updated_at = journal.at;
+            journal.record(
+                "payment.updated",
+                format!("Payment is {}", self.payment),
+                Some(from.to_string()),
+                Some(self.payment.to_string()),
+            );
+        }
+        Ok(!changed.is_empty() || payment_changed)
+    }
+
+    /// Applies an order event through the order machine.
+    pub fn apply(&mut self, event: OrderEvent, journal: &mut Journal) -> Result<(), OrderError> {
+        let from = self.state;
+        let to = next_order_state(from, &event)?;
+        self.hold_reasons = match &event {
+            OrderEvent::Hold { reasons } => reasons.clone(),
+            _ => Vec::new(),
+        };
+        self.state = to;
+        self.updated_at = journal.at;
+        let message = match &event {
+            OrderEvent::Hold { reasons } => {
+                format!(
+                    "On hold: {}",
+                    reasons.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+                )
+            }
+            _ => format!("Order {to}"),
+        };
+        journal.record(
+            &format!("order.{}", event.name()),
+            message,
+            Some(from.to_string()),
+            Some(to.to_string()),
+        );
+        Ok(())
+    }
+
+    /// Applies a payment event through the payment machine.
+    pub fn apply_payment(&mut self, event: PaymentEvent, journal: &mut Journal) -> Result<(), OrderError> {
+        let from = self.payment;
+        let to = next_payment_state(from, event)?;
+        self.payment = to;
+        self.updated_at = journal.at;
+        journal.record(
+            &format!("payment.{event}"),
+            format!("Payment {to}"),
+            Some(from.to_string()),
+            Some(to.to_string()),
+        );
+        Ok(())
+    }
+
+    /// Lines that need a supplier (shipping required, quantity above zero).
+    pub fn shippable_lines(&self) -> impl Iterator<Item = &LineItem> {
+        self.lines.iter().filter(|l| l.requires_shipping && l.quantity > 0)
+    }
+
+    /// Adds a supplier order created by routing.
+    pub fn add_supplier_order(&mut self, supplier_order: SupplierOrder, journal: &mut Journal) {
+        journal.record(
+            "supplier_order.created",
+            format!(
+                "Supplier order for {} created ({} line(s), expected cost {})",
+                supplier_order.supplier_name,
+                supplier_order.lines.len(),
+                supplier_order.expected_cost
+            ),
+            None,
+            Some(supplier_order.state.to_string()),
+        );
+        self.supplier_orders.push(supplier_order);
+        self.updated_at = journal.at;
+    }
+
+    /// The supplier order with this id.
+    pub fn supplier_order(&self, id: SupplierOrderId) -> Result<&SupplierOrder, OrderError> {
+        self.supplier_orders
+            .iter()
+            .find(|s| s.id == id)
+            .ok_or(OrderError::UnknownSupplierOrder(id))
+    }
+
+    fn supplier_order_mut(&mut self, id: SupplierOrderId) -> Result<&mut SupplierOrder, OrderError> {
+        self.supplier_orders
+            .iter_mut()
+            .find(|s| s.id == id)
+            .ok_or(OrderError::UnknownSupplierOrder(id))
+    }
+
+    /// Applies a supplier-order event through the supplier-order machine.
+    pub fn apply_supplier_order(
+        &mut self,
+        id: SupplierOrderId,
+        event: SupplierOrderEvent,
+        journal: &mut Journal,
+    ) -> Result<(), OrderError> {
+        let supplier_order = self.supplier_order_mut(id)?;
+        let from = supplier_order.state;
+        let to = next_supplier_order_state(from, event)?;
+        supplier_order.state = to;
+        let name = supplier_order.supplier_name.clone();
+        self.updated_at = journal.at;
+        journal.record(
+            &format!("supplier_order.{event}"),
+            format!("Supplier order at {name}: {event}"),
+            Some(from.to_string()),
+            Some(to.to_string()),
+        );
+        Ok(())
+    }
+
+    /// The vendor placed the order with the supplier and records the supplier's order id
+    /// (and, when known, what it actually cost).
+    pub fn record_supplier_reference(
+        &mut self,
+        id: SupplierOrderId,
+        reference: &str,
+        actual_cost: Option<Money>,
+        journal: &mut Journal,
+    ) -> Result<(), OrderError> {
+        let reference = reference.trim();
+        if reference.is_empty() {
+            return Err(OrderError::Invalid {
+                field: "supplier_reference".into(),
+                reason: "must not be empty".into(),
+            });
+        }
+        let supplier_order = self.supplier_order(id)?;
+        if let Some(cost) = actual_cost
+            && cost.currency != supplier_order.expected_cost.currency
+        {
+            return Err(OrderError::Invalid {
+                field: "actual_cost.currency".into(),
+                reason: format!("must be {}", supplier_order.expected_cost.currency),
+            });
+        }
+        if supplier_order.supplier_reference.is_some() {
+            return Err(TransitionError {
+                machine: "supplier_order",
+                from: supplier_order.state.to_string(),
+                event: "record_supplier_reference".into(),
+            }
+            .into());
+        }
+        self.apply_supplier_order(id, SupplierOrderEvent::Accept, journal)?;
+        let supplier_order = self.supplier_order_mut(id)?;
+        supplier_order.supplier_reference = Some(reference.to_string());
+        supplier_order.actual_cost = actual_cost;
+        journal.record(
+            "supplier_order.reference_recorded",
+            format!("Supplier order id {reference} recorded"),
+            None,
+            None,
+        );
+        Ok(())
+    }
+
+    /// Adds a parcel with its carrier and tracking number to an accepted supplier order.
+    pub fn add_shipment(
+        &mut self,
+        id: SupplierOrderId,
+        carrier: &str,
+        tracking_number: &str,
+        tracking_url: Option<String>,
+        journal: &mut Journal,
+    ) -> Result<ShipmentId, OrderError> {
+        for (field, value) in [("carrier", carrier), ("tracking_number", tracking_number)] {
+            if value.trim().is_empty() {
+                return Err(OrderError::Invalid {
+                    field: field.into(),
+                    reason: "must not be empty".into(),
+                });
+            }
+        }
+        let order_state = self.state;
+        let supplier_order = self.supplier_order_mut(id)?;
+        let state = supplier_order.state;
+        let open_for_parcels = state.status == crate::state::SupplierOrderStatus::InProgress
+            && !matches!(order_state, OrderState::Cancelled | OrderState::Completed);
+        if !open_for_parcels {
+            return Err(TransitionError {
+                machine: "supplier_order",
+                from: state.to_string(),
+                event: "add_shipment".into(),
+            }
+            .into());
+        }
+        let shipment_id = ShipmentId::new();
+        supplier_order.shipments.push(Shipment {
+            id: shipment_id,
+            carrier: carrier.trim().to_string(),
+            tracking_number: tracking_number.trim().to_string(),
+            tracking_url,
+            state: ShipmentState::InfoReceived,
+            events: vec![ShipmentEvent {
+                at: journal.at,
+                state: ShipmentState::InfoReceived,
+                note: None,
+            }],
+            shipped_at: None,
+            delivered_at: None,
+        });
+        self.updated_at = journal.at;
+        journal.record(
+            "shipment.added",
+            format!("Tracking {} ({}) added", tracking_number.trim(), carrier.trim()),
+            None,
+            Some(ShipmentState::InfoReceived.to_string()),
+        );
+        Ok(shipment_id)
+    }
+
+    /// Records a parcel event (shipped = in transit, delivered, attempt failed, ...) and
+    /// moves the supplier order and the order with it.
+    pub fn record_shipment_event(
+        &mut self,
+        shipment_id: ShipmentId,
+        event: ShipmentState,
+        note: Option<String>,
+        journal: &mut Journal,
+    ) -> Result<(), OrderError> {
+        let at = journal.at;
+        let (supplier_order_id, from) = {
+            let (supplier_order, shipment) = self.shipment_mut(shipment_id)?;
+            let from = shipment.state;
+            let to = next_shipment_state(from, event)?;
+            shipment.state = to;
+            shipment.events.push(ShipmentEvent { at, state: to, note });
+            if to != ShipmentState::InfoReceived && shipment.shipped_at.is_none() && !to.is_failure() {
+                shipment.shipped_at = Some(at);
+            }
+            if to == ShipmentState::Delivered {
+                shipment.delivered_at = Some(at);
+            }
+            (supplier_order, from)
+        };
+        self.updated_at = at;
+        journal.record(
+            &format!("shipment.{event}"),
+            format!("Parcel {event}"),
+            Some(from.to_string()),
+            Some(event.to_string()),
+        );
+        // A supplier order whose parcels are all delivered is done.
+        let supplier_order = self.supplier_order(supplier_order_id)?;
+        let all_delivered = !supplier_order.shipments.is_empty()
+            && supplier_order
+                .shipments
+                .iter()
+                .filter(|s| !s.state.is_failure())
+                .all(|s| s.state == ShipmentState::Delivered)
+            && supplier_order
+                .shipments
+                .iter()
+                .any(|s| s.state == ShipmentState::Delivered);
+        if all_delivered && !supplier_order.state.is_terminal() {
+            self.apply_supplier_order(supplier_order_id, SupplierOrderEvent::Close, journal)?;
+        }
+        if event.is_failure() && event != ShipmentState::Expired {
+            if matches!(
+                self.state,
+                OrderState::InFulfillment
+                    | OrderState::PartiallyShipped
+                    | OrderState::Shipped
+                    | OrderState::PartiallyDelivered
+            ) {
+                self.apply(OrderEvent::DeliveryFailed, journal)?;
+            }
+            return Ok(());
+        }
+        self.sync_progress(journal)
+    }
+
+    /// A failed delivery is sent again: a new parcel replaces the failed one and the order
+    /// goes back to fulfillment.
+    pub fn reship(
+        &mut self,
+        failed_shipment: ShipmentId,
+        carrier: &str,
+        tracking_number: &str,
+        journal: &mut Journal,
+    ) -> Result<ShipmentId, OrderError> {
+        let supplier_order_id = {
+            let (supplier_order_id, shipment) = self.shipment_mut(failed_shipment)?;
+            if !shipment.state.is_failure() {
+                return Err(TransitionError {
+                    machine: "shipment",
+                    from: shipment.state.to_string(),
+                    event: "reship".into(),
+                }
+                .into());
+            }
+            supplier_order_id
+        };
+        if self.state == OrderState::DeliveryFailed {
+            self.apply(OrderEvent::Retry, journal)?;
+        }
+        let supplier_order = self.supplier_order(supplier_order_id)?;
+        if supplier_order.state.status != crate::state::SupplierOrderStatus::InProgress {
+            return Err(TransitionError {
+                machine: "supplier_order",
+                from: supplier_order.state.to_string(),
+                event: "reship".into(),
+            }
+            .into());
+        }
+        let new_id = self.add_shipment(supplier_order_id, carrier, tracking_number, None, journal)?;
+        self.sync_progress(journal)?;
+        Ok(new_id)
+    }
+
+    fn shipment_mut(&mut self, shipment_id: ShipmentId) -> Result<(SupplierOrderId, &mut Shipment), OrderError> {
+        self.supplier_orders
+            .iter_mut()
+            .find_map(|so| {
+                let id = so.id;
+                so.shipments.iter_mut().find(|s| s.id == shipment_id).map(|s| (id, s))
+            })
+            .ok_or(OrderError::UnknownShipment(shipment_id))
+    }
+
+    /// The progress derived from the supplier orders and their parcels.
+    pub fn derived_progress(&self) -> Progress {
+        let live: Vec<&SupplierOrder> = self
+            .supplier_orders
+            .iter()
+            .filter(|s| !matches!(s.state.status, crate::state::SupplierOrderStatus::Cancelled))
+            .collect();
+        let shipped = |so: &SupplierOrder| {
+            so.shipments
+                .iter()
+                .any(|s| !s.state.is_failure() && s.state != ShipmentState::InfoReceived)
+        };
+        let delivered = |so: &SupplierOrder| so.shipments.iter().any(|s| s.state == ShipmentState::Delivered);
+        let count_delivered = live.iter().filter(|s| delivered(s)).count();
+        let count_shipped = live.iter().filter(|s| shipped(s)).count();
+        if live.is_empty() || count_shipped == 0 {
+            Progress::InFulfillment
+        } else if count_delivered == live.len() {
+            Progress::Delivered
+        } else if count_delivered > 0 {
+            Progress::PartiallyDelivered
+        } else if count_shipped == live.len() {
+            Progress::Shipped
+        } else {
+            Progress::PartiallyShipped
+        }
+    }
+
+    /// Moves the order to its derived progress when it is fulfilling and the progress changed.
+    pub fn sync_progress(&mut self, journal: &mut Journal) -> Result<(), OrderError> {
+        let fulfilling = matches!(
+            self.state,
+            OrderState::InFulfillment
+                | OrderState::PartiallyShipped
+                | OrderState::Shipped
+                | OrderState::PartiallyDelivered
+        );
+        let progress = self.derived_progress();
+        let target = match progress {
+            Progress::InFulfillment => OrderState::InFulfillment,
+            Progress::PartiallyShipped => OrderState::PartiallyShipped,
+            Progress::Shipped => OrderState::Shipped,
+            Progress::PartiallyDelivered => OrderState::PartiallyDelivered,
+            Progress::Delivered => OrderState::Delivered,
+        };
+        if fulfilling && target != self.state {
+            self.apply(OrderEvent::Progress { progress }, journal)?;
+        }
+        Ok(())
+    }
+}
+
+fn build_lines(
+    incoming: &IncomingOrder,
+    variant_of: &impl Fn(&str) -> Option<VariantId>,
+) -> Result<Vec<LineItem>, OrderError> {
+    if incoming.lines.is_empty() {
+        return Err(OrderError::Invalid {
+            field: "lines".into(),
+            reason: "an order needs at least one line".into(),
+        });
+    }
+    incoming
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            if line.quantity == 0 {
+                return Err(OrderError::Invalid {
+                    field: format!("lines[{i}].quantity"),
+                    reason: "must be at least 1".into(),
+                });
+            }
+            if line.unit_price.currency != incoming.currency {
+                return Err(OrderError::Invalid {
+                    field: format!("lines[{i}].unit_price.currency"),
+                    reason: format!("must be the order currency {}", incoming.currency),
+                });
+            }
+            if line.unit_price.minor < 0 {
+                return Err(OrderError::Invalid {
+                    field: format!("lines[{i}].unit_price"),
+                    reason: "must not be negative".into(),
+                });
+            }
+            Ok(LineItem {
+                id: LineItemId::new(),
+                external_id: line.external_id.clone(),
+                variant_id: variant_of(&line.sku),
+                sku: line.sku.clone(),
+                title: line.title.clone(),
+                variant_title: line.variant_title.clone(),
+                quantity: line.quantity,
+                unit_price: line.unit_price,
+                requires_shipping: line.requires_shipping,
+            })
+        })
+        .collect()
+}
+
+fn totals(incoming: &IncomingOrder, lines: &[LineItem]) -> Result<(Money, Money), OrderError> {
+    let overflow = |field: &str| OrderError::Invalid {
+        field: field.into(),
+        reason: "amount too large".into(),
+    };
+    let mut subtotal = Money::zero(incoming.currency);
+    for line in lines {
+        let amount = line
+            .unit_price
+            .checked_mul(line.quantity)
+            .map_err(|_| overflow("lines"))?;
+        subtotal = subtotal.checked_add(amount).map_err(|_| overflow("lines"))?;
+    }
+    if incoming.shipping_total.currency != incoming.currency {
+        return Err(OrderError::Invalid {
+            field: "shipping_total.currency".into(),
+            reason: format!("must be the order currency {}", incoming.currency),
+        });
+    }
+    if incoming.shipping_total.minor < 0 {
+        return Err(OrderError::Invalid {
+            field: "shipping_total".into(),
+            reason: "must not be negative".into(),
+        });
+    }
+    let total = subtotal
+        .checked_add(incoming.shipping_total)
+        .map_err(|_| overflow("shipping_total"))?;
+    Ok((subtotal, total))
+}
