@@ -2,6 +2,16 @@
 //! ports they need ([`ports::Store`], [`ports::JobQueue`]).
 //!
 //! This crate never names a database, an HTTP framework or a partner API: adapters plug in
-//! through the ports.
+//! through the ports. State changes only through the domain's state machines, and every
+//! change is committed with its timeline entries and the jobs it causes in one change set.
 
+pub mod error;
+pub mod jobs;
 pub mod ports;
+pub mod scope;
+pub mod service;
+pub mod token;
+
+pub use error::{AppError, FieldError};
+pub use scope::Scope;
+pub use service::{App, AppEvent, BulkOutcome, Decision, IngestOutcome, NewOffer, NewProduct, NewStore, NewSupplier, ParcelAction};

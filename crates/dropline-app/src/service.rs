@@ -1,0 +1,1114 @@
+//! [`App`]: the use cases. Every change loads the aggregate, moves it through its state
+//! machine with a journal, and commits the new state, its timeline entries and the jobs and
+//! messages it causes as ONE change set.
+
+use crate::error::{AppError, FieldError};
+use crate::jobs::{self, JobKind};
+use crate::ports::{
+    Backend, ChangeSet, Message, MessageFilter, OrderFilter, OrderWrite, StoreError, StoreRecord,
+};
+use crate::scope::Scope;
+use crate::token;
+use dropline_domain::address::Address;
+use dropline_domain::catalog::{
+    Offer, OfferPriority, Platform, Product, ShippingMethod, Store as Shop, StoreSettings, Supplier, SupplierKind,
+    Variant,
+};
+use dropline_domain::ids::{OfferId, OrderId, ProductId, ShipmentId, StoreId, SupplierId, SupplierOrderId, VariantId};
+use dropline_domain::money::{Currency, Money};
+use dropline_domain::order::{IncomingOrder, Order, SupplierOrder, SupplierOrderLine};
+use dropline_domain::routing::{RoutingContext, route_order};
+use dropline_domain::state::{
+    HoldReason, OrderEvent, OrderState, PaymentState, ShipmentState, SupplierOrderEvent, SupplierOrderState,
+};
+use dropline_domain::timeline::{Actor, Journal, TimelineEvent};
+use dropline_domain::validation::{Finding, Severity, validate_address};
+use std::sync::Arc;
+use time::OffsetDateTime;
+use tokio::sync::broadcast;
+
+/// How often a change is retried when another writer changed the same order meanwhile.
+const CONFLICT_RETRIES: usize = 5;
+
+/// Something the engine finished, for observers (the benchmark, tests, later the dashboard).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AppEvent {
+    /// The order's supplier orders were created (or it went on hold instead).
+    OrderRouted { order_id: OrderId, held: bool },
+}
+
+/// A new store.
+#[derive(Clone, Debug)]
+pub struct NewStore {
+    pub name: String,
+    pub platform: Platform,
+    pub currency: Currency,
+    pub address: Option<Address>,
+    pub settings: StoreSettings,
+}
+
+/// A new supplier of a store.
+#[derive(Clone, Debug)]
+pub struct NewSupplier {
+    pub store_id: StoreId,
+    pub name: String,
+    pub kind: SupplierKind,
+    pub ships_from: Option<String>,
+    pub processing_days: u32,
+    pub rating: u32,
+}
+
+/// A new product with its variants.
+#[derive(Clone, Debug)]
+pub struct NewProduct {
+    pub store_id: StoreId,
+    pub title: String,
+    pub variants: Vec<NewVariant>,
+}
+
+/// A variant of a [`NewProduct`].
+#[derive(Clone, Debug)]
+pub struct NewVariant {
+    pub sku: String,
+    pub title: String,
+    pub price: Money,
+}
+
+/// A new offer: a store variant mapped to a supplier variant.
+#[derive(Clone, Debug)]
+pub struct NewOffer {
+    pub variant_id: VariantId,
+    pub supplier_id: SupplierId,
+    pub supplier_sku: String,
+    pub supplier_product_id: Option<String>,
+    pub supplier_variant_id: Option<String>,
+    pub product_url: Option<String>,
+    pub unit_cost: Money,
+    pub stock: Option<u32>,
+    pub shipping: Vec<ShippingMethod>,
+    pub priority: OfferPriority,
+}
+
+/// What ingesting an order did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IngestOutcome {
+    pub order_id: OrderId,
+    /// A new order was created.
+    pub created: bool,
+    /// An existing order changed (a changed resend).
+    pub changed: bool,
+    pub state: OrderState,
+}
+
+/// A seller's decision on an order in review.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Accept,
+    Reject,
+}
+
+/// The outcome of one order of a bulk action.
+#[derive(Clone, Debug)]
+pub struct BulkOutcome {
+    pub order_id: OrderId,
+    pub result: Result<OrderState, AppError>,
+}
+
+/// An action on a parcel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParcelAction {
+    /// Handed to the carrier: in transit.
+    Shipped,
+    Delivered,
+    /// The carrier could not deliver.
+    Failed,
+}
+
+/// The use cases, over one backend.
+#[derive(Clone)]
+pub struct App {
+    backend: Arc<dyn Backend>,
+    events: broadcast::Sender<AppEvent>,
+}
+
+impl App {
+    /// The use cases over `backend`.
+    pub fn new(backend: Arc<dyn Backend>) -> Self {
+        let (events, _) = broadcast::channel(4096);
+        Self { backend, events }
+    }
+
+    /// The backend, for the worker and for read-only listings.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
+    /// Events of finished engine steps.
+    pub fn subscribe(&self) -> broadcast::Receiver<AppEvent> {
+        self.events.subscribe()
+    }
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Stores
+    // -----------------------------------------------------------------------------------------
+
+    /// Creates a store and its API token. Only the operator creates stores. The token is
+    /// returned once and only its hash is kept.
+    pub async fn create_store(&self, scope: Scope, new: NewStore) -> Result<(StoreRecord, String), AppError> {
+        if scope != Scope::Operator {
+            return Err(AppError::NotFound("store"));
+        }
+        let mut errors = Vec::new();
+        check_text(&mut errors, "name", &new.name, 200);
+        if let Some(address) = &new.address {
+            push_address_errors(&mut errors, "address", address);
+        }
+        check_settings(&mut errors, &new.settings);
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        let token = token::new_token();
+        let record = StoreRecord {
+            store: Shop {
+                id: StoreId::new(),
+                name: new.name.trim().to_string(),
+                platform: new.platform,
+                currency: new.currency,
+                address: new.address,
+                settings: new.settings,
+            },
+            token_hash: token::hash_token(&token),
+            created_at: Self::now(),
+        };
+        self.backend.insert_store(record.clone()).await?;
+        Ok((record, token))
+    }
+
+    /// The store a token belongs to.
+    pub async fn authenticate_store_token(&self, token: &str) -> Result<Option<StoreId>, AppError> {
+        let found = self.backend.store_by_token_hash(&token::hash_token(token)).await?;
+        Ok(found.map(|record| record.store.id))
+    }
+
+    /// A store the caller may see.
+    pub async fn get_store(&self, scope: Scope, id: StoreId) -> Result<StoreRecord, AppError> {
+        match self.backend.get_store(id).await? {
+            Some(record) if scope.allows(id) => Ok(record),
+            _ => Err(AppError::NotFound("store")),
+        }
+    }
+
+    /// The stores the caller may see.
+    pub async fn list_stores(&self, scope: Scope) -> Result<Vec<StoreRecord>, AppError> {
+        let mut stores = self.backend.list_stores().await?;
+        stores.retain(|record| scope.allows(record.store.id));
+        Ok(stores)
+    }
+
+    /// Replaces a store's settings and (optionally) its address.
+    pub async fn update_store_settings(
+        &self,
+        scope: Scope,
+        id: StoreId,
+        settings: StoreSettings,
+        address: Option<Address>,
+    ) -> Result<StoreRecord, AppError> {
+        let mut record = self.get_store(scope, id).await?;
+        let mut errors = Vec::new();
+        check_settings(&mut errors, &settings);
+        if let Some(address) = &address {
+            push_address_errors(&mut errors, "address", address);
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        record.store.settings = settings;
+        if address.is_some() {
+            record.store.address = address;
+        }
+        self.backend.update_store(record.store.clone()).await?;
+        Ok(record)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Suppliers and catalogue
+    // -----------------------------------------------------------------------------------------
+
+    /// Adds a supplier to a store.
+    pub async fn create_supplier(&self, scope: Scope, new: NewSupplier) -> Result<Supplier, AppError> {
+        self.get_store(scope, new.store_id).await.map_err(|_| AppError::invalid("store_id", "no such store"))?;
+        let mut errors = Vec::new();
+        check_text(&mut errors, "name", &new.name, 200);
+        if new.rating > 100 {
+            errors.push(FieldError::new("rating", "must be between 0 and 100"));
+        }
+        if new.processing_days > 365 {
+            errors.push(FieldError::new("processing_days", "must be at most 365"));
+        }
+        if let Some(country) = &new.ships_from
+            && !is_country_code(country)
+        {
+            errors.push(FieldError::new("ships_from", "must be an ISO 3166-1 alpha-2 country code"));
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        let supplier = Supplier {
+            id: SupplierId::new(),
+            store_id: new.store_id,
+            name: new.name.trim().to_string(),
+            kind: new.kind,
+            ships_from: new.ships_from.map(|c| c.to_ascii_uppercase()),
+            processing_days: new.processing_days,
+            rating: new.rating,
+        };
+        self.backend.insert_supplier(supplier.clone()).await?;
+        Ok(supplier)
+    }
+
+    /// A supplier the caller may see.
+    pub async fn get_supplier(&self, scope: Scope, id: SupplierId) -> Result<Supplier, AppError> {
+        match self.backend.get_supplier(id).await? {
+            Some(supplier) if scope.allows(supplier.store_id) => Ok(supplier),
+            _ => Err(AppError::NotFound("supplier")),
+        }
+    }
+
+    /// The suppliers the caller may see.
+    pub async fn list_suppliers(&self, scope: Scope, store_id: Option<StoreId>) -> Result<Vec<Supplier>, AppError> {
+        Ok(self.backend.list_suppliers(scope.store_filter(store_id)).await?)
+    }
+
+    /// Adds a product with its variants.
+    pub async fn create_product(&self, scope: Scope, new: NewProduct) -> Result<Product, AppError> {
+        let store = self
+            .get_store(scope, new.store_id)
+            .await
+            .map_err(|_| AppError::invalid("store_id", "no such store"))?
+            .store;
+        let mut errors = Vec::new();
+        check_text(&mut errors, "title", &new.title, 500);
+        if new.variants.is_empty() {
+            errors.push(FieldError::new("variants", "a product needs at least one variant"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, variant) in new.variants.iter().enumerate() {
+            check_text(&mut errors, &format!("variants[{i}].sku"), &variant.sku, 100);
+            check_text(&mut errors, &format!("variants[{i}].title"), &variant.title, 500);
+            if !seen.insert(variant.sku.trim().to_string()) {
+                errors.push(FieldError::new(format!("variants[{i}].sku"), "appears twice in this product"));
+            }
+            if variant.price.minor < 0 {
+                errors.push(FieldError::new(format!("variants[{i}].price"), "must not be negative"));
+            }
+            if variant.price.currency != store.currency {
+                errors.push(FieldError::new(
+                    format!("variants[{i}].price.currency"),
+                    format!("must be the store currency {}", store.currency),
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        let product_id = ProductId::new();
+        let product = Product {
+            id: product_id,
+            store_id: new.store_id,
+            title: new.title.trim().to_string(),
+            variants: new
+                .variants
+                .into_iter()
+                .map(|v| Variant {
+                    id: VariantId::new(),
+                    product_id,
+                    sku: v.sku.trim().to_string(),
+                    title: v.title.trim().to_string(),
+                    price: v.price,
+                })
+                .collect(),
+        };
+        self.backend.insert_product(product.clone()).await.map_err(|err| match err {
+            StoreError::Conflict(_) => AppError::invalid("variants.sku", "a variant with this SKU exists in the store"),
+            other => other.into(),
+        })?;
+        Ok(product)
+    }
+
+    /// A product the caller may see.
+    pub async fn get_product(&self, scope: Scope, id: ProductId) -> Result<Product, AppError> {
+        match self.backend.get_product(id).await? {
+            Some(product) if scope.allows(product.store_id) => Ok(product),
+            _ => Err(AppError::NotFound("product")),
+        }
+    }
+
+    /// The products the caller may see.
+    pub async fn list_products(&self, scope: Scope, store_id: Option<StoreId>) -> Result<Vec<Product>, AppError> {
+        Ok(self.backend.list_products(scope.store_filter(store_id)).await?)
+    }
+
+    /// Maps a store variant to a supplier variant.
+    pub async fn add_offer(&self, scope: Scope, new: NewOffer) -> Result<Offer, AppError> {
+        let store_id = match self.backend.variant_store(new.variant_id).await? {
+            Some(store_id) if scope.allows(store_id) => store_id,
+            _ => return Err(AppError::invalid("variant_id", "no such variant")),
+        };
+        match self.backend.get_supplier(new.supplier_id).await? {
+            Some(supplier) if supplier.store_id == store_id => {}
+            _ => return Err(AppError::invalid("supplier_id", "no such supplier in the variant's store")),
+        }
+        let mut errors = Vec::new();
+        check_text(&mut errors, "supplier_sku", &new.supplier_sku, 200);
+        if new.unit_cost.minor < 0 {
+            errors.push(FieldError::new("unit_cost", "must not be negative"));
+        }
+        if let Some(url) = &new.product_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            errors.push(FieldError::new("product_url", "must be an http(s) URL"));
+        }
+        for (i, method) in new.shipping.iter().enumerate() {
+            if method.country != "*" && !is_country_code(&method.country) {
+                errors.push(FieldError::new(
+                    format!("shipping[{i}].country"),
+                    "must be an ISO 3166-1 alpha-2 code or *",
+                ));
+            }
+            check_text(&mut errors, &format!("shipping[{i}].name"), &method.name, 200);
+            if method.cost.minor < 0 {
+                errors.push(FieldError::new(format!("shipping[{i}].cost"), "must not be negative"));
+            }
+            if method.cost.currency != new.unit_cost.currency {
+                errors.push(FieldError::new(format!("shipping[{i}].cost.currency"), "must be the unit cost currency"));
+            }
+            if method.min_days > method.max_days {
+                errors.push(FieldError::new(format!("shipping[{i}].min_days"), "must not exceed max_days"));
+            }
+        }
+        if new.shipping.is_empty() {
+            errors.push(FieldError::new("shipping", "an offer needs at least one shipping method"));
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        let offer = Offer {
+            id: OfferId::new(),
+            variant_id: new.variant_id,
+            supplier_id: new.supplier_id,
+            supplier_sku: new.supplier_sku.trim().to_string(),
+            supplier_product_id: new.supplier_product_id,
+            supplier_variant_id: new.supplier_variant_id,
+            product_url: new.product_url,
+            unit_cost: new.unit_cost,
+            stock: new.stock,
+            shipping: new
+                .shipping
+                .into_iter()
+                .map(|m| ShippingMethod { country: m.country.to_ascii_uppercase(), ..m })
+                .collect(),
+            priority: new.priority,
+        };
+        self.backend.insert_offer(store_id, offer.clone()).await?;
+        Ok(offer)
+    }
+
+    /// The offers the caller may see.
+    pub async fn list_offers(&self, scope: Scope, store_id: Option<StoreId>) -> Result<Vec<Offer>, AppError> {
+        Ok(self.backend.list_offers(scope.store_filter(store_id)).await?)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Ingest, validate, review
+    // -----------------------------------------------------------------------------------------
+
+    /// Takes an order from a storefront, the API or a file. Idempotent on (store, external
+    /// id): the same order twice is one order; a changed resend before routing updates it.
+    pub async fn ingest_order(
+        &self,
+        scope: Scope,
+        store_id: StoreId,
+        incoming: IncomingOrder,
+        actor: Actor,
+    ) -> Result<IngestOutcome, AppError> {
+        let store = self.get_store(scope, store_id).await?.store;
+        let mut attempt = 0;
+        loop {
+            let (changes, outcome) = self.plan_ingest(&store, incoming.clone(), actor.clone()).await?;
+            if changes.is_empty() {
+                return Ok(outcome);
+            }
+            match self.backend.commit(changes).await {
+                Ok(()) => return Ok(outcome),
+                // Another delivery of the same order won the race: read it again.
+                Err(StoreError::Conflict(_)) if attempt < CONFLICT_RETRIES => attempt += 1,
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+
+    /// Imports many orders in ONE transaction: all of them land, or none.
+    pub async fn import_orders(
+        &self,
+        scope: Scope,
+        store_id: StoreId,
+        orders: Vec<IncomingOrder>,
+        actor: Actor,
+    ) -> Result<Vec<IngestOutcome>, AppError> {
+        let store = self.get_store(scope, store_id).await?.store;
+        let mut all = ChangeSet::default();
+        let mut outcomes = Vec::with_capacity(orders.len());
+        let mut errors = Vec::new();
+        for (index, incoming) in orders.into_iter().enumerate() {
+            let number = incoming.number.clone();
+            match self.plan_ingest(&store, incoming, actor.clone()).await {
+                Ok((changes, outcome)) => {
+                    merge(&mut all, changes);
+                    outcomes.push(outcome);
+                }
+                Err(AppError::Invalid(fields)) => errors.extend(fields.into_iter().map(|f| {
+                    FieldError::new(format!("orders[{index}] ({number}).{}", f.field), f.reason)
+                })),
+                Err(err) => return Err(err),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        if !all.is_empty() {
+            self.backend.commit(all).await?;
+        }
+        Ok(outcomes)
+    }
+
+    async fn plan_ingest(
+        &self,
+        store: &Shop,
+        incoming: IncomingOrder,
+        actor: Actor,
+    ) -> Result<(ChangeSet, IngestOutcome), AppError> {
+        check_incoming(&incoming, store)?;
+        let skus: Vec<String> = incoming.lines.iter().map(|l| l.sku.clone()).collect();
+        let variants = self.backend.variants_by_sku(store.id, &skus).await?;
+        let variant_of = |sku: &str| variants.iter().find(|v| v.sku == sku).map(|v| v.id);
+        let existing = self.backend.order_by_external_id(store.id, &incoming.external_id).await?;
+        let now = Self::now();
+        let mut changes = ChangeSet::default();
+        match existing {
+            None => {
+                let mut journal = Journal::new(OrderId::new(), actor, now);
+                let mut order = Order::receive(store.id, incoming, variant_of, &mut journal)?;
+                self.assess(store, &mut order, &mut journal, &mut changes).await?;
+                changes.jobs.push(jobs::notice_job(order.id, store.id, "order_received", now));
+                let outcome =
+                    IngestOutcome { order_id: order.id, created: true, changed: false, state: order.state };
+                changes.timeline.append(&mut journal.events);
+                changes.orders.push(OrderWrite::Insert(order));
+                Ok((changes, outcome))
+            }
+            Some(mut order) => {
+                let mut journal = Journal::new(order.id, actor, now);
+                let address_before = order.shipping_address.clone();
+                let payment_before = order.payment;
+                let changed = order.update_from(incoming, variant_of, &mut journal)?;
+                if changed && (order.shipping_address != address_before || order.payment != payment_before) {
+                    self.assess(store, &mut order, &mut journal, &mut changes).await?;
+                }
+                let outcome = IngestOutcome { order_id: order.id, created: false, changed, state: order.state };
+                if changed {
+                    changes.timeline.append(&mut journal.events);
+                    changes.orders.push(OrderWrite::Update(order));
+                }
+                Ok((changes, outcome))
+            }
+        }
+    }
+
+    /// Validates address and payment, then holds, releases or (by the store's rules)
+    /// accepts the order.
+    async fn assess(
+        &self,
+        store: &Shop,
+        order: &mut Order,
+        journal: &mut Journal,
+        changes: &mut ChangeSet,
+    ) -> Result<(), AppError> {
+        let (findings, reasons) = assess_order(store, order);
+        if findings != order.findings {
+            order.findings = findings;
+            let errors = order.findings.iter().filter(|f| f.is_error()).count();
+            let warnings = order.findings.len() - errors;
+            journal.record(
+                "order.validated",
+                format!("Validation: {errors} error(s), {warnings} warning(s)"),
+                None,
+                None,
+            );
+        }
+        match (order.state, reasons.is_empty()) {
+            (OrderState::PendingReview | OrderState::Accepted, false) => {
+                order.apply(OrderEvent::Hold { reasons }, journal)?
+            }
+            (OrderState::OnHold, false) if order.hold_reasons != reasons => {
+                order.apply(OrderEvent::Hold { reasons }, journal)?
+            }
+            (OrderState::OnHold, true) => order.apply(OrderEvent::Release, journal)?,
+            _ => {}
+        }
+        if order.state == OrderState::PendingReview && self.auto_accepts(store, order).await? {
+            let mut rule_journal = Journal::new(order.id, Actor::Rule("auto_accept".into()), journal.at);
+            order.apply(OrderEvent::Accept, &mut rule_journal)?;
+            journal.events.append(&mut rule_journal.events);
+            push_accept_jobs(changes, order, journal.at);
+        }
+        Ok(())
+    }
+
+    /// Whether the store's rules accept this order without the seller.
+    async fn auto_accepts(&self, store: &Shop, order: &Order) -> Result<bool, AppError> {
+        let rules = &store.settings.auto_accept;
+        if !rules.enabled
+            || (rules.require_paid && order.payment != PaymentState::Paid)
+            || rules.max_total_minor.is_some_and(|max| order.total.minor > max)
+            || (!rules.allowed_skus.is_empty() && !order.lines.iter().all(|l| rules.allowed_skus.contains(&l.sku)))
+        {
+            return Ok(false);
+        }
+        let (plan, _) = self.plan_route(store, order).await?;
+        Ok(plan.is_complete() && !plan.groups.is_empty())
+    }
+
+    async fn plan_route(
+        &self,
+        store: &Shop,
+        order: &Order,
+    ) -> Result<(dropline_domain::routing::RoutePlan, Vec<Offer>), AppError> {
+        let variant_ids: Vec<VariantId> = order.shippable_lines().filter_map(|l| l.variant_id).collect();
+        let offers =
+            if variant_ids.is_empty() { Vec::new() } else { self.backend.offers_for_variants(&variant_ids).await? };
+        let suppliers = self.backend.list_suppliers(Some(store.id)).await?;
+        let context = RoutingContext {
+            offers: &offers,
+            suppliers: &suppliers,
+            lanes: &[],
+            policy: store.settings.routing_policy,
+            weights: store.settings.routing_weights,
+        };
+        let plan = route_order(order, &context).map_err(|err| AppError::invalid("lines", err.to_string()))?;
+        Ok((plan, offers))
+    }
+
+    /// Accepts an order in review: it will be routed to its suppliers.
+    pub async fn accept_order(&self, scope: Scope, id: OrderId) -> Result<Order, AppError> {
+        self.change_order(scope, id, scope.actor(), |order, journal, changes| {
+            order.apply(OrderEvent::Accept, journal)?;
+            push_accept_jobs(changes, order, journal.at);
+            Ok(())
+        })
+        .await
+    }
+
+    /// Rejects an order in review or on hold.
+    pub async fn reject_order(&self, scope: Scope, id: OrderId) -> Result<Order, AppError> {
+        self.change_order(scope, id, scope.actor(), |order, journal, _| Ok(order.apply(OrderEvent::Reject, journal)?))
+            .await
+    }
+
+    /// Puts an order back to review after its hold reasons were dealt with.
+    pub async fn release_order(&self, scope: Scope, id: OrderId) -> Result<Order, AppError> {
+        self.change_order(scope, id, scope.actor(), |order, journal, _| {
+            Ok(order.apply(OrderEvent::Release, journal)?)
+        })
+        .await
+    }
+
+    /// Cancels an order, and every supplier order of it that can still be cancelled.
+    pub async fn cancel_order(&self, scope: Scope, id: OrderId) -> Result<Order, AppError> {
+        self.change_order(scope, id, scope.actor(), |order, journal, _| {
+            order.apply(OrderEvent::Cancel, journal)?;
+            let open: Vec<(SupplierOrderId, SupplierOrderState)> =
+                order.supplier_orders.iter().map(|s| (s.id, s.state)).collect();
+            for (supplier_order_id, state) in open {
+                let allowed = dropline_domain::state::allowed_supplier_order_events(state);
+                let event = if allowed.contains(&SupplierOrderEvent::Cancel) {
+                    SupplierOrderEvent::Cancel
+                } else if allowed.contains(&SupplierOrderEvent::RequestCancellation) {
+                    SupplierOrderEvent::RequestCancellation
+                } else {
+                    continue;
+                };
+                order.apply_supplier_order(supplier_order_id, event, journal)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Accepts or rejects many orders; each order gets its own outcome.
+    pub async fn review_orders(&self, scope: Scope, ids: &[OrderId], decision: Decision) -> Vec<BulkOutcome> {
+        let mut outcomes = Vec::with_capacity(ids.len());
+        for &order_id in ids {
+            let result = match decision {
+                Decision::Accept => self.accept_order(scope, order_id).await,
+                Decision::Reject => self.reject_order(scope, order_id).await,
+            };
+            outcomes.push(BulkOutcome { order_id, result: result.map(|order| order.state) });
+        }
+        outcomes
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Reading
+    // -----------------------------------------------------------------------------------------
+
+    /// An order the caller may see.
+    pub async fn get_order(&self, scope: Scope, id: OrderId) -> Result<Order, AppError> {
+        match self.backend.get_order(id).await? {
+            Some(order) if scope.allows(order.store_id) => Ok(order),
+            _ => Err(AppError::NotFound("order")),
+        }
+    }
+
+    /// Orders the caller may see, newest first.
+    pub async fn list_orders(&self, scope: Scope, mut filter: OrderFilter) -> Result<Vec<Order>, AppError> {
+        filter.store_id = scope.store_filter(filter.store_id);
+        filter.limit = filter.limit.clamp(1, 500);
+        Ok(self.backend.list_orders(&filter).await?)
+    }
+
+    /// An order's timeline, oldest first.
+    pub async fn timeline(&self, scope: Scope, id: OrderId) -> Result<Vec<TimelineEvent>, AppError> {
+        self.get_order(scope, id).await?;
+        Ok(self.backend.timeline(id).await?)
+    }
+
+    /// Outbox messages the caller may see.
+    pub async fn list_messages(&self, scope: Scope, mut filter: MessageFilter) -> Result<Vec<Message>, AppError> {
+        filter.store_id = scope.store_filter(filter.store_id);
+        filter.limit = filter.limit.clamp(1, 500);
+        Ok(self.backend.list_messages(&filter).await?)
+    }
+
+    /// Order counts per state.
+    pub async fn count_orders_by_state(
+        &self,
+        scope: Scope,
+        store_id: Option<StoreId>,
+    ) -> Result<Vec<(OrderState, u64)>, AppError> {
+        Ok(self.backend.count_orders_by_state(scope.store_filter(store_id)).await?)
+    }
+
+    /// A supplier order with the order it belongs to.
+    pub async fn get_supplier_order(
+        &self,
+        scope: Scope,
+        id: SupplierOrderId,
+    ) -> Result<(Order, SupplierOrder), AppError> {
+        let order_id = self.backend.order_of_supplier_order(id).await?.ok_or(AppError::NotFound("supplier order"))?;
+        let order = self.get_order(scope, order_id).await.map_err(|_| AppError::NotFound("supplier order"))?;
+        let supplier_order = order.supplier_order(id)?.clone();
+        Ok((order, supplier_order))
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // The manual supplier flow
+    // -----------------------------------------------------------------------------------------
+
+    async fn change_supplier_order<F>(&self, scope: Scope, id: SupplierOrderId, change: F) -> Result<Order, AppError>
+    where
+        F: Fn(&mut Order, &mut Journal, &mut ChangeSet) -> Result<(), AppError> + Send + Sync,
+    {
+        let order_id = self.backend.order_of_supplier_order(id).await?.ok_or(AppError::NotFound("supplier order"))?;
+        self.change_order(scope, order_id, scope.actor(), change).await.map_err(|err| match err {
+            AppError::NotFound("order") => AppError::NotFound("supplier order"),
+            other => other,
+        })
+    }
+
+    /// The vendor ordered from the supplier: records the supplier's order id.
+    pub async fn record_supplier_reference(
+        &self,
+        scope: Scope,
+        id: SupplierOrderId,
+        reference: &str,
+        actual_cost: Option<Money>,
+    ) -> Result<Order, AppError> {
+        self.change_supplier_order(scope, id, |order, journal, _| {
+            Ok(order.record_supplier_reference(id, reference, actual_cost, journal)?)
+        })
+        .await
+    }
+
+    /// Adds a parcel (carrier and tracking number) to a supplier order.
+    pub async fn add_shipment(
+        &self,
+        scope: Scope,
+        id: SupplierOrderId,
+        carrier: &str,
+        tracking_number: &str,
+        tracking_url: Option<String>,
+    ) -> Result<(Order, ShipmentId), AppError> {
+        let created = std::sync::Mutex::new(None);
+        let order = self
+            .change_supplier_order(scope, id, |order, journal, _| {
+                let shipment_id = order.add_shipment(id, carrier, tracking_number, tracking_url.clone(), journal)?;
+                if let Ok(mut slot) = created.lock() {
+                    *slot = Some(shipment_id);
+                }
+                Ok(())
+            })
+            .await?;
+        let shipment_id = created.into_inner().ok().flatten().ok_or(AppError::NotFound("shipment"))?;
+        Ok((order, shipment_id))
+    }
+
+    /// Marks a parcel of a supplier order shipped, delivered or failed. Without a shipment
+    /// id, the newest parcel of the supplier order is meant.
+    pub async fn mark_parcel(
+        &self,
+        scope: Scope,
+        id: SupplierOrderId,
+        shipment_id: Option<ShipmentId>,
+        action: ParcelAction,
+        note: Option<String>,
+    ) -> Result<Order, AppError> {
+        self.change_supplier_order(scope, id, |order, journal, _| {
+            let shipment = pick_shipment(order, id, shipment_id)?;
+            let event = match action {
+                ParcelAction::Shipped => ShipmentState::InTransit,
+                ParcelAction::Delivered => ShipmentState::Delivered,
+                ParcelAction::Failed => ShipmentState::AttemptFailed,
+            };
+            Ok(order.record_shipment_event(shipment, event, note.clone(), journal)?)
+        })
+        .await
+    }
+
+    /// Sends a failed parcel again with a new tracking number.
+    pub async fn reship(
+        &self,
+        scope: Scope,
+        id: SupplierOrderId,
+        failed_shipment: Option<ShipmentId>,
+        carrier: &str,
+        tracking_number: &str,
+    ) -> Result<Order, AppError> {
+        self.change_supplier_order(scope, id, |order, journal, _| {
+            let shipment = pick_shipment(order, id, failed_shipment)?;
+            order.reship(shipment, carrier, tracking_number, journal)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Cancels a supplier order (before it reached the supplier) or asks the supplier to.
+    pub async fn cancel_supplier_order(&self, scope: Scope, id: SupplierOrderId) -> Result<Order, AppError> {
+        self.change_supplier_order(scope, id, |order, journal, _| {
+            let state = order.supplier_order(id)?.state;
+            let event = if dropline_domain::state::allowed_supplier_order_events(state)
+                .contains(&SupplierOrderEvent::Cancel)
+            {
+                SupplierOrderEvent::Cancel
+            } else {
+                SupplierOrderEvent::RequestCancellation
+            };
+            Ok(order.apply_supplier_order(id, event, journal)?)
+        })
+        .await
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Jobs
+    // -----------------------------------------------------------------------------------------
+
+    /// Runs one claimed job; its effects and its completion are committed together.
+    pub async fn run_job(&self, job: &crate::ports::Job) -> Result<(), AppError> {
+        match JobKind::parse(job)? {
+            JobKind::RouteOrder { order_id } => self.route_job(job, order_id).await,
+            JobKind::SendNotice { order_id, template } => self.notice_job(job, order_id, &template).await,
+        }
+    }
+
+    async fn route_job(&self, job: &crate::ports::Job, order_id: OrderId) -> Result<(), AppError> {
+        let mut attempt = 0;
+        loop {
+            let Some(mut order) = self.backend.get_order(order_id).await? else {
+                return self.finish_job(job).await;
+            };
+            // Routing is idempotent: an order that moved on or already has supplier orders
+            // is left as it is.
+            if order.state != OrderState::Accepted || !order.supplier_orders.is_empty() {
+                return self.finish_job(job).await;
+            }
+            let store =
+                self.backend.get_store(order.store_id).await?.ok_or(AppError::NotFound("store"))?.store;
+            let (plan, offers) = self.plan_route(&store, &order).await?;
+            let now = Self::now();
+            let mut journal = Journal::new(order.id, Actor::Worker, now);
+            let held = if !plan.is_complete() || plan.groups.is_empty() {
+                let mut reasons = plan.hold_reasons();
+                if reasons.is_empty() {
+                    reasons.push(HoldReason::NoRoute);
+                }
+                for unroutable in &plan.unroutable {
+                    journal.record("routing.unroutable", unroutable.explanation.clone(), None, None);
+                }
+                order.apply(OrderEvent::Hold { reasons }, &mut journal)?;
+                true
+            } else if store.address.as_ref().is_some_and(|own| own.same_place_as(&order.shipping_address)) {
+                journal.record(
+                    "routing.refused",
+                    "The ship-to address is the store's own address; a supplier order must ship to the customer",
+                    None,
+                    None,
+                );
+                order.apply(OrderEvent::Hold { reasons: vec![HoldReason::InvalidAddress] }, &mut journal)?;
+                true
+            } else {
+                for group in plan.groups {
+                    let id = SupplierOrderId::new();
+                    let attempt_no = 1;
+                    let lines = group
+                        .lines
+                        .iter()
+                        .map(|planned| {
+                            let line = order.lines.iter().find(|l| l.id == planned.line_item_id);
+                            let offer = offers.iter().find(|o| o.id == planned.offer_id);
+                            SupplierOrderLine {
+                                line_item_id: planned.line_item_id,
+                                offer_id: planned.offer_id,
+                                variant_id: planned.variant_id,
+                                supplier_sku: offer.map(|o| o.supplier_sku.clone()).unwrap_or_default(),
+                                product_url: offer.and_then(|o| o.product_url.clone()),
+                                title: line.map(|l| l.title.clone()).unwrap_or_default(),
+                                variant_title: line.and_then(|l| l.variant_title.clone()),
+                                quantity: planned.quantity,
+                                unit_cost: planned.unit_cost,
+                            }
+                        })
+                        .collect();
+                    let supplier_order = SupplierOrder {
+                        id,
+                        supplier_id: group.supplier_id,
+                        supplier_name: group.supplier_name,
+                        supplier_kind: group.supplier_kind,
+                        lines,
+                        ship_to: order.shipping_address.clone(),
+                        shipping_method: group.shipping_method,
+                        expected_cost: group.expected_cost,
+                        actual_cost: None,
+                        supplier_reference: None,
+                        idempotency_key: format!("{}-{}-{}", order.id, group.supplier_id, attempt_no),
+                        attempt: attempt_no,
+                        state: SupplierOrderState::NEW,
+                        shipments: Vec::new(),
+                        created_at: now,
+                    };
+                    order.add_supplier_order(supplier_order, &mut journal);
+                }
+                order.apply(OrderEvent::StartFulfillment, &mut journal)?;
+                false
+            };
+            let changes = ChangeSet {
+                timeline: journal.events,
+                orders: vec![OrderWrite::Update(order)],
+                finished_jobs: vec![job.id],
+                ..ChangeSet::default()
+            };
+            match self.backend.commit(changes).await {
+                Ok(()) => {
+                    let _ = self.events.send(AppEvent::OrderRouted { order_id, held });
+                    return Ok(());
+                }
+                Err(StoreError::Conflict(_)) if attempt < CONFLICT_RETRIES => attempt += 1,
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+
+    async fn notice_job(&self, job: &crate::ports::Job, order_id: OrderId, template: &str) -> Result<(), AppError> {
+        let Some(order) = self.backend.get_order(order_id).await? else {
+            return self.finish_job(job).await;
+        };
+        let message = Message {
+            // The message id is the job id: a job that somehow ran twice cannot queue two.
+            id: dropline_domain::ids::MessageId(job.id.0),
+            store_id: order.store_id,
+            order_id,
+            template: template.to_string(),
+            recipient: order.customer.email.clone(),
+            data: serde_json::json!({
+                "order_number": order.number,
+                "customer_name": order.customer.name,
+                "total": order.total.to_string(),
+                "state": order.state.as_str(),
+            }),
+            state: crate::ports::MessageState::Queued,
+            created_at: Self::now(),
+        };
+        let changes = ChangeSet { messages: vec![message], finished_jobs: vec![job.id], ..ChangeSet::default() };
+        Ok(self.backend.commit(changes).await?)
+    }
+
+    async fn finish_job(&self, job: &crate::ports::Job) -> Result<(), AppError> {
+        let changes = ChangeSet { finished_jobs: vec![job.id], ..ChangeSet::default() };
+        Ok(self.backend.commit(changes).await?)
+    }
+
+    /// Loads an order, applies `change` with a journal, and commits the new state with its
+    /// timeline and effects; retried when another writer changed the order meanwhile.
+    async fn change_order<F>(&self, scope: Scope, id: OrderId, actor: Actor, change: F) -> Result<Order, AppError>
+    where
+        F: Fn(&mut Order, &mut Journal, &mut ChangeSet) -> Result<(), AppError> + Send + Sync,
+    {
+        let mut attempt = 0;
+        loop {
+            let mut order = self.get_order(scope, id).await?;
+            let mut journal = Journal::new(order.id, actor.clone(), Self::now());
+            let mut changes = ChangeSet::default();
+            change(&mut order, &mut journal, &mut changes)?;
+            changes.timeline.append(&mut journal.events);
+            changes.orders.push(OrderWrite::Update(order.clone()));
+            match self.backend.commit(changes).await {
+                Ok(()) => {
+                    order.version += 1;
+                    return Ok(order);
+                }
+                Err(StoreError::Conflict(_)) if attempt < CONFLICT_RETRIES => attempt += 1,
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+}
+
+/// Findings and hold reasons of an order's address and payment.
+pub fn assess_order(store: &Shop, order: &Order) -> (Vec<Finding>, Vec<HoldReason>) {
+    let mut findings = validate_address(&order.shipping_address);
+    for finding in &mut findings {
+        finding.field = format!("shipping_address.{}", finding.field);
+    }
+    if store.address.as_ref().is_some_and(|own| own.same_place_as(&order.shipping_address)) {
+        findings.push(Finding {
+            field: "shipping_address".into(),
+            code: "store_address".into(),
+            message: "The shipping address is the store's own address; suppliers ship to the customer.".into(),
+            severity: Severity::Error,
+        });
+    }
+    let mut reasons = Vec::new();
+    if findings.iter().any(Finding::is_error) {
+        reasons.push(HoldReason::InvalidAddress);
+    }
+    if !matches!(order.payment, PaymentState::Paid | PaymentState::Authorized) {
+        findings.push(Finding {
+            field: "payment".into(),
+            code: "not_captured".into(),
+            message: format!("The payment is {}, not paid.", order.payment),
+            severity: Severity::Error,
+        });
+        reasons.push(HoldReason::PaymentNotCaptured);
+    }
+    (findings, reasons)
+}
+
+fn push_accept_jobs(changes: &mut ChangeSet, order: &Order, now: OffsetDateTime) {
+    changes.jobs.push(jobs::route_job(order.id, order.store_id, now));
+    changes.jobs.push(jobs::notice_job(order.id, order.store_id, "order_confirmed", now));
+}
+
+fn pick_shipment(
+    order: &Order,
+    supplier_order: SupplierOrderId,
+    shipment: Option<ShipmentId>,
+) -> Result<ShipmentId, AppError> {
+    let supplier_order = order.supplier_order(supplier_order)?;
+    match shipment {
+        Some(id) if supplier_order.shipments.iter().any(|s| s.id == id) => Ok(id),
+        Some(_) => Err(AppError::NotFound("shipment")),
+        None => supplier_order
+            .shipments
+            .last()
+            .map(|s| s.id)
+            .ok_or_else(|| AppError::invalid("shipment_id", "the supplier order has no parcel yet: add tracking first")),
+    }
+}
+
+fn merge(into: &mut ChangeSet, mut from: ChangeSet) {
+    into.orders.append(&mut from.orders);
+    into.timeline.append(&mut from.timeline);
+    into.jobs.append(&mut from.jobs);
+    into.messages.append(&mut from.messages);
+    into.finished_jobs.append(&mut from.finished_jobs);
+}
+
+fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
+    if value.trim().is_empty() {
+        errors.push(FieldError::new(field, "must not be empty"));
+    } else if value.chars().count() > max {
+        errors.push(FieldError::new(field, format!("must be at most {max} characters")));
+    }
+}
+
+fn is_country_code(code: &str) -> bool {
+    code.len() == 2 && code.bytes().all(|b| b.is_ascii_alphabetic())
+}
+
+fn push_address_errors(errors: &mut Vec<FieldError>, prefix: &str, address: &Address) {
+    for finding in validate_address(address).into_iter().filter(Finding::is_error) {
+        errors.push(FieldError::new(format!("{prefix}.{}", finding.field), finding.message));
+    }
+}
+
+fn check_settings(errors: &mut Vec<FieldError>, settings: &StoreSettings) {
+    if settings.auto_accept.max_total_minor.is_some_and(|max| max < 0) {
+        errors.push(FieldError::new("settings.auto_accept.max_total_minor", "must not be negative"));
+    }
+    let w = settings.routing_weights;
+    if w.margin + w.speed + w.rating + w.on_time == 0 {
+        errors.push(FieldError::new("settings.routing_weights", "at least one weight must be above zero"));
+    }
+}
+
+/// Checks what the domain cannot: identifiers and texts of an incoming order.
+fn check_incoming(incoming: &IncomingOrder, store: &Shop) -> Result<(), AppError> {
+    let mut errors = Vec::new();
+    check_text(&mut errors, "external_id", &incoming.external_id, 200);
+    check_text(&mut errors, "number", &incoming.number, 200);
+    if incoming.currency != store.currency {
+        errors.push(FieldError::new("currency", format!("must be the store currency {}", store.currency)));
+    }
+    if incoming.lines.is_empty() {
+        errors.push(FieldError::new("lines", "an order needs at least one line"));
+    }
+    if incoming.lines.len() > 1000 {
+        errors.push(FieldError::new("lines", "at most 1000 lines"));
+    }
+    for (i, line) in incoming.lines.iter().enumerate() {
+        check_text(&mut errors, &format!("lines[{i}].sku"), &line.sku, 200);
+        check_text(&mut errors, &format!("lines[{i}].title"), &line.title, 500);
+        if line.quantity == 0 {
+            errors.push(FieldError::new(format!("lines[{i}].quantity"), "must be at least 1"));
+        }
+        if line.quantity > 100_000 {
+            errors.push(FieldError::new(format!("lines[{i}].quantity"), "must be at most 100000"));
+        }
+    }
+    if let Some(email) = &incoming.customer.email
+        && !email.is_empty()
+        && !looks_like_email(email)
+    {
+        errors.push(FieldError::new("customer.email", "is not an email address"));
+    }
+    if errors.is_empty() { Ok(()) } else { Err(AppError::Invalid(errors)) }
+}
+
+fn looks_like_email(email: &str) -> bool {
+    match email.split_once('@') {
+        Some((local, domain)) => !local.is_empty() && domain.contains('.') && !domain.contains('@'),
+        None => false,
+    }
+}

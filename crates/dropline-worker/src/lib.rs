@@ -1,0 +1,173 @@
+//! The job runner: claims due jobs from the [`JobQueue`](dropline_app::ports::JobQueue),
+//! runs each through the app, retries failures with backoff and buries jobs that keep
+//! failing. It never talks to a database or a partner itself.
+
+use dropline_app::ports::Job;
+use dropline_app::{App, AppError};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// How the worker runs.
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    /// Name recorded on leases.
+    pub name: String,
+    /// Jobs claimed at once (run concurrently).
+    pub batch: u32,
+    /// How long a claimed job stays reserved.
+    pub lease: Duration,
+    /// Sleep when no job was due.
+    pub idle_sleep: Duration,
+    /// Attempts before a job is buried.
+    pub max_attempts: u32,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            name: format!("worker-{}", std::process::id()),
+            batch: 256,
+            lease: Duration::from_secs(60),
+            idle_sleep: Duration::from_millis(50),
+            max_attempts: 8,
+        }
+    }
+}
+
+/// What one pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PassReport {
+    pub succeeded: u32,
+    pub retried: u32,
+    pub buried: u32,
+}
+
+impl PassReport {
+    /// Jobs claimed in the pass.
+    pub fn claimed(&self) -> u32 {
+        self.succeeded + self.retried + self.buried
+    }
+}
+
+/// Runs jobs of one app.
+#[derive(Clone)]
+pub struct Worker {
+    app: App,
+    config: Arc<WorkerConfig>,
+}
+
+impl Worker {
+    /// A worker over `app`.
+    pub fn new(app: App, config: WorkerConfig) -> Self {
+        Self { app, config: Arc::new(config) }
+    }
+
+    /// Claims the due jobs once and runs them all; returns what happened.
+    pub async fn run_pass(&self) -> Result<PassReport, AppError> {
+        let lease = time::Duration::try_from(self.config.lease).unwrap_or(time::Duration::MINUTE);
+        let jobs = self
+            .app
+            .backend()
+            .claim_jobs(&self.config.name, self.config.batch, lease, time::OffsetDateTime::now_utc())
+            .await?;
+        let mut report = PassReport::default();
+        let mut running = JoinSet::new();
+        for job in jobs {
+            let worker = self.clone();
+            running.spawn(async move { worker.run_one(job).await });
+        }
+        while let Some(outcome) = running.join_next().await {
+            match outcome {
+                Ok(Outcome::Done) => report.succeeded += 1,
+                Ok(Outcome::Retried) => report.retried += 1,
+                Ok(Outcome::Buried) | Err(_) => report.buried += 1,
+            }
+        }
+        Ok(report)
+    }
+
+    /// Runs passes until no job is due; for tests and the demo, to drain work deterministically.
+    pub async fn run_until_idle(&self) -> Result<PassReport, AppError> {
+        let mut total = PassReport::default();
+        loop {
+            let pass = self.run_pass().await?;
+            if pass.claimed() == 0 {
+                return Ok(total);
+            }
+            total.succeeded += pass.succeeded;
+            total.retried += pass.retried;
+            total.buried += pass.buried;
+        }
+    }
+
+    /// Runs until `shutdown` turns true.
+    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
+        while !*shutdown.borrow() {
+            let idle = match self.run_pass().await {
+                Ok(report) => report.claimed() == 0,
+                Err(err) => {
+                    tracing::warn!(error = %err, "claiming jobs failed");
+                    true
+                }
+            };
+            if idle {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.config.idle_sleep) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+    }
+
+    async fn run_one(&self, job: Job) -> Outcome {
+        let queue = self.app.backend();
+        match self.app.run_job(&job).await {
+            Ok(()) => Outcome::Done,
+            Err(err) => {
+                let attempts = job.attempts + 1;
+                let permanent = matches!(err, AppError::Invalid(_) | AppError::NotFound(_));
+                let message = err.to_string();
+                if permanent || attempts >= self.config.max_attempts {
+                    tracing::error!(job = %job.id, kind = %job.kind, error = %message, "job buried");
+                    if let Err(err) = queue.bury_job(job.id, &message).await {
+                        tracing::error!(job = %job.id, error = %err, "burying a job failed");
+                    }
+                    Outcome::Buried
+                } else {
+                    let run_after = time::OffsetDateTime::now_utc() + backoff(attempts);
+                    tracing::warn!(job = %job.id, kind = %job.kind, attempts, error = %message, "job will retry");
+                    if let Err(err) = queue.retry_job(job.id, &message, run_after).await {
+                        tracing::error!(job = %job.id, error = %err, "rescheduling a job failed");
+                    }
+                    Outcome::Retried
+                }
+            }
+        }
+    }
+}
+
+enum Outcome {
+    Done,
+    Retried,
+    Buried,
+}
+
+/// Exponential backoff: 2 s, 4 s, 8 s, ... capped at one hour.
+pub fn backoff(attempts: u32) -> time::Duration {
+    let seconds = 2i64.saturating_pow(attempts.min(12)).min(3600);
+    time::Duration::seconds(seconds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(1), time::Duration::seconds(2));
+        assert_eq!(backoff(3), time::Duration::seconds(8));
+        assert_eq!(backoff(30), time::Duration::seconds(3600));
+    }
+}
