@@ -1,0 +1,701 @@
+//! Change sets (orders, timeline, jobs, messages written together) and the order, timeline
+//! and outbox reads.
+//!
+//! A change set is encoded (JSON, ids, times) on the caller's task by [`encode_change_set`],
+//! so the writer thread only runs SQL; [`apply_change_set`] then writes it inside the batch
+//! transaction and its own savepoint.
+
+use crate::sql::{
+    SqlResult, collect, column, conflict_as, first, from_json, from_micros, listing_limit, micros, parse_name, to_json,
+};
+use dropline_app::ports::{ChangeSet, Message, MessageFilter, MessageState, OrderFilter, OrderWrite, StoreError};
+use dropline_domain::ids::{MessageId, OrderId, StoreId, SupplierOrderId, TimelineEventId};
+use dropline_domain::order::Order;
+use dropline_domain::state::OrderState;
+use dropline_domain::timeline::TimelineEvent;
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// An order write, ready for SQL.
+pub(crate) struct EncodedOrder {
+    insert: bool,
+    id: Uuid,
+    store_id: Uuid,
+    external_id: String,
+    number: String,
+    state: &'static str,
+    payment_state: &'static str,
+    placed_at: i64,
+    received_at: i64,
+    updated_at: i64,
+    /// The version the caller read (an update is refused unless it is stored).
+    read_version: i64,
+    /// The version written.
+    version: i64,
+    customer_email: Option<String>,
+    doc: String,
+    supplier_orders: Vec<EncodedSupplierOrder>,
+}
+
+struct EncodedSupplierOrder {
+    id: Uuid,
+    supplier_id: Uuid,
+    status: &'static str,
+    request_status: &'static str,
+}
+
+struct EncodedEvent {
+    order_id: Uuid,
+    at: i64,
+    id: Uuid,
+    actor: String,
+    kind: String,
+    message: String,
+    from_state: Option<String>,
+    to_state: Option<String>,
+}
+
+struct EncodedJob {
+    id: Uuid,
+    kind: String,
+    payload: String,
+    run_after: i64,
+    store_id: Option<Uuid>,
+}
+
+struct EncodedMessage {
+    id: Uuid,
+    store_id: Uuid,
+    order_id: Uuid,
+    template: String,
+    recipient: Option<String>,
+    data: String,
+    state: &'static str,
+    created_at: i64,
+}
+
+/// A change set, ready for SQL.
+pub(crate) struct EncodedChangeSet {
+    orders: Vec<EncodedOrder>,
+    timeline: Vec<EncodedEvent>,
+    jobs: Vec<EncodedJob>,
+    messages: Vec<EncodedMessage>,
+    finished_jobs: Vec<Uuid>,
+    created_at: i64,
+}
+
+fn version_column(version: u64) -> Result<i64, StoreError> {
+    i64::try_from(version).map_err(|_| StoreError::Other(format!("order version {version} is too large")))
+}
+
+fn encode_order(write: OrderWrite) -> Result<EncodedOrder, StoreError> {
+    let (insert, mut order) = match write {
+        OrderWrite::Insert(order) => (true, order),
+        OrderWrite::Update(order) => (false, order),
+    };
+    let read_version = version_column(order.version)?;
+    if !insert {
+        order.version = order
+            .version
+            .checked_add(1)
+            .ok_or_else(|| StoreError::Other("order version overflows".into()))?;
+    }
+    let version = version_column(order.version)?;
+    let doc = to_json(&order)?;
+    let supplier_orders = order
+        .supplier_orders
+        .iter()
+        .map(|s| EncodedSupplierOrder {
+            id: s.id.0,
+            supplier_id: s.supplier_id.0,
+            status: s.state.status.as_str(),
+            request_status: s.state.request_status.as_str(),
+        })
+        .collect();
+    Ok(EncodedOrder {
+        insert,
+        id: order.id.0,
+        store_id: order.store_id.0,
+        external_id: order.external_id,
+        number: order.number,
+        state: order.state.as_str(),
+        payment_state: order.payment.as_str(),
+        placed_at: micros(order.placed_at),
+        received_at: micros(order.received_at),
+        updated_at: micros(order.updated_at),
+        read_version,
+        version,
+        customer_email: order.customer.email,
+        doc,
+        supplier_orders,
+    })
+}
+
+/// Encodes a change set on the caller's side. `now` is when its jobs are created.
+pub(crate) fn encode_change_set(changes: ChangeSet, now: OffsetDateTime) -> Result<EncodedChangeSet, StoreError> {
+    let orders = changes
+        .orders
+        .into_iter()
+        .map(encode_order)
+        .collect::<Result<Vec<_>, _>>()?;
+    let timeline = changes
+        .timeline
+        .into_iter()
+        .map(|event| {
+            Ok(EncodedEvent {
+                order_id: event.order_id.0,
+                at: micros(event.at),
+                id: event.id.0,
+                actor: to_json(&event.actor)?,
+                kind: event.kind,
+                message: event.message,
+                from_state: event.from_state,
+                to_state: event.to_state,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let jobs = changes
+        .jobs
+        .into_iter()
+        .map(|job| {
+            Ok(EncodedJob {
+                id: job.id.0,
+                payload: to_json(&job.payload)?,
+                kind: job.kind,
+                run_after: micros(job.run_after),
+                store_id: job.store_id.map(|s| s.0),
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let messages = changes
+        .messages
+        .into_iter()
+        .map(|message| {
+            Ok(EncodedMessage {
+                id: message.id.0,
+                store_id: message.store_id.0,
+                order_id: message.order_id.0,
+                data: to_json(&message.data)?,
+                template: message.template,
+                recipient: message.recipient,
+                state: message.state.as_str(),
+                created_at: micros(message.created_at),
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(EncodedChangeSet {
+        orders,
+        timeline,
+        jobs,
+        messages,
+        finished_jobs: changes.finished_jobs.into_iter().map(|id| id.0).collect(),
+        created_at: micros(now),
+    })
+}
+
+fn write_order(conn: &Connection, order: &EncodedOrder) -> Result<(), StoreError> {
+    if order.insert {
+        conn.prepare_cached(
+            "INSERT INTO orders (id, store_id, external_id, number, state, payment_state, placed_at,
+                                 received_at, updated_at, version, customer_email, doc)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )
+        .store()?
+        .execute(params![
+            order.id,
+            order.store_id,
+            order.external_id,
+            order.number,
+            order.state,
+            order.payment_state,
+            order.placed_at,
+            order.received_at,
+            order.updated_at,
+            order.version,
+            order.customer_email,
+            order.doc,
+        ])
+        .map_err(conflict_as(|| {
+            format!(
+                "order {} or external id '{}' already exists in store {}",
+                order.id, order.external_id, order.store_id
+            )
+        }))?;
+        return insert_supplier_orders(conn, order, &order.supplier_orders.iter().collect::<Vec<_>>());
+    }
+    update_order(conn, order)?;
+    sync_supplier_orders(conn, order)
+}
+
+/// Updates a stored order. The stored row is looked at first: a stale version is refused
+/// without writing, and the state indexes are rewritten only when the state changed.
+fn update_order(conn: &Connection, order: &EncodedOrder) -> Result<(), StoreError> {
+    let stored: Option<(i64, String, Uuid, String)> = conn
+        .prepare_cached("SELECT version, state, store_id, external_id FROM orders WHERE id = ?1")
+        .store()?
+        .query_row([order.id], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })
+        .optional()
+        .store()?;
+    let Some((version, state, store_id, external_id)) = stored else {
+        return Err(StoreError::NotFound(format!("order {}", order.id)));
+    };
+    if version != order.read_version {
+        return Err(StoreError::Conflict(format!(
+            "order {} is at version {version}, not {}",
+            order.id, order.read_version
+        )));
+    }
+    if store_id != order.store_id || external_id != order.external_id {
+        return Err(StoreError::Other(format!(
+            "order {}: an order's store and external id never change",
+            order.id
+        )));
+    }
+    let changed = if state == order.state {
+        conn.prepare_cached(
+            "UPDATE orders SET number = ?2, payment_state = ?3, placed_at = ?4, received_at = ?5, updated_at = ?6,
+                               version = ?7, customer_email = ?8, doc = ?9
+             WHERE id = ?1 AND version = ?10",
+        )
+        .store()?
+        .execute(params![
+            order.id,
+            order.number,
+            order.payment_state,
+            order.placed_at,
+            order.received_at,
+            order.updated_at,
+            order.version,
+            order.customer_email,
+            order.doc,
+            order.read_version,
+        ])
+        .store()?
+    } else {
+        conn.prepare_cached(
+            "UPDATE orders SET number = ?2, state = ?3, payment_state = ?4, placed_at = ?5, received_at = ?6,
+                               updated_at = ?7, version = ?8, customer_email = ?9, doc = ?10
+             WHERE id = ?1 AND version = ?11",
+        )
+        .store()?
+        .execute(params![
+            order.id,
+            order.number,
+            order.state,
+            order.payment_state,
+            order.placed_at,
+            order.received_at,
+            order.updated_at,
+            order.version,
+            order.customer_email,
+            order.doc,
+            order.read_version,
+        ])
+        .store()?
+    };
+    if changed != 1 {
+        return Err(StoreError::Other(format!(
+            "order {} changed while it was written",
+            order.id
+        )));
+    }
+    Ok(())
+}
+
+fn insert_supplier_orders(
+    conn: &Connection,
+    order: &EncodedOrder,
+    supplier_orders: &[&EncodedSupplierOrder],
+) -> Result<(), StoreError> {
+    if supplier_orders.is_empty() {
+        return Ok(());
+    }
+    let mut statement = conn
+        .prepare_cached(
+            "INSERT INTO supplier_orders (id, order_id, store_id, supplier_id, status, request_status)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .store()?;
+    for supplier_order in supplier_orders {
+        statement
+            .execute(params![
+                supplier_order.id,
+                order.id,
+                order.store_id,
+                supplier_order.supplier_id,
+                supplier_order.status,
+                supplier_order.request_status,
+            ])
+            .map_err(conflict_as(|| {
+                format!("supplier order {} belongs to another order", supplier_order.id)
+            }))?;
+    }
+    Ok(())
+}
+
+/// Makes the `supplier_orders` rows of an updated order match its aggregate, touching only
+/// the rows that differ.
+fn sync_supplier_orders(conn: &Connection, order: &EncodedOrder) -> Result<(), StoreError> {
+    let stored = collect(
+        &mut *conn
+            .prepare_cached("SELECT id, supplier_id, status, request_status FROM supplier_orders WHERE order_id = ?1")
+            .store()?,
+        [order.id],
+        |row| {
+            Ok((
+                column::<Uuid>(row, 0)?,
+                column::<Uuid>(row, 1)?,
+                column::<String>(row, 2)?,
+                column::<String>(row, 3)?,
+            ))
+        },
+    )?;
+    let mut missing = Vec::new();
+    for supplier_order in &order.supplier_orders {
+        match stored.iter().find(|(id, ..)| *id == supplier_order.id) {
+            Some((_, supplier_id, status, request_status))
+                if *supplier_id == supplier_order.supplier_id
+                    && status == supplier_order.status
+                    && request_status == supplier_order.request_status => {}
+            Some(_) => {
+                conn.prepare_cached(
+                    "UPDATE supplier_orders SET supplier_id = ?2, status = ?3, request_status = ?4 WHERE id = ?1",
+                )
+                .store()?
+                .execute(params![
+                    supplier_order.id,
+                    supplier_order.supplier_id,
+                    supplier_order.status,
+                    supplier_order.request_status,
+                ])
+                .store()?;
+            }
+            None => missing.push(supplier_order),
+        }
+    }
+    for (id, ..) in &stored {
+        if !order.supplier_orders.iter().any(|s| s.id == *id) {
+            conn.prepare_cached("DELETE FROM supplier_orders WHERE id = ?1")
+                .store()?
+                .execute([id])
+                .store()?;
+        }
+    }
+    insert_supplier_orders(conn, order, &missing)
+}
+
+/// Writes a change set; run by the writer inside the change set's savepoint.
+pub(crate) fn apply_change_set(conn: &Connection, changes: &EncodedChangeSet) -> Result<(), StoreError> {
+    for order in &changes.orders {
+        write_order(conn, order)?;
+    }
+    if !changes.timeline.is_empty() {
+        let mut statement = conn
+            .prepare_cached(
+                "INSERT INTO timeline_events (order_id, at, id, actor, kind, message, from_state, to_state)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .store()?;
+        for event in &changes.timeline {
+            statement
+                .execute(params![
+                    event.order_id,
+                    event.at,
+                    event.id,
+                    event.actor,
+                    event.kind,
+                    event.message,
+                    event.from_state,
+                    event.to_state,
+                ])
+                .map_err(conflict_as(|| format!("timeline event {} already exists", event.id)))?;
+        }
+    }
+    if !changes.jobs.is_empty() {
+        let mut statement = conn
+            .prepare_cached(
+                "INSERT INTO jobs (id, kind, payload, run_after, due_at, store_id, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)",
+            )
+            .store()?;
+        for job in &changes.jobs {
+            statement
+                .execute(params![
+                    job.id,
+                    job.kind,
+                    job.payload,
+                    job.run_after,
+                    job.store_id,
+                    changes.created_at
+                ])
+                .map_err(conflict_as(|| format!("job {} already exists", job.id)))?;
+        }
+    }
+    if !changes.messages.is_empty() {
+        let mut statement = conn
+            .prepare_cached(
+                "INSERT INTO messages (id, store_id, order_id, template, recipient, data, state, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .store()?;
+        for message in &changes.messages {
+            statement
+                .execute(params![
+                    message.id,
+                    message.store_id,
+                    message.order_id,
+                    message.template,
+                    message.recipient,
+                    message.data,
+                    message.state,
+                    message.created_at,
+                ])
+                .map_err(conflict_as(|| format!("message {} already exists", message.id)))?;
+        }
+    }
+    if !changes.finished_jobs.is_empty() {
+        let mut statement = conn.prepare_cached("DELETE FROM jobs WHERE id = ?1").store()?;
+        for id in &changes.finished_jobs {
+            statement.execute([id]).store()?;
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads
+// ---------------------------------------------------------------------------------------------
+
+fn decode_order(row: &Row<'_>) -> Result<Order, StoreError> {
+    let version: i64 = column(row, 0)?;
+    let doc: String = column(row, 1)?;
+    let mut order: Order = from_json(&doc, "order")?;
+    order.version = u64::try_from(version).map_err(|_| StoreError::Other(format!("stored version {version}")))?;
+    Ok(order)
+}
+
+pub(crate) fn get_order(conn: &Connection, id: OrderId) -> Result<Option<Order>, StoreError> {
+    let mut statement = conn
+        .prepare_cached("SELECT version, doc FROM orders WHERE id = ?1")
+        .store()?;
+    first(&mut statement, [id.0], decode_order)
+}
+
+pub(crate) fn order_by_external_id(
+    conn: &Connection,
+    store_id: StoreId,
+    external_id: &str,
+) -> Result<Option<Order>, StoreError> {
+    let mut statement = conn
+        .prepare_cached("SELECT version, doc FROM orders WHERE store_id = ?1 AND external_id = ?2")
+        .store()?;
+    first(&mut statement, params![store_id.0, external_id], decode_order)
+}
+
+pub(crate) fn order_of_supplier_order(conn: &Connection, id: SupplierOrderId) -> Result<Option<OrderId>, StoreError> {
+    let mut statement = conn
+        .prepare_cached("SELECT order_id FROM supplier_orders WHERE id = ?1")
+        .store()?;
+    first(&mut statement, [id.0], |row| Ok(OrderId(column(row, 0)?)))
+}
+
+fn uuid_value(id: Uuid) -> Value {
+    Value::Blob(id.as_bytes().to_vec())
+}
+
+/// The statement and parameters of an order listing: one text per combination of filters
+/// (at most 64), each cached.
+fn list_orders_query(filter: &OrderFilter) -> (String, Vec<Value>) {
+    let mut sql = String::from("SELECT version, doc FROM orders WHERE 1 = 1");
+    let mut values: Vec<Value> = Vec::with_capacity(7);
+    if let Some(store_id) = filter.store_id {
+        sql.push_str(" AND store_id = ?");
+        values.push(uuid_value(store_id.0));
+    }
+    if let Some(state) = filter.state {
+        sql.push_str(" AND state = ?");
+        values.push(Value::Text(state.as_str().to_string()));
+    }
+    if let Some(supplier_id) = filter.supplier_id {
+        sql.push_str(" AND id IN (SELECT order_id FROM supplier_orders WHERE supplier_id = ?)");
+        values.push(uuid_value(supplier_id.0));
+    }
+    if let Some(from) = filter.placed_from {
+        sql.push_str(" AND placed_at >= ?");
+        values.push(Value::Integer(micros(from)));
+    }
+    if let Some(to) = filter.placed_to {
+        sql.push_str(" AND placed_at < ?");
+        values.push(Value::Integer(micros(to)));
+    }
+    if let Some(before) = filter.before {
+        sql.push_str(" AND id < ?");
+        values.push(uuid_value(before.0));
+    }
+    sql.push_str(" ORDER BY id DESC LIMIT ?");
+    values.push(Value::Integer(listing_limit(filter.limit)));
+    (sql, values)
+}
+
+pub(crate) fn list_orders(conn: &Connection, filter: &OrderFilter) -> Result<Vec<Order>, StoreError> {
+    let (sql, values) = list_orders_query(filter);
+    let mut statement = conn.prepare_cached(&sql).store()?;
+    collect(&mut statement, rusqlite::params_from_iter(values), decode_order)
+}
+
+pub(crate) fn count_orders_by_state(
+    conn: &Connection,
+    store_id: Option<StoreId>,
+) -> Result<Vec<(OrderState, u64)>, StoreError> {
+    let decode = |row: &Row<'_>| {
+        let state: String = column(row, 0)?;
+        let count: i64 = column(row, 1)?;
+        Ok((
+            parse_name(&state, OrderState::parse, "order state")?,
+            u64::try_from(count).unwrap_or(0),
+        ))
+    };
+    match store_id {
+        Some(store_id) => {
+            let mut statement = conn
+                .prepare_cached("SELECT state, count(*) FROM orders WHERE store_id = ?1 GROUP BY state ORDER BY state")
+                .store()?;
+            collect(&mut statement, [store_id.0], decode)
+        }
+        None => {
+            let mut statement = conn
+                .prepare_cached("SELECT state, count(*) FROM orders GROUP BY state ORDER BY state")
+                .store()?;
+            collect(&mut statement, [], decode)
+        }
+    }
+}
+
+pub(crate) fn timeline(conn: &Connection, order_id: OrderId) -> Result<Vec<TimelineEvent>, StoreError> {
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT id, at, actor, kind, message, from_state, to_state
+             FROM timeline_events WHERE order_id = ?1 ORDER BY at, id",
+        )
+        .store()?;
+    collect(&mut statement, [order_id.0], |row| {
+        Ok(TimelineEvent {
+            id: TimelineEventId(column(row, 0)?),
+            order_id,
+            at: from_micros(column(row, 1)?)?,
+            actor: from_json(&column::<String>(row, 2)?, "timeline actor")?,
+            kind: column(row, 3)?,
+            message: column(row, 4)?,
+            from_state: column(row, 5)?,
+            to_state: column(row, 6)?,
+        })
+    })
+}
+
+pub(crate) fn list_messages(conn: &Connection, filter: &MessageFilter) -> Result<Vec<Message>, StoreError> {
+    let mut sql = String::from(
+        "SELECT id, store_id, order_id, template, recipient, data, state, created_at FROM messages WHERE 1 = 1",
+    );
+    let mut values: Vec<Value> = Vec::with_capacity(3);
+    if let Some(store_id) = filter.store_id {
+        sql.push_str(" AND store_id = ?");
+        values.push(uuid_value(store_id.0));
+    }
+    if let Some(order_id) = filter.order_id {
+        sql.push_str(" AND order_id = ?");
+        values.push(uuid_value(order_id.0));
+    }
+    sql.push_str(" ORDER BY id DESC LIMIT ?");
+    values.push(Value::Integer(listing_limit(filter.limit)));
+    let mut statement = conn.prepare_cached(&sql).store()?;
+    collect(&mut statement, rusqlite::params_from_iter(values), |row| {
+        let state: String = column(row, 6)?;
+        Ok(Message {
+            id: MessageId(column(row, 0)?),
+            store_id: StoreId(column(row, 1)?),
+            order_id: OrderId(column(row, 2)?),
+            template: column(row, 3)?,
+            recipient: column(row, 4)?,
+            data: from_json(&column::<String>(row, 5)?, "message data")?,
+            state: parse_name(&state, MessageState::parse, "message state")?,
+            created_at: from_micros(column(row, 7)?)?,
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dropline_domain::ids::SupplierId;
+
+    fn plan(conn: &Connection, sql: &str, values: Vec<Value>) -> String {
+        let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("plan");
+        let rows = statement
+            .query_map(rusqlite::params_from_iter(values), |row| row.get::<_, String>(3))
+            .expect("plan rows");
+        rows.map(|row| row.expect("plan row")).collect::<Vec<_>>().join("\n")
+    }
+
+    /// Listings must walk an index in id order and stop at the limit: no scan of the table,
+    /// no sort.
+    #[test]
+    fn order_listings_use_their_indexes() {
+        let mut conn = Connection::open_in_memory().expect("memory database");
+        crate::migrations::run(&mut conn).expect("migrations");
+        let store = Some(StoreId::new());
+        let cases = [
+            (
+                OrderFilter {
+                    store_id: store,
+                    before: Some(OrderId::new()),
+                    ..OrderFilter::default()
+                },
+                "orders_store_id_id_idx",
+            ),
+            (
+                OrderFilter {
+                    state: Some(OrderState::OnHold),
+                    ..OrderFilter::default()
+                },
+                "orders_state_id_idx",
+            ),
+            (
+                OrderFilter {
+                    store_id: store,
+                    state: Some(OrderState::OnHold),
+                    placed_from: Some(OffsetDateTime::UNIX_EPOCH),
+                    ..OrderFilter::default()
+                },
+                "orders_store_id_state_id_idx",
+            ),
+            (
+                OrderFilter {
+                    supplier_id: Some(SupplierId::new()),
+                    ..OrderFilter::default()
+                },
+                "supplier_orders_supplier_id_order_id_idx",
+            ),
+        ];
+        for (filter, index) in cases {
+            let (sql, values) = list_orders_query(&filter);
+            let plan = plan(&conn, &sql, values);
+            assert!(plan.contains(index), "{filter:?}: {plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "{filter:?}: {plan}");
+            assert!(
+                !plan.contains("SCAN orders\n") && !plan.ends_with("SCAN orders"),
+                "{filter:?}: {plan}"
+            );
+        }
+        let claim = plan(
+            &conn,
+            crate::jobs::CLAIM_SQL,
+            vec![Value::Integer(0), Value::Integer(10)],
+        );
+        assert!(claim.contains("jobs_due_at_idx"), "{claim}");
+        assert!(!claim.contains("TEMP B-TREE"), "{claim}");
+    }
+}

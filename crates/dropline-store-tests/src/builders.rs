@@ -1,0 +1,381 @@
+//! Test data: stores, suppliers, products, offers, orders with lines and supplier orders,
+//! change sets, jobs and messages. Every builder gives fresh ids and unique natural keys, so
+//! tests can make as many as they like in one database.
+//!
+//! Times are whole seconds after [`base_time`], so they survive any store's precision.
+
+use dropline_app::ports::{ChangeSet, Message, MessageState, NewJob, OrderWrite, StoreRecord};
+use dropline_domain::address::{Address, Customer};
+use dropline_domain::catalog::{Offer, RoutingWeights};
+use dropline_domain::catalog::{
+    OfferPriority, Platform, Product, RoutingPolicy, ShippingMethod, Store as Shop, StoreSettings, Supplier,
+    SupplierKind, Variant,
+};
+use dropline_domain::ids::{
+    JobId, LineItemId, MessageId, OfferId, OrderId, ProductId, StoreId, SupplierId, SupplierOrderId, TimelineEventId,
+    VariantId,
+};
+use dropline_domain::money::{Currency, Money};
+use dropline_domain::order::{LineItem, Order, SupplierOrder, SupplierOrderLine};
+use dropline_domain::state::{OrderState, PaymentState, SupplierOrderState};
+use dropline_domain::timeline::{Actor, TimelineEvent};
+use std::sync::atomic::{AtomicU64, Ordering};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+static SEQUENCE: AtomicU64 = AtomicU64::new(1);
+
+/// A number unique in this test process, for natural keys (SKUs, external ids, tokens).
+pub fn unique() -> u64 {
+    SEQUENCE.fetch_add(1, Ordering::Relaxed)
+}
+
+/// US dollars.
+pub fn usd() -> Currency {
+    Currency::parse("USD").expect("USD is a currency")
+}
+
+/// Dollars in minor units.
+pub fn usd_minor(minor: i64) -> Money {
+    Money::new(minor, usd())
+}
+
+/// 2026-01-01T00:00:00Z: the origin of every time in the suite.
+pub fn base_time() -> OffsetDateTime {
+    time::macros::datetime!(2026-01-01 00:00:00 UTC)
+}
+
+/// [`base_time`] plus whole seconds.
+pub fn at(seconds: i64) -> OffsetDateTime {
+    base_time() + Duration::seconds(seconds)
+}
+
+/// An address in the United States.
+pub fn address() -> Address {
+    Address {
+        first_name: "Ada".into(),
+        last_name: "Lovelace".into(),
+        company: None,
+        address1: "1 Main Street".into(),
+        address2: Some("Apt 2".into()),
+        city: "Springfield".into(),
+        region: Some("IL".into()),
+        postal_code: "62701".into(),
+        country_code: "US".into(),
+        phone: Some("+12175550100".into()),
+    }
+}
+
+/// A new store record with a unique token hash.
+pub fn store_record() -> StoreRecord {
+    let n = unique();
+    StoreRecord {
+        store: Shop {
+            id: StoreId::new(),
+            name: format!("Store {n}"),
+            platform: Platform::Shopify,
+            currency: usd(),
+            address: Some(Address {
+                address1: format!("{n} Warehouse Road"),
+                ..address()
+            }),
+            settings: StoreSettings::default(),
+        },
+        token_hash: format!("{:032x}{n:032x}", Uuid::now_v7().as_u128()),
+        created_at: at(n as i64),
+    }
+}
+
+/// Settings that differ from the defaults in every field.
+pub fn changed_settings() -> StoreSettings {
+    let mut settings = StoreSettings {
+        routing_policy: RoutingPolicy::CheapestLanded,
+        routing_weights: RoutingWeights {
+            margin: 10,
+            speed: 20,
+            rating: 30,
+            on_time: 40,
+        },
+        ..StoreSettings::default()
+    };
+    settings.auto_accept.enabled = true;
+    settings.auto_accept.max_total_minor = Some(10_000);
+    settings.auto_accept.allowed_skus = vec!["SKU-A".into()];
+    settings
+}
+
+/// A supplier of a store.
+pub fn supplier(store_id: StoreId) -> Supplier {
+    let n = unique();
+    Supplier {
+        id: SupplierId::new(),
+        store_id,
+        name: format!("Supplier {n}"),
+        kind: SupplierKind::Cj,
+        ships_from: Some("CN".into()),
+        processing_days: 3,
+        rating: 87,
+    }
+}
+
+/// A variant of `product_id` with this SKU.
+pub fn variant(product_id: ProductId, sku: &str) -> Variant {
+    Variant {
+        id: VariantId::new(),
+        product_id,
+        sku: sku.to_string(),
+        title: format!("Variant {sku}"),
+        price: usd_minor(1999),
+    }
+}
+
+/// A product of a store with one variant per SKU, in that order.
+pub fn product(store_id: StoreId, skus: &[&str]) -> Product {
+    let id = ProductId::new();
+    Product {
+        id,
+        store_id,
+        title: format!("Product {}", unique()),
+        variants: skus.iter().map(|sku| variant(id, sku)).collect(),
+    }
+}
+
+/// A unique SKU.
+pub fn sku() -> String {
+    format!("SKU-{}", unique())
+}
+
+/// An offer of a supplier for a variant.
+pub fn offer(variant_id: VariantId, supplier_id: SupplierId) -> Offer {
+    let n = unique();
+    Offer {
+        id: OfferId::new(),
+        variant_id,
+        supplier_id,
+        supplier_sku: format!("SUP-{n}"),
+        supplier_product_id: Some(format!("P{n}")),
+        supplier_variant_id: None,
+        product_url: Some(format!("https://supplier.example/p/{n}")),
+        unit_cost: usd_minor(750),
+        stock: Some(40),
+        shipping: vec![
+            ShippingMethod {
+                country: "US".into(),
+                name: "Standard".into(),
+                cost: usd_minor(300),
+                min_days: 7,
+                max_days: 14,
+            },
+            ShippingMethod {
+                country: "*".into(),
+                name: "Economy".into(),
+                cost: usd_minor(500),
+                min_days: 10,
+                max_days: 25,
+            },
+        ],
+        priority: OfferPriority::Primary,
+    }
+}
+
+/// Builds an [`Order`] with two lines; supplier orders on request.
+#[derive(Clone, Debug)]
+pub struct OrderBuilder {
+    order: Order,
+}
+
+impl OrderBuilder {
+    /// A `pending_review`, paid order of a store with a unique external id, placed at
+    /// [`base_time`].
+    pub fn new(store_id: StoreId) -> Self {
+        let n = unique();
+        let lines = vec![
+            LineItem {
+                id: LineItemId::new(),
+                external_id: Some(format!("L{n}-1")),
+                variant_id: None,
+                sku: "SKU-A".into(),
+                title: "Mug".into(),
+                variant_title: Some("Blue".into()),
+                quantity: 2,
+                unit_price: usd_minor(1250),
+                requires_shipping: true,
+            },
+            LineItem {
+                id: LineItemId::new(),
+                external_id: Some(format!("L{n}-2")),
+                variant_id: Some(VariantId::new()),
+                sku: "SKU-B".into(),
+                title: "Poster".into(),
+                variant_title: None,
+                quantity: 1,
+                unit_price: usd_minor(900),
+                requires_shipping: true,
+            },
+        ];
+        let order = Order {
+            id: OrderId::new(),
+            store_id,
+            external_id: format!("ext-{n}"),
+            number: format!("#{n}"),
+            customer: Customer {
+                name: "Ada Lovelace".into(),
+                email: Some(format!("ada{n}@example.com")),
+                phone: None,
+            },
+            shipping_address: address(),
+            lines,
+            currency: usd(),
+            subtotal: usd_minor(3400),
+            shipping_total: usd_minor(500),
+            total: usd_minor(3900),
+            payment: PaymentState::Paid,
+            state: OrderState::PendingReview,
+            hold_reasons: Vec::new(),
+            findings: Vec::new(),
+            supplier_orders: Vec::new(),
+            placed_at: base_time(),
+            received_at: at(1),
+            updated_at: at(1),
+            version: 0,
+        };
+        Self { order }
+    }
+
+    /// The order id.
+    pub fn id(mut self, id: OrderId) -> Self {
+        self.order.id = id;
+        self
+    }
+
+    /// The storefront's id of the order.
+    pub fn external_id(mut self, external_id: &str) -> Self {
+        self.order.external_id = external_id.to_string();
+        self
+    }
+
+    /// The lifecycle state (a store never checks transitions).
+    pub fn state(mut self, state: OrderState) -> Self {
+        self.order.state = state;
+        self
+    }
+
+    /// When the customer placed it.
+    pub fn placed_at(mut self, placed_at: OffsetDateTime) -> Self {
+        self.order.placed_at = placed_at;
+        self
+    }
+
+    /// Adds a supplier order at `supplier_id` for the first line.
+    pub fn supplier_order(mut self, supplier_id: SupplierId) -> Self {
+        let supplier_order = supplier_order_for(&self.order, supplier_id);
+        self.order.supplier_orders.push(supplier_order);
+        self
+    }
+
+    /// The order.
+    pub fn build(self) -> Order {
+        self.order
+    }
+}
+
+/// A new supplier order at `supplier_id` for the first line of `order`.
+pub fn supplier_order_for(order: &Order, supplier_id: SupplierId) -> SupplierOrder {
+    let line = &order.lines[0];
+    let attempt = order
+        .supplier_orders
+        .iter()
+        .filter(|s| s.supplier_id == supplier_id)
+        .count() as u32
+        + 1;
+    SupplierOrder {
+        id: SupplierOrderId::new(),
+        supplier_id,
+        supplier_name: "Supplier".into(),
+        supplier_kind: SupplierKind::Manual,
+        lines: vec![SupplierOrderLine {
+            line_item_id: line.id,
+            offer_id: OfferId::new(),
+            variant_id: line.variant_id.unwrap_or_default(),
+            supplier_sku: format!("SUP-{}", line.sku),
+            product_url: Some("https://supplier.example/p/1".into()),
+            title: line.title.clone(),
+            variant_title: line.variant_title.clone(),
+            quantity: line.quantity,
+            unit_cost: usd_minor(600),
+        }],
+        ship_to: order.shipping_address.clone(),
+        shipping_method: Some("Standard".into()),
+        expected_cost: usd_minor(1500),
+        actual_cost: None,
+        supplier_reference: None,
+        idempotency_key: format!("{}:{}:{}", order.id, supplier_id, attempt),
+        attempt,
+        state: SupplierOrderState::NEW,
+        shipments: Vec::new(),
+        created_at: at(2),
+    }
+}
+
+/// A timeline entry of an order.
+pub fn timeline_event(order_id: OrderId, at: OffsetDateTime, kind: &str) -> TimelineEvent {
+    TimelineEvent {
+        id: TimelineEventId::new(),
+        order_id,
+        at,
+        actor: Actor::Seller("ada@example.com".into()),
+        kind: kind.to_string(),
+        message: format!("{kind} happened"),
+        from_state: Some("pending_review".into()),
+        to_state: Some("accepted".into()),
+    }
+}
+
+/// A job due at `run_after`.
+pub fn job(kind: &str, run_after: OffsetDateTime, store_id: Option<StoreId>) -> NewJob {
+    NewJob {
+        id: JobId::new(),
+        kind: kind.to_string(),
+        payload: serde_json::json!({ "n": unique(), "note": "payload" }),
+        run_after,
+        store_id,
+    }
+}
+
+/// A queued message about an order.
+pub fn message(order: &Order, template: &str) -> Message {
+    Message {
+        id: MessageId::new(),
+        store_id: order.store_id,
+        order_id: order.id,
+        template: template.to_string(),
+        recipient: order.customer.email.clone(),
+        data: serde_json::json!({ "number": order.number, "total_minor": order.total.minor }),
+        state: MessageState::Queued,
+        created_at: at(5),
+    }
+}
+
+/// What ingesting an order writes: the order, its `order.received` entry, a `route_order`
+/// job and an `order_received` message.
+pub fn insert_change_set(order: &Order) -> ChangeSet {
+    ChangeSet {
+        orders: vec![OrderWrite::Insert(order.clone())],
+        timeline: vec![timeline_event(order.id, order.received_at, "order.received")],
+        jobs: vec![job("route_order", base_time(), Some(order.store_id))],
+        messages: vec![message(order, "order_received")],
+        finished_jobs: Vec::new(),
+    }
+}
+
+/// What changing an order writes: the order (with its read version), one entry, a job and a
+/// message.
+pub fn update_change_set(order: &Order) -> ChangeSet {
+    ChangeSet {
+        orders: vec![OrderWrite::Update(order.clone())],
+        timeline: vec![timeline_event(order.id, order.updated_at, "order.accepted")],
+        jobs: vec![job("place_supplier_order", base_time(), Some(order.store_id))],
+        messages: vec![message(order, "order_confirmed")],
+        finished_jobs: Vec::new(),
+    }
+}

@@ -1,0 +1,1497 @@
+//! The conformance cases. Each takes a fresh, empty backend; [`crate::conformance_tests!`]
+//! runs every one of them as its own test. They are public so that a store crate can also
+//! call one directly while it is being written.
+//!
+//! Behaviour the suite fixes where `ports.rs` is silent:
+//! - inserting an order keeps its `version` (0 from the builders); each update stores
+//!   `version + 1`; updating an order that does not exist is `NotFound`;
+//! - `list_messages` and `list_orders` give newest first (by id); `timeline` is oldest first
+//!   by `at`, then by id;
+//! - `claim_jobs` gives the due jobs earliest `run_after` first; a claim does not count an
+//!   attempt, `retry_job` does and releases the lease; `retry_job` and `bury_job` of an
+//!   unknown job are `NotFound`;
+//! - `update_store` of an unknown store and `update_offer` of an unknown offer are `NotFound`.
+
+use crate::builders::{
+    OrderBuilder, at, changed_settings, insert_change_set, job, message, offer, product, sku, store_record, supplier,
+    supplier_order_for, timeline_event, update_change_set, usd_minor,
+};
+use dropline_app::ports::{Backend, ChangeSet, Job, MessageFilter, OrderFilter, OrderWrite, StoreError, StoreRecord};
+use dropline_domain::catalog::OfferPriority;
+use dropline_domain::ids::{JobId, OfferId, OrderId, StoreId, SupplierOrderId, VariantId};
+use dropline_domain::order::Order;
+use dropline_domain::state::OrderState;
+use std::collections::{HashMap, HashSet};
+use std::fmt::Debug;
+use std::sync::Arc;
+use time::Duration;
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+#[track_caller]
+fn assert_conflict<T: Debug>(result: Result<T, StoreError>) {
+    match result {
+        Err(StoreError::Conflict(_)) => {}
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+}
+
+#[track_caller]
+fn assert_not_found<T: Debug>(result: Result<T, StoreError>) {
+    match result {
+        Err(StoreError::NotFound(_)) => {}
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+}
+
+fn sorted_by_key<T, K: Ord>(mut items: Vec<T>, key: impl Fn(&T) -> K) -> Vec<T> {
+    items.sort_by_key(|item| key(item));
+    items
+}
+
+async fn seed_store<B: Backend>(db: &B) -> StoreRecord {
+    let record = store_record();
+    db.insert_store(record.clone()).await.unwrap();
+    record
+}
+
+async fn seed_order<B: Backend>(db: &B, order: Order) -> Order {
+    db.commit(insert_change_set(&order)).await.unwrap();
+    order
+}
+
+fn all_orders_of(store_id: StoreId) -> OrderFilter {
+    OrderFilter {
+        store_id: Some(store_id),
+        limit: 500,
+        ..OrderFilter::default()
+    }
+}
+
+fn messages_of_order(order_id: OrderId) -> MessageFilter {
+    MessageFilter {
+        order_id: Some(order_id),
+        limit: 500,
+        ..MessageFilter::default()
+    }
+}
+
+async fn order_ids<B: Backend>(db: &B, filter: OrderFilter) -> Vec<OrderId> {
+    db.list_orders(&filter)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.id)
+        .collect()
+}
+
+fn newest_first(mut ids: Vec<OrderId>) -> Vec<OrderId> {
+    ids.sort_by_key(|id| std::cmp::Reverse(*id));
+    ids
+}
+
+fn claim_ids(jobs: &[Job]) -> Vec<JobId> {
+    jobs.iter().map(|j| j.id).collect()
+}
+
+const HOUR: Duration = Duration::hours(1);
+
+// ---------------------------------------------------------------------------------------------
+// Stores
+// ---------------------------------------------------------------------------------------------
+
+/// A store reads back whole, by id and by token hash.
+pub async fn stores_insert_get_and_by_token_hash<B: Backend>(db: Arc<B>) {
+    let record = store_record();
+    db.insert_store(record.clone()).await.unwrap();
+    assert_eq!(db.get_store(record.store.id).await.unwrap(), Some(record.clone()));
+    assert_eq!(
+        db.store_by_token_hash(&record.token_hash).await.unwrap(),
+        Some(record.clone())
+    );
+    assert_eq!(db.get_store(StoreId::new()).await.unwrap(), None);
+    assert_eq!(db.store_by_token_hash("not-a-known-hash").await.unwrap(), None);
+
+    let bare = {
+        let mut bare = store_record();
+        bare.store.address = None;
+        bare
+    };
+    db.insert_store(bare.clone()).await.unwrap();
+    assert_eq!(db.get_store(bare.store.id).await.unwrap(), Some(bare));
+}
+
+/// A second store with the same id or the same token hash is refused and not written.
+pub async fn stores_duplicate_id_or_token_hash_conflicts<B: Backend>(db: Arc<B>) {
+    let record = seed_store(&*db).await;
+
+    let mut same_id = store_record();
+    same_id.store.id = record.store.id;
+    assert_conflict(db.insert_store(same_id.clone()).await);
+    assert_eq!(db.store_by_token_hash(&same_id.token_hash).await.unwrap(), None);
+
+    let mut same_token = store_record();
+    same_token.token_hash = record.token_hash.clone();
+    assert_conflict(db.insert_store(same_token.clone()).await);
+    assert_eq!(db.get_store(same_token.store.id).await.unwrap(), None);
+
+    assert_eq!(db.list_stores().await.unwrap(), vec![record.clone()]);
+    assert_eq!(db.store_by_token_hash(&record.token_hash).await.unwrap(), Some(record));
+}
+
+/// `update_store` replaces name, address and settings and keeps the token and creation time.
+pub async fn stores_update_replaces_name_address_and_settings<B: Backend>(db: Arc<B>) {
+    let record = seed_store(&*db).await;
+    let other = seed_store(&*db).await;
+
+    let mut store = record.store.clone();
+    store.name = "Renamed store".into();
+    store.address = None;
+    store.settings = changed_settings();
+    db.update_store(store.clone()).await.unwrap();
+    let got = db.get_store(store.id).await.unwrap().unwrap();
+    assert_eq!(got.store, store);
+    assert_eq!(got.token_hash, record.token_hash);
+    assert_eq!(got.created_at, record.created_at);
+    assert_eq!(
+        db.store_by_token_hash(&record.token_hash)
+            .await
+            .unwrap()
+            .map(|r| r.store),
+        Some(store.clone())
+    );
+
+    store.address = record.store.address.clone();
+    db.update_store(store.clone()).await.unwrap();
+    assert_eq!(db.get_store(store.id).await.unwrap().unwrap().store, store);
+
+    // The other store is untouched.
+    assert_eq!(db.get_store(other.store.id).await.unwrap(), Some(other.clone()));
+
+    let mut unknown = other.store.clone();
+    unknown.id = StoreId::new();
+    assert_not_found(db.update_store(unknown).await);
+}
+
+/// `list_stores` gives every store.
+pub async fn stores_list<B: Backend>(db: Arc<B>) {
+    assert_eq!(db.list_stores().await.unwrap(), vec![]);
+    let mut records = vec![seed_store(&*db).await, seed_store(&*db).await, seed_store(&*db).await];
+    records.sort_by_key(|r| r.store.id);
+    let listed = sorted_by_key(db.list_stores().await.unwrap(), |r| r.store.id);
+    assert_eq!(listed, records);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Suppliers and catalogue
+// ---------------------------------------------------------------------------------------------
+
+/// Suppliers read back whole, per store or all; a duplicate id is refused.
+pub async fn suppliers_insert_get_and_list<B: Backend>(db: Arc<B>) {
+    let first_store = seed_store(&*db).await.store.id;
+    let second_store = seed_store(&*db).await.store.id;
+    let a1 = supplier(first_store);
+    let mut a2 = supplier(first_store);
+    a2.ships_from = None;
+    a2.rating = 0;
+    let b1 = supplier(second_store);
+    for s in [&a1, &a2, &b1] {
+        db.insert_supplier(s.clone()).await.unwrap();
+    }
+    assert_eq!(db.get_supplier(a1.id).await.unwrap(), Some(a1.clone()));
+    assert_eq!(db.get_supplier(a2.id).await.unwrap(), Some(a2.clone()));
+    assert_eq!(
+        db.get_supplier(dropline_domain::ids::SupplierId::new()).await.unwrap(),
+        None
+    );
+
+    let listed = sorted_by_key(db.list_suppliers(Some(first_store)).await.unwrap(), |s| s.id);
+    assert_eq!(listed, sorted_by_key(vec![a1.clone(), a2.clone()], |s| s.id));
+    let listed = db.list_suppliers(Some(second_store)).await.unwrap();
+    assert_eq!(listed, vec![b1.clone()]);
+    let listed = sorted_by_key(db.list_suppliers(None).await.unwrap(), |s| s.id);
+    assert_eq!(listed, sorted_by_key(vec![a1.clone(), a2, b1], |s| s.id));
+
+    let mut duplicate = supplier(first_store);
+    duplicate.id = a1.id;
+    assert_conflict(db.insert_supplier(duplicate).await);
+    assert_eq!(db.get_supplier(a1.id).await.unwrap(), Some(a1));
+}
+
+/// A product reads back with its variants in their order, per store or all.
+pub async fn products_insert_get_and_list<B: Backend>(db: Arc<B>) {
+    let first_store = seed_store(&*db).await.store.id;
+    let second_store = seed_store(&*db).await.store.id;
+    let (x, y, z) = (sku(), sku(), sku());
+    // Variants deliberately not in SKU or id order.
+    let mut p1 = product(first_store, &[&z, &x, &y]);
+    p1.variants.reverse();
+    let p2 = product(second_store, &[&x]);
+    let p3 = product(first_store, &[]);
+    for p in [&p1, &p2, &p3] {
+        db.insert_product(p.clone()).await.unwrap();
+    }
+    assert_eq!(db.get_product(p1.id).await.unwrap(), Some(p1.clone()));
+    assert_eq!(db.get_product(p3.id).await.unwrap(), Some(p3.clone()));
+    assert_eq!(
+        db.get_product(dropline_domain::ids::ProductId::new()).await.unwrap(),
+        None
+    );
+    let listed = sorted_by_key(db.list_products(Some(first_store)).await.unwrap(), |p| p.id);
+    assert_eq!(listed, sorted_by_key(vec![p1.clone(), p3.clone()], |p| p.id));
+    assert_eq!(db.list_products(Some(second_store)).await.unwrap(), vec![p2.clone()]);
+    let listed = sorted_by_key(db.list_products(None).await.unwrap(), |p| p.id);
+    assert_eq!(listed, sorted_by_key(vec![p1, p2, p3], |p| p.id));
+}
+
+/// A SKU is unique within a store: a product repeating one is refused whole; another store
+/// may use the same SKU.
+pub async fn products_duplicate_sku_in_store_conflicts<B: Backend>(db: Arc<B>) {
+    let first_store = seed_store(&*db).await.store.id;
+    let second_store = seed_store(&*db).await.store.id;
+    let (x, y, z) = (sku(), sku(), sku());
+    let p1 = product(first_store, &[&x]);
+    db.insert_product(p1.clone()).await.unwrap();
+
+    // The new SKU comes first, so a store that writes variant by variant must undo it.
+    let p2 = product(first_store, &[&y, &x]);
+    assert_conflict(db.insert_product(p2.clone()).await);
+    assert_eq!(db.get_product(p2.id).await.unwrap(), None);
+    assert_eq!(
+        db.variants_by_sku(first_store, std::slice::from_ref(&y)).await.unwrap(),
+        vec![]
+    );
+    assert_eq!(db.variant_store(p2.variants[0].id).await.unwrap(), None);
+
+    let twice = product(first_store, &[&z, &z]);
+    assert_conflict(db.insert_product(twice.clone()).await);
+    assert_eq!(db.get_product(twice.id).await.unwrap(), None);
+
+    let mut same_id = product(first_store, &[&sku()]);
+    same_id.id = p1.id;
+    for v in &mut same_id.variants {
+        v.product_id = p1.id;
+    }
+    assert_conflict(db.insert_product(same_id).await);
+    assert_eq!(db.get_product(p1.id).await.unwrap(), Some(p1.clone()));
+
+    let elsewhere = product(second_store, &[&x, &y]);
+    db.insert_product(elsewhere.clone()).await.unwrap();
+    assert_eq!(db.get_product(elsewhere.id).await.unwrap(), Some(elsewhere));
+    assert_eq!(db.list_products(Some(first_store)).await.unwrap(), vec![p1]);
+}
+
+/// Variants are found by SKU within their store, and know their store.
+pub async fn variants_by_sku_and_variant_store<B: Backend>(db: Arc<B>) {
+    let first_store = seed_store(&*db).await.store.id;
+    let second_store = seed_store(&*db).await.store.id;
+    let (a, b, c) = (sku(), sku(), sku());
+    let p1 = product(first_store, &[&a, &b, &c]);
+    let p2 = product(second_store, &[&a]);
+    db.insert_product(p1.clone()).await.unwrap();
+    db.insert_product(p2.clone()).await.unwrap();
+
+    let found = db
+        .variants_by_sku(first_store, &[a.clone(), c.clone(), "SKU-MISSING".into()])
+        .await
+        .unwrap();
+    let found = sorted_by_key(found, |v| v.id);
+    let expected = sorted_by_key(vec![p1.variants[0].clone(), p1.variants[2].clone()], |v| v.id);
+    assert_eq!(found, expected);
+    assert_eq!(
+        db.variants_by_sku(second_store, &[a.clone(), b.clone()]).await.unwrap(),
+        vec![p2.variants[0].clone()]
+    );
+    assert_eq!(db.variants_by_sku(first_store, &[]).await.unwrap(), vec![]);
+    assert_eq!(db.variants_by_sku(StoreId::new(), &[a]).await.unwrap(), vec![]);
+
+    assert_eq!(db.variant_store(p1.variants[1].id).await.unwrap(), Some(first_store));
+    assert_eq!(db.variant_store(p2.variants[0].id).await.unwrap(), Some(second_store));
+    assert_eq!(db.variant_store(VariantId::new()).await.unwrap(), None);
+}
+
+/// Offers read back whole per variant and per store, and are replaced by `update_offer`.
+pub async fn offers_insert_update_and_query<B: Backend>(db: Arc<B>) {
+    let first_store = seed_store(&*db).await.store.id;
+    let second_store = seed_store(&*db).await.store.id;
+    let sup1 = supplier(first_store);
+    let sup2 = supplier(second_store);
+    db.insert_supplier(sup1.clone()).await.unwrap();
+    db.insert_supplier(sup2.clone()).await.unwrap();
+    let p1 = product(first_store, &[&sku(), &sku()]);
+    let p2 = product(second_store, &[&sku()]);
+    db.insert_product(p1.clone()).await.unwrap();
+    db.insert_product(p2.clone()).await.unwrap();
+    let (va, vb, vc) = (p1.variants[0].id, p1.variants[1].id, p2.variants[0].id);
+
+    let o1 = offer(va, sup1.id);
+    let mut o2 = offer(va, sup1.id);
+    o2.priority = OfferPriority::Backup;
+    o2.stock = None;
+    o2.shipping.truncate(1);
+    let o3 = offer(vb, sup1.id);
+    let o4 = offer(vc, sup2.id);
+    for (store, o) in [
+        (first_store, &o1),
+        (first_store, &o2),
+        (first_store, &o3),
+        (second_store, &o4),
+    ] {
+        db.insert_offer(store, o.clone()).await.unwrap();
+    }
+
+    let by_id = |offers| sorted_by_key(offers, |o: &dropline_domain::catalog::Offer| o.id);
+    assert_eq!(
+        by_id(db.offers_for_variants(&[va]).await.unwrap()),
+        by_id(vec![o1.clone(), o2.clone()])
+    );
+    assert_eq!(
+        by_id(db.offers_for_variants(&[va, vb, VariantId::new()]).await.unwrap()),
+        by_id(vec![o1.clone(), o2.clone(), o3.clone()])
+    );
+    assert_eq!(db.offers_for_variants(&[]).await.unwrap(), vec![]);
+    assert_eq!(
+        by_id(db.list_offers(Some(first_store)).await.unwrap()),
+        by_id(vec![o1.clone(), o2.clone(), o3.clone()])
+    );
+    assert_eq!(db.list_offers(Some(second_store)).await.unwrap(), vec![o4.clone()]);
+    assert_eq!(
+        by_id(db.list_offers(None).await.unwrap()),
+        by_id(vec![o1.clone(), o2.clone(), o3.clone(), o4.clone()])
+    );
+
+    let mut changed = o1.clone();
+    changed.stock = Some(0);
+    changed.unit_cost = usd_minor(810);
+    changed.priority = OfferPriority::Backup;
+    changed.shipping.remove(0);
+    changed.product_url = None;
+    db.update_offer(changed.clone()).await.unwrap();
+    assert_eq!(
+        by_id(db.offers_for_variants(&[va]).await.unwrap()),
+        by_id(vec![changed.clone(), o2.clone()])
+    );
+    assert_eq!(
+        by_id(db.list_offers(Some(first_store)).await.unwrap()),
+        by_id(vec![changed.clone(), o2, o3])
+    );
+
+    let mut unknown = o4.clone();
+    unknown.id = OfferId::new();
+    assert_not_found(db.update_offer(unknown).await);
+    let mut duplicate = offer(va, sup1.id);
+    duplicate.id = o1.id;
+    assert_conflict(db.insert_offer(first_store, duplicate).await);
+    assert_eq!(
+        db.offers_for_variants(&[vc]).await.unwrap(),
+        vec![o4],
+        "other offers are untouched"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Orders and change sets
+// ---------------------------------------------------------------------------------------------
+
+/// A committed order reads back whole, by id and by (store, external id), with its timeline,
+/// job and message.
+pub async fn orders_insert_then_get_and_by_external_id<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let other_store = seed_store(&*db).await.store.id;
+    let sup = supplier(store);
+    db.insert_supplier(sup.clone()).await.unwrap();
+    let order = OrderBuilder::new(store).supplier_order(sup.id).build();
+    let changes = insert_change_set(&order);
+    db.commit(changes.clone()).await.unwrap();
+
+    assert_eq!(db.get_order(order.id).await.unwrap(), Some(order.clone()));
+    assert_eq!(
+        db.order_by_external_id(store, &order.external_id).await.unwrap(),
+        Some(order.clone())
+    );
+    assert_eq!(
+        db.order_by_external_id(other_store, &order.external_id).await.unwrap(),
+        None
+    );
+    assert_eq!(db.order_by_external_id(store, "no-such-order").await.unwrap(), None);
+    assert_eq!(db.get_order(OrderId::new()).await.unwrap(), None);
+
+    assert_eq!(db.timeline(order.id).await.unwrap(), changes.timeline);
+    assert_eq!(
+        db.list_messages(&messages_of_order(order.id)).await.unwrap(),
+        changes.messages
+    );
+    assert_eq!(db.count_pending_jobs().await.unwrap(), 1);
+    let claimed = db.claim_jobs("w", 10, HOUR, at(10)).await.unwrap();
+    let expected = &changes.jobs[0];
+    assert_eq!(
+        claimed,
+        vec![Job {
+            id: expected.id,
+            kind: expected.kind.clone(),
+            payload: expected.payload.clone(),
+            attempts: 0,
+            run_after: expected.run_after,
+            store_id: expected.store_id,
+            last_error: None,
+        }]
+    );
+}
+
+/// A second order with a store's external id is refused, and nothing of its change set is
+/// written; another store may use the same external id.
+pub async fn orders_duplicate_external_id_conflicts_and_writes_nothing<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let other_store = seed_store(&*db).await.store.id;
+    let first = seed_order(&*db, OrderBuilder::new(store).build()).await;
+
+    let duplicate = OrderBuilder::new(store).external_id(&first.external_id).build();
+    assert_conflict(db.commit(insert_change_set(&duplicate)).await);
+    assert_eq!(db.get_order(duplicate.id).await.unwrap(), None);
+    assert_eq!(db.timeline(duplicate.id).await.unwrap(), vec![]);
+    assert_eq!(
+        db.list_messages(&messages_of_order(duplicate.id)).await.unwrap(),
+        vec![]
+    );
+    assert_eq!(db.count_pending_jobs().await.unwrap(), 1);
+    assert_eq!(
+        db.order_by_external_id(store, &first.external_id).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(order_ids(&*db, all_orders_of(store)).await, vec![first.id]);
+
+    let elsewhere = OrderBuilder::new(other_store).external_id(&first.external_id).build();
+    db.commit(insert_change_set(&elsewhere)).await.unwrap();
+    assert_eq!(
+        db.order_by_external_id(other_store, &first.external_id).await.unwrap(),
+        Some(elsewhere)
+    );
+    assert_eq!(db.count_pending_jobs().await.unwrap(), 2);
+}
+
+/// Inserting an order whose id exists is refused and leaves the stored order alone.
+pub async fn orders_duplicate_id_conflicts<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let first = seed_order(&*db, OrderBuilder::new(store).build()).await;
+    let same_id = OrderBuilder::new(store)
+        .id(first.id)
+        .state(OrderState::Accepted)
+        .build();
+    assert_conflict(db.commit(insert_change_set(&same_id)).await);
+    assert_eq!(db.get_order(first.id).await.unwrap(), Some(first.clone()));
+    assert_eq!(
+        db.order_by_external_id(store, &same_id.external_id).await.unwrap(),
+        None
+    );
+    assert_eq!(db.timeline(first.id).await.unwrap().len(), 1);
+}
+
+/// An update with the stored version is written and stores `version + 1`.
+pub async fn orders_update_bumps_version<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let sup = supplier(store);
+    db.insert_supplier(sup.clone()).await.unwrap();
+    let order = seed_order(&*db, OrderBuilder::new(store).build()).await;
+    assert_eq!(order.version, 0);
+
+    let mut changed = order.clone();
+    changed.state = OrderState::Accepted;
+    changed.updated_at = at(100);
+    db.commit(update_change_set(&changed)).await.unwrap();
+    let stored = db.get_order(order.id).await.unwrap().unwrap();
+    assert_eq!(stored.version, 1);
+    assert_eq!(stored, Order { version: 1, ..changed });
+
+    let mut routed = stored.clone();
+    routed.state = OrderState::InFulfillment;
+    routed.updated_at = at(200);
+    let supplier_order = supplier_order_for(&routed, sup.id);
+    routed.supplier_orders.push(supplier_order);
+    db.commit(update_change_set(&routed)).await.unwrap();
+    let stored = db.get_order(order.id).await.unwrap().unwrap();
+    assert_eq!(stored, Order { version: 2, ..routed });
+    assert_eq!(
+        db.order_by_external_id(store, &order.external_id).await.unwrap(),
+        Some(stored)
+    );
+    assert_eq!(db.timeline(order.id).await.unwrap().len(), 3);
+    assert_eq!(db.list_messages(&messages_of_order(order.id)).await.unwrap().len(), 3);
+    assert_eq!(db.count_pending_jobs().await.unwrap(), 3);
+}
+
+/// An update from a version that is no longer stored is refused and writes nothing.
+pub async fn orders_stale_update_conflicts_and_writes_nothing<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let order = seed_order(&*db, OrderBuilder::new(store).build()).await;
+
+    let mut accepted = order.clone();
+    accepted.state = OrderState::Accepted;
+    accepted.updated_at = at(100);
+    db.commit(update_change_set(&accepted)).await.unwrap();
+
+    // A second writer read version 0 too.
+    let mut rejected = order.clone();
+    rejected.state = OrderState::Rejected;
+    rejected.updated_at = at(101);
+    let stale = update_change_set(&rejected);
+    assert_conflict(db.commit(stale.clone()).await);
+
+    let stored = db.get_order(order.id).await.unwrap().unwrap();
+    assert_eq!(stored, Order { version: 1, ..accepted });
+    let timeline = db.timeline(order.id).await.unwrap();
+    assert_eq!(timeline.len(), 2);
+    assert!(timeline.iter().all(|e| e.id != stale.timeline[0].id));
+    let messages = db.list_messages(&messages_of_order(order.id)).await.unwrap();
+    assert_eq!(messages.len(), 2);
+    assert!(messages.iter().all(|m| m.id != stale.messages[0].id));
+    assert_eq!(db.count_pending_jobs().await.unwrap(), 2);
+    let claimed = db.claim_jobs("w", 10, HOUR, at(10)).await.unwrap();
+    assert!(claimed.iter().all(|j| j.id != stale.jobs[0].id));
+
+    // A version from the future is just as stale.
+    let future = Order { version: 7, ..rejected };
+    assert_conflict(db.commit(update_change_set(&future)).await);
+    assert_eq!(
+        db.get_order(order.id).await.unwrap().unwrap().state,
+        OrderState::Accepted
+    );
+}
+
+/// Updating an order that was never inserted is `NotFound` and writes nothing.
+pub async fn orders_update_of_unknown_order_is_not_found<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let ghost = OrderBuilder::new(store).build();
+    assert_not_found(db.commit(update_change_set(&ghost)).await);
+    assert_eq!(db.get_order(ghost.id).await.unwrap(), None);
+    assert_eq!(db.timeline(ghost.id).await.unwrap(), vec![]);
+    assert_eq!(db.count_pending_jobs().await.unwrap(), 0);
+}
+
+/// A change set with one refused write leaves no trace of its other writes.
+pub async fn change_set_is_all_or_nothing<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let existing = seed_order(&*db, OrderBuilder::new(store).build()).await;
+
+    // A good insert, then a duplicate external id.
+    let good = OrderBuilder::new(store).build();
+    let duplicate = OrderBuilder::new(store).external_id(&existing.external_id).build();
+    let mut changes = insert_change_set(&good);
+    let second = insert_change_set(&duplicate);
+    changes.orders.extend(second.orders);
+    changes.timeline.extend(second.timeline);
+    changes.jobs.extend(second.jobs);
+    changes.messages.extend(second.messages);
+    assert_conflict(db.commit(changes).await);
+    assert_eq!(db.get_order(good.id).await.unwrap(), None);
+    assert_eq!(db.order_by_external_id(store, &good.external_id).await.unwrap(), None);
+    assert_eq!(db.timeline(good.id).await.unwrap(), vec![]);
+    assert_eq!(db.list_messages(&messages_of_order(good.id)).await.unwrap(), vec![]);
+
+    // A good insert, then a stale update.
+    let mut stale = existing.clone();
+    stale.version = 3;
+    stale.state = OrderState::Cancelled;
+    let mut changes = insert_change_set(&good);
+    changes.orders.push(OrderWrite::Update(stale));
+    assert_conflict(db.commit(changes).await);
+    assert_eq!(db.get_order(good.id).await.unwrap(), None);
+    assert_eq!(db.get_order(existing.id).await.unwrap(), Some(existing.clone()));
+
+    // A good update, then an update of an unknown order.
+    let mut accepted = existing.clone();
+    accepted.state = OrderState::Accepted;
+    let ghost = OrderBuilder::new(store).build();
+    let changes = ChangeSet {
+        orders: vec![OrderWrite::Update(accepted), OrderWrite::Update(ghost)],
+        ..ChangeSet::default()
+    };
+    assert!(db.commit(changes).await.is_err());
+    assert_eq!(db.get_order(existing.id).await.unwrap(), Some(existing.clone()));
+
+    assert_eq!(order_ids(&*db, all_orders_of(store)).await, vec![existing.id]);
+    assert_eq!(db.count_pending_jobs().await.unwrap(), 1);
+
+    // The store still takes the good change set on its own.
+    db.commit(insert_change_set(&good)).await.unwrap();
+    assert_eq!(db.get_order(good.id).await.unwrap(), Some(good));
+}
+
+/// An empty change set is accepted and changes nothing.
+pub async fn empty_change_set_commits<B: Backend>(db: Arc<B>) {
+    db.commit(ChangeSet::default()).await.unwrap();
+    assert_eq!(db.count_pending_jobs().await.unwrap(), 0);
+}
+
+/// The timeline comes oldest first (by time, then id), whatever the order of writing.
+pub async fn timeline_is_oldest_first<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let order = seed_order(&*db, OrderBuilder::new(store).build()).await;
+    let other = seed_order(&*db, OrderBuilder::new(store).build()).await;
+    let received = db.timeline(order.id).await.unwrap();
+    assert_eq!(received.len(), 1);
+
+    let late = timeline_event(order.id, at(30), "order.accepted");
+    let early = timeline_event(order.id, at(10), "order.held");
+    db.commit(ChangeSet {
+        timeline: vec![late.clone(), early.clone()],
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+
+    // Three entries of one journal share a time; ids decide.
+    let mut same_time: Vec<_> = (0..3)
+        .map(|i| timeline_event(order.id, at(40), &format!("shipment.{i}")))
+        .collect();
+    same_time.sort_by_key(|e| e.id);
+    let mut written = same_time.clone();
+    written.rotate_left(1);
+    db.commit(ChangeSet {
+        timeline: written,
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+
+    let mut expected = vec![received[0].clone(), early, late];
+    expected.extend(same_time);
+    assert_eq!(db.timeline(order.id).await.unwrap(), expected);
+    assert_eq!(db.timeline(other.id).await.unwrap().len(), 1);
+    assert_eq!(db.timeline(OrderId::new()).await.unwrap(), vec![]);
+}
+
+/// `order_of_supplier_order` follows the supplier orders of the stored aggregate.
+pub async fn order_of_supplier_order_follows_the_aggregate<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let (p1, p2) = (supplier(store), supplier(store));
+    db.insert_supplier(p1.clone()).await.unwrap();
+    db.insert_supplier(p2.clone()).await.unwrap();
+    let order = seed_order(&*db, OrderBuilder::new(store).supplier_order(p1.id).build()).await;
+    let other = seed_order(&*db, OrderBuilder::new(store).supplier_order(p1.id).build()).await;
+    let first = order.supplier_orders[0].id;
+    assert_eq!(db.order_of_supplier_order(first).await.unwrap(), Some(order.id));
+    assert_eq!(
+        db.order_of_supplier_order(other.supplier_orders[0].id).await.unwrap(),
+        Some(other.id)
+    );
+    assert_eq!(db.order_of_supplier_order(SupplierOrderId::new()).await.unwrap(), None);
+
+    // The first supplier order is replaced by one at another supplier.
+    let mut rerouted = order.clone();
+    rerouted.supplier_orders = vec![supplier_order_for(&order, p2.id)];
+    let second = rerouted.supplier_orders[0].id;
+    db.commit(update_change_set(&rerouted)).await.unwrap();
+    assert_eq!(db.order_of_supplier_order(first).await.unwrap(), None);
+    assert_eq!(db.order_of_supplier_order(second).await.unwrap(), Some(order.id));
+    let by_supplier = |supplier_id| OrderFilter {
+        supplier_id: Some(supplier_id),
+        limit: 100,
+        ..OrderFilter::default()
+    };
+    assert_eq!(order_ids(&*db, by_supplier(p1.id)).await, vec![other.id]);
+    assert_eq!(order_ids(&*db, by_supplier(p2.id)).await, vec![order.id]);
+
+    // A failed update does not touch the index.
+    let mut stale = rerouted.clone();
+    stale.supplier_orders.clear();
+    assert_conflict(db.commit(update_change_set(&stale)).await);
+    assert_eq!(db.order_of_supplier_order(second).await.unwrap(), Some(order.id));
+}
+
+/// Every filter of `list_orders`, alone and combined, and the limit.
+pub async fn list_orders_filters<B: Backend>(db: Arc<B>) {
+    let s1 = seed_store(&*db).await.store.id;
+    let s2 = seed_store(&*db).await.store.id;
+    let (p1, p2) = (supplier(s1), supplier(s1));
+    db.insert_supplier(p1.clone()).await.unwrap();
+    db.insert_supplier(p2.clone()).await.unwrap();
+    let hour = |h: i64| at(h * 3600);
+
+    let o1 = OrderBuilder::new(s1).placed_at(hour(1)).supplier_order(p1.id).build();
+    let o2 = OrderBuilder::new(s1)
+        .state(OrderState::Accepted)
+        .placed_at(hour(2))
+        .supplier_order(p2.id)
+        .build();
+    let o3 = OrderBuilder::new(s1)
+        .state(OrderState::InFulfillment)
+        .placed_at(hour(3))
+        .supplier_order(p1.id)
+        .supplier_order(p2.id)
+        // Two attempts at one supplier still list the order once.
+        .supplier_order(p1.id)
+        .build();
+    let o4 = OrderBuilder::new(s2).placed_at(hour(4)).build();
+    let o5 = OrderBuilder::new(s1).placed_at(hour(5)).build();
+    for o in [&o1, &o2, &o3, &o4, &o5] {
+        seed_order(&*db, o.clone()).await;
+    }
+    let filter = |f: OrderFilter| OrderFilter { limit: 100, ..f };
+    let ids = |v: &[&Order]| v.iter().map(|o| o.id).collect::<Vec<_>>();
+
+    let all = db.list_orders(&filter(OrderFilter::default())).await.unwrap();
+    assert_eq!(all, vec![o5.clone(), o4.clone(), o3.clone(), o2.clone(), o1.clone()]);
+
+    let cases: Vec<(OrderFilter, Vec<OrderId>)> = vec![
+        (
+            OrderFilter {
+                store_id: Some(s1),
+                ..OrderFilter::default()
+            },
+            ids(&[&o5, &o3, &o2, &o1]),
+        ),
+        (
+            OrderFilter {
+                store_id: Some(s2),
+                ..OrderFilter::default()
+            },
+            ids(&[&o4]),
+        ),
+        (
+            OrderFilter {
+                store_id: Some(StoreId::new()),
+                ..OrderFilter::default()
+            },
+            vec![],
+        ),
+        (
+            OrderFilter {
+                state: Some(OrderState::PendingReview),
+                ..OrderFilter::default()
+            },
+            ids(&[&o5, &o4, &o1]),
+        ),
+        (
+            OrderFilter {
+                store_id: Some(s1),
+                state: Some(OrderState::PendingReview),
+                ..OrderFilter::default()
+            },
+            ids(&[&o5, &o1]),
+        ),
+        (
+            OrderFilter {
+                state: Some(OrderState::Shipped),
+                ..OrderFilter::default()
+            },
+            vec![],
+        ),
+        (
+            OrderFilter {
+                supplier_id: Some(p1.id),
+                ..OrderFilter::default()
+            },
+            ids(&[&o3, &o1]),
+        ),
+        (
+            OrderFilter {
+                supplier_id: Some(p2.id),
+                state: Some(OrderState::Accepted),
+                ..OrderFilter::default()
+            },
+            ids(&[&o2]),
+        ),
+        (
+            OrderFilter {
+                placed_from: Some(hour(2)),
+                ..OrderFilter::default()
+            },
+            ids(&[&o5, &o4, &o3, &o2]),
+        ),
+        (
+            OrderFilter {
+                placed_to: Some(hour(3)),
+                ..OrderFilter::default()
+            },
+            ids(&[&o2, &o1]),
+        ),
+        (
+            OrderFilter {
+                store_id: Some(s1),
+                placed_from: Some(hour(2)),
+                placed_to: Some(hour(5)),
+                ..OrderFilter::default()
+            },
+            ids(&[&o3, &o2]),
+        ),
+        (
+            OrderFilter {
+                store_id: Some(s1),
+                supplier_id: Some(p2.id),
+                placed_from: Some(hour(3)),
+                ..OrderFilter::default()
+            },
+            ids(&[&o3]),
+        ),
+        (
+            OrderFilter {
+                before: Some(o3.id),
+                ..OrderFilter::default()
+            },
+            ids(&[&o2, &o1]),
+        ),
+        (
+            OrderFilter {
+                store_id: Some(s1),
+                before: Some(o4.id),
+                ..OrderFilter::default()
+            },
+            ids(&[&o3, &o2, &o1]),
+        ),
+    ];
+    for (case, expected) in cases {
+        assert_eq!(order_ids(&*db, filter(case.clone())).await, expected, "filter {case:?}");
+    }
+
+    let limited = OrderFilter {
+        store_id: Some(s1),
+        limit: 2,
+        ..OrderFilter::default()
+    };
+    assert_eq!(order_ids(&*db, limited).await, ids(&[&o5, &o3]));
+}
+
+/// Keyset pages, newest first, cover every order exactly once, with and without filters.
+pub async fn list_orders_keyset_pagination<B: Backend>(db: Arc<B>) {
+    let s1 = seed_store(&*db).await.store.id;
+    let s2 = seed_store(&*db).await.store.id;
+    let mut in_s1 = Vec::new();
+    let mut accepted_in_s1 = Vec::new();
+    let mut everything = Vec::new();
+    for i in 0..28 {
+        // 24 in the first store, 4 in the second; every third accepted.
+        let store = if i % 6 == 5 { s2 } else { s1 };
+        let state = if i % 3 == 0 {
+            OrderState::Accepted
+        } else {
+            OrderState::PendingReview
+        };
+        let order = seed_order(&*db, OrderBuilder::new(store).state(state).build()).await;
+        everything.push(order.id);
+        if store == s1 {
+            in_s1.push(order.id);
+            if state == OrderState::Accepted {
+                accepted_in_s1.push(order.id);
+            }
+        }
+    }
+
+    async fn pages<B: Backend>(db: &B, filter: OrderFilter) -> (Vec<OrderId>, Vec<usize>) {
+        let mut seen = Vec::new();
+        let mut sizes = Vec::new();
+        let mut before = None;
+        loop {
+            let page = order_ids(
+                db,
+                OrderFilter {
+                    before,
+                    ..filter.clone()
+                },
+            )
+            .await;
+            sizes.push(page.len());
+            let Some(last) = page.last() else { break };
+            before = Some(*last);
+            seen.extend(page);
+            assert!(sizes.len() < 100, "pagination does not end");
+        }
+        (seen, sizes)
+    }
+
+    let (seen, sizes) = pages(
+        &*db,
+        OrderFilter {
+            store_id: Some(s1),
+            limit: 5,
+            ..OrderFilter::default()
+        },
+    )
+    .await;
+    assert_eq!(in_s1.len(), 24);
+    assert_eq!(sizes, vec![5, 5, 5, 5, 4, 0]);
+    assert_eq!(seen, newest_first(in_s1));
+
+    let (seen, _) = pages(
+        &*db,
+        OrderFilter {
+            limit: 7,
+            ..OrderFilter::default()
+        },
+    )
+    .await;
+    assert_eq!(seen, newest_first(everything));
+
+    let (seen, _) = pages(
+        &*db,
+        OrderFilter {
+            store_id: Some(s1),
+            state: Some(OrderState::Accepted),
+            limit: 2,
+            ..OrderFilter::default()
+        },
+    )
+    .await;
+    assert_eq!(seen, newest_first(accepted_in_s1));
+}
+
+/// Orders are counted per state, for one store or all.
+pub async fn count_orders_by_state<B: Backend>(db: Arc<B>) {
+    let s1 = seed_store(&*db).await.store.id;
+    let s2 = seed_store(&*db).await.store.id;
+    let counts = |rows: Vec<(OrderState, u64)>| {
+        let mut map = HashMap::new();
+        for (state, count) in rows {
+            assert!(map.insert(state, count).is_none(), "state {state} listed twice");
+        }
+        map.retain(|_, count| *count > 0);
+        map
+    };
+    assert_eq!(counts(db.count_orders_by_state(None).await.unwrap()), HashMap::new());
+
+    let mut pending = Vec::new();
+    for (store, state, n) in [
+        (s1, OrderState::PendingReview, 3),
+        (s1, OrderState::Accepted, 2),
+        (s2, OrderState::PendingReview, 1),
+        (s2, OrderState::Shipped, 1),
+    ] {
+        for _ in 0..n {
+            let order = seed_order(&*db, OrderBuilder::new(store).state(state).build()).await;
+            if store == s1 && state == OrderState::PendingReview {
+                pending.push(order);
+            }
+        }
+    }
+    use OrderState as S;
+    assert_eq!(
+        counts(db.count_orders_by_state(Some(s1)).await.unwrap()),
+        HashMap::from([(S::PendingReview, 3), (S::Accepted, 2)])
+    );
+    assert_eq!(
+        counts(db.count_orders_by_state(Some(s2)).await.unwrap()),
+        HashMap::from([(S::PendingReview, 1), (S::Shipped, 1)])
+    );
+    assert_eq!(
+        counts(db.count_orders_by_state(None).await.unwrap()),
+        HashMap::from([(S::PendingReview, 4), (S::Accepted, 2), (S::Shipped, 1)])
+    );
+
+    // Counts follow updates.
+    let mut accepted = pending[0].clone();
+    accepted.state = S::Accepted;
+    db.commit(update_change_set(&accepted)).await.unwrap();
+    assert_eq!(
+        counts(db.count_orders_by_state(Some(s1)).await.unwrap()),
+        HashMap::from([(S::PendingReview, 2), (S::Accepted, 3)])
+    );
+    assert_eq!(
+        counts(db.count_orders_by_state(Some(StoreId::new())).await.unwrap()),
+        HashMap::new()
+    );
+}
+
+/// Messages of the outbox, newest first, per order, per store or all, up to the limit.
+pub async fn messages_listing<B: Backend>(db: Arc<B>) {
+    let s1 = seed_store(&*db).await.store.id;
+    let s2 = seed_store(&*db).await.store.id;
+    let a = OrderBuilder::new(s1).build();
+    let b = OrderBuilder::new(s1).build();
+    let c = OrderBuilder::new(s2).build();
+    let mut written = Vec::new();
+    for order in [&a, &b, &c] {
+        let changes = insert_change_set(order);
+        written.extend(changes.messages.clone());
+        db.commit(changes).await.unwrap();
+    }
+    let mut later = vec![message(&a, "order_confirmed"), message(&a, "order_shipped")];
+    later[1].recipient = None;
+    later[1].data = serde_json::json!({ "tracking": ["1Z999", "LX123"], "nested": { "ok": true } });
+    db.commit(ChangeSet {
+        messages: later.clone(),
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+    written.extend(later);
+    let expected = |filter: &dyn Fn(&dropline_app::ports::Message) -> bool| {
+        let mut v: Vec<_> = written.iter().filter(|m| filter(m)).cloned().collect();
+        v.sort_by_key(|m| std::cmp::Reverse(m.id));
+        v
+    };
+
+    let list = |filter: MessageFilter| {
+        let db = Arc::clone(&db);
+        async move { db.list_messages(&filter).await.unwrap() }
+    };
+    assert_eq!(list(messages_of_order(a.id)).await, expected(&|m| m.order_id == a.id));
+    assert_eq!(
+        list(MessageFilter {
+            store_id: Some(s1),
+            limit: 100,
+            ..MessageFilter::default()
+        })
+        .await,
+        expected(&|m| m.store_id == s1)
+    );
+    assert_eq!(
+        list(MessageFilter {
+            store_id: Some(s2),
+            order_id: Some(a.id),
+            limit: 100,
+        })
+        .await,
+        vec![]
+    );
+    assert_eq!(
+        list(MessageFilter {
+            limit: 100,
+            ..MessageFilter::default()
+        })
+        .await,
+        expected(&|_| true)
+    );
+    let first_two: Vec<_> = expected(&|m| m.store_id == s1).into_iter().take(2).collect();
+    assert_eq!(
+        list(MessageFilter {
+            store_id: Some(s1),
+            limit: 2,
+            ..MessageFilter::default()
+        })
+        .await,
+        first_two
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Concurrency and group commit
+// ---------------------------------------------------------------------------------------------
+
+/// 200 concurrent change sets all land, whole, and 200 concurrent updates after them.
+pub async fn concurrent_commits_all_land<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..200 {
+        let db = Arc::clone(&db);
+        tasks.spawn(async move {
+            let order = OrderBuilder::new(store).build();
+            db.commit(insert_change_set(&order)).await.map(|()| order)
+        });
+    }
+    let mut orders = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        orders.push(joined.unwrap().unwrap());
+    }
+    let listed = db.list_orders(&all_orders_of(store)).await.unwrap();
+    assert_eq!(listed.len(), 200);
+    let expected: HashMap<OrderId, Order> = orders.iter().map(|o| (o.id, o.clone())).collect();
+    for order in &listed {
+        assert_eq!(Some(order), expected.get(&order.id));
+    }
+    assert_eq!(db.count_pending_jobs().await.unwrap(), 200);
+    let messages = db
+        .list_messages(&MessageFilter {
+            store_id: Some(store),
+            limit: 500,
+            ..MessageFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(messages.len(), 200);
+    for order in &orders {
+        assert_eq!(db.timeline(order.id).await.unwrap().len(), 1);
+    }
+
+    for order in orders.clone() {
+        let db = Arc::clone(&db);
+        tasks.spawn(async move {
+            let mut accepted = order;
+            accepted.state = OrderState::Accepted;
+            db.commit(update_change_set(&accepted)).await.map(|()| accepted)
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        let accepted = joined.unwrap().unwrap();
+        let stored = db.get_order(accepted.id).await.unwrap().unwrap();
+        assert_eq!(stored, Order { version: 1, ..accepted });
+    }
+    assert_eq!(db.count_pending_jobs().await.unwrap(), 400);
+}
+
+/// In a burst of concurrent change sets, the refused ones get their own error and leave no
+/// trace; all the others land.
+pub async fn concurrent_batch_with_failing_change_sets<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let existing = seed_order(&*db, OrderBuilder::new(store).build()).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..120 {
+        let db = Arc::clone(&db);
+        let existing = existing.clone();
+        tasks.spawn(async move {
+            // Every tenth repeats an external id, every tenth (shifted) updates a stale
+            // version together with an insert of its own.
+            let (order, changes, should_fail) = match i % 10 {
+                0 => {
+                    let order = OrderBuilder::new(store).external_id(&existing.external_id).build();
+                    let changes = insert_change_set(&order);
+                    (order, changes, true)
+                }
+                5 => {
+                    let order = OrderBuilder::new(store).build();
+                    let mut changes = insert_change_set(&order);
+                    let mut stale = existing.clone();
+                    stale.version = 9;
+                    changes.orders.push(OrderWrite::Update(stale));
+                    (order, changes, true)
+                }
+                _ => {
+                    let order = OrderBuilder::new(store).build();
+                    let changes = insert_change_set(&order);
+                    (order, changes, false)
+                }
+            };
+            let result = db.commit(changes.clone()).await;
+            (order, changes, should_fail, result)
+        });
+    }
+    let mut landed = 1;
+    let mut failed = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (order, changes, should_fail, result) = joined.unwrap();
+        if should_fail {
+            assert!(
+                matches!(result, Err(StoreError::Conflict(_))),
+                "expected Conflict, got {result:?}"
+            );
+            failed.push((order, changes));
+        } else {
+            result.unwrap();
+            landed += 1;
+            assert_eq!(db.get_order(order.id).await.unwrap(), Some(order.clone()));
+            assert_eq!(db.timeline(order.id).await.unwrap(), changes.timeline);
+        }
+    }
+    assert_eq!(failed.len(), 24);
+    for (order, _) in &failed {
+        assert_eq!(db.get_order(order.id).await.unwrap(), None);
+        assert_eq!(db.timeline(order.id).await.unwrap(), vec![]);
+        assert_eq!(db.list_messages(&messages_of_order(order.id)).await.unwrap(), vec![]);
+    }
+    assert_eq!(db.get_order(existing.id).await.unwrap(), Some(existing));
+    assert_eq!(db.list_orders(&all_orders_of(store)).await.unwrap().len(), landed);
+    assert_eq!(db.count_pending_jobs().await.unwrap(), landed as u64);
+    let messages = db
+        .list_messages(&MessageFilter {
+            store_id: Some(store),
+            limit: 500,
+            ..MessageFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(messages.len(), landed);
+    let failed_jobs: HashSet<JobId> = failed.iter().flat_map(|(_, c)| c.jobs.iter().map(|j| j.id)).collect();
+    let claimed = db.claim_jobs("w", 500, HOUR, at(10)).await.unwrap();
+    assert_eq!(claimed.len(), landed);
+    assert!(claimed.iter().all(|j| !failed_jobs.contains(&j.id)));
+}
+
+/// Twenty concurrent inserts of one external id: exactly one wins.
+pub async fn concurrent_inserts_of_one_external_id_one_wins<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let external_id = format!("race-{}", crate::builders::unique());
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let db = Arc::clone(&db);
+        let order = OrderBuilder::new(store).external_id(&external_id).build();
+        tasks.spawn(async move { (db.commit(insert_change_set(&order)).await, order) });
+    }
+    let mut winners = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (result, order) = joined.unwrap();
+        match result {
+            Ok(()) => winners.push(order),
+            Err(StoreError::Conflict(_)) => {}
+            Err(other) => panic!("expected Ok or Conflict, got {other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1);
+    assert_eq!(
+        db.order_by_external_id(store, &external_id).await.unwrap(),
+        Some(winners[0].clone())
+    );
+    assert_eq!(db.count_pending_jobs().await.unwrap(), 1);
+    assert_eq!(
+        db.list_messages(&MessageFilter {
+            store_id: Some(store),
+            limit: 100,
+            ..MessageFilter::default()
+        })
+        .await
+        .unwrap()
+        .len(),
+        1
+    );
+}
+
+/// Eight workers claiming from 100 jobs at once never get the same job twice.
+pub async fn concurrent_claimers_never_share_a_job<B: Backend>(db: Arc<B>) {
+    let mut all = HashSet::new();
+    for _ in 0..4 {
+        let jobs: Vec<_> = (0..25).map(|_| job("sync_tracking", at(0), None)).collect();
+        all.extend(jobs.iter().map(|j| j.id));
+        db.commit(ChangeSet {
+            jobs,
+            ..ChangeSet::default()
+        })
+        .await
+        .unwrap();
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for worker in 0..8 {
+        let db = Arc::clone(&db);
+        tasks.spawn(async move {
+            let name = format!("worker-{worker}");
+            let mut mine = Vec::new();
+            // Bounded, so a store that hands out leased jobs again fails instead of spinning.
+            for _ in 0..100 {
+                let claimed = db.claim_jobs(&name, 3, HOUR, at(10)).await.unwrap();
+                if claimed.is_empty() {
+                    break;
+                }
+                assert!(claimed.len() <= 3);
+                mine.extend(claim_ids(&claimed));
+                tokio::task::yield_now().await;
+            }
+            mine
+        });
+    }
+    let mut claimed = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        claimed.extend(joined.unwrap());
+    }
+    let unique: HashSet<JobId> = claimed.iter().copied().collect();
+    assert_eq!(claimed.len(), 100, "a job was claimed twice or not at all");
+    assert_eq!(unique, all);
+    assert_eq!(db.count_pending_jobs().await.unwrap(), 100);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jobs
+// ---------------------------------------------------------------------------------------------
+
+/// Only due jobs are claimed, earliest first, up to the limit.
+pub async fn jobs_claim_respects_run_after<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let j1 = job("route_order", at(100), Some(store));
+    let j2 = job("send_message", at(50), None);
+    let j3 = job("route_order", at(200), Some(store));
+    db.commit(ChangeSet {
+        jobs: vec![j1.clone(), j2.clone(), j3.clone()],
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+
+    assert_eq!(db.claim_jobs("w1", 10, HOUR, at(49)).await.unwrap(), vec![]);
+    let claimed = db.claim_jobs("w1", 10, HOUR, at(100)).await.unwrap();
+    let expected: Vec<Job> = [&j2, &j1]
+        .iter()
+        .map(|j| Job {
+            id: j.id,
+            kind: j.kind.clone(),
+            payload: j.payload.clone(),
+            attempts: 0,
+            run_after: j.run_after,
+            store_id: j.store_id,
+            last_error: None,
+        })
+        .collect();
+    assert_eq!(claimed, expected);
+    assert_eq!(db.claim_jobs("w2", 10, HOUR, at(150)).await.unwrap(), vec![]);
+    assert_eq!(
+        claim_ids(&db.claim_jobs("w2", 10, HOUR, at(200)).await.unwrap()),
+        vec![j3.id]
+    );
+
+    // The limit holds.
+    let many: Vec<_> = (0..5).map(|i| job("sync_tracking", at(300 + i), None)).collect();
+    db.commit(ChangeSet {
+        jobs: many.clone(),
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+    let first = db.claim_jobs("w3", 2, Duration::days(1), at(400)).await.unwrap();
+    assert_eq!(claim_ids(&first), vec![many[0].id, many[1].id]);
+    let second = db.claim_jobs("w3", 2, Duration::days(1), at(400)).await.unwrap();
+    assert_eq!(claim_ids(&second), vec![many[2].id, many[3].id]);
+    let third = db.claim_jobs("w3", 2, Duration::days(1), at(400)).await.unwrap();
+    assert_eq!(claim_ids(&third), vec![many[4].id]);
+    assert_eq!(
+        db.claim_jobs("w3", 2, Duration::days(1), at(400)).await.unwrap(),
+        vec![]
+    );
+}
+
+/// A claimed job is not claimed again while its lease lives, and is after it expires.
+pub async fn jobs_lease_blocks_until_it_expires<B: Backend>(db: Arc<B>) {
+    let j = job("place_supplier_order", at(0), None);
+    db.commit(ChangeSet {
+        jobs: vec![j.clone()],
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+    let lease = Duration::seconds(60);
+    assert_eq!(
+        claim_ids(&db.claim_jobs("a", 10, lease, at(10)).await.unwrap()),
+        vec![j.id]
+    );
+    assert_eq!(db.claim_jobs("b", 10, lease, at(11)).await.unwrap(), vec![]);
+    assert_eq!(db.claim_jobs("b", 10, lease, at(69)).await.unwrap(), vec![]);
+    let again = db.claim_jobs("b", 10, lease, at(71)).await.unwrap();
+    assert_eq!(claim_ids(&again), vec![j.id]);
+    assert_eq!(again[0].kind, j.kind);
+    assert_eq!(again[0].payload, j.payload);
+    // And b's lease blocks a in turn.
+    assert_eq!(db.claim_jobs("a", 10, lease, at(100)).await.unwrap(), vec![]);
+    assert_eq!(db.count_pending_jobs().await.unwrap(), 1);
+}
+
+/// A job named in `finished_jobs` is deleted together with the rest of its change set.
+pub async fn jobs_finished_in_commit_are_deleted<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let order = OrderBuilder::new(store).build();
+    let ingest = insert_change_set(&order);
+    db.commit(ingest.clone()).await.unwrap();
+    let claimed = db.claim_jobs("w", 10, Duration::seconds(30), at(10)).await.unwrap();
+    assert_eq!(claim_ids(&claimed), vec![ingest.jobs[0].id]);
+
+    let mut accepted = order.clone();
+    accepted.state = OrderState::Accepted;
+    let mut step = update_change_set(&accepted);
+    step.finished_jobs = vec![claimed[0].id];
+    db.commit(step.clone()).await.unwrap();
+
+    assert_eq!(db.count_pending_jobs().await.unwrap(), 1);
+    // Long after every lease: only the new job is left.
+    let left = db.claim_jobs("w", 10, HOUR, at(100_000)).await.unwrap();
+    assert_eq!(claim_ids(&left), vec![step.jobs[0].id]);
+    assert_eq!(db.list_buried_jobs(10).await.unwrap(), vec![]);
+}
+
+/// A job named in a refused change set stays, and runs again after its lease.
+pub async fn jobs_finished_in_refused_change_set_stay<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let order = OrderBuilder::new(store).build();
+    let ingest = insert_change_set(&order);
+    db.commit(ingest.clone()).await.unwrap();
+    let claimed = db.claim_jobs("w", 10, Duration::seconds(30), at(10)).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+
+    let mut stale = order.clone();
+    stale.version = 4;
+    let mut step = update_change_set(&stale);
+    step.finished_jobs = vec![claimed[0].id];
+    assert_conflict(db.commit(step).await);
+
+    assert_eq!(db.count_pending_jobs().await.unwrap(), 1);
+    let again = db.claim_jobs("w2", 10, HOUR, at(100)).await.unwrap();
+    assert_eq!(claim_ids(&again), vec![ingest.jobs[0].id]);
+}
+
+/// `retry_job` releases the lease, counts the attempt, keeps the error and delays the job.
+pub async fn jobs_retry_counts_attempts_and_delays<B: Backend>(db: Arc<B>) {
+    let j = job("place_supplier_order", at(0), None);
+    db.commit(ChangeSet {
+        jobs: vec![j.clone()],
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+    let first = db.claim_jobs("w", 1, Duration::days(1), at(10)).await.unwrap();
+    assert_eq!(first[0].attempts, 0);
+    assert_eq!(first[0].last_error, None);
+
+    db.retry_job(j.id, "supplier timed out", at(300)).await.unwrap();
+    assert_eq!(db.count_pending_jobs().await.unwrap(), 1);
+    assert_eq!(db.claim_jobs("w", 1, Duration::days(1), at(299)).await.unwrap(), vec![]);
+    // The day-long lease of the first claim no longer holds it.
+    let second = db.claim_jobs("w", 1, Duration::days(1), at(300)).await.unwrap();
+    assert_eq!(claim_ids(&second), vec![j.id]);
+    assert_eq!(second[0].attempts, 1);
+    assert_eq!(second[0].last_error.as_deref(), Some("supplier timed out"));
+    assert_eq!(second[0].run_after, at(300));
+    assert_eq!(second[0].payload, j.payload);
+
+    db.retry_job(j.id, "rate limited", at(900)).await.unwrap();
+    assert_eq!(db.claim_jobs("w", 1, HOUR, at(899)).await.unwrap(), vec![]);
+    let third = db.claim_jobs("w", 1, HOUR, at(900)).await.unwrap();
+    assert_eq!(third[0].attempts, 2);
+    assert_eq!(third[0].last_error.as_deref(), Some("rate limited"));
+}
+
+/// A buried job is never claimed again, is not pending, and is listed newest first.
+pub async fn jobs_bury_removes_from_claiming<B: Backend>(db: Arc<B>) {
+    let jobs: Vec<_> = (0..3).map(|_| job("place_supplier_order", at(0), None)).collect();
+    db.commit(ChangeSet {
+        jobs: jobs.clone(),
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        db.claim_jobs("w", 10, Duration::seconds(5), at(1)).await.unwrap().len(),
+        3
+    );
+    db.bury_job(jobs[0].id, "bad payload").await.unwrap();
+    db.bury_job(jobs[1].id, "gave up after 8 attempts").await.unwrap();
+
+    assert_eq!(db.count_pending_jobs().await.unwrap(), 1);
+    let claimed = db.claim_jobs("w", 10, HOUR, at(100_000)).await.unwrap();
+    assert_eq!(claim_ids(&claimed), vec![jobs[2].id]);
+
+    let buried = db.list_buried_jobs(10).await.unwrap();
+    assert_eq!(claim_ids(&buried), vec![jobs[1].id, jobs[0].id]);
+    assert_eq!(buried[0].last_error.as_deref(), Some("gave up after 8 attempts"));
+    assert_eq!(buried[1].last_error.as_deref(), Some("bad payload"));
+    assert_eq!(buried[1].kind, jobs[0].kind);
+    assert_eq!(buried[1].payload, jobs[0].payload);
+    assert_eq!(claim_ids(&db.list_buried_jobs(1).await.unwrap()), vec![jobs[1].id]);
+}
+
+/// Retrying or burying a job that does not exist is `NotFound`.
+pub async fn jobs_unknown_id_is_not_found<B: Backend>(db: Arc<B>) {
+    assert_not_found(db.retry_job(JobId::new(), "boom", at(0)).await);
+    assert_not_found(db.bury_job(JobId::new(), "boom").await);
+    assert_eq!(db.count_pending_jobs().await.unwrap(), 0);
+    assert_eq!(db.list_buried_jobs(10).await.unwrap(), vec![]);
+}
+
+/// Pending = waiting or leased, not buried, not finished.
+pub async fn jobs_count_pending<B: Backend>(db: Arc<B>) {
+    assert_eq!(db.count_pending_jobs().await.unwrap(), 0);
+    let jobs: Vec<_> = (0..4).map(|i| job("sync_tracking", at(i), None)).collect();
+    db.commit(ChangeSet {
+        jobs: jobs.clone(),
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(db.count_pending_jobs().await.unwrap(), 4);
+    let claimed = db.claim_jobs("w", 2, HOUR, at(10)).await.unwrap();
+    assert_eq!(claim_ids(&claimed), vec![jobs[0].id, jobs[1].id]);
+    assert_eq!(db.count_pending_jobs().await.unwrap(), 4);
+    db.commit(ChangeSet {
+        finished_jobs: vec![jobs[0].id],
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(db.count_pending_jobs().await.unwrap(), 3);
+    db.bury_job(jobs[1].id, "no").await.unwrap();
+    assert_eq!(db.count_pending_jobs().await.unwrap(), 2);
+    db.retry_job(jobs[2].id, "later", at(50)).await.unwrap();
+    assert_eq!(db.count_pending_jobs().await.unwrap(), 2);
+}

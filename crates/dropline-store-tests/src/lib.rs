@@ -1,0 +1,171 @@
+//! The one conformance suite that every dropline store (SQLite, PostgreSQL) must pass.
+//!
+//! A store crate runs the whole suite with a few lines in its `tests/conformance.rs`:
+//!
+//! ```ignore
+//! dropline_store_tests::conformance_tests!(async {
+//!     let dir = tempfile::tempdir().unwrap();
+//!     let store = MyStore::open(dir.path()).unwrap();
+//!     Some(dropline_store_tests::Fixture::with_guard(store, dir))
+//! });
+//! ```
+//!
+//! The factory is an `async` block evaluated once per test; it must give a fresh, empty
+//! backend (a new file, a new database or schema). It may evaluate to `Fixture<B>`,
+//! `Option<Fixture<B>>` or `Option<B>`; `None` means the backend is not configured here, and
+//! the test prints [`SKIPPED`] and passes. The macro expands to one `#[tokio::test]` per
+//! case of [`cases`], so the calling crate needs `tokio` (with `macros` and `rt-multi-thread`)
+//! as a dev-dependency.
+//!
+//! This crate is test code only: it never ships in a binary, never reads the environment or
+//! files, and only speaks to a store through the ports of `dropline_app::ports`.
+
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod builders;
+pub mod cases;
+
+use dropline_app::ports::Backend;
+use std::any::Any;
+use std::sync::Arc;
+
+/// What a test prints when its factory gives no backend.
+pub const SKIPPED: &str = "skipped: DROPLINE_TEST_POSTGRES_URL is not set";
+
+/// A backend under test, with whatever must live as long as it (a temporary directory).
+pub struct Fixture<B> {
+    // Declared first so it is dropped before the guard.
+    backend: Arc<B>,
+    _guard: Option<Box<dyn Any + Send + Sync>>,
+}
+
+impl<B: Backend> Fixture<B> {
+    /// A backend that needs nothing kept alive beside it.
+    pub fn new(backend: B) -> Self {
+        Self {
+            backend: Arc::new(backend),
+            _guard: None,
+        }
+    }
+
+    /// A backend with a value (typically a `tempfile::TempDir`) dropped only after the test.
+    pub fn with_guard(backend: B, guard: impl Any + Send + Sync) -> Self {
+        Self {
+            backend: Arc::new(backend),
+            _guard: Some(Box::new(guard)),
+        }
+    }
+
+    /// The backend, shareable with spawned tasks.
+    pub fn backend(&self) -> Arc<B> {
+        Arc::clone(&self.backend)
+    }
+}
+
+/// What a factory of [`conformance_tests!`] may evaluate to.
+pub trait IntoFixture {
+    /// The backend type.
+    type Backend: Backend;
+    /// The fixture, or `None` when the backend is not configured.
+    fn into_fixture(self) -> Option<Fixture<Self::Backend>>;
+}
+
+impl<B: Backend> IntoFixture for Fixture<B> {
+    type Backend = B;
+    fn into_fixture(self) -> Option<Fixture<B>> {
+        Some(self)
+    }
+}
+
+impl<B: Backend> IntoFixture for Option<Fixture<B>> {
+    type Backend = B;
+    fn into_fixture(self) -> Option<Fixture<B>> {
+        self
+    }
+}
+
+impl<B: Backend> IntoFixture for Option<B> {
+    type Backend = B;
+    fn into_fixture(self) -> Option<Fixture<B>> {
+        self.map(Fixture::new)
+    }
+}
+
+/// Expands to one `#[tokio::test]` per conformance case, each running on a backend made by
+/// `$factory` (an `async` block; see the crate documentation).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($factory:expr $(,)?) => {
+        $crate::__conformance_cases!(
+            current: $factory;
+            stores_insert_get_and_by_token_hash,
+            stores_duplicate_id_or_token_hash_conflicts,
+            stores_update_replaces_name_address_and_settings,
+            stores_list,
+            suppliers_insert_get_and_list,
+            products_insert_get_and_list,
+            products_duplicate_sku_in_store_conflicts,
+            variants_by_sku_and_variant_store,
+            offers_insert_update_and_query,
+            orders_insert_then_get_and_by_external_id,
+            orders_duplicate_external_id_conflicts_and_writes_nothing,
+            orders_duplicate_id_conflicts,
+            orders_update_bumps_version,
+            orders_stale_update_conflicts_and_writes_nothing,
+            orders_update_of_unknown_order_is_not_found,
+            change_set_is_all_or_nothing,
+            empty_change_set_commits,
+            timeline_is_oldest_first,
+            order_of_supplier_order_follows_the_aggregate,
+            list_orders_filters,
+            list_orders_keyset_pagination,
+            count_orders_by_state,
+            messages_listing,
+            jobs_claim_respects_run_after,
+            jobs_lease_blocks_until_it_expires,
+            jobs_finished_in_commit_are_deleted,
+            jobs_finished_in_refused_change_set_stay,
+            jobs_retry_counts_attempts_and_delays,
+            jobs_bury_removes_from_claiming,
+            jobs_unknown_id_is_not_found,
+            jobs_count_pending,
+        );
+        $crate::__conformance_cases!(
+            multi: $factory;
+            concurrent_commits_all_land,
+            concurrent_batch_with_failing_change_sets,
+            concurrent_inserts_of_one_external_id_one_wins,
+            concurrent_claimers_never_share_a_job,
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_cases {
+    (current: $factory:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[::tokio::test]
+            async fn $case() {
+                let Some(fixture) = $crate::IntoFixture::into_fixture($factory.await) else {
+                    println!("{}", $crate::SKIPPED);
+                    return;
+                };
+                $crate::cases::$case(fixture.backend()).await;
+            }
+        )+
+    };
+    (multi: $factory:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                let Some(fixture) = $crate::IntoFixture::into_fixture($factory.await) else {
+                    println!("{}", $crate::SKIPPED);
+                    return;
+                };
+                $crate::cases::$case(fixture.backend()).await;
+            }
+        )+
+    };
+}
