@@ -1,0 +1,145 @@
+//! The port implementations: each method hands over to the module that owns its tables.
+
+use crate::PostgresStore;
+use async_trait::async_trait;
+use dropline_app::ports::{
+    ChangeSet, Job, JobQueue, Message, MessageFilter, OrderFilter, Store, StoreError, StoreRecord,
+};
+use dropline_domain::catalog::{Offer, Product, Store as Shop, Supplier, Variant};
+use dropline_domain::ids::{JobId, OrderId, ProductId, StoreId, SupplierId, SupplierOrderId, VariantId};
+use dropline_domain::order::Order;
+use dropline_domain::state::OrderState;
+use dropline_domain::timeline::TimelineEvent;
+use time::OffsetDateTime;
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn insert_store(&self, record: StoreRecord) -> Result<(), StoreError> {
+        self.insert_store_record(record).await
+    }
+
+    async fn update_store(&self, store: Shop) -> Result<(), StoreError> {
+        self.update_store_record(store).await
+    }
+
+    async fn get_store(&self, id: StoreId) -> Result<Option<StoreRecord>, StoreError> {
+        self.fetch_store(id).await
+    }
+
+    async fn store_by_token_hash(&self, token_hash: &str) -> Result<Option<StoreRecord>, StoreError> {
+        self.fetch_store_by_token_hash(token_hash).await
+    }
+
+    async fn list_stores(&self) -> Result<Vec<StoreRecord>, StoreError> {
+        self.fetch_stores().await
+    }
+
+    async fn insert_supplier(&self, supplier: Supplier) -> Result<(), StoreError> {
+        self.insert_supplier_record(supplier).await
+    }
+
+    async fn get_supplier(&self, id: SupplierId) -> Result<Option<Supplier>, StoreError> {
+        self.fetch_supplier(id).await
+    }
+
+    async fn list_suppliers(&self, store_id: Option<StoreId>) -> Result<Vec<Supplier>, StoreError> {
+        self.fetch_suppliers(store_id).await
+    }
+
+    async fn insert_product(&self, product: Product) -> Result<(), StoreError> {
+        self.insert_product_record(product).await
+    }
+
+    async fn get_product(&self, id: ProductId) -> Result<Option<Product>, StoreError> {
+        self.fetch_product(id).await
+    }
+
+    async fn list_products(&self, store_id: Option<StoreId>) -> Result<Vec<Product>, StoreError> {
+        self.fetch_products(store_id).await
+    }
+
+    async fn variants_by_sku(&self, store_id: StoreId, skus: &[String]) -> Result<Vec<Variant>, StoreError> {
+        self.fetch_variants_by_sku(store_id, skus).await
+    }
+
+    async fn variant_store(&self, variant_id: VariantId) -> Result<Option<StoreId>, StoreError> {
+        self.fetch_variant_store(variant_id).await
+    }
+
+    async fn insert_offer(&self, store_id: StoreId, offer: Offer) -> Result<(), StoreError> {
+        self.insert_offer_record(store_id, offer).await
+    }
+
+    async fn update_offer(&self, offer: Offer) -> Result<(), StoreError> {
+        self.update_offer_record(offer).await
+    }
+
+    async fn offers_for_variants(&self, variant_ids: &[VariantId]) -> Result<Vec<Offer>, StoreError> {
+        self.fetch_offers_for_variants(variant_ids).await
+    }
+
+    async fn list_offers(&self, store_id: Option<StoreId>) -> Result<Vec<Offer>, StoreError> {
+        self.fetch_offers(store_id).await
+    }
+
+    async fn commit(&self, changes: ChangeSet) -> Result<(), StoreError> {
+        self.commit_changes(changes).await
+    }
+
+    async fn get_order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
+        self.fetch_order(id).await
+    }
+
+    async fn order_by_external_id(&self, store_id: StoreId, external_id: &str) -> Result<Option<Order>, StoreError> {
+        self.fetch_order_by_external_id(store_id, external_id).await
+    }
+
+    async fn order_of_supplier_order(&self, id: SupplierOrderId) -> Result<Option<OrderId>, StoreError> {
+        self.fetch_order_of_supplier_order(id).await
+    }
+
+    async fn list_orders(&self, filter: &OrderFilter) -> Result<Vec<Order>, StoreError> {
+        self.fetch_orders(filter).await
+    }
+
+    async fn count_orders_by_state(&self, store_id: Option<StoreId>) -> Result<Vec<(OrderState, u64)>, StoreError> {
+        self.fetch_order_counts(store_id).await
+    }
+
+    async fn timeline(&self, order_id: OrderId) -> Result<Vec<TimelineEvent>, StoreError> {
+        self.fetch_timeline(order_id).await
+    }
+
+    async fn list_messages(&self, filter: &MessageFilter) -> Result<Vec<Message>, StoreError> {
+        self.fetch_messages(filter).await
+    }
+}
+
+#[async_trait]
+impl JobQueue for PostgresStore {
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        limit: u32,
+        lease: time::Duration,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Job>, StoreError> {
+        self.claim_due_jobs(worker, limit, lease, now).await
+    }
+
+    async fn retry_job(&self, id: JobId, error: &str, run_after: OffsetDateTime) -> Result<(), StoreError> {
+        self.release_job_for_retry(id, error, run_after).await
+    }
+
+    async fn bury_job(&self, id: JobId, error: &str) -> Result<(), StoreError> {
+        self.bury(id, error).await
+    }
+
+    async fn count_pending_jobs(&self) -> Result<u64, StoreError> {
+        self.count_live_jobs().await
+    }
+
+    async fn list_buried_jobs(&self, limit: u32) -> Result<Vec<Job>, StoreError> {
+        self.fetch_buried_jobs(limit).await
+    }
+}

@@ -1,0 +1,142 @@
+//! Reading orders, their timeline and the outbox. Writes go through `commit.rs`.
+
+use crate::catalog::doc;
+use crate::error::{corrupt, store_error};
+use crate::page_limit;
+use dropline_app::ports::{Message, MessageFilter, OrderFilter, StoreError};
+use dropline_domain::ids::{OrderId, StoreId, SupplierOrderId};
+use dropline_domain::order::Order;
+use dropline_domain::state::OrderState;
+use dropline_domain::timeline::TimelineEvent;
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, QueryBuilder, Row};
+use uuid::Uuid;
+
+/// An order from a `SELECT doc, version` row: the version column is the truth, the copy
+/// inside the document may lag behind it.
+fn order_from_row(row: &PgRow) -> Result<Order, StoreError> {
+    let mut order: Order = doc(row, "order")?;
+    let version: i64 = row.try_get("version").map_err(|err| corrupt("order version", err))?;
+    order.version = u64::try_from(version).map_err(|err| corrupt("order version", err))?;
+    Ok(order)
+}
+
+impl crate::PostgresStore {
+    pub(crate) async fn fetch_order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
+        let row = sqlx::query("SELECT doc, version FROM orders WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+        row.as_ref().map(order_from_row).transpose()
+    }
+
+    pub(crate) async fn fetch_order_by_external_id(
+        &self,
+        store_id: StoreId,
+        external_id: &str,
+    ) -> Result<Option<Order>, StoreError> {
+        let row = sqlx::query("SELECT doc, version FROM orders WHERE store_id = $1 AND external_id = $2")
+            .bind(store_id.0)
+            .bind(external_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+        row.as_ref().map(order_from_row).transpose()
+    }
+
+    pub(crate) async fn fetch_order_of_supplier_order(
+        &self,
+        id: SupplierOrderId,
+    ) -> Result<Option<OrderId>, StoreError> {
+        let order_id: Option<Uuid> = sqlx::query_scalar("SELECT order_id FROM supplier_orders WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+        Ok(order_id.map(OrderId))
+    }
+
+    /// Built per filter, so that each combination gets a plan that can use its index.
+    /// Keyset pagination on the primary key: ids are UUIDv7, so `id DESC` is newest first
+    /// and `id < before` continues after the previous page without an offset.
+    pub(crate) async fn fetch_orders(&self, filter: &OrderFilter) -> Result<Vec<Order>, StoreError> {
+        let mut query = QueryBuilder::<Postgres>::new("SELECT o.doc, o.version FROM orders o WHERE TRUE");
+        if let Some(store_id) = filter.store_id {
+            query.push(" AND o.store_id = ").push_bind(store_id.0);
+        }
+        if let Some(state) = filter.state {
+            query.push(" AND o.state = ").push_bind(state.as_str());
+        }
+        if let Some(supplier_id) = filter.supplier_id {
+            query
+                .push(" AND EXISTS (SELECT 1 FROM supplier_orders so WHERE so.order_id = o.id AND so.supplier_id = ")
+                .push_bind(supplier_id.0)
+                .push(")");
+        }
+        if let Some(from) = filter.placed_from {
+            query.push(" AND o.placed_at >= ").push_bind(from);
+        }
+        if let Some(to) = filter.placed_to {
+            query.push(" AND o.placed_at < ").push_bind(to);
+        }
+        if let Some(before) = filter.before {
+            query.push(" AND o.id < ").push_bind(before.0);
+        }
+        query
+            .push(" ORDER BY o.id DESC LIMIT ")
+            .push_bind(page_limit(filter.limit));
+        let rows = query.build().fetch_all(&self.pool).await.map_err(store_error)?;
+        rows.iter().map(order_from_row).collect()
+    }
+
+    /// Only states that have orders, in the order of [`OrderState::ALL`].
+    pub(crate) async fn fetch_order_counts(
+        &self,
+        store_id: Option<StoreId>,
+    ) -> Result<Vec<(OrderState, u64)>, StoreError> {
+        let query = match store_id {
+            Some(store_id) => {
+                sqlx::query("SELECT state, count(*) AS orders FROM orders WHERE store_id = $1 GROUP BY state")
+                    .bind(store_id.0)
+            }
+            None => sqlx::query("SELECT state, count(*) AS orders FROM orders GROUP BY state"),
+        };
+        let rows = query.fetch_all(&self.pool).await.map_err(store_error)?;
+        let mut counts = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let state: String = row.try_get("state").map_err(|err| corrupt("order state", err))?;
+            let orders: i64 = row.try_get("orders").map_err(|err| corrupt("order count", err))?;
+            let state = OrderState::parse(&state).ok_or_else(|| corrupt("order state", &state))?;
+            let orders = u64::try_from(orders).map_err(|err| corrupt("order count", err))?;
+            counts.push((state, orders));
+        }
+        counts.sort_by_key(|(state, _)| OrderState::ALL.iter().position(|s| s == state));
+        Ok(counts)
+    }
+
+    pub(crate) async fn fetch_timeline(&self, order_id: OrderId) -> Result<Vec<TimelineEvent>, StoreError> {
+        let rows = sqlx::query("SELECT doc FROM timeline_events WHERE order_id = $1 ORDER BY at, id")
+            .bind(order_id.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_error)?;
+        rows.iter().map(|row| doc(row, "timeline event")).collect()
+    }
+
+    /// Newest first (ids are time-ordered).
+    pub(crate) async fn fetch_messages(&self, filter: &MessageFilter) -> Result<Vec<Message>, StoreError> {
+        let mut query = QueryBuilder::<Postgres>::new("SELECT doc FROM messages WHERE TRUE");
+        if let Some(store_id) = filter.store_id {
+            query.push(" AND store_id = ").push_bind(store_id.0);
+        }
+        if let Some(order_id) = filter.order_id {
+            query.push(" AND order_id = ").push_bind(order_id.0);
+        }
+        query
+            .push(" ORDER BY id DESC LIMIT ")
+            .push_bind(page_limit(filter.limit));
+        let rows = query.build().fetch_all(&self.pool).await.map_err(store_error)?;
+        rows.iter().map(|row| doc(row, "message")).collect()
+    }
+}
