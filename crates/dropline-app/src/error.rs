@@ -16,7 +16,10 @@ pub struct FieldError {
 impl FieldError {
     /// A refused field.
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self { field: field.into(), reason: reason.into() }
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 }
 

@@ -9,16 +9,12 @@ use time::OffsetDateTime;
 
 /// Stored name of the routing job.
 pub const ROUTE_ORDER: &str = "route_order";
-/// Stored name of the customer-notice job.
-pub const SEND_NOTICE: &str = "send_notice";
 
 /// A parsed job.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum JobKind {
     /// Route an accepted order and create its supplier orders.
     RouteOrder { order_id: OrderId },
-    /// Queue a customer notice (`order_received`, `order_confirmed`) in the outbox.
-    SendNotice { order_id: OrderId, template: String },
 }
 
 impl JobKind {
@@ -33,14 +29,6 @@ impl JobKind {
         };
         match job.kind.as_str() {
             ROUTE_ORDER => Ok(Self::RouteOrder { order_id: order_id()? }),
-            SEND_NOTICE => {
-                let template = job
-                    .payload
-                    .get("template")
-                    .and_then(|v| v.as_str())
-                    .ok_or_else(|| AppError::invalid("payload.template", "missing"))?;
-                Ok(Self::SendNotice { order_id: order_id()?, template: template.to_string() })
-            }
             other => Err(AppError::invalid("kind", format!("unknown job kind '{other}'"))),
         }
     }
@@ -52,17 +40,6 @@ pub fn route_job(order_id: OrderId, store_id: StoreId, now: OffsetDateTime) -> N
         id: JobId::new(),
         kind: ROUTE_ORDER.into(),
         payload: json!({ "order_id": order_id }),
-        run_after: now,
-        store_id: Some(store_id),
-    }
-}
-
-/// A customer-notice job.
-pub fn notice_job(order_id: OrderId, store_id: StoreId, template: &str, now: OffsetDateTime) -> NewJob {
-    NewJob {
-        id: JobId::new(),
-        kind: SEND_NOTICE.into(),
-        payload: json!({ "order_id": order_id, "template": template }),
         run_after: now,
         store_id: Some(store_id),
     }

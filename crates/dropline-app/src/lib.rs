@@ -5,6 +5,7 @@
 //! through the ports. State changes only through the domain's state machines, and every
 //! change is committed with its timeline entries and the jobs it causes in one change set.
 
+mod catalog_cache;
 pub mod error;
 pub mod jobs;
 pub mod ports;
@@ -14,4 +15,6 @@ pub mod token;
 
 pub use error::{AppError, FieldError};
 pub use scope::Scope;
-pub use service::{App, AppEvent, BulkOutcome, Decision, IngestOutcome, NewOffer, NewProduct, NewStore, NewSupplier, ParcelAction};
+pub use service::{
+    App, AppEvent, BulkOutcome, Decision, IngestOutcome, NewOffer, NewProduct, NewStore, NewSupplier, ParcelAction,
+};

@@ -2,11 +2,10 @@
 //! machine with a journal, and commits the new state, its timeline entries and the jobs and
 //! messages it causes as ONE change set.
 
+use crate::catalog_cache::{CatalogCache, StoreContext};
 use crate::error::{AppError, FieldError};
 use crate::jobs::{self, JobKind};
-use crate::ports::{
-    Backend, ChangeSet, Message, MessageFilter, OrderFilter, OrderWrite, StoreError, StoreRecord,
-};
+use crate::ports::{Backend, ChangeSet, Message, MessageFilter, OrderFilter, OrderWrite, StoreError, StoreRecord};
 use crate::scope::Scope;
 use crate::token;
 use dropline_domain::address::Address;
@@ -98,6 +97,8 @@ pub struct IngestOutcome {
     /// An existing order changed (a changed resend).
     pub changed: bool,
     pub state: OrderState,
+    /// The store's rules accepted the order and it was routed in the same transaction.
+    pub routed: bool,
 }
 
 /// A seller's decision on an order in review.
@@ -129,13 +130,18 @@ pub enum ParcelAction {
 pub struct App {
     backend: Arc<dyn Backend>,
     events: broadcast::Sender<AppEvent>,
+    catalog: Arc<CatalogCache>,
 }
 
 impl App {
     /// The use cases over `backend`.
     pub fn new(backend: Arc<dyn Backend>) -> Self {
         let (events, _) = broadcast::channel(4096);
-        Self { backend, events }
+        Self {
+            backend,
+            events,
+            catalog: Arc::new(CatalogCache::default()),
+        }
     }
 
     /// The backend, for the worker and for read-only listings.
@@ -231,6 +237,7 @@ impl App {
             record.store.address = address;
         }
         self.backend.update_store(record.store.clone()).await?;
+        self.catalog.forget_store(id);
         Ok(record)
     }
 
@@ -240,7 +247,9 @@ impl App {
 
     /// Adds a supplier to a store.
     pub async fn create_supplier(&self, scope: Scope, new: NewSupplier) -> Result<Supplier, AppError> {
-        self.get_store(scope, new.store_id).await.map_err(|_| AppError::invalid("store_id", "no such store"))?;
+        self.get_store(scope, new.store_id)
+            .await
+            .map_err(|_| AppError::invalid("store_id", "no such store"))?;
         let mut errors = Vec::new();
         check_text(&mut errors, "name", &new.name, 200);
         if new.rating > 100 {
@@ -252,7 +261,10 @@ impl App {
         if let Some(country) = &new.ships_from
             && !is_country_code(country)
         {
-            errors.push(FieldError::new("ships_from", "must be an ISO 3166-1 alpha-2 country code"));
+            errors.push(FieldError::new(
+                "ships_from",
+                "must be an ISO 3166-1 alpha-2 country code",
+            ));
         }
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
@@ -267,6 +279,7 @@ impl App {
             rating: new.rating,
         };
         self.backend.insert_supplier(supplier.clone()).await?;
+        self.catalog.forget_store(supplier.store_id);
         Ok(supplier)
     }
 
@@ -300,7 +313,10 @@ impl App {
             check_text(&mut errors, &format!("variants[{i}].sku"), &variant.sku, 100);
             check_text(&mut errors, &format!("variants[{i}].title"), &variant.title, 500);
             if !seen.insert(variant.sku.trim().to_string()) {
-                errors.push(FieldError::new(format!("variants[{i}].sku"), "appears twice in this product"));
+                errors.push(FieldError::new(
+                    format!("variants[{i}].sku"),
+                    "appears twice in this product",
+                ));
             }
             if variant.price.minor < 0 {
                 errors.push(FieldError::new(format!("variants[{i}].price"), "must not be negative"));
@@ -332,10 +348,16 @@ impl App {
                 })
                 .collect(),
         };
-        self.backend.insert_product(product.clone()).await.map_err(|err| match err {
-            StoreError::Conflict(_) => AppError::invalid("variants.sku", "a variant with this SKU exists in the store"),
-            other => other.into(),
-        })?;
+        self.backend
+            .insert_product(product.clone())
+            .await
+            .map_err(|err| match err {
+                StoreError::Conflict(_) => {
+                    AppError::invalid("variants.sku", "a variant with this SKU exists in the store")
+                }
+                other => other.into(),
+            })?;
+        self.catalog.forget_store(product.store_id);
         Ok(product)
     }
 
@@ -360,7 +382,12 @@ impl App {
         };
         match self.backend.get_supplier(new.supplier_id).await? {
             Some(supplier) if supplier.store_id == store_id => {}
-            _ => return Err(AppError::invalid("supplier_id", "no such supplier in the variant's store")),
+            _ => {
+                return Err(AppError::invalid(
+                    "supplier_id",
+                    "no such supplier in the variant's store",
+                ));
+            }
         }
         let mut errors = Vec::new();
         check_text(&mut errors, "supplier_sku", &new.supplier_sku, 200);
@@ -384,14 +411,23 @@ impl App {
                 errors.push(FieldError::new(format!("shipping[{i}].cost"), "must not be negative"));
             }
             if method.cost.currency != new.unit_cost.currency {
-                errors.push(FieldError::new(format!("shipping[{i}].cost.currency"), "must be the unit cost currency"));
+                errors.push(FieldError::new(
+                    format!("shipping[{i}].cost.currency"),
+                    "must be the unit cost currency",
+                ));
             }
             if method.min_days > method.max_days {
-                errors.push(FieldError::new(format!("shipping[{i}].min_days"), "must not exceed max_days"));
+                errors.push(FieldError::new(
+                    format!("shipping[{i}].min_days"),
+                    "must not exceed max_days",
+                ));
             }
         }
         if new.shipping.is_empty() {
-            errors.push(FieldError::new("shipping", "an offer needs at least one shipping method"));
+            errors.push(FieldError::new(
+                "shipping",
+                "an offer needs at least one shipping method",
+            ));
         }
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
@@ -409,11 +445,15 @@ impl App {
             shipping: new
                 .shipping
                 .into_iter()
-                .map(|m| ShippingMethod { country: m.country.to_ascii_uppercase(), ..m })
+                .map(|m| ShippingMethod {
+                    country: m.country.to_ascii_uppercase(),
+                    ..m
+                })
                 .collect(),
             priority: new.priority,
         };
         self.backend.insert_offer(store_id, offer.clone()).await?;
+        self.catalog.forget_store(store_id);
         Ok(offer)
     }
 
@@ -428,6 +468,7 @@ impl App {
 
     /// Takes an order from a storefront, the API or a file. Idempotent on (store, external
     /// id): the same order twice is one order; a changed resend before routing updates it.
+    /// An order the store's rules accept is routed in the same transaction.
     pub async fn ingest_order(
         &self,
         scope: Scope,
@@ -435,17 +476,34 @@ impl App {
         incoming: IncomingOrder,
         actor: Actor,
     ) -> Result<IngestOutcome, AppError> {
-        let store = self.get_store(scope, store_id).await?.store;
+        let context = self.store_context(scope, store_id).await?;
+        // New orders are the common case: insert without reading first, and read the
+        // existing order only when the store says the external id is taken.
+        let mut assume_new = true;
         let mut attempt = 0;
         loop {
-            let (changes, outcome) = self.plan_ingest(&store, incoming.clone(), actor.clone()).await?;
+            let (changes, outcome) = self
+                .plan_ingest(&context, incoming.clone(), actor.clone(), assume_new)
+                .await?;
             if changes.is_empty() {
                 return Ok(outcome);
             }
             match self.backend.commit(changes).await {
-                Ok(()) => return Ok(outcome),
-                // Another delivery of the same order won the race: read it again.
-                Err(StoreError::Conflict(_)) if attempt < CONFLICT_RETRIES => attempt += 1,
+                Ok(()) => {
+                    if outcome.routed {
+                        let held = outcome.state == OrderState::OnHold;
+                        let _ = self.events.send(AppEvent::OrderRouted {
+                            order_id: outcome.order_id,
+                            held,
+                        });
+                    }
+                    return Ok(outcome);
+                }
+                // The order exists, or another delivery of it won the race: read it again.
+                Err(StoreError::Conflict(_)) if attempt < CONFLICT_RETRIES => {
+                    assume_new = false;
+                    attempt += 1;
+                }
                 Err(err) => return Err(err.into()),
             }
         }
@@ -459,20 +517,22 @@ impl App {
         orders: Vec<IncomingOrder>,
         actor: Actor,
     ) -> Result<Vec<IngestOutcome>, AppError> {
-        let store = self.get_store(scope, store_id).await?.store;
+        let context = self.store_context(scope, store_id).await?;
         let mut all = ChangeSet::default();
         let mut outcomes = Vec::with_capacity(orders.len());
         let mut errors = Vec::new();
         for (index, incoming) in orders.into_iter().enumerate() {
             let number = incoming.number.clone();
-            match self.plan_ingest(&store, incoming, actor.clone()).await {
+            match self.plan_ingest(&context, incoming, actor.clone(), false).await {
                 Ok((changes, outcome)) => {
                     merge(&mut all, changes);
                     outcomes.push(outcome);
                 }
-                Err(AppError::Invalid(fields)) => errors.extend(fields.into_iter().map(|f| {
-                    FieldError::new(format!("orders[{index}] ({number}).{}", f.field), f.reason)
-                })),
+                Err(AppError::Invalid(fields)) => errors.extend(
+                    fields
+                        .into_iter()
+                        .map(|f| FieldError::new(format!("orders[{index}] ({number}).{}", f.field), f.reason)),
+                ),
                 Err(err) => return Err(err),
             }
         }
@@ -482,30 +542,57 @@ impl App {
         if !all.is_empty() {
             self.backend.commit(all).await?;
         }
+        for outcome in outcomes.iter().filter(|o| o.routed) {
+            let held = outcome.state == OrderState::OnHold;
+            let _ = self.events.send(AppEvent::OrderRouted {
+                order_id: outcome.order_id,
+                held,
+            });
+        }
         Ok(outcomes)
+    }
+
+    async fn store_context(&self, scope: Scope, store_id: StoreId) -> Result<Arc<StoreContext>, AppError> {
+        match self.catalog.store(self.backend.as_ref(), store_id).await? {
+            Some(context) if scope.allows(store_id) => Ok(context),
+            _ => Err(AppError::NotFound("store")),
+        }
     }
 
     async fn plan_ingest(
         &self,
-        store: &Shop,
+        context: &StoreContext,
         incoming: IncomingOrder,
         actor: Actor,
+        assume_new: bool,
     ) -> Result<(ChangeSet, IngestOutcome), AppError> {
+        let store = &context.store;
         check_incoming(&incoming, store)?;
         let skus: Vec<String> = incoming.lines.iter().map(|l| l.sku.clone()).collect();
-        let variants = self.backend.variants_by_sku(store.id, &skus).await?;
-        let variant_of = |sku: &str| variants.iter().find(|v| v.sku == sku).map(|v| v.id);
-        let existing = self.backend.order_by_external_id(store.id, &incoming.external_id).await?;
+        let entries = self.catalog.skus(self.backend.as_ref(), store.id, &skus).await?;
+        let variant_of = |sku: &str| entries.get(sku).and_then(|e| e.variant.as_ref()).map(|v| v.id);
+        let existing = if assume_new {
+            None
+        } else {
+            self.backend
+                .order_by_external_id(store.id, &incoming.external_id)
+                .await?
+        };
         let now = Self::now();
         let mut changes = ChangeSet::default();
         match existing {
             None => {
                 let mut journal = Journal::new(OrderId::new(), actor, now);
                 let mut order = Order::receive(store.id, incoming, variant_of, &mut journal)?;
-                self.assess(store, &mut order, &mut journal, &mut changes).await?;
-                changes.jobs.push(jobs::notice_job(order.id, store.id, "order_received", now));
-                let outcome =
-                    IngestOutcome { order_id: order.id, created: true, changed: false, state: order.state };
+                changes.messages.push(notice(&order, "order_received", now));
+                let routed = self.assess(context, &mut order, &mut journal, &mut changes).await?;
+                let outcome = IngestOutcome {
+                    order_id: order.id,
+                    created: true,
+                    changed: false,
+                    state: order.state,
+                    routed,
+                };
                 changes.timeline.append(&mut journal.events);
                 changes.orders.push(OrderWrite::Insert(order));
                 Ok((changes, outcome))
@@ -515,10 +602,17 @@ impl App {
                 let address_before = order.shipping_address.clone();
                 let payment_before = order.payment;
                 let changed = order.update_from(incoming, variant_of, &mut journal)?;
+                let mut routed = false;
                 if changed && (order.shipping_address != address_before || order.payment != payment_before) {
-                    self.assess(store, &mut order, &mut journal, &mut changes).await?;
+                    routed = self.assess(context, &mut order, &mut journal, &mut changes).await?;
                 }
-                let outcome = IngestOutcome { order_id: order.id, created: false, changed, state: order.state };
+                let outcome = IngestOutcome {
+                    order_id: order.id,
+                    created: false,
+                    changed,
+                    state: order.state,
+                    routed,
+                };
                 if changed {
                     changes.timeline.append(&mut journal.events);
                     changes.orders.push(OrderWrite::Update(order));
@@ -529,14 +623,16 @@ impl App {
     }
 
     /// Validates address and payment, then holds, releases or (by the store's rules)
-    /// accepts the order.
+    /// accepts the order. An order accepted by a rule is routed at once, since its route
+    /// plan was needed to decide; returns whether it was.
     async fn assess(
         &self,
-        store: &Shop,
+        context: &StoreContext,
         order: &mut Order,
         journal: &mut Journal,
         changes: &mut ChangeSet,
-    ) -> Result<(), AppError> {
+    ) -> Result<bool, AppError> {
+        let store = &context.store;
         let (findings, reasons) = assess_order(store, order);
         if findings != order.findings {
             order.findings = findings;
@@ -559,46 +655,44 @@ impl App {
             (OrderState::OnHold, true) => order.apply(OrderEvent::Release, journal)?,
             _ => {}
         }
-        if order.state == OrderState::PendingReview && self.auto_accepts(store, order).await? {
-            let mut rule_journal = Journal::new(order.id, Actor::Rule("auto_accept".into()), journal.at);
-            order.apply(OrderEvent::Accept, &mut rule_journal)?;
-            journal.events.append(&mut rule_journal.events);
-            push_accept_jobs(changes, order, journal.at);
-        }
-        Ok(())
-    }
-
-    /// Whether the store's rules accept this order without the seller.
-    async fn auto_accepts(&self, store: &Shop, order: &Order) -> Result<bool, AppError> {
-        let rules = &store.settings.auto_accept;
-        if !rules.enabled
-            || (rules.require_paid && order.payment != PaymentState::Paid)
-            || rules.max_total_minor.is_some_and(|max| order.total.minor > max)
-            || (!rules.allowed_skus.is_empty() && !order.lines.iter().all(|l| rules.allowed_skus.contains(&l.sku)))
-        {
+        if order.state != OrderState::PendingReview || !passes_auto_accept_rules(store, order) {
             return Ok(false);
         }
-        let (plan, _) = self.plan_route(store, order).await?;
-        Ok(plan.is_complete() && !plan.groups.is_empty())
+        let (plan, offers) = self.plan_route(context, order).await?;
+        if !plan.is_complete() || plan.groups.is_empty() {
+            return Ok(false);
+        }
+        let mut rule_journal = Journal::new(order.id, Actor::Rule("auto_accept".into()), journal.at);
+        order.apply(OrderEvent::Accept, &mut rule_journal)?;
+        changes.messages.push(notice(order, "order_confirmed", journal.at));
+        apply_route_plan(store, order, plan, &offers, &mut rule_journal)?;
+        journal.events.append(&mut rule_journal.events);
+        Ok(true)
     }
 
     async fn plan_route(
         &self,
-        store: &Shop,
+        context: &StoreContext,
         order: &Order,
     ) -> Result<(dropline_domain::routing::RoutePlan, Vec<Offer>), AppError> {
-        let variant_ids: Vec<VariantId> = order.shippable_lines().filter_map(|l| l.variant_id).collect();
-        let offers =
-            if variant_ids.is_empty() { Vec::new() } else { self.backend.offers_for_variants(&variant_ids).await? };
-        let suppliers = self.backend.list_suppliers(Some(store.id)).await?;
-        let context = RoutingContext {
+        let skus: Vec<String> = order.shippable_lines().map(|l| l.sku.clone()).collect();
+        let entries = self
+            .catalog
+            .skus(self.backend.as_ref(), context.store.id, &skus)
+            .await?;
+        let mut offers: Vec<Offer> = Vec::new();
+        for entry in entries.values() {
+            offers.extend(entry.offers.iter().cloned());
+        }
+        let settings = &context.store.settings;
+        let routing = RoutingContext {
             offers: &offers,
-            suppliers: &suppliers,
+            suppliers: &context.suppliers,
             lanes: &[],
-            policy: store.settings.routing_policy,
-            weights: store.settings.routing_weights,
+            policy: settings.routing_policy,
+            weights: settings.routing_weights,
         };
-        let plan = route_order(order, &context).map_err(|err| AppError::invalid("lines", err.to_string()))?;
+        let plan = route_order(order, &routing).map_err(|err| AppError::invalid("lines", err.to_string()))?;
         Ok((plan, offers))
     }
 
@@ -614,14 +708,24 @@ impl App {
 
     /// Rejects an order in review or on hold.
     pub async fn reject_order(&self, scope: Scope, id: OrderId) -> Result<Order, AppError> {
-        self.change_order(scope, id, scope.actor(), |order, journal, _| Ok(order.apply(OrderEvent::Reject, journal)?))
-            .await
+        self.change_order(scope, id, scope.actor(), |order, journal, _| {
+            Ok(order.apply(OrderEvent::Reject, journal)?)
+        })
+        .await
     }
 
     /// Puts an order back to review after its hold reasons were dealt with.
     pub async fn release_order(&self, scope: Scope, id: OrderId) -> Result<Order, AppError> {
         self.change_order(scope, id, scope.actor(), |order, journal, _| {
             Ok(order.apply(OrderEvent::Release, journal)?)
+        })
+        .await
+    }
+
+    /// Closes a delivered order once its return window is over.
+    pub async fn complete_order(&self, scope: Scope, id: OrderId) -> Result<Order, AppError> {
+        self.change_order(scope, id, scope.actor(), |order, journal, _| {
+            Ok(order.apply(OrderEvent::Complete, journal)?)
         })
         .await
     }
@@ -656,7 +760,10 @@ impl App {
                 Decision::Accept => self.accept_order(scope, order_id).await,
                 Decision::Reject => self.reject_order(scope, order_id).await,
             };
-            outcomes.push(BulkOutcome { order_id, result: result.map(|order| order.state) });
+            outcomes.push(BulkOutcome {
+                order_id,
+                result: result.map(|order| order.state),
+            });
         }
         outcomes
     }
@@ -708,8 +815,15 @@ impl App {
         scope: Scope,
         id: SupplierOrderId,
     ) -> Result<(Order, SupplierOrder), AppError> {
-        let order_id = self.backend.order_of_supplier_order(id).await?.ok_or(AppError::NotFound("supplier order"))?;
-        let order = self.get_order(scope, order_id).await.map_err(|_| AppError::NotFound("supplier order"))?;
+        let order_id = self
+            .backend
+            .order_of_supplier_order(id)
+            .await?
+            .ok_or(AppError::NotFound("supplier order"))?;
+        let order = self
+            .get_order(scope, order_id)
+            .await
+            .map_err(|_| AppError::NotFound("supplier order"))?;
         let supplier_order = order.supplier_order(id)?.clone();
         Ok((order, supplier_order))
     }
@@ -722,11 +836,17 @@ impl App {
     where
         F: Fn(&mut Order, &mut Journal, &mut ChangeSet) -> Result<(), AppError> + Send + Sync,
     {
-        let order_id = self.backend.order_of_supplier_order(id).await?.ok_or(AppError::NotFound("supplier order"))?;
-        self.change_order(scope, order_id, scope.actor(), change).await.map_err(|err| match err {
-            AppError::NotFound("order") => AppError::NotFound("supplier order"),
-            other => other,
-        })
+        let order_id = self
+            .backend
+            .order_of_supplier_order(id)
+            .await?
+            .ok_or(AppError::NotFound("supplier order"))?;
+        self.change_order(scope, order_id, scope.actor(), change)
+            .await
+            .map_err(|err| match err {
+                AppError::NotFound("order") => AppError::NotFound("supplier order"),
+                other => other,
+            })
     }
 
     /// The vendor ordered from the supplier: records the supplier's order id.
@@ -762,7 +882,11 @@ impl App {
                 Ok(())
             })
             .await?;
-        let shipment_id = created.into_inner().ok().flatten().ok_or(AppError::NotFound("shipment"))?;
+        let shipment_id = created
+            .into_inner()
+            .ok()
+            .flatten()
+            .ok_or(AppError::NotFound("shipment"))?;
         Ok((order, shipment_id))
     }
 
@@ -809,13 +933,12 @@ impl App {
     pub async fn cancel_supplier_order(&self, scope: Scope, id: SupplierOrderId) -> Result<Order, AppError> {
         self.change_supplier_order(scope, id, |order, journal, _| {
             let state = order.supplier_order(id)?.state;
-            let event = if dropline_domain::state::allowed_supplier_order_events(state)
-                .contains(&SupplierOrderEvent::Cancel)
-            {
-                SupplierOrderEvent::Cancel
-            } else {
-                SupplierOrderEvent::RequestCancellation
-            };
+            let event =
+                if dropline_domain::state::allowed_supplier_order_events(state).contains(&SupplierOrderEvent::Cancel) {
+                    SupplierOrderEvent::Cancel
+                } else {
+                    SupplierOrderEvent::RequestCancellation
+                };
             Ok(order.apply_supplier_order(id, event, journal)?)
         })
         .await
@@ -826,10 +949,10 @@ impl App {
     // -----------------------------------------------------------------------------------------
 
     /// Runs one claimed job; its effects and its completion are committed together.
+    /// Runs one claimed job; its effects and its completion are committed together.
     pub async fn run_job(&self, job: &crate::ports::Job) -> Result<(), AppError> {
         match JobKind::parse(job)? {
             JobKind::RouteOrder { order_id } => self.route_job(job, order_id).await,
-            JobKind::SendNotice { order_id, template } => self.notice_job(job, order_id, &template).await,
         }
     }
 
@@ -844,75 +967,10 @@ impl App {
             if order.state != OrderState::Accepted || !order.supplier_orders.is_empty() {
                 return self.finish_job(job).await;
             }
-            let store =
-                self.backend.get_store(order.store_id).await?.ok_or(AppError::NotFound("store"))?.store;
-            let (plan, offers) = self.plan_route(&store, &order).await?;
-            let now = Self::now();
-            let mut journal = Journal::new(order.id, Actor::Worker, now);
-            let held = if !plan.is_complete() || plan.groups.is_empty() {
-                let mut reasons = plan.hold_reasons();
-                if reasons.is_empty() {
-                    reasons.push(HoldReason::NoRoute);
-                }
-                for unroutable in &plan.unroutable {
-                    journal.record("routing.unroutable", unroutable.explanation.clone(), None, None);
-                }
-                order.apply(OrderEvent::Hold { reasons }, &mut journal)?;
-                true
-            } else if store.address.as_ref().is_some_and(|own| own.same_place_as(&order.shipping_address)) {
-                journal.record(
-                    "routing.refused",
-                    "The ship-to address is the store's own address; a supplier order must ship to the customer",
-                    None,
-                    None,
-                );
-                order.apply(OrderEvent::Hold { reasons: vec![HoldReason::InvalidAddress] }, &mut journal)?;
-                true
-            } else {
-                for group in plan.groups {
-                    let id = SupplierOrderId::new();
-                    let attempt_no = 1;
-                    let lines = group
-                        .lines
-                        .iter()
-                        .map(|planned| {
-                            let line = order.lines.iter().find(|l| l.id == planned.line_item_id);
-                            let offer = offers.iter().find(|o| o.id == planned.offer_id);
-                            SupplierOrderLine {
-                                line_item_id: planned.line_item_id,
-                                offer_id: planned.offer_id,
-                                variant_id: planned.variant_id,
-                                supplier_sku: offer.map(|o| o.supplier_sku.clone()).unwrap_or_default(),
-                                product_url: offer.and_then(|o| o.product_url.clone()),
-                                title: line.map(|l| l.title.clone()).unwrap_or_default(),
-                                variant_title: line.and_then(|l| l.variant_title.clone()),
-                                quantity: planned.quantity,
-                                unit_cost: planned.unit_cost,
-                            }
-                        })
-                        .collect();
-                    let supplier_order = SupplierOrder {
-                        id,
-                        supplier_id: group.supplier_id,
-                        supplier_name: group.supplier_name,
-                        supplier_kind: group.supplier_kind,
-                        lines,
-                        ship_to: order.shipping_address.clone(),
-                        shipping_method: group.shipping_method,
-                        expected_cost: group.expected_cost,
-                        actual_cost: None,
-                        supplier_reference: None,
-                        idempotency_key: format!("{}-{}-{}", order.id, group.supplier_id, attempt_no),
-                        attempt: attempt_no,
-                        state: SupplierOrderState::NEW,
-                        shipments: Vec::new(),
-                        created_at: now,
-                    };
-                    order.add_supplier_order(supplier_order, &mut journal);
-                }
-                order.apply(OrderEvent::StartFulfillment, &mut journal)?;
-                false
-            };
+            let context = self.store_context(Scope::Operator, order.store_id).await?;
+            let (plan, offers) = self.plan_route(&context, &order).await?;
+            let mut journal = Journal::new(order.id, Actor::Worker, Self::now());
+            let held = apply_route_plan(&context.store, &mut order, plan, &offers, &mut journal)?;
             let changes = ChangeSet {
                 timeline: journal.events,
                 orders: vec![OrderWrite::Update(order)],
@@ -930,32 +988,11 @@ impl App {
         }
     }
 
-    async fn notice_job(&self, job: &crate::ports::Job, order_id: OrderId, template: &str) -> Result<(), AppError> {
-        let Some(order) = self.backend.get_order(order_id).await? else {
-            return self.finish_job(job).await;
-        };
-        let message = Message {
-            // The message id is the job id: a job that somehow ran twice cannot queue two.
-            id: dropline_domain::ids::MessageId(job.id.0),
-            store_id: order.store_id,
-            order_id,
-            template: template.to_string(),
-            recipient: order.customer.email.clone(),
-            data: serde_json::json!({
-                "order_number": order.number,
-                "customer_name": order.customer.name,
-                "total": order.total.to_string(),
-                "state": order.state.as_str(),
-            }),
-            state: crate::ports::MessageState::Queued,
-            created_at: Self::now(),
-        };
-        let changes = ChangeSet { messages: vec![message], finished_jobs: vec![job.id], ..ChangeSet::default() };
-        Ok(self.backend.commit(changes).await?)
-    }
-
     async fn finish_job(&self, job: &crate::ports::Job) -> Result<(), AppError> {
-        let changes = ChangeSet { finished_jobs: vec![job.id], ..ChangeSet::default() };
+        let changes = ChangeSet {
+            finished_jobs: vec![job.id],
+            ..ChangeSet::default()
+        };
         Ok(self.backend.commit(changes).await?)
     }
 
@@ -991,7 +1028,11 @@ pub fn assess_order(store: &Shop, order: &Order) -> (Vec<Finding>, Vec<HoldReaso
     for finding in &mut findings {
         finding.field = format!("shipping_address.{}", finding.field);
     }
-    if store.address.as_ref().is_some_and(|own| own.same_place_as(&order.shipping_address)) {
+    if store
+        .address
+        .as_ref()
+        .is_some_and(|own| own.same_place_as(&order.shipping_address))
+    {
         findings.push(Finding {
             field: "shipping_address".into(),
             code: "store_address".into(),
@@ -1017,7 +1058,118 @@ pub fn assess_order(store: &Shop, order: &Order) -> (Vec<Finding>, Vec<HoldReaso
 
 fn push_accept_jobs(changes: &mut ChangeSet, order: &Order, now: OffsetDateTime) {
     changes.jobs.push(jobs::route_job(order.id, order.store_id, now));
-    changes.jobs.push(jobs::notice_job(order.id, order.store_id, "order_confirmed", now));
+    changes.messages.push(notice(order, "order_confirmed", now));
+}
+
+/// A customer notice for the outbox, written in the same transaction as the change that
+/// causes it; a later sender turns it into an email.
+fn notice(order: &Order, template: &str, now: OffsetDateTime) -> Message {
+    Message {
+        id: dropline_domain::ids::MessageId::new(),
+        store_id: order.store_id,
+        order_id: order.id,
+        template: template.to_string(),
+        recipient: order.customer.email.clone(),
+        data: serde_json::json!({
+            "order_number": order.number,
+            "customer_name": order.customer.name,
+            "total": order.total.to_string(),
+        }),
+        state: crate::ports::MessageState::Queued,
+        created_at: now,
+    }
+}
+
+/// Whether the store's rules (other than routability) accept this order without the seller.
+fn passes_auto_accept_rules(store: &Shop, order: &Order) -> bool {
+    let rules = &store.settings.auto_accept;
+    rules.enabled
+        && (!rules.require_paid || order.payment == PaymentState::Paid)
+        && rules.max_total_minor.is_none_or(|max| order.total.minor <= max)
+        && (rules.allowed_skus.is_empty() || order.lines.iter().all(|l| rules.allowed_skus.contains(&l.sku)))
+}
+
+/// Turns a route plan into supplier orders (one per supplier, shipping to the customer),
+/// or puts the order on hold with the reasons; returns whether it was held.
+fn apply_route_plan(
+    store: &Shop,
+    order: &mut Order,
+    plan: dropline_domain::routing::RoutePlan,
+    offers: &[Offer],
+    journal: &mut Journal,
+) -> Result<bool, AppError> {
+    if !plan.is_complete() || plan.groups.is_empty() {
+        let mut reasons = plan.hold_reasons();
+        if reasons.is_empty() {
+            reasons.push(HoldReason::NoRoute);
+        }
+        for unroutable in &plan.unroutable {
+            journal.record("routing.unroutable", unroutable.explanation.clone(), None, None);
+        }
+        order.apply(OrderEvent::Hold { reasons }, journal)?;
+        return Ok(true);
+    }
+    if store
+        .address
+        .as_ref()
+        .is_some_and(|own| own.same_place_as(&order.shipping_address))
+    {
+        journal.record(
+            "routing.refused",
+            "The ship-to address is the store's own address; a supplier order must ship to the customer",
+            None,
+            None,
+        );
+        order.apply(
+            OrderEvent::Hold {
+                reasons: vec![HoldReason::InvalidAddress],
+            },
+            journal,
+        )?;
+        return Ok(true);
+    }
+    for group in plan.groups {
+        let attempt = 1;
+        let lines = group
+            .lines
+            .iter()
+            .map(|planned| {
+                let line = order.lines.iter().find(|l| l.id == planned.line_item_id);
+                let offer = offers.iter().find(|o| o.id == planned.offer_id);
+                SupplierOrderLine {
+                    line_item_id: planned.line_item_id,
+                    offer_id: planned.offer_id,
+                    variant_id: planned.variant_id,
+                    supplier_sku: offer.map(|o| o.supplier_sku.clone()).unwrap_or_default(),
+                    product_url: offer.and_then(|o| o.product_url.clone()),
+                    title: line.map(|l| l.title.clone()).unwrap_or_default(),
+                    variant_title: line.and_then(|l| l.variant_title.clone()),
+                    quantity: planned.quantity,
+                    unit_cost: planned.unit_cost,
+                }
+            })
+            .collect();
+        let supplier_order = SupplierOrder {
+            id: SupplierOrderId::new(),
+            supplier_id: group.supplier_id,
+            supplier_name: group.supplier_name,
+            supplier_kind: group.supplier_kind,
+            lines,
+            ship_to: order.shipping_address.clone(),
+            shipping_method: group.shipping_method,
+            expected_cost: group.expected_cost,
+            actual_cost: None,
+            supplier_reference: None,
+            idempotency_key: format!("{}-{}-{}", order.id, group.supplier_id, attempt),
+            attempt,
+            state: SupplierOrderState::NEW,
+            shipments: Vec::new(),
+            created_at: journal.at,
+        };
+        order.add_supplier_order(supplier_order, journal);
+    }
+    order.apply(OrderEvent::StartFulfillment, journal)?;
+    Ok(false)
 }
 
 fn pick_shipment(
@@ -1029,11 +1181,12 @@ fn pick_shipment(
     match shipment {
         Some(id) if supplier_order.shipments.iter().any(|s| s.id == id) => Ok(id),
         Some(_) => Err(AppError::NotFound("shipment")),
-        None => supplier_order
-            .shipments
-            .last()
-            .map(|s| s.id)
-            .ok_or_else(|| AppError::invalid("shipment_id", "the supplier order has no parcel yet: add tracking first")),
+        None => supplier_order.shipments.last().map(|s| s.id).ok_or_else(|| {
+            AppError::invalid(
+                "shipment_id",
+                "the supplier order has no parcel yet: add tracking first",
+            )
+        }),
     }
 }
 
@@ -1065,11 +1218,17 @@ fn push_address_errors(errors: &mut Vec<FieldError>, prefix: &str, address: &Add
 
 fn check_settings(errors: &mut Vec<FieldError>, settings: &StoreSettings) {
     if settings.auto_accept.max_total_minor.is_some_and(|max| max < 0) {
-        errors.push(FieldError::new("settings.auto_accept.max_total_minor", "must not be negative"));
+        errors.push(FieldError::new(
+            "settings.auto_accept.max_total_minor",
+            "must not be negative",
+        ));
     }
     let w = settings.routing_weights;
     if w.margin + w.speed + w.rating + w.on_time == 0 {
-        errors.push(FieldError::new("settings.routing_weights", "at least one weight must be above zero"));
+        errors.push(FieldError::new(
+            "settings.routing_weights",
+            "at least one weight must be above zero",
+        ));
     }
 }
 
@@ -1079,7 +1238,10 @@ fn check_incoming(incoming: &IncomingOrder, store: &Shop) -> Result<(), AppError
     check_text(&mut errors, "external_id", &incoming.external_id, 200);
     check_text(&mut errors, "number", &incoming.number, 200);
     if incoming.currency != store.currency {
-        errors.push(FieldError::new("currency", format!("must be the store currency {}", store.currency)));
+        errors.push(FieldError::new(
+            "currency",
+            format!("must be the store currency {}", store.currency),
+        ));
     }
     if incoming.lines.is_empty() {
         errors.push(FieldError::new("lines", "an order needs at least one line"));
@@ -1094,7 +1256,10 @@ fn check_incoming(incoming: &IncomingOrder, store: &Shop) -> Result<(), AppError
             errors.push(FieldError::new(format!("lines[{i}].quantity"), "must be at least 1"));
         }
         if line.quantity > 100_000 {
-            errors.push(FieldError::new(format!("lines[{i}].quantity"), "must be at most 100000"));
+            errors.push(FieldError::new(
+                format!("lines[{i}].quantity"),
+                "must be at most 100000",
+            ));
         }
     }
     if let Some(email) = &incoming.customer.email
@@ -1103,7 +1268,11 @@ fn check_incoming(incoming: &IncomingOrder, store: &Shop) -> Result<(), AppError
     {
         errors.push(FieldError::new("customer.email", "is not an email address"));
     }
-    if errors.is_empty() { Ok(()) } else { Err(AppError::Invalid(errors)) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Invalid(errors))
+    }
 }
 
 fn looks_like_email(email: &str) -> bool {

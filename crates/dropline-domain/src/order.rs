@@ -8,7 +8,7 @@ use crate::money::{Currency, Money};
 use crate::state::{
     HoldReason, OrderEvent, OrderState, PaymentEvent, PaymentState, Progress, ShipmentState, SupplierOrderEvent,
     SupplierOrderState, TransitionError, next_order_state, next_payment_state, next_shipment_state,
-    next_supplier_order_state,
+    next_supplier_order_state, payment_event_towards,
 };
 use crate::timeline::Journal;
 use crate::validation::Finding;
@@ -235,20 +235,6 @@ impl Order {
         variant_of: impl Fn(&str) -> Option<VariantId>,
         journal: &mut Journal,
     ) -> Result<bool, OrderError> {
-        if !self.supplier_orders.is_empty()
-            || !matches!(
-                self.state,
-                OrderState::PendingReview | OrderState::OnHold | OrderState::Accepted
-            )
-        {
-            return Err(OrderError::Invalid {
-                field: "order".into(),
-                reason: format!(
-                    "order is {} and already routed; it can no longer be changed",
-                    self.state
-                ),
-            });
-        }
         let lines = build_lines(&incoming, &variant_of)?;
         let (subtotal, total) = totals(&incoming, &lines)?;
         let same_lines = self.lines.len() == lines.len()
@@ -272,24 +258,44 @@ impl Order {
         let mut changed = Vec::new();
         if self.customer != incoming.customer {
             changed.push("customer");
-            self.customer = incoming.customer;
         }
         if self.shipping_address != incoming.shipping_address {
             changed.push("shipping_address");
-            self.shipping_address = incoming.shipping_address;
         }
         if !same_lines {
             changed.push("lines");
-            self.lines = lines;
         }
         if self.shipping_total != incoming.shipping_total || self.total != total {
             changed.push("totals");
-            self.shipping_total = incoming.shipping_total;
-            self.subtotal = subtotal;
-            self.total = total;
         }
         if self.number != incoming.number {
             changed.push("number");
+        }
+        // Once supplier orders exist, the supplier may already ship to the old address:
+        // the order itself can no longer change (the payment still can).
+        let routed = !self.supplier_orders.is_empty()
+            || !matches!(
+                self.state,
+                OrderState::PendingReview | OrderState::OnHold | OrderState::Accepted
+            );
+        if routed && !changed.is_empty() {
+            return Err(OrderError::Invalid {
+                field: changed[0].into(),
+                reason: format!(
+                    "order is {} and already routed; it can no longer be changed",
+                    self.state
+                ),
+            });
+        }
+        if !changed.is_empty() {
+            self.customer = incoming.customer;
+            self.shipping_address = incoming.shipping_address;
+            if !same_lines {
+                self.lines = lines;
+            }
+            self.shipping_total = incoming.shipping_total;
+            self.subtotal = subtotal;
+            self.total = total;
             self.number = incoming.number;
         }
         if !changed.is_empty() {
@@ -303,15 +309,12 @@ impl Order {
         }
         let payment_changed = self.payment != incoming.payment;
         if payment_changed {
-            let from = self.payment;
-            self.payment = incoming.payment;
-            self.updated_at = journal.at;
-            journal.record(
-                "payment.updated",
-                format!("Payment is {}", self.payment),
-                Some(from.to_string()),
-                Some(self.payment.to_string()),
-            );
+            let event = payment_event_towards(self.payment, incoming.payment).ok_or_else(|| TransitionError {
+                machine: "payment",
+                from: self.payment.to_string(),
+                event: format!("become {}", incoming.payment),
+            })?;
+            self.apply_payment(event, journal)?;
         }
         Ok(!changed.is_empty() || payment_changed)
     }

@@ -240,6 +240,15 @@ pub fn next_payment_state(state: PaymentState, event: PaymentEvent) -> Result<Pa
     Ok(next)
 }
 
+/// The payment event that moves `from` to `to`, if the machine has one (a storefront
+/// reports payment states, not events).
+pub fn payment_event_towards(from: PaymentState, to: PaymentState) -> Option<PaymentEvent> {
+    PaymentEvent::ALL
+        .iter()
+        .copied()
+        .find(|event| next_payment_state(from, *event) == Ok(to))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Supplier order: Shopify's fulfillment-order model (status + request status)
 // ---------------------------------------------------------------------------------------------
