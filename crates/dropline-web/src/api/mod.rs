@@ -1,0 +1,259 @@
+//! The REST API, one module per resource. Each handler is annotated with `utoipa::path`, so
+//! the OpenAPI document is generated from the same code that serves the routes.
+
+pub mod addresses;
+pub mod messages;
+pub mod offers;
+pub mod orders;
+pub mod products;
+pub mod stores;
+pub mod supplier_orders;
+pub mod suppliers;
+pub mod system;
+
+use crate::Registrar;
+use crate::error::ErrorBody;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoResponses, OpenApi};
+use utoipa_axum::routes;
+
+/// The name of the bearer security scheme in the document.
+pub const BEARER: &str = "bearer_token";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "dropline",
+        description = "dropline's REST API: stores, suppliers, catalogue and offers, orders and their \
+review, supplier orders of the manual flow, address checks.\n\n\
+Authentication: `Authorization: Bearer <token>`, the operator's admin token (every store) or a \
+store's own API token (that store only; other stores' ids answer 404).\n\n\
+Money is always `{\"amount\": \"12.50\", \"currency\": \"USD\"}`: a decimal string with at most \
+the currency's decimals, read exactly.\n\n\
+Errors: `{\"error\": {\"code\": \"…\", \"message\": \"…\", \"fields\": [{\"field\": \"…\", \"reason\": \"…\"}]}}`. \
+Unknown JSON fields are ignored; missing or malformed fields answer 422 listing every one; bodies \
+over 1 MiB answer 413; a missing or bad token 401; an action the state does not allow 409. \
+Nothing is written when a request is refused."
+    ),
+    security(("bearer_token" = [])),
+    tags(
+        (name = "stores", description = "Sellers' stores and their settings"),
+        (name = "suppliers", description = "Who ships a store's goods"),
+        (name = "products", description = "A store's catalogue"),
+        (name = "offers", description = "Variant mappings: store variant → supplier variant"),
+        (name = "orders", description = "Customer orders, their review and timeline"),
+        (name = "supplier orders", description = "Purchases placed with suppliers; the manual supplier flow"),
+        (name = "addresses", description = "Address checks"),
+        (name = "messages", description = "Customer notices in the outbox"),
+        (name = "system", description = "Health and this document"),
+    )
+)]
+struct ApiDoc;
+
+/// The document's fixed parts (info, tags, security); the paths come from the routes.
+pub(crate) fn api_doc() -> OpenApiDoc {
+    ApiDoc::openapi()
+}
+
+/// Adds what the derive cannot: the bearer scheme.
+pub(crate) fn finish_doc(doc: &mut OpenApiDoc) {
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        BEARER,
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some("The operator's admin token, or a store's API token"))
+                .build(),
+        ),
+    );
+}
+
+/// The routes under `/api/v1`, one `routes!` per path.
+pub(crate) fn routes(registrar: Registrar) -> Registrar {
+    registrar
+        .add(routes!(stores::create_store, stores::list_stores))
+        .add(routes!(stores::get_store))
+        .add(routes!(stores::put_store_settings))
+        .add(routes!(suppliers::create_supplier, suppliers::list_suppliers))
+        .add(routes!(suppliers::get_supplier))
+        .add(routes!(products::create_product, products::list_products))
+        .add(routes!(products::get_product))
+        .add(routes!(offers::create_offer, offers::list_offers))
+        .add(routes!(orders::create_order, orders::list_orders))
+        .add(routes!(orders::count_orders))
+        .add(routes!(orders::bulk_review_orders))
+        .add(routes!(orders::get_order))
+        .add(routes!(orders::accept_order))
+        .add(routes!(orders::reject_order))
+        .add(routes!(orders::release_order))
+        .add(routes!(orders::complete_order))
+        .add(routes!(orders::cancel_order))
+        .add(routes!(orders::get_order_timeline))
+        .add(routes!(messages::list_order_messages))
+        .add(routes!(messages::list_messages))
+        .add(routes!(supplier_orders::get_supplier_order))
+        .add(routes!(supplier_orders::post_supplier_reference))
+        .add(routes!(supplier_orders::post_shipment))
+        .add(routes!(supplier_orders::post_shipped))
+        .add(routes!(supplier_orders::post_delivered))
+        .add(routes!(supplier_orders::post_failed))
+        .add(routes!(supplier_orders::post_reship))
+        .add(routes!(supplier_orders::cancel_supplier_order))
+        .add(routes!(addresses::validate_address))
+        .add(routes!(system::get_openapi))
+}
+
+/// The routes outside `/api/v1`.
+pub(crate) fn system_routes(registrar: Registrar) -> Registrar {
+    registrar.add(routes!(system::get_healthz))
+}
+
+/// A JSON answer with a status.
+pub(crate) fn reply<T: Serialize>(status: StatusCode, body: T) -> Response {
+    (status, Json(body)).into_response()
+}
+
+/// The error answers every authenticated route can give.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // documentation only
+pub(crate) enum CommonErrors {
+    /// Missing, malformed or unknown token.
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// The database is unavailable.
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
+}
+
+/// The error answers of routes that take a JSON body.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // documentation only
+pub(crate) enum BodyErrors {
+    /// The body is not JSON.
+    #[response(status = 400)]
+    MalformedJson(ErrorBody),
+    /// The body is over 1 MiB.
+    #[response(status = 413)]
+    TooLarge(ErrorBody),
+    /// Missing or malformed fields, each listed in `fields`.
+    #[response(status = 422)]
+    Invalid(ErrorBody),
+}
+
+#[cfg(test)]
+mod tests {
+    //! The request schemas of the document and the readers that really read the bodies must
+    //! agree: same property names, same required ones.
+
+    use super::addresses::AddressToCheck;
+    use super::offers::{CreateOfferRequest, ShippingMethodJson};
+    use super::orders::{BulkRequest, CreateOrderRequest, LineRequest};
+    use super::products::{CreateProductRequest, VariantRequest};
+    use super::stores::{
+        AutoAcceptRequest, CreateStoreRequest, RoutingWeightsJson, SettingsRequest, UpdateSettingsRequest,
+    };
+    use super::supplier_orders::{ParcelRequest, ReferenceRequest, ReshipRequest, ShipmentRequest};
+    use super::suppliers::CreateSupplierRequest;
+    use crate::error::ApiError;
+    use crate::input::{JsonBody, ReadJson};
+    use dropline_app::AppError;
+    use dropline_domain::address::{Address, Customer};
+    use serde_json::{Map, Value, json};
+    use std::collections::BTreeSet;
+
+    /// Reads a body as one request type: the refused fields.
+    type Reader = fn(Value) -> BTreeSet<String>;
+
+    fn refused<T: ReadJson>(body: Value) -> BTreeSet<String> {
+        match JsonBody(body).read::<T>() {
+            Ok(_) => BTreeSet::new(),
+            Err(ApiError::App(AppError::Invalid(fields))) => fields.into_iter().map(|f| f.field).collect(),
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+
+    /// A value of the wrong type for a property of this schema.
+    fn wrong_value(property: &Value) -> Value {
+        let is_boolean = match &property["type"] {
+            Value::String(t) => t == "boolean",
+            Value::Array(types) => types.iter().any(|t| t == "boolean"),
+            _ => false,
+        };
+        if is_boolean {
+            json!("not a boolean")
+        } else {
+            json!(true)
+        }
+    }
+
+    #[test]
+    fn request_schemas_match_their_readers() {
+        let doc = serde_json::to_value(crate::openapi()).unwrap_or_default();
+        let schemas = &doc["components"]["schemas"];
+        let readers: [(&str, Reader); 20] = [
+            ("CreateStoreRequest", refused::<CreateStoreRequest>),
+            ("SettingsRequest", refused::<SettingsRequest>),
+            ("UpdateSettingsRequest", refused::<UpdateSettingsRequest>),
+            ("AutoAcceptRequest", refused::<AutoAcceptRequest>),
+            ("RoutingWeights", refused::<RoutingWeightsJson>),
+            ("Address", refused::<Address>),
+            ("AddressCheckRequest", refused::<AddressToCheck>),
+            ("Customer", refused::<Customer>),
+            ("CreateSupplierRequest", refused::<CreateSupplierRequest>),
+            ("CreateProductRequest", refused::<CreateProductRequest>),
+            ("VariantRequest", refused::<VariantRequest>),
+            ("CreateOfferRequest", refused::<CreateOfferRequest>),
+            ("ShippingMethod", refused::<ShippingMethodJson>),
+            ("CreateOrderRequest", refused::<CreateOrderRequest>),
+            ("LineRequest", refused::<LineRequest>),
+            ("BulkRequest", refused::<BulkRequest>),
+            ("ReferenceRequest", refused::<ReferenceRequest>),
+            ("ShipmentRequest", refused::<ShipmentRequest>),
+            ("ParcelRequest", refused::<ParcelRequest>),
+            ("ReshipRequest", refused::<ReshipRequest>),
+        ];
+        // Every request body of a route is among them.
+        let covered: BTreeSet<&str> = readers.iter().map(|(name, _)| *name).collect();
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            for operation in item.as_object().into_iter().flat_map(|ops| ops.values()) {
+                let schema = &operation["requestBody"]["content"]["application/json"]["schema"];
+                let reference = schema["$ref"].as_str().or_else(|| {
+                    schema["oneOf"]
+                        .as_array()
+                        .and_then(|one| one.iter().find_map(|s| s["$ref"].as_str()))
+                });
+                if let Some(reference) = reference {
+                    let name = reference.trim_start_matches("#/components/schemas/");
+                    assert!(
+                        covered.contains(name),
+                        "{path}: request body {name} has no reader check"
+                    );
+                }
+            }
+        }
+        for (name, read) in readers {
+            let schema = &schemas[name];
+            let properties = schema["properties"]
+                .as_object()
+                .unwrap_or_else(|| panic!("no schema {name}"));
+            let required: BTreeSet<String> = schema["required"]
+                .as_array()
+                .map(|r| r.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+                .unwrap_or_default();
+            assert_eq!(read(json!({})), required, "{name}: the fields an empty body lacks");
+            let wrong: Map<String, Value> = properties.iter().map(|(k, v)| (k.clone(), wrong_value(v))).collect();
+            let documented: BTreeSet<String> = properties.keys().cloned().collect();
+            assert_eq!(
+                read(Value::Object(wrong)),
+                documented,
+                "{name}: the fields a reader reads"
+            );
+        }
+    }
+}

@@ -1,0 +1,380 @@
+//! `/stores`: sellers' stores, their API tokens and settings.
+
+use crate::AppState;
+use crate::api::{BodyErrors, CommonErrors, reply};
+use crate::auth::Caller;
+use crate::dto::{AddressJson, MoneyJson, PlatformName, RoutingPolicyName};
+use crate::error::{ApiError, ErrorBody};
+use crate::input::{Input, JsonBody, Problems, ReadJson, path_id};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use dropline_app::ports::StoreRecord;
+use dropline_app::{NewStore, Scope};
+use dropline_domain::address::Address;
+use dropline_domain::catalog::{AutoAcceptRules, Platform, RoutingPolicy, RoutingWeights, StoreSettings};
+use dropline_domain::ids::StoreId;
+use dropline_domain::money::{Currency, Money};
+use serde::Serialize;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+/// A new store.
+#[derive(ToSchema)]
+pub struct CreateStoreRequest {
+    #[schema(example = "Acme Gadgets")]
+    pub name: String,
+    #[schema(value_type = PlatformName)]
+    pub platform: Platform,
+    /// ISO 4217 code of the store's prices.
+    #[schema(value_type = String, example = "USD")]
+    pub currency: Currency,
+    /// The store's own address (a supplier order never ships there).
+    #[schema(value_type = Option<AddressJson>)]
+    pub address: Option<Address>,
+    /// Defaults: no automatic acceptance, `primary_then_backup` routing.
+    pub settings: Option<SettingsRequest>,
+}
+
+impl ReadJson for CreateStoreRequest {
+    fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
+        let name = input.field("name").required(problems, Input::text);
+        let platform = input.field("platform").required(problems, Input::choice);
+        let currency = input.field("currency").required(problems, Input::currency);
+        let address = input.field("address").optional_of(problems);
+        let settings = input.field("settings").optional_of(problems);
+        Some(Self {
+            name: name?,
+            platform: platform?,
+            currency: currency?,
+            address: address?,
+            settings: settings?,
+        })
+    }
+}
+
+/// A store's settings; what is left out takes its default.
+#[derive(ToSchema)]
+pub struct SettingsRequest {
+    pub auto_accept: Option<AutoAcceptRequest>,
+    #[schema(value_type = Option<RoutingPolicyName>)]
+    pub routing_policy: Option<RoutingPolicy>,
+    /// Weights of the `weighted` policy (all four when given).
+    pub routing_weights: Option<RoutingWeightsJson>,
+}
+
+impl ReadJson for SettingsRequest {
+    fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
+        let auto_accept = input.field("auto_accept").optional_of(problems);
+        let routing_policy = input.field("routing_policy").optional(problems, Input::choice);
+        let routing_weights = input.field("routing_weights").optional_of(problems);
+        Some(Self {
+            auto_accept: auto_accept?,
+            routing_policy: routing_policy?,
+            routing_weights: routing_weights?,
+        })
+    }
+}
+
+/// When the store accepts orders by itself; every condition set must hold.
+#[derive(ToSchema)]
+pub struct AutoAcceptRequest {
+    /// Default false.
+    pub enabled: Option<bool>,
+    /// Only paid orders (default true).
+    pub require_paid: Option<bool>,
+    /// Only orders whose total is at most this (store currency).
+    #[schema(value_type = Option<MoneyJson>)]
+    pub max_total: Option<Money>,
+    /// Only orders whose every line is one of these SKUs (empty: any).
+    pub allowed_skus: Option<Vec<String>>,
+}
+
+impl ReadJson for AutoAcceptRequest {
+    fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
+        let enabled = input.field("enabled").optional(problems, Input::flag);
+        let require_paid = input.field("require_paid").optional(problems, Input::flag);
+        let max_total = input.field("max_total").optional(problems, Input::money);
+        let allowed_skus = input.field("allowed_skus").optional(problems, |input, problems| {
+            input.list(problems, |item, problems| item.text(problems))
+        });
+        Some(Self {
+            enabled: enabled?,
+            require_paid: require_paid?,
+            max_total: max_total?,
+            allowed_skus: allowed_skus?,
+        })
+    }
+}
+
+/// Weights of the `weighted` routing policy, in whole percent points.
+#[derive(Clone, Copy, Debug, Serialize, ToSchema)]
+#[schema(as = RoutingWeights)]
+pub struct RoutingWeightsJson {
+    pub margin: u32,
+    pub speed: u32,
+    pub rating: u32,
+    pub on_time: u32,
+}
+
+impl ReadJson for RoutingWeightsJson {
+    fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
+        let margin = input.field("margin").required(problems, Input::count);
+        let speed = input.field("speed").required(problems, Input::count);
+        let rating = input.field("rating").required(problems, Input::count);
+        let on_time = input.field("on_time").required(problems, Input::count);
+        Some(Self {
+            margin: margin?,
+            speed: speed?,
+            rating: rating?,
+            on_time: on_time?,
+        })
+    }
+}
+
+impl SettingsRequest {
+    /// The settings, with defaults for what was left out; `max_total` must be in `currency`.
+    fn into_settings(self, currency: Currency, prefix: &str, problems: &mut Problems) -> StoreSettings {
+        let defaults = StoreSettings::default();
+        let auto_accept = match self.auto_accept {
+            None => defaults.auto_accept,
+            Some(rules) => {
+                if let Some(max) = rules.max_total
+                    && max.currency != currency
+                {
+                    problems.push(
+                        format!("{prefix}auto_accept.max_total.currency"),
+                        format!("must be the store currency {currency}"),
+                    );
+                }
+                AutoAcceptRules {
+                    enabled: rules.enabled.unwrap_or(false),
+                    require_paid: rules.require_paid.unwrap_or(true),
+                    max_total_minor: rules.max_total.map(|m| m.minor),
+                    allowed_skus: rules.allowed_skus.unwrap_or_default(),
+                }
+            }
+        };
+        StoreSettings {
+            auto_accept,
+            routing_policy: self.routing_policy.unwrap_or(defaults.routing_policy),
+            routing_weights: self
+                .routing_weights
+                .map(|w| RoutingWeights {
+                    margin: w.margin,
+                    speed: w.speed,
+                    rating: w.rating,
+                    on_time: w.on_time,
+                })
+                .unwrap_or(defaults.routing_weights),
+        }
+    }
+}
+
+/// New settings of a store: they replace the current ones (what is left out takes its
+/// default); `address`, when given, replaces the store's own address.
+#[derive(ToSchema)]
+pub struct UpdateSettingsRequest {
+    pub auto_accept: Option<AutoAcceptRequest>,
+    #[schema(value_type = Option<RoutingPolicyName>)]
+    pub routing_policy: Option<RoutingPolicy>,
+    pub routing_weights: Option<RoutingWeightsJson>,
+    #[schema(value_type = Option<AddressJson>)]
+    pub address: Option<Address>,
+}
+
+impl ReadJson for UpdateSettingsRequest {
+    fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
+        let settings = SettingsRequest::read(input, problems);
+        let address = input.field("address").optional_of(problems);
+        let settings = settings?;
+        Some(Self {
+            auto_accept: settings.auto_accept,
+            routing_policy: settings.routing_policy,
+            routing_weights: settings.routing_weights,
+            address: address?,
+        })
+    }
+}
+
+/// A store.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Store)]
+pub struct StoreJson {
+    pub id: String,
+    pub name: String,
+    #[schema(value_type = PlatformName)]
+    pub platform: &'static str,
+    #[schema(example = "USD")]
+    pub currency: String,
+    pub address: Option<AddressJson>,
+    pub settings: SettingsJson,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// The store's API token: only in the answer to `POST /stores`, never again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_token: Option<String>,
+}
+
+/// A store's settings.
+#[derive(Serialize, ToSchema)]
+#[schema(as = StoreSettings)]
+pub struct SettingsJson {
+    pub auto_accept: AutoAcceptJson,
+    #[schema(value_type = RoutingPolicyName)]
+    pub routing_policy: &'static str,
+    pub routing_weights: RoutingWeightsJson,
+}
+
+/// Automatic acceptance rules.
+#[derive(Serialize, ToSchema)]
+#[schema(as = AutoAcceptRules)]
+pub struct AutoAcceptJson {
+    pub enabled: bool,
+    pub require_paid: bool,
+    pub max_total: Option<MoneyJson>,
+    pub allowed_skus: Vec<String>,
+}
+
+impl StoreJson {
+    pub(crate) fn new(record: StoreRecord, api_token: Option<String>) -> Self {
+        let store = record.store;
+        let settings = store.settings;
+        Self {
+            id: store.id.to_string(),
+            name: store.name,
+            platform: store.platform.as_str(),
+            currency: store.currency.code().to_string(),
+            address: store.address.map(AddressJson::from),
+            settings: SettingsJson {
+                auto_accept: AutoAcceptJson {
+                    enabled: settings.auto_accept.enabled,
+                    require_paid: settings.auto_accept.require_paid,
+                    max_total: settings
+                        .auto_accept
+                        .max_total_minor
+                        .map(|minor| Money::new(minor, store.currency).into()),
+                    allowed_skus: settings.auto_accept.allowed_skus,
+                },
+                routing_policy: settings.routing_policy.as_str(),
+                routing_weights: RoutingWeightsJson {
+                    margin: settings.routing_weights.margin,
+                    speed: settings.routing_weights.speed,
+                    rating: settings.routing_weights.rating,
+                    on_time: settings.routing_weights.on_time,
+                },
+            },
+            created_at: record.created_at,
+            api_token,
+        }
+    }
+}
+
+/// Stores the caller may see.
+#[derive(Serialize, ToSchema)]
+pub struct StoreList {
+    pub stores: Vec<StoreJson>,
+}
+
+/// Creates a store and its API token (operator only). The token is in this answer and
+/// never again: only its hash is kept.
+#[utoipa::path(
+    post, path = "/stores", tag = "stores",
+    request_body = CreateStoreRequest,
+    responses(
+        (status = 201, description = "The new store, with `api_token`", body = StoreJson),
+        (status = 403, description = "Only the operator creates stores", body = ErrorBody),
+        BodyErrors, CommonErrors,
+    )
+)]
+pub async fn create_store(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    if scope != Scope::Operator {
+        return Err(ApiError::Forbidden("only the operator creates stores"));
+    }
+    let request: CreateStoreRequest = body.read()?;
+    let mut problems = Problems::default();
+    let settings = request
+        .settings
+        .map(|s| s.into_settings(request.currency, "settings.", &mut problems))
+        .unwrap_or_default();
+    problems.finish(Some(()))?;
+    let new = NewStore {
+        name: request.name,
+        platform: request.platform,
+        currency: request.currency,
+        address: request.address,
+        settings,
+    };
+    let (record, token) = state.app.create_store(scope, new).await?;
+    Ok(reply(StatusCode::CREATED, StoreJson::new(record, Some(token))))
+}
+
+/// The stores the caller may see (a store's token: its own store only).
+#[utoipa::path(
+    get, path = "/stores", tag = "stores",
+    responses((status = 200, body = StoreList), CommonErrors)
+)]
+pub async fn list_stores(State(state): State<AppState>, Caller(scope): Caller) -> Result<Response, ApiError> {
+    let stores = state.app.list_stores(scope).await?;
+    let stores = stores.into_iter().map(|r| StoreJson::new(r, None)).collect();
+    Ok(reply(StatusCode::OK, StoreList { stores }))
+}
+
+/// One store.
+#[utoipa::path(
+    get, path = "/stores/{id}", tag = "stores",
+    params(("id" = String, Path, description = "Store id")),
+    responses(
+        (status = 200, body = StoreJson),
+        (status = 404, description = "No such store, or not the caller's", body = ErrorBody),
+        CommonErrors,
+    )
+)]
+pub async fn get_store(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id: StoreId = path_id(&id, "store")?;
+    let record = state.app.get_store(scope, id).await?;
+    Ok(reply(StatusCode::OK, StoreJson::new(record, None)))
+}
+
+/// Replaces a store's settings (and, when given, its own address).
+#[utoipa::path(
+    put, path = "/stores/{id}/settings", tag = "stores",
+    params(("id" = String, Path, description = "Store id")),
+    request_body = UpdateSettingsRequest,
+    responses(
+        (status = 200, description = "The store with its new settings", body = StoreJson),
+        (status = 404, description = "No such store, or not the caller's", body = ErrorBody),
+        BodyErrors, CommonErrors,
+    )
+)]
+pub async fn put_store_settings(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let id: StoreId = path_id(&id, "store")?;
+    let store = state.app.get_store(scope, id).await?.store;
+    let request: UpdateSettingsRequest = body.read()?;
+    let mut problems = Problems::default();
+    let settings = SettingsRequest {
+        auto_accept: request.auto_accept,
+        routing_policy: request.routing_policy,
+        routing_weights: request.routing_weights,
+    }
+    .into_settings(store.currency, "", &mut problems);
+    problems.finish(Some(()))?;
+    let record = state
+        .app
+        .update_store_settings(scope, id, settings, request.address)
+        .await?;
+    Ok(reply(StatusCode::OK, StoreJson::new(record, None)))
+}

@@ -1,0 +1,550 @@
+//! `/supplier-orders`: what was (or is to be) bought from one supplier for part of an order,
+//! and the manual supplier flow: record the supplier's order id, add tracking, mark the
+//! parcel shipped, delivered or failed, re-ship, cancel.
+
+use crate::AppState;
+use crate::api::{BodyErrors, CommonErrors, reply};
+use crate::auth::Caller;
+use crate::dto::{
+    AddressJson, MoneyJson, OrderStateName, RequestStatusName, ShipmentStateName, SupplierKindName,
+    SupplierOrderEventName, SupplierOrderStatusName,
+};
+use crate::error::{ApiError, ErrorBody};
+use crate::input::{Input, JsonBody, Problems, ReadJson, path_id};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use dropline_app::ParcelAction;
+use dropline_domain::ids::{ShipmentId, SupplierOrderId};
+use dropline_domain::money::Money;
+use dropline_domain::order::{Order, Shipment, SupplierOrder};
+use dropline_domain::state::{
+    OrderState, ShipmentState, SupplierOrderEvent, SupplierOrderStatus, allowed_supplier_order_events,
+    next_shipment_state,
+};
+use serde::Serialize;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+/// An action of the API on a supplier order (each is one `POST /supplier-orders/{id}/…`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SupplierOrderAction {
+    /// `POST …/reference`: the vendor ordered at the supplier and records its order id.
+    RecordReference,
+    /// `POST …/shipments`: carrier and tracking number of a parcel.
+    AddShipment,
+    /// `POST …/shipped`: the newest parcel is with the carrier.
+    MarkShipped,
+    /// `POST …/delivered`: the newest parcel arrived.
+    MarkDelivered,
+    /// `POST …/failed`: the newest parcel could not be delivered.
+    MarkFailed,
+    /// `POST …/reship`: send the failed parcel again with a new tracking number.
+    Reship,
+    /// `POST …/cancel`: cancel it (or ask the supplier to).
+    Cancel,
+}
+
+/// The actions that fit the supplier order's state (and its order's and parcels'), so that
+/// clients never offer an illegal one.
+pub fn allowed_actions(order: &Order, supplier_order: &SupplierOrder) -> Vec<SupplierOrderAction> {
+    use SupplierOrderAction as A;
+    let events = allowed_supplier_order_events(supplier_order.state);
+    let order_open = !matches!(
+        order.state,
+        OrderState::Cancelled | OrderState::Completed | OrderState::Rejected
+    );
+    let in_progress = supplier_order.state.status == SupplierOrderStatus::InProgress;
+    let mut actions = Vec::new();
+    if supplier_order.supplier_reference.is_none() && events.contains(&SupplierOrderEvent::Accept) && order_open {
+        actions.push(A::RecordReference);
+    }
+    if in_progress && order_open {
+        actions.push(A::AddShipment);
+    }
+    if let Some(newest) = supplier_order.shipments.last() {
+        let can = |event| next_shipment_state(newest.state, event).is_ok();
+        if can(ShipmentState::InTransit) {
+            actions.push(A::MarkShipped);
+        }
+        if can(ShipmentState::Delivered) {
+            actions.push(A::MarkDelivered);
+        }
+        if can(ShipmentState::AttemptFailed) {
+            actions.push(A::MarkFailed);
+        }
+        if newest.state.is_failure() && in_progress && order_open {
+            actions.push(A::Reship);
+        }
+    }
+    if events.contains(&SupplierOrderEvent::Cancel) || events.contains(&SupplierOrderEvent::RequestCancellation) {
+        actions.push(A::Cancel);
+    }
+    actions
+}
+
+/// A supplier order, with everything a person needs to order by hand: the supplier's
+/// product pages, the variant to pick, the cost and the customer's address.
+#[derive(Serialize, ToSchema)]
+#[schema(as = SupplierOrder)]
+pub struct SupplierOrderJson {
+    pub id: String,
+    pub order_id: String,
+    pub order_number: String,
+    #[schema(value_type = OrderStateName)]
+    pub order_state: &'static str,
+    pub store_id: String,
+    pub supplier_id: String,
+    pub supplier_name: String,
+    #[schema(value_type = SupplierKindName)]
+    pub supplier_kind: &'static str,
+    #[schema(value_type = SupplierOrderStatusName)]
+    pub status: &'static str,
+    #[schema(value_type = RequestStatusName)]
+    pub request_status: &'static str,
+    /// Events the supplier-order state machine takes now.
+    #[schema(value_type = Vec<SupplierOrderEventName>)]
+    pub allowed_events: Vec<&'static str>,
+    /// API actions that fit now.
+    pub allowed_actions: Vec<SupplierOrderAction>,
+    /// What to buy: supplier SKU, product page, chosen variant, quantity, unit cost.
+    pub lines: Vec<SupplierOrderLineJson>,
+    /// Where the supplier ships: always the customer's address.
+    pub ship_to: AddressJson,
+    pub shipping_method: Option<String>,
+    /// Units plus shipping, as expected at routing.
+    pub expected_cost: MoneyJson,
+    /// What the supplier actually charged, once recorded.
+    pub actual_cost: Option<MoneyJson>,
+    /// The supplier's own order id, once recorded.
+    pub supplier_reference: Option<String>,
+    pub attempt: u32,
+    pub shipments: Vec<ShipmentJson>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// One line of a supplier order.
+#[derive(Serialize, ToSchema)]
+#[schema(as = SupplierOrderLine)]
+pub struct SupplierOrderLineJson {
+    pub line_item_id: String,
+    pub offer_id: String,
+    /// The store variant chosen for the line.
+    pub variant_id: String,
+    /// The supplier's variant to order.
+    pub supplier_sku: String,
+    /// The supplier's product page.
+    pub product_url: Option<String>,
+    pub title: String,
+    pub variant_title: Option<String>,
+    pub quantity: u32,
+    pub unit_cost: MoneyJson,
+}
+
+/// A parcel.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Shipment)]
+pub struct ShipmentJson {
+    pub id: String,
+    pub carrier: String,
+    pub tracking_number: String,
+    pub tracking_url: Option<String>,
+    #[schema(value_type = ShipmentStateName)]
+    pub state: &'static str,
+    pub events: Vec<ShipmentEventJson>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub shipped_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub delivered_at: Option<OffsetDateTime>,
+}
+
+/// One event of a parcel.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ShipmentEvent)]
+pub struct ShipmentEventJson {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    #[schema(value_type = ShipmentStateName)]
+    pub state: &'static str,
+    pub note: Option<String>,
+}
+
+impl From<&Shipment> for ShipmentJson {
+    fn from(s: &Shipment) -> Self {
+        Self {
+            id: s.id.to_string(),
+            carrier: s.carrier.clone(),
+            tracking_number: s.tracking_number.clone(),
+            tracking_url: s.tracking_url.clone(),
+            state: s.state.as_str(),
+            events: s
+                .events
+                .iter()
+                .map(|e| ShipmentEventJson {
+                    at: e.at,
+                    state: e.state.as_str(),
+                    note: e.note.clone(),
+                })
+                .collect(),
+            shipped_at: s.shipped_at,
+            delivered_at: s.delivered_at,
+        }
+    }
+}
+
+impl SupplierOrderJson {
+    pub(crate) fn new(order: &Order, so: &SupplierOrder) -> Self {
+        Self {
+            id: so.id.to_string(),
+            order_id: order.id.to_string(),
+            order_number: order.number.clone(),
+            order_state: order.state.as_str(),
+            store_id: order.store_id.to_string(),
+            supplier_id: so.supplier_id.to_string(),
+            supplier_name: so.supplier_name.clone(),
+            supplier_kind: so.supplier_kind.as_str(),
+            status: so.state.status.as_str(),
+            request_status: so.state.request_status.as_str(),
+            allowed_events: allowed_supplier_order_events(so.state)
+                .iter()
+                .map(|e| e.as_str())
+                .collect(),
+            allowed_actions: allowed_actions(order, so),
+            lines: so
+                .lines
+                .iter()
+                .map(|l| SupplierOrderLineJson {
+                    line_item_id: l.line_item_id.to_string(),
+                    offer_id: l.offer_id.to_string(),
+                    variant_id: l.variant_id.to_string(),
+                    supplier_sku: l.supplier_sku.clone(),
+                    product_url: l.product_url.clone(),
+                    title: l.title.clone(),
+                    variant_title: l.variant_title.clone(),
+                    quantity: l.quantity,
+                    unit_cost: l.unit_cost.into(),
+                })
+                .collect(),
+            ship_to: so.ship_to.clone().into(),
+            shipping_method: so.shipping_method.clone(),
+            expected_cost: so.expected_cost.into(),
+            actual_cost: so.actual_cost.map(MoneyJson::from),
+            supplier_reference: so.supplier_reference.clone(),
+            attempt: so.attempt,
+            shipments: so.shipments.iter().map(ShipmentJson::from).collect(),
+            created_at: so.created_at,
+        }
+    }
+
+    fn of(order: &Order, id: SupplierOrderId) -> Result<Self, ApiError> {
+        let so = order
+            .supplier_order(id)
+            .map_err(|_| ApiError::not_found("supplier order"))?;
+        Ok(Self::new(order, so))
+    }
+}
+
+/// The supplier's order id (the vendor ordered at the supplier).
+#[derive(ToSchema)]
+pub struct ReferenceRequest {
+    #[schema(example = "AE-8812345")]
+    pub supplier_reference: String,
+    /// What the supplier actually charged, in the expected cost's currency.
+    #[schema(value_type = Option<MoneyJson>)]
+    pub actual_cost: Option<Money>,
+}
+
+impl ReadJson for ReferenceRequest {
+    fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
+        let supplier_reference = input.field("supplier_reference").required(problems, Input::text);
+        let actual_cost = input.field("actual_cost").optional(problems, Input::money);
+        Some(Self {
+            supplier_reference: supplier_reference?,
+            actual_cost: actual_cost?,
+        })
+    }
+}
+
+/// A parcel's carrier and tracking number.
+#[derive(ToSchema)]
+pub struct ShipmentRequest {
+    #[schema(example = "USPS")]
+    pub carrier: String,
+    #[schema(example = "9400111899223344556677")]
+    pub tracking_number: String,
+    pub tracking_url: Option<String>,
+}
+
+impl ReadJson for ShipmentRequest {
+    fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
+        let carrier = input.field("carrier").required(problems, Input::text);
+        let tracking_number = input.field("tracking_number").required(problems, Input::text);
+        let tracking_url = input.field("tracking_url").optional(problems, Input::text);
+        Some(Self {
+            carrier: carrier?,
+            tracking_number: tracking_number?,
+            tracking_url: tracking_url?,
+        })
+    }
+}
+
+/// Which parcel, and a note (both optional; the body may be left out).
+#[derive(ToSchema)]
+pub struct ParcelRequest {
+    /// Default: the supplier order's newest parcel.
+    #[schema(value_type = Option<String>)]
+    pub shipment_id: Option<ShipmentId>,
+    pub note: Option<String>,
+}
+
+impl ReadJson for ParcelRequest {
+    fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
+        let shipment_id = input.field("shipment_id").optional(problems, Input::id);
+        let note = input.field("note").optional(problems, Input::text);
+        Some(Self {
+            shipment_id: shipment_id?,
+            note: note?,
+        })
+    }
+}
+
+/// A new parcel for a failed one.
+#[derive(ToSchema)]
+pub struct ReshipRequest {
+    pub carrier: String,
+    pub tracking_number: String,
+    /// The failed parcel; default the newest one.
+    #[schema(value_type = Option<String>)]
+    pub shipment_id: Option<ShipmentId>,
+}
+
+impl ReadJson for ReshipRequest {
+    fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
+        let carrier = input.field("carrier").required(problems, Input::text);
+        let tracking_number = input.field("tracking_number").required(problems, Input::text);
+        let shipment_id = input.field("shipment_id").optional(problems, Input::id);
+        Some(Self {
+            carrier: carrier?,
+            tracking_number: tracking_number?,
+            shipment_id: shipment_id?,
+        })
+    }
+}
+
+/// One supplier order, with the actions that fit its state.
+#[utoipa::path(
+    get, path = "/supplier-orders/{id}", tag = "supplier orders",
+    params(("id" = String, Path, description = "Supplier order id")),
+    responses(
+        (status = 200, body = SupplierOrderJson),
+        (status = 404, description = "No such supplier order, or not the caller's", body = ErrorBody),
+        CommonErrors,
+    )
+)]
+pub async fn get_supplier_order(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id: SupplierOrderId = path_id(&id, "supplier order")?;
+    let (order, supplier_order) = state.app.get_supplier_order(scope, id).await?;
+    Ok(reply(StatusCode::OK, SupplierOrderJson::new(&order, &supplier_order)))
+}
+
+/// Records the supplier's order id (and, when known, what it actually cost): the supplier
+/// accepted the order.
+#[utoipa::path(
+    post, path = "/supplier-orders/{id}/reference", tag = "supplier orders",
+    params(("id" = String, Path, description = "Supplier order id")),
+    request_body = ReferenceRequest,
+    responses(
+        (status = 200, body = SupplierOrderJson),
+        (status = 404, description = "No such supplier order, or not the caller's", body = ErrorBody),
+        (status = 409, description = "The supplier order's state does not allow it", body = ErrorBody),
+        BodyErrors, CommonErrors,
+    )
+)]
+pub async fn post_supplier_reference(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let id: SupplierOrderId = path_id(&id, "supplier order")?;
+    let request: ReferenceRequest = body.read()?;
+    let order = state
+        .app
+        .record_supplier_reference(scope, id, &request.supplier_reference, request.actual_cost)
+        .await?;
+    Ok(reply(StatusCode::OK, SupplierOrderJson::of(&order, id)?))
+}
+
+/// Adds a parcel with its carrier and tracking number.
+#[utoipa::path(
+    post, path = "/supplier-orders/{id}/shipments", tag = "supplier orders",
+    params(("id" = String, Path, description = "Supplier order id")),
+    request_body = ShipmentRequest,
+    responses(
+        (status = 201, description = "The supplier order; the new parcel is the last of `shipments`", body = SupplierOrderJson),
+        (status = 404, description = "No such supplier order, or not the caller's", body = ErrorBody),
+        (status = 409, description = "The supplier order's state does not allow it", body = ErrorBody),
+        BodyErrors, CommonErrors,
+    )
+)]
+pub async fn post_shipment(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let id: SupplierOrderId = path_id(&id, "supplier order")?;
+    let request: ShipmentRequest = body.read()?;
+    let (order, _) = state
+        .app
+        .add_shipment(
+            scope,
+            id,
+            &request.carrier,
+            &request.tracking_number,
+            request.tracking_url,
+        )
+        .await?;
+    Ok(reply(StatusCode::CREATED, SupplierOrderJson::of(&order, id)?))
+}
+
+async fn parcel_action(
+    state: &AppState,
+    scope: dropline_app::Scope,
+    id: &str,
+    body: &JsonBody,
+    action: ParcelAction,
+) -> Result<Response, ApiError> {
+    let id: SupplierOrderId = path_id(id, "supplier order")?;
+    let request: ParcelRequest = body.read()?;
+    let order = state
+        .app
+        .mark_parcel(scope, id, request.shipment_id, action, request.note)
+        .await?;
+    Ok(reply(StatusCode::OK, SupplierOrderJson::of(&order, id)?))
+}
+
+/// Marks a parcel shipped (with the carrier).
+#[utoipa::path(
+    post, path = "/supplier-orders/{id}/shipped", tag = "supplier orders",
+    params(("id" = String, Path, description = "Supplier order id")),
+    request_body(content = Option<ParcelRequest>, description = "Optional: the body may be left out"),
+    responses(
+        (status = 200, body = SupplierOrderJson),
+        (status = 404, description = "No such supplier order or parcel, or not the caller's", body = ErrorBody),
+        (status = 409, description = "The parcel's state does not allow it", body = ErrorBody),
+        BodyErrors, CommonErrors,
+    )
+)]
+pub async fn post_shipped(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    parcel_action(&state, scope, &id, &body, ParcelAction::Shipped).await
+}
+
+/// Marks a parcel delivered.
+#[utoipa::path(
+    post, path = "/supplier-orders/{id}/delivered", tag = "supplier orders",
+    params(("id" = String, Path, description = "Supplier order id")),
+    request_body(content = Option<ParcelRequest>, description = "Optional: the body may be left out"),
+    responses(
+        (status = 200, body = SupplierOrderJson),
+        (status = 404, description = "No such supplier order or parcel, or not the caller's", body = ErrorBody),
+        (status = 409, description = "The parcel's state does not allow it", body = ErrorBody),
+        BodyErrors, CommonErrors,
+    )
+)]
+pub async fn post_delivered(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    parcel_action(&state, scope, &id, &body, ParcelAction::Delivered).await
+}
+
+/// Records a failed delivery of a parcel; then re-ship or cancel.
+#[utoipa::path(
+    post, path = "/supplier-orders/{id}/failed", tag = "supplier orders",
+    params(("id" = String, Path, description = "Supplier order id")),
+    request_body(content = Option<ParcelRequest>, description = "Optional: the body may be left out"),
+    responses(
+        (status = 200, body = SupplierOrderJson),
+        (status = 404, description = "No such supplier order or parcel, or not the caller's", body = ErrorBody),
+        (status = 409, description = "The parcel's state does not allow it", body = ErrorBody),
+        BodyErrors, CommonErrors,
+    )
+)]
+pub async fn post_failed(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    parcel_action(&state, scope, &id, &body, ParcelAction::Failed).await
+}
+
+/// Sends a failed parcel again with a new tracking number; the order goes back to
+/// fulfillment.
+#[utoipa::path(
+    post, path = "/supplier-orders/{id}/reship", tag = "supplier orders",
+    params(("id" = String, Path, description = "Supplier order id")),
+    request_body = ReshipRequest,
+    responses(
+        (status = 201, description = "The supplier order; the new parcel is the last of `shipments`", body = SupplierOrderJson),
+        (status = 404, description = "No such supplier order or parcel, or not the caller's", body = ErrorBody),
+        (status = 409, description = "The parcel did not fail, or the states do not allow it", body = ErrorBody),
+        BodyErrors, CommonErrors,
+    )
+)]
+pub async fn post_reship(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let id: SupplierOrderId = path_id(&id, "supplier order")?;
+    let request: ReshipRequest = body.read()?;
+    let order = state
+        .app
+        .reship(
+            scope,
+            id,
+            request.shipment_id,
+            &request.carrier,
+            &request.tracking_number,
+        )
+        .await?;
+    Ok(reply(StatusCode::CREATED, SupplierOrderJson::of(&order, id)?))
+}
+
+/// Cancels a supplier order that has not reached the supplier, or asks the supplier to
+/// cancel one it has.
+#[utoipa::path(
+    post, path = "/supplier-orders/{id}/cancel", tag = "supplier orders",
+    params(("id" = String, Path, description = "Supplier order id")),
+    responses(
+        (status = 200, body = SupplierOrderJson),
+        (status = 404, description = "No such supplier order, or not the caller's", body = ErrorBody),
+        (status = 409, description = "The supplier order's state does not allow it", body = ErrorBody),
+        CommonErrors,
+    )
+)]
+pub async fn cancel_supplier_order(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id: SupplierOrderId = path_id(&id, "supplier order")?;
+    let order = state.app.cancel_supplier_order(scope, id).await?;
+    Ok(reply(StatusCode::OK, SupplierOrderJson::of(&order, id)?))
+}

@@ -1,0 +1,197 @@
+//! `/suppliers`: who ships a store's goods.
+
+use crate::AppState;
+use crate::api::{BodyErrors, CommonErrors, reply};
+use crate::auth::Caller;
+use crate::dto::SupplierKindName;
+use crate::error::{ApiError, ErrorBody};
+use crate::input::{Input, JsonBody, Problems, QueryParams, ReadJson, parse_id, path_id};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use dropline_app::{NewSupplier, Scope};
+use dropline_domain::catalog::{Supplier, SupplierKind};
+use dropline_domain::ids::{StoreId, SupplierId};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A new supplier of a store.
+#[derive(ToSchema)]
+pub struct CreateSupplierRequest {
+    /// The store; a store's token may leave it out (its own store).
+    #[schema(value_type = Option<String>)]
+    pub store_id: Option<StoreId>,
+    #[schema(example = "Shenzhen Gadget Co")]
+    pub name: String,
+    #[schema(value_type = SupplierKindName)]
+    pub kind: SupplierKind,
+    /// ISO 3166-1 alpha-2 country the goods leave from.
+    #[schema(example = "CN")]
+    pub ships_from: Option<String>,
+    /// Days from order to hand-over to the carrier (default 0).
+    pub processing_days: Option<u32>,
+    /// Rating out of 100 (default 0).
+    pub rating: Option<u32>,
+}
+
+impl ReadJson for CreateSupplierRequest {
+    fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
+        let store_id = input.field("store_id").optional(problems, Input::id);
+        let name = input.field("name").required(problems, Input::text);
+        let kind = input.field("kind").required(problems, Input::choice);
+        let ships_from = input.field("ships_from").optional(problems, Input::text);
+        let processing_days = input.field("processing_days").optional(problems, Input::count);
+        let rating = input.field("rating").optional(problems, Input::count);
+        Some(Self {
+            store_id: store_id?,
+            name: name?,
+            kind: kind?,
+            ships_from: ships_from?,
+            processing_days: processing_days?,
+            rating: rating?,
+        })
+    }
+}
+
+/// A supplier.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Supplier)]
+pub struct SupplierJson {
+    pub id: String,
+    pub store_id: String,
+    pub name: String,
+    #[schema(value_type = SupplierKindName)]
+    pub kind: &'static str,
+    pub ships_from: Option<String>,
+    pub processing_days: u32,
+    pub rating: u32,
+}
+
+impl From<Supplier> for SupplierJson {
+    fn from(s: Supplier) -> Self {
+        Self {
+            id: s.id.to_string(),
+            store_id: s.store_id.to_string(),
+            name: s.name,
+            kind: s.kind.as_str(),
+            ships_from: s.ships_from,
+            processing_days: s.processing_days,
+            rating: s.rating,
+        }
+    }
+}
+
+/// Suppliers the caller may see.
+#[derive(Serialize, ToSchema)]
+pub struct SupplierList {
+    pub suppliers: Vec<SupplierJson>,
+}
+
+/// The check of a body's `store_id`: the operator must name the store, a store's token may
+/// leave it out.
+pub(crate) fn store_id_check(scope: Scope) -> impl FnOnce(&Input<'_>, &mut Problems) {
+    move |input, problems| {
+        if scope == Scope::Operator && input.field("store_id").is_absent() {
+            problems.push("store_id", "is required with the operator's token");
+        }
+    }
+}
+
+/// The store a new record belongs to: the given one, or the caller's own store.
+pub(crate) fn owning_store(scope: Scope, given: Option<StoreId>) -> Result<StoreId, ApiError> {
+    match (given, scope) {
+        (Some(id), _) => Ok(id),
+        (None, Scope::Store(own)) => Ok(own),
+        (None, Scope::Operator) => Err(ApiError::invalid(vec![dropline_app::FieldError::new(
+            "store_id",
+            "is required with the operator's token",
+        )])),
+    }
+}
+
+/// The `store_id` filter of a listing: checked to be a store the caller may see (404
+/// otherwise), so a store's token asking for another store's data gets nothing.
+pub(crate) async fn store_filter(
+    state: &AppState,
+    scope: Scope,
+    query: &QueryParams,
+    problems: &mut Problems,
+) -> Result<Option<StoreId>, ApiError> {
+    let store_id: Option<StoreId> = query.get(problems, "store_id", parse_id);
+    if let Some(id) = store_id {
+        state.app.get_store(scope, id).await?;
+    }
+    Ok(store_id)
+}
+
+/// Adds a supplier to a store.
+#[utoipa::path(
+    post, path = "/suppliers", tag = "suppliers",
+    request_body = CreateSupplierRequest,
+    responses((status = 201, body = SupplierJson), BodyErrors, CommonErrors)
+)]
+pub async fn create_supplier(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let request: CreateSupplierRequest = body.read_with(store_id_check(scope))?;
+    let new = NewSupplier {
+        store_id: owning_store(scope, request.store_id)?,
+        name: request.name,
+        kind: request.kind,
+        ships_from: request.ships_from,
+        processing_days: request.processing_days.unwrap_or(0),
+        rating: request.rating.unwrap_or(0),
+    };
+    let supplier = state.app.create_supplier(scope, new).await?;
+    Ok(reply(StatusCode::CREATED, SupplierJson::from(supplier)))
+}
+
+/// The suppliers the caller may see, optionally of one store.
+#[utoipa::path(
+    get, path = "/suppliers", tag = "suppliers",
+    params(("store_id" = Option<String>, Query, description = "Only this store's suppliers")),
+    responses(
+        (status = 200, body = SupplierList),
+        (status = 404, description = "No such store, or not the caller's", body = ErrorBody),
+        (status = 422, description = "A malformed query parameter", body = ErrorBody),
+        CommonErrors,
+    )
+)]
+pub async fn list_suppliers(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    query: QueryParams,
+) -> Result<Response, ApiError> {
+    let mut problems = Problems::default();
+    let store_id = store_filter(&state, scope, &query, &mut problems).await?;
+    problems.finish(Some(()))?;
+    let suppliers = state.app.list_suppliers(scope, store_id).await?;
+    Ok(reply(
+        StatusCode::OK,
+        SupplierList {
+            suppliers: suppliers.into_iter().map(SupplierJson::from).collect(),
+        },
+    ))
+}
+
+/// One supplier.
+#[utoipa::path(
+    get, path = "/suppliers/{id}", tag = "suppliers",
+    params(("id" = String, Path, description = "Supplier id")),
+    responses(
+        (status = 200, body = SupplierJson),
+        (status = 404, description = "No such supplier, or not the caller's", body = ErrorBody),
+        CommonErrors,
+    )
+)]
+pub async fn get_supplier(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id: SupplierId = path_id(&id, "supplier")?;
+    let supplier = state.app.get_supplier(scope, id).await?;
+    Ok(reply(StatusCode::OK, SupplierJson::from(supplier)))
+}
