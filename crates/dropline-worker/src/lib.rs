@@ -61,7 +61,10 @@ pub struct Worker {
 impl Worker {
     /// A worker over `app`.
     pub fn new(app: App, config: WorkerConfig) -> Self {
-        Self { app, config: Arc::new(config) }
+        Self {
+            app,
+            config: Arc::new(config),
+        }
     }
 
     /// Claims the due jobs once and runs them all; returns what happened.
@@ -70,7 +73,12 @@ impl Worker {
         let jobs = self
             .app
             .backend()
-            .claim_jobs(&self.config.name, self.config.batch, lease, time::OffsetDateTime::now_utc())
+            .claim_jobs(
+                &self.config.name,
+                self.config.batch,
+                lease,
+                time::OffsetDateTime::now_utc(),
+            )
             .await?;
         let mut report = PassReport::default();
         let mut running = JoinSet::new();
