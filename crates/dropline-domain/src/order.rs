@@ -761,3 +761,359 @@ fn totals(incoming: &IncomingOrder, lines: &[LineItem]) -> Result<(Money, Money)
         .map_err(|_| overflow("shipping_total"))?;
     Ok((subtotal, total))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::SupplierKind;
+    use crate::state::{Progress, SupplierOrderStatus};
+    use crate::timeline::Actor;
+    use proptest::prelude::*;
+    use time::macros::datetime;
+
+    fn usd(minor: i64) -> Money {
+        Money::new(minor, Currency::parse("USD").expect("USD"))
+    }
+
+    fn address() -> Address {
+        Address {
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            address1: "1 Market St".into(),
+            city: "San Francisco".into(),
+            region: Some("CA".into()),
+            postal_code: "94105".into(),
+            country_code: "US".into(),
+            ..Address::default()
+        }
+    }
+
+    fn incoming(lines: &[(&str, u32, i64)]) -> IncomingOrder {
+        IncomingOrder {
+            external_id: "ext-1".into(),
+            number: "#1001".into(),
+            customer: Customer {
+                name: "Ada Lovelace".into(),
+                email: Some("ada@example.com".into()),
+                phone: None,
+            },
+            shipping_address: address(),
+            lines: lines
+                .iter()
+                .map(|(sku, quantity, price)| IncomingLine {
+                    external_id: None,
+                    sku: (*sku).into(),
+                    title: format!("Product {sku}"),
+                    variant_title: None,
+                    quantity: *quantity,
+                    unit_price: usd(*price),
+                    requires_shipping: true,
+                })
+                .collect(),
+            currency: Currency::parse("USD").expect("USD"),
+            shipping_total: usd(500),
+            payment: PaymentState::Paid,
+            placed_at: datetime!(2026-11-01 10:00 UTC),
+        }
+    }
+
+    fn journal(order_id: OrderId) -> Journal {
+        Journal::new(order_id, Actor::System, datetime!(2026-11-01 10:05 UTC))
+    }
+
+    fn received(lines: &[(&str, u32, i64)]) -> (Order, Journal) {
+        let mut journal = journal(OrderId::new());
+        let order = Order::receive(StoreId::new(), incoming(lines), |_| None, &mut journal).expect("valid order");
+        (order, journal)
+    }
+
+    fn supplier_order(order: &Order, name: &str) -> SupplierOrder {
+        SupplierOrder {
+            id: SupplierOrderId::new(),
+            supplier_id: SupplierId::new(),
+            supplier_name: name.into(),
+            supplier_kind: SupplierKind::Manual,
+            lines: Vec::new(),
+            ship_to: order.shipping_address.clone(),
+            shipping_method: None,
+            expected_cost: usd(1000),
+            actual_cost: None,
+            supplier_reference: None,
+            idempotency_key: format!("{}-{name}-1", order.id),
+            attempt: 1,
+            state: SupplierOrderState::NEW,
+            shipments: Vec::new(),
+            created_at: datetime!(2026-11-01 10:06 UTC),
+        }
+    }
+
+    /// An order in fulfillment with one supplier order per name, each accepted by its supplier.
+    fn fulfilling(names: &[&str]) -> (Order, Journal, Vec<SupplierOrderId>) {
+        let (mut order, mut journal) = received(&[("A", 2, 1250)]);
+        order.apply(OrderEvent::Accept, &mut journal).expect("accept");
+        let mut ids = Vec::new();
+        for name in names {
+            let so = supplier_order(&order, name);
+            ids.push(so.id);
+            order.add_supplier_order(so, &mut journal);
+        }
+        order.apply(OrderEvent::StartFulfillment, &mut journal).expect("start");
+        for id in &ids {
+            order
+                .record_supplier_reference(*id, "REF-1", None, &mut journal)
+                .expect("reference");
+        }
+        (order, journal, ids)
+    }
+
+    #[test]
+    fn receiving_computes_exact_totals_and_records_it() {
+        let (order, journal) = received(&[("A", 2, 1250), ("B", 1, 999)]);
+        assert_eq!(order.subtotal, usd(3499));
+        assert_eq!(order.total, usd(3999));
+        assert_eq!(order.state, OrderState::PendingReview);
+        assert_eq!(journal.events.len(), 1);
+        assert_eq!(journal.events[0].kind, "order.received");
+    }
+
+    #[test]
+    fn receiving_refuses_bad_lines_naming_the_field() {
+        let mut journal = journal(OrderId::new());
+        let mut bad = incoming(&[("A", 1, 100), ("B", 0, 100)]);
+        let err = Order::receive(StoreId::new(), bad.clone(), |_| None, &mut journal).expect_err("zero quantity");
+        assert!(
+            matches!(err, OrderError::Invalid { ref field, .. } if field == "lines[1].quantity"),
+            "{err}"
+        );
+        bad.lines[1].quantity = 1;
+        bad.lines[1].unit_price = Money::new(100, Currency::parse("EUR").expect("EUR"));
+        let err = Order::receive(StoreId::new(), bad, |_| None, &mut journal).expect_err("mixed currency");
+        assert!(matches!(err, OrderError::Invalid { ref field, .. } if field == "lines[1].unit_price.currency"));
+        assert!(journal.events.is_empty(), "a refused order records nothing");
+    }
+
+    #[test]
+    fn a_changed_resend_updates_before_routing_and_is_refused_after() {
+        let (mut order, mut journal) = received(&[("A", 2, 1250)]);
+        let mut resend = incoming(&[("A", 3, 1250)]);
+        assert!(
+            order
+                .update_from(resend.clone(), |_| None, &mut journal)
+                .expect("update")
+        );
+        assert_eq!(order.total, usd(4250));
+        assert_eq!(journal.events.last().map(|e| e.kind.as_str()), Some("order.updated"));
+        // The same resend again changes nothing and records nothing.
+        let before = journal.events.len();
+        assert!(
+            !order
+                .update_from(resend.clone(), |_| None, &mut journal)
+                .expect("no-op")
+        );
+        assert_eq!(journal.events.len(), before);
+
+        order.apply(OrderEvent::Accept, &mut journal).expect("accept");
+        let so = supplier_order(&order, "S");
+        order.add_supplier_order(so, &mut journal);
+        order.apply(OrderEvent::StartFulfillment, &mut journal).expect("start");
+        // An unchanged resend after routing is still fine; a changed one is refused.
+        assert!(
+            !order
+                .update_from(resend.clone(), |_| None, &mut journal)
+                .expect("no-op after routing")
+        );
+        resend.shipping_address.city = "Oakland".into();
+        let err = order
+            .update_from(resend.clone(), |_| None, &mut journal)
+            .expect_err("routed");
+        assert!(
+            matches!(err, OrderError::Invalid { ref field, .. } if field == "shipping_address"),
+            "{err}"
+        );
+        assert_eq!(
+            order.shipping_address.city, "San Francisco",
+            "a refused resend changes nothing"
+        );
+        // The payment still moves, through the payment machine.
+        resend.shipping_address.city = "San Francisco".into();
+        resend.payment = PaymentState::Refunded;
+        assert!(
+            order
+                .update_from(resend, |_| None, &mut journal)
+                .expect("payment change")
+        );
+        assert_eq!(order.payment, PaymentState::Refunded);
+        assert_eq!(
+            journal.events.last().map(|e| e.kind.as_str()),
+            Some("payment.refund_all")
+        );
+    }
+
+    #[test]
+    fn an_impossible_payment_change_is_refused() {
+        let (mut order, mut journal) = received(&[("A", 1, 100)]);
+        let mut resend = incoming(&[("A", 1, 100)]);
+        resend.payment = PaymentState::Refunded;
+        order
+            .update_from(resend.clone(), |_| None, &mut journal)
+            .expect("paid to refunded");
+        resend.payment = PaymentState::Paid;
+        let err = order
+            .update_from(resend, |_| None, &mut journal)
+            .expect_err("refunded is terminal");
+        assert!(matches!(err, OrderError::Transition(_)), "{err}");
+    }
+
+    #[test]
+    fn progress_follows_the_parcels_of_two_suppliers() {
+        let (mut order, mut journal, ids) = fulfilling(&["S1", "S2"]);
+        let first = order
+            .add_shipment(ids[0], "UPS", "1Z999", None, &mut journal)
+            .expect("parcel 1");
+        let second = order
+            .add_shipment(ids[1], "DHL", "JD014", None, &mut journal)
+            .expect("parcel 2");
+        assert_eq!(order.state, OrderState::InFulfillment, "tracking alone is not shipped");
+        order
+            .record_shipment_event(first, ShipmentState::InTransit, None, &mut journal)
+            .expect("ship 1");
+        assert_eq!(order.state, OrderState::PartiallyShipped);
+        order
+            .record_shipment_event(second, ShipmentState::InTransit, None, &mut journal)
+            .expect("ship 2");
+        assert_eq!(order.state, OrderState::Shipped);
+        order
+            .record_shipment_event(first, ShipmentState::Delivered, None, &mut journal)
+            .expect("deliver 1");
+        assert_eq!(order.state, OrderState::PartiallyDelivered);
+        assert_eq!(
+            order.supplier_order(ids[0]).map(|s| s.state.status),
+            Ok(SupplierOrderStatus::Closed)
+        );
+        order
+            .record_shipment_event(second, ShipmentState::Delivered, None, &mut journal)
+            .expect("deliver 2");
+        assert_eq!(order.state, OrderState::Delivered);
+        assert_eq!(order.derived_progress(), Progress::Delivered);
+        order.apply(OrderEvent::Complete, &mut journal).expect("complete");
+        assert!(order.state.is_terminal());
+    }
+
+    #[test]
+    fn a_failed_delivery_is_reshipped() {
+        let (mut order, mut journal, ids) = fulfilling(&["S1"]);
+        let parcel = order
+            .add_shipment(ids[0], "USPS", "9400", None, &mut journal)
+            .expect("parcel");
+        order
+            .record_shipment_event(parcel, ShipmentState::InTransit, None, &mut journal)
+            .expect("ship");
+        order
+            .record_shipment_event(parcel, ShipmentState::AttemptFailed, None, &mut journal)
+            .expect("fail");
+        assert_eq!(order.state, OrderState::DeliveryFailed);
+        // Only a failed parcel can be re-shipped.
+        let new_parcel = order.reship(parcel, "USPS", "9401", &mut journal).expect("reship");
+        assert_eq!(order.state, OrderState::InFulfillment);
+        order
+            .record_shipment_event(new_parcel, ShipmentState::InTransit, None, &mut journal)
+            .expect("ship again");
+        assert_eq!(order.state, OrderState::Shipped);
+        assert!(
+            order.reship(new_parcel, "USPS", "9402", &mut journal).is_err(),
+            "a moving parcel is not re-shipped"
+        );
+        order
+            .record_shipment_event(new_parcel, ShipmentState::Delivered, None, &mut journal)
+            .expect("deliver");
+        assert_eq!(order.state, OrderState::Delivered);
+    }
+
+    #[test]
+    fn a_shipment_needs_an_accepted_supplier_order_and_its_fields() {
+        let (mut order, mut journal) = received(&[("A", 1, 100)]);
+        order.apply(OrderEvent::Accept, &mut journal).expect("accept");
+        let so = supplier_order(&order, "S");
+        let id = so.id;
+        order.add_supplier_order(so, &mut journal);
+        let err = order
+            .add_shipment(id, "UPS", "1Z", None, &mut journal)
+            .expect_err("not placed yet");
+        assert!(
+            matches!(err, OrderError::Transition(ref t) if t.from == "open/unsubmitted"),
+            "{err}"
+        );
+        order
+            .record_supplier_reference(id, "REF", None, &mut journal)
+            .expect("placed");
+        let err = order
+            .add_shipment(id, " ", "1Z", None, &mut journal)
+            .expect_err("no carrier");
+        assert!(matches!(err, OrderError::Invalid { ref field, .. } if field == "carrier"));
+        let err = order
+            .record_supplier_reference(id, "REF-2", None, &mut journal)
+            .expect_err("recorded twice");
+        assert!(matches!(err, OrderError::Transition(_)));
+    }
+
+    fn event() -> impl Strategy<Value = u8> {
+        0u8..12
+    }
+
+    proptest! {
+        /// Random actions on the aggregate: every accepted change writes at least one
+        /// timeline entry, every refused one writes none and changes nothing, and the order
+        /// never leaves a terminal state.
+        #[test]
+        fn every_accepted_change_is_on_the_timeline(actions in prop::collection::vec(event(), 0..40)) {
+            let (mut order, mut journal) = received(&[("A", 2, 1250)]);
+            for action in actions {
+                let before = order.clone();
+                let entries = journal.events.len();
+                let result = match action {
+                    0 => order.apply(OrderEvent::Accept, &mut journal),
+                    1 => order.apply(OrderEvent::Reject, &mut journal),
+                    2 => order.apply(OrderEvent::Hold { reasons: vec![HoldReason::Manual] }, &mut journal),
+                    3 => order.apply(OrderEvent::Release, &mut journal),
+                    4 => {
+                        if order.state == OrderState::Accepted && order.supplier_orders.is_empty() {
+                            let so = supplier_order(&order, "S");
+                            order.add_supplier_order(so, &mut journal);
+                        }
+                        order.apply(OrderEvent::StartFulfillment, &mut journal)
+                    }
+                    5 => match order.supplier_orders.first().map(|s| s.id) {
+                        Some(id) => order.record_supplier_reference(id, "R", None, &mut journal),
+                        None => Err(OrderError::Invalid { field: "none".into(), reason: "no supplier order".into() }),
+                    },
+                    6 => match order.supplier_orders.first().map(|s| s.id) {
+                        Some(id) => order.add_shipment(id, "UPS", "1Z", None, &mut journal).map(|_| ()),
+                        None => Err(OrderError::Invalid { field: "none".into(), reason: "no supplier order".into() }),
+                    },
+                    7..=9 => {
+                        let parcel = order.supplier_orders.iter().flat_map(|s| &s.shipments).last().map(|s| s.id);
+                        let state = [ShipmentState::InTransit, ShipmentState::Delivered, ShipmentState::AttemptFailed]
+                            [usize::from(action - 7)];
+                        match parcel {
+                            Some(id) => order.record_shipment_event(id, state, None, &mut journal),
+                            None => Err(OrderError::Invalid { field: "none".into(), reason: "no parcel".into() }),
+                        }
+                    }
+                    10 => order.apply(OrderEvent::Complete, &mut journal),
+                    _ => order.apply(OrderEvent::Cancel, &mut journal),
+                };
+                match result {
+                    Ok(()) => {
+                        prop_assert!(journal.events.len() > entries, "accepted change without a timeline entry");
+                        prop_assert!(!before.state.is_terminal() || before.state == order.state);
+                    }
+                    Err(_) => {
+                        prop_assert_eq!(journal.events.len(), entries, "a refused change wrote to the timeline");
+                        prop_assert_eq!(&order, &before, "a refused change moved the order");
+                    }
+                }
+                prop_assert!(OrderState::ALL.contains(&order.state));
+            }
+        }
+    }
+}
