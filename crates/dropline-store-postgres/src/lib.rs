@@ -13,6 +13,9 @@
 //! decide), never change an order except through a versioned [`OrderWrite`](dropline_app::ports::OrderWrite),
 //! never acknowledge a change set before its transaction has committed, and never depend on
 //! another adapter crate.
+//!
+//! [`scratch`] opens throwaway stores in schemas of their own, for tests and tools, so that
+//! crates using them need no database driver.
 
 mod backend;
 mod catalog;
@@ -20,6 +23,7 @@ mod commit;
 mod error;
 mod jobs;
 mod orders;
+pub mod scratch;
 
 pub use commit::CommitStats;
 use commit::{CommitCounters, Pending};

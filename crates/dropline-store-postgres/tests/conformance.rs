@@ -1,54 +1,18 @@
 //! The store conformance suite, and a few PostgreSQL-only checks, against the database named
 //! by `DROPLINE_TEST_POSTGRES_URL`. Without it every test prints that it was skipped and passes.
 //!
-//! Each test gets its own schema (`dropline_test_<uuid>`), created empty, reached through the
-//! pool's `search_path` and migrated there; it is dropped when the test ends, so tests run in
+//! Each test gets its own schema (`dropline_test_<uuid>`, see
+//! [`dropline_store_postgres::scratch`]), created empty, reached through the pool's
+//! `search_path` and migrated there; it is dropped when the test ends, so tests run in
 //! parallel in one database without seeing each other.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use dropline_store_postgres::scratch::{ScratchSchema, open_scratch_store};
 use dropline_store_postgres::{ConnectOptions, PostgresSettings, PostgresStore};
 use dropline_store_tests::Fixture;
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
-use std::str::FromStr;
 
 const URL_VARIABLE: &str = "DROPLINE_TEST_POSTGRES_URL";
-
-/// Drops its schema when the test is over (also when it panicked).
-struct SchemaGuard {
-    url: String,
-    schema: String,
-}
-
-impl Drop for SchemaGuard {
-    fn drop(&mut self) {
-        let url = self.url.clone();
-        let schema = self.schema.clone();
-        // Drop runs inside the test's runtime and cannot await: clean up from a thread of
-        // its own with a runtime of its own. The test's connections (named after the schema)
-        // are ended first: one may still sit in a transaction whose rollback was queued for a
-        // runtime that is now blocked here, and its locks would hold the DROP forever.
-        let cleanup = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(async {
-                let mut connection = PgConnection::connect(&url).await?;
-                sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1")
-                    .bind(&schema)
-                    .execute(&mut connection)
-                    .await?;
-                let drop = format!("SET lock_timeout = '30s'; DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
-                sqlx::raw_sql(AssertSqlSafe(drop)).execute(&mut connection).await?;
-                connection.close().await
-            })?;
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-        });
-        match cleanup.join() {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => eprintln!("could not drop test schema {}: {err}", self.schema),
-            Err(_) => eprintln!("could not drop test schema {}: cleanup panicked", self.schema),
-        }
-    }
-}
 
 /// A migrated store in a fresh schema, or `None` when no database is configured.
 async fn postgres_fixture() -> Option<Fixture<PostgresStore>> {
@@ -56,32 +20,14 @@ async fn postgres_fixture() -> Option<Fixture<PostgresStore>> {
     Some(Fixture::with_guard(store, guard))
 }
 
-async fn isolated_store(settings: PostgresSettings) -> Option<(PostgresStore, SchemaGuard)> {
+async fn isolated_store(settings: PostgresSettings) -> Option<(PostgresStore, ScratchSchema)> {
     let url = std::env::var(URL_VARIABLE).ok().filter(|url| !url.is_empty())?;
-    let schema = format!("dropline_test_{}", uuid::Uuid::now_v7().simple());
-    let mut admin = PgConnection::connect(&url).await.expect("connect to the test database");
-    sqlx::raw_sql(AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\"")))
-        .execute(&mut admin)
-        .await
-        .expect("create the test schema");
-    admin.close().await.expect("close the admin connection");
-    let guard = SchemaGuard {
-        url: url.clone(),
-        schema,
-    };
-
-    let options = ConnectOptions::from_str(&url)
-        .expect("a PostgreSQL URL")
-        .options([("search_path", guard.schema.as_str())])
-        .application_name(&guard.schema);
     let settings = PostgresSettings {
         // Tests run in parallel against one server.
         max_connections: 5,
         ..settings
     };
-    let store = PostgresStore::connect_with(options, settings).await.expect("connect");
-    store.migrate().await.expect("migrate");
-    Some((store, guard))
+    Some(open_scratch_store(&url, settings).await.expect("open a scratch store"))
 }
 
 dropline_store_tests::conformance_tests!(postgres_fixture());

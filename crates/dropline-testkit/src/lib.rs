@@ -142,7 +142,7 @@ impl TestApp {
         Api::new(self, None)
     }
 
-    /// Runs every due job until none is left (routing, notices), deterministically. Panics
+    /// Runs every due job until none is left (routing), deterministically. Panics
     /// when a job failed: in tests a failing job is a bug.
     pub async fn run_pending_jobs(&self) -> PassReport {
         let report = self.worker.run_until_idle().await.expect("run the pending jobs");

@@ -174,7 +174,7 @@ async fn an_order_goes_from_the_storefront_to_the_door(app: TestApp) {
         (Some("pending_review"), Some("accepted"))
     );
 
-    // The notices the worker queued.
+    // The customer notices queued in the outbox with the changes that caused them.
     let messages = api.order_messages(&order_id).await.expect(200);
     let mut templates: Vec<&str> = messages["messages"]
         .as_array()
