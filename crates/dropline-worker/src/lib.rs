@@ -110,23 +110,52 @@ impl Worker {
         }
     }
 
-    /// Runs until `shutdown` turns true.
+    /// Runs until `shutdown` turns true. Jobs are claimed as earlier ones finish (up to
+    /// `batch` in flight), so one slow job never holds back the next claim.
     pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
+        let lease = time::Duration::try_from(self.config.lease).unwrap_or(time::Duration::MINUTE);
+        let mut running: JoinSet<Outcome> = JoinSet::new();
+        let refill_below = (self.config.batch / 2).max(1) as usize;
+        // After a claim found nothing, the next one waits for the idle pause: finishing jobs
+        // must not turn into one empty claim each.
+        let mut found_nothing_at: Option<std::time::Instant> = None;
         while !*shutdown.borrow() {
-            let idle = match self.run_pass().await {
-                Ok(report) => report.claimed() == 0,
-                Err(err) => {
-                    tracing::warn!(error = %err, "claiming jobs failed");
-                    true
+            let mut claimed = 0;
+            let may_claim = found_nothing_at.is_none_or(|at| at.elapsed() >= self.config.idle_sleep);
+            if running.len() < refill_below && may_claim {
+                let room = self.config.batch.saturating_sub(running.len() as u32);
+                match self
+                    .app
+                    .backend()
+                    .claim_jobs(&self.config.name, room, lease, time::OffsetDateTime::now_utc())
+                    .await
+                {
+                    Ok(jobs) => {
+                        claimed = jobs.len();
+                        found_nothing_at = (claimed == 0).then(std::time::Instant::now);
+                        for job in jobs {
+                            let worker = self.clone();
+                            running.spawn(async move { worker.run_one(job).await });
+                        }
+                    }
+                    Err(err) => tracing::warn!(error = %err, "claiming jobs failed"),
                 }
-            };
-            if idle {
+            }
+            if running.is_empty() {
                 tokio::select! {
                     _ = tokio::time::sleep(self.config.idle_sleep) => {}
                     _ = shutdown.changed() => {}
                 }
+            } else if claimed == 0 || running.len() >= refill_below {
+                // Wait for one job to finish (or the idle pause) before looking again.
+                tokio::select! {
+                    _ = running.join_next() => {}
+                    _ = tokio::time::sleep(self.config.idle_sleep) => {}
+                }
             }
         }
+        // Let the jobs in flight finish: their leases would otherwise hold them back.
+        while running.join_next().await.is_some() {}
     }
 
     async fn run_one(&self, job: Job) -> Outcome {
