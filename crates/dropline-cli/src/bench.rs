@@ -2,10 +2,12 @@
 //! measured from "order received" (the start of `App::ingest_order`) to "supplier orders
 //! created" (the app's `OrderRouted` event, sent after the routing commit).
 //!
-//! The store accepts orders by itself (auto-accept), so every order takes the full path:
-//! ingest, validate, accept, routing job, route, supplier order, plus the two notice jobs.
-//! `--preload` first fills the database with stored orders (imported in batches, their
-//! notice jobs drained) to show that the cost per order does not grow with what is stored.
+//! With `--review rules` (the default) the store accepts orders by itself: ingest, validate,
+//! accept, route, supplier orders and the two customer notices land in one transaction.
+//! With `--review seller` every order waits for review and is accepted right after it is
+//! received, so routing goes through a `route_order` job that the worker claims and runs.
+//! `--preload` first fills the database with stored orders (imported in batches) to show
+//! that the cost per order does not grow with what is stored.
 
 use crate::config::Settings;
 use crate::database::open_sqlite;
@@ -52,6 +54,10 @@ pub struct BenchArgs {
     /// normal flushes only at checkpoints
     #[arg(long, value_enum, default_value_t = SyncMode::Full)]
     synchronous: SyncMode,
+    /// Who accepts the orders: the store's rules at ingest, or the seller (then routing is
+    /// a worker job)
+    #[arg(long, value_enum, default_value_t = Review::Rules)]
+    review: Review,
     /// Stored orders before a measured step; several values (10000,100000,1000000) measure
     /// one step per value as the database grows
     #[arg(long, value_delimiter = ',', value_name = "M[,M...]")]
@@ -65,6 +71,16 @@ pub struct BenchArgs {
     /// Keep the benchmark database afterwards (it is deleted by default)
     #[arg(long)]
     keep: bool,
+}
+
+/// Who accepts the benchmark's orders.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Review {
+    /// The store's auto-accept rules, at ingest.
+    Rules,
+    /// The seller, one call per order after ingest; routing then runs as a worker job.
+    Seller,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
@@ -82,7 +98,7 @@ struct StepReport {
     stored_before: u64,
     /// Seconds the preload before this step took (0 without preload).
     preload_seconds: f64,
-    /// Orders per second of the preload (imported and their notices drained).
+    /// Orders per second of the preload.
     preload_orders_per_second: f64,
     orders: u64,
     /// From the first ingest to the last routing.
@@ -133,6 +149,7 @@ impl Latency {
 struct BenchReport {
     database: String,
     synchronous: SyncMode,
+    review: Review,
     orders: u64,
     concurrency: u64,
     worker_batch: u32,
@@ -213,8 +230,8 @@ pub async fn run(settings: &Settings, args: BenchArgs, json: bool) -> anyhow::Re
             preload_rate = added as f64 / preload_seconds.max(1e-9);
             stored = target;
         }
-        if catalog.preloading {
-            set_auto_accept(&app, catalog.store_id, true).await?;
+        if catalog.preloading || args.review == Review::Seller {
+            set_auto_accept(&app, catalog.store_id, args.review == Review::Rules).await?;
         }
         let step = measure(&app, &catalog, &collector, &args, config.clone(), step_index, stored).await?;
         stored += args.orders;
@@ -238,6 +255,7 @@ pub async fn run(settings: &Settings, args: BenchArgs, json: bool) -> anyhow::Re
     let report = BenchReport {
         database: format!("SQLite {}", path.display()),
         synchronous: args.synchronous,
+        review: args.review,
         orders: args.orders,
         concurrency: args.concurrency,
         worker_batch,
@@ -297,7 +315,7 @@ fn print_report(report: &BenchReport) {
         .collect();
     if !preloads.is_empty() {
         println!(
-            "preload (imported in batches of {PRELOAD_BATCH}, notices drained): {}",
+            "preload (imported in batches of {PRELOAD_BATCH}): {}",
             preloads.join("; ")
         );
     }
@@ -512,7 +530,7 @@ fn bench_order(catalog: &Catalog, prefix: &str, n: u64) -> IncomingOrder {
     }
 }
 
-/// Adds `count` stored orders (they wait in review), then drains their notice jobs.
+/// Adds `count` stored orders (they wait in review).
 async fn preload_orders(
     app: &App,
     catalog: &Catalog,
@@ -625,6 +643,7 @@ async fn measure(
     let next = Arc::new(AtomicU64::new(0));
     let total = args.orders;
     let prefix = format!("bench{step}");
+    let review = args.review;
     let started = Instant::now();
     let mut clients = tokio::task::JoinSet::new();
     for _ in 0..args.concurrency.min(total) {
@@ -647,6 +666,11 @@ async fn measure(
                     )
                     .await
                     .context("while ingesting a benchmark order")?;
+                if review == Review::Seller {
+                    app.accept_order(Scope::Operator, outcome.order_id)
+                        .await
+                        .context("while accepting a benchmark order")?;
+                }
                 received.push(Received {
                     order_id: outcome.order_id,
                     started,
@@ -678,7 +702,7 @@ async fn measure(
     }
     let _ = stop.send(true);
     worker_task.await.context("the benchmark worker failed")?;
-    // The notices of these orders are not part of the measurement: finish them quietly.
+    // Leave no job behind for the next step.
     Worker::new(app.clone(), config).run_until_idle().await?;
 
     let routed = {

@@ -60,7 +60,7 @@ struct GlobalArgs {
 enum Command {
     /// Serve the REST API with the worker in the same process
     Serve(serve::ServeArgs),
-    /// Run the background worker alone (routing, notices)
+    /// Run the background worker alone (routing of accepted orders)
     Worker,
     /// Create the database or bring its schema up to date
     Migrate,
