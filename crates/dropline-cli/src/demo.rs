@@ -5,9 +5,6 @@
 //! at every run, so it can run any number of times; the installation's own
 //! `<data-dir>/dropline.db` is never touched. With a PostgreSQL URL it seeds a new store
 //! each run instead (nothing is deleted there).
-//!
-//! `completed` is the one order state the demo cannot reach: the app has no use case for
-//! "the return window is over" yet.
 
 use crate::config::Settings;
 use crate::database::{Database, SQLITE_FILE};
@@ -35,12 +32,6 @@ use time::OffsetDateTime;
 
 /// Sub-folder of the data directory that the demo owns.
 pub const DEMO_DIR: &str = "demo";
-
-/// Order states the demo cannot reach, and why.
-const UNREACHABLE: &[(&str, &str)] = &[(
-    "completed",
-    "no use case closes the return window yet (OrderEvent::Complete is never applied)",
-)];
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -92,7 +83,6 @@ pub async fn run(settings: &Settings, args: DemoArgs, json: bool) -> anyhow::Res
             "store": { "id": seeded.store_id, "name": seeded.store_name, "token": seeded.store_token },
             "admin_token": admin.token,
             "counts": OrderState::ALL.iter().map(|s| (s.as_str(), counts.get(s).copied().unwrap_or(0))).collect::<BTreeMap<_, _>>(),
-            "unreachable_states": UNREACHABLE.iter().map(|(state, why)| json!({ "state": state, "why": why })).collect::<Vec<_>>(),
             "orders": orders,
         }))?;
     } else {
@@ -159,10 +149,7 @@ async fn print_summary(
     let mut table = output::table(["STATE", "ORDERS", "EXAMPLES"]);
     for state in OrderState::ALL {
         let count = counts.get(state).copied().unwrap_or(0);
-        let examples = match UNREACHABLE.iter().find(|(name, _)| *name == state.as_str()) {
-            Some((_, why)) if count == 0 => format!("not reachable: {why}"),
-            _ => by_state.get(state).map(|labels| examples(labels)).unwrap_or_default(),
-        };
+        let examples = by_state.get(state).map(|labels| examples(labels)).unwrap_or_default();
         table.add_row([state.to_string(), count.to_string(), examples]);
     }
     println!("{table}");
@@ -268,6 +255,8 @@ enum Plan {
     FailDelivery,
     /// Failed, re-shipped with a new parcel, then delivered.
     ReshipAndDeliver,
+    /// Delivered, then completed when the return window is over.
+    Complete,
 }
 
 impl Plan {
@@ -284,6 +273,7 @@ impl Plan {
                 | Self::Deliver
                 | Self::FailDelivery
                 | Self::ReshipAndDeliver
+                | Self::Complete
         )
     }
 }
@@ -376,7 +366,7 @@ fn demo_orders() -> Vec<(Person, Lines, PaymentState, Plan)> {
         (person(("Matteo", "Bianchi"), "Corso Buenos Aires 33", "Milano", Some("MI"), "20124", "IT", None), MUG_AND_TEE, Paid, PartlyDeliver),
         (person(("Benjamin", "Harris"), "1 Infinite Loop", "Cupertino", Some("CA"), "95014", "US", None), MUG, Paid, Deliver),
         (person(("Grace", "Walker"), "12 Queen St", "Auckland", None, "1010", "NZ", None), TEE, Paid, Deliver),
-        (person(("Emma", "Wagner"), "Mariahilfer Straße 1", "Wien", None, "1060", "AT", None), MUGS, Paid, Deliver),
+        (person(("Emma", "Wagner"), "Mariahilfer Straße 1", "Wien", None, "1060", "AT", None), MUGS, Paid, Complete),
         (person(("Liam", "O'Brien"), "Grafton Street 20", "Dublin", None, "D02 XY45", "IE", None), MUG, Paid, FailDelivery),
         (person(("Sophie", "Peeters"), "Grote Markt 1", "Brussel", None, "1000", "BE", None), TEE, Paid, FailDelivery),
         (person(("Lucas", "Silva"), "Rua Augusta 100", "Lisboa", None, "1100-053", "PT", None), MUG, Paid, ReshipAndDeliver),
@@ -802,7 +792,8 @@ async fn work_supplier_orders(app: &App, n: usize, id: OrderId, number: &str, pl
         | Plan::PartlyDeliver
         | Plan::Deliver
         | Plan::FailDelivery
-        | Plan::ReshipAndDeliver => {
+        | Plan::ReshipAndDeliver
+        | Plan::Complete => {
             for (k, (so, cost)) in supplier_orders.iter().enumerate() {
                 app.record_supplier_reference(Scope::Operator, *so, &place(k), Some(*cost))
                     .await?;
@@ -814,7 +805,7 @@ async fn work_supplier_orders(app: &App, n: usize, id: OrderId, number: &str, pl
                 app.mark_parcel(Scope::Operator, *so, None, ParcelAction::Shipped, None)
                     .await?;
                 let deliver = match plan {
-                    Plan::Deliver => true,
+                    Plan::Deliver | Plan::Complete => true,
                     Plan::PartlyDeliver => k == 0,
                     _ => false,
                 };
@@ -849,6 +840,9 @@ async fn work_supplier_orders(app: &App, n: usize, id: OrderId, number: &str, pl
             }
         }
         _ => {}
+    }
+    if plan == Plan::Complete {
+        app.complete_order(Scope::Operator, id).await?;
     }
     Ok(())
 }
