@@ -170,7 +170,9 @@ fn one_line(text: &str) -> String {
 
 fn init_tracing(default_level: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("DROPLINE_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
+    let filter = EnvFilter::try_from_env("DROPLINE_LOG")
+        // sqlx reports PostgreSQL's notices ("relation already exists, skipping") at info.
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default_level},sqlx=warn")));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
