@@ -1203,7 +1203,13 @@ fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize
         errors.push(FieldError::new(field, "must not be empty"));
     } else if value.chars().count() > max {
         errors.push(FieldError::new(field, format!("must be at most {max} characters")));
+    } else if has_control_characters(value) {
+        errors.push(FieldError::new(field, "must not contain control characters"));
     }
+}
+
+fn has_control_characters(text: &str) -> bool {
+    text.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
 }
 
 fn is_country_code(code: &str) -> bool {
@@ -1268,10 +1274,44 @@ fn check_incoming(incoming: &IncomingOrder, store: &Shop) -> Result<(), AppError
     {
         errors.push(FieldError::new("customer.email", "is not an email address"));
     }
+    refuse_control_characters(&mut errors, incoming);
     if errors.is_empty() {
         Ok(())
     } else {
         Err(AppError::Invalid(errors))
+    }
+}
+
+/// Text with a NUL or another control character (other than tab and line breaks) is no
+/// name or address: it is refused with its field rather than stored (PostgreSQL cannot
+/// even store a NUL in a JSON document).
+fn refuse_control_characters(errors: &mut Vec<FieldError>, incoming: &IncomingOrder) {
+    let customer = &incoming.customer;
+    let address = &incoming.shipping_address;
+    // external_id, number, sku and title go through `check_text`, which refuses them too.
+    let mut fields: Vec<(String, Option<&str>)> = vec![
+        ("customer.name".into(), Some(&customer.name)),
+        ("customer.email".into(), customer.email.as_deref()),
+        ("customer.phone".into(), customer.phone.as_deref()),
+        ("shipping_address.first_name".into(), Some(&address.first_name)),
+        ("shipping_address.last_name".into(), Some(&address.last_name)),
+        ("shipping_address.company".into(), address.company.as_deref()),
+        ("shipping_address.address1".into(), Some(&address.address1)),
+        ("shipping_address.address2".into(), address.address2.as_deref()),
+        ("shipping_address.city".into(), Some(&address.city)),
+        ("shipping_address.region".into(), address.region.as_deref()),
+        ("shipping_address.postal_code".into(), Some(&address.postal_code)),
+        ("shipping_address.country_code".into(), Some(&address.country_code)),
+        ("shipping_address.phone".into(), address.phone.as_deref()),
+    ];
+    for (i, line) in incoming.lines.iter().enumerate() {
+        fields.push((format!("lines[{i}].external_id"), line.external_id.as_deref()));
+        fields.push((format!("lines[{i}].variant_title"), line.variant_title.as_deref()));
+    }
+    for (field, value) in fields {
+        if value.is_some_and(has_control_characters) {
+            errors.push(FieldError::new(field, "must not contain control characters"));
+        }
     }
 }
 

@@ -191,6 +191,24 @@ async fn unknown_fields_are_ignored(app: TestApp) {
     assert!(!decorated.to_string().contains("gift_wrap"));
 }
 
+async fn control_characters_in_texts_are_refused_by_field(app: TestApp) {
+    let seeded = app.seed().await;
+    let api = app.with_token(&seeded.token);
+    let before = app.snapshot().await;
+    let mut order = seeded.order("nul-1");
+    order["shipping_address"]["city"] = json!("San\u{0}Francisco");
+    order["customer"]["name"] = json!("Ada\u{7}Lovelace");
+    let answer = api.post_order(&order).await;
+    answer.expect_error(422, "invalid_input");
+    assert_eq!(
+        sorted(answer.refused_fields()),
+        ["customer.name", "shipping_address.city"],
+        "{}",
+        answer.text
+    );
+    assert_eq!(before, app.snapshot().await);
+}
+
 async fn a_body_over_one_mebibyte_is_refused_unread(app: TestApp) {
     let seeded = app.seed().await;
     let api = app.with_token(&seeded.token);
@@ -385,6 +403,7 @@ backend_tests!(
     malformed_fields_are_all_listed_with_their_reason,
     broken_json_is_refused_with_a_clear_message,
     unknown_fields_are_ignored,
+    control_characters_in_texts_are_refused_by_field,
     a_body_over_one_mebibyte_is_refused_unread,
     a_missing_or_bad_token_is_refused,
     an_illegal_transition_is_a_conflict_naming_the_state,
