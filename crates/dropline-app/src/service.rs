@@ -19,6 +19,7 @@ use dropline_domain::order::{IncomingOrder, Order, SupplierOrder, SupplierOrderL
 use dropline_domain::routing::{RoutingContext, route_order};
 use dropline_domain::state::{
     HoldReason, OrderEvent, OrderState, PaymentState, ShipmentState, SupplierOrderEvent, SupplierOrderState,
+    cancellation_event,
 };
 use dropline_domain::timeline::{Actor, Journal, TimelineEvent};
 use dropline_domain::validation::{Finding, Severity, validate_address};
@@ -490,13 +491,7 @@ impl App {
             }
             match self.backend.commit(changes).await {
                 Ok(()) => {
-                    if outcome.routed {
-                        let held = outcome.state == OrderState::OnHold;
-                        let _ = self.events.send(AppEvent::OrderRouted {
-                            order_id: outcome.order_id,
-                            held,
-                        });
-                    }
+                    self.announce_routed(&outcome);
                     return Ok(outcome);
                 }
                 // The order exists, or another delivery of it won the race: read it again.
@@ -542,14 +537,22 @@ impl App {
         if !all.is_empty() {
             self.backend.commit(all).await?;
         }
-        for outcome in outcomes.iter().filter(|o| o.routed) {
+        for outcome in &outcomes {
+            self.announce_routed(outcome);
+        }
+        Ok(outcomes)
+    }
+
+    /// Tells observers about an order that ingestion routed (accepted by the store's rules).
+    fn announce_routed(&self, outcome: &IngestOutcome) {
+        if outcome.routed {
             let held = outcome.state == OrderState::OnHold;
+            // Nobody listening is fine: events are for observers, not for the journey.
             let _ = self.events.send(AppEvent::OrderRouted {
                 order_id: outcome.order_id,
                 held,
             });
         }
-        Ok(outcomes)
     }
 
     async fn store_context(&self, scope: Scope, store_id: StoreId) -> Result<Arc<StoreContext>, AppError> {
@@ -737,15 +740,9 @@ impl App {
             let open: Vec<(SupplierOrderId, SupplierOrderState)> =
                 order.supplier_orders.iter().map(|s| (s.id, s.state)).collect();
             for (supplier_order_id, state) in open {
-                let allowed = dropline_domain::state::allowed_supplier_order_events(state);
-                let event = if allowed.contains(&SupplierOrderEvent::Cancel) {
-                    SupplierOrderEvent::Cancel
-                } else if allowed.contains(&SupplierOrderEvent::RequestCancellation) {
-                    SupplierOrderEvent::RequestCancellation
-                } else {
-                    continue;
-                };
-                order.apply_supplier_order(supplier_order_id, event, journal)?;
+                if let Some(event) = cancellation_event(state) {
+                    order.apply_supplier_order(supplier_order_id, event, journal)?;
+                }
             }
             Ok(())
         })
@@ -932,13 +929,9 @@ impl App {
     /// Cancels a supplier order (before it reached the supplier) or asks the supplier to.
     pub async fn cancel_supplier_order(&self, scope: Scope, id: SupplierOrderId) -> Result<Order, AppError> {
         self.change_supplier_order(scope, id, |order, journal, _| {
-            let state = order.supplier_order(id)?.state;
+            // A supplier order that is done is refused by the machine, naming its state.
             let event =
-                if dropline_domain::state::allowed_supplier_order_events(state).contains(&SupplierOrderEvent::Cancel) {
-                    SupplierOrderEvent::Cancel
-                } else {
-                    SupplierOrderEvent::RequestCancellation
-                };
+                cancellation_event(order.supplier_order(id)?.state).unwrap_or(SupplierOrderEvent::RequestCancellation);
             Ok(order.apply_supplier_order(id, event, journal)?)
         })
         .await

@@ -669,14 +669,7 @@ impl Order {
                 | OrderState::PartiallyDelivered
         );
         let progress = self.derived_progress();
-        let target = match progress {
-            Progress::InFulfillment => OrderState::InFulfillment,
-            Progress::PartiallyShipped => OrderState::PartiallyShipped,
-            Progress::Shipped => OrderState::Shipped,
-            Progress::PartiallyDelivered => OrderState::PartiallyDelivered,
-            Progress::Delivered => OrderState::Delivered,
-        };
-        if fulfilling && target != self.state {
+        if fulfilling && progress.state() != self.state {
             self.apply(OrderEvent::Progress { progress }, journal)?;
         }
         Ok(())

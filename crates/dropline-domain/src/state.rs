@@ -97,7 +97,8 @@ pub enum Progress {
 }
 
 impl Progress {
-    fn state(self) -> OrderState {
+    /// The order state this progress stands for.
+    pub fn state(self) -> OrderState {
         match self {
             Self::InFulfillment => OrderState::InFulfillment,
             Self::PartiallyShipped => OrderState::PartiallyShipped,
@@ -375,6 +376,14 @@ pub fn allowed_supplier_order_events(state: SupplierOrderState) -> Vec<SupplierO
         .collect()
 }
 
+/// How a supplier order is cancelled from its state: outright before it reached the
+/// supplier, by asking the supplier once it has it, or not at all (`None`) when it is done.
+pub fn cancellation_event(state: SupplierOrderState) -> Option<SupplierOrderEvent> {
+    [SupplierOrderEvent::Cancel, SupplierOrderEvent::RequestCancellation]
+        .into_iter()
+        .find(|event| next_supplier_order_state(state, *event).is_ok())
+}
+
 // ---------------------------------------------------------------------------------------------
 // Shipment
 // ---------------------------------------------------------------------------------------------
@@ -499,6 +508,21 @@ mod tests {
         state = next_supplier_order_state(state, SupplierOrderEvent::Close).expect("close");
         assert!(state.is_terminal());
         assert!(allowed_supplier_order_events(state).is_empty());
+    }
+
+    #[test]
+    fn cancellation_depends_on_whether_the_supplier_has_the_order() {
+        let placed = next_supplier_order_state(SupplierOrderState::NEW, SupplierOrderEvent::Accept).expect("accept");
+        let closed = next_supplier_order_state(placed, SupplierOrderEvent::Close).expect("close");
+        assert_eq!(
+            cancellation_event(SupplierOrderState::NEW),
+            Some(SupplierOrderEvent::Cancel)
+        );
+        assert_eq!(
+            cancellation_event(placed),
+            Some(SupplierOrderEvent::RequestCancellation)
+        );
+        assert_eq!(cancellation_event(closed), None);
     }
 
     #[test]
