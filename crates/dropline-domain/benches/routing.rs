@@ -102,6 +102,9 @@ fn catalogue() -> Catalogue {
             quantity: 1 + v % 3,
             unit_price: Money::new(4_999, usd),
             requires_shipping: true,
+            platform_product_id: None,
+            platform_variant_id: None,
+            fulfillable_quantity: None,
         })
         .collect();
     Catalogue {

@@ -86,6 +86,10 @@ pub struct StoreSettings {
     pub routing_policy: RoutingPolicy,
     #[serde(default)]
     pub routing_weights: RoutingWeights,
+    /// Whether the storefront itself emails the customer when dropline writes a fulfillment
+    /// back (off when dropline sends its own emails).
+    #[serde(default)]
+    pub storefront_notifies_customer: bool,
 }
 
 fn default_policy() -> RoutingPolicy {
@@ -98,6 +102,7 @@ impl Default for StoreSettings {
             auto_accept: AutoAcceptRules::default(),
             routing_policy: default_policy(),
             routing_weights: RoutingWeights::default(),
+            storefront_notifies_customer: false,
         }
     }
 }
@@ -115,6 +120,50 @@ pub struct Store {
     #[serde(default)]
     pub settings: StoreSettings,
 }
+
+/// How dropline reaches a store's platform: where its API is, how to sign in, and the
+/// secrets its webhooks are signed with. Kept apart from [`Store`] because it holds secrets
+/// that are never shown again once set.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreConnection {
+    /// The shop's domain, e.g. `example.myshopify.com` or `shop.example`.
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// Base URL of the platform's API when it is not `https://{domain}` (a simulator, a
+    /// proxy); for Wix, which is reached at `https://www.wixapis.com`.
+    #[serde(default)]
+    pub api_base: Option<String>,
+    /// Shopify: the Admin API access token. Wix: the API key.
+    #[serde(default)]
+    pub access_token: Option<String>,
+    /// WooCommerce: the REST consumer key. Wix: the site id.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// WooCommerce: the REST consumer secret.
+    #[serde(default)]
+    pub api_secret: Option<String>,
+    /// Webhook secrets, newest first; two during a rotation. Shopify and WooCommerce: the
+    /// HMAC key. Wix: the app's public key (PEM) its JWTs are signed with.
+    #[serde(default)]
+    pub webhook_secrets: Vec<String>,
+}
+
+impl fmt::Debug for StoreConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hidden = |v: &Option<String>| v.as_ref().map(|_| "<hidden>");
+        f.debug_struct("StoreConnection")
+            .field("domain", &self.domain)
+            .field("api_base", &self.api_base)
+            .field("access_token", &hidden(&self.access_token))
+            .field("api_key", &hidden(&self.api_key))
+            .field("api_secret", &hidden(&self.api_secret))
+            .field("webhook_secrets", &self.webhook_secrets.len())
+            .finish()
+    }
+}
+
+/// At most this many webhook secrets per store (the current one and the one being retired).
+pub const MAX_WEBHOOK_SECRETS: usize = 2;
 
 snake_enum!(
     /// How a supplier is reached.
@@ -152,6 +201,9 @@ pub struct Product {
     pub store_id: StoreId,
     pub title: String,
     pub variants: Vec<Variant>,
+    /// The storefront's id of the product, for products pulled from the storefront.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_product_id: Option<String>,
 }
 
 /// A variant: what a line item buys.
@@ -162,6 +214,9 @@ pub struct Variant {
     pub sku: String,
     pub title: String,
     pub price: Money,
+    /// The storefront's id of the variant: orders map to it before they map by SKU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_variant_id: Option<String>,
 }
 
 snake_enum!(

@@ -33,6 +33,24 @@ pub struct LineItem {
     pub unit_price: Money,
     /// Digital goods and gift cards need no supplier.
     pub requires_shipping: bool,
+    /// The storefront's product id of the line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_product_id: Option<String>,
+    /// The storefront's variant id of the line (mapped to a catalogue variant before the SKU).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_variant_id: Option<String>,
+    /// Units still to fulfil, when the storefront says (some may be fulfilled or removed
+    /// there already); `None` means all of `quantity`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fulfillable_quantity: Option<u32>,
+}
+
+impl LineItem {
+    /// Units a supplier must ship: the fulfillable quantity when known, at most the quantity.
+    pub fn quantity_to_ship(&self) -> u32 {
+        self.fulfillable_quantity
+            .map_or(self.quantity, |q| q.min(self.quantity))
+    }
 }
 
 /// The order as it arrives from a storefront, the API or a CSV file: what ingestion needs.
@@ -48,6 +66,29 @@ pub struct IncomingOrder {
     pub payment: PaymentState,
     #[serde(with = "time::serde::rfc3339")]
     pub placed_at: OffsetDateTime,
+    /// A test order of the storefront: kept and shown, never sent to a supplier.
+    #[serde(default)]
+    pub test: bool,
+    /// When the storefront cancelled the order.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cancelled_at: Option<OffsetDateTime>,
+    /// When the storefront last changed the order: an older resend never overwrites a newer one.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub source_updated_at: Option<OffsetDateTime>,
+    /// What the storefront charged in all (taxes and discounts included), when it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charged_total: Option<Money>,
+    /// The shipping method the customer chose at checkout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_method: Option<String>,
 }
 
 /// A line of an [`IncomingOrder`].
@@ -62,6 +103,47 @@ pub struct IncomingLine {
     pub quantity: u32,
     pub unit_price: Money,
     pub requires_shipping: bool,
+    /// The storefront's product id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_product_id: Option<String>,
+    /// The storefront's variant id: mapped to a catalogue variant before the SKU is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_variant_id: Option<String>,
+    /// Units still to fulfil, when the storefront says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fulfillable_quantity: Option<u32>,
+}
+
+crate::state::snake_enum!(
+    /// What kind of problem an order has.
+    ExceptionKind {
+        /// The storefront changed the address or lines after supplier orders were made.
+        ChangedAfterRouting => "changed_after_routing",
+    }
+);
+
+crate::state::snake_enum!(
+    /// What the seller should probably do about an exception.
+    SuggestedAction {
+        /// Ask the supplier to change (or cancel and re-place) the supplier order.
+        ContactSupplier => "contact_supplier",
+        TellCustomer => "tell_customer",
+        Reship => "reship",
+        Refund => "refund",
+        SwitchSupplier => "switch_supplier",
+    }
+);
+
+/// A problem of an order that needs the seller.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderException {
+    pub kind: ExceptionKind,
+    pub detail: String,
+    pub suggested_action: SuggestedAction,
+    #[serde(with = "time::serde::rfc3339")]
+    pub raised_at: OffsetDateTime,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub resolved_at: Option<OffsetDateTime>,
 }
 
 /// A parcel.
@@ -179,6 +261,25 @@ pub struct Order {
     pub received_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// A test order of the storefront: never sent to a supplier.
+    #[serde(default)]
+    pub test: bool,
+    /// What the storefront charged in all, when it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charged_total: Option<Money>,
+    /// The shipping method the customer chose at checkout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_method: Option<String>,
+    /// When the storefront last changed the order.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub source_updated_at: Option<OffsetDateTime>,
+    /// Problems the seller must look at (open and resolved).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exceptions: Vec<OrderException>,
     /// Optimistic-concurrency version, kept by the store.
     #[serde(default)]
     pub version: u64,
@@ -190,7 +291,7 @@ impl Order {
     pub fn receive(
         store_id: StoreId,
         incoming: IncomingOrder,
-        variant_of: impl Fn(&str) -> Option<VariantId>,
+        variant_of: impl Fn(&IncomingLine) -> Option<VariantId>,
         journal: &mut Journal,
     ) -> Result<Order, OrderError> {
         let id = journal.order_id;
@@ -216,6 +317,11 @@ impl Order {
             placed_at: incoming.placed_at,
             received_at: journal.at,
             updated_at: journal.at,
+            test: incoming.test,
+            charged_total: incoming.charged_total,
+            shipping_method: incoming.shipping_method,
+            source_updated_at: incoming.source_updated_at,
+            exceptions: Vec::new(),
             version: 0,
         };
         journal.record(
@@ -227,14 +333,23 @@ impl Order {
         Ok(order)
     }
 
-    /// Replaces customer, address, lines and totals with a changed resend of the same order
-    /// (allowed before routing only). Returns whether anything changed.
+    /// Replaces customer, address, lines and totals with a changed resend of the same order.
+    /// Before routing the order takes the change; once supplier orders exist (the supplier
+    /// may already ship to the old address) the change is not applied but raised as an
+    /// exception for the seller. The payment follows the storefront either way. A resend
+    /// older than what the order already has (`source_updated_at`) changes nothing.
+    /// Returns whether anything changed.
     pub fn update_from(
         &mut self,
         incoming: IncomingOrder,
-        variant_of: impl Fn(&str) -> Option<VariantId>,
+        variant_of: impl Fn(&IncomingLine) -> Option<VariantId>,
         journal: &mut Journal,
     ) -> Result<bool, OrderError> {
+        if let (Some(seen), Some(sent)) = (self.source_updated_at, incoming.source_updated_at)
+            && sent < seen
+        {
+            return Ok(false);
+        }
         let lines = build_lines(&incoming, &variant_of)?;
         let (subtotal, total) = totals(&incoming, &lines)?;
         let same_lines = self.lines.len() == lines.len()
@@ -246,6 +361,7 @@ impl Order {
                     &a.title,
                     &a.variant_title,
                     a.requires_shipping,
+                    a.fulfillable_quantity,
                 ) == (
                     &b.sku,
                     b.quantity,
@@ -253,6 +369,7 @@ impl Order {
                     &b.title,
                     &b.variant_title,
                     b.requires_shipping,
+                    b.fulfillable_quantity,
                 )
             });
         let mut changed = Vec::new();
@@ -278,14 +395,26 @@ impl Order {
                 self.state,
                 OrderState::PendingReview | OrderState::OnHold | OrderState::Accepted
             );
+        let mut raised = false;
         if routed && !changed.is_empty() {
-            return Err(OrderError::Invalid {
-                field: changed[0].into(),
-                reason: format!(
-                    "order is {} and already routed; it can no longer be changed",
-                    self.state
-                ),
-            });
+            let material: Vec<&str> = changed
+                .iter()
+                .copied()
+                .filter(|c| matches!(*c, "shipping_address" | "lines" | "customer"))
+                .collect();
+            if !material.is_empty() {
+                raised = self.raise_exception(
+                    ExceptionKind::ChangedAfterRouting,
+                    format!(
+                        "the storefront changed {} after the order was {}; the supplier may ship the old one",
+                        material.join(", "),
+                        self.state
+                    ),
+                    SuggestedAction::ContactSupplier,
+                    journal,
+                );
+            }
+            changed.clear();
         }
         if !changed.is_empty() {
             self.customer = incoming.customer;
@@ -297,8 +426,8 @@ impl Order {
             self.subtotal = subtotal;
             self.total = total;
             self.number = incoming.number;
-        }
-        if !changed.is_empty() {
+            self.charged_total = incoming.charged_total;
+            self.shipping_method = incoming.shipping_method;
             self.updated_at = journal.at;
             journal.record(
                 "order.updated",
@@ -306,6 +435,9 @@ impl Order {
                 None,
                 None,
             );
+        }
+        if incoming.source_updated_at.is_some() {
+            self.source_updated_at = incoming.source_updated_at;
         }
         let payment_changed = self.payment != incoming.payment;
         if payment_changed {
@@ -316,7 +448,7 @@ impl Order {
             })?;
             self.apply_payment(event, journal)?;
         }
-        Ok(!changed.is_empty() || payment_changed)
+        Ok(!changed.is_empty() || payment_changed || raised)
     }
 
     /// Applies an order event through the order machine.
@@ -362,9 +494,49 @@ impl Order {
         Ok(())
     }
 
-    /// Lines that need a supplier (shipping required, quantity above zero).
+    /// Lines that need a supplier (shipping required, units left to ship).
     pub fn shippable_lines(&self) -> impl Iterator<Item = &LineItem> {
-        self.lines.iter().filter(|l| l.requires_shipping && l.quantity > 0)
+        self.lines
+            .iter()
+            .filter(|l| l.requires_shipping && l.quantity_to_ship() > 0)
+    }
+
+    /// Records a problem for the seller (once per kind while it is open); returns whether it
+    /// was new.
+    pub fn raise_exception(
+        &mut self,
+        kind: ExceptionKind,
+        detail: String,
+        suggested_action: SuggestedAction,
+        journal: &mut Journal,
+    ) -> bool {
+        if self
+            .exceptions
+            .iter()
+            .any(|e| e.kind == kind && e.resolved_at.is_none() && e.detail == detail)
+        {
+            return false;
+        }
+        journal.record(
+            "order.exception",
+            format!("Exception {kind}: {detail} (suggested: {suggested_action})"),
+            None,
+            None,
+        );
+        self.exceptions.push(OrderException {
+            kind,
+            detail,
+            suggested_action,
+            raised_at: journal.at,
+            resolved_at: None,
+        });
+        self.updated_at = journal.at;
+        true
+    }
+
+    /// The exceptions still open.
+    pub fn open_exceptions(&self) -> impl Iterator<Item = &OrderException> {
+        self.exceptions.iter().filter(|e| e.resolved_at.is_none())
     }
 
     /// Adds a supplier order created by routing.
@@ -678,7 +850,7 @@ impl Order {
 
 fn build_lines(
     incoming: &IncomingOrder,
-    variant_of: &impl Fn(&str) -> Option<VariantId>,
+    variant_of: &impl Fn(&IncomingLine) -> Option<VariantId>,
 ) -> Result<Vec<LineItem>, OrderError> {
     if incoming.lines.is_empty() {
         return Err(OrderError::Invalid {
@@ -712,13 +884,16 @@ fn build_lines(
             Ok(LineItem {
                 id: LineItemId::new(),
                 external_id: line.external_id.clone(),
-                variant_id: variant_of(&line.sku),
+                variant_id: variant_of(line),
                 sku: line.sku.clone(),
                 title: line.title.clone(),
                 variant_title: line.variant_title.clone(),
                 quantity: line.quantity,
                 unit_price: line.unit_price,
                 requires_shipping: line.requires_shipping,
+                platform_product_id: line.platform_product_id.clone(),
+                platform_variant_id: line.platform_variant_id.clone(),
+                fulfillable_quantity: line.fulfillable_quantity,
             })
         })
         .collect()
@@ -801,12 +976,20 @@ mod tests {
                     quantity: *quantity,
                     unit_price: usd(*price),
                     requires_shipping: true,
+                    platform_product_id: None,
+                    platform_variant_id: None,
+                    fulfillable_quantity: None,
                 })
                 .collect(),
             currency: Currency::parse("USD").expect("USD"),
             shipping_total: usd(500),
             payment: PaymentState::Paid,
             placed_at: datetime!(2026-11-01 10:00 UTC),
+            test: false,
+            cancelled_at: None,
+            source_updated_at: None,
+            charged_total: None,
+            shipping_method: None,
         }
     }
 
@@ -886,7 +1069,7 @@ mod tests {
     }
 
     #[test]
-    fn a_changed_resend_updates_before_routing_and_is_refused_after() {
+    fn a_changed_resend_updates_before_routing_and_becomes_an_exception_after() {
         let (mut order, mut journal) = received(&[("A", 2, 1250)]);
         let mut resend = incoming(&[("A", 3, 1250)]);
         assert!(
@@ -909,24 +1092,38 @@ mod tests {
         let so = supplier_order(&order, "S");
         order.add_supplier_order(so, &mut journal);
         order.apply(OrderEvent::StartFulfillment, &mut journal).expect("start");
-        // An unchanged resend after routing is still fine; a changed one is refused.
+        // An unchanged resend after routing is still fine; a changed one is not applied
+        // but raised once as an exception for the seller.
         assert!(
             !order
                 .update_from(resend.clone(), |_| None, &mut journal)
                 .expect("no-op after routing")
         );
         resend.shipping_address.city = "Oakland".into();
-        let err = order
-            .update_from(resend.clone(), |_| None, &mut journal)
-            .expect_err("routed");
         assert!(
-            matches!(err, OrderError::Invalid { ref field, .. } if field == "shipping_address"),
-            "{err}"
+            order
+                .update_from(resend.clone(), |_| None, &mut journal)
+                .expect("routed change")
         );
-        assert_eq!(
-            order.shipping_address.city, "San Francisco",
-            "a refused resend changes nothing"
+        assert_eq!(order.shipping_address.city, "San Francisco", "the routed address stays");
+        assert_eq!(order.open_exceptions().count(), 1);
+        assert_eq!(order.exceptions[0].kind, ExceptionKind::ChangedAfterRouting);
+        assert!(
+            order.exceptions[0].detail.contains("shipping_address"),
+            "{:?}",
+            order.exceptions
         );
+        assert_eq!(journal.events.last().map(|e| e.kind.as_str()), Some("order.exception"));
+        // The same change again raises nothing new.
+        let before = journal.events.len();
+        assert!(
+            !order
+                .update_from(resend.clone(), |_| None, &mut journal)
+                .expect("same change")
+        );
+        assert_eq!(journal.events.len(), before);
+        assert_eq!(order.exceptions.len(), 1);
+
         // The payment still moves, through the payment machine.
         resend.shipping_address.city = "San Francisco".into();
         resend.payment = PaymentState::Refunded;
@@ -1108,5 +1305,33 @@ mod tests {
                 prop_assert!(OrderState::ALL.contains(&order.state));
             }
         }
+    }
+
+    #[test]
+    fn an_older_resend_changes_nothing() {
+        let (mut order, mut journal) = received(&[("A", 2, 1250)]);
+        let mut newer = incoming(&[("A", 3, 1250)]);
+        newer.source_updated_at = Some(datetime!(2026-11-01 12:00 UTC));
+        assert!(order.update_from(newer.clone(), |_| None, &mut journal).expect("newer"));
+        let mut older = incoming(&[("A", 5, 1250)]);
+        older.source_updated_at = Some(datetime!(2026-11-01 11:00 UTC));
+        let before = journal.events.len();
+        assert!(!order.update_from(older, |_| None, &mut journal).expect("older"));
+        assert_eq!(order.lines[0].quantity, 3);
+        assert_eq!(journal.events.len(), before);
+        assert_eq!(order.source_updated_at, newer.source_updated_at);
+    }
+
+    #[test]
+    fn quantity_to_ship_is_the_fulfillable_part() {
+        let (mut order, _) = received(&[("A", 4, 1250), ("B", 1, 100)]);
+        order.lines[0].fulfillable_quantity = Some(1);
+        order.lines[1].fulfillable_quantity = Some(0);
+        assert_eq!(order.lines[0].quantity_to_ship(), 1);
+        let shippable: Vec<&str> = order.shippable_lines().map(|l| l.sku.as_str()).collect();
+        assert_eq!(shippable, ["A"]);
+        // Never more than ordered.
+        order.lines[0].fulfillable_quantity = Some(9);
+        assert_eq!(order.lines[0].quantity_to_ship(), 4);
     }
 }

@@ -189,12 +189,15 @@ pub fn route_lines<'l>(
     // At most one entry per line: a vector is enough.
     let mut reserved: Vec<(OfferId, u32)> = Vec::new();
     let mut plan = RoutePlan::default();
-    for line in lines.into_iter().filter(|l| l.requires_shipping && l.quantity > 0) {
+    for line in lines
+        .into_iter()
+        .filter(|l| l.requires_shipping && l.quantity_to_ship() > 0)
+    {
         match routing.choose(line, &reserved)? {
             Choice::Offer(chosen) => {
                 match reserved.iter_mut().find(|(id, _)| *id == chosen.offer.id) {
-                    Some((_, taken)) => *taken += line.quantity,
-                    None => reserved.push((chosen.offer.id, line.quantity)),
+                    Some((_, taken)) => *taken += line.quantity_to_ship(),
+                    None => reserved.push((chosen.offer.id, line.quantity_to_ship())),
                 }
                 add_to_group(&mut plan.groups, line, &chosen)?;
             }
@@ -313,7 +316,7 @@ impl<'a, 'c> Routing<'a, 'c> {
                 .map_or(0, |(_, taken)| *taken);
             // A sum beyond u32 is more than any stock can hold.
             if !taken
-                .checked_add(line.quantity)
+                .checked_add(line.quantity_to_ship())
                 .is_some_and(|needed| offer.has_stock(needed))
             {
                 skipped.out_of_stock += 1;
@@ -360,11 +363,14 @@ impl<'a, 'c> Routing<'a, 'c> {
             line_item_id: line.id,
             offer_id: offer.id,
         };
-        let shipping_cost = method.cost.checked_mul(line.quantity).map_err(|_| overflow())?;
+        let shipping_cost = method
+            .cost
+            .checked_mul(line.quantity_to_ship())
+            .map_err(|_| overflow())?;
         let landed_cost = offer
             .unit_cost
             .checked_add(method.cost)
-            .and_then(|per_unit| per_unit.checked_mul(line.quantity))
+            .and_then(|per_unit| per_unit.checked_mul(line.quantity_to_ship()))
             .map_err(|_| overflow())?;
         let lane = first_with_key(&self.lanes, supplier.id, |l| l.supplier_id);
         let transit_days = lane.and_then(|l| l.measured_days).unwrap_or(method.max_days);
@@ -386,7 +392,9 @@ impl<'a, 'c> Routing<'a, 'c> {
         if skipped.out_of_stock > 0 {
             causes.push(format!(
                 "{} ship to {country} but lack stock for {} unit(s) (at most {} available)",
-                skipped.out_of_stock, line.quantity, skipped.most_available
+                skipped.out_of_stock,
+                line.quantity_to_ship(),
+                skipped.most_available
             ));
         }
         if skipped.no_shipping > 0 {
@@ -403,7 +411,7 @@ impl<'a, 'c> Routing<'a, 'c> {
         }
         format!(
             "no offer can supply {} × '{}' to {country}: of {offers} offer(s), {}",
-            line.quantity,
+            line.quantity_to_ship(),
             line.sku,
             causes.join("; ")
         )
@@ -550,7 +558,7 @@ fn add_to_group(
         line_item_id: line.id,
         variant_id: chosen.offer.variant_id,
         offer_id: chosen.offer.id,
-        quantity: line.quantity,
+        quantity: line.quantity_to_ship(),
         unit_cost: chosen.offer.unit_cost,
         shipping_method: chosen.method.name.clone(),
         shipping_cost: chosen.shipping_cost,
@@ -678,6 +686,9 @@ mod tests {
             quantity,
             unit_price: Money::new(5000, usd()),
             requires_shipping: true,
+            platform_product_id: None,
+            platform_variant_id: None,
+            fulfillable_quantity: None,
         }
     }
 
@@ -1260,6 +1271,11 @@ mod tests {
             placed_at: at,
             received_at: at,
             updated_at: at,
+            test: false,
+            charged_total: None,
+            shipping_method: None,
+            source_updated_at: None,
+            exceptions: Vec::new(),
             version: 0,
         };
         let context = fixture.context(RoutingPolicy::Fastest, RoutingWeights::default());

@@ -39,8 +39,8 @@ macro_rules! snake_enum {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
@@ -116,6 +116,8 @@ snake_enum!(
         PaymentNotCaptured => "payment_not_captured",
         OutOfStock => "out_of_stock",
         NoRoute => "no_route",
+        /// A line's storefront variant maps to no catalogue variant.
+        UnmappedVariant => "unmapped_variant",
         FraudRisk => "fraud_risk",
         Manual => "manual",
     }
@@ -304,7 +306,7 @@ impl SupplierOrderState {
 }
 
 impl fmt::Display for SupplierOrderState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}", self.status, self.request_status)
     }
 }
