@@ -2,7 +2,7 @@
 //! [`JobQueue`] for durable background work. Each store crate implements both.
 
 use async_trait::async_trait;
-use dropline_domain::catalog::{Offer, Product, Store as Shop, Supplier, Variant};
+use dropline_domain::catalog::{Offer, Product, Store as Shop, StoreConnection, Supplier, Variant};
 use dropline_domain::ids::{JobId, MessageId, OrderId, StoreId, SupplierId, SupplierOrderId, VariantId};
 use dropline_domain::order::Order;
 use dropline_domain::state::OrderState;
@@ -33,6 +33,9 @@ pub struct StoreRecord {
     pub store: Shop,
     /// SHA-256 of the store's API token, hex; the token itself is never stored.
     pub token_hash: String,
+    /// How dropline reaches the store's platform (with secrets: never shown by an API).
+    #[serde(default)]
+    pub connection: StoreConnection,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
@@ -137,6 +140,27 @@ pub struct ChangeSet {
     pub messages: Vec<Message>,
     /// Claimed jobs this step completed: they are deleted.
     pub finished_jobs: Vec<JobId>,
+    /// Webhook deliveries this step handled. Refused with [`StoreError::Conflict`] when the
+    /// store already recorded the same (store, delivery id): a delivery counts once.
+    pub deliveries: Vec<DeliveryRecord>,
+}
+
+/// A webhook delivery that was handled, kept so that a redelivery is recognised.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    pub store_id: StoreId,
+    /// The platform's delivery or event id.
+    pub delivery_id: String,
+    pub received_at: OffsetDateTime,
+}
+
+/// What a catalogue import from a storefront did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CatalogImport {
+    pub products_created: u32,
+    pub products_updated: u32,
+    pub variants_created: u32,
+    pub variants_updated: u32,
 }
 
 impl ChangeSet {
@@ -147,6 +171,7 @@ impl ChangeSet {
             && self.jobs.is_empty()
             && self.messages.is_empty()
             && self.finished_jobs.is_empty()
+            && self.deliveries.is_empty()
     }
 }
 
@@ -182,6 +207,10 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_store(&self, record: StoreRecord) -> Result<(), StoreError>;
     /// Replaces a store's name, address and settings.
     async fn update_store(&self, store: Shop) -> Result<(), StoreError>;
+    /// Replaces a store's platform connection (domain, credentials, webhook secrets).
+    async fn update_store_connection(&self, id: StoreId, connection: StoreConnection) -> Result<(), StoreError>;
+    /// Whether a webhook delivery of the store was already handled.
+    async fn delivery_seen(&self, store_id: StoreId, delivery_id: &str) -> Result<bool, StoreError>;
     async fn get_store(&self, id: StoreId) -> Result<Option<StoreRecord>, StoreError>;
     /// The store whose token hashes to `token_hash`.
     async fn store_by_token_hash(&self, token_hash: &str) -> Result<Option<StoreRecord>, StoreError>;
@@ -197,6 +226,13 @@ pub trait Store: Send + Sync + 'static {
     async fn list_products(&self, store_id: Option<StoreId>) -> Result<Vec<Product>, StoreError>;
     /// The store's variants with these SKUs (those that exist).
     async fn variants_by_sku(&self, store_id: StoreId, skus: &[String]) -> Result<Vec<Variant>, StoreError>;
+    /// The store's variants with these storefront variant ids (those that exist).
+    async fn variants_by_platform_id(&self, store_id: StoreId, ids: &[String]) -> Result<Vec<Variant>, StoreError>;
+    /// Adds or updates products pulled from the storefront, in one transaction. A product
+    /// is matched by `platform_product_id`, a variant by `platform_variant_id` (ids of the
+    /// given values are used only for new rows); title, SKU and price are updated, nothing
+    /// is deleted. Conflict when a SKU is taken by another variant of the store.
+    async fn import_products(&self, store_id: StoreId, products: Vec<Product>) -> Result<CatalogImport, StoreError>;
     /// The store that owns a variant.
     async fn variant_store(&self, variant_id: VariantId) -> Result<Option<StoreId>, StoreError>;
 

@@ -3,9 +3,9 @@
 use crate::PostgresStore;
 use async_trait::async_trait;
 use dropline_app::ports::{
-    ChangeSet, Job, JobQueue, Message, MessageFilter, OrderFilter, Store, StoreError, StoreRecord,
+    CatalogImport, ChangeSet, Job, JobQueue, Message, MessageFilter, OrderFilter, Store, StoreError, StoreRecord,
 };
-use dropline_domain::catalog::{Offer, Product, Store as Shop, Supplier, Variant};
+use dropline_domain::catalog::{Offer, Product, Store as Shop, StoreConnection, Supplier, Variant};
 use dropline_domain::ids::{JobId, OrderId, ProductId, StoreId, SupplierId, SupplierOrderId, VariantId};
 use dropline_domain::order::Order;
 use dropline_domain::state::OrderState;
@@ -20,6 +20,14 @@ impl Store for PostgresStore {
 
     async fn update_store(&self, store: Shop) -> Result<(), StoreError> {
         self.update_store_record(store).await
+    }
+
+    async fn update_store_connection(&self, id: StoreId, connection: StoreConnection) -> Result<(), StoreError> {
+        self.update_store_connection_record(id, connection).await
+    }
+
+    async fn delivery_seen(&self, store_id: StoreId, delivery_id: &str) -> Result<bool, StoreError> {
+        self.fetch_delivery_seen(store_id, delivery_id).await
     }
 
     async fn get_store(&self, id: StoreId) -> Result<Option<StoreRecord>, StoreError> {
@@ -60,6 +68,14 @@ impl Store for PostgresStore {
 
     async fn variants_by_sku(&self, store_id: StoreId, skus: &[String]) -> Result<Vec<Variant>, StoreError> {
         self.fetch_variants_by_sku(store_id, skus).await
+    }
+
+    async fn variants_by_platform_id(&self, store_id: StoreId, ids: &[String]) -> Result<Vec<Variant>, StoreError> {
+        self.fetch_variants_by_platform_id(store_id, ids).await
+    }
+
+    async fn import_products(&self, store_id: StoreId, products: Vec<Product>) -> Result<CatalogImport, StoreError> {
+        self.import_product_records(store_id, products).await
     }
 
     async fn variant_store(&self, variant_id: VariantId) -> Result<Option<StoreId>, StoreError> {

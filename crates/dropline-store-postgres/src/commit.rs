@@ -10,7 +10,7 @@
 
 use crate::error::store_error;
 use crate::finish;
-use dropline_app::ports::{ChangeSet, Message, NewJob, OrderWrite, StoreError};
+use dropline_app::ports::{ChangeSet, DeliveryRecord, Message, NewJob, OrderWrite, StoreError};
 use dropline_domain::order::Order;
 use dropline_domain::timeline::TimelineEvent;
 use sqlx::postgres::{PgConnection, PgPool};
@@ -137,9 +137,13 @@ fn fail_all(count: usize, err: StoreError) -> Vec<Result<(), StoreError>> {
     vec![Err(err); count]
 }
 
-/// Writes one change set: orders first (the rest refers to them), then timeline, jobs,
-/// messages, and finally the finished jobs.
+/// Writes one change set: the webhook deliveries first (a redelivery is refused before
+/// anything else is written, and a concurrent one waits on the delivery's key), then the
+/// orders (the rest refers to them), timeline, jobs, messages, and finally the finished jobs.
 async fn write_change_set(conn: &mut PgConnection, changes: &ChangeSet) -> Result<(), StoreError> {
+    for delivery in &changes.deliveries {
+        insert_delivery(conn, delivery).await?;
+    }
     for write in &changes.orders {
         match write {
             OrderWrite::Insert(order) => insert_order(conn, order).await?,
@@ -284,6 +288,23 @@ async fn insert_supplier_orders(conn: &mut PgConnection, order: &Order) -> Resul
     .execute(&mut *conn)
     .await
     .map_err(store_error)?;
+    Ok(())
+}
+
+async fn insert_delivery(conn: &mut PgConnection, delivery: &DeliveryRecord) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO webhook_deliveries (store_id, delivery_id, received_at) VALUES ($1, $2, $3)")
+        .bind(delivery.store_id.0)
+        .bind(&delivery.delivery_id)
+        .bind(delivery.received_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(|err| match store_error(err) {
+            StoreError::Conflict(what) => StoreError::Conflict(format!(
+                "webhook delivery '{}' of store {} was already handled: {what}",
+                delivery.delivery_id, delivery.store_id
+            )),
+            other => other,
+        })?;
     Ok(())
 }
 

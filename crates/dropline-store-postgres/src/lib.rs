@@ -4,7 +4,8 @@
 //!
 //! Aggregates (stores, catalogue records, orders with their supplier orders and shipments)
 //! are stored whole as JSONB documents; plain columns beside them exist to filter, sort and
-//! enforce uniqueness. Every [`ChangeSet`](dropline_app::ports::ChangeSet) is written in one
+//! enforce uniqueness. A store's platform connection, which holds its secrets, has a column
+//! of its own and never enters the store's document. Every [`ChangeSet`](dropline_app::ports::ChangeSet) is written in one
 //! transaction, and concurrent change sets are batched into one transaction by a background
 //! task (group commit, see `commit.rs`). Workers claim jobs with `FOR UPDATE SKIP LOCKED`
 //! leases.

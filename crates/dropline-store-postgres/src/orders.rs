@@ -1,4 +1,5 @@
-//! Reading orders, their timeline and the outbox. Writes go through `commit.rs`.
+//! Reading orders, their timeline, the outbox and the webhook deliveries handled. Writes go
+//! through `commit.rs`.
 
 use crate::catalog::doc;
 use crate::error::{corrupt, store_error};
@@ -43,6 +44,15 @@ impl crate::PostgresStore {
             .await
             .map_err(store_error)?;
         row.as_ref().map(order_from_row).transpose()
+    }
+
+    pub(crate) async fn fetch_delivery_seen(&self, store_id: StoreId, delivery_id: &str) -> Result<bool, StoreError> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE store_id = $1 AND delivery_id = $2)")
+            .bind(store_id.0)
+            .bind(delivery_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(store_error)
     }
 
     pub(crate) async fn fetch_order_of_supplier_order(

@@ -3,15 +3,20 @@
 //! Each write function runs on the writer's connection inside its own savepoint, so a
 //! product whose third variant is refused leaves nothing behind.
 
-use crate::sql::{SqlResult, collect, column, conflict_as, first, from_json, from_micros, micros, parse_name, to_json};
-use dropline_app::ports::{StoreError, StoreRecord};
+use crate::sql::{
+    SqlResult, collect, column, conflict_as, first, from_json, from_micros, is_unique_violation, micros, parse_name,
+    store_error, to_json,
+};
+use dropline_app::ports::{CatalogImport, StoreError, StoreRecord};
 use dropline_domain::address::Address;
-use dropline_domain::catalog::{Offer, Platform, Product, Store as Shop, StoreSettings, Supplier, Variant};
+use dropline_domain::catalog::{
+    Offer, Platform, Product, Store as Shop, StoreConnection, StoreSettings, Supplier, Variant,
+};
 use dropline_domain::ids::{ProductId, StoreId, SupplierId, VariantId};
 use dropline_domain::money::{Currency, Money};
-use rusqlite::{Connection, Row};
+use rusqlite::{Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 // ---------------------------------------------------------------------------------------------
@@ -35,11 +40,21 @@ pub(crate) fn store_doc(store: &Shop) -> Result<String, StoreError> {
     })
 }
 
-pub(crate) fn insert_store(conn: &Connection, record: &StoreRecord, doc: &str) -> Result<(), StoreError> {
+/// The stored form of a store's platform connection.
+pub(crate) fn connection_doc(connection: &StoreConnection) -> Result<String, StoreError> {
+    to_json(connection)
+}
+
+pub(crate) fn insert_store(
+    conn: &Connection,
+    record: &StoreRecord,
+    doc: &str,
+    connection: &str,
+) -> Result<(), StoreError> {
     let store = &record.store;
     conn.prepare_cached(
-        "INSERT INTO stores (id, name, platform, currency, token_hash, doc, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO stores (id, name, platform, currency, token_hash, doc, created_at, connection)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )
     .store()?
     .execute(rusqlite::params![
@@ -50,6 +65,7 @@ pub(crate) fn insert_store(conn: &Connection, record: &StoreRecord, doc: &str) -
         record.token_hash,
         doc,
         micros(record.created_at),
+        connection,
     ])
     .map_err(conflict_as(|| {
         format!("store {} or its token already exists", store.id)
@@ -69,7 +85,27 @@ pub(crate) fn update_store(conn: &Connection, store: &Shop, doc: &str) -> Result
     Ok(())
 }
 
-const STORE_COLUMNS: &str = "id, name, platform, currency, token_hash, doc, created_at";
+/// Replaces a store's connection; nothing else of the store changes.
+pub(crate) fn update_store_connection(conn: &Connection, id: StoreId, connection: &str) -> Result<(), StoreError> {
+    let changed = conn
+        .prepare_cached("UPDATE stores SET connection = ?2 WHERE id = ?1")
+        .store()?
+        .execute(rusqlite::params![id.0, connection])
+        .store()?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(format!("store {id}")));
+    }
+    Ok(())
+}
+
+fn store_exists(conn: &Connection, id: StoreId) -> Result<bool, StoreError> {
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM stores WHERE id = ?1)")
+        .store()?
+        .query_row([id.0], |row| row.get(0))
+        .store()
+}
+
+const STORE_COLUMNS: &str = "id, name, platform, currency, token_hash, doc, created_at, connection";
 
 fn decode_store(row: &Row<'_>) -> Result<StoreRecord, StoreError> {
     let platform: String = column(row, 2)?;
@@ -85,6 +121,7 @@ fn decode_store(row: &Row<'_>) -> Result<StoreRecord, StoreError> {
             settings: doc.settings,
         },
         token_hash: column(row, 4)?,
+        connection: from_json(&column::<String>(row, 7)?, "store connection")?,
         created_at: from_micros(column(row, 6)?)?,
     })
 }
@@ -150,40 +187,75 @@ pub(crate) fn list_suppliers(conn: &Connection, store_id: Option<StoreId>) -> Re
 // Products and variants
 // ---------------------------------------------------------------------------------------------
 
-pub(crate) fn insert_product(conn: &Connection, product: &Product) -> Result<(), StoreError> {
-    conn.prepare_cached("INSERT INTO products (id, store_id, title) VALUES (?1, ?2, ?3)")
+fn insert_product_row(
+    conn: &Connection,
+    id: ProductId,
+    store_id: StoreId,
+    product: &Product,
+) -> Result<(), StoreError> {
+    conn.prepare_cached("INSERT INTO products (id, store_id, title, platform_product_id) VALUES (?1, ?2, ?3, ?4)")
         .store()?
-        .execute(rusqlite::params![product.id.0, product.store_id.0, product.title])
-        .map_err(conflict_as(|| format!("product {} already exists", product.id)))?;
-    let mut statement = conn
-        .prepare_cached(
-            "INSERT INTO variants (id, product_id, store_id, position, sku, title, price_minor, currency)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        .execute(rusqlite::params![
+            id.0,
+            store_id.0,
+            product.title,
+            product.platform_product_id
+        ])
+        .map_err(conflict_as(|| match &product.platform_product_id {
+            Some(platform_id) => {
+                format!("product {id} or platform product id '{platform_id}' already exists in store {store_id}")
+            }
+            None => format!("product {id} already exists"),
+        }))?;
+    Ok(())
+}
+
+fn insert_variant_row(
+    conn: &Connection,
+    product_id: ProductId,
+    store_id: StoreId,
+    position: i64,
+    variant: &Variant,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO variants (id, product_id, store_id, position, sku, title, price_minor, currency, platform_variant_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .store()?
+    .execute(rusqlite::params![
+        variant.id.0,
+        product_id.0,
+        store_id.0,
+        position,
+        variant.sku,
+        variant.title,
+        variant.price.minor,
+        variant.price.currency.code(),
+        variant.platform_variant_id,
+    ])
+    .map_err(conflict_as(|| {
+        let platform = variant
+            .platform_variant_id
+            .as_ref()
+            .map(|id| format!(", platform variant id '{id}'"))
+            .unwrap_or_default();
+        format!(
+            "variant {}, SKU '{}'{platform} already exists in store {store_id}",
+            variant.id, variant.sku
         )
-        .store()?;
+    }))?;
+    Ok(())
+}
+
+pub(crate) fn insert_product(conn: &Connection, product: &Product) -> Result<(), StoreError> {
+    insert_product_row(conn, product.id, product.store_id, product)?;
     for (position, variant) in product.variants.iter().enumerate() {
-        statement
-            .execute(rusqlite::params![
-                variant.id.0,
-                product.id.0,
-                product.store_id.0,
-                position as i64,
-                variant.sku,
-                variant.title,
-                variant.price.minor,
-                variant.price.currency.code(),
-            ])
-            .map_err(conflict_as(|| {
-                format!(
-                    "variant {} or SKU '{}' already exists in store {}",
-                    variant.id, variant.sku, product.store_id
-                )
-            }))?;
+        insert_variant_row(conn, product.id, product.store_id, position as i64, variant)?;
     }
     Ok(())
 }
 
-const VARIANT_COLUMNS: &str = "id, product_id, sku, title, price_minor, currency";
+const VARIANT_COLUMNS: &str = "id, product_id, sku, title, price_minor, currency, platform_variant_id";
 
 fn decode_variant(row: &Row<'_>) -> Result<Variant, StoreError> {
     let currency: String = column(row, 5)?;
@@ -196,8 +268,11 @@ fn decode_variant(row: &Row<'_>) -> Result<Variant, StoreError> {
             column(row, 4)?,
             Currency::parse(&currency).map_err(|e| StoreError::Other(e.to_string()))?,
         ),
+        platform_variant_id: column(row, 6)?,
     })
 }
+
+const PRODUCT_COLUMNS: &str = "id, store_id, title, platform_product_id";
 
 fn decode_product(row: &Row<'_>) -> Result<Product, StoreError> {
     Ok(Product {
@@ -205,14 +280,13 @@ fn decode_product(row: &Row<'_>) -> Result<Product, StoreError> {
         store_id: StoreId(column(row, 1)?),
         title: column(row, 2)?,
         variants: Vec::new(),
+        platform_product_id: column(row, 3)?,
     })
 }
 
 pub(crate) fn get_product(conn: &Connection, id: ProductId) -> Result<Option<Product>, StoreError> {
-    let mut statement = conn
-        .prepare_cached("SELECT id, store_id, title FROM products WHERE id = ?1")
-        .store()?;
-    let Some(mut product) = first(&mut statement, [id.0], decode_product)? else {
+    let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE id = ?1");
+    let Some(mut product) = first(&mut *conn.prepare_cached(&sql).store()?, [id.0], decode_product)? else {
         return Ok(None);
     };
     let sql = format!("SELECT {VARIANT_COLUMNS} FROM variants WHERE product_id = ?1 ORDER BY position");
@@ -223,19 +297,15 @@ pub(crate) fn get_product(conn: &Connection, id: ProductId) -> Result<Option<Pro
 pub(crate) fn list_products(conn: &Connection, store_id: Option<StoreId>) -> Result<Vec<Product>, StoreError> {
     let (mut products, variants) = match store_id {
         Some(store_id) => {
-            let mut statement = conn
-                .prepare_cached("SELECT id, store_id, title FROM products WHERE store_id = ?1 ORDER BY id")
-                .store()?;
-            let products = collect(&mut statement, [store_id.0], decode_product)?;
+            let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE store_id = ?1 ORDER BY id");
+            let products = collect(&mut *conn.prepare_cached(&sql).store()?, [store_id.0], decode_product)?;
             let sql = format!("SELECT {VARIANT_COLUMNS} FROM variants WHERE store_id = ?1 ORDER BY position");
             let variants = collect(&mut *conn.prepare_cached(&sql).store()?, [store_id.0], decode_variant)?;
             (products, variants)
         }
         None => {
-            let mut statement = conn
-                .prepare_cached("SELECT id, store_id, title FROM products ORDER BY id")
-                .store()?;
-            let products = collect(&mut statement, [], decode_product)?;
+            let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products ORDER BY id");
+            let products = collect(&mut *conn.prepare_cached(&sql).store()?, [], decode_product)?;
             let sql = format!("SELECT {VARIANT_COLUMNS} FROM variants ORDER BY position");
             let variants = collect(&mut *conn.prepare_cached(&sql).store()?, [], decode_variant)?;
             (products, variants)
@@ -267,6 +337,198 @@ pub(crate) fn variants_by_sku(
         }
     }
     Ok(variants)
+}
+
+/// The variant query by storefront id: served by `variants_store_id_platform_variant_id_key`.
+const VARIANT_BY_PLATFORM_ID_SQL: &str = "SELECT id, product_id, sku, title, price_minor, currency, platform_variant_id
+     FROM variants WHERE store_id = ?1 AND platform_variant_id = ?2";
+
+pub(crate) fn variants_by_platform_id(
+    conn: &Connection,
+    store_id: StoreId,
+    ids: &[String],
+) -> Result<Vec<Variant>, StoreError> {
+    let mut statement = conn.prepare_cached(VARIANT_BY_PLATFORM_ID_SQL).store()?;
+    let mut variants: Vec<Variant> = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(variant) = first(&mut statement, rusqlite::params![store_id.0, id], decode_variant)?
+            && !variants.iter().any(|v| v.id == variant.id)
+        {
+            variants.push(variant);
+        }
+    }
+    Ok(variants)
+}
+
+/// Refuses an import that cannot be matched: a product of another store, a product or
+/// variant without its storefront id, or a storefront id given twice.
+fn check_import(store_id: StoreId, products: &[Product]) -> Result<(), StoreError> {
+    let mut product_ids = HashSet::new();
+    let mut variant_ids = HashSet::new();
+    for (p, product) in products.iter().enumerate() {
+        if product.store_id != store_id {
+            return Err(StoreError::Other(format!(
+                "products[{p}].store_id is {}, not the importing store {store_id}",
+                product.store_id
+            )));
+        }
+        let Some(platform_id) = &product.platform_product_id else {
+            return Err(StoreError::Other(format!(
+                "products[{p}].platform_product_id is missing: an import matches products by it"
+            )));
+        };
+        if !product_ids.insert(platform_id.as_str()) {
+            return Err(StoreError::Conflict(format!(
+                "products[{p}].platform_product_id '{platform_id}' appears twice in the import"
+            )));
+        }
+        for (v, variant) in product.variants.iter().enumerate() {
+            let Some(platform_id) = &variant.platform_variant_id else {
+                return Err(StoreError::Other(format!(
+                    "products[{p}].variants[{v}].platform_variant_id is missing: an import matches variants by it"
+                )));
+            };
+            if !variant_ids.insert(platform_id.as_str()) {
+                return Err(StoreError::Conflict(format!(
+                    "products[{p}].variants[{v}].platform_variant_id '{platform_id}' appears twice in the import"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The product query by storefront id: served by `products_store_id_platform_product_id_key`.
+const PRODUCT_BY_PLATFORM_ID_SQL: &str =
+    "SELECT id, title FROM products WHERE store_id = ?1 AND platform_product_id = ?2";
+
+/// A stored variant that an import changes.
+struct VariantChange<'a> {
+    id: VariantId,
+    sku_changed: bool,
+    variant: &'a Variant,
+}
+
+/// A variant that an import adds.
+struct NewVariant<'a> {
+    product_id: ProductId,
+    position: i64,
+    variant: &'a Variant,
+}
+
+/// Adds or updates products pulled from the storefront (see `Store::import_products`). Runs
+/// on the writer inside the write's savepoint, so a refused import leaves nothing behind.
+pub(crate) fn import_products(
+    conn: &Connection,
+    store_id: StoreId,
+    products: &[Product],
+) -> Result<CatalogImport, StoreError> {
+    check_import(store_id, products)?;
+    if !store_exists(conn, store_id)? {
+        return Err(StoreError::NotFound(format!("store {store_id}")));
+    }
+    let mut import = CatalogImport::default();
+    let mut changes: Vec<VariantChange<'_>> = Vec::new();
+    let mut additions: Vec<NewVariant<'_>> = Vec::new();
+    let mut next_position: HashMap<ProductId, i64> = HashMap::new();
+    let mut find_product = conn.prepare_cached(PRODUCT_BY_PLATFORM_ID_SQL).store()?;
+    let mut find_variant = conn.prepare_cached(VARIANT_BY_PLATFORM_ID_SQL).store()?;
+    // Products are written as they are matched; variant writes wait until every variant is
+    // matched, so that the matching reads see the catalogue as it was.
+    for product in products {
+        let stored: Option<(Uuid, String)> = find_product
+            .query_row(rusqlite::params![store_id.0, product.platform_product_id], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()
+            .store()?;
+        let product_id = match stored {
+            Some((id, title)) => {
+                if title != product.title {
+                    conn.prepare_cached("UPDATE products SET title = ?2 WHERE id = ?1")
+                        .store()?
+                        .execute(rusqlite::params![id, product.title])
+                        .store()?;
+                    import.products_updated += 1;
+                }
+                ProductId(id)
+            }
+            None => {
+                insert_product_row(conn, product.id, store_id, product)?;
+                import.products_created += 1;
+                next_position.insert(product.id, 0);
+                product.id
+            }
+        };
+        for variant in &product.variants {
+            let params = rusqlite::params![store_id.0, variant.platform_variant_id];
+            match first(&mut find_variant, params, decode_variant)? {
+                Some(stored) => {
+                    if (&stored.sku, &stored.title, &stored.price) != (&variant.sku, &variant.title, &variant.price) {
+                        changes.push(VariantChange {
+                            id: stored.id,
+                            sku_changed: stored.sku != variant.sku,
+                            variant,
+                        });
+                        import.variants_updated += 1;
+                    }
+                }
+                None => {
+                    let position = match next_position.get(&product_id) {
+                        Some(position) => *position,
+                        None => conn
+                            .prepare_cached("SELECT coalesce(max(position) + 1, 0) FROM variants WHERE product_id = ?1")
+                            .store()?
+                            .query_row([product_id.0], |row| row.get(0))
+                            .store()?,
+                    };
+                    next_position.insert(product_id, position + 1);
+                    additions.push(NewVariant {
+                        product_id,
+                        position,
+                        variant,
+                    });
+                    import.variants_created += 1;
+                }
+            }
+        }
+    }
+    // A SKU may move from one variant of the import to another (a storefront swapped two):
+    // the variants whose SKU changes let go of theirs first.
+    for change in changes.iter().filter(|c| c.sku_changed) {
+        conn.prepare_cached("UPDATE variants SET sku = ?2 WHERE id = ?1")
+            .store()?
+            .execute(rusqlite::params![
+                change.id.0,
+                format!("import-placeholder:{}", change.id)
+            ])
+            .store()?;
+    }
+    for change in &changes {
+        let variant = change.variant;
+        conn.prepare_cached("UPDATE variants SET sku = ?2, title = ?3, price_minor = ?4, currency = ?5 WHERE id = ?1")
+            .store()?
+            .execute(rusqlite::params![
+                change.id.0,
+                variant.sku,
+                variant.title,
+                variant.price.minor,
+                variant.price.currency.code(),
+            ])
+            .map_err(|error| sku_taken(error, &variant.sku, store_id))?;
+    }
+    for addition in &additions {
+        insert_variant_row(conn, addition.product_id, store_id, addition.position, addition.variant)?;
+    }
+    Ok(import)
+}
+
+fn sku_taken(error: rusqlite::Error, sku: &str, store_id: StoreId) -> StoreError {
+    if is_unique_violation(&error) {
+        StoreError::Conflict(format!("SKU '{sku}' is taken by another variant of store {store_id}"))
+    } else {
+        store_error(error)
+    }
 }
 
 pub(crate) fn variant_store(conn: &Connection, variant_id: VariantId) -> Result<Option<StoreId>, StoreError> {
@@ -339,5 +601,88 @@ pub(crate) fn list_offers(conn: &Connection, store_id: Option<StoreId>) -> Resul
             let mut statement = conn.prepare_cached("SELECT doc FROM offers ORDER BY id").store()?;
             collect(&mut statement, [], decode_doc("offer"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(conn: &Connection, sql: &str) -> String {
+        let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("plan");
+        let rows = statement
+            .query_map(rusqlite::params![Uuid::nil(), "id"], |row| row.get::<_, String>(3))
+            .expect("plan rows");
+        rows.map(|row| row.expect("plan row")).collect::<Vec<_>>().join("\n")
+    }
+
+    /// Lookups by storefront id are served by the partial unique indexes, not by a scan.
+    #[test]
+    fn platform_id_lookups_use_their_indexes() {
+        let mut conn = Connection::open_in_memory().expect("memory database");
+        crate::migrations::run(&mut conn).expect("migrations");
+        let variants = plan(&conn, VARIANT_BY_PLATFORM_ID_SQL);
+        assert!(
+            variants.contains("variants_store_id_platform_variant_id_key"),
+            "{variants}"
+        );
+        let products = plan(&conn, PRODUCT_BY_PLATFORM_ID_SQL);
+        assert!(
+            products.contains("products_store_id_platform_product_id_key"),
+            "{products}"
+        );
+    }
+
+    #[test]
+    fn an_import_is_checked_before_it_is_written() {
+        let store_id = StoreId::new();
+        let product = |platform_id: Option<&str>, variants: &[Option<&str>]| {
+            let id = ProductId::new();
+            Product {
+                id,
+                store_id,
+                title: "Mug".into(),
+                platform_product_id: platform_id.map(str::to_string),
+                variants: variants
+                    .iter()
+                    .enumerate()
+                    .map(|(n, platform_id)| Variant {
+                        id: VariantId::new(),
+                        product_id: id,
+                        sku: format!("SKU-{n}"),
+                        title: "Blue".into(),
+                        price: Money::new(100, Currency::parse("EUR").expect("EUR")),
+                        platform_variant_id: platform_id.map(str::to_string),
+                    })
+                    .collect(),
+            }
+        };
+        assert_eq!(check_import(store_id, &[]), Ok(()));
+        assert_eq!(
+            check_import(
+                store_id,
+                &[product(Some("p1"), &[Some("v1")]), product(Some("p2"), &[])]
+            ),
+            Ok(())
+        );
+        let message = |result: Result<(), StoreError>| match result {
+            Err(StoreError::Other(message) | StoreError::Conflict(message)) => message,
+            other => panic!("expected a refusal, got {other:?}"),
+        };
+        assert!(message(check_import(store_id, &[product(None, &[])])).contains("products[0].platform_product_id"));
+        assert!(
+            message(check_import(store_id, &[product(Some("p1"), &[Some("v1"), None])]))
+                .contains("products[0].variants[1].platform_variant_id")
+        );
+        let twice = check_import(store_id, &[product(Some("p1"), &[]), product(Some("p1"), &[])]);
+        assert!(matches!(&twice, Err(StoreError::Conflict(m)) if m.contains("products[1].platform_product_id 'p1'")));
+        let twice = check_import(
+            store_id,
+            &[product(Some("p1"), &[Some("v")]), product(Some("p2"), &[Some("v")])],
+        );
+        assert!(matches!(&twice, Err(StoreError::Conflict(m)) if m.contains("products[1].variants[0]")));
+        let mut foreign = product(Some("p1"), &[]);
+        foreign.store_id = StoreId::new();
+        assert!(message(check_import(store_id, &[foreign])).contains("products[0].store_id"));
     }
 }

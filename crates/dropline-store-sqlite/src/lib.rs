@@ -27,9 +27,9 @@ mod writer;
 use async_trait::async_trait;
 use checkpoint::Checkpointer;
 use dropline_app::ports::{
-    ChangeSet, Job, JobQueue, Message, MessageFilter, OrderFilter, Store, StoreError, StoreRecord,
+    CatalogImport, ChangeSet, Job, JobQueue, Message, MessageFilter, OrderFilter, Store, StoreError, StoreRecord,
 };
-use dropline_domain::catalog::{Offer, Product, Store as Shop, Supplier, Variant};
+use dropline_domain::catalog::{Offer, Product, Store as Shop, StoreConnection, Supplier, Variant};
 use dropline_domain::ids::{JobId, OrderId, ProductId, StoreId, SupplierId, SupplierOrderId, VariantId};
 use dropline_domain::order::Order;
 use dropline_domain::state::OrderState;
@@ -261,12 +261,26 @@ impl std::fmt::Debug for SqliteStore {
 impl Store for SqliteStore {
     async fn insert_store(&self, record: StoreRecord) -> Result<(), StoreError> {
         let doc = catalog::store_doc(&record.store)?;
-        self.write(move |conn| catalog::insert_store(conn, &record, &doc)).await
+        let connection = catalog::connection_doc(&record.connection)?;
+        self.write(move |conn| catalog::insert_store(conn, &record, &doc, &connection))
+            .await
     }
 
     async fn update_store(&self, store: Shop) -> Result<(), StoreError> {
         let doc = catalog::store_doc(&store)?;
         self.write(move |conn| catalog::update_store(conn, &store, &doc)).await
+    }
+
+    async fn update_store_connection(&self, id: StoreId, connection: StoreConnection) -> Result<(), StoreError> {
+        let connection = catalog::connection_doc(&connection)?;
+        self.write(move |conn| catalog::update_store_connection(conn, id, &connection))
+            .await
+    }
+
+    async fn delivery_seen(&self, store_id: StoreId, delivery_id: &str) -> Result<bool, StoreError> {
+        let delivery_id = delivery_id.to_string();
+        self.read(move |conn| orders::delivery_seen(conn, store_id, &delivery_id))
+            .await
     }
 
     async fn get_store(&self, id: StoreId) -> Result<Option<StoreRecord>, StoreError> {
@@ -315,6 +329,20 @@ impl Store for SqliteStore {
         }
         let skus = skus.to_vec();
         self.read(move |conn| catalog::variants_by_sku(conn, store_id, &skus))
+            .await
+    }
+
+    async fn variants_by_platform_id(&self, store_id: StoreId, ids: &[String]) -> Result<Vec<Variant>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = ids.to_vec();
+        self.read(move |conn| catalog::variants_by_platform_id(conn, store_id, &ids))
+            .await
+    }
+
+    async fn import_products(&self, store_id: StoreId, products: Vec<Product>) -> Result<CatalogImport, StoreError> {
+        self.write(move |conn| catalog::import_products(conn, store_id, &products))
             .await
     }
 

@@ -13,11 +13,18 @@ struct Migration {
 }
 
 /// Every migration, in order. New files are added at the end; applied ones never change.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../migrations/0001_initial.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../migrations/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "storefront_connections",
+        sql: include_str!("../migrations/0002_storefront_connections.sql"),
+    },
+];
 
 /// Applies the migrations that `conn`'s database lacks and returns their names
 /// (`0001_initial`, ...). Each runs in its own immediate transaction, so two processes

@@ -1,5 +1,5 @@
-//! Change sets (orders, timeline, jobs, messages written together) and the order, timeline
-//! and outbox reads.
+//! Change sets (orders, timeline, jobs, messages and webhook deliveries written together) and
+//! the order, timeline, outbox and delivery reads.
 //!
 //! A change set is encoded (JSON, ids, times) on the caller's task by [`encode_change_set`],
 //! so the writer thread only runs SQL; [`apply_change_set`] then writes it inside the batch
@@ -76,8 +76,15 @@ struct EncodedMessage {
     created_at: i64,
 }
 
+struct EncodedDelivery {
+    store_id: Uuid,
+    delivery_id: String,
+    received_at: i64,
+}
+
 /// A change set, ready for SQL.
 pub(crate) struct EncodedChangeSet {
+    deliveries: Vec<EncodedDelivery>,
     orders: Vec<EncodedOrder>,
     timeline: Vec<EncodedEvent>,
     jobs: Vec<EncodedJob>,
@@ -185,7 +192,17 @@ pub(crate) fn encode_change_set(changes: ChangeSet, now: OffsetDateTime) -> Resu
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
+    let deliveries = changes
+        .deliveries
+        .into_iter()
+        .map(|delivery| EncodedDelivery {
+            store_id: delivery.store_id.0,
+            delivery_id: delivery.delivery_id,
+            received_at: micros(delivery.received_at),
+        })
+        .collect();
     Ok(EncodedChangeSet {
+        deliveries,
         orders,
         timeline,
         jobs,
@@ -388,8 +405,25 @@ fn sync_supplier_orders(conn: &Connection, order: &EncodedOrder) -> Result<(), S
     insert_supplier_orders(conn, order, &missing)
 }
 
-/// Writes a change set; run by the writer inside the change set's savepoint.
+/// Writes a change set; run by the writer inside the change set's savepoint. Deliveries go
+/// first: a redelivery is refused before anything else is written.
 pub(crate) fn apply_change_set(conn: &Connection, changes: &EncodedChangeSet) -> Result<(), StoreError> {
+    if !changes.deliveries.is_empty() {
+        let mut statement = conn
+            .prepare_cached("INSERT INTO webhook_deliveries (store_id, delivery_id, received_at) VALUES (?1, ?2, ?3)")
+            .store()?;
+        for delivery in &changes.deliveries {
+            statement
+                .execute(params![delivery.store_id, delivery.delivery_id, delivery.received_at])
+                .map_err(conflict_as(|| {
+                    format!(
+                        "webhook delivery '{}' of store {} was already handled",
+                        delivery.delivery_id,
+                        StoreId(delivery.store_id)
+                    )
+                }))?;
+        }
+    }
     for order in &changes.orders {
         write_order(conn, order)?;
     }
@@ -494,6 +528,13 @@ pub(crate) fn order_by_external_id(
         .prepare_cached("SELECT version, doc FROM orders WHERE store_id = ?1 AND external_id = ?2")
         .store()?;
     first(&mut statement, params![store_id.0, external_id], decode_order)
+}
+
+pub(crate) fn delivery_seen(conn: &Connection, store_id: StoreId, delivery_id: &str) -> Result<bool, StoreError> {
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE store_id = ?1 AND delivery_id = ?2)")
+        .store()?
+        .query_row(params![store_id.0, delivery_id], |row| row.get(0))
+        .store()
 }
 
 pub(crate) fn order_of_supplier_order(conn: &Connection, id: SupplierOrderId) -> Result<Option<OrderId>, StoreError> {

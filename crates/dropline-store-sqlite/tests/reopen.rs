@@ -2,8 +2,11 @@
 //! once however often the file is opened or migrated.
 
 use dropline_app::ports::{JobQueue, Store, StoreError};
+use dropline_domain::catalog::StoreConnection;
 use dropline_store_sqlite::{SqliteOptions, SqliteStore, Synchronous, migrate};
-use dropline_store_tests::builders::{OrderBuilder, at, insert_change_set, store_record};
+use dropline_store_tests::builders::{
+    OrderBuilder, at, connection, insert_change_set, platform_product, product, sku, store_record,
+};
 use rusqlite::Connection;
 
 fn applied_migrations(path: &std::path::Path) -> Vec<(i64, String)> {
@@ -62,13 +65,16 @@ fn migrations_are_applied_once() {
     let path = dir.path().join("dropline.db");
     assert_eq!(
         migrate(&path).expect("first migration"),
-        vec!["0001_initial".to_string()]
+        vec!["0001_initial".to_string(), "0002_storefront_connections".to_string()]
     );
     assert_eq!(migrate(&path).expect("second migration"), Vec::<String>::new());
     drop(SqliteStore::open(&path, SqliteOptions::default()).expect("the store opens"));
     drop(SqliteStore::open(&path, SqliteOptions::default()).expect("the store opens again"));
     assert_eq!(migrate(&path).expect("third migration"), Vec::<String>::new());
-    assert_eq!(applied_migrations(&path), vec![(1, "initial".to_string())]);
+    assert_eq!(
+        applied_migrations(&path),
+        vec![(1, "initial".to_string()), (2, "storefront_connections".to_string())]
+    );
 }
 
 #[test]
@@ -104,4 +110,99 @@ async fn references_to_missing_rows_are_refused() {
     let refused = store.commit(insert_change_set(&order)).await;
     assert!(matches!(refused, Err(StoreError::NotFound(_))), "{refused:?}");
     assert_eq!(store.get_order(order.id).await.expect("read"), None);
+}
+
+/// A database made by the first schema, with a store and a product in it, upgrades in place:
+/// the store reads back unconnected, the product without storefront ids, and both take the
+/// new fields from then on.
+#[tokio::test]
+async fn upgrading_from_the_first_schema_keeps_the_data() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("dropline.db");
+    let mut record = store_record();
+    record.connection = StoreConnection::default();
+    let old_product = product(record.store.id, &[&sku(), &sku()]);
+    {
+        let conn = Connection::open(&path).expect("the file opens");
+        conn.execute_batch(include_str!("../migrations/0001_initial.sql"))
+            .expect("the first schema");
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER NOT NULL, name TEXT NOT NULL, applied_at INTEGER NOT NULL,
+                 CONSTRAINT schema_migrations_pkey PRIMARY KEY (version));
+             INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, 'initial', 0);",
+        )
+        .expect("the first migration is recorded");
+        let store = &record.store;
+        let doc = serde_json::json!({ "address": store.address, "settings": store.settings }).to_string();
+        conn.execute(
+            "INSERT INTO stores (id, name, platform, currency, token_hash, doc, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            rusqlite::params![
+                store.id.0,
+                store.name,
+                store.platform.as_str(),
+                store.currency.code(),
+                record.token_hash,
+                doc,
+                record.created_at.unix_timestamp() * 1_000_000,
+            ],
+        )
+        .expect("a store of the first schema");
+        conn.execute(
+            "INSERT INTO products (id, store_id, title) VALUES (?1, ?2, ?3)",
+            rusqlite::params![old_product.id.0, store.id.0, old_product.title],
+        )
+        .expect("a product of the first schema");
+        for (position, variant) in old_product.variants.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO variants (id, product_id, store_id, position, sku, title, price_minor, currency)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                rusqlite::params![
+                    variant.id.0,
+                    old_product.id.0,
+                    store.id.0,
+                    position as i64,
+                    variant.sku,
+                    variant.title,
+                    variant.price.minor,
+                    variant.price.currency.code(),
+                ],
+            )
+            .expect("a variant of the first schema");
+        }
+    }
+
+    let store = SqliteStore::open(&path, SqliteOptions::default()).expect("the store opens and upgrades");
+    assert_eq!(
+        store.get_store(record.store.id).await.expect("read"),
+        Some(record.clone())
+    );
+    assert_eq!(
+        store.get_product(old_product.id).await.expect("read"),
+        Some(old_product.clone())
+    );
+
+    let connected = connection();
+    store
+        .update_store_connection(record.store.id, connected.clone())
+        .await
+        .expect("the store takes a connection");
+    assert_eq!(
+        store
+            .get_store(record.store.id)
+            .await
+            .expect("read")
+            .map(|r| r.connection),
+        Some(connected)
+    );
+    let pulled = platform_product(record.store.id, "prod-1", &[("var-1", &sku())]);
+    let import = store
+        .import_products(record.store.id, vec![pulled.clone()])
+        .await
+        .expect("an import");
+    assert_eq!((import.products_created, import.variants_created), (1, 1));
+    assert_eq!(store.get_product(pulled.id).await.expect("read"), Some(pulled));
+    assert_eq!(
+        store.get_product(old_product.id).await.expect("read"),
+        Some(old_product)
+    );
 }

@@ -1,12 +1,13 @@
-//! Test data: stores, suppliers, products, offers, orders with lines and supplier orders,
-//! change sets, jobs and messages. Every builder gives fresh ids and unique natural keys, so
+//! Test data: stores with their platform connection, suppliers, products (plain or pulled
+//! from a storefront), offers, orders with lines and supplier orders, change sets, jobs,
+//! messages and webhook deliveries. Every builder gives fresh ids and unique natural keys, so
 //! tests can make as many as they like in one database.
 //!
 //! Times are whole seconds after [`base_time`], so they survive any store's precision.
 
-use dropline_app::ports::{ChangeSet, Message, MessageState, NewJob, OrderWrite, StoreRecord};
+use dropline_app::ports::{ChangeSet, DeliveryRecord, Message, MessageState, NewJob, OrderWrite, StoreRecord};
 use dropline_domain::address::{Address, Customer};
-use dropline_domain::catalog::{Offer, RoutingWeights};
+use dropline_domain::catalog::{Offer, RoutingWeights, StoreConnection};
 use dropline_domain::catalog::{
     OfferPriority, Platform, Product, RoutingPolicy, ShippingMethod, Store as Shop, StoreSettings, Supplier,
     SupplierKind, Variant,
@@ -66,7 +67,21 @@ pub fn address() -> Address {
     }
 }
 
-/// A new store record with a unique token hash.
+/// A full platform connection: every credential and two webhook secrets (a rotation), each
+/// unique.
+pub fn connection() -> StoreConnection {
+    let n = unique();
+    StoreConnection {
+        domain: Some(format!("shop-{n}.myshopify.com")),
+        api_base: Some(format!("http://127.0.0.1:9/shop-{n}")),
+        access_token: Some(format!("shpat_{n:032x}")),
+        api_key: Some(format!("ck_{n:040x}")),
+        api_secret: Some(format!("cs_{n:040x}")),
+        webhook_secrets: vec![format!("whsec-new-{n}"), format!("whsec-old-{n}")],
+    }
+}
+
+/// A new store record with a unique token hash and a full [`connection`].
 pub fn store_record() -> StoreRecord {
     let n = unique();
     StoreRecord {
@@ -82,6 +97,7 @@ pub fn store_record() -> StoreRecord {
             settings: StoreSettings::default(),
         },
         token_hash: format!("{:032x}{n:032x}", Uuid::now_v7().as_u128()),
+        connection: connection(),
         created_at: at(n as i64),
     }
 }
@@ -126,6 +142,7 @@ pub fn variant(product_id: ProductId, sku: &str) -> Variant {
         sku: sku.to_string(),
         title: format!("Variant {sku}"),
         price: usd_minor(1999),
+        platform_variant_id: None,
     }
 }
 
@@ -137,7 +154,28 @@ pub fn product(store_id: StoreId, skus: &[&str]) -> Product {
         store_id,
         title: format!("Product {}", unique()),
         variants: skus.iter().map(|sku| variant(id, sku)).collect(),
+        platform_product_id: None,
     }
+}
+
+/// A product as pulled from a storefront: fresh ids, the storefront's product id, and one
+/// variant per (storefront variant id, SKU), in that order.
+pub fn platform_product(store_id: StoreId, platform_product_id: &str, variants: &[(&str, &str)]) -> Product {
+    let mut product = product(store_id, &[]);
+    product.platform_product_id = Some(platform_product_id.to_string());
+    product.variants = variants
+        .iter()
+        .map(|(platform_variant_id, sku)| Variant {
+            platform_variant_id: Some((*platform_variant_id).to_string()),
+            ..variant(product.id, sku)
+        })
+        .collect();
+    product
+}
+
+/// A unique storefront id (of a product, a variant or a webhook delivery).
+pub fn platform_id() -> String {
+    format!("gid-{}", unique())
 }
 
 /// A unique SKU.
@@ -200,6 +238,9 @@ impl OrderBuilder {
                 quantity: 2,
                 unit_price: usd_minor(1250),
                 requires_shipping: true,
+                platform_product_id: Some(format!("P{n}")),
+                platform_variant_id: Some(format!("V{n}")),
+                fulfillable_quantity: Some(1),
             },
             LineItem {
                 id: LineItemId::new(),
@@ -211,6 +252,9 @@ impl OrderBuilder {
                 quantity: 1,
                 unit_price: usd_minor(900),
                 requires_shipping: true,
+                platform_product_id: None,
+                platform_variant_id: None,
+                fulfillable_quantity: None,
             },
         ];
         let order = Order {
@@ -237,6 +281,11 @@ impl OrderBuilder {
             placed_at: base_time(),
             received_at: at(1),
             updated_at: at(1),
+            test: false,
+            charged_total: Some(usd_minor(4120)),
+            shipping_method: Some("Standard".into()),
+            source_updated_at: Some(at(1)),
+            exceptions: Vec::new(),
             version: 0,
         };
         Self { order }
@@ -365,6 +414,7 @@ pub fn insert_change_set(order: &Order) -> ChangeSet {
         jobs: vec![job("route_order", base_time(), Some(order.store_id))],
         messages: vec![message(order, "order_received")],
         finished_jobs: Vec::new(),
+        deliveries: Vec::new(),
     }
 }
 
@@ -377,5 +427,23 @@ pub fn update_change_set(order: &Order) -> ChangeSet {
         jobs: vec![job("place_supplier_order", base_time(), Some(order.store_id))],
         messages: vec![message(order, "order_confirmed")],
         finished_jobs: Vec::new(),
+        deliveries: Vec::new(),
+    }
+}
+
+/// A webhook delivery of a store with a unique delivery id, received at `at(3)`.
+pub fn delivery(store_id: StoreId) -> DeliveryRecord {
+    DeliveryRecord {
+        store_id,
+        delivery_id: format!("delivery-{}", unique()),
+        received_at: at(3),
+    }
+}
+
+/// What handling an order webhook writes: [`insert_change_set`] plus the delivery.
+pub fn delivered_change_set(order: &Order, delivery: &DeliveryRecord) -> ChangeSet {
+    ChangeSet {
+        deliveries: vec![delivery.clone()],
+        ..insert_change_set(order)
     }
 }

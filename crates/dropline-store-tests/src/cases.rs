@@ -10,14 +10,26 @@
 //! - `claim_jobs` gives the due jobs earliest `run_after` first; a claim does not count an
 //!   attempt, `retry_job` does and releases the lease; `retry_job` and `bury_job` of an
 //!   unknown job are `NotFound`;
-//! - `update_store` of an unknown store and `update_offer` of an unknown offer are `NotFound`.
+//! - `update_store` of an unknown store and `update_offer` of an unknown offer are `NotFound`;
+//! - `update_store_connection` of an unknown store is `NotFound`; `update_store` keeps the
+//!   connection;
+//! - a change set refused for any reason records none of its deliveries;
+//! - `import_products` counts a product as updated when its title changed and a variant when
+//!   its SKU, title or price changed (a re-import of the same catalogue counts nothing); a new
+//!   variant of a matched product goes after its stored variants; an import of an unknown
+//!   store is `NotFound`; one with a storefront id given twice is `Conflict`; one with a
+//!   product of another store or without a storefront id is `Other`.
 
 use crate::builders::{
-    OrderBuilder, at, changed_settings, insert_change_set, job, message, offer, product, sku, store_record, supplier,
-    supplier_order_for, timeline_event, update_change_set, usd_minor,
+    OrderBuilder, at, changed_settings, connection, delivered_change_set, delivery, insert_change_set, job, message,
+    offer, platform_id, platform_product, product, sku, store_record, supplier, supplier_order_for, timeline_event,
+    update_change_set, usd_minor, variant,
 };
-use dropline_app::ports::{Backend, ChangeSet, Job, MessageFilter, OrderFilter, OrderWrite, StoreError, StoreRecord};
-use dropline_domain::catalog::OfferPriority;
+use dropline_app::ports::{
+    Backend, CatalogImport, ChangeSet, DeliveryRecord, Job, MessageFilter, OrderFilter, OrderWrite, StoreError,
+    StoreRecord,
+};
+use dropline_domain::catalog::{OfferPriority, Product, StoreConnection, Variant};
 use dropline_domain::ids::{JobId, OfferId, OrderId, StoreId, SupplierOrderId, VariantId};
 use dropline_domain::order::Order;
 use dropline_domain::state::OrderState;
@@ -43,6 +55,15 @@ fn assert_not_found<T: Debug>(result: Result<T, StoreError>) {
     match result {
         Err(StoreError::NotFound(_)) => {}
         other => panic!("expected NotFound, got {other:?}"),
+    }
+}
+
+/// An `Other` error whose message names `field`.
+#[track_caller]
+fn assert_other_naming<T: Debug>(result: Result<T, StoreError>, field: &str) {
+    match result {
+        Err(StoreError::Other(message)) if message.contains(field) => {}
+        other => panic!("expected Other naming {field}, got {other:?}"),
     }
 }
 
@@ -117,6 +138,7 @@ pub async fn stores_insert_get_and_by_token_hash<B: Backend>(db: Arc<B>) {
     let bare = {
         let mut bare = store_record();
         bare.store.address = None;
+        bare.connection = StoreConnection::default();
         bare
     };
     db.insert_store(bare.clone()).await.unwrap();
@@ -182,6 +204,87 @@ pub async fn stores_list<B: Backend>(db: Arc<B>) {
     records.sort_by_key(|r| r.store.id);
     let listed = sorted_by_key(db.list_stores().await.unwrap(), |r| r.store.id);
     assert_eq!(listed, records);
+}
+
+/// A store's connection reads back whole, secrets included, by id, by token hash and in the
+/// listing; `update_store_connection` replaces it and nothing else; `update_store` keeps it.
+pub async fn stores_connection_round_trip_and_update<B: Backend>(db: Arc<B>) {
+    let record = seed_store(&*db).await;
+    let other = seed_store(&*db).await;
+    let id = record.store.id;
+    assert!(record.connection.access_token.is_some());
+    assert_eq!(record.connection.webhook_secrets.len(), 2);
+    assert_eq!(db.get_store(id).await.unwrap().unwrap().connection, record.connection);
+    assert_eq!(
+        db.store_by_token_hash(&record.token_hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .connection,
+        record.connection
+    );
+    let listed = db.list_stores().await.unwrap();
+    assert!(listed.contains(&record) && listed.contains(&other), "{listed:?}");
+
+    // A rotation: the new secret first, the old one kept while the platform still signs with it.
+    let mut rotated = connection();
+    rotated.webhook_secrets = vec!["whsec-rotated".into(), record.connection.webhook_secrets[0].clone()];
+    rotated.api_base = None;
+    db.update_store_connection(id, rotated.clone()).await.unwrap();
+    let expected = StoreRecord {
+        connection: rotated.clone(),
+        ..record.clone()
+    };
+    assert_eq!(db.get_store(id).await.unwrap(), Some(expected.clone()));
+    assert_eq!(
+        db.store_by_token_hash(&record.token_hash).await.unwrap(),
+        Some(expected)
+    );
+
+    // Changing the store's name and settings keeps its credentials and secrets.
+    let mut store = record.store.clone();
+    store.name = "Renamed store".into();
+    store.settings = changed_settings();
+    db.update_store(store.clone()).await.unwrap();
+    assert_eq!(
+        db.get_store(id).await.unwrap(),
+        Some(StoreRecord {
+            store: store.clone(),
+            connection: rotated.clone(),
+            ..record.clone()
+        })
+    );
+
+    // Secrets are kept byte for byte: a PEM key with newlines, quotes, non-ASCII text.
+    let pem = StoreConnection {
+        domain: Some("boutique.example".into()),
+        access_token: Some("tøken with spaces, 'quotes' and \"double quotes\"".into()),
+        api_key: Some("site-1234".into()),
+        webhook_secrets: vec!["-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqh\\kiG9w0B\n-----END PUBLIC KEY-----\n".into()],
+        ..StoreConnection::default()
+    };
+    db.update_store_connection(id, pem.clone()).await.unwrap();
+    assert_eq!(db.get_store(id).await.unwrap().unwrap().connection, pem);
+
+    // Disconnecting clears everything.
+    db.update_store_connection(id, StoreConnection::default())
+        .await
+        .unwrap();
+    let disconnected = db.get_store(id).await.unwrap().unwrap();
+    assert_eq!(disconnected.connection, StoreConnection::default());
+    assert_eq!(disconnected.store, store);
+    assert_eq!(disconnected.token_hash, record.token_hash);
+
+    assert_eq!(db.get_store(other.store.id).await.unwrap(), Some(other));
+}
+
+/// `update_store_connection` of a store that does not exist is `NotFound` and writes nothing.
+pub async fn stores_update_connection_of_unknown_store_is_not_found<B: Backend>(db: Arc<B>) {
+    let record = seed_store(&*db).await;
+    let unknown = StoreId::new();
+    assert_not_found(db.update_store_connection(unknown, connection()).await);
+    assert_eq!(db.get_store(unknown).await.unwrap(), None);
+    assert_eq!(db.list_stores().await.unwrap(), vec![record]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -389,6 +492,515 @@ pub async fn offers_insert_update_and_query<B: Backend>(db: Arc<B>) {
         vec![o4],
         "other offers are untouched"
     );
+}
+
+/// Storefront ids read back wherever products and variants are read; variants are found by
+/// storefront id within their store; a storefront id is unique within its store.
+pub async fn variants_by_platform_id_within_store<B: Backend>(db: Arc<B>) {
+    let first_store = seed_store(&*db).await.store.id;
+    let second_store = seed_store(&*db).await.store.id;
+    let (product_pid, red, blue) = (platform_id(), platform_id(), platform_id());
+    let mut pulled = platform_product(first_store, &product_pid, &[(&red, &sku()), (&blue, &sku())]);
+    // A variant added by hand, beside the pulled ones.
+    pulled.variants.push(variant(pulled.id, &sku()));
+    // Another store's storefront may use the same ids.
+    let elsewhere = platform_product(second_store, &product_pid, &[(&red, &sku())]);
+    let plain = product(first_store, &[&sku()]);
+    for p in [&pulled, &elsewhere, &plain] {
+        db.insert_product(p.clone()).await.unwrap();
+    }
+
+    assert_eq!(db.get_product(pulled.id).await.unwrap(), Some(pulled.clone()));
+    assert_eq!(
+        sorted_by_key(db.list_products(Some(first_store)).await.unwrap(), |p| p.id),
+        sorted_by_key(vec![pulled.clone(), plain.clone()], |p| p.id)
+    );
+    assert_eq!(
+        sorted_by_key(db.list_products(None).await.unwrap(), |p| p.id),
+        sorted_by_key(vec![pulled.clone(), plain.clone(), elsewhere.clone()], |p| p.id)
+    );
+    assert_eq!(
+        db.variants_by_sku(first_store, std::slice::from_ref(&pulled.variants[1].sku))
+            .await
+            .unwrap(),
+        vec![pulled.variants[1].clone()]
+    );
+
+    let found = db
+        .variants_by_platform_id(first_store, &[blue.clone(), red.clone(), "missing".into(), red.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        sorted_by_key(found, |v| v.id),
+        sorted_by_key(vec![pulled.variants[0].clone(), pulled.variants[1].clone()], |v| v.id)
+    );
+    assert_eq!(
+        db.variants_by_platform_id(second_store, &[red.clone(), blue.clone()])
+            .await
+            .unwrap(),
+        vec![elsewhere.variants[0].clone()]
+    );
+    // Exact match only.
+    assert_eq!(
+        db.variants_by_platform_id(first_store, &[red.to_uppercase(), format!(" {red}")])
+            .await
+            .unwrap(),
+        vec![]
+    );
+    assert_eq!(db.variants_by_platform_id(first_store, &[]).await.unwrap(), vec![]);
+    assert_eq!(
+        db.variants_by_platform_id(StoreId::new(), std::slice::from_ref(&red))
+            .await
+            .unwrap(),
+        vec![]
+    );
+
+    // A product repeating a storefront variant id of its store is refused whole.
+    let repeat = platform_product(first_store, &platform_id(), &[(&platform_id(), &sku()), (&red, &sku())]);
+    assert_conflict(db.insert_product(repeat.clone()).await);
+    assert_eq!(db.get_product(repeat.id).await.unwrap(), None);
+    assert_eq!(
+        db.variants_by_sku(first_store, std::slice::from_ref(&repeat.variants[0].sku))
+            .await
+            .unwrap(),
+        vec![]
+    );
+    // So is a second product with a storefront product id of its store.
+    let same_product = platform_product(first_store, &product_pid, &[(&platform_id(), &sku())]);
+    assert_conflict(db.insert_product(same_product.clone()).await);
+    assert_eq!(db.get_product(same_product.id).await.unwrap(), None);
+    // Products and variants without storefront ids are not limited.
+    let another_plain = product(first_store, &[&sku(), &sku()]);
+    db.insert_product(another_plain.clone()).await.unwrap();
+    assert_eq!(db.get_product(another_plain.id).await.unwrap(), Some(another_plain));
+}
+
+/// The variant as an import leaves it: stored ids and product, the storefront's values.
+fn imported_variant(stored: &Variant, pulled: &Variant) -> Variant {
+    Variant {
+        sku: pulled.sku.clone(),
+        title: pulled.title.clone(),
+        price: pulled.price,
+        ..stored.clone()
+    }
+}
+
+/// An import adds what is new and updates what it matches by storefront id (title, SKU,
+/// price) keeping the stored ids; SKUs may swap between variants; it deletes nothing, and
+/// the same import again changes nothing.
+pub async fn import_products_creates_then_updates<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let other_store = seed_store(&*db).await.store.id;
+    // The other store has the same storefront ids: never matched.
+    let foreign = platform_product(other_store, "prod-1", &[("var-1", &sku())]);
+    db.insert_product(foreign.clone()).await.unwrap();
+    // A product added by hand is left alone.
+    let manual = product(store, &[&sku()]);
+    db.insert_product(manual.clone()).await.unwrap();
+
+    let (sku_a, sku_b, sku_c) = (sku(), sku(), sku());
+    let mug = platform_product(store, "prod-1", &[("var-1", &sku_a), ("var-2", &sku_b)]);
+    let poster = platform_product(store, "prod-2", &[("var-3", &sku_c)]);
+    let first = db
+        .import_products(store, vec![mug.clone(), poster.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        first,
+        CatalogImport {
+            products_created: 2,
+            products_updated: 0,
+            variants_created: 3,
+            variants_updated: 0,
+        }
+    );
+    // New products and variants keep the ids they were given.
+    assert_eq!(db.get_product(mug.id).await.unwrap(), Some(mug.clone()));
+    assert_eq!(db.get_product(poster.id).await.unwrap(), Some(poster.clone()));
+    assert_eq!(
+        db.variants_by_platform_id(store, &["var-1".into()]).await.unwrap(),
+        vec![mug.variants[0].clone()]
+    );
+    assert_eq!(db.get_product(foreign.id).await.unwrap(), Some(foreign.clone()));
+
+    // The storefront renamed the mug, swapped its SKUs, repriced one variant and added a
+    // third; the poster is as it was; a lamp is new. A pull makes fresh ids every time.
+    let sku_d = sku();
+    let mut mug_again = platform_product(
+        store,
+        "prod-1",
+        &[("var-2", &sku_a), ("var-1", &sku_b), ("var-4", &sku_d)],
+    );
+    mug_again.title = "Mug, renamed".into();
+    mug_again.variants[0].price = usd_minor(2499);
+    let mut poster_again = platform_product(store, "prod-2", &[("var-3", &sku_c)]);
+    poster_again.title = poster.title.clone();
+    let lamp = platform_product(store, "prod-3", &[("var-5", &sku())]);
+    let second = db
+        .import_products(store, vec![mug_again.clone(), poster_again.clone(), lamp.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        second,
+        CatalogImport {
+            products_created: 1,
+            products_updated: 1,
+            variants_created: 2,
+            variants_updated: 2,
+        }
+    );
+    let expected_mug = Product {
+        title: "Mug, renamed".into(),
+        variants: vec![
+            imported_variant(&mug.variants[0], &mug_again.variants[1]),
+            imported_variant(&mug.variants[1], &mug_again.variants[0]),
+            // Added after the stored variants, in the stored product.
+            Variant {
+                product_id: mug.id,
+                ..mug_again.variants[2].clone()
+            },
+        ],
+        ..mug.clone()
+    };
+    assert_eq!(expected_mug.variants[1].price, usd_minor(2499));
+    assert_eq!(expected_mug.variants[1].sku, sku_a);
+    assert_eq!(db.get_product(mug.id).await.unwrap(), Some(expected_mug.clone()));
+    assert_eq!(db.get_product(mug_again.id).await.unwrap(), None);
+    assert_eq!(db.get_product(poster.id).await.unwrap(), Some(poster.clone()));
+    assert_eq!(db.get_product(lamp.id).await.unwrap(), Some(lamp.clone()));
+    assert_eq!(
+        db.variants_by_sku(store, std::slice::from_ref(&sku_a)).await.unwrap(),
+        vec![expected_mug.variants[1].clone()]
+    );
+    assert_eq!(
+        db.variants_by_platform_id(store, &["var-4".into()]).await.unwrap(),
+        vec![expected_mug.variants[2].clone()]
+    );
+    assert_eq!(
+        db.variant_store(expected_mug.variants[2].id).await.unwrap(),
+        Some(store)
+    );
+    let listed = sorted_by_key(db.list_products(Some(store)).await.unwrap(), |p| p.id);
+    assert_eq!(
+        listed,
+        sorted_by_key(vec![manual.clone(), expected_mug.clone(), poster, lamp.clone()], |p| p
+            .id)
+    );
+    assert_eq!(db.get_product(foreign.id).await.unwrap(), Some(foreign));
+
+    // The same catalogue again: nothing to do.
+    let third = db
+        .import_products(
+            store,
+            vec![
+                pulled_again(&mug_again),
+                pulled_again(&poster_again),
+                pulled_again(&lamp),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        third,
+        CatalogImport {
+            products_created: 0,
+            products_updated: 0,
+            variants_created: 0,
+            variants_updated: 0,
+        }
+    );
+    // A variant the storefront no longer lists stays, and so does a product left out.
+    let mut shrunk = mug_again;
+    shrunk.variants.truncate(1);
+    assert_eq!(
+        db.import_products(store, vec![shrunk]).await.unwrap(),
+        CatalogImport::default()
+    );
+    assert_eq!(db.get_product(mug.id).await.unwrap(), Some(expected_mug));
+    assert_eq!(db.list_products(Some(store)).await.unwrap().len(), 4);
+    assert_eq!(
+        db.import_products(store, Vec::new()).await.unwrap(),
+        CatalogImport::default()
+    );
+}
+
+/// The product as a second pull would give it: the same storefront values under fresh ids.
+fn pulled_again(product: &Product) -> Product {
+    let pairs: Vec<(String, String)> = product
+        .variants
+        .iter()
+        .map(|v| (v.platform_variant_id.clone().unwrap_or_default(), v.sku.clone()))
+        .collect();
+    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(p, s)| (p.as_str(), s.as_str())).collect();
+    let mut fresh = platform_product(
+        product.store_id,
+        product.platform_product_id.as_deref().unwrap_or_default(),
+        &pairs,
+    );
+    fresh.title = product.title.clone();
+    for (fresh, old) in fresh.variants.iter_mut().zip(&product.variants) {
+        fresh.title = old.title.clone();
+        fresh.price = old.price;
+    }
+    fresh
+}
+
+/// An import that would give a variant a SKU another variant of the store keeps is refused
+/// with `Conflict` and writes nothing, not even its valid parts.
+pub async fn import_products_sku_conflict_writes_nothing<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let other_store = seed_store(&*db).await.store.id;
+    let taken = sku();
+    let manual = product(store, &[&taken]);
+    db.insert_product(manual.clone()).await.unwrap();
+    let existing = platform_product(store, &platform_id(), &[(&platform_id(), &sku())]);
+    db.import_products(store, vec![existing.clone()]).await.unwrap();
+    let untouched = || {
+        let db = Arc::clone(&db);
+        let expected = sorted_by_key(vec![manual.clone(), existing.clone()], |p| p.id);
+        async move {
+            assert_eq!(
+                sorted_by_key(db.list_products(Some(store)).await.unwrap(), |p| p.id),
+                expected
+            );
+        }
+    };
+
+    // A valid update and a valid new product, then a new variant with the taken SKU.
+    let mut renamed = existing.clone();
+    renamed.title = "Renamed".into();
+    renamed.variants[0].price = usd_minor(1);
+    let fresh = platform_product(store, &platform_id(), &[(&platform_id(), &sku())]);
+    let clash = platform_product(store, &platform_id(), &[(&platform_id(), &taken)]);
+    assert_conflict(
+        db.import_products(store, vec![renamed.clone(), fresh.clone(), clash.clone()])
+            .await,
+    );
+    untouched().await;
+    assert_eq!(db.get_product(fresh.id).await.unwrap(), None);
+    assert_eq!(db.get_product(clash.id).await.unwrap(), None);
+    assert_eq!(
+        db.variants_by_platform_id(store, &[fresh.variants[0].platform_variant_id.clone().unwrap()])
+            .await
+            .unwrap(),
+        vec![]
+    );
+
+    // A stored variant renamed to the taken SKU.
+    let mut moved = renamed.clone();
+    moved.variants[0].sku = taken.clone();
+    assert_conflict(db.import_products(store, vec![fresh.clone(), moved]).await);
+    untouched().await;
+    assert_eq!(db.get_product(fresh.id).await.unwrap(), None);
+
+    // Two variants of one import with one SKU.
+    let twin_sku = sku();
+    let twins = platform_product(
+        store,
+        &platform_id(),
+        &[(&platform_id(), &twin_sku), (&platform_id(), &twin_sku)],
+    );
+    assert_conflict(db.import_products(store, vec![twins.clone()]).await);
+    untouched().await;
+    assert_eq!(db.get_product(twins.id).await.unwrap(), None);
+    assert_eq!(
+        db.variants_by_sku(store, std::slice::from_ref(&twin_sku))
+            .await
+            .unwrap(),
+        vec![]
+    );
+
+    // The store still takes the valid part alone, and another store may use the SKU.
+    let counts = db
+        .import_products(store, vec![renamed.clone(), fresh.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        counts,
+        CatalogImport {
+            products_created: 1,
+            products_updated: 1,
+            variants_created: 1,
+            variants_updated: 1,
+        }
+    );
+    assert_eq!(db.get_product(existing.id).await.unwrap(), Some(renamed));
+    let elsewhere = platform_product(other_store, &platform_id(), &[(&platform_id(), &taken)]);
+    db.import_products(other_store, vec![elsewhere.clone()]).await.unwrap();
+    assert_eq!(db.get_product(elsewhere.id).await.unwrap(), Some(elsewhere));
+}
+
+/// An import the store cannot match is refused whole: a product or variant without its
+/// storefront id, a product of another store, a storefront id given twice, an unknown store.
+pub async fn import_products_refuses_bad_input<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let other_store = seed_store(&*db).await.store.id;
+    let good = || platform_product(store, &platform_id(), &[(&platform_id(), &sku())]);
+    let nothing_written = || {
+        let db = Arc::clone(&db);
+        async move {
+            assert_eq!(db.list_products(Some(store)).await.unwrap(), vec![]);
+        }
+    };
+
+    let mut no_product_id = good();
+    no_product_id.platform_product_id = None;
+    assert_other_naming(
+        db.import_products(store, vec![good(), no_product_id]).await,
+        "products[1].platform_product_id",
+    );
+    nothing_written().await;
+
+    let mut no_variant_id = good();
+    no_variant_id.variants[0].platform_variant_id = None;
+    assert_other_naming(
+        db.import_products(store, vec![good(), no_variant_id]).await,
+        "products[1].variants[0].platform_variant_id",
+    );
+    nothing_written().await;
+
+    let foreign = platform_product(other_store, &platform_id(), &[(&platform_id(), &sku())]);
+    assert_other_naming(
+        db.import_products(store, vec![good(), foreign]).await,
+        "products[1].store_id",
+    );
+    nothing_written().await;
+    assert_eq!(db.list_products(Some(other_store)).await.unwrap(), vec![]);
+
+    let product_pid = platform_id();
+    let first = platform_product(store, &product_pid, &[(&platform_id(), &sku())]);
+    let second = platform_product(store, &product_pid, &[(&platform_id(), &sku())]);
+    assert_conflict(db.import_products(store, vec![first, second]).await);
+    nothing_written().await;
+
+    let variant_pid = platform_id();
+    let first = platform_product(store, &platform_id(), &[(&variant_pid, &sku())]);
+    let second = platform_product(store, &platform_id(), &[(&variant_pid, &sku())]);
+    assert_conflict(db.import_products(store, vec![first, second]).await);
+    nothing_written().await;
+
+    let unknown = StoreId::new();
+    let orphan = platform_product(unknown, &platform_id(), &[(&platform_id(), &sku())]);
+    assert_not_found(db.import_products(unknown, vec![orphan.clone()]).await);
+    assert_eq!(db.get_product(orphan.id).await.unwrap(), None);
+
+    let fine = good();
+    db.import_products(store, vec![fine.clone()]).await.unwrap();
+    assert_eq!(db.list_products(Some(store)).await.unwrap(), vec![fine]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webhook deliveries
+// ---------------------------------------------------------------------------------------------
+
+/// A delivery is recorded with its change set, per store and by exact id; a change set
+/// refused for another reason records none of its deliveries.
+pub async fn deliveries_recorded_with_their_change_set<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let other_store = seed_store(&*db).await.store.id;
+    let first = delivery(store);
+    assert!(!db.delivery_seen(store, &first.delivery_id).await.unwrap());
+    let order = OrderBuilder::new(store).build();
+    db.commit(delivered_change_set(&order, &first)).await.unwrap();
+    assert!(db.delivery_seen(store, &first.delivery_id).await.unwrap());
+    assert_eq!(db.get_order(order.id).await.unwrap(), Some(order.clone()));
+
+    assert!(!db.delivery_seen(other_store, &first.delivery_id).await.unwrap());
+    assert!(!db.delivery_seen(store, "no-such-delivery").await.unwrap());
+    assert!(
+        !db.delivery_seen(store, &first.delivery_id.to_uppercase())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !db.delivery_seen(store, &format!("{} ", first.delivery_id))
+            .await
+            .unwrap()
+    );
+    assert!(!db.delivery_seen(store, "").await.unwrap());
+
+    // A delivery that changes nothing else (a topic dropline ignores) is a change set too.
+    let quiet = delivery(store);
+    db.commit(ChangeSet {
+        deliveries: vec![quiet.clone()],
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+    assert!(db.delivery_seen(store, &quiet.delivery_id).await.unwrap());
+
+    // Another store's delivery may have the same id.
+    let elsewhere = DeliveryRecord {
+        store_id: other_store,
+        ..first.clone()
+    };
+    db.commit(ChangeSet {
+        deliveries: vec![elsewhere],
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+    assert!(db.delivery_seen(other_store, &first.delivery_id).await.unwrap());
+
+    // Refused for a stale order: the delivery is not recorded, and counts when it comes again.
+    let lost = delivery(store);
+    let mut stale = order.clone();
+    stale.version = 5;
+    let mut changes = update_change_set(&stale);
+    changes.deliveries.push(lost.clone());
+    assert_conflict(db.commit(changes).await);
+    assert!(!db.delivery_seen(store, &lost.delivery_id).await.unwrap());
+    let mut accepted = order.clone();
+    accepted.state = OrderState::Accepted;
+    let mut changes = update_change_set(&accepted);
+    changes.deliveries.push(lost.clone());
+    db.commit(changes).await.unwrap();
+    assert!(db.delivery_seen(store, &lost.delivery_id).await.unwrap());
+    assert_eq!(db.get_order(order.id).await.unwrap().unwrap().version, 1);
+}
+
+/// A redelivery is refused with `Conflict` and nothing of its change set is written; so is a
+/// change set that names one delivery twice.
+pub async fn duplicate_delivery_refuses_its_change_set<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let first = delivery(store);
+    let order = OrderBuilder::new(store).build();
+    db.commit(delivered_change_set(&order, &first)).await.unwrap();
+
+    // The same delivery again, carrying an order of its own.
+    let again = OrderBuilder::new(store).build();
+    let redelivered = DeliveryRecord {
+        received_at: at(90),
+        ..first.clone()
+    };
+    assert_conflict(db.commit(delivered_change_set(&again, &redelivered)).await);
+    assert_eq!(db.get_order(again.id).await.unwrap(), None);
+    assert_eq!(db.timeline(again.id).await.unwrap(), vec![]);
+    assert_eq!(db.list_messages(&messages_of_order(again.id)).await.unwrap(), vec![]);
+    assert_eq!(db.count_pending_jobs().await.unwrap(), 1);
+
+    // Carrying an update of the stored order.
+    let mut accepted = order.clone();
+    accepted.state = OrderState::Accepted;
+    let mut changes = update_change_set(&accepted);
+    changes.deliveries.push(first.clone());
+    assert_conflict(db.commit(changes).await);
+    assert_eq!(db.get_order(order.id).await.unwrap(), Some(order.clone()));
+    assert_eq!(db.timeline(order.id).await.unwrap().len(), 1);
+
+    // One delivery twice in one change set.
+    let twice = delivery(store);
+    let fresh = OrderBuilder::new(store).build();
+    let mut changes = delivered_change_set(&fresh, &twice);
+    changes.deliveries.push(twice.clone());
+    assert_conflict(db.commit(changes).await);
+    assert_eq!(db.get_order(fresh.id).await.unwrap(), None);
+    assert!(!db.delivery_seen(store, &twice.delivery_id).await.unwrap());
+
+    assert_eq!(order_ids(&*db, all_orders_of(store)).await, vec![order.id]);
+    // The refused order lands with a delivery of its own.
+    db.commit(delivered_change_set(&again, &delivery(store))).await.unwrap();
+    assert_eq!(db.get_order(again.id).await.unwrap(), Some(again));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1232,6 +1844,76 @@ pub async fn concurrent_inserts_of_one_external_id_one_wins<B: Backend>(db: Arc<
         .len(),
         1
     );
+}
+
+/// A burst of concurrent change sets, each with an order and a delivery: one repeats a
+/// recorded delivery and two race with one new delivery id. The repeat and one racer are
+/// refused and leave no trace; every other change set lands whole.
+pub async fn concurrent_batch_with_a_duplicate_delivery<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let recorded = delivery(store);
+    let existing = OrderBuilder::new(store).build();
+    db.commit(delivered_change_set(&existing, &recorded)).await.unwrap();
+    let raced = delivery(store);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..60 {
+        let db = Arc::clone(&db);
+        let record = match i {
+            17 => recorded.clone(),
+            30 | 31 => raced.clone(),
+            _ => delivery(store),
+        };
+        let order = OrderBuilder::new(store).build();
+        tasks.spawn(async move {
+            let changes = delivered_change_set(&order, &record);
+            let result = db.commit(changes.clone()).await;
+            (i, order, changes, result)
+        });
+    }
+    let mut landed = vec![existing.clone()];
+    let mut refused = Vec::new();
+    let mut racers_landed = 0;
+    while let Some(joined) = tasks.join_next().await {
+        let (i, order, changes, result) = joined.unwrap();
+        match (i, result) {
+            (17, result) => {
+                assert_conflict(result);
+                refused.push(order);
+            }
+            (30 | 31, Ok(())) => {
+                racers_landed += 1;
+                landed.push(order);
+            }
+            (30 | 31, result) => {
+                assert_conflict(result);
+                refused.push(order);
+            }
+            (_, result) => {
+                result.unwrap();
+                assert!(
+                    db.delivery_seen(store, &changes.deliveries[0].delivery_id)
+                        .await
+                        .unwrap()
+                );
+                landed.push(order);
+            }
+        }
+    }
+    assert_eq!(racers_landed, 1, "exactly one change set of a raced delivery lands");
+    assert_eq!(refused.len(), 2);
+    for order in &refused {
+        assert_eq!(db.get_order(order.id).await.unwrap(), None);
+        assert_eq!(db.timeline(order.id).await.unwrap(), vec![]);
+        assert_eq!(db.list_messages(&messages_of_order(order.id)).await.unwrap(), vec![]);
+    }
+    for order in &landed {
+        assert_eq!(db.get_order(order.id).await.unwrap().as_ref(), Some(order));
+        assert_eq!(db.timeline(order.id).await.unwrap().len(), 1);
+    }
+    assert!(db.delivery_seen(store, &raced.delivery_id).await.unwrap());
+    assert_eq!(landed.len(), 59);
+    assert_eq!(db.list_orders(&all_orders_of(store)).await.unwrap().len(), landed.len());
+    assert_eq!(db.count_pending_jobs().await.unwrap(), landed.len() as u64);
 }
 
 /// Eight workers claiming from 100 jobs at once never get the same job twice.
