@@ -713,6 +713,9 @@ fn read_line(row: &mut Row<'_>, currency: Option<Currency>) -> Option<IncomingLi
         quantity: quantity?,
         unit_price: unit_price?,
         requires_shipping: requires_shipping?,
+        platform_product_id: None,
+        platform_variant_id: None,
+        fulfillable_quantity: None,
     })
 }
 
@@ -846,6 +849,11 @@ impl Draft {
             shipping_total: first.shipping_total.into_option().unwrap_or(Money::zero(currency)),
             payment: first.payment.into_option().unwrap_or(PaymentState::Paid),
             placed_at,
+            test: false,
+            cancelled_at: None,
+            source_updated_at: None,
+            charged_total: None,
+            shipping_method: None,
         })
     }
 }
@@ -1045,6 +1053,9 @@ mod tests {
                     quantity: 2,
                     unit_price: Money::new(1250, Currency::parse("USD").expect("USD")),
                     requires_shipping: true,
+                    platform_product_id: None,
+                    platform_variant_id: None,
+                    fulfillable_quantity: None,
                 },
                 IncomingLine {
                     external_id: Some("L-2".into()),
@@ -1054,6 +1065,9 @@ mod tests {
                     quantity: 1,
                     unit_price: money("25", "USD"),
                     requires_shipping: false,
+                    platform_product_id: None,
+                    platform_variant_id: None,
+                    fulfillable_quantity: None,
                 },
             ]
         );

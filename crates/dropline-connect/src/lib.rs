@@ -5,3 +5,25 @@
 //! [`IncomingOrder`](dropline_domain::order::IncomingOrder), never a partner's rows or JSON).
 
 pub mod csv_orders;
+pub mod shopify;
+pub mod signature;
+pub mod storefronts;
+pub mod webhooks;
+pub mod wix;
+pub mod woocommerce;
+
+use std::sync::Arc;
+
+/// Installs ring as the process's TLS crypto provider (once; later calls do nothing). Call it
+/// before any HTTP client is built: reqwest's TLS here comes without a provider of its own.
+pub fn install_crypto_provider() {
+    // Fails only when a provider is already installed, which is just as good.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The engine wired to the storefront platforms: it receives their webhooks and calls
+/// their APIs (write-back, catalogue pull) over HTTPS.
+pub fn connected(app: dropline_app::App) -> dropline_app::App {
+    app.with_webhook_formats(webhooks::webhook_formats())
+        .with_storefronts(Arc::new(storefronts::HttpStorefronts::new()))
+}

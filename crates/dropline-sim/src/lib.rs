@@ -10,9 +10,26 @@
 //!   a chosen share of invalid addresses and unpaid orders.
 //! - [`ApiStorefront`]: a storefront of the `api` platform delivering those bodies to
 //!   `POST /api/v1/orders` at least once, retried, with duplicates (some concurrent).
+//! - [`ShopifySim`], [`WooCommerceSim`], [`WixSim`]: the platforms themselves — their API on a
+//!   local port (the endpoints dropline calls back, with credentials, paging, 422s and injected
+//!   429/500) and their order webhooks in the real format and signature, delivered with retries,
+//!   duplicates, out-of-order versions and stale redeliveries on request.
 
 pub mod orders;
 pub mod storefront;
 
 pub use orders::{AddressFault, CatalogueItem, GeneratedOrder, OrderGenerator};
-pub use storefront::{ApiStorefront, Delivery, DeliveryError, OrderOutcome, Retry};
+pub use storefront::{
+    ApiRequest, ApiStorefront, Attempt, Delivery, DeliveryError, DeliveryKind, FulfilledLine, Fulfillment,
+    Misbehaviour, OrderNote, OrderOutcome, OrderRun, ProductIds, Retry, Scenario, ShopifySim, SimConfig, SimError,
+    SimProduct, SimVariant, Topic, TrackingItem, WebhookDelivery, WebhookEvent, WixSim, WooCommerceSim,
+};
+
+/// A new HTTP client. In a build where another crate gives reqwest its TLS support without a
+/// crypto provider (dropline's connectors pick ring), every client needs a provider installed
+/// first, even one that only speaks plain HTTP on 127.0.0.1: this installs ring once.
+pub fn http_client() -> reqwest::Client {
+    // Fails only when a provider is already installed, which is just as good.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}

@@ -53,7 +53,7 @@ impl ApiStorefront {
         Self {
             base_url: base_url.into().trim_end_matches('/').to_string(),
             token: token.into(),
-            http: reqwest::Client::new(),
+            http: crate::http_client(),
             duplicates: 0,
             seed: 0,
             retry: Retry::default(),

@@ -1,10 +1,25 @@
 //! Simulated storefronts: they deliver orders to dropline over HTTP the way the real
 //! platforms do — at least once, retried when the answer is late or an error, sometimes
 //! the same order twice at the same moment. One module per platform.
+//!
+//! [`ShopifySim`], [`WooCommerceSim`] and [`WixSim`] also serve the platform's API (the
+//! endpoints dropline calls back) from an in-memory store, and send its order webhooks in the
+//! platform's own format, signed; their shared settings and results live in `platform`.
 
 mod api;
+mod platform;
+mod shopify;
+mod wix;
+mod woocommerce;
 
 pub use api::ApiStorefront;
+pub use platform::{
+    ApiRequest, Attempt, DeliveryKind, FulfilledLine, Fulfillment, Misbehaviour, OrderNote, OrderRun, ProductIds,
+    Scenario, SimConfig, SimError, SimProduct, SimVariant, Topic, TrackingItem, WebhookDelivery, WebhookEvent,
+};
+pub use shopify::ShopifySim;
+pub use wix::WixSim;
+pub use woocommerce::WooCommerceSim;
 
 use serde_json::Value;
 use std::fmt;

@@ -1,0 +1,417 @@
+//! Shopify's REST Admin API (2025-07): the shop, the product catalogue paged by `page_info`
+//! cursors, and the fulfillment-order flow for writing shipments back.
+
+use super::HttpStorefronts;
+use super::http::{self, Api, DecimalText, IdText};
+use dropline_app::storefront::{
+    FulfillmentPush, ProductPage, RemoteProduct, RemoteVariant, ShopInfo, StatusPush, StorefrontError, StorefrontTarget,
+};
+use dropline_domain::money::Currency;
+use reqwest::header::HeaderName;
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::HashMap;
+
+const PLATFORM: &str = "Shopify";
+const PREFIX: &str = "/admin/api/2025-07";
+const PAGE_SIZE: &str = "50";
+
+pub(super) fn api<'a>(client: &'a HttpStorefronts, target: &StorefrontTarget) -> Result<Api<'a>, StorefrontError> {
+    let connection = &target.connection;
+    let base = http::base_url(connection, PLATFORM, None)?;
+    let token = http::required(
+        &connection.access_token,
+        PLATFORM,
+        "access_token",
+        "the Admin API access token",
+    )?;
+    Ok(Api {
+        http: &client.http,
+        timeout: client.timeout,
+        platform: PLATFORM,
+        base,
+        headers: vec![(
+            HeaderName::from_static("x-shopify-access-token"),
+            http::secret_header(token, "access_token")?,
+        )],
+        secrets: vec![token.to_string()],
+    })
+}
+
+#[derive(Deserialize)]
+struct ShopEnvelope {
+    shop: Shop,
+}
+
+#[derive(Deserialize)]
+struct Shop {
+    name: String,
+    #[serde(default)]
+    currency: Option<String>,
+}
+
+pub(super) async fn check(api: &Api<'_>) -> Result<ShopInfo, StorefrontError> {
+    let shop = api
+        .get(&format!("{PREFIX}/shop.json"), &[])
+        .await?
+        .json::<ShopEnvelope>()?
+        .shop;
+    Ok(ShopInfo {
+        name: shop.name,
+        currency: shop.currency,
+    })
+}
+
+#[derive(Deserialize)]
+struct ProductsEnvelope {
+    products: Vec<Product>,
+}
+
+#[derive(Deserialize)]
+struct Product {
+    id: IdText,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    variants: Vec<Variant>,
+}
+
+#[derive(Deserialize)]
+struct Variant {
+    id: IdText,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    sku: Option<String>,
+    price: DecimalText,
+}
+
+pub(super) async fn products_page(
+    api: &Api<'_>,
+    currency: Currency,
+    cursor: Option<&str>,
+) -> Result<ProductPage, StorefrontError> {
+    let mut query = vec![("limit", PAGE_SIZE)];
+    if let Some(cursor) = cursor {
+        query.push(("page_info", cursor));
+    }
+    let answer = api.get(&format!("{PREFIX}/products.json"), &query).await?;
+    let next = answer.header("link").and_then(next_page_info);
+    let products = answer
+        .json::<ProductsEnvelope>()?
+        .products
+        .into_iter()
+        .map(|product| {
+            let variants = product
+                .variants
+                .into_iter()
+                .map(|variant| {
+                    let what = format!("Shopify product {} variant {}", product.id, variant.id);
+                    Ok(RemoteVariant {
+                        price: http::price(&variant.price.0, currency, &what)?,
+                        platform_variant_id: variant.id.0,
+                        sku: variant.sku.unwrap_or_default(),
+                        title: variant.title.unwrap_or_default(),
+                    })
+                })
+                .collect::<Result<Vec<_>, StorefrontError>>()?;
+            Ok(RemoteProduct {
+                platform_product_id: product.id.0,
+                title: product.title,
+                variants,
+            })
+        })
+        .collect::<Result<Vec<_>, StorefrontError>>()?;
+    Ok(ProductPage { products, next })
+}
+
+/// The `page_info` of the `rel="next"` link of a `Link` header, when there is one.
+fn next_page_info(link: &str) -> Option<String> {
+    link.split(',').find_map(|part| {
+        let (target, params) = part.trim().split_once(';')?;
+        let is_next = params.split(';').any(|param| {
+            let param = param.trim().replace(' ', "");
+            param == "rel=\"next\"" || param == "rel=next"
+        });
+        if !is_next {
+            return None;
+        }
+        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+        let url = reqwest::Url::parse(target).ok()?;
+        url.query_pairs()
+            .find(|(name, _)| name == "page_info")
+            .map(|(_, value)| value.into_owned())
+            .filter(|value| !value.is_empty())
+    })
+}
+
+#[derive(Deserialize)]
+struct FulfillmentOrdersEnvelope {
+    fulfillment_orders: Vec<FulfillmentOrder>,
+}
+
+#[derive(Deserialize)]
+struct FulfillmentOrder {
+    id: IdText,
+    status: String,
+    #[serde(default)]
+    line_items: Vec<FulfillmentOrderLine>,
+}
+
+#[derive(Deserialize)]
+struct FulfillmentOrderLine {
+    id: IdText,
+    line_item_id: IdText,
+    fulfillable_quantity: u64,
+}
+
+#[derive(Deserialize)]
+struct FulfillmentsEnvelope {
+    fulfillments: Vec<Fulfillment>,
+}
+
+#[derive(Deserialize)]
+struct Fulfillment {
+    id: IdText,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    tracking_number: Option<String>,
+    #[serde(default)]
+    tracking_numbers: Vec<String>,
+    #[serde(default)]
+    shipment_status: Option<String>,
+    #[serde(default)]
+    line_items: Vec<FulfilledLine>,
+}
+
+#[derive(Deserialize)]
+struct FulfilledLine {
+    id: IdText,
+    quantity: u64,
+}
+
+impl Fulfillment {
+    /// Not cancelled (nor failed) and carrying this tracking number.
+    fn is_live_with(&self, tracking_number: &str) -> bool {
+        let live = !matches!(self.status.as_deref(), Some("cancelled" | "error" | "failure"));
+        let wanted = tracking_number.trim();
+        live && self
+            .tracking_number
+            .iter()
+            .chain(&self.tracking_numbers)
+            .any(|number| number.trim().eq_ignore_ascii_case(wanted))
+    }
+}
+
+async fn fulfillments(api: &Api<'_>, order: &str) -> Result<Vec<Fulfillment>, StorefrontError> {
+    Ok(api
+        .get(&format!("{PREFIX}/orders/{order}/fulfillments.json"), &[])
+        .await?
+        .json::<FulfillmentsEnvelope>()?
+        .fulfillments)
+}
+
+/// One pushed line, merged by Shopify line item id.
+struct Wanted {
+    line_item_id: String,
+    sku: String,
+    quantity: u64,
+}
+
+pub(super) async fn push_fulfillment(api: &Api<'_>, push: &FulfillmentPush) -> Result<(), StorefrontError> {
+    let order = http::segment(&push.order_external_id)?;
+    let mut wanted: Vec<Wanted> = Vec::new();
+    for line in &push.lines {
+        let Some(line_item_id) = line.external_id.as_deref().map(str::trim).filter(|id| !id.is_empty()) else {
+            return Err(StorefrontError::Refused(format!(
+                "line with SKU {:?} has no Shopify line item id: it cannot be fulfilled on Shopify",
+                line.sku
+            )));
+        };
+        match wanted.iter_mut().find(|w| w.line_item_id == line_item_id) {
+            Some(known) => known.quantity += u64::from(line.quantity),
+            None => wanted.push(Wanted {
+                line_item_id: line_item_id.to_string(),
+                sku: line.sku.clone(),
+                quantity: u64::from(line.quantity),
+            }),
+        }
+    }
+
+    // Idempotence: what fulfillments with this tracking number already cover is not asked
+    // again. Normally that is everything (a retried push); after a push interrupted between
+    // two fulfillment orders, the rest is fulfilled now.
+    let existing: Vec<Fulfillment> = fulfillments(api, &order)
+        .await?
+        .into_iter()
+        .filter(|f| f.is_live_with(&push.tracking_number))
+        .collect();
+    let resuming = !existing.is_empty();
+    if resuming {
+        if existing.iter().any(|f| f.line_items.is_empty()) {
+            return Ok(());
+        }
+        let mut done: HashMap<&str, u64> = HashMap::new();
+        for line in existing.iter().flat_map(|f| &f.line_items) {
+            *done.entry(line.id.0.as_str()).or_default() += line.quantity;
+        }
+        for want in &mut wanted {
+            want.quantity = want
+                .quantity
+                .saturating_sub(done.get(want.line_item_id.as_str()).copied().unwrap_or(0));
+        }
+    }
+    wanted.retain(|w| w.quantity > 0);
+    if wanted.is_empty() {
+        return Ok(());
+    }
+
+    let orders = api
+        .get(&format!("{PREFIX}/orders/{order}/fulfillment_orders.json"), &[])
+        .await?
+        .json::<FulfillmentOrdersEnvelope>()?
+        .fulfillment_orders;
+    let open: Vec<&FulfillmentOrder> = orders
+        .iter()
+        .filter(|fo| matches!(fo.status.as_str(), "open" | "in_progress"))
+        .collect();
+
+    // Fulfillment order id → its lines to fulfil, in the order Shopify listed them.
+    let mut plan: Vec<(&IdText, Vec<(&IdText, u64)>)> = Vec::new();
+    for want in &wanted {
+        let candidates: Vec<(&IdText, &FulfillmentOrderLine)> = open
+            .iter()
+            .flat_map(|fo| fo.line_items.iter().map(move |line| (&fo.id, line)))
+            .filter(|(_, line)| line.line_item_id.0 == want.line_item_id)
+            .collect();
+        if candidates.is_empty() {
+            if resuming {
+                continue;
+            }
+            return Err(StorefrontError::Refused(format!(
+                "line {} (SKU {:?}) is on no open fulfillment order of Shopify order {}",
+                want.line_item_id, want.sku, push.order_external_id
+            )));
+        }
+        let mut left = want.quantity;
+        for (fo_id, line) in candidates {
+            if left == 0 {
+                break;
+            }
+            let take = left.min(line.fulfillable_quantity);
+            if take == 0 {
+                continue;
+            }
+            left -= take;
+            match plan.iter_mut().find(|(id, _)| *id == fo_id) {
+                Some((_, lines)) => lines.push((&line.id, take)),
+                None => plan.push((fo_id, vec![(&line.id, take)])),
+            }
+        }
+    }
+    if plan.is_empty() {
+        if resuming {
+            return Ok(());
+        }
+        return Err(StorefrontError::Refused(format!(
+            "nothing left to fulfil on Shopify order {}: its lines are already fulfilled",
+            push.order_external_id
+        )));
+    }
+
+    let mut tracking_info = json!({
+        "number": push.tracking_number,
+        "company": push.carrier,
+    });
+    if let Some(url) = &push.tracking_url {
+        tracking_info["url"] = json!(url);
+    }
+    // One fulfillment per fulfillment order: orders at several locations cannot share one.
+    for (fo_id, lines) in plan {
+        let body = json!({
+            "fulfillment": {
+                "line_items_by_fulfillment_order": [{
+                    "fulfillment_order_id": id_json(fo_id),
+                    "fulfillment_order_line_items": lines
+                        .iter()
+                        .map(|(id, quantity)| json!({"id": id_json(id), "quantity": quantity}))
+                        .collect::<Vec<_>>(),
+                }],
+                "tracking_info": tracking_info,
+                "notify_customer": push.notify_customer,
+            }
+        });
+        api.post(&format!("{PREFIX}/fulfillments.json"), &body).await?;
+    }
+    Ok(())
+}
+
+/// An id sent back as Shopify wrote it: a JSON number when it is one.
+fn id_json(id: &IdText) -> serde_json::Value {
+    match id.0.parse::<u64>() {
+        Ok(number) => json!(number),
+        Err(_) => json!(id.0),
+    }
+}
+
+pub(super) async fn push_status(api: &Api<'_>, order_id: &str, status: &StatusPush) -> Result<(), StorefrontError> {
+    let order = http::segment(order_id)?;
+    match status {
+        StatusPush::Delivered { tracking_number } => {
+            let matching: Vec<Fulfillment> = fulfillments(api, &order)
+                .await?
+                .into_iter()
+                .filter(|f| f.is_live_with(tracking_number))
+                .collect();
+            if matching.is_empty() {
+                return Err(StorefrontError::Refused(format!(
+                    "Shopify order {order_id} has no fulfillment with tracking number {tracking_number}"
+                )));
+            }
+            for fulfillment in matching {
+                if fulfillment.shipment_status.as_deref() == Some("delivered") {
+                    continue;
+                }
+                let path = format!(
+                    "{PREFIX}/orders/{order}/fulfillments/{}/events.json",
+                    http::segment(&fulfillment.id.0)?
+                );
+                api.post(&path, &json!({"event": {"status": "delivered"}})).await?;
+            }
+            Ok(())
+        }
+        StatusPush::Cancelled { .. } => {
+            // Shopify's reasons are a fixed list; dropline's own reason stays in dropline.
+            let body = json!({"reason": "other", "email": false});
+            match api.post(&format!("{PREFIX}/orders/{order}/cancel.json"), &body).await {
+                Ok(_) => Ok(()),
+                Err(error) if http::says_already_cancelled(&error) => Ok(()),
+                Err(error) => Err(error),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_page_info_reads_the_next_link_only() {
+        let both = concat!(
+            "<https://x.myshopify.com/admin/api/2025-07/products.json?limit=50&page_info=prev1>; rel=\"previous\", ",
+            "<https://x.myshopify.com/admin/api/2025-07/products.json?limit=50&page_info=abc%3D%3D>; rel=\"next\"",
+        );
+        assert_eq!(next_page_info(both).as_deref(), Some("abc=="));
+        let previous_only = "<https://x.myshopify.com/admin/api/2025-07/products.json?page_info=p>; rel=\"previous\"";
+        assert_eq!(next_page_info(previous_only), None);
+        assert_eq!(next_page_info(""), None);
+        assert_eq!(next_page_info("garbage; rel=\"next\""), None);
+        assert_eq!(
+            next_page_info("<http://127.0.0.1:9/admin/api/2025-07/products.json?limit=50&page_info=c2>; rel=next")
+                .as_deref(),
+            Some("c2")
+        );
+    }
+}

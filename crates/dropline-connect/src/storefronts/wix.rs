@@ -1,0 +1,363 @@
+//! Wix: site properties, the Stores catalogue (queried by offset) and the eCommerce
+//! fulfillments of an order.
+
+use super::HttpStorefronts;
+use super::http::{self, Api, DecimalText, IdText};
+use dropline_app::storefront::{
+    FulfillmentPush, ProductPage, RemoteProduct, RemoteVariant, ShopInfo, StatusPush, StorefrontError, StorefrontTarget,
+};
+use dropline_domain::money::{Currency, Money};
+use reqwest::header::{AUTHORIZATION, HeaderName};
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_json::json;
+use std::fmt;
+
+const PLATFORM: &str = "Wix";
+const HOST: &str = "www.wixapis.com";
+const PAGE_SIZE: u64 = 50;
+
+pub(super) fn api<'a>(client: &'a HttpStorefronts, target: &StorefrontTarget) -> Result<Api<'a>, StorefrontError> {
+    let connection = &target.connection;
+    let base = http::base_url(connection, PLATFORM, Some(HOST))?;
+    let api_key = http::required(&connection.access_token, PLATFORM, "access_token", "the Wix API key")?;
+    let site_id = http::required(&connection.api_key, PLATFORM, "api_key", "the Wix site id")?;
+    Ok(Api {
+        http: &client.http,
+        timeout: client.timeout,
+        platform: PLATFORM,
+        base,
+        headers: vec![
+            (AUTHORIZATION, http::secret_header(api_key, "access_token")?),
+            (
+                HeaderName::from_static("wix-site-id"),
+                http::secret_header(site_id, "api_key")?,
+            ),
+        ],
+        secrets: vec![api_key.to_string()],
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PropertiesEnvelope {
+    properties: Properties,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Properties {
+    #[serde(default)]
+    site_display_name: Option<String>,
+    #[serde(default)]
+    payment_currency: Option<String>,
+}
+
+pub(super) async fn check(api: &Api<'_>) -> Result<ShopInfo, StorefrontError> {
+    let properties = api
+        .get("/site-properties/v4/properties", &[])
+        .await?
+        .json::<PropertiesEnvelope>()?
+        .properties;
+    Ok(ShopInfo {
+        name: properties
+            .site_display_name
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| "Wix site".to_string()),
+        currency: properties.payment_currency.filter(|c| !c.is_empty()),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProductsAnswer {
+    #[serde(default)]
+    products: Vec<Product>,
+    #[serde(default)]
+    metadata: Option<Metadata>,
+    #[serde(default)]
+    total_results: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct Metadata {
+    #[serde(default)]
+    items: Option<u64>,
+    #[serde(default)]
+    offset: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Product {
+    id: IdText,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    sku: Option<String>,
+    #[serde(default)]
+    price_data: Option<PriceData>,
+    /// The option names in the seller's order (the variant title follows it).
+    #[serde(default)]
+    product_options: Vec<ProductOption>,
+    #[serde(default)]
+    variants: Vec<Variant>,
+}
+
+#[derive(Deserialize)]
+struct ProductOption {
+    #[serde(default)]
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PriceData {
+    #[serde(default)]
+    currency: Option<String>,
+    #[serde(default)]
+    price: Option<DecimalText>,
+}
+
+#[derive(Deserialize)]
+struct Variant {
+    id: IdText,
+    #[serde(default)]
+    choices: Choices,
+    #[serde(default)]
+    variant: Option<VariantData>,
+}
+
+/// A variant's `choices` object (option name → value) in the order it was written.
+#[derive(Default)]
+struct Choices(Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for Choices {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ChoicesVisitor;
+        impl<'de> Visitor<'de> for ChoicesVisitor {
+            type Value = Choices;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of option names and values")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Choices, A::Error> {
+                let mut choices = Vec::new();
+                while let Some(entry) = map.next_entry::<String, String>()? {
+                    choices.push(entry);
+                }
+                Ok(Choices(choices))
+            }
+        }
+        deserializer.deserialize_map(ChoicesVisitor)
+    }
+}
+
+impl Choices {
+    /// The values joined by " / ", in the order of the product's options (any choice the
+    /// options do not name comes after, as written).
+    fn title(&self, options: &[ProductOption]) -> String {
+        let mut values: Vec<&str> = options
+            .iter()
+            .filter_map(|option| self.0.iter().find(|(name, _)| *name == option.name))
+            .map(|(_, value)| value.as_str())
+            .collect();
+        values.extend(
+            self.0
+                .iter()
+                .filter(|(name, _)| !options.iter().any(|option| option.name == *name))
+                .map(|(_, value)| value.as_str()),
+        );
+        values.join(" / ")
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VariantData {
+    #[serde(default)]
+    price_data: Option<PriceData>,
+    #[serde(default)]
+    sku: Option<String>,
+}
+
+/// A Wix price (a JSON number, read from its text), refused when it is in another currency
+/// than the store's.
+fn wix_price(data: Option<&PriceData>, currency: Currency, what: &str) -> Result<Money, StorefrontError> {
+    let data = data.ok_or_else(|| StorefrontError::BadResponse(format!("{what}: no priceData")))?;
+    if let Some(code) = data.currency.as_deref().filter(|c| !c.is_empty())
+        && !code.eq_ignore_ascii_case(currency.code())
+    {
+        return Err(StorefrontError::BadResponse(format!(
+            "{what}: price in {code}, the store's currency is {}",
+            currency.code()
+        )));
+    }
+    let price = data
+        .price
+        .as_ref()
+        .ok_or_else(|| StorefrontError::BadResponse(format!("{what}: no priceData.price")))?;
+    http::price(&price.0, currency, what)
+}
+
+pub(super) async fn products_page(
+    api: &Api<'_>,
+    currency: Currency,
+    cursor: Option<&str>,
+) -> Result<ProductPage, StorefrontError> {
+    let offset: u64 = match cursor {
+        None => 0,
+        Some(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| StorefrontError::BadResponse(format!("Wix catalogue cursor {text:?} is not an offset")))?,
+    };
+    let body = json!({"query": {"paging": {"limit": PAGE_SIZE, "offset": offset}}, "includeVariants": true});
+    let answer = api
+        .post("/stores/v1/products/query", &body)
+        .await?
+        .json::<ProductsAnswer>()?;
+    let listed = answer.products.len() as u64;
+    let (page_offset, items) = match &answer.metadata {
+        Some(meta) => (meta.offset.unwrap_or(offset), meta.items.unwrap_or(listed)),
+        None => (offset, listed),
+    };
+    let end = page_offset + items;
+    let has_more = match answer.total_results {
+        Some(total) => items > 0 && end < total,
+        None => listed >= PAGE_SIZE,
+    };
+    let mut products = Vec::with_capacity(answer.products.len());
+    for product in answer.products {
+        let product_what = format!("Wix product {}", product.id);
+        let variants = if product.variants.is_empty() {
+            vec![RemoteVariant {
+                platform_variant_id: product.id.0.clone(),
+                sku: product.sku.clone().unwrap_or_default(),
+                title: product.name.clone(),
+                price: wix_price(product.price_data.as_ref(), currency, &product_what)?,
+            }]
+        } else {
+            product
+                .variants
+                .iter()
+                .map(|variant| {
+                    let what = format!("{product_what} variant {}", variant.id);
+                    let data = variant.variant.as_ref();
+                    let price_data = data.and_then(|d| d.price_data.as_ref()).or(product.price_data.as_ref());
+                    let title = if variant.choices.0.is_empty() {
+                        product.name.clone()
+                    } else {
+                        variant.choices.title(&product.product_options)
+                    };
+                    Ok(RemoteVariant {
+                        platform_variant_id: variant.id.0.clone(),
+                        sku: data.and_then(|d| d.sku.clone()).unwrap_or_default(),
+                        title,
+                        price: wix_price(price_data, currency, &what)?,
+                    })
+                })
+                .collect::<Result<Vec<_>, StorefrontError>>()?
+        };
+        products.push(RemoteProduct {
+            platform_product_id: product.id.0,
+            title: product.name,
+            variants,
+        });
+    }
+    Ok(ProductPage {
+        products,
+        next: has_more.then(|| end.to_string()),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FulfillmentsEnvelope {
+    order_with_fulfillments: OrderWithFulfillments,
+}
+
+#[derive(Deserialize)]
+struct OrderWithFulfillments {
+    #[serde(default)]
+    fulfillments: Vec<Fulfillment>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Fulfillment {
+    #[serde(default)]
+    tracking_info: Option<TrackingInfo>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TrackingInfo {
+    #[serde(default)]
+    tracking_number: Option<String>,
+}
+
+pub(super) async fn push_fulfillment(api: &Api<'_>, push: &FulfillmentPush) -> Result<(), StorefrontError> {
+    let order = http::segment(&push.order_external_id)?;
+    let mut line_items: Vec<(String, u64)> = Vec::new();
+    for line in &push.lines {
+        let Some(id) = line.external_id.as_deref().map(str::trim).filter(|id| !id.is_empty()) else {
+            return Err(StorefrontError::Refused(format!(
+                "line with SKU {:?} has no Wix line item id: it cannot be fulfilled on Wix",
+                line.sku
+            )));
+        };
+        match line_items.iter_mut().find(|(known, _)| known == id) {
+            Some((_, quantity)) => *quantity += u64::from(line.quantity),
+            None => line_items.push((id.to_string(), u64::from(line.quantity))),
+        }
+    }
+    let path = format!("/ecom/v1/fulfillments/orders/{order}");
+    let wanted = push.tracking_number.trim();
+    let known = api
+        .get(&path, &[])
+        .await?
+        .json::<FulfillmentsEnvelope>()?
+        .order_with_fulfillments
+        .fulfillments
+        .iter()
+        .filter_map(|f| f.tracking_info.as_ref()?.tracking_number.as_deref())
+        .any(|number| number.trim().eq_ignore_ascii_case(wanted));
+    if known {
+        return Ok(());
+    }
+    let mut tracking_info = json!({
+        "trackingNumber": push.tracking_number,
+        "shippingProvider": push.carrier,
+    });
+    if let Some(url) = &push.tracking_url {
+        tracking_info["trackingLink"] = json!(url);
+    }
+    let body = json!({
+        "fulfillment": {
+            "lineItems": line_items
+                .iter()
+                .map(|(id, quantity)| json!({"id": id, "quantity": quantity}))
+                .collect::<Vec<_>>(),
+            "trackingInfo": tracking_info,
+        }
+    });
+    api.post(&format!("{path}/create-fulfillment"), &body).await?;
+    Ok(())
+}
+
+pub(super) async fn push_status(api: &Api<'_>, order_id: &str, status: &StatusPush) -> Result<(), StorefrontError> {
+    let order = http::segment(order_id)?;
+    match status {
+        // Wix orders have no delivered status and its fulfillments no delivery event: there
+        // is nothing to write.
+        StatusPush::Delivered { .. } => Ok(()),
+        StatusPush::Cancelled { .. } => {
+            let body = json!({"sendOrderCanceledEmail": false});
+            match api.post(&format!("/ecom/v1/orders/{order}/cancel"), &body).await {
+                Ok(_) => Ok(()),
+                Err(error) if http::says_already_cancelled(&error) => Ok(()),
+                Err(error) => Err(error),
+            }
+        }
+    }
+}

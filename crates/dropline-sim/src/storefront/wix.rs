@@ -1,0 +1,887 @@
+//! Wix: the eCommerce and Stores API endpoints dropline calls — site properties, the Stores
+//! catalogue queried by offset, order fulfillments, cancellation — and the eCommerce order
+//! webhooks, whose whole body is a JWT signed (RS256) with the app's key.
+
+use super::Retry;
+use super::platform::{
+    Core, EventIds, FulfilledLine, Fulfillment, IdStyle, Line, Order, Payment, Platform, Product, Server, SimConfig,
+    SimError, Topic, Webhook, amount_number, country_name, format_amount, formatted_amount, launch, lock, merge,
+    now_seconds, parse_json, region_name, sim_methods, splitmix,
+};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State as Shared};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+// The simulator's own RSA key pair, made for it and published with it: NOT a secret of any real
+// Wix app. Tests verify the simulator's webhooks with the public half.
+const PRIVATE_KEY_PEM: &str = include_str!("../../keys/wix_webhook_private.pem");
+const PUBLIC_KEY_PEM: &str = include_str!("../../keys/wix_webhook_public.pem");
+
+/// The Wix Stores app, which every Stores product line names in `catalogReference.appId`.
+const STORES_APP_ID: &str = "215238eb-22a5-4c36-9e7b-e7c08025e04e";
+
+/// How long a webhook JWT is valid after it was signed.
+const TOKEN_LIFETIME: time::Duration = time::Duration::days(3);
+
+/// A simulated Wix site with Wix Stores and Wix eCommerce.
+///
+/// API (headers `Authorization: {api key}` and `wix-site-id: {site id}`):
+/// `GET /site-properties/v4/properties`, `POST /stores/v1/products/query` (paging `limit` 1–100,
+/// default 100, `offset`; variants only with `includeVariants`), `GET /ecom/v1/orders/{id}`,
+/// `GET /ecom/v1/fulfillments/orders/{id}`,
+/// `POST /ecom/v1/fulfillments/orders/{id}/create-fulfillment` (422 when a line is asked more
+/// than remains to ship or the order is cancelled), `POST /ecom/v1/orders/{id}/cancel`
+/// (cancelling a cancelled order answers 200 with the order unchanged).
+///
+/// Webhooks: the body is a JWT (RS256, verify with [`Self::public_key_pem`]) with claims
+/// `{data, iat, exp}`; `data` is the JSON text of `{eventType, instanceId, data, identity}`,
+/// whose `data` is the JSON text of the event: `{id, entityFqdn: "wix.ecom.v1.order", slug,
+/// entityId, eventTime, …}` with `createdEvent.entity` (order_created),
+/// `actionEvent.body.order` (order_approved, order_canceled) or `updatedEvent.currentEntity`
+/// (order_updated). The event `id` is the delivery id. Success is any 2xx; otherwise, or
+/// without an answer within 1.25 s, it is retried 3 times with doubling waits from 10 ms.
+///
+/// Cheap to clone; the server stops when the last clone is dropped.
+#[derive(Clone)]
+pub struct WixSim {
+    core: Arc<Core>,
+    platform: Arc<WixPlatform>,
+    _server: Arc<Server>,
+}
+
+impl fmt::Debug for WixSim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WixSim")
+            .field("base_url", &self.core.base_url)
+            .field("site_id", &self.platform.site_id)
+            .field("api_key", &"[redacted]")
+            .finish()
+    }
+}
+
+impl WixSim {
+    /// The `{platform}` segment of dropline's webhook path: `/webhooks/wix/{store_id}`.
+    pub const PLATFORM: &'static str = "wix";
+
+    /// Starts the site's API on 127.0.0.1 (a free port) with the configured catalogue.
+    pub async fn start(config: SimConfig) -> Result<Self, SimError> {
+        let platform = Arc::new(WixPlatform::new(&config)?);
+        let site = Arc::clone(&platform);
+        let (core, server) = launch(platform.clone(), config, move |core| routes(Ctx { core, site })).await?;
+        Ok(Self {
+            core,
+            platform,
+            _server: server,
+        })
+    }
+
+    /// The API key, sent as the `Authorization` header.
+    pub fn api_key(&self) -> &str {
+        &self.platform.api_key
+    }
+
+    /// The site id, sent as the `wix-site-id` header.
+    pub fn site_id(&self) -> &str {
+        &self.platform.site_id
+    }
+
+    /// The app instance id the webhooks carry in `instanceId`.
+    pub fn instance_id(&self) -> &str {
+        &self.platform.instance_id
+    }
+
+    /// The PEM public key (SPKI) that verifies the webhooks' RS256 signatures.
+    pub fn public_key_pem(&self) -> &'static str {
+        PUBLIC_KEY_PEM
+    }
+
+    /// The order's fulfillments, oldest first (empty for an unknown order). Wix fulfillments
+    /// have no status; the simulator says `success`.
+    pub fn fulfillments(&self, order_id: &str) -> Vec<Fulfillment> {
+        self.core.fulfillments(order_id)
+    }
+
+    /// The order's `status`: `INITIALIZED` (not paid yet), `APPROVED` or `CANCELED`.
+    pub fn status(&self, order_id: &str) -> Option<String> {
+        self.core.status(order_id)
+    }
+
+    /// The order's `fulfillmentStatus`: `NOT_FULFILLED`, `PARTIALLY_FULFILLED` or `FULFILLED`.
+    pub fn fulfillment_status(&self, order_id: &str) -> Option<String> {
+        lock(&self.core.state)
+            .order(order_id)
+            .map(|order| fulfillment_status(order).to_string())
+    }
+
+    sim_methods!();
+}
+
+pub(crate) struct WixPlatform {
+    api_key: String,
+    site_id: String,
+    instance_id: String,
+    site_name: String,
+    key_id: String,
+    signing_key: EncodingKey,
+}
+
+impl WixPlatform {
+    fn new(config: &SimConfig) -> Result<Self, SimError> {
+        let signing_key = EncodingKey::from_rsa_pem(PRIVATE_KEY_PEM.as_bytes())
+            .map_err(|err| SimError::Signing(format!("the simulator's RSA key did not load: {err}")))?;
+        let mut rng = StdRng::seed_from_u64(splitmix(config.seed ^ 0x5749_5853_4954_4500));
+        let mut uuid = || uuid::Builder::from_random_bytes(rng.random()).into_uuid().to_string();
+        let site_id = uuid();
+        let instance_id = uuid();
+        let key_id = uuid()[..8].to_string();
+        let mut rng = StdRng::seed_from_u64(splitmix(config.seed ^ 0x4150_494B_4559));
+        let mut part = |length: usize| {
+            let bytes: Vec<u8> = (0..length).map(|_| rng.random()).collect();
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+        };
+        let api_key = format!("IST.{}.{}.{}", part(24), part(96), part(64));
+        Ok(Self {
+            api_key,
+            site_id,
+            instance_id,
+            site_name: config.shop_name.clone(),
+            key_id,
+            signing_key,
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct Claims<'a> {
+    data: &'a str,
+    iat: i64,
+    exp: i64,
+}
+
+impl Platform for WixPlatform {
+    fn id_style(&self) -> IdStyle {
+        IdStyle::Uuid
+    }
+
+    fn first_number(&self) -> u64 {
+        10001
+    }
+
+    fn default_retry(&self) -> Retry {
+        Retry {
+            max_attempts: 4,
+            first_backoff: Duration::from_millis(10),
+        }
+    }
+
+    fn default_timeout(&self) -> Duration {
+        Duration::from_millis(1250)
+    }
+
+    fn accepts(&self, status: u16) -> bool {
+        (200..300).contains(&status)
+    }
+
+    fn authorized(&self, headers: &HeaderMap, _query: Option<&str>) -> bool {
+        let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+        header("authorization") == Some(self.api_key.as_str()) && header("wix-site-id") == Some(self.site_id.as_str())
+    }
+
+    fn error(&self, status: StatusCode, message: &str) -> Response {
+        let code = match status {
+            StatusCode::UNAUTHORIZED => return reply(status, json!({ "message": message, "details": {} })),
+            StatusCode::TOO_MANY_REQUESTS => "TOO_MANY_REQUESTS",
+            StatusCode::NOT_FOUND => "NOT_FOUND",
+            _ => "INTERNAL_ERROR",
+        };
+        wix_error(status, code, message)
+    }
+
+    fn retry_after(&self, wait: Duration) -> String {
+        wait.as_secs_f64().ceil().max(1.0).to_string()
+    }
+
+    fn initial_status(&self, payment: Payment) -> String {
+        match payment {
+            Payment::Pending | Payment::Voided => "INITIALIZED",
+            Payment::Authorized | Payment::Paid => "APPROVED",
+        }
+        .to_string()
+    }
+
+    fn on_paid(&self, order: &mut Order) {
+        if order.status == "INITIALIZED" {
+            order.status = "APPROVED".to_string();
+        }
+    }
+
+    fn on_cancelled(&self, order: &mut Order) {
+        order.status = "CANCELED".to_string();
+    }
+
+    fn status(&self, order: &Order) -> String {
+        order.status.clone()
+    }
+
+    fn render_order(&self, _core: &Core, order: &Order) -> Value {
+        render_order(order)
+    }
+
+    fn webhook(&self, _core: &Core, order: &Order, topic: Topic, ids: EventIds) -> Result<Webhook, SimError> {
+        let (event_type, slug) = match topic {
+            Topic::Created => ("wix.ecom.v1.order_created", "created"),
+            Topic::Paid => ("wix.ecom.v1.order_approved", "approved"),
+            Topic::Updated => ("wix.ecom.v1.order_updated", "updated"),
+            Topic::Cancelled => ("wix.ecom.v1.order_canceled", "canceled"),
+        };
+        let entity = render_order(order);
+        let event_id = ids.uuid;
+        let now = OffsetDateTime::now_utc();
+        let mut envelope = json!({
+            "id": event_id,
+            "entityFqdn": "wix.ecom.v1.order",
+            "slug": slug,
+            "entityId": order.id,
+            "eventTime": wix_time(now),
+            "triggeredByAnonymizeRequest": false,
+        });
+        match topic {
+            Topic::Created => envelope["createdEvent"] = json!({ "entity": entity }),
+            Topic::Updated => envelope["updatedEvent"] = json!({ "currentEntity": entity }),
+            Topic::Paid | Topic::Cancelled => envelope["actionEvent"] = json!({ "body": { "order": entity } }),
+        }
+        let identity = json!({ "identityType": "ANONYMOUS_VISITOR", "anonymousVisitorId": order.customer.id });
+        let data = json!({
+            "eventType": event_type,
+            "instanceId": self.instance_id,
+            "data": envelope.to_string(),
+            "identity": identity.to_string(),
+        })
+        .to_string();
+        let issued = now.unix_timestamp();
+        let claims = Claims {
+            data: &data,
+            iat: issued,
+            exp: issued + TOKEN_LIFETIME.whole_seconds(),
+        };
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(self.key_id.clone());
+        let token = jsonwebtoken::encode(&header, &claims, &self.signing_key)
+            .map_err(|err| SimError::Signing(err.to_string()))?;
+        Ok(Webhook {
+            platform_topic: event_type.to_string(),
+            delivery_id: event_id.clone(),
+            event_id,
+            headers: vec![
+                ("Content-Type".to_string(), "text/plain; charset=utf-8".to_string()),
+                ("User-Agent".to_string(), "Wix-Webhooks".to_string()),
+            ],
+            body: Bytes::from(token),
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+// ---------------------------------------------------------------------------------------------
+
+fn wix_time(at: OffsetDateTime) -> String {
+    at.to_offset(time::UtcOffset::UTC)
+        .format(format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+        ))
+        .unwrap_or_default()
+}
+
+/// eCommerce amounts: the decimal text without trailing zeros (`"12.5"`, `"10"`) and the
+/// amount as shown.
+fn price(minor: i64, currency: &str) -> Value {
+    let text = format_amount(minor, super::platform::currency_scale(currency));
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    };
+    json!({ "amount": text, "formattedAmount": formatted_amount(minor, currency) })
+}
+
+fn fulfillment_status(order: &Order) -> &'static str {
+    if order.fully_fulfilled() {
+        "FULFILLED"
+    } else if order.partially_fulfilled() {
+        "PARTIALLY_FULFILLED"
+    } else {
+        "NOT_FULFILLED"
+    }
+}
+
+fn render_address(address: &super::platform::Address) -> Value {
+    let country = address.country_code.as_str();
+    let subdivision = address.region.as_deref().map(|region| {
+        let is_code = region.len() <= 3 && region.bytes().all(|b| b.is_ascii_alphanumeric());
+        if is_code {
+            format!("{country}-{region}")
+        } else {
+            region.to_string()
+        }
+    });
+    json!({
+        "country": country,
+        "subdivision": subdivision,
+        "city": address.city,
+        "postalCode": address.postal_code,
+        "addressLine1": address.address1,
+        "addressLine2": address.address2,
+        "countryFullname": country_name(country),
+        "subdivisionFullname": address.region.as_deref().map(|region| region_name(country, region)),
+    })
+}
+
+fn contact_details(address: &super::platform::Address) -> Value {
+    json!({
+        "firstName": address.first_name,
+        "lastName": address.last_name,
+        "phone": address.phone,
+        "company": address.company,
+    })
+}
+
+fn render_line(order: &Order, line: &Line) -> Value {
+    let currency = &order.currency;
+    let total = line.price * i64::from(line.quantity);
+    let description: Vec<Value> = line
+        .options
+        .iter()
+        .map(|(name, value)| {
+            json!({
+                "name": { "original": name, "translated": name },
+                "plainText": { "original": value, "translated": value },
+                "lineType": "PLAIN_TEXT",
+            })
+        })
+        .collect();
+    json!({
+        "id": line.id,
+        "productName": { "original": line.title, "translated": line.title },
+        "catalogReference": {
+            "catalogItemId": line.product_id,
+            "appId": STORES_APP_ID,
+            "options": { "variantId": line.variant_id },
+        },
+        "quantity": line.quantity,
+        "totalDiscount": price(0, currency),
+        "descriptionLines": description,
+        "physicalProperties": { "weight": 0.25, "sku": line.sku, "shippable": true },
+        "itemType": { "preset": "PHYSICAL" },
+        "price": price(line.price, currency),
+        "priceBeforeDiscounts": price(line.price, currency),
+        "totalPriceBeforeTax": price(total, currency),
+        "totalPriceAfterTax": price(total, currency),
+        "paymentOption": "FULL_PAYMENT_ONLINE",
+        "taxDetails": { "taxRate": "0", "totalTax": price(0, currency) },
+    })
+}
+
+fn render_order(order: &Order) -> Value {
+    let currency = &order.currency;
+    let payment_status = match order.payment {
+        Payment::Pending => "NOT_PAID",
+        Payment::Authorized => "AUTHORIZED",
+        Payment::Paid => "PAID",
+        Payment::Voided => "VOIDED",
+    };
+    let mut activities = vec![
+        json!({ "id": format!("{}-placed", &order.id[..8]), "createdDate": wix_time(order.created_at), "type": "ORDER_PLACED" }),
+    ];
+    if let Some(paid_at) = order.paid_at {
+        activities.push(
+            json!({ "id": format!("{}-paid", &order.id[..8]), "createdDate": wix_time(paid_at), "type": "ORDER_PAID" }),
+        );
+    }
+    if let Some(cancelled_at) = order.cancelled_at {
+        activities.push(json!({ "id": format!("{}-canceled", &order.id[..8]), "createdDate": wix_time(cancelled_at), "type": "ORDER_CANCELED" }));
+    }
+    let mut body = json!({
+        "id": order.id,
+        "number": order.number.to_string(),
+        "createdDate": wix_time(order.created_at),
+        "updatedDate": wix_time(order.updated_at),
+        "purchasedDate": wix_time(order.created_at),
+        "lineItems": order.lines.iter().map(|line| render_line(order, line)).collect::<Vec<_>>(),
+        "buyerInfo": { "contactId": order.customer.id, "email": order.customer.email },
+        "paymentStatus": payment_status,
+        "fulfillmentStatus": fulfillment_status(order),
+        "status": order.status,
+        "buyerLanguage": "en",
+        "weightUnit": "KG",
+        "currency": currency,
+        "taxIncludedInPrices": false,
+        "siteLanguage": "en",
+        "archived": false,
+        "channelInfo": { "type": "WEB" },
+    });
+    merge(
+        &mut body,
+        json!({
+            "priceSummary": {
+                "subtotal": price(order.subtotal(), currency),
+                "shipping": price(order.shipping_price, currency),
+                "tax": price(0, currency),
+                "discount": price(0, currency),
+                "totalPrice": price(order.total(), currency),
+                "total": price(order.total(), currency),
+                "totalAdditionalFees": price(0, currency),
+            },
+            "billingInfo": {
+                "address": render_address(&order.billing_address),
+                "contactDetails": contact_details(&order.billing_address),
+            },
+            "shippingInfo": {
+                "title": order.shipping_title,
+                "logistics": {
+                    "deliveryTime": "3-7 business days",
+                    "shippingDestination": {
+                        "address": render_address(&order.shipping_address),
+                        "contactDetails": contact_details(&order.shipping_address),
+                    },
+                },
+                "cost": {
+                    "price": price(order.shipping_price, currency),
+                    "totalPriceBeforeTax": price(order.shipping_price, currency),
+                    "totalPriceAfterTax": price(order.shipping_price, currency),
+                    "discount": price(0, currency),
+                },
+            },
+            "activities": activities,
+        }),
+    );
+    body
+}
+
+fn render_fulfillment(fulfillment: &Fulfillment) -> Value {
+    let lines: Vec<Value> = fulfillment
+        .lines
+        .iter()
+        .map(|line| json!({ "id": line.line_id, "quantity": line.quantity }))
+        .collect();
+    json!({
+        "id": fulfillment.id,
+        "createdDate": wix_time(fulfillment.created_at),
+        "lineItems": lines,
+        "trackingInfo": {
+            "trackingNumber": fulfillment.tracking_number,
+            "shippingProvider": fulfillment.tracking_company,
+            "trackingLink": fulfillment.tracking_url,
+        },
+        "completed": true,
+    })
+}
+
+fn order_with_fulfillments(order: &Order) -> Value {
+    json!({
+        "orderWithFulfillments": {
+            "orderId": order.id,
+            "fulfillments": order.fulfillments.iter().map(render_fulfillment).collect::<Vec<_>>(),
+        }
+    })
+}
+
+fn render_product(product: &Product, currency: &str, scale: u32, include_variants: bool) -> Value {
+    let price_data = |minor: i64| {
+        json!({
+            "currency": currency,
+            "price": amount_number(minor, scale),
+            "discountedPrice": amount_number(minor, scale),
+            "formatted": {
+                "price": formatted_amount(minor, currency),
+                "discountedPrice": formatted_amount(minor, currency),
+            },
+        })
+    };
+    let first = product.variants.first();
+    let base_price = product.variants.iter().map(|variant| variant.price).min().unwrap_or(0);
+    let options: Vec<Value> = product
+        .option_names
+        .iter()
+        .enumerate()
+        .map(|(index, name)| {
+            let mut values: Vec<&String> = Vec::new();
+            for variant in &product.variants {
+                if let Some((_, value)) = variant.options.get(index)
+                    && !values.contains(&value)
+                {
+                    values.push(value);
+                }
+            }
+            json!({
+                "optionType": "drop_down",
+                "name": name,
+                "choices": values
+                    .iter()
+                    .map(|value| json!({ "value": value, "description": value, "inStock": true, "visible": true }))
+                    .collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let mut json = json!({
+        "id": product.id,
+        "name": product.title,
+        "slug": product.handle,
+        "visible": true,
+        "productType": "physical",
+        "description": "",
+        "sku": if product.is_simple() { first.map(|variant| variant.sku.clone()).unwrap_or_default() } else { String::new() },
+        "weight": 0.25,
+        "stock": { "trackInventory": false, "inStock": true, "inventoryStatus": "IN_STOCK" },
+        "price": price_data(base_price),
+        "priceData": price_data(base_price),
+        "manageVariants": !product.is_simple(),
+        "productOptions": options,
+        "lastUpdated": wix_time(product.created_at),
+        "createdDate": wix_time(product.created_at),
+    });
+    if include_variants {
+        let variants: Vec<Value> = product
+            .variants
+            .iter()
+            .map(|variant| {
+                let choices: BTreeMap<&String, &String> =
+                    variant.options.iter().map(|(name, value)| (name, value)).collect();
+                json!({
+                    "id": variant.id,
+                    "choices": choices,
+                    "variant": {
+                        "priceData": price_data(variant.price),
+                        "convertedPriceData": price_data(variant.price),
+                        "weight": 0.25,
+                        "sku": variant.sku,
+                        "visible": true,
+                    },
+                    "stock": { "trackQuantity": false, "inStock": true },
+                })
+            })
+            .collect();
+        json["variants"] = Value::Array(variants);
+    }
+    json
+}
+
+// ---------------------------------------------------------------------------------------------
+// API
+// ---------------------------------------------------------------------------------------------
+
+/// What the handlers see: the store and the Wix specifics.
+#[derive(Clone)]
+struct Ctx {
+    core: Arc<Core>,
+    site: Arc<WixPlatform>,
+}
+
+fn routes(ctx: Ctx) -> Router {
+    Router::new()
+        .route("/site-properties/v4/properties", get(get_properties))
+        .route("/stores/v1/products/query", post(query_products))
+        .route("/ecom/v1/orders/{order_id}", get(get_order))
+        .route("/ecom/v1/orders/{order_id}/cancel", post(cancel_order))
+        .route("/ecom/v1/fulfillments/orders/{order_id}", get(list_fulfillments))
+        .route(
+            "/ecom/v1/fulfillments/orders/{order_id}/create-fulfillment",
+            post(create_fulfillment),
+        )
+        .fallback(not_found)
+        .with_state(ctx)
+}
+
+fn reply(status: StatusCode, body: Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+/// The Wix error body: a message and an application error code.
+fn wix_error(status: StatusCode, code: &str, message: &str) -> Response {
+    reply(
+        status,
+        json!({
+            "message": message,
+            "details": { "applicationError": { "code": code, "description": message, "data": {} } },
+        }),
+    )
+}
+
+/// A 400 naming the field.
+fn invalid(field: &str, reason: &str) -> Response {
+    reply(
+        StatusCode::BAD_REQUEST,
+        json!({
+            "message": format!("{field}: {reason}"),
+            "details": {
+                "validationError": {
+                    "fieldViolations": [{ "field": field, "description": reason, "violatedRule": "INVALID" }],
+                },
+            },
+        }),
+    )
+}
+
+fn order_not_found(order_id: &str) -> Response {
+    wix_error(
+        StatusCode::NOT_FOUND,
+        "ORDER_NOT_FOUND",
+        &format!("Order with id {order_id} not found"),
+    )
+}
+
+async fn not_found() -> Response {
+    wix_error(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint")
+}
+
+async fn get_properties(Shared(Ctx { core, site }): Shared<Ctx>) -> Response {
+    reply(
+        StatusCode::OK,
+        json!({
+            "properties": {
+                "siteDisplayName": site.site_name,
+                "businessName": site.site_name,
+                "paymentCurrency": core.config.currency,
+                "timeZone": "America/New_York",
+                "language": "en",
+                "locale": { "languageCode": "en", "country": "US" },
+                "email": "owner@example.com",
+            },
+            "version": 1,
+        }),
+    )
+}
+
+async fn query_products(Shared(Ctx { core, .. }): Shared<Ctx>, body: Bytes) -> Response {
+    // An empty body is the empty query.
+    let body = if body.is_empty() {
+        json!({})
+    } else {
+        match parse_json(&body) {
+            Ok(body) => body,
+            Err(reason) => return invalid("query", &reason),
+        }
+    };
+    let paging = &body["query"]["paging"];
+    let limit = match &paging["limit"] {
+        Value::Null => 100,
+        value => match value.as_u64() {
+            Some(limit) if (1..=100).contains(&limit) => limit as usize,
+            _ => return invalid("query.paging.limit", "must be a whole number from 1 to 100"),
+        },
+    };
+    let offset = match &paging["offset"] {
+        Value::Null => 0,
+        value => match value.as_u64() {
+            Some(offset) => offset as usize,
+            None => return invalid("query.paging.offset", "must be a whole number of at least 0"),
+        },
+    };
+    let include_variants = match &body["includeVariants"] {
+        Value::Null => false,
+        Value::Bool(flag) => *flag,
+        _ => return invalid("includeVariants", "must be true or false"),
+    };
+    let currency = core.config.currency.clone();
+    let scale = core.currency_scale();
+    let state = lock(&core.state);
+    let products: Vec<Value> = state
+        .products
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|product| render_product(product, &currency, scale, include_variants))
+        .collect();
+    reply(
+        StatusCode::OK,
+        json!({
+            "metadata": { "items": products.len(), "offset": offset },
+            "totalResults": state.products.len(),
+            "products": products,
+        }),
+    )
+}
+
+async fn get_order(Shared(Ctx { core, .. }): Shared<Ctx>, Path(order_id): Path<String>) -> Response {
+    match core.order_json(&order_id) {
+        Some(order) => reply(StatusCode::OK, json!({ "order": order })),
+        None => order_not_found(&order_id),
+    }
+}
+
+async fn list_fulfillments(Shared(Ctx { core, .. }): Shared<Ctx>, Path(order_id): Path<String>) -> Response {
+    let state = lock(&core.state);
+    match state.order(&order_id) {
+        Some(order) => reply(StatusCode::OK, order_with_fulfillments(order)),
+        None => order_not_found(&order_id),
+    }
+}
+
+/// The lines and tracking of a create-fulfillment body, checked for shape.
+struct FulfillmentRequest {
+    lines: Vec<(String, Option<u32>)>,
+    number: Option<String>,
+    provider: Option<String>,
+    link: Option<String>,
+}
+
+fn parse_fulfillment(body: &[u8]) -> Result<FulfillmentRequest, Box<Response>> {
+    let body = parse_json(body).map_err(|reason| Box::new(invalid("fulfillment", &reason)))?;
+    let fulfillment = &body["fulfillment"];
+    if !fulfillment.is_object() {
+        return Err(Box::new(invalid("fulfillment", "is required")));
+    }
+    let items = match fulfillment["lineItems"].as_array() {
+        Some(items) if !items.is_empty() => items,
+        _ => return Err(Box::new(invalid("fulfillment.lineItems", "must be a non-empty list"))),
+    };
+    let mut lines = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        let Some(id) = item["id"].as_str().filter(|id| !id.is_empty()) else {
+            return Err(Box::new(invalid(
+                &format!("fulfillment.lineItems[{index}].id"),
+                "is required",
+            )));
+        };
+        let quantity = match &item["quantity"] {
+            Value::Null => None,
+            value => match value.as_u64() {
+                Some(quantity) if (1..=u64::from(u32::MAX)).contains(&quantity) => Some(quantity as u32),
+                _ => {
+                    return Err(Box::new(invalid(
+                        &format!("fulfillment.lineItems[{index}].quantity"),
+                        "must be a whole number of at least 1",
+                    )));
+                }
+            },
+        };
+        lines.push((id.to_string(), quantity));
+    }
+    let tracking = &fulfillment["trackingInfo"];
+    let text = |field: &str| -> Result<Option<String>, Box<Response>> {
+        match &tracking[field] {
+            Value::Null => Ok(None),
+            Value::String(text) if text.trim().is_empty() => Ok(None),
+            Value::String(text) => Ok(Some(text.clone())),
+            _ => Err(Box::new(invalid(
+                &format!("fulfillment.trackingInfo.{field}"),
+                "must be text",
+            ))),
+        }
+    };
+    Ok(FulfillmentRequest {
+        number: text("trackingNumber")?,
+        provider: text("shippingProvider")?,
+        link: text("trackingLink")?,
+        lines,
+    })
+}
+
+async fn create_fulfillment(
+    Shared(Ctx { core, .. }): Shared<Ctx>,
+    Path(order_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let request = match parse_fulfillment(&body) {
+        Ok(request) => request,
+        Err(response) => return *response,
+    };
+    let mut state = lock(&core.state);
+    let super::platform::State { ids, orders, .. } = &mut *state;
+    let Some(order) = orders.get_mut(&order_id) else {
+        return order_not_found(&order_id);
+    };
+    if order.status == "CANCELED" {
+        return wix_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ORDER_CANCELED",
+            &format!("order {order_id} is canceled and cannot be fulfilled"),
+        );
+    }
+    // Quantities per line (a line named twice adds up; no quantity is what remains).
+    let mut asked: BTreeMap<String, u32> = BTreeMap::new();
+    for (line_id, quantity) in &request.lines {
+        let Some(line) = order.lines.iter().find(|line| &line.id == line_id) else {
+            return wix_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "LINE_ITEM_NOT_FOUND",
+                &format!("line item {line_id} is not on order {order_id}"),
+            );
+        };
+        let entry = asked.entry(line_id.clone()).or_default();
+        *entry = entry.saturating_add(quantity.unwrap_or(line.remaining()));
+    }
+    for (line_id, quantity) in &asked {
+        let remaining = order
+            .lines
+            .iter()
+            .find(|line| &line.id == line_id)
+            .map_or(0, Line::remaining);
+        if *quantity == 0 || *quantity > remaining {
+            return wix_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "FULFILLMENT_QUANTITY_EXCEEDS_REMAINING",
+                &format!("line item {line_id}: {quantity} asked but {remaining} left to fulfill"),
+            );
+        }
+    }
+    let mut shipped = Vec::new();
+    for line in &mut order.lines {
+        if let Some(quantity) = asked.get(&line.id) {
+            line.fulfilled += quantity;
+            shipped.push(FulfilledLine {
+                line_id: line.id.clone(),
+                quantity: *quantity,
+            });
+        }
+    }
+    order.touch();
+    order.fulfillments.push(Fulfillment {
+        id: ids.uuid(),
+        status: "success".to_string(),
+        lines: shipped,
+        tracking_number: request.number,
+        tracking_company: request.provider,
+        tracking_url: request.link,
+        shipment_status: None,
+        created_at: now_seconds(),
+    });
+    reply(StatusCode::OK, order_with_fulfillments(order))
+}
+
+async fn cancel_order(Shared(Ctx { core, .. }): Shared<Ctx>, Path(order_id): Path<String>, body: Bytes) -> Response {
+    if !body.is_empty() {
+        match parse_json(&body) {
+            Ok(body) => {
+                if !matches!(body["sendOrderCanceledEmail"], Value::Null | Value::Bool(_)) {
+                    return invalid("sendOrderCanceledEmail", "must be true or false");
+                }
+            }
+            Err(reason) => return invalid("body", &reason),
+        }
+    }
+    let mut state = lock(&core.state);
+    let Some(order) = state.order_mut(&order_id) else {
+        return order_not_found(&order_id);
+    };
+    if order.status != "CANCELED" {
+        let at = order.touch();
+        core.cancel(order, at, "canceled through the API");
+    }
+    reply(StatusCode::OK, json!({ "order": render_order(order) }))
+}
