@@ -1,14 +1,15 @@
 //! A short-lived cache of what ingestion and routing read for every order: the store, its
-//! suppliers, and per SKU the variant with its offers. Without it every order would read
-//! the catalogue several times; with it a new order costs one write.
+//! suppliers, the variant per SKU and per storefront variant id, and per variant its offers.
+//! Without it every order would read the catalogue several times; with it a new order costs
+//! one write.
 //!
 //! Changes made through this [`App`](crate::App) drop the store's entries at once; changes
 //! made by another process (another node on the same PostgreSQL) are seen after the
 //! time-to-live at the latest.
 
 use crate::ports::{Backend, StoreError};
-use dropline_domain::catalog::{Offer, Store as Shop, Supplier, Variant};
-use dropline_domain::ids::StoreId;
+use dropline_domain::catalog::{Offer, Store as Shop, StoreConnection, Supplier, Variant};
+use dropline_domain::ids::{StoreId, VariantId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -23,13 +24,14 @@ const MAX_SKUS: usize = 200_000;
 pub(crate) struct StoreContext {
     pub store: Shop,
     pub suppliers: Vec<Supplier>,
+    /// The platform connection (webhook secrets, credentials).
+    pub connection: StoreConnection,
 }
 
-/// A SKU's variant (if the store has one) and the variant's offers.
+/// A SKU's variant, if the store has one.
 #[derive(Debug)]
 pub(crate) struct SkuEntry {
     pub variant: Option<Variant>,
-    pub offers: Vec<Offer>,
 }
 
 struct Timed<T> {
@@ -43,10 +45,17 @@ impl<T> Timed<T> {
     }
 }
 
+/// Entries of one kind, keyed by store and something of the store.
+type Entries<K, V> = Mutex<HashMap<(StoreId, K), Timed<V>>>;
+
 #[derive(Default)]
 pub(crate) struct CatalogCache {
     stores: Mutex<HashMap<StoreId, Timed<StoreContext>>>,
-    skus: Mutex<HashMap<(StoreId, String), Timed<SkuEntry>>>,
+    skus: Entries<String, SkuEntry>,
+    /// Storefront variant id → catalogue variant (or none).
+    platform_ids: Entries<String, Option<VariantId>>,
+    /// A variant's offers.
+    offers: Entries<VariantId, Vec<Offer>>,
 }
 
 impl CatalogCache {
@@ -68,6 +77,7 @@ impl CatalogCache {
         let value = Arc::new(StoreContext {
             store: record.store,
             suppliers,
+            connection: record.connection,
         });
         self.stores.lock().unwrap_or_else(PoisonError::into_inner).insert(
             id,
@@ -104,12 +114,6 @@ impl CatalogCache {
             return Ok(found);
         }
         let variants = backend.variants_by_sku(store_id, &missing).await?;
-        let variant_ids: Vec<_> = variants.iter().map(|v| v.id).collect();
-        let offers = if variant_ids.is_empty() {
-            Vec::new()
-        } else {
-            backend.offers_for_variants(&variant_ids).await?
-        };
         let now = Instant::now();
         let mut cache = self.skus.lock().unwrap_or_else(PoisonError::into_inner);
         if cache.len() + missing.len() > MAX_SKUS {
@@ -117,11 +121,7 @@ impl CatalogCache {
         }
         for sku in missing {
             let variant = variants.iter().find(|v| v.sku == sku).cloned();
-            let offers = match &variant {
-                Some(v) => offers.iter().filter(|o| o.variant_id == v.id).cloned().collect(),
-                None => Vec::new(),
-            };
-            let entry = Arc::new(SkuEntry { variant, offers });
+            let entry = Arc::new(SkuEntry { variant });
             cache.insert(
                 (store_id, sku.clone()),
                 Timed {
@@ -134,6 +134,99 @@ impl CatalogCache {
         Ok(found)
     }
 
+    /// The catalogue variants of these storefront variant ids (those that exist).
+    pub async fn platform_variants(
+        &self,
+        backend: &dyn Backend,
+        store_id: StoreId,
+        ids: &[String],
+    ) -> Result<HashMap<String, VariantId>, StoreError> {
+        let mut found = HashMap::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        {
+            let cache = self.platform_ids.lock().unwrap_or_else(PoisonError::into_inner);
+            for id in ids {
+                match cache.get(&(store_id, id.clone())).and_then(Timed::fresh) {
+                    Some(entry) => {
+                        if let Some(variant) = *entry {
+                            found.insert(id.clone(), variant);
+                        }
+                    }
+                    None if !missing.contains(id) => missing.push(id.clone()),
+                    None => {}
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        let variants = backend.variants_by_platform_id(store_id, &missing).await?;
+        let now = Instant::now();
+        let mut cache = self.platform_ids.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.len() + missing.len() > MAX_SKUS {
+            cache.clear();
+        }
+        for id in missing {
+            let variant = variants
+                .iter()
+                .find(|v| v.platform_variant_id.as_deref() == Some(id.as_str()))
+                .map(|v| v.id);
+            if let Some(variant) = variant {
+                found.insert(id.clone(), variant);
+            }
+            cache.insert(
+                (store_id, id),
+                Timed {
+                    loaded: now,
+                    value: Arc::new(variant),
+                },
+            );
+        }
+        Ok(found)
+    }
+
+    /// The offers of these variants of a store.
+    pub async fn offers(
+        &self,
+        backend: &dyn Backend,
+        store_id: StoreId,
+        variant_ids: &[VariantId],
+    ) -> Result<Vec<Offer>, StoreError> {
+        let mut found = Vec::new();
+        let mut missing = Vec::new();
+        {
+            let cache = self.offers.lock().unwrap_or_else(PoisonError::into_inner);
+            for id in variant_ids {
+                match cache.get(&(store_id, *id)).and_then(Timed::fresh) {
+                    Some(offers) => found.extend(offers.iter().cloned()),
+                    None if !missing.contains(id) => missing.push(*id),
+                    None => {}
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        let offers = backend.offers_for_variants(&missing).await?;
+        let now = Instant::now();
+        let mut cache = self.offers.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.len() + missing.len() > MAX_SKUS {
+            cache.clear();
+        }
+        for id in missing {
+            let mine: Vec<Offer> = offers.iter().filter(|o| o.variant_id == id).cloned().collect();
+            found.extend(mine.iter().cloned());
+            cache.insert(
+                (store_id, id),
+                Timed {
+                    loaded: now,
+                    value: Arc::new(mine),
+                },
+            );
+        }
+        Ok(found)
+    }
+
     /// Forgets everything cached of a store (after a change to its catalogue or settings).
     pub fn forget_store(&self, store_id: StoreId) {
         self.stores
@@ -141,6 +234,14 @@ impl CatalogCache {
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&store_id);
         self.skus
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|(id, _), _| *id != store_id);
+        self.platform_ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|(id, _), _| *id != store_id);
+        self.offers
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .retain(|(id, _), _| *id != store_id);

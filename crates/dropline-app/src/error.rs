@@ -38,6 +38,19 @@ pub enum AppError {
     /// The write collided with another (duplicate key, concurrent change).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The caller's credentials or signature were refused.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// A partner (a storefront platform) could not take the call now; try again later,
+    /// after `after` when the partner said.
+    #[error("try again later: {reason}")]
+    RetryLater {
+        reason: String,
+        after: Option<std::time::Duration>,
+    },
+    /// A partner refused the call for good, or cannot be called as configured.
+    #[error("refused by the partner: {0}")]
+    PartnerRefused(String),
     /// The database failed.
     #[error(transparent)]
     Store(StoreError),
@@ -56,6 +69,9 @@ impl AppError {
             Self::Invalid(_) => "invalid_input",
             Self::IllegalTransition(_) => "illegal_transition",
             Self::Conflict(_) => "conflict",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::RetryLater { .. } => "partner_unavailable",
+            Self::PartnerRefused(_) => "partner_refused",
             Self::Store(StoreError::Unavailable(_)) => "unavailable",
             Self::Store(_) => "internal",
         }

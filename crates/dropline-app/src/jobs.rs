@@ -3,18 +3,42 @@
 
 use crate::error::AppError;
 use crate::ports::{Job, NewJob};
-use dropline_domain::ids::{JobId, OrderId, StoreId};
+use dropline_domain::ids::{JobId, OrderId, ShipmentId, StoreId};
+use dropline_domain::order::Order;
 use serde_json::json;
 use time::OffsetDateTime;
 
 /// Stored name of the routing job.
 pub const ROUTE_ORDER: &str = "route_order";
+/// Stored name of the job that writes a shipment back to the storefront as a fulfillment.
+pub const STOREFRONT_FULFILLMENT: &str = "storefront_fulfillment";
+/// Stored name of the job that writes a delivery or a cancellation back to the storefront.
+pub const STOREFRONT_STATUS: &str = "storefront_status";
+/// Stored name of the job that pulls one page of a store's catalogue from its platform.
+pub const CATALOG_PULL: &str = "catalog_pull";
+
+/// A status written back to the storefront.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum StorefrontStatus {
+    Delivered { tracking_number: String },
+    Cancelled,
+}
 
 /// A parsed job.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum JobKind {
     /// Route an accepted order and create its supplier orders.
     RouteOrder { order_id: OrderId },
+    /// Write a shipment back to the storefront.
+    StorefrontFulfillment { order_id: OrderId, shipment_id: ShipmentId },
+    /// Write a status back to the storefront.
+    StorefrontStatus {
+        order_id: OrderId,
+        status: StorefrontStatus,
+    },
+    /// Pull a page of the store's catalogue (`cursor` from the previous page).
+    CatalogPull { store_id: StoreId, cursor: Option<String> },
 }
 
 impl JobKind {
@@ -27,8 +51,36 @@ impl JobKind {
                 .and_then(|s| s.parse().ok())
                 .ok_or_else(|| AppError::invalid("payload.order_id", "missing or not an id"))
         };
+        let field = |name: &str| -> Result<&serde_json::Value, AppError> {
+            job.payload
+                .get(name)
+                .ok_or_else(|| AppError::invalid(format!("payload.{name}"), "missing"))
+        };
+        let parse_field = |name: &str| -> Result<String, AppError> {
+            field(name)?
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| AppError::invalid(format!("payload.{name}"), "not a string"))
+        };
         match job.kind.as_str() {
             ROUTE_ORDER => Ok(Self::RouteOrder { order_id: order_id()? }),
+            STOREFRONT_FULFILLMENT => Ok(Self::StorefrontFulfillment {
+                order_id: order_id()?,
+                shipment_id: parse_field("shipment_id")?
+                    .parse()
+                    .map_err(|_| AppError::invalid("payload.shipment_id", "not an id"))?,
+            }),
+            STOREFRONT_STATUS => Ok(Self::StorefrontStatus {
+                order_id: order_id()?,
+                status: serde_json::from_value(field("status")?.clone())
+                    .map_err(|err| AppError::invalid("payload.status", err.to_string()))?,
+            }),
+            CATALOG_PULL => Ok(Self::CatalogPull {
+                store_id: parse_field("store_id")?
+                    .parse()
+                    .map_err(|_| AppError::invalid("payload.store_id", "not an id"))?,
+                cursor: job.payload.get("cursor").and_then(|c| c.as_str()).map(str::to_string),
+            }),
             other => Err(AppError::invalid("kind", format!("unknown job kind '{other}'"))),
         }
     }
@@ -40,6 +92,39 @@ pub fn route_job(order_id: OrderId, store_id: StoreId, now: OffsetDateTime) -> N
         id: JobId::new(),
         kind: ROUTE_ORDER.into(),
         payload: json!({ "order_id": order_id }),
+        run_after: now,
+        store_id: Some(store_id),
+    }
+}
+
+/// The job that writes a new shipment back to the order's storefront.
+pub fn storefront_fulfillment_job(order: &Order, shipment_id: ShipmentId, now: OffsetDateTime) -> NewJob {
+    NewJob {
+        id: JobId::new(),
+        kind: STOREFRONT_FULFILLMENT.into(),
+        payload: json!({ "order_id": order.id, "shipment_id": shipment_id }),
+        run_after: now,
+        store_id: Some(order.store_id),
+    }
+}
+
+/// The job that writes a status back to the order's storefront.
+pub fn storefront_status_job(order: &Order, status: StorefrontStatus, now: OffsetDateTime) -> NewJob {
+    NewJob {
+        id: JobId::new(),
+        kind: STOREFRONT_STATUS.into(),
+        payload: json!({ "order_id": order.id, "status": status }),
+        run_after: now,
+        store_id: Some(order.store_id),
+    }
+}
+
+/// The job that pulls a page of a store's catalogue.
+pub fn catalog_pull_job(store_id: StoreId, cursor: Option<&str>, now: OffsetDateTime) -> NewJob {
+    NewJob {
+        id: JobId::new(),
+        kind: CATALOG_PULL.into(),
+        payload: json!({ "store_id": store_id, "cursor": cursor }),
         run_after: now,
         store_id: Some(store_id),
     }

@@ -6,13 +6,16 @@
 //! change is committed with its timeline entries and the jobs it causes in one change set.
 
 mod catalog_cache;
+pub mod connected;
 pub mod error;
 pub mod jobs;
 pub mod ports;
 pub mod scope;
 pub mod service;
+pub mod storefront;
 pub mod token;
 
+pub use connected::WebhookOutcome;
 pub use error::{AppError, FieldError};
 pub use scope::Scope;
 pub use service::{

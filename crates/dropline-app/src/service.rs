@@ -5,17 +5,20 @@
 use crate::catalog_cache::{CatalogCache, StoreContext};
 use crate::error::{AppError, FieldError};
 use crate::jobs::{self, JobKind};
-use crate::ports::{Backend, ChangeSet, Message, MessageFilter, OrderFilter, OrderWrite, StoreError, StoreRecord};
+use crate::ports::{
+    Backend, ChangeSet, DeliveryRecord, Message, MessageFilter, OrderFilter, OrderWrite, StoreError, StoreRecord,
+};
 use crate::scope::Scope;
+use crate::storefront::{StorefrontClient, WebhookFormat};
 use crate::token;
 use dropline_domain::address::Address;
 use dropline_domain::catalog::{
-    Offer, OfferPriority, Platform, Product, ShippingMethod, Store as Shop, StoreSettings, Supplier, SupplierKind,
-    Variant,
+    Offer, OfferPriority, Platform, Product, ShippingMethod, Store as Shop, StoreConnection, StoreSettings, Supplier,
+    SupplierKind, Variant,
 };
 use dropline_domain::ids::{OfferId, OrderId, ProductId, ShipmentId, StoreId, SupplierId, SupplierOrderId, VariantId};
 use dropline_domain::money::{Currency, Money};
-use dropline_domain::order::{IncomingOrder, Order, SupplierOrder, SupplierOrderLine};
+use dropline_domain::order::{IncomingLine, IncomingOrder, Order, SupplierOrder, SupplierOrderLine};
 use dropline_domain::routing::{RoutingContext, route_order};
 use dropline_domain::state::{
     HoldReason, OrderEvent, OrderState, PaymentState, ShipmentState, SupplierOrderEvent, SupplierOrderState,
@@ -45,6 +48,8 @@ pub struct NewStore {
     pub currency: Currency,
     pub address: Option<Address>,
     pub settings: StoreSettings,
+    /// Platform connection: domain, credentials, webhook secrets.
+    pub connection: StoreConnection,
 }
 
 /// A new supplier of a store.
@@ -72,6 +77,8 @@ pub struct NewVariant {
     pub sku: String,
     pub title: String,
     pub price: Money,
+    /// The storefront's id of the variant (orders map to it before the SKU).
+    pub platform_variant_id: Option<String>,
 }
 
 /// A new offer: a store variant mapped to a supplier variant.
@@ -129,9 +136,13 @@ pub enum ParcelAction {
 /// The use cases, over one backend.
 #[derive(Clone)]
 pub struct App {
-    backend: Arc<dyn Backend>,
-    events: broadcast::Sender<AppEvent>,
-    catalog: Arc<CatalogCache>,
+    pub(crate) backend: Arc<dyn Backend>,
+    pub(crate) events: broadcast::Sender<AppEvent>,
+    pub(crate) catalog: Arc<CatalogCache>,
+    /// The webhook formats of the storefront platforms dropline receives from.
+    pub(crate) webhook_formats: Arc<Vec<Arc<dyn WebhookFormat>>>,
+    /// Calls to storefront platforms (write-back, catalogue pull); `None`: not connected.
+    pub(crate) storefronts: Option<Arc<dyn StorefrontClient>>,
 }
 
 impl App {
@@ -142,7 +153,21 @@ impl App {
             backend,
             events,
             catalog: Arc::new(CatalogCache::default()),
+            webhook_formats: Arc::new(Vec::new()),
+            storefronts: None,
         }
+    }
+
+    /// Receives webhooks in these platform formats.
+    pub fn with_webhook_formats(mut self, formats: Vec<Arc<dyn WebhookFormat>>) -> Self {
+        self.webhook_formats = Arc::new(formats);
+        self
+    }
+
+    /// Calls storefront platforms through this client.
+    pub fn with_storefronts(mut self, client: Arc<dyn StorefrontClient>) -> Self {
+        self.storefronts = Some(client);
+        self
     }
 
     /// The backend, for the worker and for read-only listings.
@@ -155,7 +180,7 @@ impl App {
         self.events.subscribe()
     }
 
-    fn now() -> OffsetDateTime {
+    pub(crate) fn now() -> OffsetDateTime {
         OffsetDateTime::now_utc()
     }
 
@@ -175,6 +200,7 @@ impl App {
             push_address_errors(&mut errors, "address", address);
         }
         check_settings(&mut errors, &new.settings);
+        errors.extend(crate::connected::check_connection(&new.connection));
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
@@ -189,6 +215,7 @@ impl App {
                 settings: new.settings,
             },
             token_hash: token::hash_token(&token),
+            connection: new.connection,
             created_at: Self::now(),
         };
         self.backend.insert_store(record.clone()).await?;
@@ -322,6 +349,9 @@ impl App {
             if variant.price.minor < 0 {
                 errors.push(FieldError::new(format!("variants[{i}].price"), "must not be negative"));
             }
+            if let Some(id) = &variant.platform_variant_id {
+                check_text(&mut errors, &format!("variants[{i}].platform_variant_id"), id, 100);
+            }
             if variant.price.currency != store.currency {
                 errors.push(FieldError::new(
                     format!("variants[{i}].price.currency"),
@@ -346,8 +376,10 @@ impl App {
                     sku: v.sku.trim().to_string(),
                     title: v.title.trim().to_string(),
                     price: v.price,
+                    platform_variant_id: v.platform_variant_id.map(|id| id.trim().to_string()),
                 })
                 .collect(),
+            platform_product_id: None,
         };
         self.backend
             .insert_product(product.clone())
@@ -478,24 +510,53 @@ impl App {
         actor: Actor,
     ) -> Result<IngestOutcome, AppError> {
         let context = self.store_context(scope, store_id).await?;
+        match self.ingest(&context, incoming, actor, None, false).await? {
+            Ingested::Done(outcome) => Ok(outcome),
+            // Without a delivery id there is no duplicate delivery to find.
+            Ingested::DuplicateDelivery => Err(AppError::Conflict("duplicate delivery".into())),
+        }
+    }
+
+    /// Ingests one order, optionally as a webhook delivery (recorded with the change so the
+    /// same delivery counts once) and optionally cancelling it (the storefront cancelled it).
+    pub(crate) async fn ingest(
+        &self,
+        context: &StoreContext,
+        incoming: IncomingOrder,
+        actor: Actor,
+        delivery: Option<DeliveryRecord>,
+        cancel: bool,
+    ) -> Result<Ingested, AppError> {
         // New orders are the common case: insert without reading first, and read the
         // existing order only when the store says the external id is taken.
         let mut assume_new = true;
         let mut attempt = 0;
         loop {
-            let (changes, outcome) = self
-                .plan_ingest(&context, incoming.clone(), actor.clone(), assume_new)
+            let (mut changes, outcome) = self
+                .plan_ingest(context, incoming.clone(), actor.clone(), assume_new, cancel)
                 .await?;
             if changes.is_empty() {
-                return Ok(outcome);
+                return Ok(Ingested::Done(outcome));
+            }
+            if let Some(delivery) = &delivery {
+                changes.deliveries.push(delivery.clone());
             }
             match self.backend.commit(changes).await {
                 Ok(()) => {
                     self.announce_routed(&outcome);
-                    return Ok(outcome);
+                    return Ok(Ingested::Done(outcome));
                 }
-                // The order exists, or another delivery of it won the race: read it again.
+                // The order exists, or another delivery of it won the race: read it again,
+                // unless it was this very delivery that won.
                 Err(StoreError::Conflict(_)) if attempt < CONFLICT_RETRIES => {
+                    if let Some(delivery) = &delivery
+                        && self
+                            .backend
+                            .delivery_seen(delivery.store_id, &delivery.delivery_id)
+                            .await?
+                    {
+                        return Ok(Ingested::DuplicateDelivery);
+                    }
                     assume_new = false;
                     attempt += 1;
                 }
@@ -518,7 +579,7 @@ impl App {
         let mut errors = Vec::new();
         for (index, incoming) in orders.into_iter().enumerate() {
             let number = incoming.number.clone();
-            match self.plan_ingest(&context, incoming, actor.clone(), false).await {
+            match self.plan_ingest(&context, incoming, actor.clone(), false, false).await {
                 Ok((changes, outcome)) => {
                     merge(&mut all, changes);
                     outcomes.push(outcome);
@@ -555,7 +616,7 @@ impl App {
         }
     }
 
-    async fn store_context(&self, scope: Scope, store_id: StoreId) -> Result<Arc<StoreContext>, AppError> {
+    pub(crate) async fn store_context(&self, scope: Scope, store_id: StoreId) -> Result<Arc<StoreContext>, AppError> {
         match self.catalog.store(self.backend.as_ref(), store_id).await? {
             Some(context) if scope.allows(store_id) => Ok(context),
             _ => Err(AppError::NotFound("store")),
@@ -568,12 +629,31 @@ impl App {
         incoming: IncomingOrder,
         actor: Actor,
         assume_new: bool,
+        cancel: bool,
     ) -> Result<(ChangeSet, IngestOutcome), AppError> {
         let store = &context.store;
         check_incoming(&incoming, store)?;
         let skus: Vec<String> = incoming.lines.iter().map(|l| l.sku.clone()).collect();
         let entries = self.catalog.skus(self.backend.as_ref(), store.id, &skus).await?;
-        let variant_of = |sku: &str| entries.get(sku).and_then(|e| e.variant.as_ref()).map(|v| v.id);
+        let platform_ids: Vec<String> = incoming
+            .lines
+            .iter()
+            .filter_map(|l| l.platform_variant_id.clone())
+            .collect();
+        let by_platform_id = if platform_ids.is_empty() {
+            std::collections::HashMap::new()
+        } else {
+            self.catalog
+                .platform_variants(self.backend.as_ref(), store.id, &platform_ids)
+                .await?
+        };
+        // The storefront's variant id first, then the SKU.
+        let variant_of = |line: &IncomingLine| {
+            line.platform_variant_id
+                .as_ref()
+                .and_then(|id| by_platform_id.get(id).copied())
+                .or_else(|| entries.get(&line.sku).and_then(|e| e.variant.as_ref()).map(|v| v.id))
+        };
         let existing = if assume_new {
             None
         } else {
@@ -587,8 +667,14 @@ impl App {
             None => {
                 let mut journal = Journal::new(OrderId::new(), actor, now);
                 let mut order = Order::receive(store.id, incoming, variant_of, &mut journal)?;
-                changes.messages.push(notice(&order, "order_received", now));
-                let routed = self.assess(context, &mut order, &mut journal, &mut changes).await?;
+                let routed = if cancel {
+                    // Cancelled before dropline saw it: kept for the record, nothing to fulfil.
+                    cancel_in_place(&mut order, &mut journal)?;
+                    false
+                } else {
+                    changes.messages.push(notice(&order, "order_received", now));
+                    self.assess(context, &mut order, &mut journal, &mut changes).await?
+                };
                 let outcome = IngestOutcome {
                     order_id: order.id,
                     created: true,
@@ -604,9 +690,11 @@ impl App {
                 let mut journal = Journal::new(order.id, actor, now);
                 let address_before = order.shipping_address.clone();
                 let payment_before = order.payment;
-                let changed = order.update_from(incoming, variant_of, &mut journal)?;
+                let mut changed = order.update_from(incoming, variant_of, &mut journal)?;
                 let mut routed = false;
-                if changed && (order.shipping_address != address_before || order.payment != payment_before) {
+                if cancel {
+                    changed |= cancel_in_place(&mut order, &mut journal)?;
+                } else if changed && (order.shipping_address != address_before || order.payment != payment_before) {
                     routed = self.assess(context, &mut order, &mut journal, &mut changes).await?;
                 }
                 let outcome = IngestOutcome {
@@ -678,15 +766,13 @@ impl App {
         context: &StoreContext,
         order: &Order,
     ) -> Result<(dropline_domain::routing::RoutePlan, Vec<Offer>), AppError> {
-        let skus: Vec<String> = order.shippable_lines().map(|l| l.sku.clone()).collect();
-        let entries = self
+        let mut variant_ids: Vec<VariantId> = order.shippable_lines().filter_map(|l| l.variant_id).collect();
+        variant_ids.sort_unstable();
+        variant_ids.dedup();
+        let offers = self
             .catalog
-            .skus(self.backend.as_ref(), context.store.id, &skus)
+            .offers(self.backend.as_ref(), context.store.id, &variant_ids)
             .await?;
-        let mut offers: Vec<Offer> = Vec::new();
-        for entry in entries.values() {
-            offers.extend(entry.offers.iter().cloned());
-        }
         let settings = &context.store.settings;
         let routing = RoutingContext {
             offers: &offers,
@@ -702,6 +788,12 @@ impl App {
     /// Accepts an order in review: it will be routed to its suppliers.
     pub async fn accept_order(&self, scope: Scope, id: OrderId) -> Result<Order, AppError> {
         self.change_order(scope, id, scope.actor(), |order, journal, changes| {
+            if order.test {
+                return Err(AppError::invalid(
+                    "order",
+                    "a test order of the storefront is never sent to a supplier",
+                ));
+            }
             order.apply(OrderEvent::Accept, journal)?;
             push_accept_jobs(changes, order, journal.at);
             Ok(())
@@ -735,15 +827,15 @@ impl App {
 
     /// Cancels an order, and every supplier order of it that can still be cancelled.
     pub async fn cancel_order(&self, scope: Scope, id: OrderId) -> Result<Order, AppError> {
-        self.change_order(scope, id, scope.actor(), |order, journal, _| {
+        self.change_order(scope, id, scope.actor(), |order, journal, changes| {
             order.apply(OrderEvent::Cancel, journal)?;
-            let open: Vec<(SupplierOrderId, SupplierOrderState)> =
-                order.supplier_orders.iter().map(|s| (s.id, s.state)).collect();
-            for (supplier_order_id, state) in open {
-                if let Some(event) = cancellation_event(state) {
-                    order.apply_supplier_order(supplier_order_id, event, journal)?;
-                }
-            }
+            cancel_supplier_orders(order, journal)?;
+            // The seller cancelled here: the storefront must hear of it.
+            changes.jobs.push(jobs::storefront_status_job(
+                order,
+                jobs::StorefrontStatus::Cancelled,
+                journal.at,
+            ));
             Ok(())
         })
         .await
@@ -871,8 +963,11 @@ impl App {
     ) -> Result<(Order, ShipmentId), AppError> {
         let created = std::sync::Mutex::new(None);
         let order = self
-            .change_supplier_order(scope, id, |order, journal, _| {
+            .change_supplier_order(scope, id, |order, journal, changes| {
                 let shipment_id = order.add_shipment(id, carrier, tracking_number, tracking_url.clone(), journal)?;
+                changes
+                    .jobs
+                    .push(jobs::storefront_fulfillment_job(order, shipment_id, journal.at));
                 if let Ok(mut slot) = created.lock() {
                     *slot = Some(shipment_id);
                 }
@@ -897,14 +992,29 @@ impl App {
         action: ParcelAction,
         note: Option<String>,
     ) -> Result<Order, AppError> {
-        self.change_supplier_order(scope, id, |order, journal, _| {
+        self.change_supplier_order(scope, id, |order, journal, changes| {
             let shipment = pick_shipment(order, id, shipment_id)?;
             let event = match action {
                 ParcelAction::Shipped => ShipmentState::InTransit,
                 ParcelAction::Delivered => ShipmentState::Delivered,
                 ParcelAction::Failed => ShipmentState::AttemptFailed,
             };
-            Ok(order.record_shipment_event(shipment, event, note.clone(), journal)?)
+            order.record_shipment_event(shipment, event, note.clone(), journal)?;
+            if action == ParcelAction::Delivered {
+                let tracking_number = order
+                    .supplier_order(id)?
+                    .shipments
+                    .iter()
+                    .find(|s| s.id == shipment)
+                    .map(|s| s.tracking_number.clone())
+                    .unwrap_or_default();
+                changes.jobs.push(jobs::storefront_status_job(
+                    order,
+                    jobs::StorefrontStatus::Delivered { tracking_number },
+                    journal.at,
+                ));
+            }
+            Ok(())
         })
         .await
     }
@@ -942,10 +1052,10 @@ impl App {
     // -----------------------------------------------------------------------------------------
 
     /// Runs one claimed job; its effects and its completion are committed together.
-    /// Runs one claimed job; its effects and its completion are committed together.
     pub async fn run_job(&self, job: &crate::ports::Job) -> Result<(), AppError> {
         match JobKind::parse(job)? {
             JobKind::RouteOrder { order_id } => self.route_job(job, order_id).await,
+            other => self.run_storefront_job(job, other).await,
         }
     }
 
@@ -981,7 +1091,7 @@ impl App {
         }
     }
 
-    async fn finish_job(&self, job: &crate::ports::Job) -> Result<(), AppError> {
+    pub(crate) async fn finish_job(&self, job: &crate::ports::Job) -> Result<(), AppError> {
         let changes = ChangeSet {
             finished_jobs: vec![job.id],
             ..ChangeSet::default()
@@ -1037,6 +1147,25 @@ pub fn assess_order(store: &Shop, order: &Order) -> (Vec<Finding>, Vec<HoldReaso
     if findings.iter().any(Finding::is_error) {
         reasons.push(HoldReason::InvalidAddress);
     }
+    let mut unmapped = false;
+    for (i, line) in order.lines.iter().enumerate() {
+        if line.requires_shipping && line.quantity_to_ship() > 0 && line.variant_id.is_none() {
+            unmapped = true;
+            findings.push(Finding {
+                field: format!("lines[{i}]"),
+                code: "unmapped_variant".into(),
+                message: format!(
+                    "No catalogue variant has the storefront variant {} or the SKU '{}'; map it to supplier offers.",
+                    line.platform_variant_id.as_deref().unwrap_or("-"),
+                    line.sku
+                ),
+                severity: Severity::Error,
+            });
+        }
+    }
+    if unmapped {
+        reasons.push(HoldReason::UnmappedVariant);
+    }
     if !matches!(order.payment, PaymentState::Paid | PaymentState::Authorized) {
         findings.push(Finding {
             field: "payment".into(),
@@ -1076,7 +1205,8 @@ fn notice(order: &Order, template: &str, now: OffsetDateTime) -> Message {
 /// Whether the store's rules (other than routability) accept this order without the seller.
 fn passes_auto_accept_rules(store: &Shop, order: &Order) -> bool {
     let rules = &store.settings.auto_accept;
-    rules.enabled
+    !order.test
+        && rules.enabled
         && (!rules.require_paid || order.payment == PaymentState::Paid)
         && rules.max_total_minor.is_none_or(|max| order.total.minor <= max)
         && (rules.allowed_skus.is_empty() || order.lines.iter().all(|l| rules.allowed_skus.contains(&l.sku)))
@@ -1183,12 +1313,43 @@ fn pick_shipment(
     }
 }
 
+/// What ingesting one order came to.
+pub(crate) enum Ingested {
+    Done(IngestOutcome),
+    /// The same webhook delivery was already handled; nothing was written.
+    DuplicateDelivery,
+}
+
+/// Cancels an order the storefront cancelled, with its open supplier orders; returns
+/// whether anything changed (an order already cancelled stays as it is).
+fn cancel_in_place(order: &mut Order, journal: &mut Journal) -> Result<bool, AppError> {
+    if order.state == OrderState::Cancelled {
+        return Ok(false);
+    }
+    order.apply(OrderEvent::Cancel, journal)?;
+    cancel_supplier_orders(order, journal)?;
+    Ok(true)
+}
+
+/// Cancels every supplier order that can still be cancelled, or asks its supplier to.
+fn cancel_supplier_orders(order: &mut Order, journal: &mut Journal) -> Result<(), AppError> {
+    let open: Vec<(SupplierOrderId, SupplierOrderState)> =
+        order.supplier_orders.iter().map(|s| (s.id, s.state)).collect();
+    for (supplier_order_id, state) in open {
+        if let Some(event) = cancellation_event(state) {
+            order.apply_supplier_order(supplier_order_id, event, journal)?;
+        }
+    }
+    Ok(())
+}
+
 fn merge(into: &mut ChangeSet, mut from: ChangeSet) {
     into.orders.append(&mut from.orders);
     into.timeline.append(&mut from.timeline);
     into.jobs.append(&mut from.jobs);
     into.messages.append(&mut from.messages);
     into.finished_jobs.append(&mut from.finished_jobs);
+    into.deliveries.append(&mut from.deliveries);
 }
 
 fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {

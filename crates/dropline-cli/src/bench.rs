@@ -43,9 +43,16 @@ const STALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
+    /// What to measure: the engine (orders handed to it directly), or signed Shopify
+    /// webhooks over HTTP against the server, next to a verify-and-parse-only ceiling
+    #[arg(long, value_enum, default_value_t = Target::Engine)]
+    target: Target,
     /// Orders to measure (per step)
     #[arg(long, default_value_t = 20_000)]
     orders: u64,
+    /// With `--target webhooks`: HTTP requests in flight
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4_096))]
+    connections: u64,
     /// Orders in flight at once
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     concurrency: u64,
@@ -71,6 +78,14 @@ pub struct BenchArgs {
     /// Keep the benchmark database afterwards (it is deleted by default)
     #[arg(long)]
     keep: bool,
+}
+
+/// What `dropline bench` measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Target {
+    Engine,
+    Webhooks,
 }
 
 /// Who accepts the benchmark's orders.
@@ -169,6 +184,21 @@ pub async fn run(settings: &Settings, args: BenchArgs, json: bool) -> anyhow::Re
 
     let dir = settings.data_dir.join("bench");
     std::fs::create_dir_all(&dir).with_context(|| format!("while creating {}", dir.display()))?;
+    if args.target == Target::Webhooks {
+        if !json {
+            eprintln!(
+                "dropline bench --target webhooks: {} signed Shopify webhooks per run, {} connections, SQLite synchronous=FULL",
+                args.orders, args.connections
+            );
+        }
+        let report = crate::bench_webhooks::run(dir, args.orders, args.connections, args.keep).await?;
+        if json {
+            output::print_json(&report)?;
+        } else {
+            print_webhook_report(&report);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
     let path = dir.join(format!("bench-{stamp}-{}.db", std::process::id()));
     let _cleanup = Cleanup {
@@ -272,6 +302,42 @@ pub async fn run(settings: &Settings, args: BenchArgs, json: bool) -> anyhow::Re
     Ok(ExitCode::SUCCESS)
 }
 
+fn print_webhook_report(report: &crate::bench_webhooks::WebhookReport) {
+    let mut table = output::table([
+        "RUN",
+        "REQUESTS",
+        "PER SECOND",
+        "P50 MS",
+        "P90 MS",
+        "P99 MS",
+        "MAX MS",
+        "FAILED",
+    ]);
+    for run in [&report.ceiling, &report.dropline_peak, &report.dropline_half_load] {
+        table.add_row([
+            match run.offered_per_second {
+                Some(rate) => format!("{} ({rate:.0}/s offered)", run.target),
+                None => run.target.to_string(),
+            },
+            run.requests.to_string(),
+            format!("{:.0}", run.per_second),
+            format!("{:.2}", run.p50_ms),
+            format!("{:.2}", run.p90_ms),
+            format!("{:.2}", run.p99_ms),
+            format!("{:.2}", run.max_ms),
+            run.failed.to_string(),
+        ]);
+    }
+    println!("{table}");
+    println!(
+        "payload {} bytes; dropline's peak is {:.0} % of the ceiling; {} of the {} orders delivered got their supplier order",
+        report.payload_bytes,
+        report.ratio * 100.0,
+        report.supplier_orders,
+        report.delivered
+    );
+}
+
 fn print_report(report: &BenchReport) {
     let mut table = output::table([
         "STORED BEFORE",
@@ -330,9 +396,9 @@ fn print_report(report: &BenchReport) {
 }
 
 /// Deletes the benchmark database when the run ends (unless `--keep`).
-struct Cleanup {
-    path: PathBuf,
-    keep: bool,
+pub(crate) struct Cleanup {
+    pub(crate) path: PathBuf,
+    pub(crate) keep: bool,
 }
 
 impl Drop for Cleanup {
@@ -377,6 +443,7 @@ async fn seed(app: &App, preloading: bool) -> anyhow::Result<Catalog> {
                     },
                     ..StoreSettings::default()
                 },
+                connection: Default::default(),
             },
         )
         .await?;
@@ -410,6 +477,7 @@ async fn seed(app: &App, preloading: bool) -> anyhow::Result<Catalog> {
                             sku: format!("BENCH-{p}-{v}"),
                             title: format!("Variant {v}"),
                             price: Money::new(1_000 + 250 * (p * 4 + v), usd),
+                            platform_variant_id: None,
                         })
                         .collect(),
                 },
@@ -499,6 +567,9 @@ fn bench_order(catalog: &Catalog, prefix: &str, n: u64) -> IncomingOrder {
                 quantity: 1 + (i as u32 % 2),
                 unit_price: Money::new(*price, catalog.usd),
                 requires_shipping: true,
+                platform_product_id: None,
+                platform_variant_id: None,
+                fulfillable_quantity: None,
             }
         })
         .collect();
@@ -527,6 +598,11 @@ fn bench_order(catalog: &Catalog, prefix: &str, n: u64) -> IncomingOrder {
         shipping_total: Money::new(499, catalog.usd),
         payment: PaymentState::Paid,
         placed_at: time::OffsetDateTime::now_utc(),
+        test: false,
+        cancelled_at: None,
+        source_updated_at: None,
+        charged_total: None,
+        shipping_method: None,
     }
 }
 

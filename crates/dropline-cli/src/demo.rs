@@ -55,7 +55,7 @@ pub async fn run(settings: &Settings, args: DemoArgs, json: bool) -> anyhow::Res
         }
     };
     let backend = database.open().await?;
-    let app = App::new(backend);
+    let app = dropline_connect::connected(App::new(backend));
     let admin = serve::admin_token(&demo_dir)?;
 
     let seeded = seed(&app).await.context("while seeding the demo")?;
@@ -455,6 +455,7 @@ async fn create_store(app: &App, name: &str, usd: Currency) -> anyhow::Result<(S
                     },
                     ..StoreSettings::default()
                 },
+                connection: Default::default(),
             },
         )
         .await?;
@@ -495,6 +496,7 @@ async fn create_catalog(app: &App, store_id: StoreId, usd: Currency) -> anyhow::
                 sku: (*sku).into(),
                 title: (*variant).into(),
                 price: money(*price),
+                platform_variant_id: None,
             })
             .collect(),
     };
@@ -745,6 +747,9 @@ async fn receive_orders(app: &App, store_id: StoreId, usd: Currency) -> anyhow::
                         quantity: *quantity,
                         unit_price: money(minor),
                         requires_shipping,
+                        platform_product_id: None,
+                        platform_variant_id: None,
+                        fulfillable_quantity: None,
                     }
                 })
                 .collect(),
@@ -753,6 +758,11 @@ async fn receive_orders(app: &App, store_id: StoreId, usd: Currency) -> anyhow::
             payment,
             // Spread over the last three days, oldest first.
             placed_at: now - time::Duration::minutes((total - index) * 117),
+            test: false,
+            cancelled_at: None,
+            source_updated_at: None,
+            charged_total: None,
+            shipping_method: None,
         };
         let outcome = app
             .ingest_order(Scope::Operator, store_id, incoming, Actor::Storefront("demo".into()))

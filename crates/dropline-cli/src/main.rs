@@ -9,6 +9,7 @@
 
 mod address;
 mod bench;
+mod bench_webhooks;
 mod config;
 mod database;
 mod demo;
@@ -93,6 +94,8 @@ impl Command {
 }
 
 fn main() -> ExitCode {
+    // One TLS crypto provider (ring) for every HTTPS client of the process.
+    dropline_connect::install_crypto_provider();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return report_usage_error(&err),

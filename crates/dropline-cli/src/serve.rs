@@ -97,9 +97,14 @@ pub async fn run_serve(settings: &Settings, args: ServeArgs) -> anyhow::Result<E
     }
     let listen = args.listen.unwrap_or_else(|| settings.listen.clone());
     tracing::info!(database = %database.describe(), "database ready");
-    serve(App::new(backend), &listen, admin.token, |address| {
-        println!("dropline is listening on http://{address} (Ctrl-C to stop)");
-    })
+    serve(
+        dropline_connect::connected(App::new(backend)),
+        &listen,
+        admin.token,
+        |address| {
+            println!("dropline is listening on http://{address} (Ctrl-C to stop)");
+        },
+    )
     .await?;
     Ok(ExitCode::SUCCESS)
 }
@@ -160,7 +165,7 @@ pub async fn serve(
 pub async fn run_worker(settings: &Settings) -> anyhow::Result<ExitCode> {
     let database = Database::from_settings(settings)?;
     let backend = database.open().await?;
-    let worker = Worker::new(App::new(backend), WorkerConfig::default());
+    let worker = Worker::new(dropline_connect::connected(App::new(backend)), WorkerConfig::default());
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(async move { worker.run(stopped).await });
     tracing::info!(database = %database.describe(), "worker running (Ctrl-C to stop)");

@@ -222,7 +222,7 @@ order_id,order_number,placed_at,currency,ship_first_name,ship_last_name,ship_add
 ";
 
 fn create_store(dropline: &Dropline) -> String {
-    let created = dropline.json(&["stores", "create", "CSV Shop", "--currency", "USD", "--json"]);
+    let created = dropline.json(&["stores", "add", "CSV Shop", "--currency", "USD", "--json"]);
     assert!(str_of(&created, "token").starts_with("dl_"));
     str_of(&created["store"], "id").to_string()
 }

@@ -122,6 +122,20 @@ impl<'a> Api<'a> {
         Self::send(request).await
     }
 
+    /// A webhook delivery: `POST path` with these headers and this exact body (no token).
+    pub async fn webhook(&self, path: &str, headers: &[(String, String)], body: Vec<u8>) -> TestResponse {
+        let mut request = self
+            .app
+            .http()
+            .post(format!("{}{path}", self.app.base_url()))
+            .header("content-type", "application/json")
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        Self::send(request).await
+    }
+
     async fn send(request: reqwest::RequestBuilder) -> TestResponse {
         let response = request.send().await.expect("the test server answers");
         let status = response.status().as_u16();

@@ -57,7 +57,7 @@ impl TestApp {
             ..SqliteOptions::default()
         };
         let store = SqliteStore::open(&dir.path().join("dropline.db"), options).expect("open the SQLite store");
-        Self::start(App::new(Arc::new(store)), Box::new(dir)).await
+        Self::start(dropline_connect::connected(App::new(Arc::new(store))), Box::new(dir)).await
     }
 
     /// A fresh dropline on PostgreSQL (a new schema of the database named by
@@ -68,7 +68,7 @@ impl TestApp {
             .ok()
             .filter(|url| !url.is_empty())?;
         let (store, guard) = postgres::isolated_store(&url).await;
-        Some(Self::start(App::new(Arc::new(store)), Box::new(guard)).await)
+        Some(Self::start(dropline_connect::connected(App::new(Arc::new(store))), Box::new(guard)).await)
     }
 
     async fn start(app: App, database: Box<dyn Any + Send + Sync>) -> TestApp {
@@ -91,6 +91,7 @@ impl TestApp {
                 eprintln!("test server stopped: {err}");
             }
         });
+        dropline_connect::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()

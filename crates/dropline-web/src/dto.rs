@@ -8,6 +8,7 @@ use crate::input::{Input, NamedEnum, Problems, ReadJson};
 use dropline_domain::address::{Address, Customer};
 use dropline_domain::catalog::{OfferPriority, Platform, RoutingPolicy, SupplierKind};
 use dropline_domain::money::Money;
+use dropline_domain::order::{ExceptionKind, SuggestedAction};
 use dropline_domain::state::{
     HoldReason, OrderState, PaymentState, RequestStatus, ShipmentState, SupplierOrderEvent, SupplierOrderStatus,
 };
@@ -62,6 +63,8 @@ named_enums! {
     SupplierOrderStatus => SupplierOrderStatusName as "SupplierOrderStatus", "Status of a supplier order.";
     RequestStatus => RequestStatusName as "RequestStatus", "Where the request to the supplier stands.";
     SupplierOrderEvent => SupplierOrderEventName as "SupplierOrderEvent", "An event of the supplier-order state machine.";
+    ExceptionKind => ExceptionKindName as "ExceptionKind", "What kind of problem an order has.";
+    SuggestedAction => SuggestedActionName as "SuggestedAction", "What the seller should probably do about an exception.";
 }
 
 /// An amount of money. `amount` is a decimal string with at most the currency's decimals

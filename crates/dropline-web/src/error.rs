@@ -30,6 +30,8 @@ pub enum ApiError {
     MalformedQuery(String),
     /// The body is over the limit.
     PayloadTooLarge,
+    /// A webhook body that is not the platform's payload (400), naming the field.
+    BadPayload(Vec<FieldError>),
     /// No route has this path.
     RouteNotFound,
     /// The path exists, but not with this method.
@@ -56,7 +58,11 @@ impl ApiError {
                 AppError::IllegalTransition(_) | AppError::Conflict(_) => StatusCode::CONFLICT,
                 AppError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
                 AppError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+                AppError::RetryLater { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                AppError::PartnerRefused(_) => StatusCode::BAD_GATEWAY,
             },
+            Self::BadPayload(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::MalformedJson(_) | Self::MalformedQuery(_) => StatusCode::BAD_REQUEST,
@@ -101,7 +107,29 @@ impl ApiError {
                     Vec::new(),
                 ),
                 AppError::Store(_) => ("internal".to_string(), "internal error".to_string(), Vec::new()),
+                AppError::Unauthorized(reason) => ("unauthorized".to_string(), reason.clone(), Vec::new()),
+                AppError::RetryLater { reason, .. } => (
+                    "partner_unavailable".to_string(),
+                    format!("the platform cannot take the call now: {reason}"),
+                    Vec::new(),
+                ),
+                AppError::PartnerRefused(reason) => (
+                    "partner_refused".to_string(),
+                    format!("the platform refused: {reason}"),
+                    Vec::new(),
+                ),
             },
+            Self::BadPayload(fields) => (
+                "bad_payload".to_string(),
+                "the body is not this platform's webhook payload; nothing was written".to_string(),
+                fields
+                    .iter()
+                    .map(|f| FieldErrorJson {
+                        field: f.field.clone(),
+                        reason: f.reason.clone(),
+                    })
+                    .collect(),
+            ),
             Self::Unauthorized(message) => ("unauthorized".to_string(), (*message).to_string(), Vec::new()),
             Self::Forbidden(message) => ("forbidden".to_string(), (*message).to_string(), Vec::new()),
             Self::MalformedJson(message) => ("malformed_json".to_string(), message.clone(), Vec::new()),

@@ -164,7 +164,10 @@ impl Worker {
             Ok(()) => Outcome::Done,
             Err(err) => {
                 let attempts = job.attempts + 1;
-                let permanent = matches!(err, AppError::Invalid(_) | AppError::NotFound(_));
+                let permanent = matches!(
+                    err,
+                    AppError::Invalid(_) | AppError::NotFound(_) | AppError::PartnerRefused(_)
+                );
                 let message = err.to_string();
                 if permanent || attempts >= self.config.max_attempts {
                     tracing::error!(job = %job.id, kind = %job.kind, error = %message, "job buried");
@@ -173,7 +176,14 @@ impl Worker {
                     }
                     Outcome::Buried
                 } else {
-                    let run_after = time::OffsetDateTime::now_utc() + backoff(attempts);
+                    // A partner that said when to come back (Retry-After) is believed, within reason.
+                    let wait = match &err {
+                        AppError::RetryLater { after: Some(after), .. } => time::Duration::try_from(*after)
+                            .unwrap_or(time::Duration::HOUR)
+                            .min(time::Duration::HOUR),
+                        _ => backoff(attempts),
+                    };
+                    let run_after = time::OffsetDateTime::now_utc() + wait;
                     tracing::warn!(job = %job.id, kind = %job.kind, attempts, error = %message, "job will retry");
                     if let Err(err) = queue.retry_job(job.id, &message, run_after).await {
                         tracing::error!(job = %job.id, error = %err, "rescheduling a job failed");

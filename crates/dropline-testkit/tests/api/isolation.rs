@@ -27,6 +27,9 @@ enum Expect {
     BulkNotFound,
     /// No store data involved.
     Public,
+    /// A webhook receiver: tokens mean nothing there; unsigned, it is refused (401/404)
+    /// whoever calls.
+    Signed,
 }
 
 struct Probe {
@@ -140,6 +143,34 @@ fn probes(a: &StoreA, b: &Seeded) -> Vec<Probe> {
             format!("/api/v1/stores/{}", s.store_id),
             None,
             NotFound,
+        ),
+        probe(
+            "PUT",
+            "/api/v1/stores/{id}/connection",
+            format!("/api/v1/stores/{}/connection", s.store_id),
+            Some(json!({"webhook_secrets": ["a-new-secret-1"]})),
+            NotFound,
+        ),
+        probe(
+            "POST",
+            "/api/v1/stores/{id}/connection/test",
+            format!("/api/v1/stores/{}/connection/test", s.store_id),
+            None,
+            NotFound,
+        ),
+        probe(
+            "POST",
+            "/api/v1/stores/{id}/catalog/pull",
+            format!("/api/v1/stores/{}/catalog/pull", s.store_id),
+            None,
+            NotFound,
+        ),
+        probe(
+            "POST",
+            "/webhooks/{platform}/{store}",
+            format!("/webhooks/shopify/{}", s.store_id),
+            Some(json!({"id": 1})),
+            Signed,
         ),
         probe(
             "PUT",
@@ -476,6 +507,11 @@ async fn a_store_token_can_neither_read_nor_change_another_store_on_any_route(ap
         }
         match &probe.expect {
             Expect::Public => assert_eq!(answer.status, 200, "{label}: {}", answer.text),
+            Expect::Signed => {
+                assert!([401, 404].contains(&answer.status), "{label}: {}", answer.text);
+                let own = call(&a_api, probe).await;
+                assert!([401, 404].contains(&own.status), "{label} with A's token: {}", own.text);
+            }
             Expect::Forbidden => answer.expect_error(403, "forbidden"),
             Expect::NotFound => {
                 assert_eq!(answer.status, 404, "{label}: {}", answer.text);

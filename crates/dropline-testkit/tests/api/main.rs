@@ -38,6 +38,7 @@ mod isolation;
 mod manual_flow;
 mod openapi;
 mod orders;
+mod webhooks;
 
 use serde_json::Value;
 

@@ -124,12 +124,30 @@ async fn a_line_no_offer_can_serve_holds_the_order_with_the_reason(app: TestApp)
         .expect(201);
     api.accept(&id_of(&order)).await.expect(200);
 
-    // No route: a SKU the catalogue does not know.
-    let lost = api
-        .post_order(&data::order(&seeded.store_id, "nr-1", &[("NOT-IN-CATALOGUE", 1)]))
+    // Unmapped: a SKU the catalogue does not know waits on hold from the start.
+    let unmapped = api
+        .post_order(&data::order(&seeded.store_id, "um-1", &[("NOT-IN-CATALOGUE", 1)]))
         .await
         .expect(201);
-    assert_eq!(lost["lines"][0]["variant_id"], Value::Null);
+    assert_eq!(unmapped["lines"][0]["variant_id"], Value::Null);
+    assert_eq!(
+        (unmapped["state"].as_str(), hold_reasons(&unmapped)),
+        (Some("on_hold"), vec!["unmapped_variant"])
+    );
+    api.accept(&id_of(&unmapped))
+        .await
+        .expect_error(409, "illegal_transition");
+
+    // No route: a catalogue variant no supplier offers.
+    admin
+        .create_product(&data::product(&seeded.store_id, &["ORPHAN-1"], "19.99"))
+        .await
+        .expect(201);
+    let lost = api
+        .post_order(&data::order(&seeded.store_id, "nr-1", &[("ORPHAN-1", 1)]))
+        .await
+        .expect(201);
+    assert!(lost["lines"][0]["variant_id"].is_string());
     api.accept(&id_of(&lost)).await.expect(200);
 
     app.run_pending_jobs().await;

@@ -10,6 +10,7 @@ pub mod stores;
 pub mod supplier_orders;
 pub mod suppliers;
 pub mod system;
+pub mod webhooks;
 
 use crate::Registrar;
 use crate::error::ErrorBody;
@@ -51,6 +52,7 @@ Nothing is written when a request is refused."
         (name = "addresses", description = "Address checks"),
         (name = "messages", description = "Customer notices in the outbox"),
         (name = "system", description = "Health and this document"),
+        (name = "webhooks", description = "Receivers of the storefront platforms' webhooks (signed by the platform, no token)"),
     )
 )]
 struct ApiDoc;
@@ -80,6 +82,9 @@ pub(crate) fn routes(registrar: Registrar) -> Registrar {
         .add(routes!(stores::create_store, stores::list_stores))
         .add(routes!(stores::get_store))
         .add(routes!(stores::put_store_settings))
+        .add(routes!(stores::put_store_connection))
+        .add(routes!(stores::test_store_connection))
+        .add(routes!(stores::pull_store_catalog))
         .add(routes!(suppliers::create_supplier, suppliers::list_suppliers))
         .add(routes!(suppliers::get_supplier))
         .add(routes!(products::create_product, products::list_products))
@@ -111,7 +116,9 @@ pub(crate) fn routes(registrar: Registrar) -> Registrar {
 
 /// The routes outside `/api/v1`.
 pub(crate) fn system_routes(registrar: Registrar) -> Registrar {
-    registrar.add(routes!(system::get_healthz))
+    registrar
+        .add(routes!(system::get_healthz))
+        .add(routes!(webhooks::receive_webhook))
 }
 
 /// A JSON answer with a status.
@@ -156,7 +163,8 @@ mod tests {
     use super::orders::{BulkRequest, CreateOrderRequest, LineRequest};
     use super::products::{CreateProductRequest, VariantRequest};
     use super::stores::{
-        AutoAcceptRequest, CreateStoreRequest, RoutingWeightsJson, SettingsRequest, UpdateSettingsRequest,
+        AutoAcceptRequest, ConnectionRequest, CreateStoreRequest, RoutingWeightsJson, SettingsRequest,
+        UpdateSettingsRequest,
     };
     use super::supplier_orders::{ParcelRequest, ReferenceRequest, ReshipRequest, ShipmentRequest};
     use super::suppliers::CreateSupplierRequest;
@@ -196,8 +204,9 @@ mod tests {
     fn request_schemas_match_their_readers() {
         let doc = serde_json::to_value(crate::openapi()).unwrap_or_default();
         let schemas = &doc["components"]["schemas"];
-        let readers: [(&str, Reader); 20] = [
+        let readers: [(&str, Reader); 21] = [
             ("CreateStoreRequest", refused::<CreateStoreRequest>),
+            ("ConnectionRequest", refused::<ConnectionRequest>),
             ("SettingsRequest", refused::<SettingsRequest>),
             ("UpdateSettingsRequest", refused::<UpdateSettingsRequest>),
             ("AutoAcceptRequest", refused::<AutoAcceptRequest>),

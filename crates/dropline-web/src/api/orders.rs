@@ -6,7 +6,10 @@ use crate::api::supplier_orders::SupplierOrderJson;
 use crate::api::suppliers::{store_filter, store_id_check};
 use crate::api::{BodyErrors, CommonErrors, reply};
 use crate::auth::Caller;
-use crate::dto::{AddressJson, CustomerJson, FindingJson, HoldReasonName, MoneyJson, OrderStateName, PaymentStateName};
+use crate::dto::{
+    AddressJson, CustomerJson, ExceptionKindName, FindingJson, HoldReasonName, MoneyJson, OrderStateName,
+    PaymentStateName, SuggestedActionName,
+};
 use crate::error::{ApiError, ErrorBody, ErrorDetail};
 use crate::input::{
     Input, JsonBody, NamedEnum, Problems, QueryParams, ReadJson, parse_choice, parse_id, parse_limit, parse_time,
@@ -164,6 +167,29 @@ pub struct OrderJson {
     pub received_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// A test order of the storefront: never sent to a supplier.
+    pub test: bool,
+    /// What the storefront charged in all (taxes and discounts included), when it said.
+    pub charged_total: Option<MoneyJson>,
+    /// The shipping method the customer chose at checkout.
+    pub shipping_method: Option<String>,
+    /// Problems the seller must look at.
+    pub exceptions: Vec<ExceptionJson>,
+}
+
+/// A problem of an order that needs the seller.
+#[derive(Serialize, ToSchema)]
+#[schema(as = OrderException)]
+pub struct ExceptionJson {
+    #[schema(value_type = ExceptionKindName)]
+    pub kind: &'static str,
+    pub detail: String,
+    #[schema(value_type = SuggestedActionName)]
+    pub suggested_action: &'static str,
+    #[serde(with = "time::serde::rfc3339")]
+    pub raised_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub resolved_at: Option<OffsetDateTime>,
 }
 
 /// One line of an order.
@@ -180,6 +206,11 @@ pub struct LineItemJson {
     pub quantity: u32,
     pub unit_price: MoneyJson,
     pub requires_shipping: bool,
+    /// The storefront's product and variant ids of the line.
+    pub platform_product_id: Option<String>,
+    pub platform_variant_id: Option<String>,
+    /// Units still to fulfil, when the storefront said.
+    pub fulfillable_quantity: Option<u32>,
 }
 
 impl From<LineItem> for LineItemJson {
@@ -194,6 +225,9 @@ impl From<LineItem> for LineItemJson {
             quantity: l.quantity,
             unit_price: l.unit_price.into(),
             requires_shipping: l.requires_shipping,
+            platform_product_id: l.platform_product_id,
+            platform_variant_id: l.platform_variant_id,
+            fulfillable_quantity: l.fulfillable_quantity,
         }
     }
 }
@@ -225,6 +259,20 @@ impl From<Order> for OrderJson {
             placed_at: order.placed_at,
             received_at: order.received_at,
             updated_at: order.updated_at,
+            test: order.test,
+            charged_total: order.charged_total.map(MoneyJson::from),
+            shipping_method: order.shipping_method,
+            exceptions: order
+                .exceptions
+                .into_iter()
+                .map(|e| ExceptionJson {
+                    kind: e.kind.as_str(),
+                    detail: e.detail,
+                    suggested_action: e.suggested_action.as_str(),
+                    raised_at: e.raised_at,
+                    resolved_at: e.resolved_at,
+                })
+                .collect(),
         }
     }
 }
@@ -445,12 +493,20 @@ pub async fn create_order(
                 quantity: l.quantity,
                 unit_price: l.unit_price,
                 requires_shipping: l.requires_shipping.unwrap_or(true),
+                platform_product_id: None,
+                platform_variant_id: None,
+                fulfillable_quantity: None,
             })
             .collect(),
         currency,
         shipping_total: request.shipping_total.unwrap_or(Money::zero(currency)),
         payment: request.payment,
         placed_at: request.placed_at.unwrap_or_else(OffsetDateTime::now_utc),
+        test: false,
+        cancelled_at: None,
+        source_updated_at: None,
+        charged_total: None,
+        shipping_method: None,
     };
     let outcome = state
         .app

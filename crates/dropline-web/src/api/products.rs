@@ -56,6 +56,9 @@ pub struct VariantRequest {
     /// The customer's price, in the store currency.
     #[schema(value_type = MoneyJson)]
     pub price: Money,
+    /// The storefront's id of the variant; storefront orders map to it before the SKU.
+    #[schema(example = "808950810")]
+    pub platform_variant_id: Option<String>,
 }
 
 impl ReadJson for VariantRequest {
@@ -63,10 +66,12 @@ impl ReadJson for VariantRequest {
         let sku = input.field("sku").required(problems, Input::text);
         let title = input.field("title").required(problems, Input::text);
         let price = input.field("price").required(problems, Input::money);
+        let platform_variant_id = input.field("platform_variant_id").optional(problems, Input::text);
         Some(Self {
             sku: sku?,
             title: title?,
             price: price?,
+            platform_variant_id: platform_variant_id?,
         })
     }
 }
@@ -79,6 +84,9 @@ pub struct ProductJson {
     pub store_id: String,
     pub title: String,
     pub variants: Vec<VariantJson>,
+    /// The storefront's id of the product, for products pulled from the storefront.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform_product_id: Option<String>,
 }
 
 /// A variant: what a line item buys.
@@ -89,6 +97,8 @@ pub struct VariantJson {
     pub sku: String,
     pub title: String,
     pub price: MoneyJson,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform_variant_id: Option<String>,
 }
 
 impl From<Product> for ProductJson {
@@ -97,6 +107,7 @@ impl From<Product> for ProductJson {
             id: p.id.to_string(),
             store_id: p.store_id.to_string(),
             title: p.title,
+            platform_product_id: p.platform_product_id,
             variants: p
                 .variants
                 .into_iter()
@@ -105,6 +116,7 @@ impl From<Product> for ProductJson {
                     sku: v.sku,
                     title: v.title,
                     price: v.price.into(),
+                    platform_variant_id: v.platform_variant_id,
                 })
                 .collect(),
         }
@@ -139,6 +151,7 @@ pub async fn create_product(
                 sku: v.sku,
                 title: v.title,
                 price: v.price,
+                platform_variant_id: v.platform_variant_id,
             })
             .collect(),
     };

@@ -12,7 +12,9 @@ use axum::response::Response;
 use dropline_app::ports::StoreRecord;
 use dropline_app::{NewStore, Scope};
 use dropline_domain::address::Address;
-use dropline_domain::catalog::{AutoAcceptRules, Platform, RoutingPolicy, RoutingWeights, StoreSettings};
+use dropline_domain::catalog::{
+    AutoAcceptRules, Platform, RoutingPolicy, RoutingWeights, StoreConnection, StoreSettings,
+};
 use dropline_domain::ids::StoreId;
 use dropline_domain::money::{Currency, Money};
 use serde::Serialize;
@@ -34,6 +36,19 @@ pub struct CreateStoreRequest {
     pub address: Option<Address>,
     /// Defaults: no automatic acceptance, `primary_then_backup` routing.
     pub settings: Option<SettingsRequest>,
+    /// The shop's domain on its platform (`example.myshopify.com`).
+    #[schema(example = "acme-gadgets.myshopify.com")]
+    pub domain: Option<String>,
+    /// The secret the platform signs webhooks with (Wix: the app's public key, PEM).
+    pub webhook_secret: Option<String>,
+    /// Base URL of the platform's API when not `https://{domain}` (e.g. a proxy).
+    pub api_base: Option<String>,
+    /// Shopify: Admin API access token. Wix: API key. Never shown again.
+    pub access_token: Option<String>,
+    /// WooCommerce: consumer key. Wix: site id.
+    pub api_key: Option<String>,
+    /// WooCommerce: consumer secret. Never shown again.
+    pub api_secret: Option<String>,
 }
 
 impl ReadJson for CreateStoreRequest {
@@ -43,12 +58,82 @@ impl ReadJson for CreateStoreRequest {
         let currency = input.field("currency").required(problems, Input::currency);
         let address = input.field("address").optional_of(problems);
         let settings = input.field("settings").optional_of(problems);
+        let domain = input.field("domain").optional(problems, Input::text);
+        let webhook_secret = input.field("webhook_secret").optional(problems, Input::text);
+        let credentials = CredentialsRequest::read(input, problems);
+        let credentials = credentials?;
         Some(Self {
             name: name?,
             platform: platform?,
             currency: currency?,
             address: address?,
             settings: settings?,
+            domain: domain?,
+            webhook_secret: webhook_secret?,
+            api_base: credentials.api_base,
+            access_token: credentials.access_token,
+            api_key: credentials.api_key,
+            api_secret: credentials.api_secret,
+        })
+    }
+}
+
+/// The credential fields shared by `CreateStoreRequest` and `ConnectionRequest`.
+struct CredentialsRequest {
+    api_base: Option<String>,
+    access_token: Option<String>,
+    api_key: Option<String>,
+    api_secret: Option<String>,
+}
+
+impl ReadJson for CredentialsRequest {
+    fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
+        let api_base = input.field("api_base").optional(problems, Input::text);
+        let access_token = input.field("access_token").optional(problems, Input::text);
+        let api_key = input.field("api_key").optional(problems, Input::text);
+        let api_secret = input.field("api_secret").optional(problems, Input::text);
+        Some(Self {
+            api_base: api_base?,
+            access_token: access_token?,
+            api_key: api_key?,
+            api_secret: api_secret?,
+        })
+    }
+}
+
+/// A store's platform connection; it replaces the current one.
+#[derive(ToSchema)]
+pub struct ConnectionRequest {
+    #[schema(example = "acme-gadgets.myshopify.com")]
+    pub domain: Option<String>,
+    /// Webhook secrets, newest first; two while a secret is being rotated (Wix: the app's
+    /// public key, PEM).
+    pub webhook_secrets: Vec<String>,
+    /// Base URL of the platform's API when not `https://{domain}`.
+    pub api_base: Option<String>,
+    /// Shopify: Admin API access token. Wix: API key.
+    pub access_token: Option<String>,
+    /// WooCommerce: consumer key. Wix: site id.
+    pub api_key: Option<String>,
+    /// WooCommerce: consumer secret.
+    pub api_secret: Option<String>,
+}
+
+impl ReadJson for ConnectionRequest {
+    fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
+        let domain = input.field("domain").optional(problems, Input::text);
+        let webhook_secrets = input.field("webhook_secrets").required(problems, |input, problems| {
+            input.list(problems, |item, problems| item.text(problems))
+        });
+        let credentials = CredentialsRequest::read(input, problems);
+        let credentials = credentials?;
+        Some(Self {
+            domain: domain?,
+            webhook_secrets: webhook_secrets?,
+            api_base: credentials.api_base,
+            access_token: credentials.access_token,
+            api_key: credentials.api_key,
+            api_secret: credentials.api_secret,
         })
     }
 }
@@ -61,6 +146,9 @@ pub struct SettingsRequest {
     pub routing_policy: Option<RoutingPolicy>,
     /// Weights of the `weighted` policy (all four when given).
     pub routing_weights: Option<RoutingWeightsJson>,
+    /// Whether the storefront emails the customer when a fulfillment is written back
+    /// (default false: dropline sends its own emails).
+    pub storefront_notifies_customer: Option<bool>,
 }
 
 impl ReadJson for SettingsRequest {
@@ -68,10 +156,14 @@ impl ReadJson for SettingsRequest {
         let auto_accept = input.field("auto_accept").optional_of(problems);
         let routing_policy = input.field("routing_policy").optional(problems, Input::choice);
         let routing_weights = input.field("routing_weights").optional_of(problems);
+        let notifies = input
+            .field("storefront_notifies_customer")
+            .optional(problems, Input::flag);
         Some(Self {
             auto_accept: auto_accept?,
             routing_policy: routing_policy?,
             routing_weights: routing_weights?,
+            storefront_notifies_customer: notifies?,
         })
     }
 }
@@ -167,6 +259,7 @@ impl SettingsRequest {
                     on_time: w.on_time,
                 })
                 .unwrap_or(defaults.routing_weights),
+            storefront_notifies_customer: self.storefront_notifies_customer.unwrap_or(false),
         }
     }
 }
@@ -179,6 +272,7 @@ pub struct UpdateSettingsRequest {
     #[schema(value_type = Option<RoutingPolicyName>)]
     pub routing_policy: Option<RoutingPolicy>,
     pub routing_weights: Option<RoutingWeightsJson>,
+    pub storefront_notifies_customer: Option<bool>,
     #[schema(value_type = Option<AddressJson>)]
     pub address: Option<Address>,
 }
@@ -192,6 +286,7 @@ impl ReadJson for UpdateSettingsRequest {
             auto_accept: settings.auto_accept,
             routing_policy: settings.routing_policy,
             routing_weights: settings.routing_weights,
+            storefront_notifies_customer: settings.storefront_notifies_customer,
             address: address?,
         })
     }
@@ -209,11 +304,29 @@ pub struct StoreJson {
     pub currency: String,
     pub address: Option<AddressJson>,
     pub settings: SettingsJson,
+    /// The platform connection, without its secrets.
+    pub connection: ConnectionJson,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// The store's API token: only in the answer to `POST /stores`, never again.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_token: Option<String>,
+}
+
+/// A store's platform connection as shown: which secrets are set, never their values.
+#[derive(Serialize, ToSchema)]
+#[schema(as = StoreConnection)]
+pub struct ConnectionJson {
+    pub domain: Option<String>,
+    pub api_base: Option<String>,
+    pub has_access_token: bool,
+    pub has_api_key: bool,
+    pub has_api_secret: bool,
+    /// How many webhook secrets are set (two during a rotation).
+    pub webhook_secrets: usize,
+    /// Where the platform must send webhooks (path on this server).
+    #[schema(example = "/webhooks/shopify/0190b0c4-...")]
+    pub webhook_path: String,
 }
 
 /// A store's settings.
@@ -224,6 +337,7 @@ pub struct SettingsJson {
     #[schema(value_type = RoutingPolicyName)]
     pub routing_policy: &'static str,
     pub routing_weights: RoutingWeightsJson,
+    pub storefront_notifies_customer: bool,
 }
 
 /// Automatic acceptance rules.
@@ -240,7 +354,17 @@ impl StoreJson {
     pub(crate) fn new(record: StoreRecord, api_token: Option<String>) -> Self {
         let store = record.store;
         let settings = store.settings;
+        let connection = record.connection;
         Self {
+            connection: ConnectionJson {
+                domain: connection.domain,
+                api_base: connection.api_base,
+                has_access_token: connection.access_token.is_some(),
+                has_api_key: connection.api_key.is_some(),
+                has_api_secret: connection.api_secret.is_some(),
+                webhook_secrets: connection.webhook_secrets.len(),
+                webhook_path: format!("/webhooks/{}/{}", store.platform, store.id),
+            },
             id: store.id.to_string(),
             name: store.name,
             platform: store.platform.as_str(),
@@ -263,6 +387,7 @@ impl StoreJson {
                     rating: settings.routing_weights.rating,
                     on_time: settings.routing_weights.on_time,
                 },
+                storefront_notifies_customer: settings.storefront_notifies_customer,
             },
             created_at: record.created_at,
             api_token,
@@ -308,6 +433,14 @@ pub async fn create_store(
         currency: request.currency,
         address: request.address,
         settings,
+        connection: StoreConnection {
+            domain: request.domain,
+            api_base: request.api_base,
+            access_token: request.access_token,
+            api_key: request.api_key,
+            api_secret: request.api_secret,
+            webhook_secrets: request.webhook_secret.into_iter().collect(),
+        },
     };
     let (record, token) = state.app.create_store(scope, new).await?;
     Ok(reply(StatusCode::CREATED, StoreJson::new(record, Some(token))))
@@ -369,6 +502,7 @@ pub async fn put_store_settings(
         auto_accept: request.auto_accept,
         routing_policy: request.routing_policy,
         routing_weights: request.routing_weights,
+        storefront_notifies_customer: request.storefront_notifies_customer,
     }
     .into_settings(store.currency, "", &mut problems);
     problems.finish(Some(()))?;
@@ -377,4 +511,105 @@ pub async fn put_store_settings(
         .update_store_settings(scope, id, settings, request.address)
         .await?;
     Ok(reply(StatusCode::OK, StoreJson::new(record, None)))
+}
+
+/// Replaces a store's platform connection: domain, credentials and webhook secrets. To
+/// rotate a webhook secret, send the new one first and the old one second; drop the old
+/// one once the platform signs with the new one.
+#[utoipa::path(
+    put, path = "/stores/{id}/connection", tag = "stores",
+    params(("id" = String, Path, description = "Store id")),
+    request_body = ConnectionRequest,
+    responses(
+        (status = 200, description = "The store with its new connection (secrets not shown)", body = StoreJson),
+        (status = 404, description = "No such store, or not the caller's", body = ErrorBody),
+        BodyErrors, CommonErrors,
+    )
+)]
+pub async fn put_store_connection(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let id: StoreId = path_id(&id, "store")?;
+    state.app.get_store(scope, id).await?;
+    let request: ConnectionRequest = body.read()?;
+    let connection = StoreConnection {
+        domain: request.domain,
+        api_base: request.api_base,
+        access_token: request.access_token,
+        api_key: request.api_key,
+        api_secret: request.api_secret,
+        webhook_secrets: request.webhook_secrets,
+    };
+    let record = state.app.update_store_connection(scope, id, connection).await?;
+    Ok(reply(StatusCode::OK, StoreJson::new(record, None)))
+}
+
+/// What the platform said about the store's credentials.
+#[derive(Serialize, ToSchema)]
+pub struct ConnectionCheck {
+    pub ok: bool,
+    /// The shop's name on the platform.
+    pub shop_name: String,
+    pub currency: Option<String>,
+}
+
+/// Checks the store's credentials against its platform.
+#[utoipa::path(
+    post, path = "/stores/{id}/connection/test", tag = "stores",
+    params(("id" = String, Path, description = "Store id")),
+    responses(
+        (status = 200, body = ConnectionCheck),
+        (status = 404, description = "No such store, or not the caller's", body = ErrorBody),
+        (status = 422, description = "The store's platform has no API (api, csv)", body = ErrorBody),
+        (status = 502, description = "The platform refused the credentials or the call", body = ErrorBody),
+        (status = 503, description = "The platform could not be reached", body = ErrorBody),
+        CommonErrors,
+    )
+)]
+pub async fn test_store_connection(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id: StoreId = path_id(&id, "store")?;
+    let info = state.app.test_store_connection(scope, id).await?;
+    Ok(reply(
+        StatusCode::OK,
+        ConnectionCheck {
+            ok: true,
+            shop_name: info.name,
+            currency: info.currency,
+        },
+    ))
+}
+
+/// The catalogue pull was queued.
+#[derive(Serialize, ToSchema)]
+pub struct PullQueued {
+    pub queued: bool,
+}
+
+/// Pulls the store's products and variants from its platform, page by page, as a
+/// background job; existing ones (matched by platform id) are updated, none deleted.
+#[utoipa::path(
+    post, path = "/stores/{id}/catalog/pull", tag = "stores",
+    params(("id" = String, Path, description = "Store id")),
+    responses(
+        (status = 202, body = PullQueued),
+        (status = 404, description = "No such store, or not the caller's", body = ErrorBody),
+        (status = 422, description = "The store's platform has no API (api, csv)", body = ErrorBody),
+        CommonErrors,
+    )
+)]
+pub async fn pull_store_catalog(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id: StoreId = path_id(&id, "store")?;
+    state.app.pull_catalog(scope, id).await?;
+    Ok(reply(StatusCode::ACCEPTED, PullQueued { queued: true }))
 }

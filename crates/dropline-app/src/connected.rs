@@ -1,0 +1,409 @@
+//! Use cases of stores connected to a storefront platform: receiving their webhooks,
+//! writing fulfillment back, pulling the catalogue, and managing the connection.
+
+use crate::error::{AppError, FieldError};
+use crate::jobs::{self, JobKind, StorefrontStatus};
+use crate::ports::{CatalogImport, ChangeSet, DeliveryRecord, Job, StoreRecord};
+use crate::scope::Scope;
+use crate::service::{App, IngestOutcome, Ingested};
+use crate::storefront::{
+    FulfillmentPush, PushLine, ShopInfo, StatusPush, StorefrontError, StorefrontTarget, Verified, WebhookError,
+    WebhookRequest, WebhookTopic,
+};
+use dropline_domain::catalog::{MAX_WEBHOOK_SECRETS, Platform, Product, StoreConnection, Variant};
+use dropline_domain::ids::{OrderId, ProductId, ShipmentId, StoreId, VariantId};
+use dropline_domain::order::Order;
+use dropline_domain::state::SupplierOrderStatus;
+use dropline_domain::timeline::{Actor, Journal};
+
+/// What a webhook delivery came to (every one of these answers 200).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WebhookOutcome {
+    /// The platform's unsigned reachability check.
+    Ping,
+    /// A topic dropline does not act on; nothing written.
+    Ignored { topic: String },
+    /// This delivery was handled before; nothing written.
+    Duplicate,
+    /// The order was created or updated (or nothing changed: `changed` and `created` false).
+    Order(IngestOutcome),
+}
+
+/// Platforms whose orders arrive by webhook and get fulfillment written back.
+pub fn is_connected_platform(platform: Platform) -> bool {
+    matches!(platform, Platform::Shopify | Platform::Woocommerce | Platform::Wix)
+}
+
+impl App {
+    /// Receives a webhook of `platform` for a store: the signature is checked on the raw
+    /// body first (nothing is parsed before), then the delivery is parsed, deduplicated by
+    /// its delivery id and by the order's external id, and applied. Returns only after what
+    /// it changed is durable.
+    pub async fn receive_webhook(
+        &self,
+        platform: Platform,
+        store_id: StoreId,
+        request: WebhookRequest<'_>,
+    ) -> Result<WebhookOutcome, AppError> {
+        let format = self
+            .webhook_formats
+            .iter()
+            .find(|f| f.platform() == platform)
+            .cloned()
+            .ok_or(AppError::NotFound("platform"))?;
+        let context = self.store_context(Scope::Operator, store_id).await?;
+        if context.store.platform != platform {
+            return Err(AppError::NotFound("store"));
+        }
+        if context.connection.webhook_secrets.is_empty() {
+            return Err(AppError::Unauthorized("the store has no webhook secret".into()));
+        }
+        match format.verify(&request, &context.connection.webhook_secrets) {
+            Ok(Verified::Signed) => {}
+            Ok(Verified::UnsignedPing) => return Ok(WebhookOutcome::Ping),
+            Err(err) => return Err(webhook_error(err)),
+        }
+        let delivery = format.parse(&request).map_err(webhook_error)?;
+        let record = delivery.delivery_id.as_ref().map(|id| DeliveryRecord {
+            store_id,
+            delivery_id: id.clone(),
+            received_at: Self::now(),
+        });
+        if let Some(record) = &record
+            && self.backend.delivery_seen(store_id, &record.delivery_id).await?
+        {
+            return Ok(WebhookOutcome::Duplicate);
+        }
+        let Some(incoming) = delivery.order else {
+            let topic = match delivery.topic {
+                WebhookTopic::Other(topic) => topic,
+                other => format!("{other:?}"),
+            };
+            return Ok(WebhookOutcome::Ignored { topic });
+        };
+        let cancel = delivery.topic == WebhookTopic::OrderCancelled || incoming.cancelled_at.is_some();
+        let actor = Actor::Storefront(platform.to_string());
+        match self.ingest(&context, incoming, actor, record, cancel).await? {
+            Ingested::Done(outcome) => Ok(WebhookOutcome::Order(outcome)),
+            Ingested::DuplicateDelivery => Ok(WebhookOutcome::Duplicate),
+        }
+    }
+
+    /// Replaces a store's platform connection. Webhook secrets: at most two (the new one
+    /// first, the old one while the platform still signs with it).
+    pub async fn update_store_connection(
+        &self,
+        scope: Scope,
+        store_id: StoreId,
+        connection: StoreConnection,
+    ) -> Result<StoreRecord, AppError> {
+        let mut record = self.get_store(scope, store_id).await?;
+        let errors = check_connection(&connection);
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        self.backend
+            .update_store_connection(store_id, connection.clone())
+            .await?;
+        self.catalog.forget_store(store_id);
+        record.connection = connection;
+        Ok(record)
+    }
+
+    /// Checks the store's credentials against its platform.
+    pub async fn test_store_connection(&self, scope: Scope, store_id: StoreId) -> Result<ShopInfo, AppError> {
+        let record = self.get_store(scope, store_id).await?;
+        let client = self.storefront_client()?;
+        let target = target_of(&record)?;
+        client.check(&target).await.map_err(partner_error)
+    }
+
+    /// Starts pulling the store's catalogue from its platform (a durable job, page by page).
+    pub async fn pull_catalog(&self, scope: Scope, store_id: StoreId) -> Result<(), AppError> {
+        let record = self.get_store(scope, store_id).await?;
+        target_of(&record)?;
+        let changes = ChangeSet {
+            jobs: vec![jobs::catalog_pull_job(store_id, None, Self::now())],
+            ..ChangeSet::default()
+        };
+        Ok(self.backend.commit(changes).await?)
+    }
+
+    /// Pulls one page of a store's catalogue now and imports it; returns what the import did
+    /// and the next page's cursor.
+    pub async fn import_catalog_page(
+        &self,
+        scope: Scope,
+        store_id: StoreId,
+        cursor: Option<&str>,
+    ) -> Result<(CatalogImport, Option<String>), AppError> {
+        let record = self.get_store(scope, store_id).await?;
+        let target = target_of(&record)?;
+        let page = self
+            .storefront_client()?
+            .products_page(&target, cursor)
+            .await
+            .map_err(partner_error)?;
+        let platform = record.store.platform;
+        let products: Vec<Product> = page
+            .products
+            .into_iter()
+            .map(|remote| {
+                let product_id = ProductId::new();
+                Product {
+                    id: product_id,
+                    store_id,
+                    title: remote.title,
+                    platform_product_id: Some(remote.platform_product_id),
+                    variants: remote
+                        .variants
+                        .into_iter()
+                        .map(|v| Variant {
+                            id: VariantId::new(),
+                            product_id,
+                            // A variant without a SKU still needs one to be mapped by hand.
+                            sku: if v.sku.trim().is_empty() {
+                                format!("{platform}-{}", v.platform_variant_id)
+                            } else {
+                                v.sku
+                            },
+                            title: v.title,
+                            price: v.price,
+                            platform_variant_id: Some(v.platform_variant_id),
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        let import = self.backend.import_products(store_id, products).await?;
+        self.catalog.forget_store(store_id);
+        Ok((import, page.next))
+    }
+
+    fn storefront_client(&self) -> Result<std::sync::Arc<dyn crate::storefront::StorefrontClient>, AppError> {
+        self.storefronts
+            .clone()
+            .ok_or_else(|| AppError::PartnerRefused("no storefront client configured".into()))
+    }
+
+    /// Runs a storefront job (write-back or catalogue pull).
+    pub(crate) async fn run_storefront_job(&self, job: &Job, kind: JobKind) -> Result<(), AppError> {
+        match kind {
+            JobKind::StorefrontFulfillment { order_id, shipment_id } => {
+                self.write_fulfillment(job, order_id, shipment_id).await
+            }
+            JobKind::StorefrontStatus { order_id, status } => self.write_status(job, order_id, status).await,
+            JobKind::CatalogPull { store_id, cursor } => {
+                let (_, next) = self
+                    .import_catalog_page(Scope::Operator, store_id, cursor.as_deref())
+                    .await?;
+                let mut changes = ChangeSet {
+                    finished_jobs: vec![job.id],
+                    ..ChangeSet::default()
+                };
+                if let Some(next) = next {
+                    changes
+                        .jobs
+                        .push(jobs::catalog_pull_job(store_id, Some(&next), Self::now()));
+                }
+                Ok(self.backend.commit(changes).await?)
+            }
+            JobKind::RouteOrder { .. } => Err(AppError::invalid("kind", "not a storefront job")),
+        }
+    }
+
+    /// The order and its store's target, or `None` when the store is not connected to a
+    /// platform that takes write-back (then the job has nothing to do).
+    async fn write_back_target(&self, order_id: OrderId) -> Result<Option<(Order, StorefrontTarget)>, AppError> {
+        let Some(order) = self.backend.get_order(order_id).await? else {
+            return Ok(None);
+        };
+        let record = self.get_store(Scope::Operator, order.store_id).await?;
+        if !is_connected_platform(record.store.platform) || order.test {
+            return Ok(None);
+        }
+        Ok(Some((order, target_of(&record)?)))
+    }
+
+    async fn write_fulfillment(&self, job: &Job, order_id: OrderId, shipment_id: ShipmentId) -> Result<(), AppError> {
+        let Some((order, target)) = self.write_back_target(order_id).await? else {
+            return self.finish_job(job).await;
+        };
+        let Some((supplier_order, shipment)) = order
+            .supplier_orders
+            .iter()
+            .find_map(|so| so.shipments.iter().find(|s| s.id == shipment_id).map(|s| (so, s)))
+        else {
+            return self.finish_job(job).await;
+        };
+        let store = self.store_context(Scope::Operator, order.store_id).await?;
+        let lines = supplier_order
+            .lines
+            .iter()
+            .filter_map(|l| {
+                order
+                    .lines
+                    .iter()
+                    .find(|line| line.id == l.line_item_id)
+                    .map(|line| (l, line))
+            })
+            .map(|(l, line)| PushLine {
+                external_id: line.external_id.clone(),
+                sku: line.sku.clone(),
+                quantity: l.quantity,
+            })
+            .collect();
+        let fully_shipped = order
+            .supplier_orders
+            .iter()
+            .all(|so| !so.shipments.is_empty() || so.state.status == SupplierOrderStatus::Cancelled);
+        let push = FulfillmentPush {
+            order_external_id: order.external_id.clone(),
+            lines,
+            tracking_number: shipment.tracking_number.clone(),
+            carrier: shipment.carrier.clone(),
+            tracking_url: shipment.tracking_url.clone(),
+            notify_customer: store.store.settings.storefront_notifies_customer,
+            order_fully_shipped: fully_shipped,
+        };
+        self.storefront_client()?
+            .push_fulfillment(&target, &push)
+            .await
+            .map_err(partner_error)?;
+        self.finish_with_entry(
+            job,
+            &order,
+            "storefront.fulfillment_written",
+            format!(
+                "Fulfillment with tracking {} ({}) written to {}",
+                push.tracking_number, push.carrier, target.platform
+            ),
+        )
+        .await
+    }
+
+    async fn write_status(&self, job: &Job, order_id: OrderId, status: StorefrontStatus) -> Result<(), AppError> {
+        let Some((order, target)) = self.write_back_target(order_id).await? else {
+            return self.finish_job(job).await;
+        };
+        let (push, message) = match status {
+            StorefrontStatus::Delivered { tracking_number } => (
+                StatusPush::Delivered {
+                    tracking_number: tracking_number.clone(),
+                },
+                format!("Delivery of {tracking_number} written to {}", target.platform),
+            ),
+            StorefrontStatus::Cancelled => (
+                StatusPush::Cancelled {
+                    reason: "cancelled by the seller".into(),
+                },
+                format!("Cancellation written to {}", target.platform),
+            ),
+        };
+        self.storefront_client()?
+            .push_status(&target, &order.external_id, &push)
+            .await
+            .map_err(partner_error)?;
+        self.finish_with_entry(job, &order, "storefront.status_written", message)
+            .await
+    }
+
+    async fn finish_with_entry(&self, job: &Job, order: &Order, kind: &str, message: String) -> Result<(), AppError> {
+        let mut journal = Journal::new(order.id, Actor::Worker, Self::now());
+        journal.record(kind, message, None, None);
+        let changes = ChangeSet {
+            timeline: journal.events,
+            finished_jobs: vec![job.id],
+            ..ChangeSet::default()
+        };
+        Ok(self.backend.commit(changes).await?)
+    }
+}
+
+fn target_of(record: &StoreRecord) -> Result<StorefrontTarget, AppError> {
+    if !is_connected_platform(record.store.platform) {
+        return Err(AppError::invalid(
+            "platform",
+            format!("a {} store has no platform to call", record.store.platform),
+        ));
+    }
+    Ok(StorefrontTarget {
+        platform: record.store.platform,
+        connection: record.connection.clone(),
+        currency: record.store.currency,
+    })
+}
+
+fn webhook_error(err: WebhookError) -> AppError {
+    match err {
+        WebhookError::Unauthorized(reason) => AppError::Unauthorized(reason),
+        WebhookError::BadPayload { field, reason } => AppError::Invalid(vec![FieldError::new(field, reason)]),
+    }
+}
+
+fn partner_error(err: StorefrontError) -> AppError {
+    match err {
+        StorefrontError::RateLimited { retry_after } => AppError::RetryLater {
+            reason: "rate limited by the platform".into(),
+            after: retry_after,
+        },
+        StorefrontError::Unavailable(reason) | StorefrontError::BadResponse(reason) => {
+            AppError::RetryLater { reason, after: None }
+        }
+        // Credentials may be fixed by the seller meanwhile: retried with backoff too.
+        StorefrontError::Unauthorized(reason) => AppError::RetryLater {
+            reason: format!("credentials refused: {reason}"),
+            after: None,
+        },
+        StorefrontError::Refused(reason) => AppError::PartnerRefused(reason),
+        StorefrontError::NotConfigured(reason) => AppError::PartnerRefused(format!("not configured: {reason}")),
+    }
+}
+
+/// Checks a connection's fields; an empty list means it is fine.
+pub(crate) fn check_connection(connection: &StoreConnection) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if connection.webhook_secrets.len() > MAX_WEBHOOK_SECRETS {
+        errors.push(FieldError::new(
+            "webhook_secrets",
+            format!("at most {MAX_WEBHOOK_SECRETS} (the new one and the one being retired)"),
+        ));
+    }
+    for (i, secret) in connection.webhook_secrets.iter().enumerate() {
+        if secret.trim().len() < 8 {
+            errors.push(FieldError::new(
+                format!("webhook_secrets[{i}]"),
+                "must be at least 8 characters",
+            ));
+        }
+    }
+    if let Some(domain) = &connection.domain {
+        let ok = !domain.is_empty()
+            && domain.len() <= 253
+            && domain
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'))
+            && domain.contains('.');
+        if !ok {
+            errors.push(FieldError::new(
+                "domain",
+                "must be a host name such as example.myshopify.com (no scheme, no path)",
+            ));
+        }
+    }
+    if let Some(base) = &connection.api_base
+        && !(base.starts_with("http://") || base.starts_with("https://"))
+    {
+        errors.push(FieldError::new("api_base", "must start with http:// or https://"));
+    }
+    for (field, value) in [
+        ("access_token", &connection.access_token),
+        ("api_key", &connection.api_key),
+        ("api_secret", &connection.api_secret),
+    ] {
+        if value.as_ref().is_some_and(|v| v.trim().is_empty()) {
+            errors.push(FieldError::new(field, "must not be empty when given"));
+        }
+    }
+    errors
+}
