@@ -1,10 +1,33 @@
-//! `dropline demo`: a sample store with suppliers, a catalogue and a few dozen orders moved to
-//! every order state through the app's use cases (never a raw write), then the API.
+//! `dropline demo`: three simulated storefronts send their orders to dropline through the
+//! webhook path, over real HTTP on 127.0.0.1, exactly as real platforms would; the orders are
+//! then moved to every order state through the app's use cases (never a raw write), and the
+//! API is served.
+//!
+//! The flow:
+//! 1. dropline's HTTP server starts first (on the listen address; on a free port with
+//!    `--no-serve`), wired to the platforms: their webhook formats and HTTP storefront clients.
+//! 2. Simulators from `dropline-sim` start on free ports: the main Shopify store, "Northwind
+//!    Goods" (mugs, T-shirts, a poster and a lamp), and two smaller stores on WooCommerce and
+//!    Wix selling the mugs and T-shirts. Each gets a dropline store connected to its simulator
+//!    (API base, credentials, webhook secret), and sends its webhooks to
+//!    `/webhooks/{platform}/{store}`.
+//! 3. Each store's catalogue is pulled from its simulator, page by page, and three manual
+//!    suppliers get offers for the pulled variants, by SKU: mugs and T-shirts with a primary
+//!    and a backup offer, a poster out of stock everywhere, a lamp that ships within the EU.
+//! 4. The simulators deliver their orders, every webhook more than once (some copies at the
+//!    same moment, and on Shopify a stale redelivery at the end) so that deduplication shows.
+//!    Some Shopify orders are unpaid or have an address that fails validation (held); one is
+//!    paid later, one gets its address corrected, one is cancelled by the customer, and one
+//!    is a test order (never sent to a supplier).
+//! 5. The seller reviews, accepts, rejects and cancels; the worker routes the accepted orders;
+//!    the vendor places the supplier orders, adds parcels, marks them shipped, delivered or
+//!    failed, re-ships one and completes one. The worker writes shipments, deliveries and
+//!    cancellations back to the simulators, and the summary says what each of them received.
 //!
 //! The demo keeps its own data directory, `<data-dir>/demo`, and starts its database afresh
 //! at every run, so it can run any number of times; the installation's own
-//! `<data-dir>/dropline.db` is never touched. With a PostgreSQL URL it seeds a new store
-//! each run instead (nothing is deleted there).
+//! `<data-dir>/dropline.db` is never touched. With a PostgreSQL URL it seeds new stores each
+//! run instead (nothing is deleted there). The simulators live as long as the demo serves.
 
 use crate::config::Settings;
 use crate::database::{Database, SQLITE_FILE};
@@ -12,33 +35,56 @@ use crate::output;
 use crate::serve;
 use anyhow::Context;
 use clap::Args;
-use dropline_app::service::NewVariant;
-use dropline_app::{App, AppError, NewOffer, NewProduct, NewStore, NewSupplier, ParcelAction, Scope};
-use dropline_domain::address::{Address, Customer};
+use dropline_app::{App, NewOffer, NewStore, NewSupplier, ParcelAction, Scope};
+use dropline_domain::address::Address;
 use dropline_domain::catalog::{
-    AutoAcceptRules, OfferPriority, Platform, ShippingMethod, StoreSettings, SupplierKind, Variant,
+    AutoAcceptRules, OfferPriority, Platform, ShippingMethod, StoreConnection, StoreSettings, SupplierKind, Variant,
 };
-use dropline_domain::ids::{OrderId, StoreId, SupplierId, VariantId};
+use dropline_domain::ids::{OrderId, StoreId, SupplierId};
 use dropline_domain::money::{Currency, Money};
-use dropline_domain::order::{IncomingLine, IncomingOrder};
-use dropline_domain::state::{OrderState, PaymentState};
-use dropline_domain::timeline::Actor;
-use dropline_worker::{Worker, WorkerConfig};
+use dropline_domain::order::Order;
+use dropline_domain::state::{HoldReason, OrderState};
+use dropline_sim::{
+    DeliveryKind, OrderRun, ProductIds, Scenario, ShopifySim, SimConfig, SimError, SimProduct, SimVariant, Topic,
+    WebhookDelivery, WixSim, WooCommerceSim,
+};
+use dropline_web::WebConfig;
+use dropline_worker::{PassReport, Worker, WorkerConfig};
+use serde::Serialize;
 use serde_json::json;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use time::OffsetDateTime;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 /// Sub-folder of the data directory that the demo owns.
 pub const DEMO_DIR: &str = "demo";
+
+/// Seed of the simulated storefronts: the same credentials, customers and orders every run.
+const SIM_SEED: u64 = 4;
+/// Orders the main (Shopify) store receives before it launches its poster and its lamp, and
+/// after (besides its test order).
+const SHOPIFY_ORDERS: (usize, usize) = (28, 8);
+/// Orders each of the smaller stores receives.
+const SMALL_STORE_ORDERS: usize = 4;
+/// Catalogue pages pulled at most per store (the demo catalogues fit in one).
+const MAX_CATALOG_PAGES: usize = 20;
+/// How long requests in flight get to finish when the server stops.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+const MAIN_STORE: &str = "Northwind Goods";
+const WOO_STORE: &str = "Maple & Moss";
+const WIX_STORE: &str = "Kiln & Cotton";
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Address to serve on [default: 127.0.0.1:8080]
     #[arg(long, env = "DROPLINE_LISTEN", value_name = "ADDR")]
     listen: Option<String>,
-    /// Seed and print, but do not serve
+    /// Seed and print, but do not serve afterwards (the webhooks are received on a free port)
     #[arg(long)]
     no_serve: bool,
 }
@@ -57,49 +103,47 @@ pub async fn run(settings: &Settings, args: DemoArgs, json: bool) -> anyhow::Res
     let backend = database.open().await?;
     let app = dropline_connect::connected(App::new(backend));
     let admin = serve::admin_token(&demo_dir)?;
-
-    let seeded = seed(&app).await.context("while seeding the demo")?;
-    let counts = app
-        .count_orders_by_state(Scope::Operator, Some(seeded.store_id))
-        .await?;
-    let counts: HashMap<OrderState, u64> = counts.into_iter().collect();
     let listen = args.listen.clone().unwrap_or_else(|| settings.listen.clone());
 
-    if json {
-        let mut orders = Vec::new();
-        for (id, number) in &seeded.orders {
-            let order = app.get_order(Scope::Operator, *id).await?;
-            orders.push(json!({
-                "id": id,
-                "number": number,
-                "state": order.state,
-                "payment": order.payment,
-                "hold_reasons": order.hold_reasons,
-            }));
-        }
-        output::print_json(&json!({
-            "database": database.describe(),
-            "data_dir": demo_dir.display().to_string(),
-            "store": { "id": seeded.store_id, "name": seeded.store_name, "token": seeded.store_token },
-            "admin_token": admin.token,
-            "counts": OrderState::ALL.iter().map(|s| (s.as_str(), counts.get(s).copied().unwrap_or(0))).collect::<BTreeMap<_, _>>(),
-            "orders": orders,
-        }))?;
+    // The server is up before the first webhook arrives. Without serving afterwards, any
+    // free port does (and two demos may run side by side).
+    let bind = if args.no_serve { "127.0.0.1:0" } else { listen.as_str() };
+    let server = Server::start(&app, bind, admin.token.clone()).await?;
+    let seeded = seed(&app, &server.base_url()).await.context("while seeding the demo")?;
+    let report = Report::gather(&app, &seeded).await?;
+    // The commands to try name the address the demo serves on, or would serve on.
+    let base = if args.no_serve {
+        format!("http://{listen}")
     } else {
-        print_summary(&app, &seeded, &counts, &admin, &demo_dir, &database, &listen).await?;
+        server.base_url()
+    };
+
+    if json {
+        print_json(&seeded, &report, &admin, &demo_dir, &database)?;
+    } else {
+        print_summary(&seeded, &report, &admin, &demo_dir, &database, &base)?;
     }
     if args.no_serve {
-        return Ok(ExitCode::SUCCESS);
+        return server.stop().await;
     }
-    let quiet = json;
-    serve::serve(app, &listen, admin.token, |address| {
-        if !quiet {
-            println!();
-            println!("dropline demo is listening on http://{address} (Ctrl-C to stop)");
-        }
-    })
-    .await?;
-    Ok(ExitCode::SUCCESS)
+
+    // Serving: the worker keeps running jobs (routing the orders accepted last, writing back
+    // to the simulators) until Ctrl-C; the simulators answer as long as the demo runs.
+    let worker = Worker::new(app.clone(), WorkerConfig::default());
+    let (stop_worker, worker_stopped) = watch::channel(false);
+    let worker_task = tokio::spawn(async move { worker.run(worker_stopped).await });
+    if !json {
+        println!();
+        println!("dropline demo is listening on {} (Ctrl-C to stop)", server.base_url());
+    }
+    tracing::info!(address = %server.address, "serving");
+    serve::shutdown_signal().await;
+    tracing::info!("shutting down: finishing requests in flight and the worker's current jobs");
+    let _ = stop_worker.send(true);
+    let stopped = server.stop().await;
+    worker_task.await.context("the worker task failed")?;
+    drop(seeded);
+    stopped
 }
 
 /// Removes the demo's previous database (the admin token file stays, so the token is stable).
@@ -118,51 +162,1451 @@ fn reset_sqlite(demo_dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn print_summary(
-    app: &App,
+// ---------------------------------------------------------------------------------------------
+// The HTTP server
+// ---------------------------------------------------------------------------------------------
+
+/// dropline's HTTP server (the API and the webhook receivers), running in the background.
+struct Server {
+    address: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    async fn start(app: &App, listen: &str, admin_token: String) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("while listening on {listen}"))?;
+        let address = listener.local_addr().context("while reading the listen address")?;
+        let router = dropline_web::router(app.clone(), WebConfig { admin_token });
+        let (stop, mut stopping) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stopping.wait_for(|stop| *stop).await;
+                })
+                .await
+        });
+        Ok(Self { address, stop, task })
+    }
+
+    /// Where this machine reaches the server: the loopback address when it listens on every
+    /// interface.
+    fn base_url(&self) -> String {
+        let ip = match self.address.ip() {
+            ip if ip.is_unspecified() && ip.is_ipv4() => Ipv4Addr::LOCALHOST.into(),
+            ip if ip.is_unspecified() => Ipv6Addr::LOCALHOST.into(),
+            ip => ip,
+        };
+        format!("http://{}", SocketAddr::new(ip, self.address.port()))
+    }
+
+    /// Stops accepting, and lets the requests in flight finish (for a while).
+    async fn stop(self) -> anyhow::Result<ExitCode> {
+        let _ = self.stop.send(true);
+        match tokio::time::timeout(DRAIN_TIMEOUT, self.task).await {
+            Ok(joined) => joined
+                .context("the HTTP server task failed")?
+                .context("while serving HTTP")?,
+            Err(_) => tracing::warn!("requests still running after {DRAIN_TIMEOUT:?}: closing them"),
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The simulated storefronts
+// ---------------------------------------------------------------------------------------------
+
+/// One simulated storefront.
+enum Sim {
+    Shopify(ShopifySim),
+    WooCommerce(WooCommerceSim),
+    Wix(WixSim),
+}
+
+impl Sim {
+    fn platform(&self) -> Platform {
+        match self {
+            Self::Shopify(_) => Platform::Shopify,
+            Self::WooCommerce(_) => Platform::Woocommerce,
+            Self::Wix(_) => Platform::Wix,
+        }
+    }
+
+    /// The platform's name for people.
+    fn label(&self) -> &'static str {
+        match self {
+            Self::Shopify(_) => "Shopify",
+            Self::WooCommerce(_) => "WooCommerce",
+            Self::Wix(_) => "Wix",
+        }
+    }
+
+    fn base_url(&self) -> &str {
+        match self {
+            Self::Shopify(sim) => sim.base_url(),
+            Self::WooCommerce(sim) => sim.base_url(),
+            Self::Wix(sim) => sim.base_url(),
+        }
+    }
+
+    fn set_webhook_url(&self, url: &str) {
+        match self {
+            Self::Shopify(sim) => sim.set_webhook_url(url),
+            Self::WooCommerce(sim) => sim.set_webhook_url(url),
+            Self::Wix(sim) => sim.set_webhook_url(url),
+        }
+    }
+
+    /// Every order of the storefront, in the order they were created.
+    fn order_ids(&self) -> Vec<String> {
+        match self {
+            Self::Shopify(sim) => sim.order_ids(),
+            Self::WooCommerce(sim) => sim.order_ids(),
+            Self::Wix(sim) => sim.order_ids(),
+        }
+    }
+
+    /// How dropline reaches the storefront: its API on the simulator, its credentials and the
+    /// secret its webhooks are signed with.
+    fn connection(&self) -> StoreConnection {
+        match self {
+            Self::Shopify(sim) => StoreConnection {
+                domain: Some(sim.shop_domain().to_string()),
+                api_base: Some(sim.base_url().to_string()),
+                access_token: Some(sim.access_token().to_string()),
+                webhook_secrets: vec![sim.webhook_secret().to_string()],
+                ..StoreConnection::default()
+            },
+            Self::WooCommerce(sim) => StoreConnection {
+                domain: Some(host_of(sim.site_url())),
+                api_base: Some(sim.base_url().to_string()),
+                api_key: Some(sim.consumer_key().to_string()),
+                api_secret: Some(sim.consumer_secret().to_string()),
+                webhook_secrets: vec![sim.webhook_secret().to_string()],
+                ..StoreConnection::default()
+            },
+            Self::Wix(sim) => StoreConnection {
+                api_base: Some(sim.base_url().to_string()),
+                access_token: Some(sim.api_key().to_string()),
+                api_key: Some(sim.site_id().to_string()),
+                webhook_secrets: vec![sim.public_key_pem().to_string()],
+                ..StoreConnection::default()
+            },
+        }
+    }
+
+    async fn deliver_orders(&self, count: usize, scenario: &Scenario) -> Result<Vec<OrderRun>, SimError> {
+        match self {
+            Self::Shopify(sim) => sim.deliver_orders(count, scenario).await,
+            Self::WooCommerce(sim) => sim.deliver_orders(count, scenario).await,
+            Self::Wix(sim) => sim.deliver_orders(count, scenario).await,
+        }
+    }
+
+    fn add_product(&self, product: SimProduct) -> Result<ProductIds, SimError> {
+        match self {
+            Self::Shopify(sim) => sim.add_product(product),
+            Self::WooCommerce(sim) => sim.add_product(product),
+            Self::Wix(sim) => sim.add_product(product),
+        }
+    }
+
+    async fn send(&self, order_id: &str, topic: Topic) -> Result<WebhookDelivery, SimError> {
+        match self {
+            Self::Shopify(sim) => sim.send(order_id, topic).await,
+            Self::WooCommerce(sim) => sim.send(order_id, topic).await,
+            Self::Wix(sim) => sim.send(order_id, topic).await,
+        }
+    }
+
+    /// What dropline wrote back to the storefront, read from the simulator's own records.
+    fn written_back(&self) -> WrittenBack {
+        let mut written = WrittenBack::default();
+        let order_ids = self.order_ids();
+        match self {
+            Self::Shopify(sim) => {
+                for fulfillment in order_ids.iter().flat_map(|id| sim.fulfillments(id)) {
+                    written.shipments += 1;
+                    written.with_tracking += usize::from(fulfillment.tracking_number.is_some());
+                    written.delivered += usize::from(fulfillment.shipment_status.as_deref() == Some("delivered"));
+                }
+                written.cancelled = sim
+                    .requests()
+                    .iter()
+                    .filter(|r| r.method == "POST" && r.path.ends_with("/cancel.json") && r.status == 200)
+                    .count();
+            }
+            Self::WooCommerce(sim) => {
+                for id in &order_ids {
+                    let tracking = sim.tracking_items(id);
+                    written.shipments += tracking.len();
+                    written.with_tracking += tracking.iter().filter(|t| !t.tracking_number.is_empty()).count();
+                    written.notes += sim.notes(id).iter().filter(|n| n.author != "system").count();
+                    match sim.status(id).as_deref() {
+                        Some("completed") => written.completed += 1,
+                        Some("cancelled") => written.cancelled += 1,
+                        _ => {}
+                    }
+                }
+            }
+            Self::Wix(sim) => {
+                for fulfillment in order_ids.iter().flat_map(|id| sim.fulfillments(id)) {
+                    written.shipments += 1;
+                    written.with_tracking += usize::from(fulfillment.tracking_number.is_some());
+                }
+                written.cancelled = sim
+                    .requests()
+                    .iter()
+                    .filter(|r| r.method == "POST" && r.path.ends_with("/cancel") && r.status == 200)
+                    .count();
+            }
+        }
+        written
+    }
+}
+
+/// `https://maple-moss.example/` is `maple-moss.example`.
+fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split('/').next().unwrap_or(rest).to_string()
+}
+
+/// What the worker wrote back to one storefront.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+struct WrittenBack {
+    /// Shopify and Wix fulfillments, WooCommerce shipment trackings.
+    shipments: usize,
+    /// Of those, the ones carrying a tracking number.
+    with_tracking: usize,
+    /// Shopify fulfillments marked delivered.
+    delivered: usize,
+    /// WooCommerce order notes (shipped, delivered).
+    notes: usize,
+    /// WooCommerce orders set `completed` (everything shipped).
+    completed: usize,
+    /// Orders cancelled by the seller in dropline, cancelled on the platform too.
+    cancelled: usize,
+}
+
+impl WrittenBack {
+    fn describe(&self, platform: Platform) -> String {
+        let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let mut parts = Vec::new();
+        match platform {
+            Platform::Woocommerce => {
+                parts.push(plural(self.shipments, "shipment tracking", "shipment trackings"));
+                parts.push(plural(self.notes, "order note", "order notes"));
+                parts.push(format!("{} set completed", plural(self.completed, "order", "orders")));
+            }
+            _ => {
+                parts.push(format!(
+                    "{} with tracking",
+                    plural(self.with_tracking, "fulfillment", "fulfillments")
+                ));
+                if self.shipments > self.with_tracking {
+                    parts.push(format!("{} without", self.shipments - self.with_tracking));
+                }
+                if platform == Platform::Shopify {
+                    parts.push(format!("{} marked delivered", self.delivered));
+                }
+            }
+        }
+        if self.cancelled > 0 {
+            parts.push(plural(self.cancelled, "cancellation", "cancellations"));
+        }
+        parts.join(", ")
+    }
+}
+
+/// The webhooks one storefront sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+struct Webhooks {
+    /// Deliveries sent, copies included (retries of one delivery count once).
+    sent: usize,
+    /// Of those, the extra copies of a delivery and the stale redeliveries.
+    copies: usize,
+    /// Deliveries dropline answered with success.
+    accepted: usize,
+}
+
+impl Webhooks {
+    /// Counts a delivery; dropline must have taken it.
+    fn add(&mut self, platform: &str, delivery: &WebhookDelivery) -> anyhow::Result<()> {
+        self.sent += 1;
+        self.copies += usize::from(delivery.kind != DeliveryKind::First);
+        self.accepted += usize::from(delivery.accepted);
+        anyhow::ensure!(
+            delivery.accepted,
+            "dropline did not take the {platform} webhook {} of order {} (status {})",
+            delivery.platform_topic,
+            delivery.order_id,
+            delivery
+                .status()
+                .map_or_else(|| "none: no answer".to_string(), |s| s.to_string())
+        );
+        Ok(())
+    }
+
+    fn add_runs(&mut self, platform: &str, runs: &[OrderRun]) -> anyhow::Result<()> {
+        for delivery in runs.iter().flat_map(|run| &run.deliveries) {
+            self.add(platform, delivery)?;
+        }
+        Ok(())
+    }
+}
+
+/// The main store's products, as its Shopify store sells them in the end.
+#[cfg(test)]
+fn northwind_catalogue() -> Vec<SimProduct> {
+    let mut products = everyday_catalogue();
+    products.extend(launched_products());
+    products
+}
+
+/// The products the main store launches while the demo runs.
+fn launched_products() -> Vec<SimProduct> {
+    vec![
+        SimProduct::new("Night sky poster").variant(SimVariant::new("POSTER-A2", "19.00").option("Size", "A2")),
+        SimProduct::new("Linen desk lamp")
+            .variant(SimVariant::new("LAMP-LIN", "59.00").option("Shade", "Natural linen")),
+    ]
+}
+
+/// Mugs and T-shirts: what every demo store sells.
+fn everyday_catalogue() -> Vec<SimProduct> {
+    vec![
+        SimProduct::new("Ceramic mug")
+            .variant(
+                SimVariant::new("MUG-BLK-11", "14.00")
+                    .option("Color", "Black")
+                    .option("Size", "11 oz"),
+            )
+            .variant(
+                SimVariant::new("MUG-WHT-11", "14.00")
+                    .option("Color", "White")
+                    .option("Size", "11 oz"),
+            ),
+        SimProduct::new("Organic T-shirt")
+            .variant(
+                SimVariant::new("TSHIRT-W-M", "24.00")
+                    .option("Color", "White")
+                    .option("Size", "M"),
+            )
+            .variant(
+                SimVariant::new("TSHIRT-B-L", "24.00")
+                    .option("Color", "Black")
+                    .option("Size", "L"),
+            ),
+    ]
+}
+
+/// SKUs every supplier has in stock and ships anywhere: the seller reviews those orders by
+/// hand; orders with the poster or the lamp are accepted, and routing decides.
+const EVERYDAY_SKUS: &[&str] = &["MUG-BLK-11", "MUG-WHT-11", "TSHIRT-W-M", "TSHIRT-B-L"];
+
+// ---------------------------------------------------------------------------------------------
+// Seeding
+// ---------------------------------------------------------------------------------------------
+
+/// A demo store and the simulated storefront it is connected to.
+struct DemoStore {
+    id: StoreId,
+    name: String,
+    platform: Platform,
+    token: String,
+    webhook_url: String,
+    sim: Sim,
+    webhooks: Webhooks,
+    casting: &'static Casting,
+    /// Its suppliers, in the order of [`SUPPLIERS`].
+    suppliers: Vec<SupplierId>,
+    /// SKUs given their offers.
+    offered: HashSet<String>,
+    /// How often the catalogue was pulled.
+    catalog_pulls: usize,
+    /// Variants in the catalogue after the last pull.
+    variants: usize,
+    /// What changed on the storefront while its orders came in, for people.
+    changes: Vec<String>,
+}
+
+/// An order of the demo and what the demo does with it.
+struct Tracked {
+    /// Index of its store in [`Seeded::stores`].
+    store: usize,
+    id: OrderId,
+    external_id: String,
+    plan: Plan,
+}
+
+/// What the demo created; the simulators stop when it is dropped.
+struct Seeded {
+    /// The main (Shopify) store first.
+    stores: Vec<DemoStore>,
+    /// Every order, store by store, in the order the storefronts created them.
+    orders: Vec<Tracked>,
+    /// The jobs the worker ran while seeding (routing, write-back).
+    jobs: PassReport,
+}
+
+/// Where an order of the demo should end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Plan {
+    /// Left as it arrived: held at ingest, cancelled by the customer, a test order, or
+    /// accepted by the store's rule (then given a routed plan).
+    AsArrived,
+    /// Left for the seller to review.
+    Review,
+    /// Accepted after the worker's last pass: routing is still to come.
+    Accept,
+    Reject,
+    /// Cancelled while in review.
+    CancelInReview,
+    /// Accepted now; routing sends it to suppliers or holds it (out of stock, cannot ship
+    /// there), and then it gets one of the plans below.
+    Route,
+    /// Routed, then cancelled (its supplier orders are cancelled with it).
+    CancelAfterRouting,
+    /// Routed; the supplier orders wait to be placed.
+    Fulfill,
+    /// Routed and placed with the supplier (its order id recorded), no parcel yet.
+    Placed,
+    /// Two supplier orders, one parcel shipped.
+    PartlyShip,
+    Ship,
+    /// Two supplier orders, both shipped, one delivered.
+    PartlyDeliver,
+    Deliver,
+    /// Shipped, the carrier could not deliver.
+    FailDelivery,
+    /// Failed, re-shipped with a new parcel, then delivered.
+    ReshipAndDeliver,
+    /// Delivered, then completed when the return window is over.
+    Complete,
+}
+
+impl Plan {
+    /// Whether the plan needs an order with at least two supplier orders.
+    fn needs_two(self) -> bool {
+        matches!(self, Self::PartlyShip | Self::PartlyDeliver)
+    }
+
+    /// Whether the vendor ships parcels for it.
+    fn ships(self) -> bool {
+        matches!(
+            self,
+            Self::PartlyShip
+                | Self::Ship
+                | Self::PartlyDeliver
+                | Self::Deliver
+                | Self::FailDelivery
+                | Self::ReshipAndDeliver
+                | Self::Complete
+        )
+    }
+}
+
+/// Which plans a store's orders get.
+struct Casting {
+    /// Taken, in turn, by the store's orders of everyday products left in review; the others
+    /// are accepted and routed.
+    in_review: &'static [Plan],
+    /// Taken, in turn, by the routed orders (the plans needing two supplier orders by orders
+    /// that have them).
+    routed: &'static [Plan],
+    /// Then, in a cycle, by the routed orders left.
+    extra: &'static [Plan],
+}
+
+/// The main store goes through every state. Its orders are not re-shipped: a re-shipped
+/// parcel is not written back as a fulfillment, so Shopify would refuse its delivery.
+const SHOPIFY_CASTING: Casting = Casting {
+    in_review: &[
+        Plan::Review,
+        Plan::Reject,
+        Plan::Review,
+        Plan::CancelInReview,
+        Plan::Accept,
+        Plan::Reject,
+        Plan::Accept,
+    ],
+    routed: &[
+        Plan::PartlyShip,
+        Plan::PartlyDeliver,
+        Plan::Deliver,
+        Plan::Ship,
+        Plan::Complete,
+        Plan::Placed,
+        Plan::FailDelivery,
+        Plan::CancelAfterRouting,
+        Plan::Fulfill,
+    ],
+    extra: &[Plan::Ship, Plan::Deliver, Plan::Placed, Plan::Complete, Plan::Fulfill],
+};
+
+const WOO_CASTING: Casting = Casting {
+    in_review: &[],
+    routed: &[Plan::Deliver, Plan::ReshipAndDeliver, Plan::Ship],
+    extra: &[Plan::Deliver],
+};
+
+const WIX_CASTING: Casting = Casting {
+    in_review: &[Plan::Review],
+    routed: &[Plan::Deliver, Plan::Ship, Plan::CancelAfterRouting],
+    extra: &[Plan::Ship],
+};
+
+async fn seed(app: &App, dropline: &str) -> anyhow::Result<Seeded> {
+    let usd = Currency::parse("USD")?;
+    let shopify = ShopifySim::start(
+        SimConfig::new(SIM_SEED)
+            .shop_name(MAIN_STORE)
+            .catalogue(everyday_catalogue())
+            .unpaid(0.1)
+            .invalid_addresses(0.1),
+    )
+    .await
+    .context("while starting the Shopify simulator")?;
+    let woo = WooCommerceSim::start(
+        SimConfig::new(SIM_SEED + 1)
+            .shop_name(WOO_STORE)
+            .catalogue(everyday_catalogue()),
+    )
+    .await
+    .context("while starting the WooCommerce simulator")?;
+    let wix = WixSim::start(
+        SimConfig::new(SIM_SEED + 2)
+            .shop_name(WIX_STORE)
+            .catalogue(everyday_catalogue()),
+    )
+    .await
+    .context("while starting the Wix simulator")?;
+
+    let main_settings = StoreSettings {
+        // Automation for one product first: paid orders of black mugs alone under $100.
+        auto_accept: AutoAcceptRules {
+            enabled: true,
+            require_paid: true,
+            max_total_minor: Some(10_000),
+            allowed_skus: vec!["MUG-BLK-11".into()],
+        },
+        ..StoreSettings::default()
+    };
+    let specs = [
+        StoreSpec {
+            sim: Sim::Shopify(shopify),
+            name: MAIN_STORE,
+            settings: main_settings,
+            address: Some(main_store_address()),
+            casting: &SHOPIFY_CASTING,
+        },
+        StoreSpec {
+            sim: Sim::WooCommerce(woo),
+            name: WOO_STORE,
+            settings: StoreSettings::default(),
+            address: None,
+            casting: &WOO_CASTING,
+        },
+        StoreSpec {
+            sim: Sim::Wix(wix),
+            name: WIX_STORE,
+            settings: StoreSettings::default(),
+            address: None,
+            casting: &WIX_CASTING,
+        },
+    ];
+    let mut stores = Vec::new();
+    for spec in specs {
+        let (label, name) = (spec.sim.label(), spec.name);
+        let store = connect_store(app, spec, dropline, usd)
+            .await
+            .with_context(|| format!("while connecting the {label} store {name}"))?;
+        stores.push(store);
+    }
+
+    receive_orders(app, &mut stores, usd).await?;
+    let mut orders = Vec::new();
+    for (index, store) in stores.iter().enumerate() {
+        for external_id in store.sim.order_ids() {
+            let order = find_order(app, store, &external_id).await?;
+            orders.push(Tracked {
+                store: index,
+                id: order.id,
+                external_id,
+                plan: Plan::AsArrived,
+            });
+        }
+    }
+
+    let worker = Worker::new(app.clone(), WorkerConfig::default());
+    let mut jobs = PassReport::default();
+
+    // The seller reviews: rejects some, cancels one and accepts those to be routed now; the
+    // worker routes them (supplier orders, or a hold).
+    review(app, &stores, &mut orders).await?;
+    drain(&worker, &mut jobs).await?;
+    cast_routed(app, &stores, &mut orders).await?;
+
+    // The vendor works the manual supplier orders: first the parcels (the worker writes them
+    // back as fulfillments), then what became of them (written back as deliveries).
+    for (n, tracked) in orders.iter().enumerate() {
+        ship(app, n, tracked)
+            .await
+            .with_context(|| format!("while fulfilling demo order {}", tracked.external_id))?;
+    }
+    drain(&worker, &mut jobs).await?;
+    for (n, tracked) in orders.iter().enumerate() {
+        settle(app, n, tracked)
+            .await
+            .with_context(|| format!("while settling demo order {}", tracked.external_id))?;
+    }
+    drain(&worker, &mut jobs).await?;
+
+    // Last, accept a few more: routing them is the worker's next job (the served demo runs it).
+    for tracked in orders.iter().filter(|t| t.plan == Plan::Accept) {
+        app.accept_order(Scope::Operator, tracked.id).await?;
+    }
+
+    Ok(Seeded { stores, orders, jobs })
+}
+
+/// Runs the jobs that are due (routing, write-back) until none is left, and counts them.
+async fn drain(worker: &Worker, jobs: &mut PassReport) -> anyhow::Result<()> {
+    let pass = worker.run_until_idle().await.context("while running the worker")?;
+    jobs.succeeded += pass.succeeded;
+    jobs.retried += pass.retried;
+    jobs.buried += pass.buried;
+    Ok(())
+}
+
+/// A demo store to create: its storefront, name, settings and plans.
+struct StoreSpec {
+    sim: Sim,
+    name: &'static str,
+    settings: StoreSettings,
+    address: Option<Address>,
+    casting: &'static Casting,
+}
+
+/// Creates the store connected to its simulator, points the simulator's webhooks at it, adds
+/// its suppliers, pulls the catalogue and gives the pulled variants their supplier offers.
+async fn connect_store(app: &App, spec: StoreSpec, dropline: &str, usd: Currency) -> anyhow::Result<DemoStore> {
+    let StoreSpec {
+        sim,
+        name,
+        settings,
+        address,
+        casting,
+    } = spec;
+    let platform = sim.platform();
+    let (record, token) = app
+        .create_store(
+            Scope::Operator,
+            NewStore {
+                name: name.to_string(),
+                platform,
+                currency: usd,
+                address,
+                settings,
+                connection: sim.connection(),
+            },
+        )
+        .await?;
+    let id = record.store.id;
+    let webhook_url = format!("{dropline}/webhooks/{platform}/{id}");
+    sim.set_webhook_url(&webhook_url);
+    let suppliers = create_suppliers(app, id).await?;
+    let mut store = DemoStore {
+        id,
+        name: name.to_string(),
+        platform,
+        token,
+        webhook_url,
+        sim,
+        webhooks: Webhooks::default(),
+        casting,
+        suppliers,
+        offered: HashSet::new(),
+        catalog_pulls: 0,
+        variants: 0,
+        changes: Vec::new(),
+    };
+    pull_catalog(app, &mut store, usd).await?;
+    Ok(store)
+}
+
+/// Pulls the store's catalogue from its storefront, page by page, and gives the variants
+/// that have none yet their supplier offers.
+async fn pull_catalog(app: &App, store: &mut DemoStore, usd: Currency) -> anyhow::Result<()> {
+    let mut cursor: Option<String> = None;
+    for page in 1.. {
+        let (_, next) = app
+            .import_catalog_page(Scope::Operator, store.id, cursor.as_deref())
+            .await
+            .with_context(|| format!("while pulling page {page} of the {} catalogue", store.sim.label()))?;
+        match next {
+            None => break,
+            Some(_) if page >= MAX_CATALOG_PAGES => {
+                anyhow::bail!(
+                    "the {} catalogue has more than {MAX_CATALOG_PAGES} pages",
+                    store.sim.label()
+                )
+            }
+            next => cursor = next,
+        }
+    }
+    store.catalog_pulls += 1;
+    let variants: Vec<Variant> = app
+        .list_products(Scope::Operator, Some(store.id))
+        .await?
+        .into_iter()
+        .flat_map(|product| product.variants)
+        .collect();
+    anyhow::ensure!(
+        !variants.is_empty(),
+        "the catalogue pulled from {} is empty",
+        store.sim.label()
+    );
+    store.variants = variants.len();
+    add_offers(app, store, usd, &variants).await
+}
+
+/// The main store's own address: a supplier order is never shipped there.
+fn main_store_address() -> Address {
+    Address {
+        first_name: "Northwind".into(),
+        last_name: "Goods".into(),
+        company: Some("Northwind Goods LLC".into()),
+        address1: "500 Terry A Francois Blvd".into(),
+        address2: None,
+        city: "San Francisco".into(),
+        region: Some("CA".into()),
+        postal_code: "94158".into(),
+        country_code: "US".into(),
+        phone: Some("+1 415 555 0100".into()),
+    }
+}
+
+/// The simulators send their orders, as webhooks over HTTP.
+async fn receive_orders(app: &App, stores: &mut [DemoStore], usd: Currency) -> anyhow::Result<()> {
+    let [main, woo, wix] = stores else {
+        anyhow::bail!("the demo has three stores");
+    };
+    let label = main.sim.label();
+
+    // Shopify: three copies of every webhook (one racing the first), and the creation sent
+    // once more at the end, stale. Midway, the shop launches two products; dropline pulls the
+    // catalogue again and the new variants get their offers.
+    let scenario = Scenario::new().duplicates(2, 1).stale_redelivery();
+    let (before, after) = SHOPIFY_ORDERS;
+    let runs = main
+        .sim
+        .deliver_orders(before, &scenario)
+        .await
+        .context("while the Shopify simulator delivered its orders")?;
+    main.webhooks.add_runs(label, &runs)?;
+    for product in launched_products() {
+        main.sim.add_product(product)?;
+    }
+    pull_catalog(app, main, usd).await?;
+    main.changes.push(format!(
+        "a poster and a lamp launched after {before} orders: the catalogue was pulled again"
+    ));
+    let runs = main
+        .sim
+        .deliver_orders(after, &scenario)
+        .await
+        .context("while the Shopify simulator delivered its orders")?;
+    main.webhooks.add_runs(label, &runs)?;
+
+    // Then a few changes on the storefront: one unpaid order is paid, one address is corrected
+    // (both leave their hold), one order in review is cancelled by the customer.
+    let mut follow_ups = Vec::new();
+    let mut cancelled = false;
+    let (mut paid, mut corrected) = (false, false);
+    for external_id in main.sim.order_ids() {
+        let order = find_order(app, main, &external_id).await?;
+        let only = |reason: HoldReason| order.state == OrderState::OnHold && order.hold_reasons == [reason];
+        if !paid && only(HoldReason::PaymentNotCaptured) {
+            paid = true;
+            follow_ups.push((external_id, Topic::Paid));
+        } else if !corrected && only(HoldReason::InvalidAddress) {
+            corrected = true;
+            follow_ups.push((external_id, Topic::Updated));
+        } else if !cancelled && order.state == OrderState::PendingReview && !order.test {
+            cancelled = true;
+            follow_ups.push((external_id, Topic::Cancelled));
+        }
+    }
+    // And the shop makes a test order.
+    if let Sim::Shopify(shopify) = &main.sim {
+        follow_ups.push((shopify.create_test_order()?, Topic::Created));
+    }
+    for (external_id, topic) in follow_ups {
+        let delivery = main
+            .sim
+            .send(&external_id, topic)
+            .await
+            .with_context(|| format!("while the Shopify simulator sent {topic:?} for order {external_id}"))?;
+        main.webhooks.add(label, &delivery)?;
+        let order = find_order(app, main, &external_id).await?;
+        let (number, state) = (order.number, order.state);
+        main.changes.push(match topic {
+            Topic::Paid => format!("{number} paid after it arrived; dropline moved it to {state}"),
+            Topic::Updated => format!("{number} got a corrected shipping address; dropline moved it to {state}"),
+            Topic::Cancelled => format!("{number} cancelled by the customer; dropline moved it to {state}"),
+            Topic::Created => format!("{number} is a test order ({state}, never sent to a supplier)"),
+        });
+    }
+
+    // The smaller stores: every webhook twice, on Wix the copy at the same moment.
+    for (store, scenario) in [
+        (woo, Scenario::new().duplicates(1, 0)),
+        (wix, Scenario::new().duplicates(1, 1)),
+    ] {
+        let label = store.sim.label();
+        let runs = store
+            .sim
+            .deliver_orders(SMALL_STORE_ORDERS, &scenario)
+            .await
+            .with_context(|| format!("while the {label} simulator delivered its orders"))?;
+        store.webhooks.add_runs(label, &runs)?;
+    }
+    Ok(())
+}
+
+/// The order a storefront order became in dropline.
+async fn find_order(app: &App, store: &DemoStore, external_id: &str) -> anyhow::Result<Order> {
+    app.backend()
+        .order_by_external_id(store.id, external_id)
+        .await?
+        .with_context(|| format!("{} order {external_id} never reached dropline", store.sim.label()))
+}
+
+/// The seller's review: the everyday orders in review get the store's review plans in turn;
+/// the rest (and orders with the poster or the lamp) are accepted, for routing.
+async fn review(app: &App, stores: &[DemoStore], orders: &mut [Tracked]) -> anyhow::Result<()> {
+    let mut turns: Vec<std::slice::Iter<'_, Plan>> = stores.iter().map(|s| s.casting.in_review.iter()).collect();
+    for tracked in orders.iter_mut() {
+        let order = app.get_order(Scope::Operator, tracked.id).await?;
+        if order.state != OrderState::PendingReview || order.test {
+            continue;
+        }
+        let everyday = order
+            .lines
+            .iter()
+            .all(|line| EVERYDAY_SKUS.contains(&line.sku.as_str()));
+        let plan = if everyday {
+            turns[tracked.store].next().copied().unwrap_or(Plan::Route)
+        } else {
+            Plan::Route
+        };
+        match plan {
+            Plan::Reject => {
+                app.reject_order(Scope::Operator, tracked.id).await?;
+            }
+            Plan::CancelInReview => {
+                app.cancel_order(Scope::Operator, tracked.id).await?;
+            }
+            Plan::Route => {
+                app.accept_order(Scope::Operator, tracked.id).await?;
+            }
+            _ => {}
+        }
+        tracked.plan = plan;
+    }
+    Ok(())
+}
+
+/// Gives every order in fulfillment (routed now, or accepted by the store's rule when it
+/// arrived) its routed plan.
+async fn cast_routed(app: &App, stores: &[DemoStore], orders: &mut [Tracked]) -> anyhow::Result<()> {
+    let mut turns: Vec<Vec<Plan>> = stores.iter().map(|s| s.casting.routed.to_vec()).collect();
+    let mut extras: Vec<_> = stores.iter().map(|s| s.casting.extra.iter().cycle()).collect();
+    for tracked in orders.iter_mut() {
+        let order = app.get_order(Scope::Operator, tracked.id).await?;
+        if order.state != OrderState::InFulfillment {
+            continue;
+        }
+        let two = order.supplier_orders.len() >= 2;
+        let turn = &mut turns[tracked.store];
+        tracked.plan = match turn.iter().position(|plan| two || !plan.needs_two()) {
+            Some(index) => turn.remove(index),
+            None => extras[tracked.store].next().copied().unwrap_or(Plan::Fulfill),
+        };
+    }
+    Ok(())
+}
+
+/// Parcel carriers and tracking number stems, one picked per order.
+const CARRIERS: [(&str, &str); 4] = [
+    ("USPS", "9400111899223344556677"),
+    ("DHL", "JD014600003828"),
+    ("Royal Mail", "RM1234567"),
+    ("Cainiao", "LP0012345678"),
+];
+
+/// The tracking number of parcel `k` of demo order `n`.
+fn tracking(n: usize, k: usize) -> (&'static str, String) {
+    let (carrier, base) = CARRIERS[n % CARRIERS.len()];
+    (carrier, format!("{base}{n:02}{k}"))
+}
+
+/// What the vendor does first with the supplier orders of one routed order, by its plan:
+/// cancel the order, or place the supplier orders (record the supplier's order id) and ship
+/// parcels.
+async fn ship(app: &App, n: usize, tracked: &Tracked) -> anyhow::Result<()> {
+    let plan = tracked.plan;
+    if plan == Plan::CancelAfterRouting {
+        app.cancel_order(Scope::Operator, tracked.id).await?;
+        return Ok(());
+    }
+    if plan != Plan::Placed && !plan.ships() {
+        return Ok(());
+    }
+    let order = app.get_order(Scope::Operator, tracked.id).await?;
+    let number = order.number.trim_start_matches('#').to_string();
+    for (k, supplier_order) in order.supplier_orders.iter().enumerate() {
+        let reference = format!("SO-{number}-{}", k + 1);
+        app.record_supplier_reference(
+            Scope::Operator,
+            supplier_order.id,
+            &reference,
+            Some(supplier_order.expected_cost),
+        )
+        .await?;
+        if !plan.ships() || (plan == Plan::PartlyShip && k > 0) {
+            continue;
+        }
+        let (carrier, number) = tracking(n, k);
+        app.add_shipment(Scope::Operator, supplier_order.id, carrier, &number, None)
+            .await?;
+        app.mark_parcel(Scope::Operator, supplier_order.id, None, ParcelAction::Shipped, None)
+            .await?;
+    }
+    Ok(())
+}
+
+/// What became of the parcels: delivered, failed, re-shipped; and the order completed.
+async fn settle(app: &App, n: usize, tracked: &Tracked) -> anyhow::Result<()> {
+    let plan = tracked.plan;
+    if !plan.ships() || plan == Plan::PartlyShip || plan == Plan::Ship {
+        return Ok(());
+    }
+    let order = app.get_order(Scope::Operator, tracked.id).await?;
+    for (k, supplier_order) in order.supplier_orders.iter().enumerate() {
+        let id = supplier_order.id;
+        let deliver = match plan {
+            Plan::Deliver | Plan::Complete => true,
+            Plan::PartlyDeliver => k == 0,
+            _ => false,
+        };
+        if deliver {
+            app.mark_parcel(
+                Scope::Operator,
+                id,
+                None,
+                ParcelAction::Delivered,
+                Some("Left at the front door".into()),
+            )
+            .await?;
+        }
+        if matches!(plan, Plan::FailDelivery | Plan::ReshipAndDeliver) {
+            app.mark_parcel(
+                Scope::Operator,
+                id,
+                None,
+                ParcelAction::Failed,
+                Some("Recipient not at home; returned to depot".into()),
+            )
+            .await?;
+        }
+        if plan == Plan::ReshipAndDeliver {
+            let (carrier, number) = tracking(n, k + 5);
+            app.reship(Scope::Operator, id, None, carrier, &number).await?;
+            app.mark_parcel(Scope::Operator, id, None, ParcelAction::Shipped, None)
+                .await?;
+            app.mark_parcel(Scope::Operator, id, None, ParcelAction::Delivered, None)
+                .await?;
+        }
+    }
+    if plan == Plan::Complete {
+        app.complete_order(Scope::Operator, tracked.id).await?;
+    }
+    Ok(())
+}
+
+/// The store's three manual suppliers, in the order of [`SUPPLIERS`].
+async fn create_suppliers(app: &App, store_id: StoreId) -> anyhow::Result<Vec<SupplierId>> {
+    let mut suppliers = Vec::with_capacity(SUPPLIERS.len());
+    for (name, from, processing_days, rating) in SUPPLIERS {
+        let supplier = NewSupplier {
+            store_id,
+            name: name.into(),
+            kind: SupplierKind::Manual,
+            ships_from: Some(from.into()),
+            processing_days,
+            rating,
+        };
+        suppliers.push(app.create_supplier(Scope::Operator, supplier).await?.id);
+    }
+    Ok(suppliers)
+}
+
+/// Offers for the store's variants by SKU, for those that have none yet: mugs and T-shirts
+/// with a primary and a backup offer, a poster out of stock everywhere, a lamp that ships
+/// within the EU only. SKUs the store does not sell get no offer.
+async fn add_offers(app: &App, store: &mut DemoStore, usd: Currency, variants: &[Variant]) -> anyhow::Result<()> {
+    for variant in variants {
+        if store.offered.contains(&variant.sku) {
+            continue;
+        }
+        for row in OFFERS.iter().filter(|row| row.sku == variant.sku) {
+            let offer = NewOffer {
+                variant_id: variant.id,
+                supplier_id: store.suppliers[row.supplier],
+                supplier_sku: row.supplier_sku.into(),
+                supplier_product_id: None,
+                supplier_variant_id: None,
+                product_url: row.url.map(Into::into),
+                unit_cost: Money::new(row.cost, usd),
+                stock: Some(row.stock),
+                shipping: row.lanes.methods(usd),
+                priority: row.priority,
+            };
+            app.add_offer(Scope::Operator, offer)
+                .await
+                .with_context(|| format!("while adding the offer {} for {}", row.supplier_sku, row.sku))?;
+        }
+        store.offered.insert(variant.sku.clone());
+    }
+    Ok(())
+}
+
+/// The suppliers: name, country shipped from, processing days, rating.
+const SUPPLIERS: [(&str, &str, u32, u32); 3] = [
+    ("Shenzhen Homeware Co.", "CN", 3, 88),
+    ("Lisbon Textile Studio", "PT", 2, 93),
+    ("Ohio Print & Ship", "US", 1, 81),
+];
+const SHENZHEN: usize = 0;
+const LISBON: usize = 1;
+const OHIO: usize = 2;
+
+/// Where an offer ships.
+#[derive(Clone, Copy, Debug)]
+enum Lanes {
+    Worldwide,
+    NorthAmerica,
+    Europe,
+    EuOnly,
+}
+
+impl Lanes {
+    fn methods(self, usd: Currency) -> Vec<ShippingMethod> {
+        let ship = |country: &str, name: &str, cost: i64, min_days: u32, max_days: u32| ShippingMethod {
+            country: country.into(),
+            name: name.into(),
+            cost: Money::new(cost, usd),
+            min_days,
+            max_days,
+        };
+        match self {
+            Self::Worldwide => vec![
+                ship("US", "ePacket", 250, 8, 15),
+                ship("*", "AliExpress Standard Shipping", 390, 12, 25),
+            ],
+            Self::NorthAmerica => vec![
+                ship("US", "USPS Ground Advantage", 450, 2, 5),
+                ship("CA", "UPS Standard", 900, 4, 8),
+            ],
+            Self::Europe => vec![
+                ship("*", "CTT Expresso International", 650, 5, 12),
+                ship("US", "CTT Expresso International", 1_200, 7, 14),
+            ],
+            Self::EuOnly => ["AT", "BE", "DE", "ES", "FR", "IE", "IT", "NL", "PT"]
+                .iter()
+                .map(|country| ship(country, "CTT Expresso", 890, 3, 7))
+                .collect(),
+        }
+    }
+}
+
+/// One supplier offer of the demo catalogue.
+struct OfferRow {
+    sku: &'static str,
+    /// Index in [`SUPPLIERS`].
+    supplier: usize,
+    supplier_sku: &'static str,
+    /// The product page, for the person who orders.
+    url: Option<&'static str>,
+    /// Unit cost, in cents.
+    cost: i64,
+    stock: u32,
+    lanes: Lanes,
+    priority: OfferPriority,
+}
+
+const OFFERS: &[OfferRow] = &[
+    // Mugs: China primary (with its product pages), Ohio backup.
+    OfferRow {
+        sku: "MUG-BLK-11",
+        supplier: SHENZHEN,
+        supplier_sku: "SZH-MUG-11-BK",
+        url: Some("https://supplier.example/shenzhen-homeware/item/10051-black"),
+        cost: 320,
+        stock: 5_000,
+        lanes: Lanes::Worldwide,
+        priority: OfferPriority::Primary,
+    },
+    OfferRow {
+        sku: "MUG-BLK-11",
+        supplier: OHIO,
+        supplier_sku: "OPS-MUG11-BLK",
+        url: None,
+        cost: 510,
+        stock: 400,
+        lanes: Lanes::NorthAmerica,
+        priority: OfferPriority::Backup,
+    },
+    OfferRow {
+        sku: "MUG-WHT-11",
+        supplier: SHENZHEN,
+        supplier_sku: "SZH-MUG-11-WH",
+        url: Some("https://supplier.example/shenzhen-homeware/item/10051-white"),
+        cost: 300,
+        stock: 5_000,
+        lanes: Lanes::Worldwide,
+        priority: OfferPriority::Primary,
+    },
+    OfferRow {
+        sku: "MUG-WHT-11",
+        supplier: OHIO,
+        supplier_sku: "OPS-MUG11-WHT",
+        url: None,
+        cost: 490,
+        stock: 400,
+        lanes: Lanes::NorthAmerica,
+        priority: OfferPriority::Backup,
+    },
+    // T-shirts: Lisbon primary, Ohio backup for North America.
+    OfferRow {
+        sku: "TSHIRT-W-M",
+        supplier: LISBON,
+        supplier_sku: "LTS-ORG-WM",
+        url: None,
+        cost: 780,
+        stock: 800,
+        lanes: Lanes::Europe,
+        priority: OfferPriority::Primary,
+    },
+    OfferRow {
+        sku: "TSHIRT-W-M",
+        supplier: OHIO,
+        supplier_sku: "OPS-TEE-WM",
+        url: None,
+        cost: 950,
+        stock: 300,
+        lanes: Lanes::NorthAmerica,
+        priority: OfferPriority::Backup,
+    },
+    OfferRow {
+        sku: "TSHIRT-B-L",
+        supplier: LISBON,
+        supplier_sku: "LTS-ORG-BL",
+        url: None,
+        cost: 780,
+        stock: 800,
+        lanes: Lanes::Europe,
+        priority: OfferPriority::Primary,
+    },
+    OfferRow {
+        sku: "TSHIRT-B-L",
+        supplier: OHIO,
+        supplier_sku: "OPS-TEE-BL",
+        url: None,
+        cost: 950,
+        stock: 300,
+        lanes: Lanes::NorthAmerica,
+        priority: OfferPriority::Backup,
+    },
+    // The poster is out of stock at both suppliers.
+    OfferRow {
+        sku: "POSTER-A2",
+        supplier: SHENZHEN,
+        supplier_sku: "SZH-PST-A2-NIGHT",
+        url: Some("https://supplier.example/shenzhen-homeware/item/20417"),
+        cost: 260,
+        stock: 0,
+        lanes: Lanes::Worldwide,
+        priority: OfferPriority::Primary,
+    },
+    OfferRow {
+        sku: "POSTER-A2",
+        supplier: OHIO,
+        supplier_sku: "OPS-PST-A2",
+        url: None,
+        cost: 610,
+        stock: 0,
+        lanes: Lanes::NorthAmerica,
+        priority: OfferPriority::Backup,
+    },
+    // The lamp ships within the EU only.
+    OfferRow {
+        sku: "LAMP-LIN",
+        supplier: LISBON,
+        supplier_sku: "LTS-LAMP-NAT",
+        url: None,
+        cost: 2_150,
+        stock: 60,
+        lanes: Lanes::EuOnly,
+        priority: OfferPriority::Primary,
+    },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Reporting
+// ---------------------------------------------------------------------------------------------
+
+/// What the demo came to, read back from dropline and the simulators.
+struct Report {
+    /// Every order as it is now, in the order of [`Seeded::orders`].
+    orders: Vec<Order>,
+    /// Order counts per state, over the demo's stores.
+    counts: HashMap<OrderState, u64>,
+    /// Orders in dropline, per store.
+    per_store: Vec<u64>,
+    /// What each simulator received, per store.
+    written_back: Vec<WrittenBack>,
+}
+
+impl Report {
+    async fn gather(app: &App, seeded: &Seeded) -> anyhow::Result<Self> {
+        let mut orders = Vec::with_capacity(seeded.orders.len());
+        for tracked in &seeded.orders {
+            orders.push(app.get_order(Scope::Operator, tracked.id).await?);
+        }
+        let mut counts: HashMap<OrderState, u64> = HashMap::new();
+        let mut per_store = Vec::new();
+        for store in &seeded.stores {
+            let mut total = 0;
+            for (state, count) in app.count_orders_by_state(Scope::Operator, Some(store.id)).await? {
+                *counts.entry(state).or_default() += count;
+                total += count;
+            }
+            per_store.push(total);
+        }
+        let written_back = seeded.stores.iter().map(|s| s.sim.written_back()).collect();
+        Ok(Self {
+            orders,
+            counts,
+            per_store,
+            written_back,
+        })
+    }
+
+    fn count(&self, state: OrderState) -> u64 {
+        self.counts.get(&state).copied().unwrap_or(0)
+    }
+
+    /// The first order in this state (not a test order), as (store index, order).
+    fn first_in(&self, seeded: &Seeded, state: OrderState) -> Option<(usize, &Order)> {
+        seeded
+            .orders
+            .iter()
+            .zip(&self.orders)
+            .find(|(_, order)| order.state == state && !order.test)
+            .map(|(tracked, order)| (tracked.store, order))
+    }
+}
+
+fn print_json(
     seeded: &Seeded,
-    counts: &HashMap<OrderState, u64>,
+    report: &Report,
     admin: &serve::AdminToken,
     demo_dir: &Path,
     database: &Database,
-    listen: &str,
 ) -> anyhow::Result<()> {
-    println!("dropline demo: {} on {}", seeded.store_name, database.describe());
+    let main = &seeded.stores[0];
+    let stores: Vec<_> = seeded
+        .stores
+        .iter()
+        .enumerate()
+        .map(|(index, store)| {
+            json!({
+                "id": store.id,
+                "name": store.name,
+                "platform": store.platform,
+                "token": store.token,
+                "simulator": store.sim.base_url(),
+                "webhook_url": store.webhook_url,
+                "catalog": { "variants": store.variants, "pulls": store.catalog_pulls },
+                "storefront_changes": store.changes,
+                "storefront_orders": store.sim.order_ids().len(),
+                "orders": report.per_store[index],
+                "webhooks": store.webhooks,
+                "written_back": report.written_back[index],
+            })
+        })
+        .collect();
+    let orders: Vec<_> = seeded
+        .orders
+        .iter()
+        .zip(&report.orders)
+        .map(|(tracked, order)| {
+            json!({
+                "id": order.id,
+                "store_id": order.store_id,
+                "platform": seeded.stores[tracked.store].platform,
+                "external_id": tracked.external_id,
+                "number": order.number,
+                "test": order.test,
+                "state": order.state,
+                "payment": order.payment,
+                "hold_reasons": order.hold_reasons,
+            })
+        })
+        .collect();
+    output::print_json(&json!({
+        "database": database.describe(),
+        "data_dir": demo_dir.display().to_string(),
+        "store": { "id": main.id, "name": main.name, "token": main.token },
+        "stores": stores,
+        "admin_token": admin.token,
+        "counts": OrderState::ALL
+            .iter()
+            .map(|s| (s.as_str(), report.count(*s)))
+            .collect::<BTreeMap<_, _>>(),
+        "worker": {
+            "succeeded": seeded.jobs.succeeded,
+            "retried": seeded.jobs.retried,
+            "buried": seeded.jobs.buried,
+        },
+        "orders": orders,
+    }))
+}
+
+fn print_summary(
+    seeded: &Seeded,
+    report: &Report,
+    admin: &serve::AdminToken,
+    demo_dir: &Path,
+    database: &Database,
+    base: &str,
+) -> anyhow::Result<()> {
+    let main = &seeded.stores[0];
+    println!("dropline demo on {}", database.describe());
     println!();
+    println!("Orders arrived from simulated storefronts as webhooks over HTTP:");
+    let mut table = output::table([
+        "PLATFORM",
+        "STORE",
+        "SIMULATOR",
+        "CATALOGUE",
+        "ORDERS",
+        "WEBHOOKS",
+        "IN DROPLINE",
+    ]);
+    for (index, store) in seeded.stores.iter().enumerate() {
+        let pulls = match store.catalog_pulls {
+            1 => "1 pull".to_string(),
+            n => format!("{n} pulls"),
+        };
+        table.add_row([
+            store.sim.label().to_string(),
+            store.name.clone(),
+            store.sim.base_url().to_string(),
+            format!("{} variants, {pulls}", store.variants),
+            store.sim.order_ids().len().to_string(),
+            format!("{} ({} copies)", store.webhooks.sent, store.webhooks.copies),
+            report.per_store[index].to_string(),
+        ]);
+    }
+    println!("{table}");
+    let (sent, copies): (usize, usize) = seeded.stores.iter().fold((0, 0), |(s, c), store| {
+        (s + store.webhooks.sent, c + store.webhooks.copies)
+    });
+    let one_each = seeded
+        .stores
+        .iter()
+        .zip(&report.per_store)
+        .all(|(store, orders)| store.sim.order_ids().len() as u64 == *orders);
+    if one_each {
+        println!(
+            "  all {sent} deliveries were taken, and the {copies} copies among them (duplicates, stale \
+             redeliveries) made no extra order"
+        );
+    } else {
+        println!("  all {sent} deliveries were taken, but dropline does not hold one order per storefront order");
+    }
+    for store in &seeded.stores {
+        for change in &store.changes {
+            println!("  {}: {change}", store.sim.label());
+        }
+    }
+    println!();
+
     // Examples per state; for holds, one per distinct set of reasons first.
     let mut by_state: HashMap<OrderState, Vec<(String, String)>> = HashMap::new();
-    let mut first_of: HashMap<OrderState, OrderId> = HashMap::new();
-    for (id, number) in &seeded.orders {
-        let order = app.get_order(Scope::Operator, *id).await?;
-        let reasons: Vec<&str> = order.hold_reasons.iter().map(|r| r.as_str()).collect();
-        let label = if reasons.is_empty() {
-            number.clone()
+    for (tracked, order) in seeded.orders.iter().zip(&report.orders) {
+        let mut notes: Vec<&str> = order.hold_reasons.iter().map(|r| r.as_str()).collect();
+        if order.test {
+            notes.push("test");
+        }
+        let name = order_label(&seeded.stores[tracked.store], order);
+        let label = if notes.is_empty() {
+            name
         } else {
-            format!("{number} ({})", reasons.join(", "))
+            format!("{name} ({})", notes.join(", "))
         };
-        by_state
-            .entry(order.state)
-            .or_default()
-            .push((reasons.join(","), label));
-        first_of.entry(order.state).or_insert(*id);
+        by_state.entry(order.state).or_default().push((notes.join(","), label));
     }
     let mut table = output::table(["STATE", "ORDERS", "EXAMPLES"]);
     for state in OrderState::ALL {
-        let count = counts.get(state).copied().unwrap_or(0);
         let examples = by_state.get(state).map(|labels| examples(labels)).unwrap_or_default();
-        table.add_row([state.to_string(), count.to_string(), examples]);
+        table.add_row([state.to_string(), report.count(*state).to_string(), examples]);
     }
     println!("{table}");
     println!();
-    println!("store {} ({})", seeded.store_name, seeded.store_id);
-    println!("  store API token: {}", seeded.store_token);
-    println!("  admin token:     {}", admin.token);
+
+    println!("Written back to the storefronts by the worker:");
+    for (index, store) in seeded.stores.iter().enumerate() {
+        println!(
+            "  {} sim: {}",
+            store.sim.label(),
+            report.written_back[index].describe(store.platform)
+        );
+    }
+    let jobs = seeded.jobs;
+    println!("  (the worker ran {} jobs: routing and write-back)", jobs.succeeded);
+    if jobs.retried > 0 || jobs.buried > 0 {
+        println!(
+            "  {} jobs failed and wait for a retry, {} were given up: see the log above",
+            jobs.retried, jobs.buried
+        );
+    }
     println!();
-    let base = format!("http://{listen}");
-    let id_of = |state: OrderState| first_of.get(&state).map(ToString::to_string).unwrap_or_default();
+
+    for store in &seeded.stores {
+        println!("store {} ({}, {})", store.name, store.platform, store.id);
+        println!("  store API token: {}", store.token);
+        println!("  webhooks to:     {}", store.webhook_url);
+    }
+    println!("admin token: {}", admin.token);
+    println!();
+
+    let id_of = |state: OrderState| {
+        report
+            .first_in(seeded, state)
+            .map(|(_, order)| order.id.to_string())
+            .unwrap_or_default()
+    };
     let (shown, pending) = (id_of(OrderState::PartiallyDelivered), id_of(OrderState::PendingReview));
     println!("try, while the demo serves:");
-    println!("  STORE_TOKEN={} ADMIN_TOKEN={}", seeded.store_token, admin.token);
+    println!("  STORE_TOKEN={} ADMIN_TOKEN={}", main.token, admin.token);
     println!("  curl {base}/healthz");
     println!("  curl -H \"Authorization: Bearer $STORE_TOKEN\" {base}/api/v1/orders/counts");
     println!("  curl -H \"Authorization: Bearer $STORE_TOKEN\" '{base}/api/v1/orders?state=on_hold'");
@@ -176,6 +1620,15 @@ async fn print_summary(
          \"region\":\"CA\",\"postal_code\":\"9410\",\"country_code\":\"US\"}}' {base}/api/v1/addresses/validate"
     );
     println!("  curl {base}/api/v1/openapi.json");
+    if let (Sim::Shopify(shopify), Some((0, order))) = (&main.sim, report.first_in(seeded, OrderState::Shipped)) {
+        println!("and what the Shopify simulator holds:");
+        println!(
+            "  curl -H 'X-Shopify-Access-Token: {}' {}/admin/api/2025-07/orders/{}/fulfillments.json",
+            shopify.access_token(),
+            shopify.base_url(),
+            order.external_id
+        );
+    }
     println!("and from the command line:");
     let data_dir = demo_dir.display();
     println!("  dropline --data-dir {data_dir} orders list --state on_hold");
@@ -187,9 +1640,17 @@ async fn print_summary(
     Ok(())
 }
 
-/// Up to five examples, distinct hold reasons first.
+/// An order as the summary names it: its number, with its platform outside the main store.
+fn order_label(store: &DemoStore, order: &Order) -> String {
+    match store.platform {
+        Platform::Shopify => order.number.clone(),
+        _ => format!("{} {}", store.sim.label(), order.number),
+    }
+}
+
+/// Up to five examples, distinct notes (hold reasons) first.
 fn examples(labels: &[(String, String)]) -> String {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     let mut picked: Vec<&str> = labels
         .iter()
         .filter(|(key, _)| seen.insert(key.as_str()))
@@ -212,663 +1673,90 @@ fn examples(labels: &[(String, String)]) -> String {
     text
 }
 
-// ---------------------------------------------------------------------------------------------
-// Seeding
-// ---------------------------------------------------------------------------------------------
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// What the demo created.
-struct Seeded {
-    store_id: StoreId,
-    store_name: String,
-    store_token: String,
-    /// Every order with its number, in the order they were received.
-    orders: Vec<(OrderId, String)>,
-}
-
-/// Where an order of the demo should end.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Plan {
-    /// Left for the seller to review.
-    Review,
-    /// Accepted after the worker's last pass: routing is still to come.
-    Accept,
-    Reject,
-    /// Held at ingest (bad address, unpaid, shipped to the store itself).
-    Hold,
-    /// Accepted, then held by routing (out of stock, cannot ship there).
-    RouteToHold,
-    /// Cancelled while in review.
-    CancelInReview,
-    /// Routed, then cancelled (its supplier orders are cancelled with it).
-    CancelAfterRouting,
-    /// Routed; the supplier orders wait to be placed.
-    Fulfill,
-    /// Routed and placed with the supplier (its order id recorded), no parcel yet.
-    Placed,
-    /// Two supplier orders, one parcel shipped.
-    PartlyShip,
-    Ship,
-    /// Two supplier orders, both shipped, one delivered.
-    PartlyDeliver,
-    Deliver,
-    /// Shipped, the carrier could not deliver.
-    FailDelivery,
-    /// Failed, re-shipped with a new parcel, then delivered.
-    ReshipAndDeliver,
-    /// Delivered, then completed when the return window is over.
-    Complete,
-}
-
-impl Plan {
-    fn routed(self) -> bool {
-        matches!(
-            self,
-            Self::RouteToHold
-                | Self::CancelAfterRouting
-                | Self::Fulfill
-                | Self::Placed
-                | Self::PartlyShip
-                | Self::Ship
-                | Self::PartlyDeliver
-                | Self::Deliver
-                | Self::FailDelivery
-                | Self::ReshipAndDeliver
-                | Self::Complete
-        )
-    }
-}
-
-/// A demo customer: name, email and where they live.
-struct Person {
-    first: &'static str,
-    last: &'static str,
-    address1: &'static str,
-    city: &'static str,
-    region: Option<&'static str>,
-    postal: &'static str,
-    country: &'static str,
-    phone: Option<&'static str>,
-}
-
-const fn person(
-    (first, last): (&'static str, &'static str),
-    address1: &'static str,
-    city: &'static str,
-    region: Option<&'static str>,
-    postal: &'static str,
-    country: &'static str,
-    phone: Option<&'static str>,
-) -> Person {
-    Person {
-        first,
-        last,
-        address1,
-        city,
-        region,
-        postal,
-        country,
-        phone,
-    }
-}
-
-/// The lines of a demo order: SKU and quantity.
-type Lines = &'static [(&'static str, u32)];
-
-/// The demo's orders: who, what (SKU and quantity), how it is paid and where it should end.
-#[rustfmt::skip]
-fn demo_orders() -> Vec<(Person, Lines, PaymentState, Plan)> {
-    use PaymentState::{Authorized, Paid, Pending};
-    use Plan::*;
-    const MUG: &[(&str, u32)] = &[("MUG-BLK-11", 1)];
-    const MUGS: &[(&str, u32)] = &[("MUG-WHT-11", 2)];
-    const TEE: &[(&str, u32)] = &[("TSHIRT-W-M", 1)];
-    const TEE_B: &[(&str, u32)] = &[("TSHIRT-B-L", 2)];
-    const MUG_AND_TEE: &[(&str, u32)] = &[("MUG-BLK-11", 1), ("TSHIRT-B-L", 1)];
-    const MUG_TEE_GIFT: &[(&str, u32)] = &[("MUG-WHT-11", 1), ("TSHIRT-W-M", 1), ("GIFT-25", 1)];
-    const POSTER: &[(&str, u32)] = &[("POSTER-A2", 1)];
-    const LAMP: &[(&str, u32)] = &[("LAMP-LIN", 1)];
-    const TEE_AND_LAMP: &[(&str, u32)] = &[("TSHIRT-W-M", 1), ("LAMP-LIN", 1)];
-    vec![
-        (person(("Emily", "Johnson"), "742 Evergreen Terrace", "Springfield", Some("IL"), "62704", "US", Some("+1 217 555 0143")), TEE, Paid, Review),
-        (person(("Lukas", "Müller"), "Unter den Linden 77", "Berlin", None, "10117", "DE", Some("+49 30 2263 0")), TEE_AND_LAMP, Paid, Review),
-        (person(("Chloé", "Tremblay"), "1200 Rue Sainte-Catherine O", "Montréal", Some("QC"), "H3B 1K9", "CA", None), TEE_B, Authorized, Review),
-        (person(("Hiroshi", "Tanaka"), "1-1 Marunouchi", "Chiyoda-ku, Tokyo", Some("Tokyo"), "100-0005", "JP", None), MUG_AND_TEE, Paid, Review),
-        (person(("Oliver", "Smith"), "221B Baker Street", "London", None, "NW1 6XE", "GB", Some("+44 20 7224 3688")), TEE, Paid, Accept),
-        (person(("Camille", "Dubois"), "8 Rue de Rivoli", "Paris", None, "75004", "FR", None), MUG_AND_TEE, Paid, Accept),
-        (person(("Jack", "Taylor"), "1 Macquarie St", "Sydney", Some("NSW"), "2000", "AU", Some("+61 2 9250 7111")), TEE, Paid, Reject),
-        (person(("Sofia", "Martinez"), "350 5th Ave Apt 21B", "New York", Some("NY"), "10118", "US", None), TEE_B, Paid, Reject),
-        // Held at ingest: addresses that would not arrive.
-        (person(("Michael", "Brown"), "1600 Amphitheatre Pkwy", "Mountain View", Some("CA"), "9404", "US", None), TEE, Paid, Hold),
-        (person(("Amelia", "Jones"), "10 Deansgate", "Manchester", None, "", "GB", None), MUG, Paid, Hold),
-        (person(("Noah", "Gagnon"), "290 Bremner Blvd", "Toronto", Some("XX"), "M5V 3L9", "CA", None), TEE, Paid, Hold),
-        (person(("Ava", "Wilson"), "55 Water St", "", Some("NY"), "10041", "US", None), MUGS, Paid, Hold),
-        // Held at ingest: the customer typed the store's own address, where no supplier may ship.
-        (person(("Noah", "Lee"), "500 Terry A Francois Blvd", "San Francisco", Some("CA"), "94158", "US", None), TEE, Paid, Hold),
-        // Held at ingest: payment not captured.
-        (person(("Daan", "de Vries"), "Damrak 70", "Amsterdam", None, "1012 LM", "NL", None), MUG, Pending, Hold),
-        (person(("Lucía", "García"), "Calle de Alcalá 45", "Madrid", Some("Madrid"), "28014", "ES", None), TEE, Pending, Hold),
-        (person(("James", "Wilson"), "2100 Pennsylvania Ave NW", "Washington", Some("DC"), "20037", "US", None), MUGS, Pending, Hold),
-        // Held by routing: the poster is out of stock everywhere; the lamp cannot go to the US.
-        (person(("Olivia", "Davis"), "1 Pike Pl", "Seattle", Some("WA"), "98101", "US", Some("+1 206 555 0199")), POSTER, Paid, RouteToHold),
-        (person(("William", "Clark"), "233 S Wacker Dr", "Chicago", Some("IL"), "60606", "US", None), LAMP, Paid, RouteToHold),
-        (person(("Anna", "Schmidt"), "Marienplatz 8", "München", None, "80331", "DE", None), TEE, Paid, CancelInReview),
-        (person(("Hugo", "Laurent"), "12 Quai Saint-Antoine", "Lyon", None, "69002", "FR", None), MUG, Paid, CancelAfterRouting),
-        (person(("Ana", "Souza"), "Avenida Paulista 1578", "São Paulo", Some("SP"), "01310-200", "BR", Some("+55 11 3284 0000")), MUG, Paid, Fulfill),
-        (person(("Giulia", "Rossi"), "Via del Corso 12", "Roma", Some("RM"), "00186", "IT", None), MUGS, Paid, Fulfill),
-        (person(("Ethan", "Miller"), "100 Congress Ave", "Austin", Some("TX"), "78701", "US", None), TEE, Paid, Placed),
-        (person(("Mia", "Anderson"), "401 Biscayne Blvd", "Miami", Some("FL"), "33132", "US", None), MUG_AND_TEE, Paid, Placed),
-        (person(("Isabella", "Thomas"), "1 Ferry Building", "San Francisco", Some("CA"), "94111", "US", None), MUG_AND_TEE, Paid, PartlyShip),
-        (person(("Finn", "Becker"), "Königsallee 60", "Düsseldorf", None, "40212", "DE", None), MUG_TEE_GIFT, Paid, PartlyShip),
-        (person(("Harper", "Moore"), "500 Boylston St", "Boston", Some("MA"), "02116", "US", None), MUG, Paid, Ship),
-        (person(("Thomas", "Evans"), "1 Princes St", "Edinburgh", None, "EH2 2EQ", "GB", None), TEE, Paid, Ship),
-        (person(("Léa", "Bernard"), "3 Place Bellecour", "Lyon", None, "69002", "FR", None), MUGS, Paid, Ship),
-        (person(("Charlotte", "White"), "800 Nicollet Mall", "Minneapolis", Some("MN"), "55402", "US", None), MUG_AND_TEE, Paid, PartlyDeliver),
-        (person(("Matteo", "Bianchi"), "Corso Buenos Aires 33", "Milano", Some("MI"), "20124", "IT", None), MUG_AND_TEE, Paid, PartlyDeliver),
-        (person(("Benjamin", "Harris"), "1 Infinite Loop", "Cupertino", Some("CA"), "95014", "US", None), MUG, Paid, Deliver),
-        (person(("Grace", "Walker"), "12 Queen St", "Auckland", None, "1010", "NZ", None), TEE, Paid, Deliver),
-        (person(("Emma", "Wagner"), "Mariahilfer Straße 1", "Wien", None, "1060", "AT", None), MUGS, Paid, Complete),
-        (person(("Liam", "O'Brien"), "Grafton Street 20", "Dublin", None, "D02 XY45", "IE", None), MUG, Paid, FailDelivery),
-        (person(("Sophie", "Peeters"), "Grote Markt 1", "Brussel", None, "1000", "BE", None), TEE, Paid, FailDelivery),
-        (person(("Lucas", "Silva"), "Rua Augusta 100", "Lisboa", None, "1100-053", "PT", None), MUG, Paid, ReshipAndDeliver),
-    ]
-}
-
-async fn seed(app: &App) -> anyhow::Result<Seeded> {
-    let usd = Currency::parse("USD")?;
-    let store_name = "Northwind Goods".to_string();
-    let (store_id, store_token) = create_store(app, &store_name, usd).await?;
-    create_catalog(app, store_id, usd).await?;
-    let orders = receive_orders(app, store_id, usd).await?;
-
-    // Review: the seller rejects some, cancels one and accepts those to be routed now.
-    for (id, _, plan) in &orders {
-        let state = app.get_order(Scope::Operator, *id).await?.state;
-        match plan {
-            Plan::Reject => {
-                app.reject_order(Scope::Operator, *id).await?;
-            }
-            Plan::CancelInReview => {
-                app.cancel_order(Scope::Operator, *id).await?;
-            }
-            plan if plan.routed() && state == OrderState::PendingReview => {
-                app.accept_order(Scope::Operator, *id).await?;
-            }
-            _ => {}
-        }
+    #[test]
+    fn hosts_come_out_of_site_urls() {
+        assert_eq!(host_of("https://maple-moss.example"), "maple-moss.example");
+        assert_eq!(host_of("https://maple-moss.example/"), "maple-moss.example");
+        assert_eq!(host_of("http://127.0.0.1:8080/shop"), "127.0.0.1:8080");
+        assert_eq!(host_of("shop.example"), "shop.example");
     }
 
-    // The worker routes the accepted orders: supplier orders, or a hold.
-    let worker = Worker::new(app.clone(), WorkerConfig::default());
-    worker.run_until_idle().await.context("while running the worker")?;
-
-    // The vendor works the manual supplier orders.
-    for (n, (id, number, plan)) in orders.iter().enumerate() {
-        work_supplier_orders(app, n, *id, number, *plan)
-            .await
-            .with_context(|| format!("while fulfilling demo order {number}"))?;
-    }
-
-    // Last, accept a few more: routing them is the worker's next job (`serve` runs it).
-    for (id, _, plan) in &orders {
-        if *plan == Plan::Accept {
-            app.accept_order(Scope::Operator, *id).await?;
-        }
-    }
-
-    Ok(Seeded {
-        store_id,
-        store_name,
-        store_token,
-        orders: orders.into_iter().map(|(id, number, _)| (id, number)).collect(),
-    })
-}
-
-/// The seller's store, with automatic acceptance for one product.
-async fn create_store(app: &App, name: &str, usd: Currency) -> anyhow::Result<(StoreId, String)> {
-    let store_address = Address {
-        first_name: "Northwind".into(),
-        last_name: "Goods".into(),
-        company: Some("Northwind Goods LLC".into()),
-        address1: "500 Terry A Francois Blvd".into(),
-        address2: None,
-        city: "San Francisco".into(),
-        region: Some("CA".into()),
-        postal_code: "94158".into(),
-        country_code: "US".into(),
-        phone: Some("+1 415 555 0100".into()),
-    };
-    let (store, store_token) = app
-        .create_store(
-            Scope::Operator,
-            NewStore {
-                name: name.to_string(),
-                platform: Platform::Api,
-                currency: usd,
-                address: Some(store_address),
-                settings: StoreSettings {
-                    // Automation for one product first: paid orders of black mugs alone under $100.
-                    auto_accept: AutoAcceptRules {
-                        enabled: true,
-                        require_paid: true,
-                        max_total_minor: Some(10_000),
-                        allowed_skus: vec!["MUG-BLK-11".into()],
-                    },
-                    ..StoreSettings::default()
-                },
-                connection: Default::default(),
-            },
-        )
-        .await?;
-    Ok((store.store.id, store_token))
-}
-
-/// Three manual suppliers and a small catalogue: mugs and T-shirts with a primary and a
-/// backup offer, a poster out of stock everywhere, a lamp that ships within the EU only.
-async fn create_catalog(app: &App, store_id: StoreId, usd: Currency) -> anyhow::Result<()> {
-    let money = |minor: i64| Money::new(minor, usd);
-    let supplier = |name: &str, from: &str, days: u32, rating: u32| NewSupplier {
-        store_id,
-        name: name.into(),
-        kind: SupplierKind::Manual,
-        ships_from: Some(from.into()),
-        processing_days: days,
-        rating,
-    };
-    let shenzhen = app
-        .create_supplier(Scope::Operator, supplier("Shenzhen Homeware Co.", "CN", 3, 88))
-        .await?
-        .id;
-    let lisbon = app
-        .create_supplier(Scope::Operator, supplier("Lisbon Textile Studio", "PT", 2, 93))
-        .await?
-        .id;
-    let ohio = app
-        .create_supplier(Scope::Operator, supplier("Ohio Print & Ship", "US", 1, 81))
-        .await?
-        .id;
-
-    let product = |title: &str, variants: &[(&str, &str, i64)]| NewProduct {
-        store_id,
-        title: title.into(),
-        variants: variants
-            .iter()
-            .map(|(sku, variant, price)| NewVariant {
-                sku: (*sku).into(),
-                title: (*variant).into(),
-                price: money(*price),
-                platform_variant_id: None,
-            })
-            .collect(),
-    };
-    let mut variants: Vec<Variant> = Vec::new();
-    for new in [
-        product(
-            "Ceramic mug",
-            &[
-                ("MUG-BLK-11", "Black / 11 oz", 1_400),
-                ("MUG-WHT-11", "White / 11 oz", 1_400),
-            ],
-        ),
-        product(
-            "Organic T-shirt",
-            &[("TSHIRT-W-M", "White / M", 2_400), ("TSHIRT-B-L", "Black / L", 2_400)],
-        ),
-        product("Night sky poster", &[("POSTER-A2", "A2", 1_900)]),
-        product("Linen desk lamp", &[("LAMP-LIN", "Natural linen", 5_900)]),
-    ] {
-        variants.extend(app.create_product(Scope::Operator, new).await?.variants);
-    }
-    let variant = |sku: &str| -> anyhow::Result<VariantId> {
-        variants
-            .iter()
-            .find(|v| v.sku == sku)
-            .map(|v| v.id)
-            .with_context(|| format!("no variant {sku}"))
-    };
-    let ship = |country: &str, name: &str, cost: i64, min_days: u32, max_days: u32| ShippingMethod {
-        country: country.into(),
-        name: name.into(),
-        cost: money(cost),
-        min_days,
-        max_days,
-    };
-    let eu = ["AT", "BE", "DE", "ES", "FR", "IE", "IT", "NL", "PT"];
-    let offer = |variant_id: VariantId,
-                 supplier_id: SupplierId,
-                 sku: &str,
-                 url: Option<&str>,
-                 cost: i64,
-                 stock: Option<u32>,
-                 shipping: Vec<ShippingMethod>,
-                 priority: OfferPriority| NewOffer {
-        variant_id,
-        supplier_id,
-        supplier_sku: sku.into(),
-        supplier_product_id: None,
-        supplier_variant_id: None,
-        product_url: url.map(Into::into),
-        unit_cost: money(cost),
-        stock,
-        shipping,
-        priority,
-    };
-    let worldwide = || {
-        vec![
-            ship("US", "ePacket", 250, 8, 15),
-            ship("*", "AliExpress Standard Shipping", 390, 12, 25),
-        ]
-    };
-    let north_america = || {
-        vec![
-            ship("US", "USPS Ground Advantage", 450, 2, 5),
-            ship("CA", "UPS Standard", 900, 4, 8),
-        ]
-    };
-    let europe = || {
-        let mut methods = vec![ship("*", "CTT Expresso International", 650, 5, 12)];
-        methods.push(ship("US", "CTT Expresso International", 1_200, 7, 14));
-        methods
-    };
-    let offers = vec![
-        // Mugs: China primary (with its product pages for the person who orders), Ohio backup.
-        offer(
-            variant("MUG-BLK-11")?,
-            shenzhen,
-            "SZH-MUG-11-BK",
-            Some("https://supplier.example/shenzhen-homeware/item/10051-black"),
-            320,
-            Some(5_000),
-            worldwide(),
-            OfferPriority::Primary,
-        ),
-        offer(
-            variant("MUG-BLK-11")?,
-            ohio,
-            "OPS-MUG11-BLK",
-            None,
-            510,
-            Some(400),
-            north_america(),
-            OfferPriority::Backup,
-        ),
-        offer(
-            variant("MUG-WHT-11")?,
-            shenzhen,
-            "SZH-MUG-11-WH",
-            Some("https://supplier.example/shenzhen-homeware/item/10051-white"),
-            300,
-            Some(5_000),
-            worldwide(),
-            OfferPriority::Primary,
-        ),
-        offer(
-            variant("MUG-WHT-11")?,
-            ohio,
-            "OPS-MUG11-WHT",
-            None,
-            490,
-            Some(400),
-            north_america(),
-            OfferPriority::Backup,
-        ),
-        // T-shirts: Lisbon primary, Ohio backup for North America.
-        offer(
-            variant("TSHIRT-W-M")?,
-            lisbon,
-            "LTS-ORG-WM",
-            None,
-            780,
-            Some(800),
-            europe(),
-            OfferPriority::Primary,
-        ),
-        offer(
-            variant("TSHIRT-W-M")?,
-            ohio,
-            "OPS-TEE-WM",
-            None,
-            950,
-            Some(300),
-            north_america(),
-            OfferPriority::Backup,
-        ),
-        offer(
-            variant("TSHIRT-B-L")?,
-            lisbon,
-            "LTS-ORG-BL",
-            None,
-            780,
-            Some(800),
-            europe(),
-            OfferPriority::Primary,
-        ),
-        offer(
-            variant("TSHIRT-B-L")?,
-            ohio,
-            "OPS-TEE-BL",
-            None,
-            950,
-            Some(300),
-            north_america(),
-            OfferPriority::Backup,
-        ),
-        // The poster is out of stock at both suppliers.
-        offer(
-            variant("POSTER-A2")?,
-            shenzhen,
-            "SZH-PST-A2-NIGHT",
-            Some("https://supplier.example/shenzhen-homeware/item/20417"),
-            260,
-            Some(0),
-            worldwide(),
-            OfferPriority::Primary,
-        ),
-        offer(
-            variant("POSTER-A2")?,
-            ohio,
-            "OPS-PST-A2",
-            None,
-            610,
-            Some(0),
-            north_america(),
-            OfferPriority::Backup,
-        ),
-        // The lamp ships within the EU only.
-        offer(
-            variant("LAMP-LIN")?,
-            lisbon,
-            "LTS-LAMP-NAT",
-            None,
-            2_150,
-            Some(60),
-            eu.iter().map(|c| ship(c, "CTT Expresso", 890, 3, 7)).collect(),
-            OfferPriority::Primary,
-        ),
-    ];
-    for new in offers {
-        app.add_offer(Scope::Operator, new).await?;
-    }
-    Ok(())
-}
-
-/// Receives the demo orders, as a storefront would send them.
-async fn receive_orders(app: &App, store_id: StoreId, usd: Currency) -> anyhow::Result<Vec<(OrderId, String, Plan)>> {
-    let money = |minor: i64| Money::new(minor, usd);
-    let price = |sku: &str| -> (i64, &'static str, &'static str, bool) {
-        match sku {
-            "MUG-BLK-11" => (1_400, "Ceramic mug", "Black / 11 oz", true),
-            "MUG-WHT-11" => (1_400, "Ceramic mug", "White / 11 oz", true),
-            "TSHIRT-W-M" => (2_400, "Organic T-shirt", "White / M", true),
-            "TSHIRT-B-L" => (2_400, "Organic T-shirt", "Black / L", true),
-            "POSTER-A2" => (1_900, "Night sky poster", "A2", true),
-            "LAMP-LIN" => (5_900, "Linen desk lamp", "Natural linen", true),
-            _ => (2_500, "Gift card", "$25", false),
-        }
-    };
-    let now = OffsetDateTime::now_utc();
-    let plans = demo_orders();
-    let total = plans.len() as i64;
-    let mut orders: Vec<(OrderId, String, Plan)> = Vec::new();
-    for (index, (who, lines, payment, plan)) in plans.into_iter().enumerate() {
-        let index = index as i64;
-        let number = format!("#{}", 1001 + index);
-        let address = Address {
-            first_name: who.first.into(),
-            last_name: who.last.into(),
-            company: None,
-            address1: who.address1.into(),
-            address2: None,
-            city: who.city.into(),
-            region: who.region.map(Into::into),
-            postal_code: who.postal.into(),
-            country_code: who.country.into(),
-            phone: who.phone.map(Into::into),
+    #[test]
+    fn written_back_names_what_each_platform_received() {
+        let shopify = WrittenBack {
+            shipments: 8,
+            with_tracking: 8,
+            delivered: 3,
+            cancelled: 1,
+            ..WrittenBack::default()
         };
-        let email = format!("{}.{}@example.com", ascii_lower(who.first), ascii_lower(who.last));
-        let incoming = IncomingOrder {
-            external_id: format!("demo-{}", 5001 + index),
-            number: number.clone(),
-            customer: Customer {
-                name: format!("{} {}", who.first, who.last),
-                email: Some(email),
-                phone: who.phone.map(Into::into),
-            },
-            shipping_address: address,
-            lines: lines
-                .iter()
-                .enumerate()
-                .map(|(i, (sku, quantity))| {
-                    let (minor, title, variant, requires_shipping) = price(sku);
-                    IncomingLine {
-                        external_id: Some(format!("{}-{}", 5001 + index, i + 1)),
-                        sku: (*sku).into(),
-                        title: title.into(),
-                        variant_title: Some(variant.into()),
-                        quantity: *quantity,
-                        unit_price: money(minor),
-                        requires_shipping,
-                        platform_product_id: None,
-                        platform_variant_id: None,
-                        fulfillable_quantity: None,
-                    }
-                })
-                .collect(),
-            currency: usd,
-            shipping_total: money(if index % 3 == 0 { 0 } else { 499 }),
-            payment,
-            // Spread over the last three days, oldest first.
-            placed_at: now - time::Duration::minutes((total - index) * 117),
-            test: false,
-            cancelled_at: None,
-            source_updated_at: None,
-            charged_total: None,
-            shipping_method: None,
+        assert_eq!(
+            shopify.describe(Platform::Shopify),
+            "8 fulfillments with tracking, 3 marked delivered, 1 cancellation"
+        );
+        let woo = WrittenBack {
+            shipments: 1,
+            with_tracking: 1,
+            notes: 3,
+            completed: 2,
+            ..WrittenBack::default()
         };
-        let outcome = app
-            .ingest_order(Scope::Operator, store_id, incoming, Actor::Storefront("demo".into()))
-            .await
-            .with_context(|| format!("while receiving order {number}"))?;
-        orders.push((outcome.order_id, number, plan));
+        assert_eq!(
+            woo.describe(Platform::Woocommerce),
+            "1 shipment tracking, 3 order notes, 2 orders set completed"
+        );
+        let wix = WrittenBack {
+            shipments: 3,
+            with_tracking: 2,
+            cancelled: 2,
+            ..WrittenBack::default()
+        };
+        assert_eq!(
+            wix.describe(Platform::Wix),
+            "2 fulfillments with tracking, 1 without, 2 cancellations"
+        );
+        assert_eq!(
+            WrittenBack::default().describe(Platform::Wix),
+            "0 fulfillments with tracking"
+        );
     }
-    Ok(orders)
-}
 
-/// What the vendor does with the supplier orders of one routed order, by its plan: place
-/// them (record the supplier's order id), add parcels, mark them shipped, delivered or failed.
-async fn work_supplier_orders(app: &App, n: usize, id: OrderId, number: &str, plan: Plan) -> Result<(), AppError> {
-    let carriers = [
-        ("USPS", "9400111899223344556677"),
-        ("DHL", "JD014600003828"),
-        ("Royal Mail", "RM1234567"),
-        ("Cainiao", "LP0012345678"),
-    ];
-    let order = app.get_order(Scope::Operator, id).await?;
-    let supplier_orders: Vec<_> = order.supplier_orders.iter().map(|s| (s.id, s.expected_cost)).collect();
-    let (carrier, base) = carriers[n % carriers.len()];
-    let tracking = |k: usize| format!("{base}{n:02}{k}");
-    let place = |k: usize| format!("SO-{}-{}", number.trim_start_matches('#'), k + 1);
-    match plan {
-        Plan::CancelAfterRouting => {
-            app.cancel_order(Scope::Operator, id).await?;
-        }
-        Plan::Placed => {
-            for (k, (so, cost)) in supplier_orders.iter().enumerate() {
-                app.record_supplier_reference(Scope::Operator, *so, &place(k), Some(*cost))
-                    .await?;
+    #[test]
+    fn plans_needing_two_supplier_orders_are_the_partial_ones() {
+        assert!(Plan::PartlyShip.needs_two() && Plan::PartlyDeliver.needs_two());
+        assert!(!Plan::Ship.needs_two() && !Plan::Deliver.needs_two());
+        // Every store can place its routed plans: the partial ones come first, so that the
+        // orders with two supplier orders take them.
+        for casting in [&SHOPIFY_CASTING, &WOO_CASTING, &WIX_CASTING] {
+            let first_single = casting.routed.iter().position(|p| !p.needs_two());
+            let last_two = casting.routed.iter().rposition(|p| p.needs_two());
+            if let (Some(single), Some(two)) = (first_single, last_two) {
+                assert!(two < single, "{:?}", casting.routed);
             }
+            assert!(casting.extra.iter().all(|p| !p.needs_two()));
         }
-        Plan::PartlyShip
-        | Plan::Ship
-        | Plan::PartlyDeliver
-        | Plan::Deliver
-        | Plan::FailDelivery
-        | Plan::ReshipAndDeliver
-        | Plan::Complete => {
-            for (k, (so, cost)) in supplier_orders.iter().enumerate() {
-                app.record_supplier_reference(Scope::Operator, *so, &place(k), Some(*cost))
-                    .await?;
-                if plan == Plan::PartlyShip && k > 0 {
-                    continue;
-                }
-                app.add_shipment(Scope::Operator, *so, carrier, &tracking(k), None)
-                    .await?;
-                app.mark_parcel(Scope::Operator, *so, None, ParcelAction::Shipped, None)
-                    .await?;
-                let deliver = match plan {
-                    Plan::Deliver | Plan::Complete => true,
-                    Plan::PartlyDeliver => k == 0,
-                    _ => false,
-                };
-                if deliver {
-                    app.mark_parcel(
-                        Scope::Operator,
-                        *so,
-                        None,
-                        ParcelAction::Delivered,
-                        Some("Left at the front door".into()),
-                    )
-                    .await?;
-                }
-                if matches!(plan, Plan::FailDelivery | Plan::ReshipAndDeliver) {
-                    app.mark_parcel(
-                        Scope::Operator,
-                        *so,
-                        None,
-                        ParcelAction::Failed,
-                        Some("Recipient not at home; returned to depot".into()),
-                    )
-                    .await?;
-                }
-                if plan == Plan::ReshipAndDeliver {
-                    app.reship(Scope::Operator, *so, None, carrier, &tracking(k + 5))
-                        .await?;
-                    app.mark_parcel(Scope::Operator, *so, None, ParcelAction::Shipped, None)
-                        .await?;
-                    app.mark_parcel(Scope::Operator, *so, None, ParcelAction::Delivered, None)
-                        .await?;
-                }
-            }
-        }
-        _ => {}
     }
-    if plan == Plan::Complete {
-        app.complete_order(Scope::Operator, id).await?;
-    }
-    Ok(())
-}
 
-fn ascii_lower(name: &str) -> String {
-    let mapped: String = name
-        .chars()
-        .map(|c| match c {
-            'é' | 'è' | 'ê' => 'e',
-            'á' | 'à' | 'ã' => 'a',
-            'ü' => 'u',
-            'ö' => 'o',
-            'í' => 'i',
-            other => other,
-        })
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
-    mapped.to_ascii_lowercase()
+    #[test]
+    fn every_offer_sells_a_catalogue_sku() {
+        let skus: Vec<String> = northwind_catalogue()
+            .into_iter()
+            .flat_map(|p| p.variants)
+            .map(|v| v.sku)
+            .collect();
+        for row in OFFERS {
+            assert!(skus.iter().any(|sku| sku == row.sku), "{}", row.sku);
+            assert!(row.supplier < SUPPLIERS.len());
+        }
+        for sku in &skus {
+            assert!(OFFERS.iter().any(|row| row.sku == sku), "{sku} has no offer");
+        }
+        for sku in EVERYDAY_SKUS {
+            assert!(skus.iter().any(|s| s == sku), "{sku}");
+        }
+    }
 }
