@@ -1,9 +1,10 @@
 //! Use cases of stores connected to a storefront platform: receiving their webhooks,
 //! writing fulfillment back, pulling the catalogue, and managing the connection.
 
+use crate::catalog_cache::StoreContext;
 use crate::error::{AppError, FieldError};
 use crate::jobs::{self, JobKind, StorefrontStatus};
-use crate::ports::{CatalogImport, ChangeSet, DeliveryRecord, Job, StoreRecord};
+use crate::ports::{CatalogImport, ChangeSet, DeliveryRecord, Job, OrderWrite, StoreError, StoreRecord};
 use crate::scope::Scope;
 use crate::service::{App, IngestOutcome, Ingested};
 use crate::storefront::{
@@ -75,6 +76,11 @@ impl App {
             return Ok(WebhookOutcome::Duplicate);
         }
         let Some(incoming) = delivery.order else {
+            if delivery.topic == WebhookTopic::OrderCancelled
+                && let Some(reference) = &delivery.order_ref
+            {
+                return self.cancel_by_reference(&context, platform, reference, record).await;
+            }
             let topic = match delivery.topic {
                 WebhookTopic::Other(topic) => topic,
                 other => format!("{other:?}"),
@@ -86,6 +92,55 @@ impl App {
         match self.ingest(&context, incoming, actor, record, cancel).await? {
             Ingested::Done(outcome) => Ok(WebhookOutcome::Order(outcome)),
             Ingested::DuplicateDelivery => Ok(WebhookOutcome::Duplicate),
+        }
+    }
+
+    /// A cancellation that names the order without carrying it: the order (if dropline has
+    /// it) is cancelled with its open supplier orders; an unknown order is ignored.
+    async fn cancel_by_reference(
+        &self,
+        context: &StoreContext,
+        platform: Platform,
+        external_id: &str,
+        record: Option<DeliveryRecord>,
+    ) -> Result<WebhookOutcome, AppError> {
+        let mut attempt = 0;
+        loop {
+            let Some(mut order) = self.backend.order_by_external_id(context.store.id, external_id).await? else {
+                return Ok(WebhookOutcome::Ignored {
+                    topic: format!("cancellation of unknown order {external_id}"),
+                });
+            };
+            let mut journal = Journal::new(order.id, Actor::Storefront(platform.to_string()), Self::now());
+            let changed = crate::service::cancel_in_place(&mut order, &mut journal)?;
+            let outcome = IngestOutcome {
+                order_id: order.id,
+                created: false,
+                changed,
+                state: order.state,
+                routed: false,
+            };
+            if !changed {
+                return Ok(WebhookOutcome::Order(outcome));
+            }
+            let changes = ChangeSet {
+                timeline: journal.events,
+                orders: vec![OrderWrite::Update(order)],
+                deliveries: record.clone().into_iter().collect(),
+                ..ChangeSet::default()
+            };
+            match self.backend.commit(changes).await {
+                Ok(()) => return Ok(WebhookOutcome::Order(outcome)),
+                Err(StoreError::Conflict(_)) if attempt < 5 => {
+                    if let Some(record) = &record
+                        && self.backend.delivery_seen(record.store_id, &record.delivery_id).await?
+                    {
+                        return Ok(WebhookOutcome::Duplicate);
+                    }
+                    attempt += 1;
+                }
+                Err(err) => return Err(err.into()),
+            }
         }
     }
 

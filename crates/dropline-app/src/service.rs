@@ -1322,7 +1322,7 @@ pub(crate) enum Ingested {
 
 /// Cancels an order the storefront cancelled, with its open supplier orders; returns
 /// whether anything changed (an order already cancelled stays as it is).
-fn cancel_in_place(order: &mut Order, journal: &mut Journal) -> Result<bool, AppError> {
+pub(crate) fn cancel_in_place(order: &mut Order, journal: &mut Journal) -> Result<bool, AppError> {
     if order.state == OrderState::Cancelled {
         return Ok(false);
     }

@@ -53,8 +53,12 @@ pub struct WebhookDelivery {
     /// The platform's id of this delivery (or of its event), for deduplication.
     pub delivery_id: Option<String>,
     pub topic: WebhookTopic,
-    /// The order it carries, mapped to the core order (`None` for [`WebhookTopic::Other`]).
+    /// The order it carries, mapped to the core order (`None` for [`WebhookTopic::Other`],
+    /// and for a cancellation that names the order without carrying it).
     pub order: Option<IncomingOrder>,
+    /// The platform's order id when `order` is `None` but the delivery names one (a
+    /// cancellation event with only the order's id).
+    pub order_ref: Option<String>,
     /// When the platform triggered the delivery, when it says.
     pub triggered_at: Option<OffsetDateTime>,
 }

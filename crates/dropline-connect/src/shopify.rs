@@ -146,6 +146,7 @@ impl WebhookFormat for ShopifyWebhooks {
                     delivery_id,
                     topic: WebhookTopic::Other(other.to_string()),
                     order: None,
+                    order_ref: None,
                     triggered_at,
                 });
             }
@@ -156,6 +157,7 @@ impl WebhookFormat for ShopifyWebhooks {
                 delivery_id,
                 topic: WebhookTopic::Other(topic_name.to_string()),
                 order: None,
+                order_ref: None,
                 triggered_at,
             });
         }
@@ -163,6 +165,7 @@ impl WebhookFormat for ShopifyWebhooks {
             delivery_id,
             topic,
             order: Some(map(&order)?),
+            order_ref: None,
             triggered_at,
         })
     }

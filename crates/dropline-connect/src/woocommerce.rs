@@ -113,6 +113,7 @@ impl WebhookFormat for WooCommerceWebhooks {
             delivery_id: delivery_id.clone(),
             topic: WebhookTopic::Other(topic),
             order: None,
+            order_ref: None,
             triggered_at: None,
         };
         if is_ping(request.body) {
@@ -149,6 +150,7 @@ impl WebhookFormat for WooCommerceWebhooks {
             delivery_id,
             topic,
             order: Some(incoming),
+            order_ref: None,
             triggered_at: None,
         })
     }

@@ -1477,6 +1477,25 @@ fn wix_event_types_and_where_the_order_sits() {
         Some(datetime!(2026-03-06 08:00 UTC))
     );
 
+    // A cancellation that names the order without carrying all of it: cancelled by its id.
+    let event = wix_event(
+        "canceled",
+        json!({"actionEvent": {"body": {"order": {"id": "a1b2c3d4-0000-4000-8000-000000000001", "status": "CANCELED"}}}}),
+    );
+    let delivery = wix_delivery(&wix_token("wix.ecom.v1.order_canceled", &event, None, KEY_A_PRIVATE)).expect("parses");
+    assert_eq!(delivery.topic, WebhookTopic::OrderCancelled);
+    assert_eq!(delivery.order, None);
+    assert_eq!(
+        delivery.order_ref.as_deref(),
+        Some("a1b2c3d4-0000-4000-8000-000000000001")
+    );
+    // A creation that lacks the order is still refused (only a cancellation can do with an id).
+    let event = wix_event(
+        "created",
+        json!({"createdEvent": {"entity": {"id": "a1b2c3d4-0000-4000-8000-000000000001"}}}),
+    );
+    assert!(wix_delivery(&wix_token("wix.ecom.v1.order_created", &event, None, KEY_A_PRIVATE)).is_err());
+
     // Other events: only their id and time are read.
     let event = json!({"id": "evt-p-1", "eventTime": "2026-03-10T10:00:00Z", "entityFqdn": "wix.stores.v3.product",
                        "createdEvent": {"entity": {"id": "p-1", "lineItems": "not an order"}}});

@@ -188,6 +188,7 @@ impl WebhookFormat for WixWebhooks {
                     delivery_id: head.id.id(&event_path.key("id"))?,
                     topic: WebhookTopic::Other(event_type),
                     order: None,
+                    order_ref: None,
                     triggered_at: head.event_time.timestamp(&event_path.key("eventTime"))?,
                 });
             }
@@ -195,8 +196,34 @@ impl WebhookFormat for WixWebhooks {
         let mut event: Event = json::from_text(event_text, &event_path, "a Wix event")?;
         let delivery_id = event.id.id(&event_path.key("id"))?;
         let triggered_at = event.event_time.timestamp(&event_path.key("eventTime"))?;
-        let (order, prefix) = event.take_order()?;
-        let order = map(&order, prefix)?;
+        let entity_id = event.entity_id.text(&event_path.key("entityId")).ok().flatten();
+        let (order, prefix) = match event.take_order() {
+            Ok(found) => found,
+            // A cancellation may name the order without carrying it: cancel it by its id.
+            Err(_) if topic == WebhookTopic::OrderCancelled && entity_id.is_some() => {
+                return Ok(WebhookDelivery {
+                    delivery_id,
+                    topic,
+                    order: None,
+                    order_ref: entity_id,
+                    triggered_at,
+                });
+            }
+            Err(err) => return Err(err),
+        };
+        let order = match map(&order, prefix) {
+            Ok(order) => order,
+            Err(_) if topic == WebhookTopic::OrderCancelled && entity_id.is_some() => {
+                return Ok(WebhookDelivery {
+                    delivery_id,
+                    topic,
+                    order: None,
+                    order_ref: entity_id,
+                    triggered_at,
+                });
+            }
+            Err(err) => return Err(err),
+        };
         let topic = match topic {
             WebhookTopic::OrderPaid if order.payment != PaymentState::Paid => WebhookTopic::OrderUpdated,
             topic => topic,
@@ -205,6 +232,7 @@ impl WebhookFormat for WixWebhooks {
             delivery_id,
             topic,
             order: Some(order),
+            order_ref: None,
             triggered_at,
         })
     }
@@ -316,6 +344,7 @@ struct EventHead {
 #[serde(default, rename_all = "camelCase")]
 struct Event {
     id: Scalar,
+    entity_id: Scalar,
     event_time: Scalar,
     created_event: Obj<CreatedEvent>,
     updated_event: Obj<UpdatedEvent>,

@@ -20,6 +20,7 @@ backend_tests!(
     a_change_after_routing_becomes_an_exception,
     a_test_order_is_never_sent_to_a_supplier,
     woocommerce_ping_is_answered_and_orders_arrive,
+    a_wix_cancellation_naming_only_the_order_cancels_it,
 );
 
 const SECRET: &str = "shpss_test_secret_1";
@@ -587,4 +588,71 @@ async fn woocommerce_ping_is_answered_and_orders_arrive(app: TestApp) {
     assert_eq!(got["external_id"], "727");
     assert_eq!(got["payment"], "paid");
     assert_eq!(got["lines"][0]["unit_price"], usd("49.99"));
+}
+
+async fn a_wix_cancellation_naming_only_the_order_cancels_it(app: TestApp) {
+    use dropline_sim::{Misbehaviour, Topic, WixSim};
+    let sim = WixSim::start(dropline_sim::SimConfig::new(3).currency("USD"))
+        .await
+        .unwrap();
+    let created = app
+        .admin()
+        .create_store(&json!({
+            "name": "Wix store", "platform": "wix", "currency": "USD",
+            "webhook_secret": sim.public_key_pem(),
+            "api_base": sim.base_url(), "access_token": sim.api_key(), "api_key": sim.site_id(),
+        }))
+        .await
+        .expect(201);
+    let store = created["id"].as_str().unwrap();
+    sim.set_webhook_url(format!("{}/webhooks/wix/{store}", app.base_url()));
+    let order_id = sim.create_order().unwrap();
+    let event = sim.record(&order_id, Topic::Created).unwrap();
+    let deliveries = sim.deliver(&event, Misbehaviour::none()).await.unwrap();
+    assert_eq!(deliveries[0].status(), Some(200), "{deliveries:?}");
+    let orders = order_by_external_id(&app, store, &order_id).await;
+    assert_eq!(orders.len(), 1);
+    let id = orders[0]["id"].as_str().unwrap().to_string();
+
+    // Wix may name the order of a cancellation without carrying it whole.
+    let event = json!({
+        "id": format!("evt-cancel-{}", unique()), "entityFqdn": "wix.ecom.v1.order", "slug": "canceled",
+        "entityId": order_id, "eventTime": "2026-11-20T12:00:00Z",
+        "actionEvent": { "body": { "order": { "id": order_id, "status": "CANCELED" } } }
+    });
+    let outer = json!({ "eventType": "wix.ecom.v1.order_canceled", "instanceId": sim.instance_id(), "data": event.to_string() });
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let claims = json!({ "data": outer.to_string(), "iat": now, "exp": now + 600 });
+    let key =
+        jsonwebtoken::EncodingKey::from_rsa_pem(include_bytes!("../../../dropline-sim/keys/wix_webhook_private.pem"))
+            .unwrap();
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
+        &claims,
+        &key,
+    )
+    .unwrap();
+    let path = format!("/webhooks/wix/{store}");
+    let answer = app
+        .anonymous()
+        .webhook(&path, &[], token.clone().into_bytes())
+        .await
+        .expect(200);
+    assert_eq!(answer["outcome"], "updated", "{answer}");
+    let got = app.admin().get_order(&id).await.ok();
+    assert_eq!(got["state"], "cancelled");
+    // The same delivery again is a duplicate; a forged token is refused.
+    let again = app
+        .anonymous()
+        .webhook(&path, &[], token.clone().into_bytes())
+        .await
+        .expect(200);
+    assert_eq!(again["outcome"], "duplicate");
+    let mut forged = token.into_bytes();
+    let last = forged.len() - 3;
+    forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+    app.anonymous()
+        .webhook(&path, &[], forged)
+        .await
+        .expect_error(401, "unauthorized");
 }
