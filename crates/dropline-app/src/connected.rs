@@ -70,11 +70,9 @@ impl App {
             delivery_id: id.clone(),
             received_at: Self::now(),
         });
-        if let Some(record) = &record
-            && self.backend.delivery_seen(store_id, &record.delivery_id).await?
-        {
-            return Ok(WebhookOutcome::Duplicate);
-        }
+        // A redelivery is not looked up first (that read would cost every delivery): the
+        // delivery id is written with the change it causes, and a redelivery's change set is
+        // refused by the store, which is when the id is looked up.
         let Some(incoming) = delivery.order else {
             if delivery.topic == WebhookTopic::OrderCancelled
                 && let Some(reference) = &delivery.order_ref
@@ -170,7 +168,11 @@ impl App {
         let record = self.get_store(scope, store_id).await?;
         let client = self.storefront_client()?;
         let target = target_of(&record)?;
-        client.check(&target).await.map_err(partner_error)
+        client.check(&target).await.map_err(|err| match err {
+            // Asked now, by a person: refused credentials are the answer, not "try later".
+            StorefrontError::Unauthorized(reason) => AppError::PartnerRefused(format!("credentials refused: {reason}")),
+            other => partner_error(other),
+        })
     }
 
     /// Starts pulling the store's catalogue from its platform (a durable job, page by page).
@@ -346,7 +348,11 @@ impl App {
                 StatusPush::Delivered {
                     tracking_number: tracking_number.clone(),
                 },
-                format!("Delivery of {tracking_number} written to {}", target.platform),
+                if target.platform == Platform::Wix {
+                    format!("Delivery of {tracking_number}: Wix orders have no delivered status, nothing written")
+                } else {
+                    format!("Delivery of {tracking_number} written to {}", target.platform)
+                },
             ),
             StorefrontStatus::Cancelled => (
                 StatusPush::Cancelled {

@@ -187,11 +187,18 @@ pub async fn run(settings: &Settings, args: BenchArgs, json: bool) -> anyhow::Re
     if args.target == Target::Webhooks {
         if !json {
             eprintln!(
-                "dropline bench --target webhooks: {} signed Shopify webhooks per run, {} connections, SQLite synchronous=FULL",
-                args.orders, args.connections
+                "dropline bench --target webhooks: {} signed Shopify webhooks per run, {} connections, SQLite synchronous={}",
+                args.orders,
+                args.connections,
+                sync_label(args.synchronous)
             );
         }
-        let report = crate::bench_webhooks::run(dir, args.orders, args.connections, args.keep).await?;
+        let synchronous = match args.synchronous {
+            SyncMode::Full => Synchronous::Full,
+            SyncMode::FullOverlapped => Synchronous::FullOverlapped,
+            SyncMode::Normal => Synchronous::Normal,
+        };
+        let report = crate::bench_webhooks::run(dir, args.orders, args.connections, synchronous, args.keep).await?;
         if json {
             output::print_json(&report)?;
         } else {
@@ -238,11 +245,7 @@ pub async fn run(settings: &Settings, args: BenchArgs, json: bool) -> anyhow::Re
             "dropline bench: {} orders per step, {} in flight, SQLite synchronous={}, {}",
             args.orders,
             args.concurrency,
-            match args.synchronous {
-                SyncMode::Full => "FULL",
-                SyncMode::FullOverlapped => "NORMAL with the WAL flushed before each answer",
-                SyncMode::Normal => "NORMAL",
-            },
+            sync_label(args.synchronous),
             path.display()
         );
     }
@@ -300,6 +303,14 @@ pub async fn run(settings: &Settings, args: BenchArgs, json: bool) -> anyhow::Re
     let incomplete: u64 = report.steps.iter().map(|s| s.missing).sum();
     anyhow::ensure!(incomplete == 0, "{incomplete} order(s) were never routed");
     Ok(ExitCode::SUCCESS)
+}
+
+fn sync_label(mode: SyncMode) -> &'static str {
+    match mode {
+        SyncMode::Full => "FULL",
+        SyncMode::FullOverlapped => "NORMAL with the WAL flushed before each answer",
+        SyncMode::Normal => "NORMAL",
+    }
 }
 
 fn print_webhook_report(report: &crate::bench_webhooks::WebhookReport) {

@@ -1,5 +1,5 @@
 //! `dropline bench --target webhooks`: signed Shopify `orders/create` webhooks over HTTP on
-//! 127.0.0.1 against dropline's real server (embedded SQLite, `synchronous=FULL`), and in the
+//! 127.0.0.1 against dropline's real server (embedded SQLite, durable before the answer), and in the
 //! same run against a minimal axum handler that only verifies the HMAC and parses the same
 //! payload (no storage): the ceiling. Every order of the full path is verified, parsed,
 //! mapped, validated, stored durably, accepted by the store's rule, routed and given its
@@ -24,7 +24,7 @@ use dropline_domain::catalog::{
     AutoAcceptRules, OfferPriority, Platform, ShippingMethod, StoreConnection, StoreSettings, SupplierKind,
 };
 use dropline_domain::money::{Currency, Money};
-use dropline_store_sqlite::SqliteOptions;
+use dropline_store_sqlite::{SqliteOptions, Synchronous};
 use hmac::{Hmac, Mac};
 use serde::Serialize;
 use serde_json::json;
@@ -72,7 +72,13 @@ pub struct WebhookReport {
 }
 
 /// Runs the webhook benchmark with the database in `dir`.
-pub async fn run(dir: PathBuf, requests: u64, connections: u64, keep: bool) -> anyhow::Result<WebhookReport> {
+pub async fn run(
+    dir: PathBuf,
+    requests: u64,
+    connections: u64,
+    synchronous: Synchronous,
+    keep: bool,
+) -> anyhow::Result<WebhookReport> {
     anyhow::ensure!(requests > 0, "--orders must be at least 1");
     let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
     let path = dir.join(format!("bench-webhooks-{stamp}-{}.db", std::process::id()));
@@ -80,7 +86,11 @@ pub async fn run(dir: PathBuf, requests: u64, connections: u64, keep: bool) -> a
         path: path.clone(),
         keep,
     };
-    let store = open_sqlite(&path, SqliteOptions::default()).await?;
+    let options = SqliteOptions {
+        synchronous,
+        ..SqliteOptions::default()
+    };
+    let store = open_sqlite(&path, options).await?;
     let app = dropline_connect::connected(App::new(Arc::new(store)));
     let store_id = seed(&app).await.context("while creating the benchmark store")?;
 

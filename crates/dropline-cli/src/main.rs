@@ -7,6 +7,11 @@
 //! router together. It holds no domain rule and never writes state except through the app's
 //! use cases.
 
+/// Many small, short-lived allocations per order (JSON, strings, change sets): mimalloc
+/// serves them faster than the system allocator, measured with `dropline bench`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod address;
 mod bench;
 mod bench_webhooks;

@@ -7,7 +7,7 @@
 
 mod http;
 mod shopify;
-mod wix;
+pub(crate) mod wix;
 mod woocommerce;
 
 use async_trait::async_trait;

@@ -250,7 +250,13 @@ pub(super) async fn products_page(
                         variant.choices.title(&product.product_options)
                     };
                     Ok(RemoteVariant {
-                        platform_variant_id: variant.id.0.clone(),
+                        // Wix gives every product without options the same all-zero variant
+                        // id: the product's id names that one variant.
+                        platform_variant_id: if is_nil_id(&variant.id.0) {
+                            product.id.0.clone()
+                        } else {
+                            variant.id.0.clone()
+                        },
                         sku: data.and_then(|d| d.sku.clone()).unwrap_or_default(),
                         title,
                         price: wix_price(price_data, currency, &what)?,
@@ -360,4 +366,9 @@ pub(super) async fn push_status(api: &Api<'_>, order_id: &str, status: &StatusPu
             }
         }
     }
+}
+
+/// Whether a Wix id is the all-zero UUID (the one variant of a product without options).
+pub(crate) fn is_nil_id(id: &str) -> bool {
+    !id.is_empty() && id.chars().all(|c| c == '0' || c == '-')
 }

@@ -259,22 +259,40 @@ pub(super) async fn push_fulfillment(api: &Api<'_>, push: &FulfillmentPush) -> R
             tracking["custom_tracking_link"] = json!(url);
         }
         api.post(&trackings_path, &tracking).await?;
-        let mut note = format!(
-            "Your order has shipped with {}. Tracking number: {}.",
-            push.carrier, push.tracking_number
-        );
-        if let Some(url) = &push.tracking_url {
-            note.push_str(&format!(" Track it at {url}"));
-        }
-        api.post(
-            &format!("{}/notes", order_path(&order)),
-            &json!({"note": note, "customer_note": push.notify_customer}),
-        )
-        .await?;
     }
+    // The note is checked on its own: a run cut off between the tracking item and the note
+    // still writes the note when it is retried.
+    let mut note = format!(
+        "Your order has shipped with {}. Tracking number: {}.",
+        push.carrier, push.tracking_number
+    );
+    if let Some(url) = &push.tracking_url {
+        note.push_str(&format!(" Track it at {url}"));
+    }
+    add_note_once(api, &order, &note, push.notify_customer).await?;
     if push.order_fully_shipped {
         complete_order(api, &order).await?;
     }
+    Ok(())
+}
+
+/// A note of the order.
+#[derive(Deserialize)]
+struct Note {
+    #[serde(default)]
+    note: String,
+}
+
+/// Adds an order note unless the order already has one with this text (a retried job
+/// writes it once).
+async fn add_note_once(api: &Api<'_>, order: &str, text: &str, customer_note: bool) -> Result<(), StorefrontError> {
+    let notes_path = format!("{}/notes", order_path(order));
+    let notes = api.get(&notes_path, &[]).await?.json::<Vec<Note>>()?;
+    if notes.iter().any(|n| n.note.trim() == text.trim()) {
+        return Ok(());
+    }
+    api.post(&notes_path, &json!({"note": text, "customer_note": customer_note}))
+        .await?;
     Ok(())
 }
 
@@ -299,12 +317,7 @@ pub(super) async fn push_status(api: &Api<'_>, order_id: &str, status: &StatusPu
     let order = http::segment(order_id)?;
     match status {
         StatusPush::Delivered { tracking_number } => {
-            api.post(
-                &format!("{}/notes", order_path(&order)),
-                &json!({"note": format!("Delivered: {tracking_number}"), "customer_note": false}),
-            )
-            .await?;
-            Ok(())
+            add_note_once(api, &order, &format!("Delivered: {tracking_number}"), false).await
         }
         StatusPush::Cancelled { .. } => {
             let current = api.get(&order_path(&order), &[]).await?.json::<Order>()?;

@@ -881,6 +881,11 @@ fn line(item: &Line, currency: Currency, path: &Path<'_>) -> Result<IncomingLine
     if variant_id.is_none() {
         variant_id = item.variant_id.id(&path.key("variantId"))?;
     }
+    // The all-zero variant id is the one variant of a product without options, the same for
+    // every such product: the product's id names it (as the catalogue pull does).
+    if variant_id.as_deref().is_some_and(crate::storefronts::wix::is_nil_id) {
+        variant_id = product_id.clone();
+    }
 
     let physical_path = path.key("physicalProperties");
     let physical = item.physical_properties.get(&physical_path)?;

@@ -1,0 +1,303 @@
+//! Shopify: the access token checked, a catalogue of two pages pulled through `page_info`
+//! cursors, `orders/*` webhooks made into one order each, test orders kept aside, and shipments,
+//! deliveries and cancellations written back through the fulfillment-order flow.
+
+use crate::support::{self, Sim, SimLine, SimOrder, cents, id_of, id_text};
+use dropline_sim::{ApiRequest, OrderRun, ProductIds, Scenario, ShopifySim, SimConfig, SimError, SimProduct, Topic};
+use dropline_testkit::TestApp;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+backend_tests!(
+    the_access_token_is_checked_against_the_shop,
+    a_catalogue_of_two_pages_is_pulled_whole_and_once,
+    orders_arrive_once_each_and_test_orders_stay_aside,
+    a_shipment_becomes_one_fulfillment_then_delivered,
+    the_seller_cancelling_cancels_the_shopify_order,
+    a_rate_limited_fulfillment_is_retried_after_retry_after,
+);
+
+impl Sim for ShopifySim {
+    const PLATFORM: &'static str = ShopifySim::PLATFORM;
+
+    fn base_url(&self) -> &str {
+        ShopifySim::base_url(self)
+    }
+
+    fn set_webhook_url(&self, url: String) {
+        ShopifySim::set_webhook_url(self, url);
+    }
+
+    fn connection(&self) -> Value {
+        json!({
+            "domain": self.shop_domain(),
+            "webhook_secret": self.webhook_secret(),
+            "access_token": self.access_token(),
+            "api_base": ShopifySim::base_url(self),
+        })
+    }
+
+    fn wrong_connections(&self) -> Vec<(&'static str, Value)> {
+        vec![(
+            "access_token",
+            json!({
+                "domain": self.shop_domain(),
+                "webhook_secrets": [self.webhook_secret()],
+                "access_token": format!("shpat_{}", "0".repeat(32)),
+                "api_base": ShopifySim::base_url(self),
+            }),
+        )]
+    }
+
+    fn shop_name(&self) -> String {
+        "Sim Supply Co".to_string()
+    }
+
+    fn add_product(&self, product: SimProduct) -> Result<ProductIds, SimError> {
+        ShopifySim::add_product(self, product)
+    }
+
+    fn order(&self, id: &str) -> SimOrder {
+        let order = ShopifySim::order(self, id).unwrap_or_else(|| panic!("no Shopify order {id}"));
+        let lines = order["line_items"]
+            .as_array()
+            .expect("line_items")
+            .iter()
+            .map(|line| SimLine {
+                line_id: id_text(&line["id"]),
+                variant_id: id_text(&line["variant_id"]),
+                sku: line["sku"].as_str().expect("sku").to_string(),
+                quantity: line["quantity"].as_u64().expect("quantity"),
+                unit_price: cents(&line["price"]),
+            })
+            .collect();
+        let shipping = order["shipping_lines"]
+            .as_array()
+            .expect("shipping_lines")
+            .iter()
+            .map(|line| cents(&line["price"]))
+            .sum();
+        SimOrder {
+            id: id_text(&order["id"]),
+            number: order["name"].as_str().expect("name").to_string(),
+            lines,
+            subtotal: cents(&order["subtotal_price"]),
+            shipping,
+            total: cents(&order["total_price"]),
+        }
+    }
+
+    fn requests(&self) -> Vec<ApiRequest> {
+        ShopifySim::requests(self)
+    }
+
+    fn rate_limit_next(&self, count: u32, retry_after: Duration) {
+        ShopifySim::rate_limit_next(self, count, retry_after);
+    }
+
+    async fn deliver_orders(&self, count: usize, scenario: &Scenario) -> Vec<OrderRun> {
+        ShopifySim::deliver_orders(self, count, scenario)
+            .await
+            .expect("the simulator delivers")
+    }
+
+    async fn new_order(&self) -> String {
+        let id = self.create_order().expect("an order");
+        let delivery = self.send(&id, Topic::Created).await.expect("the simulator delivers");
+        assert_eq!(delivery.statuses(), [Some(200)]);
+        id
+    }
+}
+
+/// A Shopify store with the demo catalogue.
+async fn shop() -> ShopifySim {
+    ShopifySim::start(SimConfig::new(11))
+        .await
+        .expect("start the Shopify simulator")
+}
+
+async fn the_access_token_is_checked_against_the_shop(app: TestApp) {
+    let sim = shop().await;
+    // A refused access token reaches the platform, which answers 401.
+    support::connection_is_tested(&app, &sim, (502, "partner_refused")).await;
+
+    // A store without an access token is not called at all.
+    let mut body = sim.connection();
+    body.as_object_mut().unwrap().remove("access_token");
+    body["name"] = json!("No token");
+    body["platform"] = json!("shopify");
+    body["currency"] = json!("USD");
+    let store = id_of(&app.admin().create_store(&body).await.expect(201));
+    let before = sim.requests().len();
+    let answer = app
+        .admin()
+        .post_empty(&format!("/api/v1/stores/{store}/connection/test"))
+        .await;
+    answer.expect_error(502, "partner_refused");
+    assert!(answer.error_message().contains("access_token"), "{}", answer.text);
+    assert_eq!(sim.requests().len(), before, "nothing was sent");
+    // Its catalogue pull is refused for good (buried, not retried), naming what is missing.
+    app.admin()
+        .post_empty(&format!("/api/v1/stores/{store}/catalog/pull"))
+        .await
+        .expect(202);
+    let pass = support::worker(&app).run_pass().await.unwrap();
+    assert_eq!((pass.succeeded, pass.retried, pass.buried), (0, 0, 1));
+    let buried = support::buried(&app).await;
+    assert_eq!(buried.len(), 1);
+    assert_eq!(buried[0].kind, "catalog_pull");
+    let error = buried[0].last_error.clone().unwrap_or_default();
+    assert!(error.contains("access_token"), "{error}");
+    assert_eq!(sim.requests().len(), before, "nothing was sent");
+
+    // A store of the `api` platform has no platform to call at all.
+    let api_store = id_of(
+        &app.admin()
+            .create_store(&dropline_testkit::data::store("An api store"))
+            .await
+            .expect(201),
+    );
+    for action in ["connection/test", "catalog/pull"] {
+        let answer = app
+            .admin()
+            .post_empty(&format!("/api/v1/stores/{api_store}/{action}"))
+            .await;
+        answer.expect_error(422, "invalid_input");
+        assert_eq!(answer.refused_fields(), ["platform"], "{action}");
+    }
+}
+
+async fn a_catalogue_of_two_pages_is_pulled_whole_and_once(app: TestApp) {
+    let sim = ShopifySim::start(SimConfig::new(12).catalogue(Vec::new()))
+        .await
+        .unwrap();
+    // 55 products (a third of them simple) are two pages of 50 products.
+    support::catalogue_is_pulled(&app, &sim, support::large_catalogue(55, true), 2).await;
+    let pages: Vec<ApiRequest> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/admin/api/2025-07/products.json"))
+        .collect();
+    // Three pulls of two pages each, the second page by its cursor.
+    assert_eq!(pages.len(), 6, "{pages:?}");
+    assert!(pages.iter().all(|r| r.status == 200));
+    assert_eq!(pages.iter().filter(|r| r.path.contains("page_info=")).count(), 3);
+}
+
+async fn orders_arrive_once_each_and_test_orders_stay_aside(app: TestApp) {
+    let sim = shop().await;
+    let store = support::orders_arrive_once(&app, &sim, true).await;
+
+    // A test order (the shop in test mode): kept, marked, never accepted nor routed even
+    // though the store accepts orders by itself.
+    let test_order = sim.create_test_order().unwrap();
+    let delivery = sim.send(&test_order, Topic::Created).await.unwrap();
+    assert_eq!(delivery.statuses(), [Some(200)]);
+    let order = support::order_by_external_id(&app, &store.store_id, &test_order).await;
+    assert_eq!(order["test"], true, "{order:#}");
+    assert_eq!(order["state"], "pending_review", "{order:#}");
+    support::assert_order_is(&order, &Sim::order(&sim, &test_order), &store.catalogue);
+    app.run_pending_jobs().await;
+    let id = id_of(&order);
+    let order = app.admin().get_order(&id).await.expect(200);
+    assert_eq!(order["supplier_orders"], json!([]), "never routed: {order:#}");
+    app.admin().accept(&id).await.expect_error(422, "invalid_input");
+    assert_eq!(app.admin().get_order(&id).await.expect(200)["state"], "pending_review");
+}
+
+async fn a_shipment_becomes_one_fulfillment_then_delivered(app: TestApp) {
+    let sim = shop().await;
+    let written = support::shipment_is_written_back(&app, &sim).await;
+    let external = &written.external_id;
+    let expected = Sim::order(&sim, external);
+
+    let fulfillments = sim.fulfillments(external);
+    assert_eq!(fulfillments.len(), 1, "{fulfillments:#?}");
+    let fulfillment = &fulfillments[0];
+    assert_eq!(
+        (
+            fulfillment.status.as_str(),
+            fulfillment.tracking_number.as_deref(),
+            fulfillment.tracking_company.as_deref(),
+            fulfillment.tracking_url.as_deref(),
+            fulfillment.shipment_status.as_deref(),
+        ),
+        (
+            "success",
+            Some(written.tracking_number.as_str()),
+            Some(support::CARRIER),
+            Some(written.tracking_url.as_str()),
+            None,
+        )
+    );
+    assert_eq!(support::fulfilled(&fulfillment.lines), expected.line_quantities());
+    assert_eq!(sim.status(external).as_deref(), Some("fulfilled"));
+    assert_eq!(sim.fulfillment_order_status(external).as_deref(), Some("closed"));
+    let written_calls = support::calls(&sim.requests()[written.requests_before..]);
+    assert_eq!(
+        written_calls.get("POST /admin/api/2025-07/fulfillments.json"),
+        Some(&1),
+        "{written_calls:?}"
+    );
+
+    // The job run again (a worker died before it could finish it): still one fulfillment.
+    let before = sim.requests().len();
+    support::write_back_runs_again(&app, &written).await;
+    assert_eq!(sim.fulfillments(external).len(), 1);
+    assert!(
+        support::writes(&sim.requests()[before..]).is_empty(),
+        "a re-run only reads"
+    );
+
+    // Delivered in dropline: one fulfillment event, and the fulfillment says delivered.
+    let before = sim.requests().len();
+    support::delivery_is_written_back(&app, &written).await;
+    let fulfillments = sim.fulfillments(external);
+    assert_eq!(fulfillments.len(), 1);
+    assert_eq!(fulfillments[0].shipment_status.as_deref(), Some("delivered"));
+    let delivered = support::writes(&sim.requests()[before..]).len();
+    assert_eq!(delivered, 1, "one event posted");
+
+    // That job run again: the fulfillment is delivered already, nothing is posted.
+    let before = sim.requests().len();
+    support::delivery_write_back_runs_again(&app, &written).await;
+    assert!(
+        support::writes(&sim.requests()[before..]).is_empty(),
+        "a re-run only reads"
+    );
+    assert_eq!(
+        sim.fulfillments(external)[0].shipment_status.as_deref(),
+        Some("delivered")
+    );
+}
+
+async fn the_seller_cancelling_cancels_the_shopify_order(app: TestApp) {
+    let sim = shop().await;
+    let store = support::connected_store(&app, &sim, false).await;
+    let external = support::seller_cancels(&app, &sim, &store).await;
+    assert_eq!(sim.status(&external).as_deref(), Some("cancelled"));
+    assert_eq!(sim.fulfillment_order_status(&external).as_deref(), Some("cancelled"));
+    assert!(sim.fulfillments(&external).is_empty());
+
+    // Shopify then announces the cancellation: dropline already knows.
+    let delivery = sim.send(&external, Topic::Cancelled).await.unwrap();
+    assert_eq!(delivery.statuses(), [Some(200)]);
+    let order = support::order_by_external_id(&app, &store.store_id, &external).await;
+    assert_eq!(order["state"], "cancelled");
+    assert_eq!(app.run_pending_jobs().await.claimed(), 0, "nothing more to write back");
+}
+
+async fn a_rate_limited_fulfillment_is_retried_after_retry_after(app: TestApp) {
+    let sim = shop().await;
+    let written = support::rate_limited_write_back(&app, &sim).await;
+    let fulfillments = sim.fulfillments(&written.external_id);
+    assert_eq!(fulfillments.len(), 1, "{fulfillments:#?}");
+    assert_eq!(
+        fulfillments[0].tracking_number.as_deref(),
+        Some(written.tracking_number.as_str())
+    );
+    assert_eq!(
+        support::fulfilled(&fulfillments[0].lines),
+        Sim::order(&sim, &written.external_id).line_quantities()
+    );
+}
