@@ -341,11 +341,12 @@ fn print_webhook_report(report: &crate::bench_webhooks::WebhookReport) {
     }
     println!("{table}");
     println!(
-        "payload {} bytes; dropline's peak is {:.0} % of the ceiling; {} of the {} orders delivered got their supplier order",
+        "payload {} bytes; dropline's peak is {:.0} % of the ceiling; {} of the {} orders delivered got their supplier order; {:.1} orders per commit at the peak",
         report.payload_bytes,
         report.ratio * 100.0,
         report.supplier_orders,
-        report.delivered
+        report.delivered,
+        report.change_sets_per_commit
     );
 }
 

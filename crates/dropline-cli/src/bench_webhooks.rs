@@ -69,6 +69,8 @@ pub struct WebhookReport {
     /// their supplier order (should be all).
     pub delivered: u64,
     pub supplier_orders: u64,
+    /// Change sets per SQLite transaction during the peak run (group commit).
+    pub change_sets_per_commit: f64,
 }
 
 /// Runs the webhook benchmark with the database in `dir`.
@@ -90,8 +92,8 @@ pub async fn run(
         synchronous,
         ..SqliteOptions::default()
     };
-    let store = open_sqlite(&path, options).await?;
-    let app = dropline_connect::connected(App::new(Arc::new(store)));
+    let store = Arc::new(open_sqlite(&path, options).await?);
+    let app = dropline_connect::connected(App::new(store.clone()));
     let store_id = seed(&app).await.context("while creating the benchmark store")?;
 
     let dropline = serve(dropline_web::router(
@@ -120,9 +122,13 @@ pub async fn run(
     let ceiling_run = load(&client, &ceiling, &path, requests, connections, None, &ids)
         .await
         .report("ceiling (verify + parse)", connections, None);
+    let before = store.stats();
     let peak = load(&client, &dropline, &path, requests, connections, None, &ids)
         .await
         .report("dropline (full path)", connections, None);
+    let after = store.stats();
+    let batches = after.batches.saturating_sub(before.batches).max(1);
+    let change_sets_per_commit = after.writes.saturating_sub(before.writes) as f64 / batches as f64;
     let half = peak.per_second / 2.0;
     let half_run = load(&client, &dropline, &path, requests, connections, Some(half), &ids)
         .await
@@ -141,6 +147,7 @@ pub async fn run(
         dropline_peak: peak,
         dropline_half_load: half_run,
         delivered: warm + 2 * requests,
+        change_sets_per_commit,
         supplier_orders,
     })
 }
