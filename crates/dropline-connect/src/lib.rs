@@ -4,6 +4,8 @@
 //! Each module knows one partner or file format and hands back `dropline-domain` types (an
 //! [`IncomingOrder`](dropline_domain::order::IncomingOrder), never a partner's rows or JSON).
 
+pub mod aliexpress;
+pub mod cj;
 pub mod csv_orders;
 pub mod shopify;
 pub mod signature;

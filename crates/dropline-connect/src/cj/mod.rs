@@ -1,0 +1,65 @@
+//! CJ Dropshipping Open API v2.0 (`https://developers.cjdropshipping.com/api2.0/v1`): its
+//! response envelope, its error codes and the data of its freight and tracking calls. Pure:
+//! bodies in, typed values or a [`CjError`] out; no HTTP, no clock.
+//!
+//! # Envelope
+//!
+//! Every answer, success or not and normally with HTTP 200, is
+//! `{"code": 200, "result": true, "message": "…", "data": …, "requestId": "…"}`.
+//! [`envelope::parse`] gives `data` as the caller's type when `code` is 200, else the error
+//! for the code. CJ asks callers to decide on the code, never the message (its error-code
+//! appendix, `standard/ps-code.html`), so the message is kept only for people.
+//!
+//! # Codes
+//!
+//! | CJ code | Meaning | [`CjError`] | Retry? | New token? | Source |
+//! |---|---|---|---|---|---|
+//! | 200 | success | — | | | ps-code |
+//! | 401 | token expired | `TokenExpired` | no | yes | CJ's own MCP client (`order.tool.ts`) |
+//! | 1600001 | invalid API key or access token | `TokenInvalid` | no | yes | ps-code ("get new access token") |
+//! | 1600002 | access token empty | `TokenInvalid` | no | yes | ps-code |
+//! | 1600003 | invalid refresh token | `TokenInvalid` | no | yes | ps-code ("get new access token") |
+//! | 1600030 | token invalidation failed | `TokenInvalid` | no | yes | ps-code ("get new access token") |
+//! | 1600004, 1600008 | authorization failed, check CJ account | `Credentials` | no | no | ps-code |
+//! | 1600005 | API key wrong | `Credentials` | no | no | ps-code |
+//! | 1600006 | developer account not found | `Credentials` | no | no | ps-code |
+//! | 1600007 | user bound to another developer account | `Credentials` | no | no | ps-code |
+//! | 1600031 | invalid platform token (the `platformToken` header, not CJ's token) | `Credentials` | no | no | ps-code |
+//! | 1600000 | system busy | `Unavailable` | yes | no | ps-code (ZH: retry later, at most 3 times) |
+//! | 500–599 | server error | `Unavailable` | yes | no | HTTP meaning; not in CJ's table |
+//! | 429 | too many requests | `RateLimited` | yes | no | HTTP meaning; not in CJ's table |
+//! | any other, message starting "Too Many Requests" | daily call limit reached | `RateLimited` | yes | no | CJ's rate-limit page quotes this text; its code was not found |
+//! | 1600009 | token exchange: code does not exist | `Invalid` | no | no | ps-code |
+//! | 1600010, 1600011 | redirect / callback URI empty | `Invalid` | no | no | ps-code |
+//! | 1600100 | param error | `Invalid` | no | no | the error example on CJ's logistics page |
+//! | 400 | bad request | `Invalid` | no | no | HTTP meaning |
+//! | any other | business refusal or unknown | `Rejected` (code and message kept) | no | no | default |
+//!
+//! CJ's MCP client also treats 1600100 as an expired token, but CJ's logistics page shows
+//! 1600100 as "Param error"; the page is followed here, since an expired token is reported as
+//! 401 or 1600001 as well. A body that is not the envelope (not JSON, no integer `code`, `result`
+//! not a boolean, code 200 with `result` false, or `data` missing or of the wrong shape) is
+//! [`CjError::Malformed`], not retried.
+//!
+//! # Tokens
+//!
+//! Access tokens live 15 days, refresh tokens 180 days; `getAccessToken` may be called once
+//! every 5 minutes and `refreshAccessToken` 5 times a minute (CJ's auth and limit pages). On
+//! [`CjError::needs_new_token`] a caller refreshes, and falls back to `getAccessToken` with the
+//! API key when the refresh token itself is refused (1600003).
+//!
+//! # Values
+//!
+//! CJ prints amounts as JSON numbers (`25.30`) or as text (`"25.30"`); both are read exactly
+//! into [`Money`](dropline_domain::money::Money) from their decimal text (USD, and CNY for the
+//! `…Cn` / `…CNY` fields). Negative amounts, more decimals than the currency has, day ranges
+//! that are not `N` or `N-M`, and missing required fields are [`CjError::Malformed`] naming
+//! the field (`data[0].logisticPrice: …`). See [`freight`] and [`tracking`].
+
+pub mod envelope;
+pub mod freight;
+pub mod tracking;
+mod values;
+
+pub use envelope::CjError;
+pub use values::DayRange;
