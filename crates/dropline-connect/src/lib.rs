@@ -4,6 +4,7 @@
 //! Each module knows one partner or file format and hands back `dropline-domain` types (an
 //! [`IncomingOrder`](dropline_domain::order::IncomingOrder), never a partner's rows or JSON).
 
+pub mod agent_csv;
 pub mod aliexpress;
 pub mod cj;
 pub mod csv_orders;

@@ -11,6 +11,7 @@ pub mod money;
 pub mod order;
 pub mod routing;
 pub mod state;
+pub mod submission;
 pub mod timeline;
 pub mod validation;
 
