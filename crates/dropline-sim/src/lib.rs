@@ -17,6 +17,7 @@
 
 pub mod orders;
 pub mod storefront;
+pub mod supplier;
 
 pub use orders::{AddressFault, CatalogueItem, GeneratedOrder, OrderGenerator};
 pub use storefront::{
@@ -24,6 +25,7 @@ pub use storefront::{
     Misbehaviour, OrderNote, OrderOutcome, OrderRun, ProductIds, Retry, Scenario, ShopifySim, SimConfig, SimError,
     SimProduct, SimVariant, Topic, TrackingItem, WebhookDelivery, WebhookEvent, WixSim, WooCommerceSim,
 };
+pub use supplier::{CjOrder, CjSim, CjVariant};
 
 /// A new HTTP client. In a build where another crate gives reqwest its TLS support without a
 /// crypto provider (dropline's connectors pick ring), every client needs a provider installed

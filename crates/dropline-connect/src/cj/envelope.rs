@@ -42,12 +42,20 @@ pub enum CjError {
     /// the field.
     #[error("CJ response malformed: {0}")]
     Malformed(String),
+    /// No complete answer arrived (connection refused or dropped, time-out). The call may or
+    /// may not have been carried out at CJ: call again later, but look a created order up
+    /// (by its order number) before sending its creation again.
+    #[error("CJ unreachable: {0}")]
+    Transport(String),
 }
 
 impl CjError {
     /// Whether the same call may succeed if made again later (after a pause).
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::RateLimited { .. } | Self::Unavailable { .. })
+        matches!(
+            self,
+            Self::RateLimited { .. } | Self::Unavailable { .. } | Self::Transport(_)
+        )
     }
 
     /// Whether the call should be made again with a new access token.
@@ -65,7 +73,7 @@ impl CjError {
             | Self::Unavailable { code, .. }
             | Self::Invalid { code, .. }
             | Self::Rejected { code, .. } => Some(*code),
-            Self::Malformed(_) => None,
+            Self::Malformed(_) | Self::Transport(_) => None,
         }
     }
 

@@ -48,6 +48,12 @@
 //! [`CjError::needs_new_token`] a caller refreshes, and falls back to `getAccessToken` with the
 //! API key when the refresh token itself is refused (1600003).
 //!
+//! # HTTP
+//!
+//! [`client::CjClient`] makes the calls, keeping the access token: obtained on first use,
+//! refreshed before it expires, and obtained again once when CJ refuses it. A call whose
+//! answer never arrived is [`CjError::Transport`] (retryable).
+//!
 //! # Values
 //!
 //! CJ prints amounts as JSON numbers (`25.30`) or as text (`"25.30"`); both are read exactly
@@ -56,6 +62,7 @@
 //! that are not `N` or `N-M`, and missing required fields are [`CjError::Malformed`] naming
 //! the field (`data[0].logisticPrice: …`). See [`freight`] and [`tracking`].
 
+pub mod client;
 pub mod envelope;
 pub mod freight;
 pub mod tracking;

@@ -1,0 +1,564 @@
+//! CJ's API over HTTP: the access token kept and renewed, and the calls dropline makes
+//! (freight, create order, order detail), each answer read by this module's pure readers.
+//!
+//! # Tokens
+//!
+//! The first call obtains a token pair with the API key (`getAccessToken`). A token is used
+//! until [`RENEW_BEFORE`] before the expiry CJ gave with it (read against the client's clock,
+//! which tests can replace); then it is refreshed with the refresh token
+//! (`refreshAccessToken`), or obtained again with the API key when the refresh token is itself
+//! near its end or refused. A call CJ answers with a token error
+//! ([`CjError::needs_new_token`]) gets a new token the same way and is sent once more; a second
+//! token error is returned.
+//!
+//! The cache is behind a plain mutex that is never held across a call: two first calls made
+//! at the same moment may both obtain a token (the last one is kept).
+//!
+//! # Secrets
+//!
+//! The API key travels only in the body of `getAccessToken`, the tokens only in a header
+//! marked sensitive and in the body of `refreshAccessToken`; no error text or log line carries
+//! any of them, nor a body that was sent.
+
+use super::envelope::{self, CjError};
+use super::freight::{self, FreightQuote};
+use super::values::Fields;
+use reqwest::header::HeaderValue;
+use reqwest::{Method, Url};
+use serde_json::{Value, json};
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// How long before its expiry a token is renewed.
+pub const RENEW_BEFORE: time::Duration = time::Duration::hours(1);
+/// Answers larger than this are refused (CJ's answers here are a few kilobytes).
+const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
+/// How much of a transport error's text is kept.
+const ERROR_TEXT_CHARS: usize = 200;
+
+/// Where the client reads the time, for token expiries.
+pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
+
+#[derive(Clone)]
+struct Tokens {
+    access: String,
+    access_expiry: OffsetDateTime,
+    refresh: String,
+    refresh_expiry: OffsetDateTime,
+}
+
+/// One line of a freight request or an order: a CJ variant and how many.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// CJ's variant id (`vid`).
+    pub vid: String,
+    pub quantity: u32,
+}
+
+/// What `freightCalculate` is asked to price.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FreightRequest {
+    /// Ship-from warehouse country, ISO alpha-2 (`startCountryCode`).
+    pub from_country: String,
+    /// Destination country, ISO alpha-2 (`endCountryCode`).
+    pub to_country: String,
+    /// Destination postcode, when known.
+    pub zip: Option<String>,
+    pub lines: Vec<Line>,
+}
+
+/// The body of `createOrderV2`, less the order number (given to [`CjClient::create_order`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRequest {
+    /// ISO alpha-2 (`shippingCountryCode`).
+    pub country_code: String,
+    /// Country name (`shippingCountry`).
+    pub country: String,
+    pub province: String,
+    pub city: String,
+    pub address: String,
+    pub address2: Option<String>,
+    pub customer_name: String,
+    pub zip: String,
+    pub phone: String,
+    pub email: Option<String>,
+    pub remark: Option<String>,
+    /// The shipping method, as `freightCalculate` names it (`logisticName`).
+    pub logistic_name: String,
+    /// Ship-from warehouse country (`fromCountryCode`).
+    pub from_country: String,
+    /// `payType`: 2 = pay from the CJ balance, 3 = create only.
+    pub pay_type: Option<u8>,
+    pub lines: Vec<Line>,
+}
+
+/// An order as `getOrderDetail` shows it. CJ's status names are not verified; they are kept
+/// as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderDetail {
+    /// CJ's order id.
+    pub order_id: String,
+    /// The caller's order number, when CJ shows it.
+    pub order_number: Option<String>,
+    /// `orderStatus`.
+    pub status: Option<String>,
+    pub logistic_name: Option<String>,
+    /// `trackNumber`, once shipped.
+    pub track_number: Option<String>,
+}
+
+/// A CJ API client for one account. Cheap to share behind an `Arc`; the token is shared by
+/// all calls.
+pub struct CjClient {
+    http: reqwest::Client,
+    base: String,
+    api_key: String,
+    timeout: Duration,
+    clock: Clock,
+    tokens: Mutex<Option<Tokens>>,
+}
+
+impl fmt::Debug for CjClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CjClient")
+            .field("base", &self.base)
+            .field("api_key", &"[redacted]")
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl CjClient {
+    /// CJ's production address.
+    pub const PRODUCTION: &'static str = "https://developers.cjdropshipping.com/api2.0/v1";
+    /// How long one call may take, unless [`Self::with_timeout`] says.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// A client for the API at `base_url` (e.g. [`Self::PRODUCTION`]) with this API key.
+    /// `base_url` must be an http(s) address without query; the key must not be blank.
+    pub fn new(base_url: &str, api_key: &str) -> Result<Self, CjError> {
+        let base = base_url.trim().trim_end_matches('/');
+        let parsed =
+            Url::parse(base).map_err(|_| CjError::Malformed(format!("base_url: {base:?} is not an address")))?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() || parsed.query().is_some() {
+            return Err(CjError::Malformed(format!(
+                "base_url: {base:?} is not an http(s) address without query"
+            )));
+        }
+        let api_key = api_key.trim();
+        if api_key.is_empty() {
+            return Err(CjError::Malformed("api_key: empty".to_string()));
+        }
+        // Fails only when a provider is already installed, which is just as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let builder = || {
+            reqwest::Client::builder()
+                .user_agent(concat!("dropline/", env!("CARGO_PKG_VERSION")))
+                .connect_timeout(Duration::from_secs(10))
+                // A redirect would carry the token to another host: never follow.
+                .redirect(reqwest::redirect::Policy::none())
+        };
+        let http = match builder().build() {
+            Ok(http) => http,
+            Err(error) => {
+                tracing::warn!(%error, "no system CA certificates: HTTPS calls to CJ will fail");
+                builder()
+                    .tls_certs_only(std::iter::empty())
+                    .build()
+                    .map_err(|e| CjError::Transport(format!("cannot build an HTTP client: {e}")))?
+            }
+        };
+        Ok(Self {
+            http,
+            base: base.to_string(),
+            api_key: api_key.to_string(),
+            timeout: Self::DEFAULT_TIMEOUT,
+            clock: Arc::new(OffsetDateTime::now_utc),
+            tokens: Mutex::new(None),
+        })
+    }
+
+    /// The same client with another limit on each call.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The same client reading the time from `clock` (token expiries are compared with it).
+    pub fn with_clock(mut self, clock: impl Fn() -> OffsetDateTime + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Shipping quotes for the lines on the route, one per method CJ offers.
+    pub async fn freight(&self, request: &FreightRequest) -> Result<Vec<FreightQuote>, CjError> {
+        let mut body = json!({
+            "startCountryCode": request.from_country,
+            "endCountryCode": request.to_country,
+            "products": lines_json(&request.lines),
+        });
+        if let Some(zip) = &request.zip {
+            body["zip"] = json!(zip);
+        }
+        self.authed(
+            Method::POST,
+            "/logistic/freightCalculate",
+            None,
+            Some(&body),
+            freight::parse_freight_calculate,
+        )
+        .await
+    }
+
+    /// Creates the order at CJ and gives CJ's order id. `order_number` (≤ 40 characters) is
+    /// the idempotency key: when CJ refuses the creation for a business reason and an order
+    /// with this number exists, that order's id is given.
+    ///
+    /// A retryable error ([`CjError::is_retryable`], notably [`CjError::Transport`]) may mean
+    /// the order WAS created and only the answer was lost: look it up with
+    /// [`Self::order_by_number`] before ever sending the creation again.
+    pub async fn create_order(&self, order_number: &str, order: &OrderRequest) -> Result<String, CjError> {
+        let order_number = order_number.trim();
+        if order_number.is_empty() || order_number.chars().count() > 40 {
+            return Err(CjError::Malformed(format!(
+                "orderNumber: {order_number:?} must be 1 to 40 characters"
+            )));
+        }
+        let body = order_json(order_number, order);
+        let created = self
+            .authed(
+                Method::POST,
+                "/shopping/order/createOrderV2",
+                None,
+                Some(&body),
+                |answer| {
+                    let data: Value = envelope::parse(answer)?;
+                    Fields::new(&data, "data")?.required_text("orderId")
+                },
+            )
+            .await;
+        match created {
+            Err(refused @ CjError::Rejected { .. }) => match self.order_by_number(order_number).await {
+                Ok(Some(existing)) => {
+                    tracing::info!(order_number, "CJ already holds this order number; its order is kept");
+                    Ok(existing.order_id)
+                }
+                _ => Err(refused),
+            },
+            other => other,
+        }
+    }
+
+    /// The order created with this order number, `None` when CJ has none.
+    pub async fn order_by_number(&self, order_number: &str) -> Result<Option<OrderDetail>, CjError> {
+        let detail = self.order_detail(order_number).await?;
+        // getOrderDetail takes either id; an order whose own id happens to equal the number
+        // asked for is not the one sought unless its number matches too.
+        Ok(detail.filter(|d| d.order_number.as_deref().is_none_or(|n| n == order_number.trim())))
+    }
+
+    /// The order with this CJ order id (or order number), `None` when CJ has none.
+    pub async fn order_detail(&self, order_id: &str) -> Result<Option<OrderDetail>, CjError> {
+        let order_id = order_id.trim();
+        if order_id.is_empty() {
+            return Err(CjError::Malformed("orderId: empty".to_string()));
+        }
+        self.authed(
+            Method::GET,
+            "/shopping/order/getOrderDetail",
+            Some(("orderId", order_id)),
+            None,
+            read_order_detail,
+        )
+        .await
+    }
+
+    /// One call with the access token; on a token error, once more with a new token.
+    async fn authed<T>(
+        &self,
+        method: Method,
+        path: &str,
+        query: Option<(&str, &str)>,
+        body: Option<&Value>,
+        read: impl Fn(&[u8]) -> Result<T, CjError>,
+    ) -> Result<T, CjError> {
+        let token = self.access_token().await?;
+        let first = self.send(method.clone(), path, query, body, Some(&token)).await;
+        match first.and_then(|answer| read(&answer)) {
+            Err(error) if error.needs_new_token() => {
+                tracing::info!(
+                    call = path,
+                    code = error.code(),
+                    "CJ refused the access token; getting a new one"
+                );
+                self.forget(&token);
+                let token = self.access_token().await?;
+                let answer = self.send(method, path, query, body, Some(&token)).await?;
+                read(&answer)
+            }
+            other => other,
+        }
+    }
+
+    /// Marks `token` as unusable, if it is still the cached one (the refresh token is kept).
+    fn forget(&self, token: &str) {
+        let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(cached) = tokens.as_mut().filter(|t| t.access == token) {
+            cached.access_expiry = OffsetDateTime::UNIX_EPOCH;
+        }
+    }
+
+    /// A usable access token: the cached one, a refreshed one or a new one.
+    async fn access_token(&self) -> Result<String, CjError> {
+        let now = (self.clock)();
+        let cached = self.tokens.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        if let Some(tokens) = cached {
+            if tokens.access_expiry - RENEW_BEFORE > now {
+                return Ok(tokens.access);
+            }
+            if tokens.refresh_expiry - RENEW_BEFORE > now {
+                let body = json!({ "refreshToken": tokens.refresh });
+                match self.token_call("/authentication/refreshAccessToken", &body).await {
+                    Ok(fresh) => return Ok(self.keep(fresh)),
+                    // The refresh token is refused: the API key still gives a new pair.
+                    Err(error) if error.needs_new_token() => {
+                        tracing::info!(code = error.code(), "CJ refused the refresh token; getting a new token");
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+        }
+        let body = json!({ "apiKey": self.api_key });
+        let fresh = self.token_call("/authentication/getAccessToken", &body).await?;
+        Ok(self.keep(fresh))
+    }
+
+    fn keep(&self, tokens: Tokens) -> String {
+        let access = tokens.access.clone();
+        *self.tokens.lock().unwrap_or_else(PoisonError::into_inner) = Some(tokens);
+        access
+    }
+
+    async fn token_call(&self, path: &str, body: &Value) -> Result<Tokens, CjError> {
+        let answer = self.send(Method::POST, path, None, Some(body), None).await?;
+        let data: Value = envelope::parse(&answer)?;
+        let fields = Fields::new(&data, "data")?;
+        let date = |key: &str| -> Result<OffsetDateTime, CjError> {
+            let text = fields.required_text(key)?;
+            OffsetDateTime::parse(&text, &Rfc3339)
+                .map_err(|_| fields.invalid(key, format!("{text:?} is not an ISO 8601 date with offset")))
+        };
+        let tokens = Tokens {
+            access: fields.required_text("accessToken")?,
+            access_expiry: date("accessTokenExpiryDate")?,
+            refresh: fields.required_text("refreshToken")?,
+            refresh_expiry: date("refreshTokenExpiryDate")?,
+        };
+        for (key, value) in [("accessToken", &tokens.access), ("refreshToken", &tokens.refresh)] {
+            if HeaderValue::from_str(value).is_err() {
+                return Err(fields.invalid(key, "contains characters not allowed in a header"));
+            }
+        }
+        Ok(tokens)
+    }
+
+    /// Sends one call and gives the body of a 2xx answer; another status is the error for
+    /// that code, a lost answer [`CjError::Transport`].
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: Option<(&str, &str)>,
+        body: Option<&Value>,
+        token: Option<&str>,
+    ) -> Result<Vec<u8>, CjError> {
+        let call = format!("{method} {path}");
+        let mut url = Url::parse(&format!("{}{path}", self.base))
+            .map_err(|_| CjError::Malformed(format!("base_url: cannot build an address for {path}")))?;
+        if let Some((name, value)) = query {
+            url.query_pairs_mut().append_pair(name, value);
+        }
+        let mut request = self
+            .http
+            .request(method, url)
+            .timeout(self.timeout)
+            .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(token) = token {
+            let mut value = HeaderValue::from_str(token)
+                .map_err(|_| CjError::Malformed("accessToken: not allowed in a header".to_string()))?;
+            value.set_sensitive(true);
+            request = request.header("CJ-Access-Token", value);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let started = std::time::Instant::now();
+        let mut response = request.send().await.map_err(|e| transport(&call, &e))?;
+        let status = response.status();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| transport(&call, &e))? {
+            if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(CjError::Malformed(format!(
+                    "{call}: answer larger than {MAX_ANSWER_BYTES} bytes"
+                )));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        tracing::debug!(call = %call, status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "CJ call");
+        if status.is_success() {
+            return Ok(bytes);
+        }
+        // A CJ envelope with an error code says more than the status.
+        if let Err(error) = envelope::parse::<Value>(&bytes)
+            && error.code().is_some()
+        {
+            return Err(error);
+        }
+        Err(CjError::from_code(
+            i64::from(status.as_u16()),
+            format!("HTTP {status} to {call}"),
+        ))
+    }
+}
+
+fn transport(call: &str, error: &reqwest::Error) -> CjError {
+    let what = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else if error.is_body() || error.is_decode() {
+        "the answer was cut off"
+    } else {
+        "the call failed"
+    };
+    // Without the address (it carries the order id or number in its query); the token never
+    // appears in reqwest's texts.
+    let mut detail = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        detail = format!("{detail}: {cause}");
+        source = cause.source();
+    }
+    let detail: String = detail.chars().take(ERROR_TEXT_CHARS).collect();
+    CjError::Transport(format!("{call}: {what} ({detail})"))
+}
+
+fn lines_json(lines: &[Line]) -> Value {
+    Value::Array(
+        lines
+            .iter()
+            .map(|line| json!({ "vid": line.vid, "quantity": line.quantity }))
+            .collect(),
+    )
+}
+
+fn order_json(order_number: &str, order: &OrderRequest) -> Value {
+    let mut body = json!({
+        "orderNumber": order_number,
+        "shippingCountryCode": order.country_code,
+        "shippingCountry": order.country,
+        "shippingProvince": order.province,
+        "shippingCity": order.city,
+        "shippingAddress": order.address,
+        "shippingCustomerName": order.customer_name,
+        "shippingZip": order.zip,
+        "shippingPhone": order.phone,
+        "logisticName": order.logistic_name,
+        "fromCountryCode": order.from_country,
+        "products": lines_json(&order.lines),
+    });
+    let optional = [
+        ("shippingAddress2", &order.address2),
+        ("email", &order.email),
+        ("remark", &order.remark),
+    ];
+    for (key, value) in optional {
+        if let Some(value) = value {
+            body[key] = json!(value);
+        }
+    }
+    if let Some(pay_type) = order.pay_type {
+        body["payType"] = json!(pay_type);
+    }
+    body
+}
+
+fn read_order_detail(answer: &[u8]) -> Result<Option<OrderDetail>, CjError> {
+    let data: Option<Value> = envelope::parse(answer)?;
+    let Some(data) = data else {
+        return Ok(None);
+    };
+    let fields = Fields::new(&data, "data")?;
+    Ok(Some(OrderDetail {
+        order_id: fields.required_text("orderId")?,
+        order_number: fields.text("orderNumber")?,
+        status: fields.text("orderStatus")?,
+        logistic_name: fields.text("logisticName")?,
+        track_number: fields.text("trackNumber")?,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn order_detail_null_is_none_and_fields_are_named() {
+        let none = br#"{"code":200,"result":true,"message":"","data":null}"#;
+        assert_eq!(read_order_detail(none), Ok(None));
+        let no_id = br#"{"code":200,"result":true,"data":{"orderNumber":"A"}}"#;
+        assert_eq!(
+            read_order_detail(no_id),
+            Err(CjError::Malformed("data.orderId: missing".to_string()))
+        );
+        let ok = br#"{"code":200,"result":true,"data":{"orderId":"SD1","orderNumber":"A","orderStatus":"SHIPPED","trackNumber":"CJPK1"}}"#;
+        let detail = read_order_detail(ok).unwrap().unwrap();
+        assert_eq!(detail.order_id, "SD1");
+        assert_eq!(detail.track_number.as_deref(), Some("CJPK1"));
+    }
+
+    #[test]
+    fn new_refuses_bad_configuration() {
+        assert!(CjClient::new("not an address", "k").is_err());
+        assert!(CjClient::new("ftp://cj.example", "k").is_err());
+        assert!(CjClient::new("https://cj.example/api2.0/v1?x=1", "k").is_err());
+        assert!(CjClient::new(CjClient::PRODUCTION, "  ").is_err());
+        let client = CjClient::new(CjClient::PRODUCTION, "CJ1@api@secret").unwrap();
+        assert!(!format!("{client:?}").contains("secret"));
+    }
+
+    #[test]
+    fn optional_order_fields_are_sent_only_when_given() {
+        let order = OrderRequest {
+            country_code: "US".into(),
+            country: "United States".into(),
+            province: "CA".into(),
+            city: "Fresno".into(),
+            address: "1 Main St".into(),
+            address2: None,
+            customer_name: "Ann".into(),
+            zip: "93650".into(),
+            phone: "5595550100".into(),
+            email: Some("a@example.com".into()),
+            remark: None,
+            logistic_name: "USPS+".into(),
+            from_country: "CN".into(),
+            pay_type: Some(3),
+            lines: vec![Line {
+                vid: "V1".into(),
+                quantity: 2,
+            }],
+        };
+        let body = order_json("N-1", &order);
+        assert_eq!(body["orderNumber"], "N-1");
+        assert_eq!(body["email"], "a@example.com");
+        assert_eq!(body["payType"], 3);
+        assert!(body.get("shippingAddress2").is_none());
+        assert_eq!(body["products"][0]["quantity"], 2);
+    }
+}
