@@ -13,7 +13,7 @@ use crate::storefront::{
 };
 use dropline_domain::catalog::{MAX_WEBHOOK_SECRETS, Platform, Product, StoreConnection, Variant};
 use dropline_domain::ids::{OrderId, ProductId, ShipmentId, StoreId, VariantId};
-use dropline_domain::order::Order;
+use dropline_domain::order::{Order, Shipment};
 use dropline_domain::state::SupplierOrderStatus;
 use dropline_domain::timeline::{Actor, Journal};
 
@@ -322,6 +322,7 @@ impl App {
             tracking_url: shipment.tracking_url.clone(),
             notify_customer: store.store.settings.storefront_notifies_customer,
             order_fully_shipped: fully_shipped,
+            replaces_tracking_number: replaced_tracking_number(&supplier_order.shipments, shipment_id),
         };
         self.storefront_client()?
             .push_fulfillment(&target, &push)
@@ -467,4 +468,76 @@ pub(crate) fn check_connection(connection: &StoreConnection) -> Vec<FieldError> 
         }
     }
     errors
+}
+
+/// The tracking number of the failed parcel that `shipment_id` replaces: the latest earlier
+/// parcel of the same supplier order that failed to arrive and carries another number. The
+/// domain keeps no explicit link, but a reship always adds its parcel after the failed one.
+fn replaced_tracking_number(shipments: &[Shipment], shipment_id: ShipmentId) -> Option<String> {
+    let position = shipments.iter().position(|s| s.id == shipment_id)?;
+    let current = &shipments[position];
+    shipments[..position]
+        .iter()
+        .rev()
+        .find(|s| s.state.is_failure() && s.tracking_number != current.tracking_number)
+        .map(|s| s.tracking_number.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dropline_domain::state::ShipmentState;
+
+    fn parcel(number: &str, state: ShipmentState) -> Shipment {
+        Shipment {
+            id: ShipmentId::new(),
+            carrier: "USPS".into(),
+            tracking_number: number.into(),
+            tracking_url: None,
+            state,
+            events: Vec::new(),
+            shipped_at: None,
+            delivered_at: None,
+        }
+    }
+
+    #[test]
+    fn a_reshipped_parcel_names_the_failed_one() {
+        let failed = parcel("9400", ShipmentState::AttemptFailed);
+        let new = parcel("9401", ShipmentState::InfoReceived);
+        let shipments = vec![failed, new.clone()];
+        assert_eq!(replaced_tracking_number(&shipments, new.id).as_deref(), Some("9400"));
+    }
+
+    #[test]
+    fn the_latest_failure_is_the_one_replaced() {
+        let first = parcel("A1", ShipmentState::ReturnedToSender);
+        let second = parcel("A2", ShipmentState::Exception);
+        let third = parcel("A3", ShipmentState::InTransit);
+        let shipments = vec![first, second, third.clone()];
+        assert_eq!(replaced_tracking_number(&shipments, third.id).as_deref(), Some("A2"));
+    }
+
+    #[test]
+    fn a_first_or_extra_parcel_replaces_nothing() {
+        let only = parcel("B1", ShipmentState::InfoReceived);
+        assert_eq!(replaced_tracking_number(std::slice::from_ref(&only), only.id), None);
+
+        // A second parcel next to a live one is a split shipment, not a replacement.
+        let live = parcel("C1", ShipmentState::InTransit);
+        let extra = parcel("C2", ShipmentState::InfoReceived);
+        let shipments = vec![live, extra.clone()];
+        assert_eq!(replaced_tracking_number(&shipments, extra.id), None);
+    }
+
+    #[test]
+    fn a_failure_with_the_same_number_or_an_unknown_parcel_replaces_nothing() {
+        let failed = parcel("D1", ShipmentState::AttemptFailed);
+        let same = parcel("D1", ShipmentState::InfoReceived);
+        let shipments = vec![failed.clone(), same.clone()];
+        assert_eq!(replaced_tracking_number(&shipments, same.id), None);
+        // The failed parcel itself replaces nothing, and an unknown id finds nothing.
+        assert_eq!(replaced_tracking_number(&shipments, failed.id), None);
+        assert_eq!(replaced_tracking_number(&shipments, ShipmentId::new()), None);
+    }
 }

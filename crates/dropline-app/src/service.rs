@@ -1028,9 +1028,13 @@ impl App {
         carrier: &str,
         tracking_number: &str,
     ) -> Result<Order, AppError> {
-        self.change_supplier_order(scope, id, |order, journal, _| {
+        self.change_supplier_order(scope, id, |order, journal, changes| {
             let shipment = pick_shipment(order, id, failed_shipment)?;
-            order.reship(shipment, carrier, tracking_number, journal)?;
+            let new_shipment = order.reship(shipment, carrier, tracking_number, journal)?;
+            // The new parcel is written back like any other, naming the one it replaces.
+            changes
+                .jobs
+                .push(jobs::storefront_fulfillment_job(order, new_shipment, journal.at));
             Ok(())
         })
         .await

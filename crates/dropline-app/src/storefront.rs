@@ -123,6 +123,10 @@ pub struct FulfillmentPush {
     pub notify_customer: bool,
     /// Every shippable line of the order is now shipped (WooCommerce then completes the order).
     pub order_fully_shipped: bool,
+    /// The failed parcel's tracking number this shipment replaces (a reship): the platform's
+    /// fulfillment carrying that number takes the new tracking instead of a new fulfillment
+    /// being created where the platform supports it.
+    pub replaces_tracking_number: Option<String>,
 }
 
 /// A status written back.

@@ -103,6 +103,7 @@ fn fulfillment_push(order_id: &str, lines: Vec<PushLine>, tracking_number: &str)
         tracking_url: Some(format!("https://www.yuntrack.com/parcelTracking?id={tracking_number}")),
         notify_customer: true,
         order_fully_shipped: true,
+        replaces_tracking_number: None,
     }
 }
 
@@ -446,6 +447,162 @@ async fn shopify_push_status_delivered_and_cancelled() {
     assert_eq!(sim.status(&other).as_deref(), Some("cancelled"));
 }
 
+/// The push of a parcel that replaces a failed one.
+fn reship_push(order_id: &str, lines: Vec<PushLine>, tracking_number: &str, replaces: &str) -> FulfillmentPush {
+    FulfillmentPush {
+        carrier: "DHL".to_string(),
+        tracking_url: None,
+        replaces_tracking_number: Some(replaces.to_string()),
+        ..fulfillment_push(order_id, lines, tracking_number)
+    }
+}
+
+#[tokio::test]
+async fn shopify_reship_updates_the_fulfillment_tracking_once() {
+    let sim = shopify().await;
+    let target = shopify_target(&sim);
+    let client = client();
+    let order_id = sim.create_order().expect("an order");
+    let lines = shopify_lines(&sim, &order_id);
+    client
+        .push_fulfillment(&target, &fulfillment_push(&order_id, lines.clone(), "YT-FAILED-1"))
+        .await
+        .expect("fulfilled");
+    let fulfillment_id = sim.fulfillments(&order_id)[0].id.clone();
+
+    let reship = reship_push(&order_id, lines.clone(), "DHL-NEW-2", "YT-FAILED-1");
+    client
+        .push_fulfillment(&target, &reship)
+        .await
+        .expect("tracking updated");
+    let fulfillments = sim.fulfillments(&order_id);
+    assert_eq!(fulfillments.len(), 1, "no new fulfillment: {fulfillments:#?}");
+    let fulfillment = &fulfillments[0];
+    assert_eq!(fulfillment.id, fulfillment_id);
+    assert_eq!(
+        (
+            fulfillment.tracking_number.as_deref(),
+            fulfillment.tracking_company.as_deref(),
+            fulfillment.tracking_url.as_deref(),
+        ),
+        (Some("DHL-NEW-2"), Some("DHL"), None)
+    );
+    let update_path = format!("/fulfillments/{fulfillment_id}/update_tracking.json");
+    assert_eq!(count_requests(&sim.requests(), "POST", &update_path), 1);
+
+    // The same push again (a retried job): the fulfillment has the new number already.
+    client
+        .push_fulfillment(&target, &reship)
+        .await
+        .expect("second push is fine");
+    let requests = sim.requests();
+    assert_eq!(
+        count_requests(&requests, "POST", "update_tracking.json"),
+        1,
+        "updated once"
+    );
+    assert_eq!(
+        count_requests(&requests, "POST", "/fulfillments.json"),
+        1,
+        "created once"
+    );
+
+    // The delivery of the new parcel is written to that fulfillment.
+    let delivered = StatusPush::Delivered {
+        tracking_number: "DHL-NEW-2".to_string(),
+    };
+    client
+        .push_status(&target, &order_id, &delivered)
+        .await
+        .expect("delivered");
+    let fulfillment = &sim.fulfillments(&order_id)[0];
+    assert_eq!(fulfillment.shipment_status.as_deref(), Some("delivered"));
+
+    // A second reship moves it on again, and the shipment status stays.
+    let again = reship_push(&order_id, lines.clone(), "DHL-NEW-3", "DHL-NEW-2");
+    client.push_fulfillment(&target, &again).await.expect("updated again");
+    let fulfillment = &sim.fulfillments(&order_id)[0];
+    assert_eq!(fulfillment.tracking_number.as_deref(), Some("DHL-NEW-3"));
+    assert_eq!(fulfillment.shipment_status.as_deref(), Some("delivered"));
+
+    // Replacing a number no fulfillment carries, with every line already fulfilled: Shopify
+    // has nothing to fulfil and the push is refused, naming the order.
+    let stray = reship_push(&order_id, lines, "DHL-NEW-4", "NEVER-SENT");
+    let error = client
+        .push_fulfillment(&target, &stray)
+        .await
+        .expect_err("nothing to update or fulfil");
+    assert!(
+        matches!(&error, StorefrontError::Refused(m) if m.contains(&order_id)),
+        "{error:?}"
+    );
+    assert_eq!(count_requests(&sim.requests(), "POST", "update_tracking.json"), 2);
+}
+
+#[tokio::test]
+async fn shopify_sim_update_tracking_checks_the_fulfillment_and_the_body() {
+    let sim = shopify().await;
+    let order_id = sim.create_order().expect("an order");
+    client()
+        .push_fulfillment(
+            &shopify_target(&sim),
+            &fulfillment_push(&order_id, shopify_lines(&sim, &order_id), "YT-SIM-1"),
+        )
+        .await
+        .expect("fulfilled");
+    let fulfillment_id = sim.fulfillments(&order_id)[0].id.clone();
+    let http = reqwest::Client::new();
+    let post = |id: &str, body: serde_json::Value| {
+        http.post(format!(
+            "{}/admin/api/2025-07/fulfillments/{id}/update_tracking.json",
+            sim.base_url()
+        ))
+        .header("X-Shopify-Access-Token", sim.access_token())
+        .json(&body)
+        .send()
+    };
+    let good = serde_json::json!({
+        "fulfillment": {"tracking_info": {"number": "YT-SIM-2", "url": "https://t.example/YT-SIM-2"},
+                        "notify_customer": false}
+    });
+
+    let unknown = post("999999999", good.clone()).await.expect("an answer");
+    assert_eq!(unknown.status().as_u16(), 404);
+    for (body, field) in [
+        (serde_json::json!({"fulfillment": {}}), "fulfillment.tracking_info"),
+        (
+            serde_json::json!({"fulfillment": {"tracking_info": {"number": "  "}}}),
+            "fulfillment.tracking_info.number",
+        ),
+        (
+            serde_json::json!({"fulfillment": {"tracking_info": {"number": 12}}}),
+            "fulfillment.tracking_info.number",
+        ),
+    ] {
+        let answer = post(&fulfillment_id, body).await.expect("an answer");
+        assert_eq!(answer.status().as_u16(), 400);
+        let text = answer.text().await.expect("a body");
+        assert!(text.contains(field), "{field}: {text}");
+    }
+    assert_eq!(
+        sim.fulfillments(&order_id)[0].tracking_number.as_deref(),
+        Some("YT-SIM-1")
+    );
+
+    let answer = post(&fulfillment_id, good).await.expect("an answer");
+    assert_eq!(answer.status().as_u16(), 200);
+    let body: serde_json::Value = answer.json().await.expect("JSON");
+    assert_eq!(body["fulfillment"]["tracking_number"], "YT-SIM-2");
+    let fulfillment = &sim.fulfillments(&order_id)[0];
+    assert_eq!(fulfillment.tracking_number.as_deref(), Some("YT-SIM-2"));
+    assert_eq!(
+        fulfillment.tracking_company.as_deref(),
+        Some("YunExpress"),
+        "kept when not given"
+    );
+    assert_eq!(fulfillment.tracking_url.as_deref(), Some("https://t.example/YT-SIM-2"));
+}
+
 #[tokio::test]
 async fn shopify_products_page_follows_the_link_cursor() {
     let sim = ShopifySim::start(SimConfig::new(3).catalogue(big_catalogue(56)))
@@ -561,6 +718,48 @@ async fn woocommerce_push_fulfillment_adds_tracking_note_and_completes_once() {
     assert_eq!(count_requests(&requests, "POST", "/shipment-trackings"), 1);
     assert_eq!(count_requests(&requests, "POST", "/notes"), 1);
     assert_eq!(count_requests(&requests, "PUT", "/orders/"), 1, "completed once");
+}
+
+#[tokio::test]
+async fn woocommerce_reship_adds_the_new_tracking_and_says_what_it_replaces() {
+    let sim = woocommerce().await;
+    let target = woo_target(&sim);
+    let client = client();
+    let order_id = sim.create_order().expect("an order");
+    let lines = woo_lines(&sim, &order_id);
+    client
+        .push_fulfillment(&target, &fulfillment_push(&order_id, lines.clone(), "YT-WOO-1"))
+        .await
+        .expect("fulfilled");
+    let reship = reship_push(&order_id, lines, "DHL-WOO-2", "YT-WOO-1");
+    client.push_fulfillment(&target, &reship).await.expect("reshipped");
+    client
+        .push_fulfillment(&target, &reship)
+        .await
+        .expect("reshipped twice");
+
+    let numbers: Vec<String> = sim
+        .tracking_items(&order_id)
+        .into_iter()
+        .map(|item| item.tracking_number)
+        .collect();
+    assert_eq!(numbers, ["YT-WOO-1", "DHL-WOO-2"]);
+    let notes: Vec<String> = sim
+        .notes(&order_id)
+        .into_iter()
+        .filter(|note| note.author != "system")
+        .map(|note| note.note)
+        .collect();
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(
+        notes[1].contains("DHL-WOO-2") && notes[1].contains("replaces") && notes[1].contains("YT-WOO-1"),
+        "{notes:?}"
+    );
+    assert!(!notes[0].contains("replaces"), "{notes:?}");
+    assert_eq!(sim.status(&order_id).as_deref(), Some("completed"));
+    let requests = sim.requests();
+    assert_eq!(count_requests(&requests, "POST", "/shipment-trackings"), 2);
+    assert_eq!(count_requests(&requests, "POST", "/notes"), 2);
 }
 
 #[tokio::test]
@@ -757,6 +956,36 @@ async fn wix_push_fulfillment_creates_it_once() {
         .push_fulfillment(&target, &fulfillment_push(&order_id, without_id, "WX-2"))
         .await
         .expect_err("a line without a Wix id");
+    assert!(matches!(&error, StorefrontError::Refused(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn wix_reship_of_a_fully_fulfilled_order_writes_nothing() {
+    let sim = wix().await;
+    let target = wix_target(&sim);
+    let client = client();
+    let order_id = sim.create_order().expect("an order");
+    let lines = wix_lines(&sim, &order_id);
+    client
+        .push_fulfillment(&target, &fulfillment_push(&order_id, lines.clone(), "WX-OLD-1"))
+        .await
+        .expect("fulfilled");
+    let before = sim.requests().len();
+    client
+        .push_fulfillment(&target, &reship_push(&order_id, lines.clone(), "WX-NEW-2", "WX-OLD-1"))
+        .await
+        .expect("nothing left to fulfil is fine");
+    let fulfillments = sim.fulfillments(&order_id);
+    assert_eq!(fulfillments.len(), 1);
+    assert_eq!(fulfillments[0].tracking_number.as_deref(), Some("WX-OLD-1"));
+    let writes = sim.requests()[before..].iter().filter(|r| r.method != "GET").count();
+    assert_eq!(writes, 0, "only read");
+
+    // Without the reship mark the same push asks Wix to fulfil again, which it refuses.
+    let error = client
+        .push_fulfillment(&target, &fulfillment_push(&order_id, lines, "WX-NEW-2"))
+        .await
+        .expect_err("over-fulfilling");
     assert!(matches!(&error, StorefrontError::Refused(_)), "{error:?}");
 }
 

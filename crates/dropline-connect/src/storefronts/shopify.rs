@@ -239,11 +239,48 @@ pub(super) async fn push_fulfillment(api: &Api<'_>, push: &FulfillmentPush) -> R
         }
     }
 
+    let mut tracking_info = json!({
+        "number": push.tracking_number,
+        "company": push.carrier,
+    });
+    if let Some(url) = &push.tracking_url {
+        tracking_info["url"] = json!(url);
+    }
+    let all = fulfillments(api, &order).await?;
+
+    // A reship: the fulfillments that carry the failed parcel's number take the new tracking
+    // (the lines they cover are already fulfilled, a new fulfillment could not be created).
+    // Once updated they carry the new number, so a retried push finds nothing to update and
+    // the idempotence check below sees the lines covered.
+    if let Some(replaced) = push
+        .replaces_tracking_number
+        .as_deref()
+        .map(str::trim)
+        .filter(|number| !number.is_empty() && !number.eq_ignore_ascii_case(push.tracking_number.trim()))
+    {
+        let to_update: Vec<&Fulfillment> = all.iter().filter(|f| f.is_live_with(replaced)).collect();
+        if !to_update.is_empty() {
+            let body = json!({
+                "fulfillment": {
+                    "tracking_info": tracking_info,
+                    "notify_customer": push.notify_customer,
+                }
+            });
+            for fulfillment in to_update {
+                let path = format!(
+                    "{PREFIX}/fulfillments/{}/update_tracking.json",
+                    http::segment(&fulfillment.id.0)?
+                );
+                api.post(&path, &body).await?;
+            }
+            return Ok(());
+        }
+    }
+
     // Idempotence: what fulfillments with this tracking number already cover is not asked
     // again. Normally that is everything (a retried push); after a push interrupted between
     // two fulfillment orders, the rest is fulfilled now.
-    let existing: Vec<Fulfillment> = fulfillments(api, &order)
-        .await?
+    let existing: Vec<Fulfillment> = all
         .into_iter()
         .filter(|f| f.is_live_with(&push.tracking_number))
         .collect();
@@ -320,13 +357,6 @@ pub(super) async fn push_fulfillment(api: &Api<'_>, push: &FulfillmentPush) -> R
         )));
     }
 
-    let mut tracking_info = json!({
-        "number": push.tracking_number,
-        "company": push.carrier,
-    });
-    if let Some(url) = &push.tracking_url {
-        tracking_info["url"] = json!(url);
-    }
     // One fulfillment per fulfillment order: orders at several locations cannot share one.
     for (fo_id, lines) in plan {
         let body = json!({

@@ -266,6 +266,16 @@ pub(super) async fn push_fulfillment(api: &Api<'_>, push: &FulfillmentPush) -> R
         "Your order has shipped with {}. Tracking number: {}.",
         push.carrier, push.tracking_number
     );
+    if let Some(replaced) = push
+        .replaces_tracking_number
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        note.push_str(&format!(
+            " It replaces the parcel with tracking number {replaced}, which could not be delivered."
+        ));
+    }
     if let Some(url) = &push.tracking_url {
         note.push_str(&format!(" Track it at {url}"));
     }

@@ -54,7 +54,9 @@ const CANCEL_REASONS: [&str; 6] = ["customer", "inventory", "fraud", "declined",
 /// `orders/{id}.json`, `orders/{id}/fulfillment_orders.json` (one fulfillment order per order),
 /// `orders/{id}/fulfillments.json`, `POST fulfillments.json` (422 when a line has less
 /// fulfillable quantity than asked or the fulfillment order is closed or cancelled),
-/// `POST orders/{id}/fulfillments/{id}/events.json`, `POST orders/{id}/cancel.json` (422 when
+/// `POST orders/{id}/fulfillments/{id}/events.json`, `POST fulfillments/{id}/update_tracking.json`
+/// (replaces the tracking number, company and url, keeps the shipment status; 404 for an
+/// unknown fulfillment, 422 for a cancelled one), `POST orders/{id}/cancel.json` (422 when
 /// already cancelled).
 ///
 /// Webhooks: the REST order as body; `X-Shopify-Topic`, `X-Shopify-Hmac-Sha256` (base64
@@ -761,6 +763,10 @@ fn routes(ctx: Ctx) -> Router {
             "/admin/api/2025-07/orders/{order_id}/fulfillments/{fulfillment_id}/events.json",
             post(create_fulfillment_event),
         )
+        .route(
+            "/admin/api/2025-07/fulfillments/{fulfillment_id}/update_tracking.json",
+            post(update_tracking),
+        )
         .route("/admin/api/2025-07/orders/{order_id}/cancel.json", post(cancel_order))
         .fallback(not_found)
         .with_state(ctx)
@@ -1188,6 +1194,87 @@ async fn create_fulfillment_event(
             }
         }),
     )
+}
+
+/// The new tracking of a `POST fulfillments/{id}/update_tracking.json`: the number is
+/// required, the company is kept when not given, the url (tied to the old number) is
+/// cleared when not given.
+struct TrackingUpdate {
+    number: String,
+    company: Option<String>,
+    url: Option<String>,
+}
+
+fn parse_tracking_update(body: &[u8]) -> Result<TrackingUpdate, Box<Response>> {
+    let body = parse_json(body).map_err(|reason| Box::new(bad_request("fulfillment", &reason)))?;
+    let tracking = &body["fulfillment"]["tracking_info"];
+    if !tracking.is_object() {
+        return Err(Box::new(bad_request(
+            "fulfillment.tracking_info",
+            "Required parameter missing or invalid",
+        )));
+    }
+    let text = |field: &str| -> Result<Option<String>, Box<Response>> {
+        match &tracking[field] {
+            Value::Null => Ok(None),
+            Value::String(text) if text.trim().is_empty() => Ok(None),
+            Value::String(text) => Ok(Some(text.clone())),
+            _ => Err(Box::new(bad_request(
+                &format!("fulfillment.tracking_info.{field}"),
+                "must be a string",
+            ))),
+        }
+    };
+    let Some(number) = text("number")? else {
+        return Err(Box::new(bad_request(
+            "fulfillment.tracking_info.number",
+            "Required parameter missing or invalid",
+        )));
+    };
+    if !matches!(body["fulfillment"]["notify_customer"], Value::Null | Value::Bool(_)) {
+        return Err(Box::new(bad_request(
+            "fulfillment.notify_customer",
+            "must be true or false",
+        )));
+    }
+    Ok(TrackingUpdate {
+        number,
+        company: text("company")?,
+        url: text("url")?,
+    })
+}
+
+async fn update_tracking(
+    Shared(Ctx { core, shop }): Shared<Ctx>,
+    Path(fulfillment_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let update = match parse_tracking_update(&body) {
+        Ok(update) => update,
+        Err(response) => return *response,
+    };
+    let platform = &*shop;
+    let mut state = lock(&core.state);
+    let Some((order, position)) = state.orders.values_mut().find_map(|order| {
+        let position = order.fulfillments.iter().position(|f| f.id == fulfillment_id)?;
+        Some((order, position))
+    }) else {
+        return not_found_reply();
+    };
+    let fulfillment = &mut order.fulfillments[position];
+    if fulfillment.status == "cancelled" {
+        return refused(format!(
+            "fulfillment {fulfillment_id} is cancelled and its tracking cannot be updated"
+        ));
+    }
+    fulfillment.tracking_number = Some(update.number);
+    if update.company.is_some() {
+        fulfillment.tracking_company = update.company;
+    }
+    fulfillment.tracking_url = update.url;
+    order.touch();
+    let body = render_fulfillment(platform, order, &order.fulfillments[position], position);
+    reply(StatusCode::OK, json!({ "fulfillment": body }))
 }
 
 async fn cancel_order(Shared(Ctx { core, .. }): Shared<Ctx>, Path(order_id): Path<String>, body: Bytes) -> Response {

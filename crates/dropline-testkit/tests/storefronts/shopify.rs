@@ -15,6 +15,7 @@ backend_tests!(
     a_shipment_becomes_one_fulfillment_then_delivered,
     the_seller_cancelling_cancels_the_shopify_order,
     a_rate_limited_fulfillment_is_retried_after_retry_after,
+    a_reshipped_parcel_moves_the_fulfillment_to_its_new_number,
 );
 
 impl Sim for ShopifySim {
@@ -300,4 +301,109 @@ async fn a_rate_limited_fulfillment_is_retried_after_retry_after(app: TestApp) {
         support::fulfilled(&fulfillments[0].lines),
         Sim::order(&sim, &written.external_id).line_quantities()
     );
+}
+
+async fn a_reshipped_parcel_moves_the_fulfillment_to_its_new_number(app: TestApp) {
+    let sim = shop().await;
+    let written = support::shipment_is_written_back(&app, &sim).await;
+    let external = &written.external_id;
+    let so_id = &written.supplier_order_id;
+    let admin = app.admin();
+    admin.mark_shipped(so_id, &json!({})).await.expect(200);
+    let so = admin
+        .mark_failed(so_id, &json!({"note": "address not found"}))
+        .await
+        .expect(200);
+    assert_eq!(so["shipments"][0]["state"], "attempt_failed", "{so:#}");
+    assert_eq!(
+        app.run_pending_jobs().await.claimed(),
+        0,
+        "a failure writes nothing back"
+    );
+
+    // The parcel is sent again with a new number: one job moves the one fulfillment to it.
+    let new_number = format!("YT{:016}", dropline_testkit::data::unique());
+    let so = admin
+        .reship(so_id, &json!({"carrier": "DHL", "tracking_number": new_number}))
+        .await
+        .expect(201);
+    assert_eq!(so["shipments"][1]["tracking_number"], new_number.as_str(), "{so:#}");
+    let before = sim.requests().len();
+    let report = app.run_pending_jobs().await;
+    assert_eq!(report.succeeded, 1, "{report:?}");
+    let fulfillments = sim.fulfillments(external);
+    assert_eq!(fulfillments.len(), 1, "no second fulfillment: {fulfillments:#?}");
+    let fulfillment = &fulfillments[0];
+    assert_eq!(
+        (
+            fulfillment.status.as_str(),
+            fulfillment.tracking_number.as_deref(),
+            fulfillment.tracking_company.as_deref(),
+            fulfillment.tracking_url.as_deref(),
+        ),
+        ("success", Some(new_number.as_str()), Some("DHL"), None)
+    );
+    assert_eq!(
+        support::fulfilled(&fulfillment.lines),
+        Sim::order(&sim, external).line_quantities()
+    );
+    let writes: Vec<String> = support::writes(&sim.requests()[before..])
+        .iter()
+        .map(|r| format!("{} {} {}", r.method, r.path, r.status))
+        .collect();
+    assert_eq!(
+        writes,
+        [format!(
+            "POST /admin/api/2025-07/fulfillments/{}/update_tracking.json 200",
+            fulfillment.id
+        )]
+    );
+    assert_eq!(
+        support::entries(&app, &written.order_id, "storefront.fulfillment_written").await,
+        2
+    );
+
+    // The reship's job run again: the fulfillment has the new number, nothing is written.
+    let order = app
+        .app()
+        .backend()
+        .get_order(written.order_id.parse().expect("an order id"))
+        .await
+        .expect("read the order")
+        .expect("the order");
+    let new_shipment = order.supplier_orders[0].shipments[1].id;
+    let job = dropline_app::jobs::storefront_fulfillment_job(&order, new_shipment, time::OffsetDateTime::now_utc());
+    app.app()
+        .backend()
+        .commit(dropline_app::ports::ChangeSet {
+            jobs: vec![job],
+            ..Default::default()
+        })
+        .await
+        .expect("queue the job again");
+    let before = sim.requests().len();
+    assert_eq!(app.run_pending_jobs().await.succeeded, 1);
+    assert!(
+        support::writes(&sim.requests()[before..]).is_empty(),
+        "a re-run only reads"
+    );
+    assert_eq!(sim.fulfillments(external).len(), 1);
+
+    // The new parcel delivered: Shopify takes the delivery for the new number.
+    admin.mark_shipped(so_id, &json!({})).await.expect(200);
+    let so = admin.mark_delivered(so_id, &json!({})).await.expect(200);
+    assert_eq!(so["shipments"][1]["state"], "delivered", "{so:#}");
+    let report = app.run_pending_jobs().await;
+    assert_eq!((report.succeeded, report.buried), (1, 0), "{report:?}");
+    assert!(support::buried(&app).await.is_empty(), "no buried job");
+    let fulfillments = sim.fulfillments(external);
+    assert_eq!(fulfillments.len(), 1);
+    assert_eq!(fulfillments[0].shipment_status.as_deref(), Some("delivered"));
+    assert_eq!(fulfillments[0].tracking_number.as_deref(), Some(new_number.as_str()));
+    assert_eq!(
+        support::entries(&app, &written.order_id, "storefront.status_written").await,
+        1
+    );
+    let order = app.admin().get_order(&written.order_id).await.expect(200);
+    assert_eq!(order["state"], "delivered", "{order:#}");
 }
