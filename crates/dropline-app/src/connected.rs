@@ -6,16 +6,17 @@ use crate::error::{AppError, FieldError};
 use crate::jobs::{self, JobKind, StorefrontStatus};
 use crate::ports::{CatalogImport, ChangeSet, DeliveryRecord, Job, OrderWrite, StoreError, StoreRecord};
 use crate::scope::Scope;
-use crate::service::{App, IngestOutcome, Ingested};
+use crate::service::{App, CONFLICT_RETRIES, IngestOutcome, Ingested};
 use crate::storefront::{
     FulfillmentPush, PushLine, ShopInfo, StatusPush, StorefrontError, StorefrontTarget, Verified, WebhookError,
     WebhookRequest, WebhookTopic,
 };
-use dropline_domain::catalog::{MAX_WEBHOOK_SECRETS, Platform, Product, StoreConnection, Variant};
+use dropline_domain::catalog::{MAX_WEBHOOK_SECRETS, Platform, Product, Store as Shop, StoreConnection, Variant};
 use dropline_domain::ids::{OrderId, ProductId, ShipmentId, StoreId, VariantId};
 use dropline_domain::order::{Order, Shipment};
 use dropline_domain::state::SupplierOrderStatus;
 use dropline_domain::timeline::{Actor, Journal};
+use std::sync::Arc;
 
 /// What a webhook delivery came to (every one of these answers 200).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,7 +130,7 @@ impl App {
             };
             match self.backend.commit(changes).await {
                 Ok(()) => return Ok(WebhookOutcome::Order(outcome)),
-                Err(StoreError::Conflict(_)) if attempt < 5 => {
+                Err(StoreError::Conflict(_)) if attempt < CONFLICT_RETRIES => {
                     if let Some(record) = &record
                         && self.backend.delivery_seen(record.store_id, &record.delivery_id).await?
                     {
@@ -167,7 +168,7 @@ impl App {
     pub async fn test_store_connection(&self, scope: Scope, store_id: StoreId) -> Result<ShopInfo, AppError> {
         let record = self.get_store(scope, store_id).await?;
         let client = self.storefront_client()?;
-        let target = target_of(&record)?;
+        let target = target_of(&record.store, &record.connection)?;
         client.check(&target).await.map_err(|err| match err {
             // Asked now, by a person: refused credentials are the answer, not "try later".
             StorefrontError::Unauthorized(reason) => AppError::PartnerRefused(format!("credentials refused: {reason}")),
@@ -178,7 +179,7 @@ impl App {
     /// Starts pulling the store's catalogue from its platform (a durable job, page by page).
     pub async fn pull_catalog(&self, scope: Scope, store_id: StoreId) -> Result<(), AppError> {
         let record = self.get_store(scope, store_id).await?;
-        target_of(&record)?;
+        target_of(&record.store, &record.connection)?;
         let changes = ChangeSet {
             jobs: vec![jobs::catalog_pull_job(store_id, None, Self::now())],
             ..ChangeSet::default()
@@ -195,7 +196,7 @@ impl App {
         cursor: Option<&str>,
     ) -> Result<(CatalogImport, Option<String>), AppError> {
         let record = self.get_store(scope, store_id).await?;
-        let target = target_of(&record)?;
+        let target = target_of(&record.store, &record.connection)?;
         let page = self
             .storefront_client()?
             .products_page(&target, cursor)
@@ -269,21 +270,26 @@ impl App {
         }
     }
 
-    /// The order and its store's target, or `None` when the store is not connected to a
-    /// platform that takes write-back (then the job has nothing to do).
-    async fn write_back_target(&self, order_id: OrderId) -> Result<Option<(Order, StorefrontTarget)>, AppError> {
+    /// The order, its store (from the catalogue cache) and the store's target, or `None`
+    /// when the store is not connected to a platform that takes write-back (then the job
+    /// has nothing to do).
+    async fn write_back_target(
+        &self,
+        order_id: OrderId,
+    ) -> Result<Option<(Order, Arc<StoreContext>, StorefrontTarget)>, AppError> {
         let Some(order) = self.backend.get_order(order_id).await? else {
             return Ok(None);
         };
-        let record = self.get_store(Scope::Operator, order.store_id).await?;
-        if !is_connected_platform(record.store.platform) || order.test {
+        let context = self.store_context(Scope::Operator, order.store_id).await?;
+        if !is_connected_platform(context.store.platform) || order.test {
             return Ok(None);
         }
-        Ok(Some((order, target_of(&record)?)))
+        let target = target_of(&context.store, &context.connection)?;
+        Ok(Some((order, context, target)))
     }
 
     async fn write_fulfillment(&self, job: &Job, order_id: OrderId, shipment_id: ShipmentId) -> Result<(), AppError> {
-        let Some((order, target)) = self.write_back_target(order_id).await? else {
+        let Some((order, store, target)) = self.write_back_target(order_id).await? else {
             return self.finish_job(job).await;
         };
         let Some((supplier_order, shipment)) = order
@@ -293,7 +299,6 @@ impl App {
         else {
             return self.finish_job(job).await;
         };
-        let store = self.store_context(Scope::Operator, order.store_id).await?;
         let lines = supplier_order
             .lines
             .iter()
@@ -341,7 +346,7 @@ impl App {
     }
 
     async fn write_status(&self, job: &Job, order_id: OrderId, status: StorefrontStatus) -> Result<(), AppError> {
-        let Some((order, target)) = self.write_back_target(order_id).await? else {
+        let Some((order, _, target)) = self.write_back_target(order_id).await? else {
             return self.finish_job(job).await;
         };
         let (push, message) = match status {
@@ -382,17 +387,17 @@ impl App {
     }
 }
 
-fn target_of(record: &StoreRecord) -> Result<StorefrontTarget, AppError> {
-    if !is_connected_platform(record.store.platform) {
+fn target_of(store: &Shop, connection: &StoreConnection) -> Result<StorefrontTarget, AppError> {
+    if !is_connected_platform(store.platform) {
         return Err(AppError::invalid(
             "platform",
-            format!("a {} store has no platform to call", record.store.platform),
+            format!("a {} store has no platform to call", store.platform),
         ));
     }
     Ok(StorefrontTarget {
-        platform: record.store.platform,
-        connection: record.connection.clone(),
-        currency: record.store.currency,
+        platform: store.platform,
+        connection: connection.clone(),
+        currency: store.currency,
     })
 }
 

@@ -31,7 +31,7 @@ use time::OffsetDateTime;
 use tokio::sync::broadcast;
 
 /// How often a change is retried when another writer changed the same order meanwhile.
-const CONFLICT_RETRIES: usize = 5;
+pub(crate) const CONFLICT_RETRIES: usize = 5;
 
 /// Something the engine finished, for observers (the benchmark, tests, later the dashboard).
 #[derive(Clone, Debug, PartialEq, Eq)]

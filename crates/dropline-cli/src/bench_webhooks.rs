@@ -15,7 +15,6 @@ use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use base64::Engine;
 use dropline_app::service::NewVariant;
 use dropline_app::storefront::{WebhookFormat, WebhookRequest};
 use dropline_app::{App, NewOffer, NewProduct, NewStore, NewSupplier, Scope};
@@ -25,10 +24,8 @@ use dropline_domain::catalog::{
 };
 use dropline_domain::money::{Currency, Money};
 use dropline_store_sqlite::{SqliteOptions, Synchronous};
-use hmac::{Hmac, Mac};
 use serde::Serialize;
 use serde_json::json;
-use sha2::Sha256;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -301,9 +298,7 @@ async fn load(
 }
 
 fn headers(body: &[u8], id: u64) -> Vec<(&'static str, String)> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).expect("any key length works");
-    mac.update(body);
-    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let signature = dropline_connect::signature::sign_hmac_sha256_base64(SECRET.as_bytes(), body);
     vec![
         ("content-type", "application/json".to_string()),
         ("x-shopify-topic", "orders/create".to_string()),

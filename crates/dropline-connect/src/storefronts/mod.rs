@@ -32,8 +32,7 @@ impl HttpStorefronts {
     /// A client with the default timeout. Installs ring as the process's TLS crypto provider
     /// when none is installed yet.
     pub fn new() -> Self {
-        // Fails only when a provider is already installed, which is just as good.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::install_crypto_provider();
         let builder = || {
             reqwest::Client::builder()
                 .user_agent(concat!("dropline/", env!("CARGO_PKG_VERSION")))
