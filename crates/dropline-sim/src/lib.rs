@@ -25,6 +25,7 @@ pub use storefront::{
     Misbehaviour, OrderNote, OrderOutcome, OrderRun, ProductIds, Retry, Scenario, ShopifySim, SimConfig, SimError,
     SimProduct, SimVariant, Topic, TrackingItem, WebhookDelivery, WebhookEvent, WixSim, WooCommerceSim,
 };
+pub use supplier::aliexpress::{AeFault, AeSimLine, AeSimOrder, AeSimProduct, AeSimSku, AliExpressSim};
 pub use supplier::{CjOrder, CjSim, CjVariant};
 
 /// A new HTTP client. In a build where another crate gives reqwest its TLS support without a

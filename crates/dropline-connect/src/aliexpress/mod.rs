@@ -27,10 +27,14 @@
 //! reasonable reading of its inputs, so a test built on it would pin a typo rather than the
 //! algorithm.
 
+pub mod client;
+pub mod error;
+pub mod orders;
 pub mod sign;
 
 use std::fmt;
 
+pub use error::{AeError, RejectKind};
 pub use sign::{sign, string_to_sign, verify};
 
 /// Gateway for business APIs called by dotted method name (`aliexpress.ds.order.create`).

@@ -1,5 +1,15 @@
 //! CJ's API over HTTP: the access token kept and renewed, and the calls dropline makes
-//! (freight, create order, order detail), each answer read by this module's pure readers.
+//! (freight, variant and stock look-ups, create, detail, list and cancel orders, tracking),
+//! each answer read by this module's pure readers.
+//!
+//! # HTTP faults
+//!
+//! CJ answers with HTTP 200 and its envelope, errors included. Anything else is typed here:
+//! HTTP 429 is [`CjError::RateLimited`] carrying the `Retry-After` wait when given (seconds or
+//! an HTTP date, at most [`MAX_RETRY_AFTER`]); another non-2xx status is the error for its
+//! envelope code when the body is CJ's envelope, else the error for the status (5xx →
+//! [`CjError::Unavailable`]); a 2xx body that is not the envelope is [`CjError::Malformed`]; a
+//! time-out, refused or dropped connection or a cut answer is [`CjError::Transport`].
 //!
 //! # Tokens
 //!
@@ -20,20 +30,32 @@
 //! marked sensitive and in the body of `refreshAccessToken`; no error text or log line carries
 //! any of them, nor a body that was sent.
 
+use super::catalog::{self, CjVariantInfo, WarehouseStock};
 use super::envelope::{self, CjError};
 use super::freight::{self, FreightQuote};
+use super::orders::{self, CancelOutcome, CjOrderPage, CjOrderStatus, ORDER_NOT_FOUND_CODE};
+use super::tracking::{self, TrackInfo};
 use super::values::Fields;
 use reqwest::header::HeaderValue;
-use reqwest::{Method, Url};
+use reqwest::{Method, StatusCode, Url};
 use serde_json::{Value, json};
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use time::format_description::well_known::{Rfc2822, Rfc3339};
+
+pub use super::orders::OrderDetail;
 
 /// How long before its expiry a token is renewed.
 pub const RENEW_BEFORE: time::Duration = time::Duration::hours(1);
+/// The longest `Retry-After` believed: CJ's longest limit is a daily quota, reset at 00:00 UTC.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+/// The largest order-list page asked for (CJ's own client never asks for more than 50).
+pub const MAX_PAGE_SIZE: u32 = 50;
+/// The most tracking numbers sent in one `trackInfo` call; more are sent in several calls.
+/// CJ does not document a limit; this keeps the address short.
+pub const TRACK_NUMBERS_PER_CALL: usize = 20;
 /// Answers larger than this are refused (CJ's answers here are a few kilobytes).
 const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 /// How much of a transport error's text is kept.
@@ -93,21 +115,6 @@ pub struct OrderRequest {
     /// `payType`: 2 = pay from the CJ balance, 3 = create only.
     pub pay_type: Option<u8>,
     pub lines: Vec<Line>,
-}
-
-/// An order as `getOrderDetail` shows it. CJ's status names are not verified; they are kept
-/// as text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderDetail {
-    /// CJ's order id.
-    pub order_id: String,
-    /// The caller's order number, when CJ shows it.
-    pub order_number: Option<String>,
-    /// `orderStatus`.
-    pub status: Option<String>,
-    pub logistic_name: Option<String>,
-    /// `trackNumber`, once shipped.
-    pub track_number: Option<String>,
 }
 
 /// A CJ API client for one account. Cheap to share behind an `Arc`; the token is shared by
@@ -206,9 +213,55 @@ impl CjClient {
         self.authed(
             Method::POST,
             "/logistic/freightCalculate",
-            None,
+            &[],
             Some(&body),
             freight::parse_freight_calculate,
+        )
+        .await
+    }
+
+    /// The variant as CJ sells it now (`product/variant/queryByVid`): its SKU and exact sell
+    /// price. `None` when CJ answers without data: it no longer sells this variant (SKU
+    /// drift). An answer for another variant than the one asked for is
+    /// [`CjError::Malformed`].
+    pub async fn variant(&self, vid: &str) -> Result<Option<CjVariantInfo>, CjError> {
+        let vid = required("vid", vid)?;
+        let info = self
+            .authed(
+                Method::GET,
+                "/product/variant/queryByVid",
+                &[("vid", vid)],
+                None,
+                catalog::parse_variant,
+            )
+            .await?;
+        match info {
+            Some(info) if !info.vid.eq_ignore_ascii_case(vid) => Err(CjError::Malformed(format!(
+                "data.vid: {:?} is not the variant asked for",
+                info.vid
+            ))),
+            other => Ok(other),
+        }
+    }
+
+    /// Units of the variant over all CJ warehouses (`product/stock/queryByVid`); `None` when
+    /// CJ answers without data (it does not know the variant).
+    pub async fn stock(&self, vid: &str) -> Result<Option<u32>, CjError> {
+        match self.stock_by_warehouse(vid).await? {
+            Some(warehouses) => catalog::total_stock(&warehouses).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The variant's stock in each CJ warehouse; `None` as for [`Self::stock`].
+    pub async fn stock_by_warehouse(&self, vid: &str) -> Result<Option<Vec<WarehouseStock>>, CjError> {
+        let vid = required("vid", vid)?;
+        self.authed(
+            Method::GET,
+            "/product/stock/queryByVid",
+            &[("vid", vid)],
+            None,
+            catalog::parse_stock,
         )
         .await
     }
@@ -217,8 +270,11 @@ impl CjClient {
     /// the idempotency key: when CJ refuses the creation for a business reason and an order
     /// with this number exists, that order's id is given.
     ///
-    /// A retryable error ([`CjError::is_retryable`], notably [`CjError::Transport`]) may mean
-    /// the order WAS created and only the answer was lost: look it up with
+    /// When the answer is not CJ's envelope (cut or garbled), the order is looked up by its
+    /// number too: found, its id is given; else [`CjError::Malformed`] is returned.
+    ///
+    /// An error for which [`CjError::outcome_unknown`] holds (notably [`CjError::Transport`]:
+    /// the answer was lost or came too late) may mean the order WAS created: look it up with
     /// [`Self::order_by_number`] before ever sending the creation again.
     pub async fn create_order(&self, order_number: &str, order: &OrderRequest) -> Result<String, CjError> {
         let order_number = order_number.trim();
@@ -232,7 +288,7 @@ impl CjClient {
             .authed(
                 Method::POST,
                 "/shopping/order/createOrderV2",
-                None,
+                &[],
                 Some(&body),
                 |answer| {
                     let data: Value = envelope::parse(answer)?;
@@ -241,13 +297,18 @@ impl CjClient {
             )
             .await;
         match created {
-            Err(refused @ CjError::Rejected { .. }) => match self.order_by_number(order_number).await {
-                Ok(Some(existing)) => {
-                    tracing::info!(order_number, "CJ already holds this order number; its order is kept");
-                    Ok(existing.order_id)
+            // A refusal may be CJ's answer to a number it already holds; a body that is not
+            // CJ's envelope may be the answer to an order it created. Either way the order, if
+            // it exists, is the one to keep.
+            Err(error @ (CjError::Rejected { .. } | CjError::Malformed(_))) => {
+                match self.order_by_number(order_number).await {
+                    Ok(Some(existing)) => {
+                        tracing::info!(order_number, "CJ already holds this order number; its order is kept");
+                        Ok(existing.order_id)
+                    }
+                    _ => Err(error),
                 }
-                _ => Err(refused),
-            },
+            }
             other => other,
         }
     }
@@ -262,18 +323,111 @@ impl CjClient {
 
     /// The order with this CJ order id (or order number), `None` when CJ has none.
     pub async fn order_detail(&self, order_id: &str) -> Result<Option<OrderDetail>, CjError> {
-        let order_id = order_id.trim();
-        if order_id.is_empty() {
-            return Err(CjError::Malformed("orderId: empty".to_string()));
-        }
+        let order_id = required("orderId", order_id)?;
         self.authed(
             Method::GET,
             "/shopping/order/getOrderDetail",
-            Some(("orderId", order_id)),
+            &[("orderId", order_id)],
             None,
-            read_order_detail,
+            orders::parse_order_detail,
         )
         .await
+    }
+
+    /// One page (from 1, at most [`MAX_PAGE_SIZE`] orders) of the account's orders at CJ
+    /// (`shopping/order/list`), for reconciliation: orders CJ holds that dropline does not
+    /// know, or whose status moved. Read pages while [`CjOrderPage::has_more`].
+    ///
+    /// CJ's page says its `status` filter defaults to `CANCELLED`; CJ's own client lists
+    /// without it. Whether an unfiltered list holds every status is not verified: see
+    /// [`Self::list_orders_by_status`].
+    pub async fn list_orders(&self, page: u32, page_size: u32) -> Result<CjOrderPage, CjError> {
+        self.list(page, page_size, None).await
+    }
+
+    /// Like [`Self::list_orders`], only the orders in `status` (not
+    /// [`CjOrderStatus::Unknown`]).
+    pub async fn list_orders_by_status(
+        &self,
+        status: CjOrderStatus,
+        page: u32,
+        page_size: u32,
+    ) -> Result<CjOrderPage, CjError> {
+        let status = status
+            .as_cj()
+            .ok_or_else(|| CjError::Malformed("status: an unknown status cannot be asked for".to_string()))?;
+        self.list(page, page_size, Some(status)).await
+    }
+
+    async fn list(&self, page: u32, page_size: u32, status: Option<&str>) -> Result<CjOrderPage, CjError> {
+        if page == 0 {
+            return Err(CjError::Malformed("pageNum: pages start at 1".to_string()));
+        }
+        if page_size == 0 || page_size > MAX_PAGE_SIZE {
+            return Err(CjError::Malformed(format!(
+                "pageSize: {page_size} is not from 1 to {MAX_PAGE_SIZE}"
+            )));
+        }
+        let (page_text, size_text) = (page.to_string(), page_size.to_string());
+        let mut query = vec![("pageNum", page_text.as_str()), ("pageSize", size_text.as_str())];
+        if let Some(status) = status {
+            query.push(("status", status));
+        }
+        self.authed(Method::GET, "/shopping/order/list", &query, None, |answer| {
+            orders::read_order_list(answer, page, page_size)
+        })
+        .await
+    }
+
+    /// What CJ knows about these parcels (`logistic/trackInfo`, the key repeated), in CJ's
+    /// order; numbers CJ does not know may be left out. Blank numbers are refused before
+    /// anything is sent; more than [`TRACK_NUMBERS_PER_CALL`] are asked in several calls.
+    pub async fn track_info<S: AsRef<str>>(&self, track_numbers: &[S]) -> Result<Vec<TrackInfo>, CjError> {
+        let numbers = track_numbers
+            .iter()
+            .map(|number| required("trackNumber", number.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut infos = Vec::new();
+        for chunk in numbers.chunks(TRACK_NUMBERS_PER_CALL) {
+            let query: Vec<(&str, &str)> = chunk.iter().map(|number| ("trackNumber", *number)).collect();
+            let mut answer = self
+                .authed(
+                    Method::GET,
+                    "/logistic/trackInfo",
+                    &query,
+                    None,
+                    tracking::parse_track_info,
+                )
+                .await?;
+            infos.append(&mut answer);
+        }
+        Ok(infos)
+    }
+
+    /// Asks CJ to cancel the order (`DELETE shopping/order/deleteOrder?orderId=`, CJ's only
+    /// documented way). CJ documents neither which statuses it accepts nor its refusal codes:
+    /// any business refusal is [`CancelOutcome::Refused`] with CJ's code and message (a shipped
+    /// order cannot be cancelled); code [`ORDER_NOT_FOUND_CODE`] is
+    /// [`CancelOutcome::NotFound`]. Other errors are returned; after one for which
+    /// [`CjError::outcome_unknown`] holds, read the order before asking again.
+    pub async fn cancel_order(&self, order_id: &str) -> Result<CancelOutcome, CjError> {
+        let order_id = required("orderId", order_id)?;
+        let answer = self
+            .authed(
+                Method::DELETE,
+                "/shopping/order/deleteOrder",
+                &[("orderId", order_id)],
+                None,
+                // CJ documents no data for this call: whatever comes with success is ignored.
+                |answer| envelope::parse::<Value>(answer).map(|_| ()),
+            )
+            .await;
+        match answer {
+            Ok(()) => Ok(CancelOutcome::Cancelled),
+            Err(error) if error.code() == Some(ORDER_NOT_FOUND_CODE) => Ok(CancelOutcome::NotFound),
+            Err(CjError::Rejected { code, message }) => Ok(CancelOutcome::Refused { code, message }),
+            Err(error) => Err(error),
+        }
     }
 
     /// One call with the access token; on a token error, once more with a new token.
@@ -281,7 +435,7 @@ impl CjClient {
         &self,
         method: Method,
         path: &str,
-        query: Option<(&str, &str)>,
+        query: &[(&str, &str)],
         body: Option<&Value>,
         read: impl Fn(&[u8]) -> Result<T, CjError>,
     ) -> Result<T, CjError> {
@@ -343,7 +497,7 @@ impl CjClient {
     }
 
     async fn token_call(&self, path: &str, body: &Value) -> Result<Tokens, CjError> {
-        let answer = self.send(Method::POST, path, None, Some(body), None).await?;
+        let answer = self.send(Method::POST, path, &[], Some(body), None).await?;
         let data: Value = envelope::parse(&answer)?;
         let fields = Fields::new(&data, "data")?;
         let date = |key: &str| -> Result<OffsetDateTime, CjError> {
@@ -366,20 +520,23 @@ impl CjClient {
     }
 
     /// Sends one call and gives the body of a 2xx answer; another status is the error for
-    /// that code, a lost answer [`CjError::Transport`].
+    /// that code (429 with its `Retry-After`), a lost answer [`CjError::Transport`].
     async fn send(
         &self,
         method: Method,
         path: &str,
-        query: Option<(&str, &str)>,
+        query: &[(&str, &str)],
         body: Option<&Value>,
         token: Option<&str>,
     ) -> Result<Vec<u8>, CjError> {
         let call = format!("{method} {path}");
         let mut url = Url::parse(&format!("{}{path}", self.base))
             .map_err(|_| CjError::Malformed(format!("base_url: cannot build an address for {path}")))?;
-        if let Some((name, value)) = query {
-            url.query_pairs_mut().append_pair(name, value);
+        if !query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (name, value) in query {
+                pairs.append_pair(name, value);
+            }
         }
         let mut request = self
             .http
@@ -398,6 +555,11 @@ impl CjClient {
         let started = std::time::Instant::now();
         let mut response = request.send().await.map_err(|e| transport(&call, &e))?;
         let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| parse_retry_after(value, (self.clock)()));
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| transport(&call, &e))? {
             if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
@@ -411,10 +573,30 @@ impl CjClient {
         if status.is_success() {
             return Ok(bytes);
         }
-        // A CJ envelope with an error code says more than the status.
-        if let Err(error) = envelope::parse::<Value>(&bytes)
-            && error.code().is_some()
-        {
+        let in_envelope = match envelope::parse::<Value>(&bytes) {
+            Err(error) if error.code().is_some() => Some(error),
+            _ => None,
+        };
+        // For a rate limit or a server failure the status decides whatever the body says (a
+        // gateway may wrap anything); CJ's own error, when the body is its envelope, is kept in
+        // the text.
+        let message = match &in_envelope {
+            Some(error) => format!("HTTP {status} to {call}: {error}"),
+            None => format!("HTTP {status} to {call}"),
+        };
+        let code = i64::from(status.as_u16());
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return Err(CjError::RateLimited {
+                code,
+                message,
+                retry_after,
+            });
+        }
+        if status.is_server_error() {
+            return Err(CjError::Unavailable { code, message });
+        }
+        // Otherwise a CJ envelope with an error code says more than the status.
+        if let Some(error) = in_envelope {
             return Err(error);
         }
         Err(CjError::from_code(
@@ -422,6 +604,45 @@ impl CjClient {
             format!("HTTP {status} to {call}"),
         ))
     }
+}
+
+/// `value` trimmed, refused when blank (nothing is sent for it).
+fn required<'a>(name: &str, value: &'a str) -> Result<&'a str, CjError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(CjError::Malformed(format!("{name}: empty")));
+    }
+    Ok(value)
+}
+
+/// `Retry-After` as a wait: whole or decimal seconds, or an HTTP date (read against `now`). A
+/// date already past is no wait; a wait above [`MAX_RETRY_AFTER`] is cut to it; anything else
+/// is ignored (`None`: the caller uses its own backoff).
+fn parse_retry_after(value: &str, now: OffsetDateTime) -> Option<Duration> {
+    let value = value.trim();
+    let wait = match value.split_once('.') {
+        _ if value.is_empty() => return None,
+        _ if value.bytes().all(|b| b.is_ascii_digit()) => Duration::from_secs(value.parse().ok()?),
+        Some((whole, fraction))
+            if !whole.is_empty()
+                && !fraction.is_empty()
+                && whole.bytes().all(|b| b.is_ascii_digit())
+                && fraction.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            let seconds: u64 = whole.parse().ok()?;
+            let nanos = fraction
+                .bytes()
+                .chain(std::iter::repeat(b'0'))
+                .take(9)
+                .fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
+            Duration::new(seconds, nanos)
+        }
+        _ => {
+            let at = OffsetDateTime::parse(value, &Rfc2822).ok()?;
+            Duration::try_from(at - now).unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 fn transport(call: &str, error: &reqwest::Error) -> CjError {
@@ -486,21 +707,6 @@ fn order_json(order_number: &str, order: &OrderRequest) -> Value {
     body
 }
 
-fn read_order_detail(answer: &[u8]) -> Result<Option<OrderDetail>, CjError> {
-    let data: Option<Value> = envelope::parse(answer)?;
-    let Some(data) = data else {
-        return Ok(None);
-    };
-    let fields = Fields::new(&data, "data")?;
-    Ok(Some(OrderDetail {
-        order_id: fields.required_text("orderId")?,
-        order_number: fields.text("orderNumber")?,
-        status: fields.text("orderStatus")?,
-        logistic_name: fields.text("logisticName")?,
-        track_number: fields.text("trackNumber")?,
-    }))
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -508,18 +714,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn order_detail_null_is_none_and_fields_are_named() {
-        let none = br#"{"code":200,"result":true,"message":"","data":null}"#;
-        assert_eq!(read_order_detail(none), Ok(None));
-        let no_id = br#"{"code":200,"result":true,"data":{"orderNumber":"A"}}"#;
+    fn retry_after_in_seconds_or_as_a_date() {
+        let now = time::macros::datetime!(2015-10-21 07:27:00 UTC);
+        assert_eq!(parse_retry_after("2", now), Some(Duration::from_secs(2)));
+        assert_eq!(parse_retry_after(" 1.5 ", now), Some(Duration::from_millis(1500)));
         assert_eq!(
-            read_order_detail(no_id),
-            Err(CjError::Malformed("data.orderId: missing".to_string()))
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            Some(Duration::from_secs(60))
         );
-        let ok = br#"{"code":200,"result":true,"data":{"orderId":"SD1","orderNumber":"A","orderStatus":"SHIPPED","trackNumber":"CJPK1"}}"#;
-        let detail = read_order_detail(ok).unwrap().unwrap();
-        assert_eq!(detail.order_id, "SD1");
-        assert_eq!(detail.track_number.as_deref(), Some("CJPK1"));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("99999999", now), Some(MAX_RETRY_AFTER));
+        for odd in ["", "-1", "1.", ".5", "soon", "1e3"] {
+            assert_eq!(parse_retry_after(odd, now), None, "{odd:?}");
+        }
     }
 
     #[test]

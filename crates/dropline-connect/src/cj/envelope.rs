@@ -3,6 +3,7 @@
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::time::Duration;
 
 /// CJ's code for success.
 pub const SUCCESS: i64 = 200;
@@ -25,9 +26,14 @@ pub enum CjError {
     /// token will not help, a person has to fix the configuration.
     #[error("CJ refused the credentials (code {code}): {message}")]
     Credentials { code: i64, message: String },
-    /// Too many calls: wait and call again.
+    /// Too many calls: wait and call again; `retry_after` is how long CJ asked to wait, when
+    /// it said (the `Retry-After` header of an HTTP 429).
     #[error("CJ rate limit reached (code {code}): {message}")]
-    RateLimited { code: i64, message: String },
+    RateLimited {
+        code: i64,
+        message: String,
+        retry_after: Option<Duration>,
+    },
     /// CJ's side is busy or failing: call again later.
     #[error("CJ unavailable (code {code}): {message}")]
     Unavailable { code: i64, message: String },
@@ -63,6 +69,23 @@ impl CjError {
         matches!(self, Self::TokenExpired { .. } | Self::TokenInvalid { .. })
     }
 
+    /// How long CJ asked to wait before the next call, when it said so.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Whether a call that changes something at CJ (creating or cancelling an order) may have
+    /// been carried out although this error came back: the answer was lost or cut
+    /// ([`Transport`](Self::Transport), [`Malformed`](Self::Malformed)), or CJ failed on its
+    /// side after perhaps doing the work ([`Unavailable`](Self::Unavailable)). Before making
+    /// such a call again, look its effect up (an order by its number).
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, Self::Transport(_) | Self::Malformed(_) | Self::Unavailable { .. })
+    }
+
     /// CJ's code, when the error came from CJ's envelope.
     pub fn code(&self) -> Option<i64> {
         match self {
@@ -84,7 +107,11 @@ impl CjError {
             401 => Self::TokenExpired { code, message },
             1_600_001 | 1_600_002 | 1_600_003 | 1_600_030 => Self::TokenInvalid { code, message },
             1_600_004..=1_600_008 | 1_600_031 => Self::Credentials { code, message },
-            429 => Self::RateLimited { code, message },
+            429 => Self::RateLimited {
+                code,
+                message,
+                retry_after: None,
+            },
             1_600_000 | 500..=599 => Self::Unavailable { code, message },
             400 | 1_600_009..=1_600_011 | 1_600_100 => Self::Invalid { code, message },
             // CJ's documented daily-limit answer has no code of its own in the stored docs;
@@ -94,7 +121,11 @@ impl CjError {
                 .to_ascii_lowercase()
                 .starts_with("too many requests") =>
             {
-                Self::RateLimited { code, message }
+                Self::RateLimited {
+                    code,
+                    message,
+                    retry_after: None,
+                }
             }
             _ => Self::Rejected { code, message },
         }
@@ -258,16 +289,19 @@ mod tests {
             error,
             CjError::RateLimited {
                 code: 429,
-                message: "slow down".into()
+                message: "slow down".into(),
+                retry_after: None,
             }
         );
         assert!(error.is_retryable());
+        assert_eq!(error.retry_after(), None);
         let text = "Too Many Requests, Sorry, you have reached the daily request limit (1000 times/day)";
         assert_eq!(
             failure(1_600_200, text),
             CjError::RateLimited {
                 code: 1_600_200,
-                message: text.into()
+                message: text.into(),
+                retry_after: None,
             }
         );
         // A known code wins over the text.
@@ -385,6 +419,10 @@ mod tests {
             let _ = crate::cj::freight::parse_freight_calculate_tip(&bytes);
             let _ = crate::cj::freight::parse_partner_freight_calculate(&bytes);
             let _ = crate::cj::tracking::parse_track_info(&bytes);
+            let _ = crate::cj::orders::parse_order_detail(&bytes);
+            let _ = crate::cj::orders::parse_order_list(&bytes);
+            let _ = crate::cj::catalog::parse_variant(&bytes);
+            let _ = crate::cj::catalog::parse_stock(&bytes);
         }
 
         #[test]
@@ -395,6 +433,9 @@ mod tests {
                         "logisticName", "logisticPrice", "logisticPriceCn", "logisticAging", "option", "optionId",
                         "postage", "arrivalTime", "ruleTips", "srcArea", "postageAmount", "logisticsModel",
                         "logisticsName", "isSupportIoss", "iossList", "trackingNumber", "deliveryDay", "deliveryTime",
+                        "orderId", "orderNum", "orderStatus", "orderAmount", "productAmount", "trackNumber",
+                        "productList", "vid", "quantity", "sellPrice", "variantSku", "variantSellPrice",
+                        "totalInventoryNum", "storageNum", "list", "total", "pageNum", "pageSize",
                     ]),
                     prop_oneof![
                         Just(Value::Null),
@@ -404,6 +445,9 @@ mod tests {
                         "[-0-9. a-z:]{0,12}".prop_map(Value::from),
                         Just(serde_json::json!([{"type": 1, "id": "x", "enName": ""}])),
                         Just(serde_json::json!({"id": "1", "enName": "X", "shortCode": "US"})),
+                        Just(serde_json::json!([{"vid": "V", "quantity": 1, "sellPrice": "1e9"}])),
+                        Just(serde_json::json!([{"orderId": "1", "orderStatus": "SHIPPED", "orderAmount": -1}])),
+                        Just(Value::from(u64::MAX)),
                     ],
                     0..8,
                 ),
@@ -416,6 +460,17 @@ mod tests {
             let _ = crate::cj::freight::parse_freight_calculate_tip(bytes);
             let _ = crate::cj::freight::parse_partner_freight_calculate(bytes);
             let _ = crate::cj::tracking::parse_track_info(bytes);
+            let _ = crate::cj::catalog::parse_stock(bytes);
+            let _ = crate::cj::orders::parse_order_list(bytes);
+            // The same entries as one object: the shape of the single-object answers.
+            for entry in entries.iter().take(1) {
+                let body = serde_json::json!({"code": 200, "result": true, "data": entry}).to_string();
+                let _ = crate::cj::orders::parse_order_detail(body.as_bytes());
+                let _ = crate::cj::catalog::parse_variant(body.as_bytes());
+                let page = serde_json::json!({"list": [entry], "total": entry.get("total")});
+                let body = serde_json::json!({"code": 200, "data": page}).to_string();
+                let _ = crate::cj::orders::parse_order_list(body.as_bytes());
+            }
         }
 
         #[test]

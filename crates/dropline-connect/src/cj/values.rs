@@ -85,6 +85,19 @@ impl<'a> Fields<'a> {
         self.money(key, currency)?.ok_or_else(|| self.bad(key, "missing"))
     }
 
+    /// Like [`money`](Self::money), but an amount above `ceiling` (same currency) is refused:
+    /// an answer that prices a parcel of gadgets in millions is broken, and must not reach a
+    /// margin check as if it were true.
+    pub(crate) fn plausible_money(&self, key: &str, ceiling: Money) -> Result<Option<Money>, CjError> {
+        let Some(amount) = self.money(key, ceiling.currency)? else {
+            return Ok(None);
+        };
+        if amount.minor > ceiling.minor {
+            return Err(self.bad(key, format!("{amount} is above the plausible ceiling of {ceiling}")));
+        }
+        Ok(Some(amount))
+    }
+
     /// A day range (`"2-5"`, `"7"` or `7`); absent or empty is `None`.
     pub(crate) fn days(&self, key: &str) -> Result<Option<DayRange>, CjError> {
         self.text(key)?
@@ -297,6 +310,19 @@ mod tests {
             fields.required_money("logisticPrice", usd()),
             Err(CjError::Malformed("data[1].logisticPrice: missing".into()))
         );
+    }
+
+    #[test]
+    fn amounts_above_the_ceiling_are_refused() {
+        let object = json!({"a": "99.99", "b": 100.01, "c": ""});
+        let fields = Fields::new(&object, "data").expect("object");
+        let ceiling = Money::new(10_000, usd());
+        assert_eq!(fields.plausible_money("a", ceiling), Ok(Some(Money::new(9_999, usd()))));
+        assert!(matches!(
+            fields.plausible_money("b", ceiling),
+            Err(CjError::Malformed(m)) if m.starts_with("data.b:") && m.contains("ceiling")
+        ));
+        assert_eq!(fields.plausible_money("c", ceiling), Ok(None));
     }
 
     #[test]

@@ -10,29 +10,80 @@
 //!   expired refresh token answers 1600003.
 //! - `POST /logistic/freightCalculate`: one quote per shipping method for the route, priced
 //!   from the catalogue's weights, in the shape of CJ's answer.
+//! - `GET /product/variant/queryByVid?vid=`: the variant (`vid`, `pid`, `variantSku`,
+//!   `variantNameEn`, `variantWeight`, `variantSellPrice`), in the shape of CJ's product page.
+//! - `GET /product/stock/queryByVid?vid=`: the variant's stock in two warehouses (China and
+//!   US), `totalInventoryNum` each (and the deprecated `storageNum`).
 //! - `POST /shopping/order/createOrderV2`: creates an order; `orderNumber` is the idempotency
-//!   key. CJ's documentation does not say what a second create with a known `orderNumber`
-//!   answers, so the simulator refuses it with [`CjSim::DUPLICATE_ORDER_CODE`] (a code of its
-//!   own) and the existing order's `orderId` in `data`; no second order is made.
+//!   key. Stock goes down by the quantities ordered.
 //! - `GET /shopping/order/getOrderDetail?orderId=`: by CJ order id or by the caller's
-//!   `orderNumber` (CJ documents both). An unknown order answers code 200 with `data: null`
-//!   (CJ's answer for this case is not documented).
+//!   `orderNumber` (CJ documents both); an unknown order answers 1600300 "order not found"
+//!   (CJ's documented code).
+//! - `GET /shopping/order/list?pageNum=&pageSize=&status=`: a page of orders, newest first,
+//!   `{pageNum, pageSize, total, list}`.
+//! - `DELETE /shopping/order/deleteOrder?orderId=`: cancels an order not yet paid.
+//! - `GET /logistic/trackInfo?trackNumber=…` (the key repeated): one entry per shipped parcel
+//!   asked for, in the shape of CJ's example.
 //!
 //! Every call except authentication needs `CJ-Access-Token`: absent → 1600002, unknown →
 //! 1600001, expired → 401 (the code CJ's own client reads as "token expired"). A bad body or
-//! parameter answers 1600100 with the field named.
+//! parameter answers 1600100 with the field named. Tokens expire on the real clock.
+//!
+//! # Orders over simulated time
+//!
+//! Orders live on the simulator's own clock ([`CjSim::now`]), which starts at
+//! 2025-01-06 00:00 UTC and moves only when a test calls [`CjSim::advance`]. An order created
+//! with `payType` 2 (pay from the CJ balance) is `CREATED`, is paid after
+//! [`CjSim::set_payment_delay`] (`UNSHIPPED`), leaves the warehouse after
+//! [`CjSim::set_processing_delay`] (`SHIPPED`, with its `trackNumber`) and is `DELIVERED`
+//! after the method's transit time. An order created with `payType` 3 or none stays `CREATED`
+//! until [`CjSim::pay`] (a person paying in MyCJ). Tracking numbers follow the carrier's
+//! format: `CJPKL` + 10 digits + 2 letters (CJPacket), 22 digits with a mod-10 check digit
+//! (USPS+), a UPU S10 number with its mod-11 check digit ending `CN` (China Post), 10 digits
+//! with a mod-7 check digit (DHL).
+//!
+//! # The simulator's own choices
+//!
+//! CJ does not document these; the simulator picks and the client must not depend on them:
+//!
+//! - A second create with a known `orderNumber` is refused with [`CjSim::DUPLICATE_ORDER_CODE`]
+//!   and the existing order's `orderId` in `data`; no second order is made.
+//! - An order over stock is refused with [`CjSim::OUT_OF_STOCK_CODE`], one for a variant CJ
+//!   no longer sells with [`CjSim::VARIANT_UNAVAILABLE_CODE`], one to a refused destination
+//!   with [`CjSim::COUNTRY_REFUSED_CODE`]; nothing is created. Freight to a refused
+//!   destination is an empty list.
+//! - `variant/queryByVid` and `stock/queryByVid` answer code 200 with `data: null` for a
+//!   variant that is unknown or no longer sold.
+//! - `deleteOrder` cancels an order that is `CREATED` (the order stays, `CANCELLED`, and its
+//!   stock comes back); deleting a cancelled order again succeeds; an order paid, shipped or
+//!   delivered is refused with [`CjSim::CANCEL_REFUSED_CODE`]; an unknown id answers 1600300.
+//! - The order list is newest first and ignores a `pageSize` above 50 (50 are given); without
+//!   `status` it lists every order (CJ's page says the filter defaults to `CANCELLED`).
+//! - `trackInfo` leaves out numbers it does not know or that have not shipped; its
+//!   `trackingStatus` moves `Info received` → `In transit` → `Out for delivery` →
+//!   `Delivered` as the days pass.
+//! - A 429 carries `Retry-After` and a plain-text body (CJ's 429 body is not documented).
+//!
+//! # Faults
+//!
+//! [`Fault`]s are taken one per request, first from the queue aimed at that endpoint
+//! ([`CjSim::fault_on`]), else from the queue for any endpoint ([`CjSim::fail_next`],
+//! [`CjSim::rate_limit_next`], [`CjSim::malformed_next`], [`CjSim::delay_next`]): the same
+//! calls meet the same faults on every run.
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use time::format_description::well_known::Rfc3339;
+use time::macros::{datetime, format_description};
 use time::{Duration, OffsetDateTime, UtcOffset};
 use tokio::task::JoinHandle;
 
@@ -43,36 +94,146 @@ const REFRESH_TOKEN_DAYS: i64 = 180;
 const PARAM_ERROR: i64 = 1_600_100;
 /// CNY per USD used for the `…Cn` prices.
 const CNY_PER_USD_MILLI: i64 = 6_480;
+/// Where the simulated clock starts.
+const EPOCH: OffsetDateTime = datetime!(2025-01-06 00:00:00 UTC);
+/// The most orders one list page holds.
+const MAX_PAGE_SIZE: usize = 50;
+/// Stock of each variant at start.
+const INITIAL_STOCK: u32 = 100;
 
-/// A variant CJ sells: its `vid` and its shipping weight.
+/// A variant CJ sells (or sold).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CjVariant {
     pub vid: String,
+    /// CJ's product id.
+    pub pid: String,
     pub sku: String,
+    /// English name.
+    pub name: String,
     /// Shipping weight in grams.
     pub weight_grams: u32,
     /// Price in US cents.
     pub price_cents: i64,
+    /// Units over all warehouses.
+    pub stock: u32,
+    /// Whether CJ still sells it ([`CjSim::remove_variant`] ends that).
+    pub listed: bool,
 }
 
-/// An order created at the simulator.
+/// An order created at the simulator, as it stands at the simulated time it was read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CjOrder {
     pub order_id: String,
     pub order_number: String,
     pub logistic_name: String,
+    /// Destination country.
     pub country_code: String,
+    /// Ship-from country.
+    pub from_country: String,
     /// `(vid, quantity)` lines.
     pub products: Vec<(String, u32)>,
+    /// `orderStatus`: `CREATED`, `UNSHIPPED`, `SHIPPED`, `DELIVERED` or `CANCELLED`.
     pub status: String,
+    /// `payType` as sent.
+    pub pay_type: Option<u8>,
+    /// Sum of the lines at the prices of the moment of creation, in US cents.
+    pub product_cents: i64,
+    /// Postage, in US cents.
+    pub postage_cents: i64,
+    /// The parcel's tracking number, once shipped.
+    pub track_number: Option<String>,
+    /// When it was created, on the simulated clock.
+    pub created_at: OffsetDateTime,
 }
 
-/// A shipping method: `(name, base cents, cents per 100 g, aging)`.
-const METHODS: [(&str, i64, i64, &str); 3] = [
-    ("USPS+", 371, 50, "2-5"),
-    ("CJPacket Ordinary", 250, 35, "7-12"),
-    ("DHL Official", 1_890, 120, "3-7"),
+/// A fault one request meets instead of (or on top of) its normal answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// HTTP 500 with a plain-text body; nothing is done.
+    ServerError,
+    /// HTTP 429 with `Retry-After` (seconds) when given; nothing is done.
+    RateLimited { retry_after_secs: Option<u64> },
+    /// The request is carried out, then its answer is cut in half: HTTP 200, a body that is
+    /// not JSON.
+    Malformed,
+    /// The request is carried out, then its answer is held back this long (a client with a
+    /// shorter time-out gives up while the work is done).
+    Delay(std::time::Duration),
+    /// The request is carried out, then the status line and headers go out and the body never
+    /// does (the connection is closed).
+    LoseResponse,
+    /// A business refusal with this CJ code and message (HTTP 200, CJ's envelope); nothing is
+    /// done.
+    Reject { code: i64, message: String },
+}
+
+/// How a shipping method's tracking numbers look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TrackFormat {
+    CjPacket,
+    Usps,
+    UpuS10,
+    Dhl,
+}
+
+/// A shipping method: name, base cents, cents per 100 g started, aging, transit days, numbers.
+struct Method {
+    name: &'static str,
+    base_cents: i64,
+    per_100g_cents: i64,
+    aging: &'static str,
+    transit_days: i64,
+    track: TrackFormat,
+    /// Whether a US warehouse ships with it.
+    from_us: bool,
+}
+
+const METHODS: [Method; 4] = [
+    Method {
+        name: "USPS+",
+        base_cents: 371,
+        per_100g_cents: 50,
+        aging: "2-5",
+        transit_days: 5,
+        track: TrackFormat::Usps,
+        from_us: true,
+    },
+    Method {
+        name: "CJPacket Ordinary",
+        base_cents: 250,
+        per_100g_cents: 35,
+        aging: "7-12",
+        transit_days: 12,
+        track: TrackFormat::CjPacket,
+        from_us: true,
+    },
+    Method {
+        name: "DHL Official",
+        base_cents: 1_890,
+        per_100g_cents: 120,
+        aging: "3-7",
+        transit_days: 7,
+        track: TrackFormat::Dhl,
+        from_us: false,
+    },
+    Method {
+        name: "China Post Registered Air Mail",
+        base_cents: 180,
+        per_100g_cents: 30,
+        aging: "15-30",
+        transit_days: 30,
+        track: TrackFormat::UpuS10,
+        from_us: false,
+    },
 ];
+
+fn method(name: &str) -> Option<&'static Method> {
+    METHODS.iter().find(|m| m.name == name)
+}
+
+fn postage_cents(method: &Method, grams: i64) -> i64 {
+    method.base_cents + method.per_100g_cents * ((grams + 99) / 100)
+}
 
 struct Tokens {
     /// access token → expiry.
@@ -81,25 +242,135 @@ struct Tokens {
     refresh: HashMap<String, OffsetDateTime>,
 }
 
+#[derive(Default)]
 struct Faults {
-    fail_next: u32,
+    /// For any endpoint, in order.
+    any: VecDeque<Fault>,
+    /// Per endpoint path (after the prefix), in order.
+    on: HashMap<String, VecDeque<Fault>>,
     lose_next_create: bool,
+}
+
+/// Delays an order goes through, fixed at its creation.
+#[derive(Clone, Copy)]
+struct Timings {
+    payment: Duration,
+    processing: Duration,
+    /// Overrides every method's transit time.
+    transit: Option<Duration>,
+}
+
+/// An order as the simulator keeps it; its status is derived from the clock.
+#[derive(Clone)]
+struct SimOrder {
+    order_id: String,
+    order_number: String,
+    logistic_name: String,
+    country_code: String,
+    from_country: String,
+    pay_type: Option<u8>,
+    /// `(vid, quantity, unit cents)`.
+    lines: Vec<(String, u32, i64)>,
+    postage_cents: i64,
+    created_at: OffsetDateTime,
+    /// When it is (or will be) paid.
+    paid_at: Option<OffsetDateTime>,
+    cancelled_at: Option<OffsetDateTime>,
+    processing: Duration,
+    transit: Duration,
+    /// Given at creation, shown once shipped.
+    track_number: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    Created,
+    Unshipped,
+    Shipped,
+    Delivered,
+    Cancelled,
+}
+
+impl Stage {
+    fn cj(self) -> &'static str {
+        match self {
+            Self::Created => "CREATED",
+            Self::Unshipped => "UNSHIPPED",
+            Self::Shipped => "SHIPPED",
+            Self::Delivered => "DELIVERED",
+            Self::Cancelled => "CANCELLED",
+        }
+    }
+}
+
+impl SimOrder {
+    fn shipped_at(&self) -> Option<OffsetDateTime> {
+        self.paid_at.map(|paid| paid + self.processing)
+    }
+
+    fn delivered_at(&self) -> Option<OffsetDateTime> {
+        self.shipped_at().map(|shipped| shipped + self.transit)
+    }
+
+    fn stage(&self, now: OffsetDateTime) -> Stage {
+        if self.cancelled_at.is_some_and(|at| at <= now) {
+            return Stage::Cancelled;
+        }
+        match (self.paid_at, self.shipped_at(), self.delivered_at()) {
+            (Some(_), _, Some(delivered)) if delivered <= now => Stage::Delivered,
+            (Some(_), Some(shipped), _) if shipped <= now => Stage::Shipped,
+            (Some(paid), _, _) if paid <= now => Stage::Unshipped,
+            _ => Stage::Created,
+        }
+    }
+
+    fn product_cents(&self) -> i64 {
+        self.lines.iter().map(|(_, q, cents)| cents * i64::from(*q)).sum()
+    }
+
+    fn public(&self, now: OffsetDateTime) -> CjOrder {
+        let stage = self.stage(now);
+        CjOrder {
+            order_id: self.order_id.clone(),
+            order_number: self.order_number.clone(),
+            logistic_name: self.logistic_name.clone(),
+            country_code: self.country_code.clone(),
+            from_country: self.from_country.clone(),
+            products: self.lines.iter().map(|(vid, q, _)| (vid.clone(), *q)).collect(),
+            status: stage.cj().to_string(),
+            pay_type: self.pay_type,
+            product_cents: self.product_cents(),
+            postage_cents: self.postage_cents,
+            track_number: matches!(stage, Stage::Shipped | Stage::Delivered).then(|| self.track_number.clone()),
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// The catalogue, the orders and the clock, behind one lock.
+struct World {
+    variants: Vec<CjVariant>,
+    orders: Vec<SimOrder>,
+    now: OffsetDateTime,
+    timings: Timings,
+    refused_countries: BTreeSet<String>,
 }
 
 struct Inner {
     api_key: String,
-    variants: Vec<CjVariant>,
     tokens: Mutex<Tokens>,
-    orders: Mutex<Vec<CjOrder>>,
+    state: Mutex<World>,
     faults: Mutex<Faults>,
     counters: Mutex<Counters>,
     rng: Mutex<u64>,
 }
 
-#[derive(Default, Clone, Copy)]
+#[derive(Default)]
 struct Counters {
     token_grants: u32,
     token_refreshes: u32,
+    /// Requests per endpoint path (after the prefix), faulted ones included.
+    calls: BTreeMap<String, u32>,
 }
 
 /// Stops the server when the last handle is dropped.
@@ -141,10 +412,91 @@ fn next(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// `count` decimal digits from the generator.
+fn digits(rng: &mut u64, count: usize) -> String {
+    (0..count).map(|_| char::from(b'0' + (next(rng) % 10) as u8)).collect()
+}
+
+/// One uppercase letter from the generator.
+fn letter(rng: &mut u64) -> char {
+    char::from(b'A' + (next(rng) % 26) as u8)
+}
+
+/// The UPU S10 check digit of 8 serial digits: weights 8 6 4 2 3 5 9 7, 11 − sum mod 11, with
+/// 10 → 0 and 11 → 5.
+pub fn s10_check_digit(serial: &str) -> Option<u8> {
+    if serial.len() != 8 || !serial.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let sum: u32 = serial
+        .bytes()
+        .zip([8u32, 6, 4, 2, 3, 5, 9, 7])
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    Some(match 11 - sum % 11 {
+        10 => 0,
+        11 => 5,
+        check => check as u8,
+    })
+}
+
+/// The mod-10 check digit USPS (and GS1) numbers end with: from the right, digits weighted
+/// 3, 1, 3, 1…; the check brings the sum to a multiple of 10.
+pub fn mod10_check_digit(body: &str) -> Option<u8> {
+    if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let sum: u32 = body
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 })
+        .sum();
+    Some(((10 - sum % 10) % 10) as u8)
+}
+
+fn track_number(format: TrackFormat, rng: &mut u64) -> String {
+    match format {
+        TrackFormat::CjPacket => format!("CJPKL{}{}{}", digits(rng, 10), letter(rng), letter(rng)),
+        TrackFormat::Usps => {
+            let body = format!("92001{}", digits(rng, 16));
+            let check = mod10_check_digit(&body).unwrap_or(0);
+            format!("{body}{check}")
+        }
+        TrackFormat::UpuS10 => {
+            let serial = digits(rng, 8);
+            let check = s10_check_digit(&serial).unwrap_or(0);
+            format!("R{}{serial}{check}CN", letter(rng))
+        }
+        TrackFormat::Dhl => {
+            // IATA air waybill style: the tenth digit is the first nine mod 7.
+            let body = format!("{}{}", 1 + next(rng) % 9, digits(rng, 8));
+            let check = body.parse::<u64>().map_or(0, |n| n % 7);
+            format!("{body}{check}")
+        }
+    }
+}
+
+fn to_span(duration: std::time::Duration) -> Duration {
+    Duration::try_from(duration).unwrap_or(Duration::MAX)
+}
+
 impl CjSim {
     /// The code a second create with a known `orderNumber` is refused with (the simulator's
     /// own: CJ's documentation does not give one); `data.orderId` is the existing order.
     pub const DUPLICATE_ORDER_CODE: i64 = 1_603_001;
+    /// The code an order over stock is refused with (the simulator's own).
+    pub const OUT_OF_STOCK_CODE: i64 = 1_603_002;
+    /// The code an order for a variant CJ no longer sells is refused with (the simulator's
+    /// own).
+    pub const VARIANT_UNAVAILABLE_CODE: i64 = 1_603_003;
+    /// The code an order to a refused destination is refused with (the simulator's own).
+    pub const COUNTRY_REFUSED_CODE: i64 = 1_603_004;
+    /// The code `deleteOrder` refuses a paid, shipped or delivered order with (the
+    /// simulator's own).
+    pub const CANCEL_REFUSED_CODE: i64 = 1_603_005;
+    /// CJ's code for an order it does not have (documented for `getOrderDetail`).
+    pub const ORDER_NOT_FOUND_CODE: i64 = 1_600_300;
 
     /// Starts the API on 127.0.0.1 (a free port); the key, ids and catalogue follow `seed`.
     pub async fn start(seed: u64) -> std::io::Result<Self> {
@@ -161,39 +513,52 @@ impl CjSim {
                 let lo = next(&mut rng);
                 CjVariant {
                     vid: uuid::Uuid::from_u64_pair(hi, lo).to_string().to_uppercase(),
+                    pid: uuid::Uuid::from_u64_pair(next(&mut rng), next(&mut rng))
+                        .to_string()
+                        .to_uppercase(),
                     sku: format!("CJSIM{:04}{:02}", seed % 10_000, i + 1),
+                    name: format!("Simulated gadget {}", i + 1),
                     weight_grams: 80 + 120 * i as u32,
                     price_cents: 299 + 450 * i64::from(i),
+                    stock: INITIAL_STOCK,
+                    listed: true,
                 }
             })
             .collect();
         let inner = Arc::new(Inner {
             api_key,
-            variants,
             tokens: Mutex::new(Tokens {
                 access: HashMap::new(),
                 refresh: HashMap::new(),
             }),
-            orders: Mutex::new(Vec::new()),
-            faults: Mutex::new(Faults {
-                fail_next: 0,
-                lose_next_create: false,
+            state: Mutex::new(World {
+                variants,
+                orders: Vec::new(),
+                now: EPOCH,
+                timings: Timings {
+                    payment: Duration::hours(1),
+                    processing: Duration::days(2),
+                    transit: None,
+                },
+                refused_countries: BTreeSet::new(),
             }),
+            faults: Mutex::new(Faults::default()),
             counters: Mutex::new(Counters::default()),
             rng: Mutex::new(rng),
         });
+        let route = |path: &str| format!("{PREFIX}{path}");
         let app = Router::new()
-            .route(
-                &format!("{PREFIX}/authentication/getAccessToken"),
-                post(get_access_token),
-            )
-            .route(
-                &format!("{PREFIX}/authentication/refreshAccessToken"),
-                post(refresh_access_token),
-            )
-            .route(&format!("{PREFIX}/logistic/freightCalculate"), post(freight_calculate))
-            .route(&format!("{PREFIX}/shopping/order/createOrderV2"), post(create_order))
-            .route(&format!("{PREFIX}/shopping/order/getOrderDetail"), get(order_detail))
+            .route(&route("/authentication/getAccessToken"), post(get_access_token))
+            .route(&route("/authentication/refreshAccessToken"), post(refresh_access_token))
+            .route(&route("/logistic/freightCalculate"), post(freight_calculate))
+            .route(&route("/logistic/trackInfo"), get(track_info))
+            .route(&route("/product/variant/queryByVid"), get(variant_by_vid))
+            .route(&route("/product/stock/queryByVid"), get(stock_by_vid))
+            .route(&route("/shopping/order/createOrderV2"), post(create_order))
+            .route(&route("/shopping/order/getOrderDetail"), get(order_detail))
+            .route(&route("/shopping/order/list"), get(order_list))
+            .route(&route("/shopping/order/deleteOrder"), delete(delete_order))
+            .layer(axum::middleware::from_fn_with_state(Arc::clone(&inner), gate))
             .with_state(Arc::clone(&inner));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
@@ -217,10 +582,153 @@ impl CjSim {
         &self.inner.api_key
     }
 
-    /// The catalogue (freight is quoted and orders are accepted for these `vid`s only).
-    pub fn variants(&self) -> &[CjVariant] {
-        &self.inner.variants
+    // ----- catalogue -----
+
+    /// The catalogue as it stands, removed variants included (`listed` false).
+    pub fn variants(&self) -> Vec<CjVariant> {
+        lock(&self.inner.state).variants.clone()
     }
+
+    /// One variant as it stands.
+    pub fn variant(&self, vid: &str) -> Option<CjVariant> {
+        lock(&self.inner.state).variants.iter().find(|v| v.vid == vid).cloned()
+    }
+
+    fn with_variant(&self, vid: &str, change: impl FnOnce(&mut CjVariant)) -> bool {
+        let mut state = lock(&self.inner.state);
+        match state.variants.iter_mut().find(|v| v.vid == vid) {
+            Some(variant) => {
+                change(variant);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// CJ's price for the variant moves to `cents` (orders already made keep theirs). False
+    /// when the variant is unknown.
+    pub fn set_price(&self, vid: &str, cents: i64) -> bool {
+        self.with_variant(vid, |v| v.price_cents = cents)
+    }
+
+    /// CJ stops selling the variant (SKU drift): `queryByVid` answers without data and
+    /// orders for it are refused with [`Self::VARIANT_UNAVAILABLE_CODE`]. False when unknown.
+    pub fn remove_variant(&self, vid: &str) -> bool {
+        self.with_variant(vid, |v| v.listed = false)
+    }
+
+    /// CJ sells the variant again. False when unknown.
+    pub fn restore_variant(&self, vid: &str) -> bool {
+        self.with_variant(vid, |v| v.listed = true)
+    }
+
+    /// The variant's stock over all warehouses becomes `units`. False when unknown.
+    pub fn set_stock(&self, vid: &str, units: u32) -> bool {
+        self.with_variant(vid, |v| v.stock = units)
+    }
+
+    /// Orders to this destination (ISO alpha-2) are refused with
+    /// [`Self::COUNTRY_REFUSED_CODE`], and no method is quoted for it.
+    pub fn refuse_country(&self, country_code: &str) {
+        lock(&self.inner.state)
+            .refused_countries
+            .insert(country_code.trim().to_ascii_uppercase());
+    }
+
+    // ----- clock and order life -----
+
+    /// The simulated time orders live on.
+    pub fn now(&self) -> OffsetDateTime {
+        lock(&self.inner.state).now
+    }
+
+    /// Moves the simulated clock forward: orders pay, ship and arrive as their times pass.
+    pub fn advance(&self, by: std::time::Duration) {
+        let mut state = lock(&self.inner.state);
+        state.now = state.now.saturating_add(to_span(by));
+    }
+
+    /// [`Self::advance`] by whole days.
+    pub fn advance_days(&self, days: u32) {
+        self.advance(std::time::Duration::from_secs(u64::from(days) * 86_400));
+    }
+
+    /// How long after creation an order with `payType` 2 is paid (default 1 hour), for orders
+    /// created afterwards.
+    pub fn set_payment_delay(&self, delay: std::time::Duration) {
+        lock(&self.inner.state).timings.payment = to_span(delay);
+    }
+
+    /// How long a paid order waits in the warehouse before it ships (default 2 days), for
+    /// orders created afterwards.
+    pub fn set_processing_delay(&self, delay: std::time::Duration) {
+        lock(&self.inner.state).timings.processing = to_span(delay);
+    }
+
+    /// How long every parcel travels, instead of its method's time (`None`: the method's:
+    /// USPS+ 5 days, CJPacket 12, DHL 7, China Post 30), for orders created afterwards.
+    pub fn set_transit_delay(&self, delay: Option<std::time::Duration>) {
+        lock(&self.inner.state).timings.transit = delay.map(to_span);
+    }
+
+    /// The order (by CJ id or order number) is paid now, as a person paying it in MyCJ would.
+    /// False when unknown, cancelled or already paid.
+    pub fn pay(&self, order: &str) -> bool {
+        let mut state = lock(&self.inner.state);
+        let now = state.now;
+        match state
+            .orders
+            .iter_mut()
+            .find(|o| o.order_id == order || o.order_number == order)
+        {
+            Some(found) if found.stage(now) == Stage::Created && found.paid_at.is_none_or(|at| at > now) => {
+                found.paid_at = Some(now);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    // ----- what happened -----
+
+    /// The orders created, oldest first, as they stand at the simulated time.
+    pub fn orders(&self) -> Vec<CjOrder> {
+        let state = lock(&self.inner.state);
+        state.orders.iter().map(|o| o.public(state.now)).collect()
+    }
+
+    /// One order by CJ id or order number, as it stands.
+    pub fn order(&self, order: &str) -> Option<CjOrder> {
+        let state = lock(&self.inner.state);
+        state
+            .orders
+            .iter()
+            .find(|o| o.order_id == order || o.order_number == order)
+            .map(|o| o.public(state.now))
+    }
+
+    /// How many requests reached this endpoint (its path after `/api2.0/v1`, e.g.
+    /// `/shopping/order/createOrderV2`), faulted ones included.
+    pub fn calls(&self, path: &str) -> u32 {
+        lock(&self.inner.counters).calls.get(path).copied().unwrap_or(0)
+    }
+
+    /// Requests per endpoint path so far.
+    pub fn call_counts(&self) -> BTreeMap<String, u32> {
+        lock(&self.inner.counters).calls.clone()
+    }
+
+    /// How many times `getAccessToken` handed out a token.
+    pub fn token_grants(&self) -> u32 {
+        lock(&self.inner.counters).token_grants
+    }
+
+    /// How many times `refreshAccessToken` handed out a token.
+    pub fn token_refreshes(&self) -> u32 {
+        lock(&self.inner.counters).token_refreshes
+    }
+
+    // ----- tokens -----
 
     /// Every access token handed out so far expires now (refresh tokens stay valid).
     pub fn expire_tokens(&self) {
@@ -238,24 +746,61 @@ impl CjSim {
         }
     }
 
-    /// How many times `getAccessToken` handed out a token.
-    pub fn token_grants(&self) -> u32 {
-        lock(&self.inner.counters).token_grants
+    // ----- faults -----
+
+    fn push_any(&self, count: u32, fault: Fault) {
+        let mut faults = lock(&self.inner.faults);
+        faults.any.extend(std::iter::repeat_n(fault, count as usize));
     }
 
-    /// How many times `refreshAccessToken` handed out a token.
-    pub fn token_refreshes(&self) -> u32 {
-        lock(&self.inner.counters).token_refreshes
-    }
-
-    /// The orders created, oldest first.
-    pub fn orders(&self) -> Vec<CjOrder> {
-        lock(&self.inner.orders).clone()
-    }
-
-    /// The next `count` requests (any endpoint) answer HTTP 500 without doing anything.
+    /// The next `count` requests (any endpoint; after the faults already queued) answer HTTP
+    /// 500 without doing anything.
     pub fn fail_next(&self, count: u32) {
-        lock(&self.inner.faults).fail_next = count;
+        self.push_any(count, Fault::ServerError);
+    }
+
+    /// The next `count` requests (any endpoint; after the faults already queued) answer HTTP
+    /// 429 with `Retry-After: retry_after_secs`, without doing anything.
+    pub fn rate_limit_next(&self, count: u32, retry_after_secs: u64) {
+        self.push_any(
+            count,
+            Fault::RateLimited {
+                retry_after_secs: Some(retry_after_secs),
+            },
+        );
+    }
+
+    /// The next `count` requests (any endpoint; after the faults already queued) are carried
+    /// out and answered with a body cut in half.
+    pub fn malformed_next(&self, count: u32) {
+        self.push_any(count, Fault::Malformed);
+    }
+
+    /// The next `count` requests (any endpoint; after the faults already queued) are carried
+    /// out and answered `delay` late.
+    pub fn delay_next(&self, count: u32, delay: std::time::Duration) {
+        self.push_any(count, Fault::Delay(delay));
+    }
+
+    /// The next request to `path` (after `/api2.0/v1`, e.g. `/shopping/order/getOrderDetail`)
+    /// meets `fault`; several calls queue several faults, taken in order.
+    pub fn fault_on(&self, path: &str, fault: Fault) {
+        lock(&self.inner.faults)
+            .on
+            .entry(path.to_string())
+            .or_default()
+            .push_back(fault);
+    }
+
+    /// The next `createOrderV2` is refused with this code and message; nothing is created.
+    pub fn reject_next_create(&self, code: i64, message: &str) {
+        self.fault_on(
+            "/shopping/order/createOrderV2",
+            Fault::Reject {
+                code,
+                message: message.to_string(),
+            },
+        );
     }
 
     /// The next successful `createOrderV2` creates its order, then its answer is cut off: the
@@ -263,6 +808,78 @@ impl CjSim {
     pub fn lose_next_create_response(&self) {
         lock(&self.inner.faults).lose_next_create = true;
     }
+
+    /// Faults still waiting for a request (0 once every injected fault was met).
+    pub fn pending_faults(&self) -> usize {
+        let faults = lock(&self.inner.faults);
+        faults.any.len() + faults.on.values().map(VecDeque::len).sum::<usize>() + usize::from(faults.lose_next_create)
+    }
+
+    /// Every pending fault is dropped.
+    pub fn clear_faults(&self) {
+        *lock(&self.inner.faults) = Faults::default();
+    }
+}
+
+impl Inner {
+    fn take_fault(&self, path: &str) -> Option<Fault> {
+        let mut faults = lock(&self.faults);
+        if let Some(fault) = faults.on.get_mut(path).and_then(VecDeque::pop_front) {
+            return Some(fault);
+        }
+        faults.any.pop_front()
+    }
+}
+
+/// In front of every route: counts the request, then applies the fault it meets.
+async fn gate(State(inner): State<Arc<Inner>>, request: Request, next: Next) -> Response {
+    let full = request.uri().path();
+    let path = full.strip_prefix(PREFIX).unwrap_or(full).to_string();
+    *lock(&inner.counters).calls.entry(path.clone()).or_default() += 1;
+    let Some(fault) = inner.take_fault(&path) else {
+        return next.run(request).await;
+    };
+    match fault {
+        Fault::ServerError => (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response(),
+        Fault::RateLimited { retry_after_secs } => {
+            let mut response = (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests").into_response();
+            if let Some(seconds) = retry_after_secs {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            response
+        }
+        Fault::Reject { code, message } => envelope(code, &message, Value::Null, &inner),
+        Fault::Malformed => {
+            let (mut parts, body) = next.run(request).await.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+            parts.headers.remove(header::CONTENT_LENGTH);
+            parts.status = StatusCode::OK;
+            Response::from_parts(parts, Body::from(bytes.slice(..bytes.len() / 2)))
+        }
+        Fault::Delay(delay) => {
+            let response = next.run(request).await;
+            tokio::time::sleep(delay).await;
+            response
+        }
+        Fault::LoseResponse => {
+            let _ = next.run(request).await;
+            lost_answer()
+        }
+    }
+}
+
+/// A length is promised and never sent: the server closes the connection mid-answer.
+fn lost_answer() -> Response {
+    let mut response = Response::new(Body::from_stream(Body::empty().into_data_stream()));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from_static("512"));
+    response
 }
 
 fn envelope(code: i64, message: &str, data: Value, inner: &Inner) -> Response {
@@ -282,18 +899,12 @@ fn envelope(code: i64, message: &str, data: Value, inner: &Inner) -> Response {
     (StatusCode::OK, axum::Json(body)).into_response()
 }
 
-fn param_error(inner: &Inner, message: impl fmt::Display) -> Response {
-    envelope(PARAM_ERROR, &format!("Param error: {message}"), Value::Null, inner)
+fn success(inner: &Inner, data: Value) -> Response {
+    envelope(200, "Success", data, inner)
 }
 
-/// An injected 500, when one is pending.
-fn injected_failure(inner: &Inner) -> Option<Response> {
-    let mut faults = lock(&inner.faults);
-    if faults.fail_next == 0 {
-        return None;
-    }
-    faults.fail_next -= 1;
-    Some((StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response())
+fn param_error(inner: &Inner, message: impl fmt::Display) -> Response {
+    envelope(PARAM_ERROR, &format!("Param error: {message}"), Value::Null, inner)
 }
 
 /// The access-token check: `None` when the request may go on.
@@ -328,6 +939,21 @@ fn cj_date(at: OffsetDateTime) -> String {
         .unwrap_or(at)
         .format(&Rfc3339)
         .unwrap_or_default()
+}
+
+/// `2025-03-14 13:21:07`, in UTC: the form of CJ's order and tracking dates.
+fn plain_date(at: OffsetDateTime) -> String {
+    at.to_offset(UtcOffset::UTC)
+        .format(format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"))
+        .unwrap_or_default()
+}
+
+/// Cents as a JSON number with two decimals (`6.21`), made from its decimal text so that no
+/// amount is ever computed in floating point.
+fn price(cents: i64) -> Value {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    serde_json::from_str(&format!("{sign}{}.{:02}", abs / 100, abs % 100)).unwrap_or(Value::Null)
 }
 
 fn issue_tokens(inner: &Inner) -> Value {
@@ -370,10 +996,16 @@ fn text<'a>(map: &'a serde_json::Map<String, Value>, key: &str) -> Option<&'a st
         .filter(|v| !v.is_empty())
 }
 
+/// A query parameter, trimmed and not blank.
+fn param<'a>(query: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    query
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}
+
 async fn get_access_token(State(inner): State<Arc<Inner>>, body: axum::body::Bytes) -> Response {
-    if let Some(failure) = injected_failure(&inner) {
-        return failure;
-    }
     let map = match object(&body) {
         Ok(map) => map,
         Err(why) => return param_error(&inner, why),
@@ -383,13 +1015,10 @@ async fn get_access_token(State(inner): State<Arc<Inner>>, body: axum::body::Byt
     }
     lock(&inner.counters).token_grants += 1;
     let data = issue_tokens(&inner);
-    envelope(200, "Success", data, &inner)
+    success(&inner, data)
 }
 
 async fn refresh_access_token(State(inner): State<Arc<Inner>>, body: axum::body::Bytes) -> Response {
-    if let Some(failure) = injected_failure(&inner) {
-        return failure;
-    }
     let map = match object(&body) {
         Ok(map) => map,
         Err(why) => return param_error(&inner, why),
@@ -407,11 +1036,12 @@ async fn refresh_access_token(State(inner): State<Arc<Inner>>, body: axum::body:
     lock(&inner.tokens).refresh.remove(refresh);
     lock(&inner.counters).token_refreshes += 1;
     let data = issue_tokens(&inner);
-    envelope(200, "Success", data, &inner)
+    success(&inner, data)
 }
 
-/// `products[]` as `(variant, quantity)`, or what the param error says (naming the field).
-fn products<'a>(inner: &'a Inner, map: &serde_json::Map<String, Value>) -> Result<Vec<(&'a CjVariant, u32)>, String> {
+/// `products[]` as `(variant, quantity)` (the variant as it stands), or what the param error
+/// says (naming the field).
+fn products(variants: &[CjVariant], map: &serde_json::Map<String, Value>) -> Result<Vec<(CjVariant, u32)>, String> {
     let Some(items) = map
         .get("products")
         .and_then(Value::as_array)
@@ -422,7 +1052,7 @@ fn products<'a>(inner: &'a Inner, map: &serde_json::Map<String, Value>) -> Resul
     let mut lines = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let vid = item.get("vid").and_then(Value::as_str).unwrap_or("");
-        let Some(variant) = inner.variants.iter().find(|v| v.vid == vid) else {
+        let Some(variant) = variants.iter().find(|v| v.vid == vid) else {
             return Err(format!("products[{i}].vid: unknown variant {vid:?}"));
         };
         let quantity = item
@@ -432,7 +1062,7 @@ fn products<'a>(inner: &'a Inner, map: &serde_json::Map<String, Value>) -> Resul
         let Some(quantity) = quantity else {
             return Err(format!("products[{i}].quantity must be a whole number from 1"));
         };
-        lines.push((variant, quantity as u32));
+        lines.push((variant.clone(), quantity as u32));
     }
     Ok(lines)
 }
@@ -441,14 +1071,14 @@ fn country(value: Option<&str>) -> Option<&str> {
     value.filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()))
 }
 
-fn price(cents: i64) -> Value {
-    json!(cents as f64 / 100.0)
+fn grams(lines: &[(CjVariant, u32)]) -> i64 {
+    lines
+        .iter()
+        .map(|(v, q)| i64::from(v.weight_grams) * i64::from(*q))
+        .sum()
 }
 
 async fn freight_calculate(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    if let Some(failure) = injected_failure(&inner) {
-        return failure;
-    }
     if let Some(answer) = unauthorized(&inner, &headers) {
         return answer;
     }
@@ -459,32 +1089,107 @@ async fn freight_calculate(State(inner): State<Arc<Inner>>, headers: HeaderMap, 
     let Some(from) = country(text(&map, "startCountryCode")) else {
         return param_error(&inner, "startCountryCode must be an ISO alpha-2 code");
     };
-    if country(text(&map, "endCountryCode")).is_none() {
+    let Some(to) = country(text(&map, "endCountryCode")) else {
         return param_error(&inner, "endCountryCode must be an ISO alpha-2 code");
-    }
-    let lines = match products(&inner, &map) {
+    };
+    let (lines, refused) = {
+        let state = lock(&inner.state);
+        (products(&state.variants, &map), state.refused_countries.contains(to))
+    };
+    let lines = match lines {
         Ok(lines) => lines,
         Err(why) => return param_error(&inner, why),
     };
-    let grams: i64 = lines
-        .iter()
-        .map(|(v, q)| i64::from(v.weight_grams) * i64::from(*q))
-        .sum();
-    let hundreds = (grams + 99) / 100;
+    if refused {
+        return success(&inner, json!([]));
+    }
+    let grams = grams(&lines);
     // A US warehouse ships domestically: the cheap methods only.
-    let methods = METHODS.iter().filter(|m| from != "US" || m.0 != "DHL Official");
-    let data: Vec<Value> = methods
-        .map(|(name, base, per_100g, aging)| {
-            let cents = base + per_100g * hundreds;
+    let data: Vec<Value> = METHODS
+        .iter()
+        .filter(|m| from != "US" || m.from_us)
+        .map(|m| {
+            let cents = postage_cents(m, grams);
             json!({
-                "logisticAging": aging,
+                "logisticAging": m.aging,
                 "logisticPrice": price(cents),
                 "logisticPriceCn": price(cents * CNY_PER_USD_MILLI / 1000),
-                "logisticName": name,
+                "logisticName": m.name,
             })
         })
         .collect();
-    envelope(200, "Success", Value::Array(data), &inner)
+    success(&inner, Value::Array(data))
+}
+
+async fn variant_by_vid(
+    State(inner): State<Arc<Inner>>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    if let Some(answer) = unauthorized(&inner, &headers) {
+        return answer;
+    }
+    let Some(vid) = param(&query, "vid") else {
+        return param_error(&inner, "vid is required");
+    };
+    let found = lock(&inner.state)
+        .variants
+        .iter()
+        .find(|v| v.vid == vid && v.listed)
+        .cloned();
+    let data = found.map_or(Value::Null, |v| {
+        json!({
+            "vid": v.vid,
+            "pid": v.pid,
+            "variantName": v.name,
+            "variantNameEn": v.name,
+            "variantSku": v.sku,
+            "variantUnit": "unit(s)",
+            "variantWeight": v.weight_grams,
+            "variantSellPrice": price(v.price_cents),
+            "createTime": "2024-11-02 08:15:00",
+        })
+    });
+    success(&inner, data)
+}
+
+async fn stock_by_vid(
+    State(inner): State<Arc<Inner>>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    if let Some(answer) = unauthorized(&inner, &headers) {
+        return answer;
+    }
+    let Some(vid) = param(&query, "vid") else {
+        return param_error(&inner, "vid is required");
+    };
+    let found = lock(&inner.state)
+        .variants
+        .iter()
+        .find(|v| v.vid == vid && v.listed)
+        .cloned();
+    let data = found.map_or(Value::Null, |v| {
+        // A quarter sits in the US warehouse, the rest in China.
+        let us = v.stock / 4;
+        let warehouses = [
+            ("1", "China Warehouse", "CN", v.stock - us),
+            ("2", "US Warehouse", "US", us),
+        ];
+        Value::Array(
+            warehouses
+                .iter()
+                .map(|(id, name, code, units)| {
+                    json!({
+                        "vid": v.vid, "areaId": id, "areaEn": name, "countryCode": code,
+                        "totalInventoryNum": units, "cjInventoryNum": units, "factoryInventoryNum": 0,
+                        "storageNum": units,
+                    })
+                })
+                .collect(),
+        )
+    });
+    success(&inner, data)
 }
 
 const REQUIRED_ORDER_FIELDS: [&str; 10] = [
@@ -500,40 +1205,45 @@ const REQUIRED_ORDER_FIELDS: [&str; 10] = [
     "fromCountryCode",
 ];
 
-fn order_json(order: &CjOrder, inner: &Inner) -> Value {
-    let products: Vec<Value> = order
-        .products
-        .iter()
-        .map(|(vid, quantity)| json!({"vid": vid, "quantity": quantity}))
-        .collect();
-    let product_cents: i64 = order
-        .products
-        .iter()
-        .map(|(vid, q)| {
-            inner
-                .variants
-                .iter()
-                .find(|v| &v.vid == vid)
-                .map_or(0, |v| v.price_cents)
-                * i64::from(*q)
-        })
-        .sum();
-    json!({
+/// An order in the shape of `getOrderDetail` (with `productList`) or of a list entry.
+fn order_json(order: &SimOrder, now: OffsetDateTime, with_lines: bool) -> Value {
+    let stage = order.stage(now);
+    let shipped = matches!(stage, Stage::Shipped | Stage::Delivered);
+    let product_cents = order.product_cents();
+    let mut data = json!({
         "orderId": order.order_id,
-        "orderNumber": order.order_number,
-        "orderStatus": order.status,
+        "orderNum": order.order_number,
+        "cjOrderId": order.order_id,
+        "orderStatus": stage.cj(),
         "logisticName": order.logistic_name,
+        "fromCountryCode": order.from_country,
         "shippingCountryCode": order.country_code,
-        "trackNumber": null,
+        "trackNumber": if shipped { json!(order.track_number) } else { Value::Null },
+        "orderAmount": price(product_cents + order.postage_cents),
         "productAmount": price(product_cents),
-        "productList": products,
-    })
+        "postageAmount": price(order.postage_cents),
+        "createDate": plain_date(order.created_at),
+        "paymentDate": order.paid_at.filter(|at| *at <= now).map(plain_date),
+        "outWarehouseTime": order.shipped_at().filter(|at| shipped && *at <= now).map(plain_date),
+        "isComplete": i32::from(stage == Stage::Delivered),
+    });
+    if with_lines {
+        data["productList"] = order
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, (vid, quantity, cents))| {
+                json!({
+                    "vid": vid, "quantity": quantity, "sellPrice": price(*cents),
+                    "lineItemId": format!("{}-{}", order.order_id, i + 1),
+                })
+            })
+            .collect();
+    }
+    data
 }
 
 async fn create_order(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    if let Some(failure) = injected_failure(&inner) {
-        return failure;
-    }
     if let Some(answer) = unauthorized(&inner, &headers) {
         return answer;
     }
@@ -552,27 +1262,26 @@ async fn create_order(State(inner): State<Arc<Inner>>, headers: HeaderMap, body:
             return param_error(&inner, format!("{field} is required"));
         }
     }
-    if country(text(&map, "shippingCountryCode")).is_none() {
+    let Some(to) = country(text(&map, "shippingCountryCode")) else {
         return param_error(&inner, "shippingCountryCode must be an ISO alpha-2 code");
-    }
-    let logistic_name = text(&map, "logisticName").unwrap_or_default();
-    if !METHODS.iter().any(|m| m.0 == logistic_name) {
-        return param_error(&inner, format!("logisticName: unknown method {logistic_name:?}"));
-    }
-    if let Some(pay_type) = map.get("payType").filter(|v| !v.is_null())
-        && !matches!(pay_type.as_u64(), Some(2 | 3))
-    {
-        return param_error(&inner, "payType must be 2 or 3");
-    }
-    let lines = match products(&inner, &map) {
-        Ok(lines) => lines,
-        Err(why) => return param_error(&inner, why),
     };
-    let order = {
-        let mut orders = lock(&inner.orders);
-        if let Some(existing) = orders.iter().find(|o| o.order_number == order_number) {
+    let logistic_name = text(&map, "logisticName").unwrap_or_default();
+    let Some(method) = method(logistic_name) else {
+        return param_error(&inner, format!("logisticName: unknown method {logistic_name:?}"));
+    };
+    let pay_type = match map.get("payType").filter(|v| !v.is_null()) {
+        None => None,
+        Some(value) => match value.as_u64() {
+            Some(2) => Some(2),
+            Some(3) => Some(3),
+            _ => return param_error(&inner, "payType must be 2 or 3"),
+        },
+    };
+    let created = {
+        let mut state = lock(&inner.state);
+        if let Some(existing) = state.orders.iter().find(|o| o.order_number == order_number) {
             let data = json!({"orderId": existing.order_id, "orderNumber": existing.order_number});
-            drop(orders);
+            drop(state);
             return envelope(
                 CjSim::DUPLICATE_ORDER_CODE,
                 "An order with this orderNumber already exists",
@@ -580,58 +1289,296 @@ async fn create_order(State(inner): State<Arc<Inner>>, headers: HeaderMap, body:
                 &inner,
             );
         }
-        let serial = 1 + orders.len() as u64;
-        let order = CjOrder {
-            order_id: format!(
-                "SD{}{serial:06}",
-                2_600_000_000u64 + (next(&mut lock(&inner.rng)) % 100_000_000)
-            ),
-            order_number: order_number.to_string(),
-            logistic_name: logistic_name.to_string(),
-            country_code: text(&map, "shippingCountryCode").unwrap_or_default().to_string(),
-            products: lines.iter().map(|(v, q)| (v.vid.clone(), *q)).collect(),
-            status: "CREATED".to_string(),
+        let lines = match products(&state.variants, &map) {
+            Ok(lines) => lines,
+            Err(why) => {
+                drop(state);
+                return param_error(&inner, why);
+            }
         };
-        orders.push(order.clone());
-        order
+        match check_order(&state, to, &lines) {
+            Ok(()) => Ok(place(&mut state, &inner, order_number, &map, method, pay_type, lines)),
+            Err(refusal) => Err(refusal),
+        }
+    };
+    let order = match created {
+        Ok(order) => order,
+        Err((code, message)) => return envelope(code, &message, Value::Null, &inner),
     };
     let lose = std::mem::take(&mut lock(&inner.faults).lose_next_create);
     if lose {
-        // A length is promised and never sent: the server closes the connection mid-answer.
-        let mut response = Response::new(Body::from_stream(Body::empty().into_data_stream()));
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            header::HeaderValue::from_static("application/json"),
-        );
-        response
-            .headers_mut()
-            .insert(header::CONTENT_LENGTH, header::HeaderValue::from_static("512"));
-        return response;
+        return lost_answer();
     }
-    let data = order_json(&order, &inner);
-    envelope(200, "Success", data, &inner)
+    let product_cents = order.product_cents();
+    let data = json!({
+        "orderId": order.order_id,
+        "orderNumber": order.order_number,
+        "shipmentOrderId": Value::Null,
+        "postageAmount": price(order.postage_cents),
+        "productAmount": price(product_cents),
+        "orderAmount": price(product_cents + order.postage_cents),
+        "orderStatus": Stage::Created.cj(),
+        "productInfoList": order.lines.iter().enumerate().map(|(i, (vid, quantity, _))| json!({
+            "lineItemId": format!("{}-{}", order.order_id, i + 1), "variantId": vid, "quantity": quantity,
+        })).collect::<Vec<_>>(),
+        "interceptOrderReasons": [],
+    });
+    success(&inner, data)
+}
+
+/// Why CJ would refuse these lines to this destination, as `(code, message)`.
+fn check_order(state: &World, to: &str, lines: &[(CjVariant, u32)]) -> Result<(), (i64, String)> {
+    if state.refused_countries.contains(to) {
+        return Err((
+            CjSim::COUNTRY_REFUSED_CODE,
+            format!("Shipping to {to} is not supported"),
+        ));
+    }
+    let mut wanted: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
+    for (variant, quantity) in lines {
+        if !variant.listed {
+            return Err((
+                CjSim::VARIANT_UNAVAILABLE_CODE,
+                format!("Variant {} is no longer available", variant.vid),
+            ));
+        }
+        let entry = wanted.entry(variant.vid.as_str()).or_insert((0, variant.stock));
+        entry.0 = entry.0.saturating_add(*quantity);
+    }
+    for (vid, (quantity, stock)) in wanted {
+        if quantity > stock {
+            return Err((
+                CjSim::OUT_OF_STOCK_CODE,
+                format!("Inventory shortage: variant {vid} has {stock}, {quantity} ordered"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Creates the order: stock goes down, prices and timings are those of now.
+fn place(
+    state: &mut World,
+    inner: &Inner,
+    order_number: &str,
+    map: &serde_json::Map<String, Value>,
+    method: &Method,
+    pay_type: Option<u8>,
+    lines: Vec<(CjVariant, u32)>,
+) -> SimOrder {
+    for (variant, quantity) in &lines {
+        if let Some(stocked) = state.variants.iter_mut().find(|v| v.vid == variant.vid) {
+            stocked.stock = stocked.stock.saturating_sub(*quantity);
+        }
+    }
+    let now = state.now;
+    let serial = 1 + state.orders.len() as u64;
+    let (order_id, track_number) = {
+        let mut rng = lock(&inner.rng);
+        (
+            format!("SD{}{serial:06}", 2_600_000_000u64 + next(&mut rng) % 100_000_000),
+            track_number(method.track, &mut rng),
+        )
+    };
+    let order = SimOrder {
+        order_id,
+        order_number: order_number.to_string(),
+        logistic_name: method.name.to_string(),
+        country_code: text(map, "shippingCountryCode").unwrap_or_default().to_string(),
+        from_country: text(map, "fromCountryCode").unwrap_or_default().to_string(),
+        pay_type,
+        postage_cents: postage_cents(method, grams(&lines)),
+        lines: lines.into_iter().map(|(v, q)| (v.vid, q, v.price_cents)).collect(),
+        created_at: now,
+        paid_at: (pay_type == Some(2)).then(|| now + state.timings.payment),
+        cancelled_at: None,
+        processing: state.timings.processing,
+        transit: state
+            .timings
+            .transit
+            .unwrap_or_else(|| Duration::days(method.transit_days)),
+        track_number,
+    };
+    state.orders.push(order.clone());
+    order
 }
 
 async fn order_detail(
     State(inner): State<Arc<Inner>>,
     headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
+    Query(query): Query<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(failure) = injected_failure(&inner) {
-        return failure;
-    }
     if let Some(answer) = unauthorized(&inner, &headers) {
         return answer;
     }
-    let Some(id) = query.get("orderId").map(|v| v.trim()).filter(|v| !v.is_empty()) else {
+    let Some(id) = param(&query, "orderId") else {
+        return envelope(
+            CjSim::ORDER_NOT_FOUND_CODE,
+            "orderId must be not empty",
+            Value::Null,
+            &inner,
+        );
+    };
+    let found = {
+        let state = lock(&inner.state);
+        state
+            .orders
+            .iter()
+            .find(|o| o.order_id == id || o.order_number == id)
+            .map(|o| order_json(o, state.now, true))
+    };
+    match found {
+        Some(data) => success(&inner, data),
+        None => envelope(CjSim::ORDER_NOT_FOUND_CODE, "order not found", Value::Null, &inner),
+    }
+}
+
+async fn order_list(
+    State(inner): State<Arc<Inner>>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    if let Some(answer) = unauthorized(&inner, &headers) {
+        return answer;
+    }
+    let number = |key: &str, default: usize| -> Result<usize, String> {
+        match param(&query, key) {
+            None => Ok(default),
+            Some(text) => text
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| format!("{key} must be a whole number from 1")),
+        }
+    };
+    let (page, size) = match (number("pageNum", 1), number("pageSize", 20)) {
+        (Ok(page), Ok(size)) => (page, size.min(MAX_PAGE_SIZE)),
+        (Err(why), _) | (_, Err(why)) => return param_error(&inner, why),
+    };
+    let status = param(&query, "status").map(str::to_ascii_uppercase);
+    let (total, list) = {
+        let state = lock(&inner.state);
+        let now = state.now;
+        let matching: Vec<&SimOrder> = state
+            .orders
+            .iter()
+            .rev()
+            .filter(|o| status.as_deref().is_none_or(|s| o.stage(now).cj() == s))
+            .collect();
+        let list: Vec<Value> = matching
+            .iter()
+            .skip((page - 1).saturating_mul(size))
+            .take(size)
+            .map(|o| order_json(o, now, false))
+            .collect();
+        (matching.len(), list)
+    };
+    success(
+        &inner,
+        json!({"pageNum": page, "pageSize": size, "total": total, "list": list}),
+    )
+}
+
+async fn delete_order(
+    State(inner): State<Arc<Inner>>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    if let Some(answer) = unauthorized(&inner, &headers) {
+        return answer;
+    }
+    let Some(id) = param(&query, "orderId") else {
         return param_error(&inner, "orderId is required");
     };
-    let found = lock(&inner.orders)
+    let outcome = {
+        let mut guard = lock(&inner.state);
+        let state = &mut *guard;
+        let now = state.now;
+        match state.orders.iter_mut().find(|o| o.order_id == id) {
+            None => Err((CjSim::ORDER_NOT_FOUND_CODE, "order not found".to_string())),
+            Some(order) => match order.stage(now) {
+                Stage::Cancelled => Ok(()),
+                Stage::Created => {
+                    order.cancelled_at = Some(now);
+                    for (vid, quantity, _) in &order.lines {
+                        if let Some(variant) = state.variants.iter_mut().find(|v| &v.vid == vid) {
+                            variant.stock = variant.stock.saturating_add(*quantity);
+                        }
+                    }
+                    Ok(())
+                }
+                stage => Err((
+                    CjSim::CANCEL_REFUSED_CODE,
+                    format!("The order is {} and cannot be deleted", stage.cj()),
+                )),
+            },
+        }
+    };
+    match outcome {
+        Ok(()) => success(&inner, Value::Bool(true)),
+        Err((code, message)) => envelope(code, &message, Value::Null, &inner),
+    }
+}
+
+/// `trackingStatus` `elapsed` after shipping, for a parcel `transit` long on its way.
+fn tracking_status(elapsed: Duration, transit: Duration) -> &'static str {
+    if elapsed >= transit {
+        "Delivered"
+    } else if elapsed < Duration::days(1) {
+        "Info received"
+    } else if elapsed >= transit - Duration::days(1) {
+        "Out for delivery"
+    } else {
+        "In transit"
+    }
+}
+
+async fn track_info(
+    State(inner): State<Arc<Inner>>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    if let Some(answer) = unauthorized(&inner, &headers) {
+        return answer;
+    }
+    let numbers: Vec<&str> = query
         .iter()
-        .find(|o| o.order_id == id || o.order_number == id)
-        .cloned();
-    let data = found.map_or(Value::Null, |order| order_json(&order, &inner));
-    envelope(200, "Success", data, &inner)
+        .filter(|(k, _)| k == "trackNumber")
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+        .collect();
+    if numbers.is_empty() {
+        return param_error(&inner, "trackNumber is required");
+    }
+    let data: Vec<Value> = {
+        let state = lock(&inner.state);
+        let now = state.now;
+        numbers
+            .iter()
+            .filter_map(|number| {
+                let order = state.orders.iter().find(|o| o.track_number == *number)?;
+                let shipped = order.shipped_at().filter(|at| *at <= now)?;
+                if order.stage(now) == Stage::Cancelled {
+                    return None;
+                }
+                let elapsed = (now - shipped).min(order.transit);
+                let delivered = elapsed >= order.transit;
+                let usps = method(&order.logistic_name).is_some_and(|m| m.track == TrackFormat::Usps);
+                Some(json!({
+                    "trackingNumber": order.track_number,
+                    "logisticName": order.logistic_name,
+                    "trackingFrom": order.from_country,
+                    "trackingTo": order.country_code,
+                    "deliveryDay": elapsed.whole_days().to_string(),
+                    "deliveryTime": if delivered { json!(plain_date(shipped + order.transit)) } else { json!("") },
+                    "trackingStatus": tracking_status(elapsed, order.transit),
+                    "lastMileCarrier": if usps { "USPS" } else { "CJPacket" },
+                    "lastTrackNumber": if usps { order.track_number.as_str() } else { "" },
+                }))
+            })
+            .collect()
+    };
+    success(&inner, Value::Array(data))
 }
 
 #[cfg(test)]
@@ -648,6 +1595,18 @@ mod tests {
             request = request.header("CJ-Access-Token", token);
         }
         request.send().await.unwrap().json().await.unwrap()
+    }
+
+    async fn get_json(sim: &CjSim, path_and_query: &str, token: &str) -> Value {
+        crate::http_client()
+            .get(format!("{}{path_and_query}", sim.base_url()))
+            .header("CJ-Access-Token", token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     async fn token(sim: &CjSim) -> String {
@@ -669,6 +1628,54 @@ mod tests {
             "logisticName": "USPS+", "fromCountryCode": "CN", "payType": 3,
             "products": [{"vid": sim.variants()[0].vid, "quantity": 2}],
         })
+    }
+
+    #[test]
+    fn check_digits() {
+        // LX 12345678 5 CN: 204 mod 11 = 6, 11 − 6 = 5.
+        assert_eq!(s10_check_digit("12345678"), Some(5));
+        // 56 mod 11 = 1: 11 − 1 = 10, written 0; a sum of 0 gives 11, written 5.
+        assert_eq!(s10_check_digit("00000008"), Some(0));
+        assert_eq!(s10_check_digit("00000000"), Some(5));
+        assert_eq!(s10_check_digit("1234567"), None);
+        // The mod-10 digit against the weighting done the long way.
+        let body = "940010000000000000000";
+        let sum: u32 = body
+            .chars()
+            .rev()
+            .enumerate()
+            .map(|(i, c)| c.to_digit(10).unwrap() * if i % 2 == 0 { 3 } else { 1 })
+            .sum();
+        assert_eq!(mod10_check_digit(body), Some(((10 - sum % 10) % 10) as u8));
+        assert_eq!(mod10_check_digit("12x"), None);
+        let mut rng = 5;
+        for _ in 0..50 {
+            let s10 = track_number(TrackFormat::UpuS10, &mut rng);
+            assert_eq!(s10.len(), 13);
+            assert!(s10.ends_with("CN") && s10.as_bytes()[..2].iter().all(u8::is_ascii_uppercase));
+            let check = s10_check_digit(&s10[2..10]).unwrap();
+            assert_eq!(s10.as_bytes()[10], b'0' + check, "{s10}");
+            let usps = track_number(TrackFormat::Usps, &mut rng);
+            assert_eq!(usps.len(), 22);
+            assert_eq!(
+                mod10_check_digit(&usps[..21]).map(|d| b'0' + d),
+                Some(usps.as_bytes()[21])
+            );
+            let cj = track_number(TrackFormat::CjPacket, &mut rng);
+            assert_eq!(cj.len(), 17);
+            assert!(cj.starts_with("CJPKL") && cj[5..15].bytes().all(|b| b.is_ascii_digit()));
+            assert!(cj[15..].bytes().all(|b| b.is_ascii_uppercase()));
+            let dhl = track_number(TrackFormat::Dhl, &mut rng);
+            let first: u64 = dhl[..9].parse().unwrap();
+            assert_eq!(u64::from(dhl.as_bytes()[9] - b'0'), first % 7);
+        }
+    }
+
+    #[test]
+    fn prices_are_printed_from_their_decimal_text() {
+        assert_eq!(price(621).to_string(), "6.21");
+        assert_eq!(price(5).to_string(), "0.05");
+        assert_eq!(price(120_000).to_string(), "1200.0");
     }
 
     #[tokio::test]
@@ -705,6 +1712,8 @@ mod tests {
         assert_eq!(reused["code"], 1_600_003, "a refresh token is used once");
         assert_eq!(sim.token_grants(), 1);
         assert_eq!(sim.token_refreshes(), 1);
+        assert_eq!(sim.calls("/authentication/getAccessToken"), 2);
+        assert_eq!(sim.calls("/authentication/refreshAccessToken"), 2);
     }
 
     #[tokio::test]
@@ -718,7 +1727,7 @@ mod tests {
         let token = token(&sim).await;
         let ok = call(&sim, "/logistic/freightCalculate", Some(&token), body.clone()).await;
         assert_eq!(ok["code"], 200);
-        assert_eq!(ok["data"].as_array().unwrap().len(), 3);
+        assert_eq!(ok["data"].as_array().unwrap().len(), METHODS.len());
         sim.expire_tokens();
         let expired = call(&sim, "/logistic/freightCalculate", Some(&token), body).await;
         assert_eq!(expired["code"], 401);
@@ -736,6 +1745,10 @@ mod tests {
         let bad_country = json!({"startCountryCode": "china", "endCountryCode": "US", "products": []});
         let answer = call(&sim, "/logistic/freightCalculate", Some(&token), bad_country).await;
         assert!(answer["message"].as_str().unwrap().contains("startCountryCode"));
+        sim.refuse_country("BR");
+        let refused = json!({"startCountryCode": "CN", "endCountryCode": "BR", "products": [{"vid": sim.variants()[0].vid, "quantity": 1}]});
+        let answer = call(&sim, "/logistic/freightCalculate", Some(&token), refused).await;
+        assert_eq!(answer["data"], json!([]));
     }
 
     #[tokio::test]
@@ -766,22 +1779,14 @@ mod tests {
         let refused = call(&sim, "/shopping/order/createOrderV2", Some(&token), missing).await;
         assert!(refused["message"].as_str().unwrap().contains("shippingZip"));
         assert_eq!(sim.orders().len(), 1);
-        let client = crate::http_client();
         for key in [id.as_str(), "D-1"] {
-            let detail: Value = client
-                .get(format!(
-                    "{}/shopping/order/getOrderDetail?orderId={key}",
-                    sim.base_url()
-                ))
-                .header("CJ-Access-Token", &token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let detail = get_json(&sim, &format!("/shopping/order/getOrderDetail?orderId={key}"), &token).await;
             assert_eq!(detail["data"]["orderId"], id.as_str());
+            assert_eq!(detail["data"]["orderNum"], "D-1");
+            assert_eq!(detail["data"]["productList"][0]["quantity"], 2);
         }
+        let unknown = get_json(&sim, "/shopping/order/getOrderDetail?orderId=nope", &token).await;
+        assert_eq!(unknown["code"], CjSim::ORDER_NOT_FOUND_CODE);
     }
 
     #[tokio::test]
@@ -812,5 +1817,126 @@ mod tests {
             .status();
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(sim.orders().len(), 1);
+        assert_eq!(sim.calls("/shopping/order/createOrderV2"), 2);
+    }
+
+    #[tokio::test]
+    async fn faults_aimed_at_one_endpoint_spare_the_others() {
+        let sim = CjSim::start(5).await.unwrap();
+        let token = token(&sim).await;
+        let vid = sim.variants()[0].vid.clone();
+        sim.fault_on(
+            "/product/stock/queryByVid",
+            Fault::RateLimited {
+                retry_after_secs: Some(7),
+            },
+        );
+        let variant = get_json(&sim, &format!("/product/variant/queryByVid?vid={vid}"), &token).await;
+        assert_eq!(variant["data"]["vid"], vid.as_str());
+        let limited = crate::http_client()
+            .get(format!("{}/product/stock/queryByVid?vid={vid}", sim.base_url()))
+            .header("CJ-Access-Token", &token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(limited.headers()[header::RETRY_AFTER], "7");
+        let stock = get_json(&sim, &format!("/product/stock/queryByVid?vid={vid}"), &token).await;
+        assert_eq!(stock["data"][0]["totalInventoryNum"], 75);
+        assert_eq!(stock["data"][1]["totalInventoryNum"], 25);
+        sim.malformed_next(1);
+        let cut = crate::http_client()
+            .get(format!("{}/product/variant/queryByVid?vid={vid}", sim.base_url()))
+            .header("CJ-Access-Token", &token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(cut.status(), StatusCode::OK);
+        let bytes = cut.bytes().await.unwrap();
+        assert!(serde_json::from_slice::<Value>(&bytes).is_err());
+        assert_eq!(sim.calls("/product/stock/queryByVid"), 2);
+        assert_eq!(sim.calls("/product/variant/queryByVid"), 2);
+    }
+
+    #[tokio::test]
+    async fn orders_pay_ship_and_arrive_as_the_clock_moves() {
+        let sim = CjSim::start(6).await.unwrap();
+        let token = token(&sim).await;
+        let vid = sim.variants()[0].vid.clone();
+        let mut body = order_body(&sim, "T-1");
+        body["payType"] = json!(2);
+        body["logisticName"] = json!("China Post Registered Air Mail");
+        let created = call(&sim, "/shopping/order/createOrderV2", Some(&token), body).await;
+        assert_eq!(created["code"], 200);
+        assert_eq!(sim.variant(&vid).unwrap().stock, INITIAL_STOCK - 2);
+        let status = |sim: &CjSim| sim.orders()[0].status.clone();
+        assert_eq!(status(&sim), "CREATED");
+        sim.advance(std::time::Duration::from_secs(2 * 3600));
+        assert_eq!(status(&sim), "UNSHIPPED");
+        assert_eq!(sim.orders()[0].track_number, None);
+        sim.advance_days(2);
+        assert_eq!(status(&sim), "SHIPPED");
+        let number = sim.orders()[0].track_number.clone().unwrap();
+        assert!(number.ends_with("CN"), "{number}");
+        let track = get_json(
+            &sim,
+            &format!("/logistic/trackInfo?trackNumber={number}&trackNumber=NOPE"),
+            &token,
+        )
+        .await;
+        assert_eq!(track["data"].as_array().unwrap().len(), 1);
+        assert_eq!(track["data"][0]["trackingStatus"], "Info received");
+        sim.advance_days(10);
+        let track = get_json(&sim, &format!("/logistic/trackInfo?trackNumber={number}"), &token).await;
+        assert_eq!(track["data"][0]["trackingStatus"], "In transit");
+        assert_eq!(track["data"][0]["deliveryDay"], "10");
+        sim.advance_days(30);
+        assert_eq!(status(&sim), "DELIVERED");
+        let track = get_json(&sim, &format!("/logistic/trackInfo?trackNumber={number}"), &token).await;
+        assert_eq!(track["data"][0]["trackingStatus"], "Delivered");
+        assert_eq!(track["data"][0]["deliveryDay"], "30");
+    }
+
+    #[tokio::test]
+    async fn catalogue_moves_and_orders_are_refused_for_it() {
+        let sim = CjSim::start(8).await.unwrap();
+        let token = token(&sim).await;
+        let vid = sim.variants()[0].vid.clone();
+        assert!(sim.set_stock(&vid, 1));
+        let over = call(
+            &sim,
+            "/shopping/order/createOrderV2",
+            Some(&token),
+            order_body(&sim, "S-1"),
+        )
+        .await;
+        assert_eq!(over["code"], CjSim::OUT_OF_STOCK_CODE);
+        assert!(sim.set_price(&vid, 1_234));
+        let variant = get_json(&sim, &format!("/product/variant/queryByVid?vid={vid}"), &token).await;
+        assert_eq!(variant["data"]["variantSellPrice"].to_string(), "12.34");
+        assert!(sim.remove_variant(&vid));
+        let gone = get_json(&sim, &format!("/product/variant/queryByVid?vid={vid}"), &token).await;
+        assert_eq!((gone["code"].clone(), gone["data"].clone()), (json!(200), Value::Null));
+        sim.set_stock(&vid, 10);
+        let removed = call(
+            &sim,
+            "/shopping/order/createOrderV2",
+            Some(&token),
+            order_body(&sim, "S-2"),
+        )
+        .await;
+        assert_eq!(removed["code"], CjSim::VARIANT_UNAVAILABLE_CODE);
+        sim.restore_variant(&vid);
+        sim.refuse_country("US");
+        let refused = call(
+            &sim,
+            "/shopping/order/createOrderV2",
+            Some(&token),
+            order_body(&sim, "S-3"),
+        )
+        .await;
+        assert_eq!(refused["code"], CjSim::COUNTRY_REFUSED_CODE);
+        assert!(sim.orders().is_empty());
+        assert!(!sim.set_price("no-such-vid", 1));
     }
 }
