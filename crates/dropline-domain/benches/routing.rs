@@ -44,6 +44,9 @@ fn catalogue() -> Catalogue {
             ships_from: Some("CN".into()),
             processing_days: spread(s, 1, 5),
             rating: 50 + spread(s, 2, 51),
+            processing_deadline_days: None,
+            connection: Default::default(),
+            last_reconciliation: None,
         })
         .collect();
     // Half the suppliers have measured lanes to the destination, some to elsewhere only.
@@ -126,6 +129,9 @@ fn route_each_policy(c: &mut Criterion) {
             lanes: &catalogue.lanes,
             policy: *policy,
             weights: RoutingWeights::default(),
+            prefer_own_warehouse: true,
+            excluded_offers: &[],
+            only_lines: None,
         };
         let plan = route_lines("US", usd, &catalogue.lines, &context).expect("no overflow");
         assert!(plan.is_complete(), "every line should be routable: {plan:#?}");

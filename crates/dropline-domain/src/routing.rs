@@ -23,6 +23,18 @@
 //! - Ties are broken by priority (primary first), then lower landed cost, then offer id, so the
 //!   same input always gives the same plan, whatever the order of the offers.
 //! - No floating point: the weighted score is integer arithmetic.
+//!
+//! Two tiers and a failover list sit on top of the policy:
+//!
+//! - **Own warehouse first** ([`RoutingContext::prefer_own_warehouse`]): when a candidate of a
+//!   line is an offer of a [`SupplierKind::Warehouse`] supplier with a *known* stock count that
+//!   covers the line (after earlier lines), only such candidates compete and the policy picks
+//!   among them; otherwise every candidate competes exactly as without the preference.
+//! - **Exclusions** ([`RoutingContext::excluded_offers`]): offers that already failed for this
+//!   order (rejected, out of stock, cannot ship, missed the deadline) are never candidates, so a
+//!   re-route lands on the next offer.
+//! - **Some lines only** ([`RoutingContext::only_lines`]): a re-route plans the failed lines and
+//!   leaves the others out of the plan.
 
 use crate::catalog::{Offer, OfferPriority, RoutingPolicy, RoutingWeights, ShippingMethod, Supplier, SupplierKind};
 use crate::ids::{LineItemId, OfferId, SupplierId, VariantId};
@@ -64,6 +76,42 @@ pub struct RoutingContext<'a> {
     pub policy: RoutingPolicy,
     /// Used by [`RoutingPolicy::Weighted`] only.
     pub weights: RoutingWeights,
+    /// Hybrid model: serve a line from the seller's own stock when possible. On by default:
+    /// callers pass `true` unless the seller turned the preference off. On, a line goes to an
+    /// offer of a [`SupplierKind::Warehouse`] supplier that ships to the destination and whose
+    /// **known** stock covers the line, counting the units earlier lines of the same plan
+    /// took, whatever the policy; the policy only decides among several such warehouse offers.
+    /// When no warehouse offer qualifies, every candidate (dropshipping offers and warehouse
+    /// offers of unknown stock) competes by the policy exactly as with the preference off.
+    ///
+    /// A warehouse offer with unknown stock (`stock: None`) does not qualify for the preference:
+    /// a warehouse is the seller's own inventory, so a missing count means nobody counted, not
+    /// "the supplier has plenty", and sending the line there on trust would leave it unpicked
+    /// while a dropshipping supplier could have shipped it. Such an offer keeps the ordinary
+    /// meaning of unknown stock ([`Offer::has_stock`]: available) and competes like any offer
+    /// when no stocked warehouse can serve the line.
+    ///
+    /// Off, warehouse offers are ordinary offers and the policy alone decides.
+    pub prefer_own_warehouse: bool,
+    /// Offers never to be chosen in this plan: those that already failed for the order (the
+    /// supplier rejected the lines, was out of stock, could not ship to the destination or
+    /// missed its processing deadline), so a re-route fails over to the next offer. An excluded
+    /// offer is skipped like an offer without stock, and takes precedence over every other
+    /// reason to skip it in the explanation. Empty for a first routing.
+    ///
+    /// A line whose every offer is excluded is [`Unroutable`] with [`HoldReason::NoRoute`]: the
+    /// offers failed for reasons routing cannot see and stay excluded for this plan, so no
+    /// restock of theirs releases the line; the seller has to map another offer or override.
+    /// When some other offer of the line ships there but lacks stock, the reason is
+    /// [`HoldReason::OutOfStock`] as usual, since a restock of that offer would serve it.
+    pub excluded_offers: &'a [OfferId],
+    /// When set, only the order's lines with these ids are routed (the lines being re-routed
+    /// after a failover); every other line is left out of the plan entirely, neither planned nor
+    /// [`Unroutable`], and takes no stock from any offer. Ids of lines that are not in the order,
+    /// or that need no shipping, are ignored. `None` routes every shippable line.
+    ///
+    /// The caller passes stock net of what the lines left alone already took from suppliers.
+    pub only_lines: Option<&'a [LineItemId]>,
 }
 
 /// One line as routing planned it.
@@ -114,8 +162,10 @@ pub struct PlannedSupplierOrder {
 pub struct Unroutable {
     /// The order line that cannot be served.
     pub line_item_id: LineItemId,
-    /// [`HoldReason::OutOfStock`] when some offer ships to the destination but none has the
-    /// stock; [`HoldReason::NoRoute`] otherwise (no variant, no offer, none ships there).
+    /// [`HoldReason::OutOfStock`] when some offer that is not excluded ships to the destination
+    /// but none has the stock; [`HoldReason::NoRoute`] otherwise (no variant, no offer, none
+    /// ships there, every offer excluded after failing: see
+    /// [`RoutingContext::excluded_offers`]).
     pub reason: HoldReason,
     /// For the seller: what was tried and what stopped each offer.
     pub explanation: String,
@@ -175,8 +225,9 @@ pub fn route_order(order: &Order, context: &RoutingContext<'_>) -> Result<RouteP
 }
 
 /// Routes lines to a destination country; [`route_order`] for callers that hold no [`Order`]
-/// (a re-route of some lines, a what-if in the dashboard). Lines that need no shipping or have
-/// no quantity are ignored, as in [`Order::shippable_lines`].
+/// (a what-if in the dashboard). Lines that need no shipping or have no quantity are ignored,
+/// as in [`Order::shippable_lines`], and so are lines outside [`RoutingContext::only_lines`]
+/// when it is set.
 pub fn route_lines<'l>(
     destination_country: &str,
     order_currency: Currency,
@@ -189,9 +240,10 @@ pub fn route_lines<'l>(
     // At most one entry per line: a vector is enough.
     let mut reserved: Vec<(OfferId, u32)> = Vec::new();
     let mut plan = RoutePlan::default();
+    let only_lines = context.only_lines;
     for line in lines
         .into_iter()
-        .filter(|l| l.requires_shipping && l.quantity_to_ship() > 0)
+        .filter(|l| l.requires_shipping && l.quantity_to_ship() > 0 && only_lines.is_none_or(|ids| ids.contains(&l.id)))
     {
         match routing.choose(line, &reserved)? {
             Choice::Offer(chosen) => {
@@ -241,6 +293,8 @@ enum Choice<'c> {
 /// Why offers of a line were passed over, for the explanation of an unroutable line.
 #[derive(Default)]
 struct Skipped {
+    /// In [`RoutingContext::excluded_offers`].
+    excluded: usize,
     unknown_supplier: usize,
     no_shipping: usize,
     mixed_currency: usize,
@@ -298,6 +352,10 @@ impl<'a, 'c> Routing<'a, 'c> {
         let mut candidates = Vec::new();
         for offer in self.context.offers.iter().filter(|o| o.variant_id == variant_id) {
             offers += 1;
+            if self.context.excluded_offers.contains(&offer.id) {
+                skipped.excluded += 1;
+                continue;
+            }
             let Some(supplier) = self.supplier(offer.supplier_id) else {
                 skipped.unknown_supplier += 1;
                 continue;
@@ -333,6 +391,9 @@ impl<'a, 'c> Routing<'a, 'c> {
                 format!("variant {variant_id} of line '{}' has no supplier offer", line.sku),
             );
         }
+        if self.context.prefer_own_warehouse && candidates.iter().any(is_stocked_warehouse) {
+            candidates.retain(is_stocked_warehouse);
+        }
         let comparison = comparison_currency(&candidates, self.order_currency);
         if self.context.policy == RoutingPolicy::Weighted {
             score_weighted(&mut candidates, comparison, self.context.weights);
@@ -342,6 +403,7 @@ impl<'a, 'c> Routing<'a, 'c> {
             Some(best) => Ok(Choice::Offer(best)),
             None => {
                 // Out of stock only when stock is what stands in the way: some offer ships there.
+                // Excluded offers failed for reasons routing cannot see: they never make it so.
                 let reason = if skipped.out_of_stock > 0 {
                     HoldReason::OutOfStock
                 } else {
@@ -389,6 +451,13 @@ impl<'a, 'c> Routing<'a, 'c> {
     fn explain(&self, line: &LineItem, offers: usize, skipped: &Skipped) -> String {
         let country = self.destination_country;
         let mut causes = Vec::new();
+        if skipped.excluded > 0 {
+            causes.push(format!(
+                "{} were excluded after failing for this order (rejected, out of stock, \
+                 could not ship or missed the deadline)",
+                skipped.excluded
+            ));
+        }
         if skipped.out_of_stock > 0 {
             causes.push(format!(
                 "{} ship to {country} but lack stock for {} unit(s) (at most {} available)",
@@ -416,6 +485,13 @@ impl<'a, 'c> Routing<'a, 'c> {
             causes.join("; ")
         )
     }
+}
+
+/// Whether a candidate qualifies for [`RoutingContext::prefer_own_warehouse`]: the seller's
+/// warehouse with a known count. Candidates already have the stock for the line, so a known
+/// count is enough; an unknown one is not trusted.
+fn is_stocked_warehouse(candidate: &Candidate<'_>) -> bool {
+    candidate.supplier.kind == SupplierKind::Warehouse && candidate.offer.stock.is_some()
 }
 
 /// The currency costs are compared in: the order's when a candidate uses it (margins are
@@ -638,6 +714,9 @@ mod tests {
             ships_from: None,
             processing_days,
             rating,
+            processing_deadline_days: None,
+            connection: Default::default(),
+            last_reconciliation: None,
         }
     }
 
@@ -744,6 +823,9 @@ mod tests {
                 lanes: &self.lanes,
                 policy,
                 weights,
+                prefer_own_warehouse: true,
+                excluded_offers: &[],
+                only_lines: None,
             }
         }
 
@@ -775,6 +857,47 @@ mod tests {
         assert!(plan.is_complete());
     }
 
+    /// Routes lines of the fixture with its context changed by `adjust`.
+    fn route_with<'f>(
+        fixture: &'f Fixture,
+        policy: RoutingPolicy,
+        weights: RoutingWeights,
+        lines: &[LineItem],
+        adjust: impl FnOnce(&mut RoutingContext<'f>),
+    ) -> RoutePlan {
+        let mut context = fixture.context(policy, weights);
+        adjust(&mut context);
+        route_lines("US", usd(), lines, &context).expect("no overflow")
+    }
+
+    /// [`check`] with the context changed by `adjust`.
+    fn check_with<'f>(
+        fixture: &'f Fixture,
+        policy: RoutingPolicy,
+        weights: RoutingWeights,
+        adjust: impl FnOnce(&mut RoutingContext<'f>),
+        expected_offer: u128,
+    ) {
+        let plan = route_with(fixture, policy, weights, &[line(1, Some(1), 1)], adjust);
+        assert_eq!(
+            chosen(&plan),
+            vec![offer_id(expected_offer)],
+            "{policy} with {weights:?}: {plan:#?}"
+        );
+        assert!(plan.is_complete());
+    }
+
+    /// (line, chosen offer) of every planned line, in line id order.
+    fn planned_lines(plan: &RoutePlan) -> Vec<(LineItemId, OfferId)> {
+        let mut planned: Vec<(LineItemId, OfferId)> = plan
+            .groups
+            .iter()
+            .flat_map(|g| g.lines.iter().map(|l| (l.line_item_id, l.offer_id)))
+            .collect();
+        planned.sort();
+        planned
+    }
+
     fn weights(margin: u32, speed: u32, rating: u32, on_time: u32) -> RoutingWeights {
         RoutingWeights {
             margin,
@@ -784,11 +907,10 @@ mod tests {
         }
     }
 
-    #[test]
-    fn each_policy_picks_its_offer() {
-        let fixture = fixture();
+    /// What each policy picks in [`fixture`]: every policy another offer.
+    fn fixture_choices() -> [(RoutingPolicy, RoutingWeights, u128); 10] {
         let default = RoutingWeights::default();
-        let table = [
+        [
             (RoutingPolicy::CheapestLanded, default, 2),
             (RoutingPolicy::Fastest, default, 3),
             (RoutingPolicy::BestRated, default, 4),
@@ -801,8 +923,13 @@ mod tests {
             (RoutingPolicy::Weighted, weights(0, 0, 0, 100), 1),
             // Nothing weighs: every score is zero and the tie-break picks the primary.
             (RoutingPolicy::Weighted, weights(0, 0, 0, 0), 1),
-        ];
-        for (policy, weights, expected) in table {
+        ]
+    }
+
+    #[test]
+    fn each_policy_picks_its_offer() {
+        let fixture = fixture();
+        for (policy, weights, expected) in fixture_choices() {
             check(&fixture, policy, weights, expected);
         }
     }
@@ -1282,11 +1409,335 @@ mod tests {
         let plan = route_order(&order, &context).expect("no overflow");
         assert_eq!(chosen(&plan), vec![offer_id(3)]);
         assert!(plan.unroutable.is_empty());
+        // A re-route of no line of the order plans nothing.
+        let none = [line_id(2)];
+        let plan = route_order(
+            &order,
+            &RoutingContext {
+                only_lines: Some(&none),
+                ..context
+            },
+        )
+        .expect("no overflow");
+        assert_eq!(plan, RoutePlan::default());
 
         let mut in_france = order;
         in_france.shipping_address.country_code = "FR".into();
         let plan = route_order(&in_france, &context).expect("no overflow");
         assert_eq!(plan.hold_reasons(), vec![HoldReason::NoRoute]);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Own warehouse first
+    // ---------------------------------------------------------------------------------------
+
+    /// A warehouse location of the seller's, in the US.
+    fn warehouse(n: u128, rating: u32, processing_days: u32) -> Supplier {
+        Supplier {
+            name: format!("Warehouse {n}"),
+            kind: SupplierKind::Warehouse,
+            ships_from: Some("US".into()),
+            ..supplier(n, rating, processing_days)
+        }
+    }
+
+    /// [`fixture`] plus offer 5 at warehouse 5, worse than every dropshipping offer on every
+    /// count: landed 3500, 25 days, rating 10, a backup, no lane.
+    fn with_warehouse(stock: Option<u32>) -> Fixture {
+        let mut fixture = fixture();
+        fixture.suppliers.push(warehouse(5, 10, 5));
+        fixture.offers.push(Offer {
+            stock,
+            ..backup(offer(5, 1, 5, 3000, 500, 20))
+        });
+        fixture
+    }
+
+    /// Every policy; the weighted one also with each component alone and with none.
+    fn every_policy() -> Vec<(RoutingPolicy, RoutingWeights)> {
+        let mut all: Vec<(RoutingPolicy, RoutingWeights)> = RoutingPolicy::ALL
+            .iter()
+            .map(|policy| (*policy, RoutingWeights::default()))
+            .collect();
+        for weights in [
+            weights(100, 0, 0, 0),
+            weights(0, 100, 0, 0),
+            weights(0, 0, 100, 0),
+            weights(0, 0, 0, 100),
+            weights(0, 0, 0, 0),
+        ] {
+            all.push((RoutingPolicy::Weighted, weights));
+        }
+        all
+    }
+
+    #[test]
+    fn a_stocked_warehouse_wins_over_cheaper_dropshipping_under_every_policy() {
+        let fixture = with_warehouse(Some(3));
+        for (policy, weights) in every_policy() {
+            check(&fixture, policy, weights, 5);
+        }
+        // Its whole stock, for one line.
+        let plan = fixture.route(RoutingPolicy::CheapestLanded, &[line(1, Some(1), 3)]);
+        assert_eq!(chosen(&plan), vec![offer_id(5)]);
+        assert_eq!(plan.groups[0].supplier_kind, SupplierKind::Warehouse);
+        assert_eq!(plan.groups[0].expected_cost, Money::new(10_500, usd()));
+    }
+
+    #[test]
+    fn switching_the_preference_off_restores_todays_choice() {
+        let off = |context: &mut RoutingContext<'_>| context.prefer_own_warehouse = false;
+        let fixture = with_warehouse(Some(3));
+        for (policy, weights, expected) in fixture_choices() {
+            check_with(&fixture, policy, weights, off, expected);
+        }
+        // Off, a warehouse is an ordinary offer: it wins where the policy says so.
+        let mut cheap = with_warehouse(Some(3));
+        cheap.offers[4].unit_cost = Money::new(100, usd());
+        check_with(&cheap, RoutingPolicy::CheapestLanded, RoutingWeights::default(), off, 5);
+        check_with(&cheap, RoutingPolicy::Fastest, RoutingWeights::default(), off, 3);
+        check(&cheap, RoutingPolicy::Fastest, RoutingWeights::default(), 5);
+    }
+
+    #[test]
+    fn a_warehouse_short_of_stock_falls_back_to_dropshipping() {
+        let fixture = with_warehouse(Some(2));
+        // 3 units wanted, 2 held: today's choice of each policy.
+        for (policy, weights, expected) in fixture_choices() {
+            let plan = fixture.route_weighted(policy, weights, &[line(1, Some(1), 3)]);
+            assert_eq!(chosen(&plan), vec![offer_id(expected)], "{policy} with {weights:?}");
+        }
+        // An earlier line of the order took the warehouse's 2 units: the next line falls back.
+        let lines = [line(1, Some(1), 2), line(2, Some(1), 1)];
+        let plan = fixture.route(RoutingPolicy::CheapestLanded, &lines);
+        assert_eq!(
+            planned_lines(&plan),
+            vec![(line_id(1), offer_id(5)), (line_id(2), offer_id(2))]
+        );
+        // With 3 units held both lines stay home, in one group.
+        let plan = with_warehouse(Some(3)).route(RoutingPolicy::CheapestLanded, &lines);
+        assert_eq!(
+            planned_lines(&plan),
+            vec![(line_id(1), offer_id(5)), (line_id(2), offer_id(5))]
+        );
+        assert_eq!(plan.groups.len(), 1);
+        // An empty warehouse.
+        check(
+            &with_warehouse(Some(0)),
+            RoutingPolicy::CheapestLanded,
+            RoutingWeights::default(),
+            2,
+        );
+    }
+
+    #[test]
+    fn a_warehouse_that_does_not_serve_the_destination_is_skipped() {
+        let mut fixture = with_warehouse(Some(3));
+        fixture.offers[4].shipping[0].country = "FR".into();
+        for (policy, weights, expected) in fixture_choices() {
+            check(&fixture, policy, weights, expected);
+        }
+        // A method to anywhere else (`*`) serves the US.
+        fixture.offers[4].shipping[0].country = "*".into();
+        check(&fixture, RoutingPolicy::CheapestLanded, RoutingWeights::default(), 5);
+    }
+
+    #[test]
+    fn the_policy_decides_between_stocked_warehouses() {
+        // Warehouse 5: cheap (2000), slow (20 + 5 days), rated 90, a backup. Warehouse 6: dear
+        // (3000), fast (14 days), rated 10, a primary. Every dropshipping offer would beat both
+        // on the policy's own criterion (cheapest 2, fastest 3, best rated 4, primary 1).
+        let mut fixture = fixture();
+        fixture.suppliers.extend([warehouse(5, 90, 5), warehouse(6, 10, 0)]);
+        fixture.offers.extend([
+            Offer {
+                stock: Some(4),
+                ..backup(offer(5, 1, 5, 1500, 500, 20))
+            },
+            Offer {
+                stock: Some(4),
+                ..offer(6, 1, 6, 2500, 500, 14)
+            },
+        ]);
+        let default = RoutingWeights::default();
+        let table = [
+            (RoutingPolicy::CheapestLanded, default, 5),
+            (RoutingPolicy::Fastest, default, 6),
+            (RoutingPolicy::BestRated, default, 5),
+            (RoutingPolicy::PrimaryThenBackup, default, 6),
+            (RoutingPolicy::Weighted, weights(100, 0, 0, 0), 5),
+            (RoutingPolicy::Weighted, weights(0, 100, 0, 0), 6),
+            (RoutingPolicy::Weighted, weights(0, 0, 100, 0), 5),
+            (RoutingPolicy::Weighted, weights(0, 0, 0, 0), 6),
+        ];
+        for (policy, weights, expected) in table {
+            check(&fixture, policy, weights, expected);
+        }
+        // The policy's favourite lacks the stock: the other warehouse, not a dropshipper.
+        fixture.offers[4].stock = Some(0);
+        check(&fixture, RoutingPolicy::CheapestLanded, default, 6);
+        // A warehouse of unknown stock is not among them: the counted one wins.
+        fixture.offers[4].stock = Some(4);
+        fixture.offers[5].stock = None;
+        check(&fixture, RoutingPolicy::Fastest, default, 5);
+    }
+
+    #[test]
+    fn a_warehouse_of_unknown_stock_is_not_preferred() {
+        let fixture = with_warehouse(None);
+        for (policy, weights, expected) in fixture_choices() {
+            check(&fixture, policy, weights, expected);
+        }
+        // It still competes as any offer of unknown stock does: the cheapest wins on cost.
+        let mut cheap = with_warehouse(None);
+        cheap.offers[4].unit_cost = Money::new(100, usd());
+        check(&cheap, RoutingPolicy::CheapestLanded, RoutingWeights::default(), 5);
+        check(&cheap, RoutingPolicy::Fastest, RoutingWeights::default(), 3);
+        // A dropshipping offer with a known count gets no preference either.
+        let mut counted = self::fixture();
+        counted.offers[2].stock = Some(100);
+        check(&counted, RoutingPolicy::CheapestLanded, RoutingWeights::default(), 2);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Failover: exclusions and some lines only
+    // ---------------------------------------------------------------------------------------
+
+    #[test]
+    fn excluded_offers_are_skipped_for_the_next_offer() {
+        let fixture = fixture();
+        let default = RoutingWeights::default();
+        let table: [(RoutingPolicy, &[u128], u128); 7] = [
+            (RoutingPolicy::CheapestLanded, &[2], 1),
+            (RoutingPolicy::CheapestLanded, &[2, 1], 4),
+            (RoutingPolicy::Fastest, &[3], 2),
+            (RoutingPolicy::BestRated, &[4], 2),
+            (RoutingPolicy::PrimaryThenBackup, &[1], 2),
+            // Scores among 1, 3 and 4 (on time of 4: the mean 895): 58 060, 30 000, 52 490.
+            (RoutingPolicy::Weighted, &[2], 1),
+            // An id that is no offer of the line changes nothing.
+            (RoutingPolicy::CheapestLanded, &[99], 2),
+        ];
+        for (policy, excluded, expected) in table {
+            let excluded: Vec<OfferId> = excluded.iter().copied().map(offer_id).collect();
+            check_with(
+                &fixture,
+                policy,
+                default,
+                |context| context.excluded_offers = &excluded,
+                expected,
+            );
+        }
+        // An excluded warehouse loses its preference: back to dropshipping.
+        let excluded = [offer_id(5)];
+        check_with(
+            &with_warehouse(Some(3)),
+            RoutingPolicy::CheapestLanded,
+            default,
+            |context| context.excluded_offers = &excluded,
+            2,
+        );
+    }
+
+    #[test]
+    fn a_line_whose_every_offer_is_excluded_is_unroutable() {
+        let mut fixture = fixture();
+        // Variant 2 has an offer that nobody excluded: its line is still planned.
+        fixture.offers.push(offer(6, 2, 1, 1000, 100, 10));
+        let lines = [line(1, Some(1), 1), line(2, Some(2), 1)];
+        let all = [offer_id(1), offer_id(2), offer_id(3), offer_id(4)];
+        let plan = route_with(
+            &fixture,
+            RoutingPolicy::CheapestLanded,
+            RoutingWeights::default(),
+            &lines,
+            |context| context.excluded_offers = &all,
+        );
+        assert_eq!(planned_lines(&plan), vec![(line_id(2), offer_id(6))]);
+        assert_eq!(
+            plan.unroutable,
+            vec![Unroutable {
+                line_item_id: line_id(1),
+                reason: HoldReason::NoRoute,
+                explanation: "no offer can supply 1 × 'SKU-1' to US: of 4 offer(s), 4 were excluded after failing \
+                              for this order (rejected, out of stock, could not ship or missed the deadline)"
+                    .into(),
+            }]
+        );
+        // Two excluded, the two others out of stock: a restock would serve the line.
+        fixture.offers[2].stock = Some(0);
+        fixture.offers[3].stock = Some(0);
+        let two = [offer_id(1), offer_id(2)];
+        let plan = route_with(
+            &fixture,
+            RoutingPolicy::CheapestLanded,
+            RoutingWeights::default(),
+            &lines[..1],
+            |context| context.excluded_offers = &two,
+        );
+        assert_eq!(plan.hold_reasons(), vec![HoldReason::OutOfStock]);
+        assert_eq!(
+            plan.unroutable[0].explanation,
+            "no offer can supply 1 × 'SKU-1' to US: of 4 offer(s), 2 were excluded after failing for this order \
+             (rejected, out of stock, could not ship or missed the deadline); 2 ship to US but lack stock for 1 \
+             unit(s) (at most 0 available)"
+        );
+    }
+
+    #[test]
+    fn only_the_listed_lines_are_routed() {
+        let fixture = two_supplier_fixture();
+        // Line 4 maps to no variant: unroutable whenever it is routed.
+        let lines = [
+            line(1, Some(1), 1),
+            line(2, Some(2), 1),
+            line(3, Some(3), 1),
+            line(4, None, 1),
+        ];
+        let route_only = |only: Option<&[LineItemId]>| {
+            route_with(
+                &fixture,
+                RoutingPolicy::CheapestLanded,
+                RoutingWeights::default(),
+                &lines,
+                |context| context.only_lines = only,
+            )
+        };
+        let everything = route_only(None);
+        assert_eq!(everything.groups.len(), 2);
+        assert_eq!(everything.unroutable.len(), 1);
+        // Line 3 alone (line 9 is not in the order): the others are neither planned nor held.
+        let plan = route_only(Some(&[line_id(3), line_id(9)]));
+        assert_eq!(planned_lines(&plan), vec![(line_id(3), offer_id(32))]);
+        assert_eq!(plan.groups.len(), 1);
+        assert_eq!(plan.groups[0].expected_cost, Money::new(2600, usd()));
+        assert!(plan.is_complete());
+        let plan = route_only(Some(&[line_id(4), line_id(1)]));
+        assert_eq!(planned_lines(&plan), vec![(line_id(1), offer_id(11))]);
+        assert_eq!(
+            plan.unroutable.iter().map(|u| u.line_item_id).collect::<Vec<_>>(),
+            vec![line_id(4)]
+        );
+        assert_eq!(route_only(Some(&[])), RoutePlan::default());
+
+        // A line left alone takes no stock: line 2 gets the 3 units line 1 would have taken.
+        let mut fixture = self::fixture();
+        fixture.offers[1].stock = Some(3);
+        let lines = [line(1, Some(1), 3), line(2, Some(1), 3)];
+        let plan = fixture.route(RoutingPolicy::CheapestLanded, &lines);
+        assert_eq!(
+            planned_lines(&plan),
+            vec![(line_id(1), offer_id(2)), (line_id(2), offer_id(1))]
+        );
+        let only = [line_id(2)];
+        let plan = route_with(
+            &fixture,
+            RoutingPolicy::CheapestLanded,
+            RoutingWeights::default(),
+            &lines,
+            |context| context.only_lines = Some(&only),
+        );
+        assert_eq!(planned_lines(&plan), vec![(line_id(2), offer_id(2))]);
     }
 
     // ---------------------------------------------------------------------------------------
@@ -1304,6 +1755,9 @@ mod tests {
         lanes: Vec<LaneStats>,
         policy: RoutingPolicy,
         weights: RoutingWeights,
+        prefer_own_warehouse: bool,
+        excluded: Vec<OfferId>,
+        only_lines: Option<Vec<LineItemId>>,
     }
 
     impl Scenario {
@@ -1314,7 +1768,17 @@ mod tests {
                 lanes: &self.lanes,
                 policy: self.policy,
                 weights: self.weights,
+                prefer_own_warehouse: self.prefer_own_warehouse,
+                excluded_offers: &self.excluded,
+                only_lines: self.only_lines.as_deref(),
             }
+        }
+
+        /// Whether routing is asked to plan the line.
+        fn is_routed(&self, line: &LineItem) -> bool {
+            line.requires_shipping
+                && line.quantity > 0
+                && self.only_lines.as_ref().is_none_or(|ids| ids.contains(&line.id))
         }
 
         fn route(&self) -> RoutePlan {
@@ -1392,6 +1856,9 @@ mod tests {
             })
     }
 
+    /// Up to 7 lines and 24 offers at 4 known suppliers, some of them warehouses; now and then
+    /// some offers excluded (ids up to 26: some are no offer) and only some lines routed (ids up
+    /// to 8: some are no line).
     fn scenario_strategy() -> impl Strategy<Value = Scenario> {
         let lines = (0usize..7).prop_flat_map(|count| (0..count as u128).map(line_strategy).collect::<Vec<_>>());
         let offers = (0usize..24).prop_flat_map(|count| (0..count as u128).map(offer_strategy).collect::<Vec<_>>());
@@ -1399,20 +1866,40 @@ mod tests {
             prop::sample::select(COUNTRIES.to_vec()),
             lines,
             offers,
-            prop::collection::vec((0u32..=100, 0u32..5), 4),
+            prop::collection::vec((0u32..=100, 0u32..5, prop::bool::weighted(0.4)), 4),
             prop::collection::vec(lane_strategy(), 0..8),
             prop::sample::select(RoutingPolicy::ALL.to_vec()),
             (0u32..100, 0u32..100, 0u32..100, 0u32..100),
+            prop::bool::weighted(0.8),
+            prop::collection::vec(0u128..26, 0..6),
+            prop::option::weighted(0.4, prop::collection::vec(0u128..8, 0..5)),
         )
             .prop_map(
-                |(country, lines, offers, suppliers, lanes, policy, (margin, speed, rating, on_time))| Scenario {
+                |(
+                    country,
+                    lines,
+                    offers,
+                    suppliers,
+                    lanes,
+                    policy,
+                    (margin, speed, rating, on_time),
+                    prefer_own_warehouse,
+                    excluded,
+                    only_lines,
+                )| Scenario {
                     country,
                     lines,
                     offers,
                     suppliers: suppliers
                         .into_iter()
                         .enumerate()
-                        .map(|(n, (rating, processing_days))| supplier(n as u128, rating, processing_days))
+                        .map(|(n, (rating, processing_days, own))| {
+                            if own {
+                                warehouse(n as u128, rating, processing_days)
+                            } else {
+                                supplier(n as u128, rating, processing_days)
+                            }
+                        })
                         .collect(),
                     lanes,
                     policy,
@@ -1422,6 +1909,9 @@ mod tests {
                         rating,
                         on_time,
                     },
+                    prefer_own_warehouse,
+                    excluded: excluded.into_iter().map(offer_id).collect(),
+                    only_lines: only_lines.map(|ids| ids.into_iter().map(line_id).collect()),
                 },
             )
     }
@@ -1436,7 +1926,7 @@ mod tests {
             for line in &scenario.lines {
                 let in_groups = planned.iter().filter(|id| **id == line.id).count();
                 let in_unroutable = unroutable.iter().filter(|id| **id == line.id).count();
-                if line.requires_shipping && line.quantity > 0 {
+                if scenario.is_routed(line) {
                     prop_assert_eq!(in_groups + in_unroutable, 1, "line {} in {:#?}", line.id, plan);
                 } else {
                     prop_assert_eq!(in_groups + in_unroutable, 0, "line {} in {:#?}", line.id, plan);
@@ -1480,6 +1970,74 @@ mod tests {
             let mut reversed = scenario.clone();
             reversed.offers.reverse();
             prop_assert_eq!(&plan, &reversed.route());
+        }
+
+        #[test]
+        fn no_excluded_offer_and_no_line_outside_only_lines_is_planned(scenario in scenario_strategy()) {
+            let plan = scenario.route();
+            for group in &plan.groups {
+                for planned in &group.lines {
+                    prop_assert!(!scenario.excluded.contains(&planned.offer_id), "{} excluded", planned.offer_id);
+                    if let Some(only) = &scenario.only_lines {
+                        prop_assert!(only.contains(&planned.line_item_id), "{} planned", planned.line_item_id);
+                    }
+                }
+            }
+            if let Some(only) = &scenario.only_lines {
+                for unroutable in &plan.unroutable {
+                    prop_assert!(only.contains(&unroutable.line_item_id), "{} held", unroutable.line_item_id);
+                }
+            }
+        }
+
+        #[test]
+        fn a_line_leaves_a_stocked_warehouse_only_when_none_can_serve_it(scenario in scenario_strategy()) {
+            prop_assume!(scenario.prefer_own_warehouse);
+            let plan = scenario.route();
+            let planned: HashMap<LineItemId, &PlannedLine> =
+                plan.groups.iter().flat_map(|g| g.lines.iter().map(|l| (l.line_item_id, l))).collect();
+            let supplier_of = |offer: &Offer| scenario.suppliers.iter().find(|s| s.id == offer.supplier_id);
+            let stocked_warehouse = |offer: &Offer| {
+                offer.stock.is_some() && supplier_of(offer).is_some_and(|s| s.kind == SupplierKind::Warehouse)
+            };
+            // Units each offer gave to earlier lines, replayed in line order as routing does.
+            let mut taken: HashMap<OfferId, u32> = HashMap::new();
+            for line in &scenario.lines {
+                let Some(planned) = planned.get(&line.id) else { continue };
+                let chosen = scenario.offers.iter().find(|o| o.id == planned.offer_id).expect("a known offer");
+                if !stocked_warehouse(chosen) {
+                    for offer in scenario.offers.iter().filter(|o| {
+                        Some(o.variant_id) == line.variant_id
+                            && !scenario.excluded.contains(&o.id)
+                            && stocked_warehouse(o)
+                    }) {
+                        let ships = offer
+                            .shipping_to(scenario.country)
+                            .is_some_and(|m| m.cost.currency == offer.unit_cost.currency);
+                        let needed = taken.get(&offer.id).copied().unwrap_or(0) + planned.quantity;
+                        prop_assert!(
+                            !ships || !offer.has_stock(needed),
+                            "line {} went to {} while warehouse offer {} could serve it",
+                            line.id, chosen.id, offer.id
+                        );
+                    }
+                }
+                *taken.entry(chosen.id).or_insert(0) += planned.quantity;
+            }
+        }
+
+        #[test]
+        fn without_the_preference_supplier_kinds_do_not_matter(scenario in scenario_strategy()) {
+            let mut off = scenario.clone();
+            off.prefer_own_warehouse = false;
+            let mut no_warehouses = off.clone();
+            for supplier in &mut no_warehouses.suppliers {
+                supplier.kind = SupplierKind::Cj;
+            }
+            prop_assert_eq!(planned_lines(&off.route()), planned_lines(&no_warehouses.route()));
+            // Nor does the preference change anything when there is no warehouse.
+            no_warehouses.prefer_own_warehouse = true;
+            prop_assert_eq!(planned_lines(&off.route()), planned_lines(&no_warehouses.route()));
         }
     }
 }
