@@ -111,7 +111,10 @@ impl App {
                 });
             };
             let mut journal = Journal::new(order.id, Actor::Storefront(platform.to_string()), Self::now());
+            let before = order.clone();
             let changed = crate::service::cancel_in_place(&mut order, &mut journal)?;
+            let mut cancellations = ChangeSet::default();
+            self.push_cancellation_jobs(&mut cancellations, &before, &order);
             let outcome = IngestOutcome {
                 order_id: order.id,
                 created: false,
@@ -126,6 +129,7 @@ impl App {
                 timeline: journal.events,
                 orders: vec![OrderWrite::Update(order)],
                 deliveries: record.clone().into_iter().collect(),
+                jobs: cancellations.jobs,
                 ..ChangeSet::default()
             };
             match self.backend.commit(changes).await {
@@ -266,7 +270,11 @@ impl App {
                 }
                 Ok(self.backend.commit(changes).await?)
             }
-            JobKind::RouteOrder { .. } => Err(AppError::invalid("kind", "not a storefront job")),
+            JobKind::RouteOrder { .. }
+            | JobKind::PlaceSupplierOrder { .. }
+            | JobKind::SyncSupplierOrder { .. }
+            | JobKind::CancelAtSupplier { .. }
+            | JobKind::ReconcileSupplier { .. } => Err(AppError::invalid("kind", "not a storefront job")),
         }
     }
 

@@ -3,7 +3,7 @@
 
 use crate::error::AppError;
 use crate::ports::{Job, NewJob};
-use dropline_domain::ids::{JobId, OrderId, ShipmentId, StoreId};
+use dropline_domain::ids::{JobId, OrderId, ShipmentId, StoreId, SupplierId, SupplierOrderId};
 use dropline_domain::order::Order;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -16,6 +16,14 @@ pub const STOREFRONT_FULFILLMENT: &str = "storefront_fulfillment";
 pub const STOREFRONT_STATUS: &str = "storefront_status";
 /// Stored name of the job that pulls one page of a store's catalogue from its platform.
 pub const CATALOG_PULL: &str = "catalog_pull";
+/// Stored name of the job that places a supplier order with its supplier (exactly once).
+pub const PLACE_SUPPLIER_ORDER: &str = "place_supplier_order";
+/// Stored name of the job that follows a placed supplier order at its supplier.
+pub const SYNC_SUPPLIER_ORDER: &str = "sync_supplier_order";
+/// Stored name of the job that asks a supplier to cancel a supplier order.
+pub const CANCEL_AT_SUPPLIER: &str = "cancel_at_supplier";
+/// Stored name of the job that compares a supplier's own order list with dropline's.
+pub const RECONCILE_SUPPLIER: &str = "reconcile_supplier";
 
 /// A status written back to the storefront.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -39,6 +47,26 @@ pub enum JobKind {
     },
     /// Pull a page of the store's catalogue (`cursor` from the previous page).
     CatalogPull { store_id: StoreId, cursor: Option<String> },
+    /// Place a supplier order with its supplier; `attempt` counts the tries so far.
+    PlaceSupplierOrder {
+        order_id: OrderId,
+        supplier_order_id: SupplierOrderId,
+        attempt: u32,
+    },
+    /// Follow a placed supplier order (status, parcels, deadline).
+    SyncSupplierOrder {
+        order_id: OrderId,
+        supplier_order_id: SupplierOrderId,
+        attempt: u32,
+    },
+    /// Ask the supplier to cancel a supplier order.
+    CancelAtSupplier {
+        order_id: OrderId,
+        supplier_order_id: SupplierOrderId,
+        attempt: u32,
+    },
+    /// Compare a supplier's order list with dropline's (`page` from 1).
+    ReconcileSupplier { supplier_id: SupplierId },
 }
 
 impl JobKind {
@@ -80,6 +108,39 @@ impl JobKind {
                     .parse()
                     .map_err(|_| AppError::invalid("payload.store_id", "not an id"))?,
                 cursor: job.payload.get("cursor").and_then(|c| c.as_str()).map(str::to_string),
+            }),
+            PLACE_SUPPLIER_ORDER | SYNC_SUPPLIER_ORDER | CANCEL_AT_SUPPLIER => {
+                let supplier_order_id = parse_field("supplier_order_id")?
+                    .parse()
+                    .map_err(|_| AppError::invalid("payload.supplier_order_id", "not an id"))?;
+                let attempt = job
+                    .payload
+                    .get("attempt")
+                    .and_then(|a| a.as_u64())
+                    .map_or(0, |a| u32::try_from(a).unwrap_or(u32::MAX));
+                let order_id = order_id()?;
+                Ok(match job.kind.as_str() {
+                    PLACE_SUPPLIER_ORDER => Self::PlaceSupplierOrder {
+                        order_id,
+                        supplier_order_id,
+                        attempt,
+                    },
+                    SYNC_SUPPLIER_ORDER => Self::SyncSupplierOrder {
+                        order_id,
+                        supplier_order_id,
+                        attempt,
+                    },
+                    _ => Self::CancelAtSupplier {
+                        order_id,
+                        supplier_order_id,
+                        attempt,
+                    },
+                })
+            }
+            RECONCILE_SUPPLIER => Ok(Self::ReconcileSupplier {
+                supplier_id: parse_field("supplier_id")?
+                    .parse()
+                    .map_err(|_| AppError::invalid("payload.supplier_id", "not an id"))?,
             }),
             other => Err(AppError::invalid("kind", format!("unknown job kind '{other}'"))),
         }
@@ -125,6 +186,35 @@ pub fn catalog_pull_job(store_id: StoreId, cursor: Option<&str>, now: OffsetDate
         id: JobId::new(),
         kind: CATALOG_PULL.into(),
         payload: json!({ "store_id": store_id, "cursor": cursor }),
+        run_after: now,
+        store_id: Some(store_id),
+    }
+}
+
+/// A job about one supplier order (`place_supplier_order`, `sync_supplier_order`,
+/// `cancel_at_supplier`), to run at `run_after`; `attempt` counts earlier tries.
+pub fn supplier_order_job(
+    kind: &str,
+    order: &Order,
+    supplier_order_id: SupplierOrderId,
+    attempt: u32,
+    run_after: OffsetDateTime,
+) -> NewJob {
+    NewJob {
+        id: JobId::new(),
+        kind: kind.into(),
+        payload: json!({ "order_id": order.id, "supplier_order_id": supplier_order_id, "attempt": attempt }),
+        run_after,
+        store_id: Some(order.store_id),
+    }
+}
+
+/// The job that reconciles a supplier's order list with dropline's.
+pub fn reconcile_job(supplier_id: SupplierId, store_id: StoreId, now: OffsetDateTime) -> NewJob {
+    NewJob {
+        id: JobId::new(),
+        kind: RECONCILE_SUPPLIER.into(),
+        payload: json!({ "supplier_id": supplier_id }),
         run_after: now,
         store_id: Some(store_id),
     }

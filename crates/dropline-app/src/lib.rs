@@ -9,10 +9,13 @@ mod catalog_cache;
 pub mod connected;
 pub mod error;
 pub mod jobs;
+pub mod placement;
 pub mod ports;
+pub mod reconcile;
 pub mod scope;
 pub mod service;
 pub mod storefront;
+pub mod supplier;
 pub mod token;
 
 pub use connected::WebhookOutcome;

@@ -218,6 +218,9 @@ pub trait Store: Send + Sync + 'static {
 
     async fn insert_supplier(&self, supplier: Supplier) -> Result<(), StoreError>;
     async fn get_supplier(&self, id: SupplierId) -> Result<Option<Supplier>, StoreError>;
+    /// Replaces a supplier's name and settings (its id, store and kind never change).
+    /// NotFound when it does not exist.
+    async fn update_supplier(&self, supplier: Supplier) -> Result<(), StoreError>;
     async fn list_suppliers(&self, store_id: Option<StoreId>) -> Result<Vec<Supplier>, StoreError>;
 
     /// Adds a product with its variants. Conflict when a SKU already exists in the store.

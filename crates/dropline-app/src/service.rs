@@ -5,11 +5,13 @@
 use crate::catalog_cache::{CatalogCache, StoreContext};
 use crate::error::{AppError, FieldError};
 use crate::jobs::{self, JobKind};
+use crate::placement::PlacementConfig;
 use crate::ports::{
     Backend, ChangeSet, DeliveryRecord, Message, MessageFilter, OrderFilter, OrderWrite, StoreError, StoreRecord,
 };
 use crate::scope::Scope;
 use crate::storefront::{StorefrontClient, WebhookFormat};
+use crate::supplier::SupplierClient;
 use crate::token;
 use dropline_domain::address::Address;
 use dropline_domain::catalog::{
@@ -21,8 +23,7 @@ use dropline_domain::money::{Currency, Money};
 use dropline_domain::order::{IncomingLine, IncomingOrder, Order, SupplierOrder, SupplierOrderLine};
 use dropline_domain::routing::{RoutingContext, route_order};
 use dropline_domain::state::{
-    HoldReason, OrderEvent, OrderState, PaymentState, ShipmentState, SupplierOrderEvent, SupplierOrderState,
-    cancellation_event,
+    HoldReason, OrderEvent, OrderState, PaymentState, ShipmentState, SupplierOrderState, cancellation_event,
 };
 use dropline_domain::timeline::{Actor, Journal, TimelineEvent};
 use dropline_domain::validation::{Finding, Severity, validate_address};
@@ -61,6 +62,10 @@ pub struct NewSupplier {
     pub ships_from: Option<String>,
     pub processing_days: u32,
     pub rating: u32,
+    /// Days after acceptance within which the supplier must give tracking.
+    pub processing_deadline_days: Option<u32>,
+    /// How dropline reaches the supplier's API.
+    pub connection: dropline_domain::catalog::SupplierConnection,
 }
 
 /// A new product with its variants.
@@ -143,6 +148,10 @@ pub struct App {
     pub(crate) webhook_formats: Arc<Vec<Arc<dyn WebhookFormat>>>,
     /// Calls to storefront platforms (write-back, catalogue pull); `None`: not connected.
     pub(crate) storefronts: Option<Arc<dyn StorefrontClient>>,
+    /// Calls to suppliers' APIs (placement); `None`: every supplier is followed by hand.
+    pub(crate) suppliers: Option<Arc<dyn SupplierClient>>,
+    pub(crate) breakers: Arc<crate::placement::Breakers>,
+    pub(crate) placement: Arc<PlacementConfig>,
 }
 
 impl App {
@@ -155,7 +164,22 @@ impl App {
             catalog: Arc::new(CatalogCache::default()),
             webhook_formats: Arc::new(Vec::new()),
             storefronts: None,
+            suppliers: None,
+            breakers: Arc::new(crate::placement::Breakers::default()),
+            placement: Arc::new(PlacementConfig::default()),
         }
+    }
+
+    /// Places supplier orders through this client.
+    pub fn with_suppliers(mut self, client: Arc<dyn SupplierClient>) -> Self {
+        self.suppliers = Some(client);
+        self
+    }
+
+    /// Retries, circuit breaker and polling of placement.
+    pub fn with_placement_config(mut self, config: PlacementConfig) -> Self {
+        self.placement = Arc::new(config);
+        self
     }
 
     /// Receives webhooks in these platform formats.
@@ -294,6 +318,10 @@ impl App {
                 "must be an ISO 3166-1 alpha-2 country code",
             ));
         }
+        if new.processing_deadline_days.is_some_and(|d| d == 0 || d > 365) {
+            errors.push(FieldError::new("processing_deadline_days", "must be between 1 and 365"));
+        }
+        check_supplier_connection(&mut errors, "connection", &new.connection);
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
@@ -305,8 +333,30 @@ impl App {
             ships_from: new.ships_from.map(|c| c.to_ascii_uppercase()),
             processing_days: new.processing_days,
             rating: new.rating,
+            processing_deadline_days: new.processing_deadline_days,
+            connection: new.connection.clone(),
+            last_reconciliation: None,
         };
         self.backend.insert_supplier(supplier.clone()).await?;
+        self.catalog.forget_store(supplier.store_id);
+        Ok(supplier)
+    }
+
+    /// Replaces how dropline reaches a supplier's API (credentials, address).
+    pub async fn update_supplier_connection(
+        &self,
+        scope: Scope,
+        id: SupplierId,
+        connection: dropline_domain::catalog::SupplierConnection,
+    ) -> Result<Supplier, AppError> {
+        let mut supplier = self.get_supplier(scope, id).await?;
+        let mut errors = Vec::new();
+        check_supplier_connection(&mut errors, "", &connection);
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        supplier.connection = connection;
+        self.backend.update_supplier(supplier.clone()).await?;
         self.catalog.forget_store(supplier.store_id);
         Ok(supplier)
     }
@@ -693,7 +743,9 @@ impl App {
                 let mut changed = order.update_from(incoming, variant_of, &mut journal)?;
                 let mut routed = false;
                 if cancel {
+                    let before = order.clone();
                     changed |= cancel_in_place(&mut order, &mut journal)?;
+                    self.push_cancellation_jobs(&mut changes, &before, &order);
                 } else if changed && (order.shipping_address != address_before || order.payment != payment_before) {
                     routed = self.assess(context, &mut order, &mut journal, &mut changes).await?;
                 }
@@ -756,9 +808,44 @@ impl App {
         let mut rule_journal = Journal::new(order.id, Actor::Rule("auto_accept".into()), journal.at);
         order.apply(OrderEvent::Accept, &mut rule_journal)?;
         changes.messages.push(notice(order, "order_confirmed", journal.at));
-        apply_route_plan(store, order, plan, &offers, &mut rule_journal)?;
+        let routed = apply_route_plan(store, order, plan, &offers, &mut rule_journal)?;
+        self.push_placement_jobs(changes, order, &routed.created);
         journal.events.append(&mut rule_journal.events);
         Ok(true)
+    }
+
+    /// Routes the lines no live supplier order covers (after a failover or a partial
+    /// acceptance) to the next offers, never to one that failed this order; with no offer
+    /// left the order is held for the seller.
+    pub(crate) async fn reroute(
+        &self,
+        context: &StoreContext,
+        order: &mut Order,
+        journal: &mut Journal,
+        changes: &mut ChangeSet,
+    ) -> Result<(), AppError> {
+        if order.uncovered_lines().is_empty() || order.state.is_terminal() {
+            return Ok(());
+        }
+        let (plan, offers) = self.plan_route(context, order).await?;
+        if !plan.is_complete() || plan.groups.is_empty() {
+            for unroutable in &plan.unroutable {
+                journal.record("routing.unroutable", unroutable.explanation.clone(), None, None);
+            }
+            let mut reasons = plan.hold_reasons();
+            if reasons.is_empty() {
+                reasons.push(HoldReason::NoRoute);
+            }
+            order.hold_for_failover(
+                reasons,
+                "no other offer can take the lines a supplier failed; choose another supplier or cancel".into(),
+                journal,
+            )?;
+            return Ok(());
+        }
+        let routed = apply_route_plan(&context.store, order, plan, &offers, journal)?;
+        self.push_placement_jobs(changes, order, &routed.created);
+        Ok(())
     }
 
     async fn plan_route(
@@ -766,7 +853,14 @@ impl App {
         context: &StoreContext,
         order: &Order,
     ) -> Result<(dropline_domain::routing::RoutePlan, Vec<Offer>), AppError> {
-        let mut variant_ids: Vec<VariantId> = order.shippable_lines().filter_map(|l| l.variant_id).collect();
+        // Only the lines no live supplier order covers, never to an offer that failed them.
+        let uncovered = order.uncovered_lines();
+        let failed = order.failed_offers();
+        let mut variant_ids: Vec<VariantId> = order
+            .shippable_lines()
+            .filter(|l| uncovered.contains(&l.id))
+            .filter_map(|l| l.variant_id)
+            .collect();
         variant_ids.sort_unstable();
         variant_ids.dedup();
         let offers = self
@@ -780,6 +874,9 @@ impl App {
             lanes: &[],
             policy: settings.routing_policy,
             weights: settings.routing_weights,
+            prefer_own_warehouse: true,
+            excluded_offers: &failed,
+            only_lines: Some(&uncovered),
         };
         let plan = route_order(order, &routing).map_err(|err| AppError::invalid("lines", err.to_string()))?;
         Ok((plan, offers))
@@ -828,8 +925,10 @@ impl App {
     /// Cancels an order, and every supplier order of it that can still be cancelled.
     pub async fn cancel_order(&self, scope: Scope, id: OrderId) -> Result<Order, AppError> {
         self.change_order(scope, id, scope.actor(), |order, journal, changes| {
+            let before = order.clone();
             order.apply(OrderEvent::Cancel, journal)?;
             cancel_supplier_orders(order, journal)?;
+            self.push_cancellation_jobs(changes, &before, order);
             // The seller cancelled here: the storefront must hear of it.
             changes.jobs.push(jobs::storefront_status_job(
                 order,
@@ -1042,11 +1141,9 @@ impl App {
 
     /// Cancels a supplier order (before it reached the supplier) or asks the supplier to.
     pub async fn cancel_supplier_order(&self, scope: Scope, id: SupplierOrderId) -> Result<Order, AppError> {
-        self.change_supplier_order(scope, id, |order, journal, _| {
+        self.change_supplier_order(scope, id, |order, journal, changes| {
             // A supplier order that is done is refused by the machine, naming its state.
-            let event =
-                cancellation_event(order.supplier_order(id)?.state).unwrap_or(SupplierOrderEvent::RequestCancellation);
-            Ok(order.apply_supplier_order(id, event, journal)?)
+            self.cancel_supplier_order_in(order, id, journal, changes)
         })
         .await
     }
@@ -1059,6 +1156,22 @@ impl App {
     pub async fn run_job(&self, job: &crate::ports::Job) -> Result<(), AppError> {
         match JobKind::parse(job)? {
             JobKind::RouteOrder { order_id } => self.route_job(job, order_id).await,
+            JobKind::PlaceSupplierOrder {
+                order_id,
+                supplier_order_id,
+                attempt,
+            } => self.place_job(job, order_id, supplier_order_id, attempt).await,
+            JobKind::SyncSupplierOrder {
+                order_id,
+                supplier_order_id,
+                attempt,
+            } => self.sync_job(job, order_id, supplier_order_id, attempt).await,
+            JobKind::CancelAtSupplier {
+                order_id,
+                supplier_order_id,
+                attempt,
+            } => self.cancel_job(job, order_id, supplier_order_id, attempt).await,
+            JobKind::ReconcileSupplier { supplier_id } => self.reconcile_job(job, supplier_id).await,
             other => self.run_storefront_job(job, other).await,
         }
     }
@@ -1069,21 +1182,23 @@ impl App {
             let Some(mut order) = self.backend.get_order(order_id).await? else {
                 return self.finish_job(job).await;
             };
-            // Routing is idempotent: an order that moved on or already has supplier orders
-            // is left as it is.
-            if order.state != OrderState::Accepted || !order.supplier_orders.is_empty() {
+            // Routing is idempotent: an order that moved on, or whose lines all have live
+            // supplier orders, is left as it is.
+            if order.state != OrderState::Accepted || order.uncovered_lines().is_empty() {
                 return self.finish_job(job).await;
             }
             let context = self.store_context(Scope::Operator, order.store_id).await?;
             let (plan, offers) = self.plan_route(&context, &order).await?;
             let mut journal = Journal::new(order.id, Actor::Worker, Self::now());
-            let held = apply_route_plan(&context.store, &mut order, plan, &offers, &mut journal)?;
-            let changes = ChangeSet {
-                timeline: journal.events,
-                orders: vec![OrderWrite::Update(order)],
+            let routed = apply_route_plan(&context.store, &mut order, plan, &offers, &mut journal)?;
+            let held = routed.held;
+            let mut changes = ChangeSet {
                 finished_jobs: vec![job.id],
                 ..ChangeSet::default()
             };
+            self.push_placement_jobs(&mut changes, &order, &routed.created);
+            changes.timeline = journal.events;
+            changes.orders.push(OrderWrite::Update(order));
             match self.backend.commit(changes).await {
                 Ok(()) => {
                     let _ = self.events.send(AppEvent::OrderRouted { order_id, held });
@@ -1216,15 +1331,27 @@ fn passes_auto_accept_rules(store: &Shop, order: &Order) -> bool {
         && (rules.allowed_skus.is_empty() || order.lines.iter().all(|l| rules.allowed_skus.contains(&l.sku)))
 }
 
+/// What applying a route plan did.
+pub(crate) struct Routed {
+    /// The order went on hold instead.
+    pub held: bool,
+    /// The supplier orders created.
+    pub created: Vec<SupplierOrderId>,
+}
+
 /// Turns a route plan into supplier orders (one per supplier, shipping to the customer),
-/// or puts the order on hold with the reasons; returns whether it was held.
+/// or puts the order on hold with the reasons.
 fn apply_route_plan(
     store: &Shop,
     order: &mut Order,
     plan: dropline_domain::routing::RoutePlan,
     offers: &[Offer],
     journal: &mut Journal,
-) -> Result<bool, AppError> {
+) -> Result<Routed, AppError> {
+    let held = Routed {
+        held: true,
+        created: Vec::new(),
+    };
     if !plan.is_complete() || plan.groups.is_empty() {
         let mut reasons = plan.hold_reasons();
         if reasons.is_empty() {
@@ -1234,7 +1361,7 @@ fn apply_route_plan(
             journal.record("routing.unroutable", unroutable.explanation.clone(), None, None);
         }
         order.apply(OrderEvent::Hold { reasons }, journal)?;
-        return Ok(true);
+        return Ok(held);
     }
     if store
         .address
@@ -1253,10 +1380,11 @@ fn apply_route_plan(
             },
             journal,
         )?;
-        return Ok(true);
+        return Ok(held);
     }
+    let mut created = Vec::new();
     for group in plan.groups {
-        let attempt = 1;
+        let attempt = order.next_attempt(group.supplier_id);
         let lines = group
             .lines
             .iter()
@@ -1273,6 +1401,8 @@ fn apply_route_plan(
                     variant_title: line.and_then(|l| l.variant_title.clone()),
                     quantity: planned.quantity,
                     unit_cost: planned.unit_cost,
+                    supplier_product_id: offer.and_then(|o| o.supplier_product_id.clone()),
+                    supplier_variant_id: offer.and_then(|o| o.supplier_variant_id.clone()),
                 }
             })
             .collect();
@@ -1287,16 +1417,20 @@ fn apply_route_plan(
             expected_cost: group.expected_cost,
             actual_cost: None,
             supplier_reference: None,
-            idempotency_key: format!("{}-{}-{}", order.id, group.supplier_id, attempt),
+            idempotency_key: dropline_domain::placement::idempotency_key(order.id, group.supplier_id, attempt),
             attempt,
             state: SupplierOrderState::NEW,
             shipments: Vec::new(),
             created_at: journal.at,
+            placement: Default::default(),
         };
+        created.push(supplier_order.id);
         order.add_supplier_order(supplier_order, journal);
     }
-    order.apply(OrderEvent::StartFulfillment, journal)?;
-    Ok(false)
+    if order.state == OrderState::Accepted {
+        order.apply(OrderEvent::StartFulfillment, journal)?;
+    }
+    Ok(Routed { held: false, created })
 }
 
 fn pick_shipment(
@@ -1354,6 +1488,48 @@ fn merge(into: &mut ChangeSet, mut from: ChangeSet) {
     into.messages.append(&mut from.messages);
     into.finished_jobs.append(&mut from.finished_jobs);
     into.deliveries.append(&mut from.deliveries);
+}
+
+/// A supplier connection's fields: an http(s) base address without query, credentials
+/// without blanks or control characters.
+fn check_supplier_connection(
+    errors: &mut Vec<FieldError>,
+    prefix: &str,
+    connection: &dropline_domain::catalog::SupplierConnection,
+) {
+    let field = |name: &str| {
+        if prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{prefix}.{name}")
+        }
+    };
+    if let Some(base) = &connection.api_base {
+        let base = base.trim();
+        let scheme_ok = base.starts_with("https://") || base.starts_with("http://");
+        let host = base.split("://").nth(1).unwrap_or("");
+        if !scheme_ok || host.is_empty() || base.contains('?') || base.contains(char::is_whitespace) {
+            errors.push(FieldError::new(
+                field("api_base"),
+                "must be an http(s) address without query",
+            ));
+        }
+    }
+    for (name, value) in [
+        ("api_key", &connection.api_key),
+        ("api_secret", &connection.api_secret),
+        ("access_token", &connection.access_token),
+        ("refresh_token", &connection.refresh_token),
+    ] {
+        if let Some(value) = value
+            && (value.trim().is_empty() || value.len() > 2048 || has_control_characters(value))
+        {
+            errors.push(FieldError::new(
+                field(name),
+                "must be 1 to 2048 characters without control characters",
+            ));
+        }
+    }
 }
 
 fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {

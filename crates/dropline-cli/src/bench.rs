@@ -467,6 +467,8 @@ async fn seed(app: &App, preloading: bool) -> anyhow::Result<Catalog> {
         ships_from: Some(from.into()),
         processing_days: 2,
         rating: 90,
+        processing_deadline_days: None,
+        connection: Default::default(),
     };
     let primary = app
         .create_supplier(Scope::Operator, supplier("Bench Primary Supply", "CN"))

@@ -393,6 +393,8 @@ async fn seed(app: &App) -> anyhow::Result<dropline_domain::ids::StoreId> {
                 ships_from: Some("CN".into()),
                 processing_days: 2,
                 rating: 90,
+                processing_deadline_days: None,
+                connection: Default::default(),
             },
         )
         .await?;

@@ -1150,6 +1150,8 @@ async fn create_suppliers(app: &App, store_id: StoreId) -> anyhow::Result<Vec<Su
             ships_from: Some(from.into()),
             processing_days,
             rating,
+            processing_deadline_days: None,
+            connection: Default::default(),
         };
         suppliers.push(app.create_supplier(Scope::Operator, supplier).await?.id);
     }

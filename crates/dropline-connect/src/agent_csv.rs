@@ -1330,6 +1330,8 @@ mod tests {
             variant_title: variant.map(Into::into),
             quantity,
             unit_cost: Money::new(500, usd()),
+            supplier_product_id: None,
+            supplier_variant_id: None,
         }
     }
 
@@ -1361,6 +1363,7 @@ mod tests {
             state: SupplierOrderState::NEW,
             shipments: Vec::new(),
             created_at: datetime!(2026-11-01 10:06 UTC),
+            placement: Default::default(),
         }
     }
 

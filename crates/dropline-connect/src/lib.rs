@@ -11,6 +11,7 @@ pub mod csv_orders;
 pub mod shopify;
 pub mod signature;
 pub mod storefronts;
+pub mod suppliers;
 pub mod webhooks;
 pub mod wix;
 pub mod woocommerce;
@@ -24,9 +25,10 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// The engine wired to the storefront platforms: it receives their webhooks and calls
-/// their APIs (write-back, catalogue pull) over HTTPS.
+/// The engine wired to the storefront platforms (it receives their webhooks and calls their
+/// APIs: write-back, catalogue pull) and to the suppliers' APIs (placement), over HTTPS.
 pub fn connected(app: dropline_app::App) -> dropline_app::App {
     app.with_webhook_formats(webhooks::webhook_formats())
         .with_storefronts(Arc::new(storefronts::HttpStorefronts::new()))
+        .with_suppliers(Arc::new(suppliers::HttpSuppliers::new()))
 }

@@ -90,6 +90,22 @@ pub struct StoreSettings {
     /// back (off when dropline sends its own emails).
     #[serde(default)]
     pub storefront_notifies_customer: bool,
+    /// How far above the expected cost (basis points) a supplier's fresh quote or charge
+    /// may be before the supplier order is held for the seller's decision.
+    #[serde(default = "default_price_tolerance_bp")]
+    pub supplier_price_tolerance_bp: u32,
+    /// The lowest margin (basis points of the lines' revenue) a supplier order may leave
+    /// after its fresh quote; below it the supplier order is held. `None`: no floor.
+    #[serde(default)]
+    pub margin_floor_bp: Option<u32>,
+    /// A note sent to every supplier with the order, for blind dropshipping (e.g. "no
+    /// invoice, no prices, neutral packaging").
+    #[serde(default)]
+    pub supplier_note: Option<String>,
+}
+
+fn default_price_tolerance_bp() -> u32 {
+    500
 }
 
 fn default_policy() -> RoutingPolicy {
@@ -103,6 +119,9 @@ impl Default for StoreSettings {
             routing_policy: default_policy(),
             routing_weights: RoutingWeights::default(),
             storefront_notifies_customer: false,
+            supplier_price_tolerance_bp: default_price_tolerance_bp(),
+            margin_floor_bp: None,
+            supplier_note: None,
         }
     }
 }
@@ -192,6 +211,78 @@ pub struct Supplier {
     /// Rating out of 100.
     #[serde(default)]
     pub rating: u32,
+    /// Days after acceptance within which the supplier must give tracking; past them the
+    /// lines fail over to the next offer. `None`: no deadline.
+    #[serde(default)]
+    pub processing_deadline_days: Option<u32>,
+    /// How dropline reaches the supplier's API (with secrets: never shown).
+    #[serde(default)]
+    pub connection: SupplierConnection,
+    /// What the last comparison of the supplier's order list with dropline's found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reconciliation: Option<Reconciliation>,
+}
+
+/// What comparing a supplier's own order list with dropline's supplier orders found, so
+/// that no money leaks unseen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reconciliation {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: time::OffsetDateTime,
+    /// Orders the supplier listed.
+    pub remote_orders: u32,
+    /// Of those, the ones that match a supplier order of dropline.
+    pub matched: u32,
+    /// The supplier's ids of orders dropline did not place (ghosts).
+    pub ghosts: Vec<String>,
+    /// Supplier orders that the supplier holds more than once: (supplier order, the
+    /// supplier's ids).
+    pub duplicates: Vec<(crate::ids::SupplierOrderId, Vec<String>)>,
+    /// Supplier orders accepted here that the supplier's list lacks (only judged when the
+    /// whole list was read).
+    pub missing: Vec<crate::ids::SupplierOrderId>,
+    /// Whether the whole list was read.
+    pub complete: bool,
+}
+
+/// How dropline reaches a supplier's API. Secrets are never shown again once set.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupplierConnection {
+    /// Base URL of the API when it is not the supplier's production address (a simulator).
+    #[serde(default)]
+    pub api_base: Option<String>,
+    /// CJ: the API key. AliExpress: the app key.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// AliExpress: the app secret requests are signed with.
+    #[serde(default)]
+    pub api_secret: Option<String>,
+    /// AliExpress: the access token (`session`).
+    #[serde(default)]
+    pub access_token: Option<String>,
+    /// AliExpress: the refresh token.
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+}
+
+impl SupplierConnection {
+    /// Whether any credential is set.
+    pub fn is_configured(&self) -> bool {
+        self.api_key.is_some() || self.access_token.is_some()
+    }
+}
+
+impl fmt::Debug for SupplierConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hidden = |v: &Option<String>| v.as_ref().map(|_| "<hidden>");
+        f.debug_struct("SupplierConnection")
+            .field("api_base", &self.api_base)
+            .field("api_key", &hidden(&self.api_key))
+            .field("api_secret", &hidden(&self.api_secret))
+            .field("access_token", &hidden(&self.access_token))
+            .field("refresh_token", &hidden(&self.refresh_token))
+            .finish()
+    }
 }
 
 /// A product of a store's catalogue.

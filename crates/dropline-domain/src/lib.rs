@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod ids;
 pub mod money;
 pub mod order;
+pub mod placement;
 pub mod routing;
 pub mod state;
 pub mod submission;

@@ -119,6 +119,12 @@ crate::state::snake_enum!(
     ExceptionKind {
         /// The storefront changed the address or lines after supplier orders were made.
         ChangedAfterRouting => "changed_after_routing",
+        /// A supplier order is held before submission (a check failed) for the seller's decision.
+        SupplierOrderHeld => "supplier_order_held",
+        /// A supplier failed part of the order and no other offer can take its lines.
+        NoFailoverOffer => "no_failover_offer",
+        /// The supplier holds an order that dropline did not place, or two for one request.
+        SupplierMismatch => "supplier_mismatch",
     }
 );
 
@@ -186,6 +192,12 @@ pub struct SupplierOrderLine {
     pub variant_title: Option<String>,
     pub quantity: u32,
     pub unit_cost: Money,
+    /// The supplier's product id (AliExpress product, CJ product), from the offer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplier_product_id: Option<String>,
+    /// The supplier's variant id (CJ `vid`, AliExpress SKU attributes), from the offer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplier_variant_id: Option<String>,
 }
 
 /// The purchase placed with one supplier for part of an order.
@@ -215,6 +227,9 @@ pub struct SupplierOrder {
     pub shipments: Vec<Shipment>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// How the request to the supplier went: holds, failure, dates (see [`crate::placement`]).
+    #[serde(default)]
+    pub placement: crate::placement::Placement,
 }
 
 /// Why a change to an order was refused.
@@ -564,7 +579,7 @@ impl Order {
             .ok_or(OrderError::UnknownSupplierOrder(id))
     }
 
-    fn supplier_order_mut(&mut self, id: SupplierOrderId) -> Result<&mut SupplierOrder, OrderError> {
+    pub(crate) fn supplier_order_mut(&mut self, id: SupplierOrderId) -> Result<&mut SupplierOrder, OrderError> {
         self.supplier_orders
             .iter_mut()
             .find(|s| s.id == id)
@@ -805,11 +820,7 @@ impl Order {
 
     /// The progress derived from the supplier orders and their parcels.
     pub fn derived_progress(&self) -> Progress {
-        let live: Vec<&SupplierOrder> = self
-            .supplier_orders
-            .iter()
-            .filter(|s| !matches!(s.state.status, crate::state::SupplierOrderStatus::Cancelled))
-            .collect();
+        let live: Vec<&SupplierOrder> = self.supplier_orders.iter().filter(|s| s.is_live()).collect();
         let shipped = |so: &SupplierOrder| {
             so.shipments
                 .iter()
@@ -1020,6 +1031,7 @@ mod tests {
             state: SupplierOrderState::NEW,
             shipments: Vec::new(),
             created_at: datetime!(2026-11-01 10:06 UTC),
+            placement: Default::default(),
         }
     }
 

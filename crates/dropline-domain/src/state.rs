@@ -177,7 +177,12 @@ pub fn next_order_state(state: OrderState, event: &OrderEvent) -> Result<OrderSt
     let next = match (state, event) {
         (S::PendingReview, OrderEvent::Accept) => S::Accepted,
         (S::PendingReview | S::OnHold, OrderEvent::Reject) => S::Rejected,
-        (S::PendingReview | S::Accepted | S::OnHold, OrderEvent::Hold { reasons }) if !reasons.is_empty() => S::OnHold,
+        // In fulfillment: a supplier failed and no other offer can take the lines.
+        (S::PendingReview | S::Accepted | S::OnHold | S::InFulfillment, OrderEvent::Hold { reasons })
+            if !reasons.is_empty() =>
+        {
+            S::OnHold
+        }
         (S::OnHold, OrderEvent::Release) => S::PendingReview,
         (S::Accepted, OrderEvent::StartFulfillment) => S::InFulfillment,
         (_, OrderEvent::Progress { progress }) if fulfilling && state != S::Delivered => progress.state(),

@@ -50,6 +50,8 @@ snake_enum!(
         AcceptNewPrice => "accept_new_price",
         /// Move the lines to another supplier.
         SwitchSupplier => "switch_supplier",
+        /// Look at the supplier's own order list and record (or cancel) what is there.
+        CheckAtSupplier => "check_at_supplier",
     }
 );
 
@@ -559,6 +561,8 @@ mod tests {
             variant_title: None,
             quantity,
             unit_cost: usd(unit_cost),
+            supplier_product_id: None,
+            supplier_variant_id: None,
         }
     }
 
@@ -586,6 +590,7 @@ mod tests {
             state: SupplierOrderState::NEW,
             shipments: Vec::new(),
             created_at: datetime!(2026-11-01 10:06 UTC),
+            placement: Default::default(),
         }
     }
 

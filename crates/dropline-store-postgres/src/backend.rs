@@ -46,6 +46,10 @@ impl Store for PostgresStore {
         self.insert_supplier_record(supplier).await
     }
 
+    async fn update_supplier(&self, supplier: Supplier) -> Result<(), StoreError> {
+        self.update_supplier_record(supplier).await
+    }
+
     async fn get_supplier(&self, id: SupplierId) -> Result<Option<Supplier>, StoreError> {
         self.fetch_supplier(id).await
     }

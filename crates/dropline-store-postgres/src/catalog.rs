@@ -149,6 +149,23 @@ impl crate::PostgresStore {
         Ok(())
     }
 
+    pub(crate) async fn update_supplier_record(&self, supplier: Supplier) -> Result<(), StoreError> {
+        let done =
+            sqlx::query("UPDATE suppliers SET name = $2, doc = $3 WHERE id = $1 AND store_id = $4 AND kind = $5")
+                .bind(supplier.id.0)
+                .bind(&supplier.name)
+                .bind(Json(&supplier))
+                .bind(supplier.store_id.0)
+                .bind(supplier.kind.as_str())
+                .execute(&self.pool)
+                .await
+                .map_err(store_error)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("supplier {}", supplier.id)));
+        }
+        Ok(())
+    }
+
     pub(crate) async fn fetch_supplier(&self, id: SupplierId) -> Result<Option<Supplier>, StoreError> {
         let row = sqlx::query("SELECT doc FROM suppliers WHERE id = $1")
             .bind(id.0)

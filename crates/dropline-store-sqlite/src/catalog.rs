@@ -159,6 +159,24 @@ pub(crate) fn insert_supplier(conn: &Connection, supplier: &Supplier, doc: &str)
     Ok(())
 }
 
+pub(crate) fn update_supplier(conn: &Connection, supplier: &Supplier, doc: &str) -> Result<(), StoreError> {
+    let changed = conn
+        .prepare_cached("UPDATE suppliers SET name = ?2, doc = ?3 WHERE id = ?1 AND store_id = ?4 AND kind = ?5")
+        .store()?
+        .execute(rusqlite::params![
+            supplier.id.0,
+            supplier.name,
+            doc,
+            supplier.store_id.0,
+            supplier.kind.as_str()
+        ])
+        .store()?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(format!("supplier {}", supplier.id)));
+    }
+    Ok(())
+}
+
 fn decode_doc<T: serde::de::DeserializeOwned>(what: &'static str) -> impl Fn(&Row<'_>) -> Result<T, StoreError> {
     move |row| from_json(&column::<String>(row, 0)?, what)
 }

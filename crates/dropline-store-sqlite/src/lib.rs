@@ -303,6 +303,12 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn update_supplier(&self, supplier: Supplier) -> Result<(), StoreError> {
+        let doc = to_json(&supplier)?;
+        self.write(move |conn| catalog::update_supplier(conn, &supplier, &doc))
+            .await
+    }
+
     async fn get_supplier(&self, id: SupplierId) -> Result<Option<Supplier>, StoreError> {
         self.read(move |conn| catalog::get_supplier(conn, id)).await
     }

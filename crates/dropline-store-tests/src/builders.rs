@@ -131,6 +131,9 @@ pub fn supplier(store_id: StoreId) -> Supplier {
         ships_from: Some("CN".into()),
         processing_days: 3,
         rating: 87,
+        processing_deadline_days: None,
+        connection: Default::default(),
+        last_reconciliation: None,
     }
 }
 
@@ -352,6 +355,8 @@ pub fn supplier_order_for(order: &Order, supplier_id: SupplierId) -> SupplierOrd
             variant_title: line.variant_title.clone(),
             quantity: line.quantity,
             unit_cost: usd_minor(600),
+            supplier_product_id: None,
+            supplier_variant_id: None,
         }],
         ship_to: order.shipping_address.clone(),
         shipping_method: Some("Standard".into()),
@@ -363,6 +368,7 @@ pub fn supplier_order_for(order: &Order, supplier_id: SupplierId) -> SupplierOrd
         state: SupplierOrderState::NEW,
         shipments: Vec::new(),
         created_at: at(2),
+        placement: Default::default(),
     }
 }
 

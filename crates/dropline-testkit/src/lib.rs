@@ -31,6 +31,9 @@ use tokio::sync::oneshot;
 /// The admin token of every test app.
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
+/// Passes of [`TestApp::run_jobs_ahead`] at most.
+pub const AHEAD_PASSES: usize = 12;
+
 /// The environment variable naming the PostgreSQL server of the PostgreSQL tests.
 pub const POSTGRES_URL_VARIABLE: &str = "DROPLINE_TEST_POSTGRES_URL";
 
@@ -48,6 +51,12 @@ pub struct TestApp {
 impl TestApp {
     /// A fresh dropline on SQLite (a new file in a temporary directory).
     pub async fn spawn() -> TestApp {
+        Self::spawn_with(|app| app).await
+    }
+
+    /// A fresh dropline on SQLite whose engine `configure` adjusts (placement settings,
+    /// supplier client with a short time-out, ...).
+    pub async fn spawn_with(configure: impl FnOnce(App) -> App) -> TestApp {
         init_tracing();
         let dir = tempfile::tempdir().expect("a temporary directory");
         let options = SqliteOptions {
@@ -57,18 +66,33 @@ impl TestApp {
             ..SqliteOptions::default()
         };
         let store = SqliteStore::open(&dir.path().join("dropline.db"), options).expect("open the SQLite store");
-        Self::start(dropline_connect::connected(App::new(Arc::new(store))), Box::new(dir)).await
+        Self::start(
+            configure(dropline_connect::connected(App::new(Arc::new(store)))),
+            Box::new(dir),
+        )
+        .await
     }
 
     /// A fresh dropline on PostgreSQL (a new schema of the database named by
     /// `DROPLINE_TEST_POSTGRES_URL`, dropped afterwards), or `None` when that is unset.
     pub async fn spawn_postgres() -> Option<TestApp> {
+        Self::spawn_postgres_with(|app| app).await
+    }
+
+    /// [`Self::spawn_postgres`] with an engine `configure` adjusts.
+    pub async fn spawn_postgres_with(configure: impl FnOnce(App) -> App) -> Option<TestApp> {
         init_tracing();
         let url = std::env::var(POSTGRES_URL_VARIABLE)
             .ok()
             .filter(|url| !url.is_empty())?;
         let (store, guard) = postgres::isolated_store(&url).await;
-        Some(Self::start(dropline_connect::connected(App::new(Arc::new(store))), Box::new(guard)).await)
+        Some(
+            Self::start(
+                configure(dropline_connect::connected(App::new(Arc::new(store)))),
+                Box::new(guard),
+            )
+            .await,
+        )
     }
 
     async fn start(app: App, database: Box<dyn Any + Send + Sync>) -> TestApp {
@@ -152,6 +176,27 @@ impl TestApp {
             panic!("jobs failed: {report:?}; buried: {buried:#?}");
         }
         report
+    }
+
+    /// Runs the jobs due `ahead` from now (scheduled polls, retries) as if that time had
+    /// come, pass after pass until none is due then, at most [`AHEAD_PASSES`] passes: a job
+    /// that schedules its next run within the horizon (a poll) would otherwise run forever.
+    /// Panics when a job failed.
+    pub async fn run_jobs_ahead(&self, ahead: Duration) -> PassReport {
+        let at = time::OffsetDateTime::now_utc() + time::Duration::try_from(ahead).expect("a short duration");
+        let mut total = PassReport::default();
+        for _ in 0..AHEAD_PASSES {
+            let pass = self.worker.run_pass_at(at).await.expect("run the jobs");
+            if pass.retried > 0 || pass.buried > 0 {
+                let buried = self.app.backend().list_buried_jobs(20).await.unwrap_or_default();
+                panic!("jobs failed: {pass:?}; buried: {buried:#?}");
+            }
+            if pass.claimed() == 0 {
+                return total;
+            }
+            total.succeeded += pass.succeeded;
+        }
+        total
     }
 
     /// Everything stored, to compare before and after a request that must write nothing.

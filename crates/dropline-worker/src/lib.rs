@@ -69,16 +69,17 @@ impl Worker {
 
     /// Claims the due jobs once and runs them all; returns what happened.
     pub async fn run_pass(&self) -> Result<PassReport, AppError> {
+        self.run_pass_at(time::OffsetDateTime::now_utc()).await
+    }
+
+    /// Claims the jobs due at `now` (which tests may set ahead, to run scheduled work such
+    /// as the polling of a supplier order early) and runs them all.
+    pub async fn run_pass_at(&self, now: time::OffsetDateTime) -> Result<PassReport, AppError> {
         let lease = time::Duration::try_from(self.config.lease).unwrap_or(time::Duration::MINUTE);
         let jobs = self
             .app
             .backend()
-            .claim_jobs(
-                &self.config.name,
-                self.config.batch,
-                lease,
-                time::OffsetDateTime::now_utc(),
-            )
+            .claim_jobs(&self.config.name, self.config.batch, lease, now)
             .await?;
         let mut report = PassReport::default();
         let mut running = JoinSet::new();

@@ -211,6 +211,20 @@ fn probes(a: &StoreA, b: &Seeded) -> Vec<Probe> {
             NotFound,
         ),
         probe(
+            "PUT",
+            "/api/v1/suppliers/{id}/connection",
+            format!("/api/v1/suppliers/{}/connection", s.supplier_id),
+            Some(json!({ "api_key": "intruder-key" })),
+            NotFound,
+        ),
+        probe(
+            "POST",
+            "/api/v1/suppliers/{id}/reconcile",
+            format!("/api/v1/suppliers/{}/reconcile", s.supplier_id),
+            None,
+            NotFound,
+        ),
+        probe(
             "POST",
             "/api/v1/products",
             "/api/v1/products".into(),
@@ -430,6 +444,13 @@ fn probes(a: &StoreA, b: &Seeded) -> Vec<Probe> {
             "/api/v1/supplier-orders/{id}/cancel",
             format!("/api/v1/supplier-orders/{so}/cancel"),
             None,
+            NotFound,
+        ),
+        probe(
+            "POST",
+            "/api/v1/supplier-orders/{id}/release",
+            format!("/api/v1/supplier-orders/{so}/release"),
+            Some(json!({ "accept_price": true })),
             NotFound,
         ),
     ];

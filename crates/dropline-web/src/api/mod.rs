@@ -87,6 +87,8 @@ pub(crate) fn routes(registrar: Registrar) -> Registrar {
         .add(routes!(stores::pull_store_catalog))
         .add(routes!(suppliers::create_supplier, suppliers::list_suppliers))
         .add(routes!(suppliers::get_supplier))
+        .add(routes!(suppliers::put_supplier_connection))
+        .add(routes!(suppliers::post_reconcile))
         .add(routes!(products::create_product, products::list_products))
         .add(routes!(products::get_product))
         .add(routes!(offers::create_offer, offers::list_offers))
@@ -110,6 +112,7 @@ pub(crate) fn routes(registrar: Registrar) -> Registrar {
         .add(routes!(supplier_orders::post_failed))
         .add(routes!(supplier_orders::post_reship))
         .add(routes!(supplier_orders::cancel_supplier_order))
+        .add(routes!(supplier_orders::post_release))
         .add(routes!(addresses::validate_address))
         .add(routes!(system::get_openapi))
 }
@@ -166,8 +169,8 @@ mod tests {
         AutoAcceptRequest, ConnectionRequest, CreateStoreRequest, RoutingWeightsJson, SettingsRequest,
         UpdateSettingsRequest,
     };
-    use super::supplier_orders::{ParcelRequest, ReferenceRequest, ReshipRequest, ShipmentRequest};
-    use super::suppliers::CreateSupplierRequest;
+    use super::supplier_orders::{ParcelRequest, ReferenceRequest, ReleaseRequest, ReshipRequest, ShipmentRequest};
+    use super::suppliers::{CreateSupplierRequest, SupplierConnectionRequest};
     use crate::error::ApiError;
     use crate::input::{JsonBody, ReadJson};
     use dropline_app::AppError;
@@ -204,7 +207,7 @@ mod tests {
     fn request_schemas_match_their_readers() {
         let doc = serde_json::to_value(crate::openapi()).unwrap_or_default();
         let schemas = &doc["components"]["schemas"];
-        let readers: [(&str, Reader); 21] = [
+        let readers: [(&str, Reader); 23] = [
             ("CreateStoreRequest", refused::<CreateStoreRequest>),
             ("ConnectionRequest", refused::<ConnectionRequest>),
             ("SettingsRequest", refused::<SettingsRequest>),
@@ -226,6 +229,8 @@ mod tests {
             ("ShipmentRequest", refused::<ShipmentRequest>),
             ("ParcelRequest", refused::<ParcelRequest>),
             ("ReshipRequest", refused::<ReshipRequest>),
+            ("ReleaseRequest", refused::<ReleaseRequest>),
+            ("SupplierConnectionRequest", refused::<SupplierConnectionRequest>),
         ];
         // Every request body of a route is among them.
         let covered: BTreeSet<&str> = readers.iter().map(|(name, _)| *name).collect();

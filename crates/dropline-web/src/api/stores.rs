@@ -149,6 +149,15 @@ pub struct SettingsRequest {
     /// Whether the storefront emails the customer when a fulfillment is written back
     /// (default false: dropline sends its own emails).
     pub storefront_notifies_customer: Option<bool>,
+    /// How far (basis points) a supplier's fresh price may exceed the expected cost before
+    /// the supplier order is held for the seller (default 500 = 5 %; at most 10000).
+    pub supplier_price_tolerance_bp: Option<u32>,
+    /// The lowest margin (basis points of the lines' revenue) a supplier order may leave after
+    /// its fresh quote; below it the supplier order is held (default: no floor).
+    pub margin_floor_bp: Option<u32>,
+    /// A note sent to every supplier with the order, for blind dropshipping (at most 500
+    /// characters).
+    pub supplier_note: Option<String>,
 }
 
 impl ReadJson for SettingsRequest {
@@ -159,11 +168,34 @@ impl ReadJson for SettingsRequest {
         let notifies = input
             .field("storefront_notifies_customer")
             .optional(problems, Input::flag);
+        let tolerance = input
+            .field("supplier_price_tolerance_bp")
+            .optional(problems, Input::count);
+        let margin_floor = input.field("margin_floor_bp").optional(problems, Input::count);
+        let supplier_note = input.field("supplier_note").optional(problems, Input::text);
+        if let Some(Some(bp)) = tolerance
+            && bp > 10_000
+        {
+            problems.push("supplier_price_tolerance_bp", "must be at most 10000 (100 %)");
+        }
+        if let Some(Some(bp)) = margin_floor
+            && bp > 10_000
+        {
+            problems.push("margin_floor_bp", "must be at most 10000 (100 %)");
+        }
+        if let Some(Some(note)) = &supplier_note
+            && note.chars().count() > 500
+        {
+            problems.push("supplier_note", "must be at most 500 characters");
+        }
         Some(Self {
             auto_accept: auto_accept?,
             routing_policy: routing_policy?,
             routing_weights: routing_weights?,
             storefront_notifies_customer: notifies?,
+            supplier_price_tolerance_bp: tolerance?,
+            margin_floor_bp: margin_floor?,
+            supplier_note: supplier_note?,
         })
     }
 }
@@ -260,6 +292,11 @@ impl SettingsRequest {
                 })
                 .unwrap_or(defaults.routing_weights),
             storefront_notifies_customer: self.storefront_notifies_customer.unwrap_or(false),
+            supplier_price_tolerance_bp: self
+                .supplier_price_tolerance_bp
+                .unwrap_or(defaults.supplier_price_tolerance_bp),
+            margin_floor_bp: self.margin_floor_bp,
+            supplier_note: self.supplier_note.filter(|n| !n.trim().is_empty()),
         }
     }
 }
@@ -273,6 +310,9 @@ pub struct UpdateSettingsRequest {
     pub routing_policy: Option<RoutingPolicy>,
     pub routing_weights: Option<RoutingWeightsJson>,
     pub storefront_notifies_customer: Option<bool>,
+    pub supplier_price_tolerance_bp: Option<u32>,
+    pub margin_floor_bp: Option<u32>,
+    pub supplier_note: Option<String>,
     #[schema(value_type = Option<AddressJson>)]
     pub address: Option<Address>,
 }
@@ -287,6 +327,9 @@ impl ReadJson for UpdateSettingsRequest {
             routing_policy: settings.routing_policy,
             routing_weights: settings.routing_weights,
             storefront_notifies_customer: settings.storefront_notifies_customer,
+            supplier_price_tolerance_bp: settings.supplier_price_tolerance_bp,
+            margin_floor_bp: settings.margin_floor_bp,
+            supplier_note: settings.supplier_note,
             address: address?,
         })
     }
@@ -338,6 +381,12 @@ pub struct SettingsJson {
     pub routing_policy: &'static str,
     pub routing_weights: RoutingWeightsJson,
     pub storefront_notifies_customer: bool,
+    /// How far (basis points) a supplier's fresh price may exceed the expected cost.
+    pub supplier_price_tolerance_bp: u32,
+    /// The lowest margin (basis points) a supplier order may leave after its fresh quote.
+    pub margin_floor_bp: Option<u32>,
+    /// The note sent to every supplier with the order (blind dropshipping).
+    pub supplier_note: Option<String>,
 }
 
 /// Automatic acceptance rules.
@@ -388,6 +437,9 @@ impl StoreJson {
                     on_time: settings.routing_weights.on_time,
                 },
                 storefront_notifies_customer: settings.storefront_notifies_customer,
+                supplier_price_tolerance_bp: settings.supplier_price_tolerance_bp,
+                margin_floor_bp: settings.margin_floor_bp,
+                supplier_note: settings.supplier_note,
             },
             created_at: record.created_at,
             api_token,
@@ -503,6 +555,9 @@ pub async fn put_store_settings(
         routing_policy: request.routing_policy,
         routing_weights: request.routing_weights,
         storefront_notifies_customer: request.storefront_notifies_customer,
+        supplier_price_tolerance_bp: request.supplier_price_tolerance_bp,
+        margin_floor_bp: request.margin_floor_bp,
+        supplier_note: request.supplier_note,
     }
     .into_settings(store.currency, "", &mut problems);
     problems.finish(Some(()))?;

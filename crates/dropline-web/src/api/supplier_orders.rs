@@ -44,6 +44,10 @@ pub enum SupplierOrderAction {
     Reship,
     /// `POST …/cancel`: cancel it (or ask the supplier to).
     Cancel,
+    /// `POST …/release`: lift a hold (after fixing its cause) and submit again.
+    Release,
+    /// `POST …/release` with `accept_price`: accept the supplier's new price and submit.
+    AcceptPrice,
 }
 
 /// The actions that fit the supplier order's state (and its order's and parcels'), so that
@@ -81,7 +85,108 @@ pub fn allowed_actions(order: &Order, supplier_order: &SupplierOrder) -> Vec<Sup
     if events.contains(&SupplierOrderEvent::Cancel) || events.contains(&SupplierOrderEvent::RequestCancellation) {
         actions.push(A::Cancel);
     }
+    if events.contains(&SupplierOrderEvent::ReleaseHold) && order_open {
+        actions.push(A::Release);
+        if supplier_order.placement.quoted_cost.is_some() {
+            actions.push(A::AcceptPrice);
+        }
+    }
     actions
+}
+
+/// How the request to the supplier went.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Placement)]
+pub struct PlacementJson {
+    /// The key the supplier order is placed under (sent in the supplier's own field).
+    pub idempotency_key: String,
+    /// Why it is held before submission, each with the fix the seller can make.
+    pub holds: Vec<HeldIssueJson>,
+    /// The fresh quote's total when the supplier's price rose above the tolerance.
+    pub quoted_cost: Option<MoneyJson>,
+    /// Why the supplier failed (its lines went to the next offer).
+    pub failure: Option<FailureJson>,
+    /// Lines the supplier refused while accepting the others.
+    pub refused_lines: Vec<RefusedLineJson>,
+    /// The note sent to the supplier (blind dropshipping).
+    pub note: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub submitted_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub accepted_at: Option<OffsetDateTime>,
+    /// When the supplier said it will ship.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub estimated_ship_at: Option<OffsetDateTime>,
+}
+
+/// A failed check that holds a supplier order.
+#[derive(Serialize, ToSchema)]
+#[schema(as = HeldIssue)]
+pub struct HeldIssueJson {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+    /// `edit_address`, `add_tax_id`, `remap_variant`, `accept_new_price` or `switch_supplier`.
+    pub fix: &'static str,
+}
+
+/// Why a supplier failed a supplier order.
+#[derive(Serialize, ToSchema)]
+#[schema(as = SupplierFailure)]
+pub struct FailureJson {
+    /// `rejected`, `out_of_stock`, `cannot_ship`, `sku_missing`, `missed_deadline` or
+    /// `closed_by_supplier`.
+    pub kind: &'static str,
+    pub detail: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// A line the supplier refused.
+#[derive(Serialize, ToSchema)]
+#[schema(as = RefusedLine)]
+pub struct RefusedLineJson {
+    pub line_item_id: String,
+    pub supplier_sku: String,
+    pub reason: String,
+}
+
+impl PlacementJson {
+    fn new(so: &SupplierOrder) -> Self {
+        let placement = &so.placement;
+        Self {
+            idempotency_key: so.idempotency_key.clone(),
+            holds: placement
+                .holds
+                .iter()
+                .map(|h| HeldIssueJson {
+                    field: h.field.clone(),
+                    code: h.code.clone(),
+                    message: h.message.clone(),
+                    fix: h.fix.as_str(),
+                })
+                .collect(),
+            quoted_cost: placement.quoted_cost.map(MoneyJson::from),
+            failure: placement.failure.as_ref().map(|f| FailureJson {
+                kind: f.kind.as_str(),
+                detail: f.detail.clone(),
+                at: f.at,
+            }),
+            refused_lines: placement
+                .refused_lines
+                .iter()
+                .map(|r| RefusedLineJson {
+                    line_item_id: r.line.line_item_id.to_string(),
+                    supplier_sku: r.line.supplier_sku.clone(),
+                    reason: r.reason.clone(),
+                })
+                .collect(),
+            note: placement.note.clone(),
+            submitted_at: placement.submitted_at,
+            accepted_at: placement.accepted_at,
+            estimated_ship_at: placement.estimated_ship_at,
+        }
+    }
 }
 
 /// A supplier order, with everything a person needs to order by hand: the supplier's
@@ -123,6 +228,8 @@ pub struct SupplierOrderJson {
     pub shipments: Vec<ShipmentJson>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// How the request to the supplier went: holds, failure, dates.
+    pub placement: PlacementJson,
 }
 
 /// One line of a supplier order.
@@ -235,6 +342,7 @@ impl SupplierOrderJson {
             attempt: so.attempt,
             shipments: so.shipments.iter().map(ShipmentJson::from).collect(),
             created_at: so.created_at,
+            placement: PlacementJson::new(so),
         }
     }
 
@@ -546,5 +654,49 @@ pub async fn cancel_supplier_order(
 ) -> Result<Response, ApiError> {
     let id: SupplierOrderId = path_id(&id, "supplier order")?;
     let order = state.app.cancel_supplier_order(scope, id).await?;
+    Ok(reply(StatusCode::OK, SupplierOrderJson::of(&order, id)?))
+}
+
+/// Lifts a hold of a supplier order.
+#[derive(ToSchema)]
+pub struct ReleaseRequest {
+    /// Accept the supplier's new price (it becomes the expected cost); default false.
+    pub accept_price: Option<bool>,
+}
+
+impl ReadJson for ReleaseRequest {
+    fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
+        let accept_price = input.field("accept_price").optional(problems, Input::flag);
+        Some(Self {
+            accept_price: accept_price?,
+        })
+    }
+}
+
+/// Lifts a hold (after the seller fixed its cause, or to accept the supplier's new price);
+/// a supplier reached through its API is then placed again, its checks run anew.
+#[utoipa::path(
+    post, path = "/supplier-orders/{id}/release", tag = "supplier orders",
+    params(("id" = String, Path, description = "Supplier order id")),
+    request_body = ReleaseRequest,
+    responses(
+        (status = 200, body = SupplierOrderJson),
+        (status = 404, description = "No such supplier order, or not the caller's", body = ErrorBody),
+        (status = 409, description = "The supplier order is not held", body = ErrorBody),
+        BodyErrors, CommonErrors,
+    )
+)]
+pub async fn post_release(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let id: SupplierOrderId = path_id(&id, "supplier order")?;
+    let request: ReleaseRequest = body.read()?;
+    let order = state
+        .app
+        .release_supplier_order(scope, id, request.accept_price.unwrap_or(false))
+        .await?;
     Ok(reply(StatusCode::OK, SupplierOrderJson::of(&order, id)?))
 }

@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use dropline_app::{NewSupplier, Scope};
-use dropline_domain::catalog::{Supplier, SupplierKind};
+use dropline_domain::catalog::{Supplier, SupplierConnection, SupplierKind};
 use dropline_domain::ids::{StoreId, SupplierId};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -32,6 +32,51 @@ pub struct CreateSupplierRequest {
     pub processing_days: Option<u32>,
     /// Rating out of 100 (default 0).
     pub rating: Option<u32>,
+    /// Days after acceptance within which the supplier must give tracking; past them its
+    /// lines fail over to the next offer (default: no deadline).
+    pub processing_deadline_days: Option<u32>,
+    /// How dropline reaches the supplier's API (CJ: `api_key`; AliExpress: `api_key` = app
+    /// key, `api_secret`, `access_token`, `refresh_token`; `api_base` for another address).
+    pub connection: Option<SupplierConnectionRequest>,
+}
+
+/// How dropline reaches a supplier's API; secrets are never shown again.
+#[derive(ToSchema, Default)]
+pub struct SupplierConnectionRequest {
+    pub api_base: Option<String>,
+    pub api_key: Option<String>,
+    pub api_secret: Option<String>,
+    pub access_token: Option<String>,
+    pub refresh_token: Option<String>,
+}
+
+impl ReadJson for SupplierConnectionRequest {
+    fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
+        let api_base = input.field("api_base").optional(problems, Input::text);
+        let api_key = input.field("api_key").optional(problems, Input::text);
+        let api_secret = input.field("api_secret").optional(problems, Input::text);
+        let access_token = input.field("access_token").optional(problems, Input::text);
+        let refresh_token = input.field("refresh_token").optional(problems, Input::text);
+        Some(Self {
+            api_base: api_base?,
+            api_key: api_key?,
+            api_secret: api_secret?,
+            access_token: access_token?,
+            refresh_token: refresh_token?,
+        })
+    }
+}
+
+impl From<SupplierConnectionRequest> for SupplierConnection {
+    fn from(r: SupplierConnectionRequest) -> Self {
+        Self {
+            api_base: r.api_base,
+            api_key: r.api_key,
+            api_secret: r.api_secret,
+            access_token: r.access_token,
+            refresh_token: r.refresh_token,
+        }
+    }
 }
 
 impl ReadJson for CreateSupplierRequest {
@@ -42,6 +87,8 @@ impl ReadJson for CreateSupplierRequest {
         let ships_from = input.field("ships_from").optional(problems, Input::text);
         let processing_days = input.field("processing_days").optional(problems, Input::count);
         let rating = input.field("rating").optional(problems, Input::count);
+        let deadline = input.field("processing_deadline_days").optional(problems, Input::count);
+        let connection = input.field("connection").optional_of(problems);
         Some(Self {
             store_id: store_id?,
             name: name?,
@@ -49,6 +96,8 @@ impl ReadJson for CreateSupplierRequest {
             ships_from: ships_from?,
             processing_days: processing_days?,
             rating: rating?,
+            processing_deadline_days: deadline?,
+            connection: connection?,
         })
     }
 }
@@ -65,6 +114,50 @@ pub struct SupplierJson {
     pub ships_from: Option<String>,
     pub processing_days: u32,
     pub rating: u32,
+    pub processing_deadline_days: Option<u32>,
+    /// The API connection, without its secrets.
+    pub connection: SupplierConnectionJson,
+    /// What the last comparison of the supplier's order list with dropline's found.
+    pub last_reconciliation: Option<ReconciliationJson>,
+}
+
+/// A supplier's API connection, secrets hidden.
+#[derive(Serialize, ToSchema)]
+#[schema(as = SupplierConnection)]
+pub struct SupplierConnectionJson {
+    pub api_base: Option<String>,
+    pub has_api_key: bool,
+    pub has_api_secret: bool,
+    pub has_access_token: bool,
+    pub has_refresh_token: bool,
+}
+
+/// The supplier's order list compared with dropline's supplier orders.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Reconciliation)]
+pub struct ReconciliationJson {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: time::OffsetDateTime,
+    /// Orders the supplier listed.
+    pub remote_orders: u32,
+    /// Of those, the ones matching a supplier order of dropline.
+    pub matched: u32,
+    /// The supplier's ids of orders dropline did not place.
+    pub ghosts: Vec<String>,
+    /// Supplier orders the supplier holds more than once.
+    pub duplicates: Vec<DuplicateJson>,
+    /// Supplier orders accepted here that the supplier no longer lists.
+    pub missing: Vec<String>,
+    /// Whether the whole list was read.
+    pub complete: bool,
+}
+
+/// A supplier order the supplier holds more than once.
+#[derive(Serialize, ToSchema)]
+pub struct DuplicateJson {
+    pub supplier_order_id: String,
+    /// The supplier's ids of the copies.
+    pub supplier_references: Vec<String>,
 }
 
 impl From<Supplier> for SupplierJson {
@@ -77,6 +170,30 @@ impl From<Supplier> for SupplierJson {
             ships_from: s.ships_from,
             processing_days: s.processing_days,
             rating: s.rating,
+            processing_deadline_days: s.processing_deadline_days,
+            connection: SupplierConnectionJson {
+                api_base: s.connection.api_base.clone(),
+                has_api_key: s.connection.api_key.is_some(),
+                has_api_secret: s.connection.api_secret.is_some(),
+                has_access_token: s.connection.access_token.is_some(),
+                has_refresh_token: s.connection.refresh_token.is_some(),
+            },
+            last_reconciliation: s.last_reconciliation.map(|r| ReconciliationJson {
+                at: r.at,
+                remote_orders: r.remote_orders,
+                matched: r.matched,
+                ghosts: r.ghosts,
+                duplicates: r
+                    .duplicates
+                    .into_iter()
+                    .map(|(id, refs)| DuplicateJson {
+                        supplier_order_id: id.to_string(),
+                        supplier_references: refs,
+                    })
+                    .collect(),
+                missing: r.missing.iter().map(ToString::to_string).collect(),
+                complete: r.complete,
+            }),
         }
     }
 }
@@ -143,6 +260,8 @@ pub async fn create_supplier(
         ships_from: request.ships_from,
         processing_days: request.processing_days.unwrap_or(0),
         rating: request.rating.unwrap_or(0),
+        processing_deadline_days: request.processing_deadline_days,
+        connection: request.connection.map(SupplierConnection::from).unwrap_or_default(),
     };
     let supplier = state.app.create_supplier(scope, new).await?;
     Ok(reply(StatusCode::CREATED, SupplierJson::from(supplier)))
@@ -194,4 +313,55 @@ pub async fn get_supplier(
     let id: SupplierId = path_id(&id, "supplier")?;
     let supplier = state.app.get_supplier(scope, id).await?;
     Ok(reply(StatusCode::OK, SupplierJson::from(supplier)))
+}
+
+/// Replaces how dropline reaches the supplier's API (every field; what is left out is
+/// cleared).
+#[utoipa::path(
+    put, path = "/suppliers/{id}/connection", tag = "suppliers",
+    params(("id" = String, Path, description = "Supplier id")),
+    request_body = SupplierConnectionRequest,
+    responses(
+        (status = 200, body = SupplierJson),
+        (status = 404, description = "No such supplier, or not the caller's", body = ErrorBody),
+        BodyErrors, CommonErrors,
+    )
+)]
+pub async fn put_supplier_connection(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let id: SupplierId = path_id(&id, "supplier")?;
+    let request: SupplierConnectionRequest = body.read()?;
+    let supplier = state
+        .app
+        .update_supplier_connection(scope, id, SupplierConnection::from(request))
+        .await?;
+    Ok(reply(StatusCode::OK, SupplierJson::from(supplier)))
+}
+
+/// Compares the supplier's own order list with dropline's (a background job): orders
+/// placed at the supplier and unknown here, orders held twice, orders the supplier no
+/// longer lists. The findings land on the supplier (`last_reconciliation`) and as
+/// exceptions on the orders concerned.
+#[utoipa::path(
+    post, path = "/suppliers/{id}/reconcile", tag = "suppliers",
+    params(("id" = String, Path, description = "Supplier id")),
+    responses(
+        (status = 202, description = "The reconciliation is queued"),
+        (status = 404, description = "No such supplier, or not the caller's", body = ErrorBody),
+        (status = 422, description = "The supplier has no API to list orders", body = ErrorBody),
+        CommonErrors,
+    )
+)]
+pub async fn post_reconcile(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id: SupplierId = path_id(&id, "supplier")?;
+    state.app.request_reconciliation(scope, id).await?;
+    Ok(reply(StatusCode::ACCEPTED, serde_json::json!({ "queued": true })))
 }
