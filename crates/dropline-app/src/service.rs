@@ -66,6 +66,8 @@ pub struct NewSupplier {
     pub processing_deadline_days: Option<u32>,
     /// How dropline reaches the supplier's API.
     pub connection: dropline_domain::catalog::SupplierConnection,
+    /// An agent's column layout for the spreadsheet of orders (agents only).
+    pub agent_layout: Option<String>,
 }
 
 /// A new product with its variants.
@@ -152,6 +154,8 @@ pub struct App {
     pub(crate) suppliers: Option<Arc<dyn SupplierClient>>,
     pub(crate) breakers: Arc<crate::placement::Breakers>,
     pub(crate) placement: Arc<PlacementConfig>,
+    /// The spreadsheet format of sourcing agents; `None`: agents are not served.
+    pub(crate) agent_sheets: Option<Arc<dyn crate::agent::AgentSheets>>,
 }
 
 impl App {
@@ -167,6 +171,7 @@ impl App {
             suppliers: None,
             breakers: Arc::new(crate::placement::Breakers::default()),
             placement: Arc::new(PlacementConfig::default()),
+            agent_sheets: None,
         }
     }
 
@@ -322,6 +327,16 @@ impl App {
             errors.push(FieldError::new("processing_deadline_days", "must be between 1 and 365"));
         }
         check_supplier_connection(&mut errors, "connection", &new.connection);
+        if let Some(spec) = &new.agent_layout {
+            if new.kind != SupplierKind::Agent {
+                errors.push(FieldError::new(
+                    "agent_layout",
+                    "only an agent supplier has a spreadsheet layout",
+                ));
+            } else if let Err(reason) = self.check_agent_layout(spec) {
+                errors.push(FieldError::new("agent_layout", reason));
+            }
+        }
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
@@ -336,6 +351,7 @@ impl App {
             processing_deadline_days: new.processing_deadline_days,
             connection: new.connection.clone(),
             last_reconciliation: None,
+            agent_layout: new.agent_layout.clone(),
         };
         self.backend.insert_supplier(supplier.clone()).await?;
         self.catalog.forget_store(supplier.store_id);

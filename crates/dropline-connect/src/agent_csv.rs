@@ -1305,6 +1305,103 @@ pub fn match_results(results: Vec<AgentResult>, known: &[&SupplierOrder]) -> Mat
     report
 }
 
+// ---------------------------------------------------------------------------------------------
+// The engine's port
+// ---------------------------------------------------------------------------------------------
+
+/// The agent spreadsheet format behind the engine's [`AgentSheets`](dropline_app::agent::AgentSheets) port.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AgentCsv;
+
+impl dropline_app::agent::AgentSheets for AgentCsv {
+    fn check_layout(&self, spec: &str) -> Result<(), String> {
+        AgentLayout::parse(spec).map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    fn export(
+        &self,
+        rows: &[dropline_app::agent::AgentExportRow<'_>],
+        offers: &[Offer],
+        layout: Option<&str>,
+    ) -> Result<Vec<u8>, dropline_app::AppError> {
+        let layout = match layout {
+            Some(spec) => {
+                AgentLayout::parse(spec).map_err(|e| dropline_app::AppError::invalid("agent_layout", e.to_string()))?
+            }
+            None => AgentLayout::default(),
+        };
+        let orders: Vec<SupplierOrderExport<'_>> = rows
+            .iter()
+            .map(|row| SupplierOrderExport {
+                supplier_order: row.supplier_order,
+                order_number: row.order_number,
+                note: row.note,
+                offers,
+            })
+            .collect();
+        Ok(export(&orders, &layout))
+    }
+
+    fn import(
+        &self,
+        bytes: &[u8],
+        known: &[&SupplierOrder],
+    ) -> Result<Vec<dropline_app::agent::AgentReturn>, Vec<dropline_app::FieldError>> {
+        use dropline_app::FieldError;
+        let results = import_results(bytes).map_err(|error| {
+            error
+                .file
+                .iter()
+                .map(|problem| FieldError::new("file", problem.to_string()))
+                .chain(
+                    error
+                        .rows
+                        .iter()
+                        .map(|row| FieldError::new(format!("row {}.{}", row.row, row.field), row.reason.clone())),
+                )
+                .collect::<Vec<_>>()
+        })?;
+        let report = match_results(results, known);
+        let mut problems: Vec<FieldError> = report
+            .unknown
+            .iter()
+            .map(|result| {
+                FieldError::new(
+                    format!("row {}", result.first_row),
+                    "names no supplier order of this agent".to_string(),
+                )
+            })
+            .collect();
+        problems.extend(report.conflicting.iter().map(|conflict| {
+            FieldError::new(
+                format!("row {}", conflict.result.first_row),
+                conflict.reason.to_string(),
+            )
+        }));
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(report
+            .matched
+            .into_iter()
+            .map(|(supplier_order_id, result)| dropline_app::agent::AgentReturn {
+                supplier_order_id,
+                agent_order_id: result.agent_order_id,
+                parcels: result
+                    .parcels
+                    .into_iter()
+                    .map(|p| dropline_app::agent::AgentParcel {
+                        tracking_number: p.tracking_number,
+                        carrier: p.carrier,
+                        tracking_url: p.tracking_url,
+                    })
+                    .collect(),
+                cost: result.cost,
+            })
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

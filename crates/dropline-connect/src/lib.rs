@@ -31,4 +31,5 @@ pub fn connected(app: dropline_app::App) -> dropline_app::App {
     app.with_webhook_formats(webhooks::webhook_formats())
         .with_storefronts(Arc::new(storefronts::HttpStorefronts::new()))
         .with_suppliers(Arc::new(suppliers::HttpSuppliers::new()))
+        .with_agent_sheets(Arc::new(agent_csv::AgentCsv))
 }

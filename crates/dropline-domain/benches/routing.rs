@@ -47,6 +47,7 @@ fn catalogue() -> Catalogue {
             processing_deadline_days: None,
             connection: Default::default(),
             last_reconciliation: None,
+            agent_layout: None,
         })
         .collect();
     // Half the suppliers have measured lanes to the destination, some to elsewhere only.

@@ -221,6 +221,10 @@ pub struct Supplier {
     /// What the last comparison of the supplier's order list with dropline's found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_reconciliation: Option<Reconciliation>,
+    /// An agent's column layout for the spreadsheet of orders (`Header=field, ...`);
+    /// `None`: the default layout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_layout: Option<String>,
 }
 
 /// What comparing a supplier's own order list with dropline's supplier orders found, so

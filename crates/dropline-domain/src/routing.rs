@@ -717,6 +717,7 @@ mod tests {
             processing_deadline_days: None,
             connection: Default::default(),
             last_reconciliation: None,
+            agent_layout: None,
         }
     }
 

@@ -134,6 +134,7 @@ pub fn supplier(store_id: StoreId) -> Supplier {
         processing_deadline_days: None,
         connection: Default::default(),
         last_reconciliation: None,
+        agent_layout: None,
     }
 }
 

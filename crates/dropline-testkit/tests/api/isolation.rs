@@ -226,6 +226,20 @@ fn probes(a: &StoreA, b: &Seeded) -> Vec<Probe> {
         ),
         probe(
             "POST",
+            "/api/v1/suppliers/{id}/agent-export",
+            format!("/api/v1/suppliers/{}/agent-export", s.supplier_id),
+            Some(json!({ "include_submitted": true })),
+            NotFound,
+        ),
+        probe(
+            "POST",
+            "/api/v1/suppliers/{id}/agent-import",
+            format!("/api/v1/suppliers/{}/agent-import", s.supplier_id),
+            Some(json!({})),
+            NotFound,
+        ),
+        probe(
+            "POST",
             "/api/v1/products",
             "/api/v1/products".into(),
             Some(data::product(&s.store_id, &["INTRUDER-1"], "10.00")),

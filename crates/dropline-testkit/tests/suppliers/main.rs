@@ -33,6 +33,7 @@ macro_rules! backend_tests {
     };
 }
 
+mod agent;
 mod aliexpress;
 mod cj;
 mod faults;

@@ -89,6 +89,8 @@ pub(crate) fn routes(registrar: Registrar) -> Registrar {
         .add(routes!(suppliers::get_supplier))
         .add(routes!(suppliers::put_supplier_connection))
         .add(routes!(suppliers::post_reconcile))
+        .add(routes!(suppliers::post_agent_export))
+        .add(routes!(suppliers::post_agent_import))
         .add(routes!(products::create_product, products::list_products))
         .add(routes!(products::get_product))
         .add(routes!(offers::create_offer, offers::list_offers))
@@ -170,7 +172,7 @@ mod tests {
         UpdateSettingsRequest,
     };
     use super::supplier_orders::{ParcelRequest, ReferenceRequest, ReleaseRequest, ReshipRequest, ShipmentRequest};
-    use super::suppliers::{CreateSupplierRequest, SupplierConnectionRequest};
+    use super::suppliers::{AgentExportRequest, CreateSupplierRequest, SupplierConnectionRequest};
     use crate::error::ApiError;
     use crate::input::{JsonBody, ReadJson};
     use dropline_app::AppError;
@@ -207,7 +209,7 @@ mod tests {
     fn request_schemas_match_their_readers() {
         let doc = serde_json::to_value(crate::openapi()).unwrap_or_default();
         let schemas = &doc["components"]["schemas"];
-        let readers: [(&str, Reader); 23] = [
+        let readers: [(&str, Reader); 24] = [
             ("CreateStoreRequest", refused::<CreateStoreRequest>),
             ("ConnectionRequest", refused::<ConnectionRequest>),
             ("SettingsRequest", refused::<SettingsRequest>),
@@ -231,6 +233,7 @@ mod tests {
             ("ReshipRequest", refused::<ReshipRequest>),
             ("ReleaseRequest", refused::<ReleaseRequest>),
             ("SupplierConnectionRequest", refused::<SupplierConnectionRequest>),
+            ("AgentExportRequest", refused::<AgentExportRequest>),
         ];
         // Every request body of a route is among them.
         let covered: BTreeSet<&str> = readers.iter().map(|(name, _)| *name).collect();

@@ -8,7 +8,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::input::{Input, JsonBody, Problems, QueryParams, ReadJson, parse_id, path_id};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use dropline_app::{NewSupplier, Scope};
 use dropline_domain::catalog::{Supplier, SupplierConnection, SupplierKind};
 use dropline_domain::ids::{StoreId, SupplierId};
@@ -38,6 +38,10 @@ pub struct CreateSupplierRequest {
     /// How dropline reaches the supplier's API (CJ: `api_key`; AliExpress: `api_key` = app
     /// key, `api_secret`, `access_token`, `refresh_token`; `api_base` for another address).
     pub connection: Option<SupplierConnectionRequest>,
+    /// An agent's column layout for the spreadsheet of orders, `Header=field, ...` (agents
+    /// only; default: dropline's layout).
+    #[schema(example = "Order No=order_number, SKU=supplier_sku, Qty=quantity, ID=supplier_order_id")]
+    pub agent_layout: Option<String>,
 }
 
 /// How dropline reaches a supplier's API; secrets are never shown again.
@@ -89,6 +93,7 @@ impl ReadJson for CreateSupplierRequest {
         let rating = input.field("rating").optional(problems, Input::count);
         let deadline = input.field("processing_deadline_days").optional(problems, Input::count);
         let connection = input.field("connection").optional_of(problems);
+        let agent_layout = input.field("agent_layout").optional(problems, Input::text);
         Some(Self {
             store_id: store_id?,
             name: name?,
@@ -98,6 +103,7 @@ impl ReadJson for CreateSupplierRequest {
             rating: rating?,
             processing_deadline_days: deadline?,
             connection: connection?,
+            agent_layout: agent_layout?,
         })
     }
 }
@@ -119,6 +125,8 @@ pub struct SupplierJson {
     pub connection: SupplierConnectionJson,
     /// What the last comparison of the supplier's order list with dropline's found.
     pub last_reconciliation: Option<ReconciliationJson>,
+    /// An agent's spreadsheet layout, when not the default.
+    pub agent_layout: Option<String>,
 }
 
 /// A supplier's API connection, secrets hidden.
@@ -194,6 +202,7 @@ impl From<Supplier> for SupplierJson {
                 missing: r.missing.iter().map(ToString::to_string).collect(),
                 complete: r.complete,
             }),
+            agent_layout: s.agent_layout,
         }
     }
 }
@@ -262,6 +271,7 @@ pub async fn create_supplier(
         rating: request.rating.unwrap_or(0),
         processing_deadline_days: request.processing_deadline_days,
         connection: request.connection.map(SupplierConnection::from).unwrap_or_default(),
+        agent_layout: request.agent_layout,
     };
     let supplier = state.app.create_supplier(scope, new).await?;
     Ok(reply(StatusCode::CREATED, SupplierJson::from(supplier)))
@@ -364,4 +374,102 @@ pub async fn post_reconcile(
     let id: SupplierId = path_id(&id, "supplier")?;
     state.app.request_reconciliation(scope, id).await?;
     Ok(reply(StatusCode::ACCEPTED, serde_json::json!({ "queued": true })))
+}
+
+/// Which supplier orders go into an agent's spreadsheet.
+#[derive(ToSchema)]
+pub struct AgentExportRequest {
+    /// Also the supplier orders sent before and not answered yet (to send the file again);
+    /// default false: only new ones.
+    pub include_submitted: Option<bool>,
+}
+
+impl ReadJson for AgentExportRequest {
+    fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
+        let include_submitted = input.field("include_submitted").optional(problems, Input::flag);
+        Some(Self {
+            include_submitted: include_submitted?,
+        })
+    }
+}
+
+/// The spreadsheet of an agent's open supplier orders, in the agent's column layout (CSV,
+/// one row per line). The new supplier orders in it become `submitted`.
+#[utoipa::path(
+    post, path = "/suppliers/{id}/agent-export", tag = "suppliers",
+    params(("id" = String, Path, description = "Supplier id (an agent)")),
+    request_body = AgentExportRequest,
+    responses(
+        (status = 200, description = "The CSV file; `X-Supplier-Orders` says how many supplier orders it holds", content_type = "text/csv", body = String),
+        (status = 404, description = "No such supplier, or not the caller's", body = ErrorBody),
+        BodyErrors, CommonErrors,
+    )
+)]
+pub async fn post_agent_export(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let id: SupplierId = path_id(&id, "supplier")?;
+    let request: AgentExportRequest = body.read()?;
+    let export = state
+        .app
+        .export_agent_orders(scope, id, request.include_submitted.unwrap_or(false))
+        .await?;
+    let count = export.supplier_orders.len().to_string();
+    Ok((
+        StatusCode::OK,
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (axum::http::HeaderName::from_static("x-supplier-orders"), count),
+        ],
+        export.file,
+    )
+        .into_response())
+}
+
+/// What reading an agent's return file did.
+#[derive(Serialize, ToSchema)]
+pub struct AgentImportJson {
+    /// Supplier orders the agent accepted now (its order id recorded).
+    pub accepted: Vec<String>,
+    /// Parcels added (and written back to the storefront).
+    pub parcels_added: usize,
+    /// Supplier orders named with nothing new.
+    pub unchanged: Vec<String>,
+}
+
+/// Reads the agent's return file (CSV: `dropline_id` or `idempotency_key`, `agent_order_id`,
+/// `tracking_number`, `carrier`, `tracking_url`, `cost`, `currency`). All or nothing: a bad
+/// row, a row naming no supplier order of this agent, or one contradicting what is recorded
+/// refuses the file with every row named, and nothing is written.
+#[utoipa::path(
+    post, path = "/suppliers/{id}/agent-import", tag = "suppliers",
+    params(("id" = String, Path, description = "Supplier id (an agent)")),
+    request_body(content = String, description = "The agent's CSV file", content_type = "text/csv"),
+    responses(
+        (status = 200, body = AgentImportJson),
+        (status = 404, description = "No such supplier, or not the caller's", body = ErrorBody),
+        (status = 422, description = "The file is refused; every bad row is named", body = ErrorBody),
+        (status = 413, description = "Body over 1 MiB", body = ErrorBody),
+        CommonErrors,
+    )
+)]
+pub async fn post_agent_import(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let id: SupplierId = path_id(&id, "supplier")?;
+    let report = state.app.import_agent_results(scope, id, &body).await?;
+    Ok(reply(
+        StatusCode::OK,
+        AgentImportJson {
+            accepted: report.accepted.iter().map(ToString::to_string).collect(),
+            parcels_added: report.parcels_added,
+            unchanged: report.unchanged.iter().map(ToString::to_string).collect(),
+        },
+    ))
 }
