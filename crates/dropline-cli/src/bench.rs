@@ -469,6 +469,7 @@ async fn seed(app: &App, preloading: bool) -> anyhow::Result<Catalog> {
         rating: 90,
         processing_deadline_days: None,
         connection: Default::default(),
+        agent_layout: None,
     };
     let primary = app
         .create_supplier(Scope::Operator, supplier("Bench Primary Supply", "CN"))

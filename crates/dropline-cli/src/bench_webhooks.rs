@@ -395,6 +395,7 @@ async fn seed(app: &App) -> anyhow::Result<dropline_domain::ids::StoreId> {
                 rating: 90,
                 processing_deadline_days: None,
                 connection: Default::default(),
+                agent_layout: None,
             },
         )
         .await?;
