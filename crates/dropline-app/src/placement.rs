@@ -27,11 +27,11 @@
 
 use crate::error::AppError;
 use crate::jobs::{self, CANCEL_AT_SUPPLIER, PLACE_SUPPLIER_ORDER, SYNC_SUPPLIER_ORDER};
-use crate::ports::{ChangeSet, Job, OrderWrite, StoreError};
+use crate::ports::{ChangeSet, Job, OrderWrite, StockChange, StoreError};
 use crate::scope::Scope;
 use crate::service::{App, CONFLICT_RETRIES};
 use crate::supplier::{CancelOutcome, PlaceRequest, RemoteOrder, RemoteStatus, SupplierClient, SupplierError};
-use dropline_domain::catalog::{Store as Shop, Supplier};
+use dropline_domain::catalog::{Store as Shop, Supplier, SupplierKind};
 use dropline_domain::ids::{OrderId, SupplierId, SupplierOrderId};
 use dropline_domain::money::Money;
 use dropline_domain::order::{Order, SupplierOrder};
@@ -151,12 +151,15 @@ impl App {
         self.suppliers.as_ref().is_some_and(|c| c.places(supplier_kind))
     }
 
-    /// The jobs that place newly created supplier orders of automatic suppliers.
+    /// What newly created supplier orders cause: the jobs that place those of automatic
+    /// suppliers, and the units reserved at the seller's own warehouse (its stock counts
+    /// what is left to sell, so the next order falls back to dropshipping when it runs out).
     pub(crate) fn push_placement_jobs(&self, changes: &mut ChangeSet, order: &Order, created: &[SupplierOrderId]) {
         for id in created {
-            if let Ok(so) = order.supplier_order(*id)
-                && self.places_automatically(so.supplier_kind)
-            {
+            let Ok(so) = order.supplier_order(*id) else {
+                continue;
+            };
+            if self.places_automatically(so.supplier_kind) {
                 changes.jobs.push(jobs::supplier_order_job(
                     PLACE_SUPPLIER_ORDER,
                     order,
@@ -165,12 +168,36 @@ impl App {
                     Self::now(),
                 ));
             }
+            if so.supplier_kind == SupplierKind::Warehouse {
+                changes.stock_changes.extend(so.lines.iter().map(|line| StockChange {
+                    offer_id: line.offer_id,
+                    delta: -i64::from(line.quantity),
+                }));
+            }
         }
     }
 
     /// The jobs that ask automatic suppliers to cancel the supplier orders whose cancellation
     /// was just requested.
     pub(crate) fn push_cancellation_jobs(&self, changes: &mut ChangeSet, before: &Order, after: &Order) {
+        // Units of the seller's own warehouse come back when their supplier order is
+        // cancelled before anything shipped.
+        for so in &after.supplier_orders {
+            let was_cancelled = before
+                .supplier_orders
+                .iter()
+                .any(|b| b.id == so.id && b.state.status == SupplierOrderStatus::Cancelled);
+            if so.supplier_kind == SupplierKind::Warehouse
+                && so.state.status == SupplierOrderStatus::Cancelled
+                && !was_cancelled
+                && so.shipments.is_empty()
+            {
+                changes.stock_changes.extend(so.lines.iter().map(|line| StockChange {
+                    offer_id: line.offer_id,
+                    delta: i64::from(line.quantity),
+                }));
+            }
+        }
         for so in &after.supplier_orders {
             let was_requested = before
                 .supplier_orders

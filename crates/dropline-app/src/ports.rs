@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use dropline_domain::catalog::{Offer, Product, Store as Shop, StoreConnection, Supplier, Variant};
-use dropline_domain::ids::{JobId, MessageId, OrderId, StoreId, SupplierId, SupplierOrderId, VariantId};
+use dropline_domain::ids::{JobId, MessageId, OfferId, OrderId, StoreId, SupplierId, SupplierOrderId, VariantId};
 use dropline_domain::order::Order;
 use dropline_domain::state::OrderState;
 use dropline_domain::timeline::TimelineEvent;
@@ -143,6 +143,16 @@ pub struct ChangeSet {
     /// Webhook deliveries this step handled. Refused with [`StoreError::Conflict`] when the
     /// store already recorded the same (store, delivery id): a delivery counts once.
     pub deliveries: Vec<DeliveryRecord>,
+    /// Stock moved by this step (units reserved at the seller's own warehouse, or returned).
+    pub stock_changes: Vec<StockChange>,
+}
+
+/// Units taken from (negative) or returned to (positive) an offer's stock. An offer whose
+/// stock is unknown keeps it unknown; stock never goes below zero.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StockChange {
+    pub offer_id: OfferId,
+    pub delta: i64,
 }
 
 /// A webhook delivery that was handled, kept so that a redelivery is recognised.
@@ -172,6 +182,7 @@ impl ChangeSet {
             && self.messages.is_empty()
             && self.finished_jobs.is_empty()
             && self.deliveries.is_empty()
+            && self.stock_changes.is_empty()
     }
 }
 

@@ -607,8 +607,12 @@ impl App {
             if let Some(delivery) = &delivery {
                 changes.deliveries.push(delivery.clone());
             }
+            let moved_stock = !changes.stock_changes.is_empty();
             match self.backend.commit(changes).await {
                 Ok(()) => {
+                    if moved_stock {
+                        self.catalog.forget_store(context.store.id);
+                    }
                     self.announce_routed(&outcome);
                     return Ok(Ingested::Done(outcome));
                 }
@@ -1214,9 +1218,14 @@ impl App {
             };
             self.push_placement_jobs(&mut changes, &order, &routed.created);
             changes.timeline = journal.events;
+            let store_id = order.store_id;
             changes.orders.push(OrderWrite::Update(order));
+            let moved_stock = !changes.stock_changes.is_empty();
             match self.backend.commit(changes).await {
                 Ok(()) => {
+                    if moved_stock {
+                        self.catalog.forget_store(store_id);
+                    }
                     let _ = self.events.send(AppEvent::OrderRouted { order_id, held });
                     return Ok(());
                 }
@@ -1248,8 +1257,12 @@ impl App {
             change(&mut order, &mut journal, &mut changes)?;
             changes.timeline.append(&mut journal.events);
             changes.orders.push(OrderWrite::Update(order.clone()));
+            let moved_stock = !changes.stock_changes.is_empty();
             match self.backend.commit(changes).await {
                 Ok(()) => {
+                    if moved_stock {
+                        self.catalog.forget_store(order.store_id);
+                    }
                     order.version += 1;
                     return Ok(order);
                 }
@@ -1504,6 +1517,7 @@ fn merge(into: &mut ChangeSet, mut from: ChangeSet) {
     into.messages.append(&mut from.messages);
     into.finished_jobs.append(&mut from.finished_jobs);
     into.deliveries.append(&mut from.deliveries);
+    into.stock_changes.append(&mut from.stock_changes);
 }
 
 /// A supplier connection's fields: an http(s) base address without query, credentials

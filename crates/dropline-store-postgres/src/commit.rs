@@ -167,6 +167,18 @@ async fn write_change_set(conn: &mut PgConnection, changes: &ChangeSet) -> Resul
             .await
             .map_err(store_error)?;
     }
+    for change in &changes.stock_changes {
+        // A known count moves (never below zero); an unknown one stays unknown.
+        sqlx::query(
+            "UPDATE offers SET doc = jsonb_set(doc, '{stock}', to_jsonb(GREATEST(0, (doc->>'stock')::bigint + $2))) \
+             WHERE id = $1 AND jsonb_typeof(doc->'stock') = 'number'",
+        )
+        .bind(change.offer_id.0)
+        .bind(change.delta)
+        .execute(&mut *conn)
+        .await
+        .map_err(store_error)?;
+    }
     Ok(())
 }
 

@@ -90,6 +90,7 @@ pub(crate) struct EncodedChangeSet {
     jobs: Vec<EncodedJob>,
     messages: Vec<EncodedMessage>,
     finished_jobs: Vec<Uuid>,
+    stock_changes: Vec<(Uuid, i64)>,
     created_at: i64,
 }
 
@@ -208,6 +209,11 @@ pub(crate) fn encode_change_set(changes: ChangeSet, now: OffsetDateTime) -> Resu
         jobs,
         messages,
         finished_jobs: changes.finished_jobs.into_iter().map(|id| id.0).collect(),
+        stock_changes: changes
+            .stock_changes
+            .into_iter()
+            .map(|change| (change.offer_id.0, change.delta))
+            .collect(),
         created_at: micros(now),
     })
 }
@@ -495,6 +501,18 @@ pub(crate) fn apply_change_set(conn: &Connection, changes: &EncodedChangeSet) ->
         let mut statement = conn.prepare_cached("DELETE FROM jobs WHERE id = ?1").store()?;
         for id in &changes.finished_jobs {
             statement.execute([id]).store()?;
+        }
+    }
+    if !changes.stock_changes.is_empty() {
+        // A known count moves (never below zero); an unknown one stays unknown.
+        let mut statement = conn
+            .prepare_cached(
+                "UPDATE offers SET doc = json_set(doc, '$.stock', max(0, json_extract(doc, '$.stock') + ?2)) \
+                 WHERE id = ?1 AND json_type(doc, '$.stock') = 'integer'",
+            )
+            .store()?;
+        for (offer_id, delta) in &changes.stock_changes {
+            statement.execute(rusqlite::params![offer_id, delta]).store()?;
         }
     }
     Ok(())

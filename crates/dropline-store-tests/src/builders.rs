@@ -422,6 +422,7 @@ pub fn insert_change_set(order: &Order) -> ChangeSet {
         messages: vec![message(order, "order_received")],
         finished_jobs: Vec::new(),
         deliveries: Vec::new(),
+        stock_changes: Vec::new(),
     }
 }
 
@@ -435,6 +436,7 @@ pub fn update_change_set(order: &Order) -> ChangeSet {
         messages: vec![message(order, "order_confirmed")],
         finished_jobs: Vec::new(),
         deliveries: Vec::new(),
+        stock_changes: Vec::new(),
     }
 }
 

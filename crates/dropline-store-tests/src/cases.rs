@@ -494,6 +494,72 @@ pub async fn offers_insert_update_and_query<B: Backend>(db: Arc<B>) {
     );
 }
 
+/// Stock changes of a change set move a known count (never below zero), leave an unknown
+/// one unknown, and land with the rest of the change set or not at all.
+pub async fn stock_changes_move_known_counts_with_their_change_set<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let sup = supplier(store);
+    db.insert_supplier(sup.clone()).await.unwrap();
+    let p = product(store, &[&sku()]);
+    db.insert_product(p.clone()).await.unwrap();
+    let variant = p.variants[0].id;
+    let mut counted = offer(variant, sup.id);
+    counted.stock = Some(5);
+    let mut uncounted = offer(variant, sup.id);
+    uncounted.stock = None;
+    db.insert_offer(store, counted.clone()).await.unwrap();
+    db.insert_offer(store, uncounted.clone()).await.unwrap();
+    let stock_of = |offers: Vec<dropline_domain::catalog::Offer>, id| {
+        offers.into_iter().find(|o| o.id == id).and_then(|o| o.stock)
+    };
+    let change = |offer_id, delta| dropline_app::ports::StockChange { offer_id, delta };
+    db.commit(ChangeSet {
+        stock_changes: vec![change(counted.id, -2), change(uncounted.id, -2)],
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+    let offers = db.offers_for_variants(&[variant]).await.unwrap();
+    assert_eq!(stock_of(offers.clone(), counted.id), Some(3));
+    assert_eq!(stock_of(offers, uncounted.id), None, "unknown stays unknown");
+    db.commit(ChangeSet {
+        stock_changes: vec![change(counted.id, -10)],
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        stock_of(db.offers_for_variants(&[variant]).await.unwrap(), counted.id),
+        Some(0),
+        "never below zero"
+    );
+    db.commit(ChangeSet {
+        stock_changes: vec![change(counted.id, 4)],
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        stock_of(db.offers_for_variants(&[variant]).await.unwrap(), counted.id),
+        Some(4)
+    );
+    // Refused with its change set (the same order inserted twice): the stock does not move.
+    let existing = OrderBuilder::new(store).build();
+    db.commit(insert_change_set(&existing)).await.unwrap();
+    let refused = db
+        .commit(ChangeSet {
+            orders: vec![OrderWrite::Insert(existing)],
+            stock_changes: vec![change(counted.id, -1)],
+            ..ChangeSet::default()
+        })
+        .await;
+    assert_conflict(refused);
+    assert_eq!(
+        stock_of(db.offers_for_variants(&[variant]).await.unwrap(), counted.id),
+        Some(4)
+    );
+}
+
 /// Storefront ids read back wherever products and variants are read; variants are found by
 /// storefront id within their store; a storefront id is unique within its store.
 pub async fn variants_by_platform_id_within_store<B: Backend>(db: Arc<B>) {

@@ -116,6 +116,7 @@ macro_rules! conformance_tests {
             deliveries_recorded_with_their_change_set,
             duplicate_delivery_refuses_its_change_set,
             offers_insert_update_and_query,
+            stock_changes_move_known_counts_with_their_change_set,
             orders_insert_then_get_and_by_external_id,
             orders_duplicate_external_id_conflicts_and_writes_nothing,
             orders_duplicate_id_conflicts,

@@ -38,3 +38,4 @@ mod aliexpress;
 mod cj;
 mod faults;
 mod support;
+mod warehouse;
