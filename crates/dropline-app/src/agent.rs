@@ -335,7 +335,7 @@ impl App {
         let mut tries = 0;
         loop {
             let mut order = self.get_order(scope, id).await?;
-            let mut journal = Journal::new(order.id, scope.actor(), Self::now());
+            let mut journal = Journal::new(order.id, scope.actor(), self.now());
             let mut changes = ChangeSet::default();
             change(&mut order, &mut journal, &mut changes)?;
             if journal.events.is_empty() {

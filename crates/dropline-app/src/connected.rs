@@ -69,7 +69,7 @@ impl App {
         let record = delivery.delivery_id.as_ref().map(|id| DeliveryRecord {
             store_id,
             delivery_id: id.clone(),
-            received_at: Self::now(),
+            received_at: self.now(),
         });
         // A redelivery is not looked up first (that read would cost every delivery): the
         // delivery id is written with the change it causes, and a redelivery's change set is
@@ -110,7 +110,7 @@ impl App {
                     topic: format!("cancellation of unknown order {external_id}"),
                 });
             };
-            let mut journal = Journal::new(order.id, Actor::Storefront(platform.to_string()), Self::now());
+            let mut journal = Journal::new(order.id, Actor::Storefront(platform.to_string()), self.now());
             let before = order.clone();
             let changed = crate::service::cancel_in_place(&mut order, &mut journal)?;
             let mut cancellations = ChangeSet::default();
@@ -185,7 +185,7 @@ impl App {
         let record = self.get_store(scope, store_id).await?;
         target_of(&record.store, &record.connection)?;
         let changes = ChangeSet {
-            jobs: vec![jobs::catalog_pull_job(store_id, None, Self::now())],
+            jobs: vec![jobs::catalog_pull_job(store_id, None, self.now())],
             ..ChangeSet::default()
         };
         Ok(self.backend.commit(changes).await?)
@@ -266,7 +266,7 @@ impl App {
                 if let Some(next) = next {
                     changes
                         .jobs
-                        .push(jobs::catalog_pull_job(store_id, Some(&next), Self::now()));
+                        .push(jobs::catalog_pull_job(store_id, Some(&next), self.now()));
                 }
                 Ok(self.backend.commit(changes).await?)
             }
@@ -384,7 +384,7 @@ impl App {
     }
 
     async fn finish_with_entry(&self, job: &Job, order: &Order, kind: &str, message: String) -> Result<(), AppError> {
-        let mut journal = Journal::new(order.id, Actor::Worker, Self::now());
+        let mut journal = Journal::new(order.id, Actor::Worker, self.now());
         journal.record(kind, message, None, None);
         let changes = ChangeSet {
             timeline: journal.events,

@@ -165,7 +165,7 @@ impl App {
                     order,
                     *id,
                     0,
-                    Self::now(),
+                    self.now(),
                 ));
             }
             if so.supplier_kind == SupplierKind::Warehouse {
@@ -212,7 +212,7 @@ impl App {
                     after,
                     so.id,
                     0,
-                    Self::now(),
+                    self.now(),
                 ));
             }
         }
@@ -220,11 +220,11 @@ impl App {
 
     fn delay(&self, attempt: u32, job: &Job) -> OffsetDateTime {
         let delay = retry_delay(&self.placement, attempt, job.id.0.as_u128());
-        Self::now() + time::Duration::try_from(delay).unwrap_or(time::Duration::HOUR)
+        self.now() + time::Duration::try_from(delay).unwrap_or(time::Duration::HOUR)
     }
 
     fn classify(&self, supplier: &Supplier, error: SupplierError, attempt: u32, job: &Job) -> Next {
-        let now = Self::now();
+        let now = self.now();
         match error {
             SupplierError::Retryable(reason) => {
                 let mut at = self.delay(attempt + 1, job);
@@ -284,7 +284,7 @@ impl App {
                 .get_order(order_id)
                 .await?
                 .ok_or(AppError::NotFound("order"))?;
-            let mut journal = Journal::new(order.id, Actor::Worker, Self::now());
+            let mut journal = Journal::new(order.id, Actor::Worker, self.now());
             let mut changes = ChangeSet::default();
             change(&mut order, &mut journal, &mut changes)?;
             changes.timeline.append(&mut journal.events);
@@ -313,7 +313,7 @@ impl App {
         at: OffsetDateTime,
         why: &str,
     ) -> Result<(), AppError> {
-        let mut journal = Journal::new(order.id, Actor::Worker, Self::now());
+        let mut journal = Journal::new(order.id, Actor::Worker, self.now());
         journal.record(
             "supplier_order.retry",
             format!(
@@ -361,7 +361,7 @@ impl App {
         if !client.places(supplier.kind) || !placeable || order.test || so.placement.failure.is_some() {
             return self.finish_job(job).await;
         }
-        if let Some(until) = self.breakers.open_until(supplier.id, Self::now()) {
+        if let Some(until) = self.breakers.open_until(supplier.id, self.now()) {
             return self
                 .reschedule(job, &order, &so, attempt, until, "the supplier's circuit is open")
                 .await;
@@ -402,7 +402,7 @@ impl App {
                     let window = client.resend_window(supplier.kind);
                     let first_try = so.placement.submitted_at.unwrap_or(so.created_at);
                     if let Some(window) = window
-                        && Self::now() - first_try > time::Duration::try_from(window).unwrap_or(time::Duration::DAY)
+                        && self.now() - first_try > time::Duration::try_from(window).unwrap_or(time::Duration::DAY)
                     {
                         let issue = unconfirmed("the supplier's window for a safe resend is over");
                         self.commit_change(job, order_id, false, |order, journal, _| {
@@ -484,7 +484,7 @@ impl App {
                 .await?
                 .ok_or(AppError::NotFound("order"))?;
             let before = order.clone();
-            let mut journal = Journal::new(order.id, Actor::Worker, Self::now());
+            let mut journal = Journal::new(order.id, Actor::Worker, self.now());
             let mut changes = ChangeSet::default();
             order.fail_supplier_order(id, kind, reason.clone(), &mut journal)?;
             self.reroute(&context, &mut order, &mut journal, &mut changes).await?;
@@ -535,7 +535,7 @@ impl App {
                 .get_order(order_id)
                 .await?
                 .ok_or(AppError::NotFound("order"))?;
-            let mut journal = Journal::new(order.id, Actor::Worker, Self::now());
+            let mut journal = Journal::new(order.id, Actor::Worker, self.now());
             let mut changes = ChangeSet::default();
             let so = order.supplier_order(id)?.clone();
             let acceptance = Acceptance {
@@ -582,9 +582,9 @@ impl App {
             if so.state.request_status == RequestStatus::CancellationRequested {
                 changes
                     .jobs
-                    .push(jobs::supplier_order_job(CANCEL_AT_SUPPLIER, &order, id, 0, Self::now()));
+                    .push(jobs::supplier_order_job(CANCEL_AT_SUPPLIER, &order, id, 0, self.now()));
             } else {
-                let at = Self::now() + time::Duration::try_from(poll).unwrap_or(time::Duration::HOUR);
+                let at = self.now() + time::Duration::try_from(poll).unwrap_or(time::Duration::HOUR);
                 changes
                     .jobs
                     .push(jobs::supplier_order_job(SYNC_SUPPLIER_ORDER, &order, id, 0, at));
@@ -657,7 +657,7 @@ impl App {
                 .fail_over(job, order_id, id, FailureKind::ClosedBySupplier, reason)
                 .await;
         }
-        let now = Self::now();
+        let now = self.now();
         let deadline_missed = supplier.processing_deadline_days.is_some_and(|days| {
             so.placement
                 .accepted_at
@@ -870,7 +870,7 @@ impl App {
         let mut tries = 0;
         loop {
             let mut order = self.get_order(scope, order_id).await?;
-            let mut journal = Journal::new(order.id, scope.actor(), Self::now());
+            let mut journal = Journal::new(order.id, scope.actor(), self.now());
             let mut changes = ChangeSet::default();
             order.release_supplier_hold(id, accept_price, &mut journal)?;
             if automatic {

@@ -41,7 +41,7 @@ impl App {
             ));
         }
         let changes = ChangeSet {
-            jobs: vec![crate::jobs::reconcile_job(supplier.id, supplier.store_id, Self::now())],
+            jobs: vec![crate::jobs::reconcile_job(supplier.id, supplier.store_id, self.now())],
             ..ChangeSet::default()
         };
         Ok(self.backend.commit(changes).await?)
@@ -84,7 +84,7 @@ impl App {
             .collect();
         let by_key: HashMap<&str, &Known> = known.iter().map(|k| (k.key.as_str(), k)).collect();
         let mut report = Reconciliation {
-            at: Self::now(),
+            at: self.now(),
             remote_orders: u32::try_from(remote.len()).unwrap_or(u32::MAX),
             matched: 0,
             ghosts: Vec::new(),
@@ -217,7 +217,7 @@ impl App {
             let Some(mut order) = self.backend.get_order(order_id).await? else {
                 return Ok(());
             };
-            let mut journal = Journal::new(order.id, Actor::Worker, Self::now());
+            let mut journal = Journal::new(order.id, Actor::Worker, self.now());
             let mut raised = false;
             for detail in details {
                 raised |= order.raise_exception(

@@ -156,6 +156,8 @@ pub struct App {
     pub(crate) placement: Arc<PlacementConfig>,
     /// The spreadsheet format of sourcing agents; `None`: agents are not served.
     pub(crate) agent_sheets: Option<Arc<dyn crate::agent::AgentSheets>>,
+    /// Where the engine reads the time.
+    pub(crate) clock: Arc<dyn Fn() -> OffsetDateTime + Send + Sync>,
 }
 
 impl App {
@@ -172,6 +174,7 @@ impl App {
             breakers: Arc::new(crate::placement::Breakers::default()),
             placement: Arc::new(PlacementConfig::default()),
             agent_sheets: None,
+            clock: Arc::new(OffsetDateTime::now_utc),
         }
     }
 
@@ -209,8 +212,15 @@ impl App {
         self.events.subscribe()
     }
 
-    pub(crate) fn now() -> OffsetDateTime {
-        OffsetDateTime::now_utc()
+    /// The engine's time: UTC now, unless a clock was given ([`Self::with_clock`]).
+    pub fn now(&self) -> OffsetDateTime {
+        (self.clock)()
+    }
+
+    /// Reads the time from `clock` (tests move it forward to reach deadlines).
+    pub fn with_clock(mut self, clock: impl Fn() -> OffsetDateTime + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
     }
 
     // -----------------------------------------------------------------------------------------
@@ -245,7 +255,7 @@ impl App {
             },
             token_hash: token::hash_token(&token),
             connection: new.connection,
-            created_at: Self::now(),
+            created_at: self.now(),
         };
         self.backend.insert_store(record.clone()).await?;
         Ok((record, token))
@@ -731,7 +741,7 @@ impl App {
                 .order_by_external_id(store.id, &incoming.external_id)
                 .await?
         };
-        let now = Self::now();
+        let now = self.now();
         let mut changes = ChangeSet::default();
         match existing {
             None => {
@@ -1209,7 +1219,7 @@ impl App {
             }
             let context = self.store_context(Scope::Operator, order.store_id).await?;
             let (plan, offers) = self.plan_route(&context, &order).await?;
-            let mut journal = Journal::new(order.id, Actor::Worker, Self::now());
+            let mut journal = Journal::new(order.id, Actor::Worker, self.now());
             let routed = apply_route_plan(&context.store, &mut order, plan, &offers, &mut journal)?;
             let held = routed.held;
             let mut changes = ChangeSet {
@@ -1252,7 +1262,7 @@ impl App {
         let mut attempt = 0;
         loop {
             let mut order = self.get_order(scope, id).await?;
-            let mut journal = Journal::new(order.id, actor.clone(), Self::now());
+            let mut journal = Journal::new(order.id, actor.clone(), self.now());
             let mut changes = ChangeSet::default();
             change(&mut order, &mut journal, &mut changes)?;
             changes.timeline.append(&mut journal.events);

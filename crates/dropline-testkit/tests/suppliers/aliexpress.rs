@@ -193,3 +193,56 @@ async fn every_fault_at_every_aliexpress_step_places_each_order_exactly_once(app
         "one AliExpress order per order, no more"
     );
 }
+
+#[tokio::test]
+async fn an_unconfirmed_order_is_never_resent_after_the_window_on_sqlite() {
+    let offset = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let app = TestApp::spawn_with(crate::support::clocked(offset.clone())).await;
+    an_unconfirmed_order_is_never_resent_after_the_window(app, offset).await;
+}
+
+#[tokio::test]
+async fn an_unconfirmed_order_is_never_resent_after_the_window_on_postgres() {
+    let offset = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+    match TestApp::spawn_postgres_with(crate::support::clocked(offset.clone())).await {
+        Some(app) => an_unconfirmed_order_is_never_resent_after_the_window(app, offset).await,
+        None => println!("skipped: {} is not set", dropline_testkit::POSTGRES_URL_VARIABLE),
+    }
+}
+
+/// AliExpress cannot be asked by key: a creation whose answer was lost may only be sent
+/// again within its 24-hour window. Past it the order is held for a person, who finds
+/// nothing at AliExpress here and releases it to be sent.
+async fn an_unconfirmed_order_is_never_resent_after_the_window(
+    app: TestApp,
+    offset: std::sync::Arc<std::sync::atomic::AtomicI64>,
+) {
+    use std::sync::atomic::Ordering;
+    let sim = AliExpressSim::start(44).await.unwrap();
+    let store = ae_store(&app, &sim).await;
+    // The creation is refused outright (nothing made) and its answer looks lost: a 500.
+    sim.inject(Some("aliexpress.ds.order.create"), AeFault::ServerError, 1);
+    let order_id = accepted_order(&app, &store.order()).await;
+    app.run_pending_jobs().await;
+    let so = &supplier_orders(&app, &order_id).await[0];
+    assert_eq!(so["request_status"], "submitted", "{so:#}");
+    // A day later the retry comes: past the window, nothing is sent.
+    offset.store(24 * 3600, Ordering::SeqCst);
+    app.run_jobs_ahead(Duration::from_secs(25 * 3600)).await;
+    let so = &supplier_orders(&app, &order_id).await[0];
+    assert_eq!(so["status"], "on_hold", "{so:#}");
+    assert_eq!(so["placement"]["holds"][0]["code"], "placement_unconfirmed");
+    assert_eq!(so["placement"]["holds"][0]["fix"], "check_at_supplier");
+    assert_eq!(sim.calls("aliexpress.ds.order.create"), 1, "never resent unseen");
+    assert!(sim.orders().is_empty());
+    // The seller found nothing at AliExpress and releases it: sent now, once.
+    let id = so["id"].as_str().unwrap();
+    app.admin()
+        .post(&format!("/api/v1/supplier-orders/{id}/release"), &json!({}))
+        .await
+        .expect(200);
+    app.run_jobs_ahead(Duration::from_secs(25 * 3600)).await;
+    let so = &supplier_orders(&app, &order_id).await[0];
+    assert_eq!(so["request_status"], "accepted", "{so:#}");
+    assert_eq!(sim.orders().len(), 1);
+}

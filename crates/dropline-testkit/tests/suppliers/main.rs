@@ -36,6 +36,7 @@ macro_rules! backend_tests {
 mod agent;
 mod aliexpress;
 mod cj;
+mod deadline;
 mod faults;
 mod support;
 mod warehouse;

@@ -30,6 +30,15 @@ pub fn configure(app: App) -> App {
     .with_suppliers(Arc::new(HttpSuppliers::new().with_timeout(SUPPLIER_TIMEOUT)))
 }
 
+/// [`configure`] with the engine's clock `offset` seconds ahead of now (to reach deadlines).
+pub fn clocked(offset: std::sync::Arc<std::sync::atomic::AtomicI64>) -> impl FnOnce(App) -> App {
+    move |app| {
+        configure(app).with_clock(move || {
+            time::OffsetDateTime::now_utc() + time::Duration::seconds(offset.load(std::sync::atomic::Ordering::SeqCst))
+        })
+    }
+}
+
 /// A store selling CJ's variants: one product variant per CJ variant, each with a CJ offer
 /// (priced as CJ sells it) and, when `backup` is set, a manual backup offer.
 pub struct CjStore {
@@ -50,6 +59,11 @@ impl CjStore {
 }
 
 pub async fn cj_store(app: &TestApp, sim: &CjSim, backup: bool, settings: Value) -> CjStore {
+    cj_store_with(app, sim, backup, settings, json!({})).await
+}
+
+/// [`cj_store`] whose CJ supplier also has the fields of `supplier` (e.g. a deadline).
+pub async fn cj_store_with(app: &TestApp, sim: &CjSim, backup: bool, settings: Value, supplier: Value) -> CjStore {
     let admin = app.admin();
     let n = unique();
     let store = admin
@@ -60,18 +74,19 @@ pub async fn cj_store(app: &TestApp, sim: &CjSim, backup: bool, settings: Value)
     if !settings.is_null() {
         admin.update_store_settings(&store_id, &settings).await.expect(200);
     }
-    let cj = admin
-        .create_supplier(&json!({
-            "store_id": store_id,
-            "name": "CJ Dropshipping",
-            "kind": "cj",
-            "ships_from": "CN",
-            "processing_days": 2,
-            "rating": 80,
-            "connection": { "api_base": sim.base_url(), "api_key": sim.api_key() },
-        }))
-        .await
-        .expect(201);
+    let mut body = json!({
+        "store_id": store_id,
+        "name": "CJ Dropshipping",
+        "kind": "cj",
+        "ships_from": "CN",
+        "processing_days": 2,
+        "rating": 80,
+        "connection": { "api_base": sim.base_url(), "api_key": sim.api_key() },
+    });
+    for (key, value) in supplier.as_object().into_iter().flatten() {
+        body[key] = value.clone();
+    }
+    let cj = admin.create_supplier(&body).await.expect(201);
     let cj_supplier_id = cj["id"].as_str().unwrap().to_string();
     let backup_supplier_id = if backup {
         let manual = admin
