@@ -1555,6 +1555,15 @@ fn check_supplier_connection(
             ));
         }
     }
+    if connection
+        .requests_per_second
+        .is_some_and(|rate| !(1..=100).contains(&rate))
+    {
+        errors.push(FieldError::new(
+            field("requests_per_second"),
+            "must be between 1 and 100",
+        ));
+    }
     for (name, value) in [
         ("api_key", &connection.api_key),
         ("api_secret", &connection.api_secret),

@@ -267,6 +267,10 @@ pub struct SupplierConnection {
     /// AliExpress: the refresh token.
     #[serde(default)]
     pub refresh_token: Option<String>,
+    /// The account's rate limit: at most this many requests a second (CJ: 1 to 6 by account
+    /// level); `None`: no spacing, only the supplier's own refusals (429) slow dropline down.
+    #[serde(default)]
+    pub requests_per_second: Option<u32>,
 }
 
 impl SupplierConnection {
@@ -285,6 +289,7 @@ impl fmt::Debug for SupplierConnection {
             .field("api_secret", &hidden(&self.api_secret))
             .field("access_token", &hidden(&self.access_token))
             .field("refresh_token", &hidden(&self.refresh_token))
+            .field("requests_per_second", &self.requests_per_second)
             .finish()
     }
 }

@@ -168,6 +168,8 @@ pub struct AliExpressClient {
     clock: Clock,
     currency: Currency,
     tokens: Mutex<Tokens>,
+    /// Spacing of calls to honour the account's rate limit, when set.
+    pacer: Option<crate::pace::Pacer>,
 }
 
 impl fmt::Debug for AliExpressClient {
@@ -240,12 +242,20 @@ impl AliExpressClient {
                 access_expiry: None,
                 refresh: None,
             }),
+            pacer: None,
         })
     }
 
     /// The same client with another limit on each call.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// The same client sending at most `per_second` requests a second (the account's rate
+    /// limit); calls beyond it wait their turn.
+    pub fn with_rate_limit(mut self, per_second: u32) -> Self {
+        self.pacer = Some(crate::pace::Pacer::new(per_second));
         self
     }
 
@@ -497,6 +507,9 @@ impl AliExpressClient {
     /// POSTs the form and gives the body of a 2xx answer; another status is the error it
     /// says, a lost answer [`AeError::Transport`].
     async fn post(&self, url: &str, call: &str, params: &[(String, String)]) -> Result<Vec<u8>, AeError> {
+        if let Some(pacer) = &self.pacer {
+            pacer.wait_turn().await;
+        }
         let started = std::time::Instant::now();
         let mut response = self
             .http

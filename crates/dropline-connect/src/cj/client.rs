@@ -126,6 +126,8 @@ pub struct CjClient {
     timeout: Duration,
     clock: Clock,
     tokens: Mutex<Option<Tokens>>,
+    /// Spacing of calls to honour the account's rate limit, when set.
+    pacer: Option<crate::pace::Pacer>,
 }
 
 impl fmt::Debug for CjClient {
@@ -185,12 +187,20 @@ impl CjClient {
             timeout: Self::DEFAULT_TIMEOUT,
             clock: Arc::new(OffsetDateTime::now_utc),
             tokens: Mutex::new(None),
+            pacer: None,
         })
     }
 
     /// The same client with another limit on each call.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// The same client sending at most `per_second` requests a second (the account's rate
+    /// limit); calls beyond it wait their turn.
+    pub fn with_rate_limit(mut self, per_second: u32) -> Self {
+        self.pacer = Some(crate::pace::Pacer::new(per_second));
         self
     }
 
@@ -529,6 +539,9 @@ impl CjClient {
         body: Option<&Value>,
         token: Option<&str>,
     ) -> Result<Vec<u8>, CjError> {
+        if let Some(pacer) = &self.pacer {
+            pacer.wait_turn().await;
+        }
         let call = format!("{method} {path}");
         let mut url = Url::parse(&format!("{}{path}", self.base))
             .map_err(|_| CjError::Malformed(format!("base_url: cannot build an address for {path}")))?;

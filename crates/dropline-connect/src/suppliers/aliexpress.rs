@@ -57,6 +57,9 @@ pub(crate) fn build(connection: &SupplierConnection, timeout: Duration) -> Resul
     if let Some(refresh) = &connection.refresh_token {
         client = client.with_refresh_token(refresh);
     }
+    if let Some(per_second) = connection.requests_per_second {
+        client = client.with_rate_limit(per_second);
+    }
     Ok(client)
 }
 

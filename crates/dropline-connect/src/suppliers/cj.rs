@@ -41,9 +41,13 @@ pub(crate) fn build(connection: &SupplierConnection, timeout: Duration) -> Resul
         .as_deref()
         .ok_or_else(|| SupplierError::Misconfigured("the CJ supplier has no API key".into()))?;
     let base = connection.api_base.as_deref().unwrap_or(CjClient::PRODUCTION);
-    CjClient::new(base, key)
+    let client = CjClient::new(base, key)
         .map(|client| client.with_timeout(timeout))
-        .map_err(|error| SupplierError::Misconfigured(error.to_string()))
+        .map_err(|error| SupplierError::Misconfigured(error.to_string()))?;
+    Ok(match connection.requests_per_second {
+        Some(per_second) => client.with_rate_limit(per_second),
+        None => client,
+    })
 }
 
 /// CJ's refusal in the port's terms.

@@ -314,7 +314,7 @@ async fn bad_supplier_input_is_refused_and_changes_nothing(app: TestApp) {
             "name": "Broken",
             "kind": "cj",
             "processing_deadline_days": 0,
-            "connection": { "api_base": "ftp://nowhere", "api_key": "" },
+            "connection": { "api_base": "ftp://nowhere", "api_key": "", "requests_per_second": 0 },
         }))
         .await;
     refused.expect_error(422, "invalid_input");
@@ -322,7 +322,12 @@ async fn bad_supplier_input_is_refused_and_changes_nothing(app: TestApp) {
     fields.sort();
     assert_eq!(
         fields,
-        ["connection.api_base", "connection.api_key", "processing_deadline_days"],
+        [
+            "connection.api_base",
+            "connection.api_key",
+            "connection.requests_per_second",
+            "processing_deadline_days"
+        ],
         "{}",
         refused.text
     );

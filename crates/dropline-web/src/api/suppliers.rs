@@ -52,6 +52,8 @@ pub struct SupplierConnectionRequest {
     pub api_secret: Option<String>,
     pub access_token: Option<String>,
     pub refresh_token: Option<String>,
+    /// The account's rate limit, requests a second (1 to 100; CJ: 1 to 6 by account level).
+    pub requests_per_second: Option<u32>,
 }
 
 impl ReadJson for SupplierConnectionRequest {
@@ -61,12 +63,14 @@ impl ReadJson for SupplierConnectionRequest {
         let api_secret = input.field("api_secret").optional(problems, Input::text);
         let access_token = input.field("access_token").optional(problems, Input::text);
         let refresh_token = input.field("refresh_token").optional(problems, Input::text);
+        let requests_per_second = input.field("requests_per_second").optional(problems, Input::count);
         Some(Self {
             api_base: api_base?,
             api_key: api_key?,
             api_secret: api_secret?,
             access_token: access_token?,
             refresh_token: refresh_token?,
+            requests_per_second: requests_per_second?,
         })
     }
 }
@@ -79,6 +83,7 @@ impl From<SupplierConnectionRequest> for SupplierConnection {
             api_secret: r.api_secret,
             access_token: r.access_token,
             refresh_token: r.refresh_token,
+            requests_per_second: r.requests_per_second,
         }
     }
 }
@@ -138,6 +143,7 @@ pub struct SupplierConnectionJson {
     pub has_api_secret: bool,
     pub has_access_token: bool,
     pub has_refresh_token: bool,
+    pub requests_per_second: Option<u32>,
 }
 
 /// The supplier's order list compared with dropline's supplier orders.
@@ -185,6 +191,7 @@ impl From<Supplier> for SupplierJson {
                 has_api_secret: s.connection.api_secret.is_some(),
                 has_access_token: s.connection.access_token.is_some(),
                 has_refresh_token: s.connection.refresh_token.is_some(),
+                requests_per_second: s.connection.requests_per_second,
             },
             last_reconciliation: s.last_reconciliation.map(|r| ReconciliationJson {
                 at: r.at,
