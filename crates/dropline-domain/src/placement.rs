@@ -496,6 +496,280 @@ impl Order {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::address::{Address, Customer};
+    use crate::catalog::SupplierKind;
+    use crate::ids::{OfferId, StoreId, VariantId};
+    use crate::money::Currency;
+    use crate::order::{IncomingLine, IncomingOrder};
+    use crate::state::{HoldReason, PaymentState, SupplierOrderState};
+    use crate::timeline::Actor;
+    use time::macros::datetime;
+
+    fn usd(minor: i64) -> Money {
+        Money::new(minor, Currency::parse("USD").expect("USD"))
+    }
+
+    /// An accepted order of two lines, with one CJ supplier order holding both.
+    fn routed() -> (Order, Journal, SupplierOrderId) {
+        let mut journal = Journal::new(OrderId::new(), Actor::System, datetime!(2026-11-01 10:05 UTC));
+        let line = |sku: &str| IncomingLine {
+            external_id: None,
+            sku: sku.into(),
+            title: sku.into(),
+            variant_title: None,
+            quantity: 2,
+            unit_price: usd(2000),
+            requires_shipping: true,
+            platform_product_id: None,
+            platform_variant_id: None,
+            fulfillable_quantity: None,
+        };
+        let incoming = IncomingOrder {
+            external_id: "e-1".into(),
+            number: "#1".into(),
+            customer: Customer::default(),
+            shipping_address: Address {
+                country_code: "US".into(),
+                ..Address::default()
+            },
+            lines: vec![line("A"), line("B")],
+            currency: Currency::parse("USD").expect("USD"),
+            shipping_total: usd(0),
+            payment: PaymentState::Paid,
+            placed_at: datetime!(2026-11-01 10:00 UTC),
+            test: false,
+            cancelled_at: None,
+            source_updated_at: None,
+            charged_total: None,
+            shipping_method: None,
+        };
+        let mut order =
+            Order::receive(StoreId::new(), incoming, |_| Some(VariantId::new()), &mut journal).expect("order");
+        order.apply(OrderEvent::Accept, &mut journal).expect("accept");
+        let supplier_id = SupplierId::new();
+        let lines = order
+            .lines
+            .iter()
+            .map(|l| SupplierOrderLine {
+                line_item_id: l.id,
+                offer_id: OfferId::new(),
+                variant_id: l.variant_id.expect("variant"),
+                supplier_sku: format!("S-{}", l.sku),
+                product_url: None,
+                title: l.title.clone(),
+                variant_title: None,
+                quantity: l.quantity,
+                unit_cost: usd(800),
+                supplier_product_id: None,
+                supplier_variant_id: None,
+            })
+            .collect();
+        let so = SupplierOrder {
+            id: SupplierOrderId::new(),
+            supplier_id,
+            supplier_name: "CJ".into(),
+            supplier_kind: SupplierKind::Cj,
+            lines,
+            ship_to: order.shipping_address.clone(),
+            shipping_method: None,
+            expected_cost: usd(3200),
+            actual_cost: None,
+            supplier_reference: None,
+            idempotency_key: idempotency_key(order.id, supplier_id, 1),
+            attempt: 1,
+            state: SupplierOrderState::NEW,
+            shipments: Vec::new(),
+            created_at: journal.at,
+            placement: Placement::default(),
+        };
+        let id = so.id;
+        order.add_supplier_order(so, &mut journal);
+        order.apply(OrderEvent::StartFulfillment, &mut journal).expect("start");
+        (order, journal, id)
+    }
+
+    #[test]
+    fn submit_then_accept_records_the_supplier_and_is_idempotent() {
+        let (mut order, mut journal, id) = routed();
+        assert_eq!(order.uncovered_lines(), vec![], "both lines covered");
+        order
+            .submit_to_supplier(id, Some("no invoice".into()), &mut journal)
+            .expect("submit");
+        let acceptance = Acceptance {
+            reference: "CJ-1".into(),
+            cost: Some(usd(3100)),
+            estimated_ship_at: Some(datetime!(2026-11-03 00:00 UTC)),
+        };
+        assert!(
+            order
+                .record_supplier_acceptance(id, acceptance.clone(), &mut journal)
+                .expect("accept")
+        );
+        let so = order.supplier_order(id).expect("so");
+        assert_eq!(so.state.status, SupplierOrderStatus::InProgress);
+        assert_eq!(so.supplier_reference.as_deref(), Some("CJ-1"));
+        assert_eq!(so.placement.note.as_deref(), Some("no invoice"));
+        // The same answer again (a retried job) changes nothing; another id is refused.
+        assert!(
+            !order
+                .record_supplier_acceptance(id, acceptance, &mut journal)
+                .expect("again")
+        );
+        let other = Acceptance {
+            reference: "CJ-2".into(),
+            cost: None,
+            estimated_ship_at: None,
+        };
+        assert!(matches!(
+            order.record_supplier_acceptance(id, other, &mut journal),
+            Err(OrderError::Invalid { .. })
+        ));
+        // A cost in another currency is refused.
+        let (mut order, mut journal, id) = routed();
+        order.submit_to_supplier(id, None, &mut journal).expect("submit");
+        let euros = Acceptance {
+            reference: "CJ-3".into(),
+            cost: Some(Money::new(100, Currency::parse("EUR").expect("EUR"))),
+            estimated_ship_at: None,
+        };
+        assert!(order.record_supplier_acceptance(id, euros, &mut journal).is_err());
+    }
+
+    #[test]
+    fn a_partial_acceptance_uncovers_the_refused_lines_and_excludes_their_offer() {
+        let (mut order, mut journal, id) = routed();
+        order.submit_to_supplier(id, None, &mut journal).expect("submit");
+        let refused_line = order.supplier_order(id).expect("so").lines[1].clone();
+        let acceptance = Acceptance {
+            reference: "CJ-9".into(),
+            cost: None,
+            estimated_ship_at: None,
+        };
+        // Refusing every line is not a partial acceptance.
+        let all: Vec<_> = order
+            .supplier_order(id)
+            .expect("so")
+            .lines
+            .iter()
+            .map(|l| (l.line_item_id, "out".to_string()))
+            .collect();
+        assert!(
+            order
+                .record_partial_acceptance(id, acceptance.clone(), &all, &mut journal)
+                .is_err()
+        );
+        order
+            .record_partial_acceptance(
+                id,
+                acceptance,
+                &[(refused_line.line_item_id, "no stock".into())],
+                &mut journal,
+            )
+            .expect("partial");
+        assert_eq!(order.uncovered_lines(), vec![refused_line.line_item_id]);
+        assert_eq!(order.failed_offers(), vec![refused_line.offer_id]);
+        let so = order.supplier_order(id).expect("so");
+        assert_eq!(so.lines.len(), 1);
+        assert_eq!(so.placement.refused_lines[0].reason, "no stock");
+        assert!(journal.events.iter().any(|e| e.kind == "supplier_order.lines_refused"));
+    }
+
+    #[test]
+    fn failing_closes_the_supplier_order_by_its_state_and_uncovers_its_lines() {
+        // Refused on submission: rejected, then cancelled here.
+        let (mut order, mut journal, id) = routed();
+        order.submit_to_supplier(id, None, &mut journal).expect("submit");
+        let lines = order
+            .fail_supplier_order(id, FailureKind::OutOfStock, "none left".into(), &mut journal)
+            .expect("fail");
+        assert_eq!(lines.len(), 2);
+        let so = order.supplier_order(id).expect("so");
+        assert_eq!(so.state.status, SupplierOrderStatus::Cancelled);
+        assert!(!so.is_live());
+        assert_eq!(order.uncovered_lines().len(), 2);
+        assert_eq!(order.failed_offers().len(), 2);
+        assert_eq!(order.next_attempt(so.supplier_id), 2);
+        // Failing twice changes nothing.
+        assert_eq!(
+            order.fail_supplier_order(id, FailureKind::Rejected, "again".into(), &mut journal),
+            Ok(Vec::new())
+        );
+        // Accepted and silent: a cancellation is asked of the supplier.
+        let (mut order, mut journal, id) = routed();
+        order.submit_to_supplier(id, None, &mut journal).expect("submit");
+        order
+            .record_supplier_acceptance(
+                id,
+                Acceptance {
+                    reference: "CJ-5".into(),
+                    cost: None,
+                    estimated_ship_at: None,
+                },
+                &mut journal,
+            )
+            .expect("accept");
+        order
+            .fail_supplier_order(id, FailureKind::MissedDeadline, "no tracking".into(), &mut journal)
+            .expect("fail");
+        let so = order.supplier_order(id).expect("so");
+        assert_eq!(so.state.request_status, RequestStatus::CancellationRequested);
+        assert_eq!(
+            so.placement.failure.as_ref().map(|f| f.kind),
+            Some(FailureKind::MissedDeadline)
+        );
+        // Nothing is left to place: the order holds for the seller.
+        order
+            .hold_for_failover(vec![HoldReason::NoRoute], "no other offer".into(), &mut journal)
+            .expect("hold");
+        assert_eq!(order.state, OrderState::OnHold);
+        assert!(
+            order
+                .open_exceptions()
+                .any(|e| e.kind == ExceptionKind::NoFailoverOffer)
+        );
+    }
+
+    #[test]
+    fn a_hold_names_its_fix_and_accepting_the_price_makes_it_the_expected_cost() {
+        let (mut order, mut journal, id) = routed();
+        let issue = HeldIssue {
+            field: "quote.total".into(),
+            code: "price_above_tolerance".into(),
+            message: "dearer".into(),
+            fix: SuggestedFix::AcceptNewPrice,
+        };
+        assert!(
+            order.hold_supplier_order(id, Vec::new(), None, &mut journal).is_err(),
+            "a hold needs a reason"
+        );
+        order
+            .hold_supplier_order(id, vec![issue], Some(usd(4000)), &mut journal)
+            .expect("hold");
+        assert_eq!(
+            order.supplier_order(id).expect("so").state.status,
+            SupplierOrderStatus::OnHold
+        );
+        assert!(
+            order
+                .open_exceptions()
+                .any(|e| e.kind == ExceptionKind::SupplierOrderHeld)
+        );
+        order.release_supplier_hold(id, true, &mut journal).expect("release");
+        let so = order.supplier_order(id).expect("so");
+        assert_eq!(so.state, SupplierOrderState::NEW);
+        assert_eq!(so.expected_cost, usd(4000));
+        assert!(so.placement.price_accepted && so.placement.holds.is_empty());
+        assert_eq!(order.open_exceptions().count(), 0);
+        // Accepting a price without a quote is refused; releasing what is not held too.
+        assert!(matches!(
+            order.release_supplier_hold(id, true, &mut journal),
+            Err(OrderError::Invalid { .. })
+        ));
+        assert!(matches!(
+            order.release_supplier_hold(id, false, &mut journal),
+            Err(OrderError::Transition(_))
+        ));
+    }
 
     #[test]
     fn keys_fit_forty_characters_and_differ_by_each_part() {
