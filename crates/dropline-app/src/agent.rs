@@ -10,15 +10,14 @@
 
 use crate::error::{AppError, FieldError};
 use crate::jobs;
-use crate::ports::{ChangeSet, OrderFilter, OrderWrite, StoreError};
+use crate::ports::OrderFilter;
 use crate::scope::Scope;
-use crate::service::{App, CONFLICT_RETRIES};
+use crate::service::App;
 use dropline_domain::catalog::{Offer, SupplierKind};
 use dropline_domain::ids::{OrderId, SupplierId, SupplierOrderId};
 use dropline_domain::money::Money;
 use dropline_domain::order::{Order, SupplierOrder};
 use dropline_domain::state::{RequestStatus, ShipmentState, SupplierOrderEvent, SupplierOrderStatus};
-use dropline_domain::timeline::Journal;
 use std::collections::HashMap;
 
 /// Supplier orders read per page while collecting an agent's orders.
@@ -190,7 +189,7 @@ impl App {
             by_order.entry(*order_id).or_default().push(*so_id);
         }
         for (order_id, ids) in by_order {
-            self.change_agent_order(scope, order_id, |order, journal, _| {
+            self.change_order(scope, order_id, scope.actor(), |order, journal, _| {
                 for id in &ids {
                     let so = order.supplier_order(*id)?;
                     if so.state.request_status == RequestStatus::Unsubmitted
@@ -272,7 +271,7 @@ impl App {
             };
             let id = result.supplier_order_id;
             let added = std::sync::Mutex::new((false, 0usize));
-            self.change_agent_order(scope, order_id, |order, journal, changes| {
+            self.change_order(scope, order_id, scope.actor(), |order, journal, changes| {
                 let mut accepted = false;
                 let mut parcels = 0;
                 let so = order.supplier_order(id)?.clone();
@@ -326,31 +325,5 @@ impl App {
             report.parcels_added += parcels;
         }
         Ok(report)
-    }
-
-    async fn change_agent_order<F>(&self, scope: Scope, id: OrderId, change: F) -> Result<Order, AppError>
-    where
-        F: Fn(&mut Order, &mut Journal, &mut ChangeSet) -> Result<(), AppError> + Send + Sync,
-    {
-        let mut tries = 0;
-        loop {
-            let mut order = self.get_order(scope, id).await?;
-            let mut journal = Journal::new(order.id, scope.actor(), self.now());
-            let mut changes = ChangeSet::default();
-            change(&mut order, &mut journal, &mut changes)?;
-            if journal.events.is_empty() {
-                return Ok(order);
-            }
-            changes.timeline.append(&mut journal.events);
-            changes.orders.push(OrderWrite::Update(order.clone()));
-            match self.backend.commit(changes).await {
-                Ok(()) => {
-                    order.version += 1;
-                    return Ok(order);
-                }
-                Err(StoreError::Conflict(_)) if tries < CONFLICT_RETRIES => tries += 1,
-                Err(err) => return Err(err.into()),
-            }
-        }
     }
 }

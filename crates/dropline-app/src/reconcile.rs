@@ -49,13 +49,30 @@ impl App {
 
     /// The `reconcile_supplier` job.
     pub(crate) async fn reconcile_job(&self, job: &Job, supplier_id: SupplierId) -> Result<(), AppError> {
-        let (Some(client), Some(mut supplier)) =
-            (self.suppliers.clone(), self.backend.get_supplier(supplier_id).await?)
-        else {
-            return self.finish_job(job).await;
-        };
+        match self.reconcile(supplier_id).await {
+            Ok(_) | Err(AppError::NotFound(_)) | Err(AppError::Invalid(_)) => self.finish_job(job).await,
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Reconciles a supplier now (the CLI's `suppliers reconcile`; the API queues a job).
+    pub async fn reconcile_supplier(&self, scope: Scope, supplier_id: SupplierId) -> Result<Reconciliation, AppError> {
+        self.get_supplier(scope, supplier_id).await?;
+        self.reconcile(supplier_id).await
+    }
+
+    async fn reconcile(&self, supplier_id: SupplierId) -> Result<Reconciliation, AppError> {
+        let client = self.suppliers.clone().ok_or(AppError::NotFound("supplier client"))?;
+        let mut supplier = self
+            .backend
+            .get_supplier(supplier_id)
+            .await?
+            .ok_or(AppError::NotFound("supplier"))?;
         if !client.lists_orders(supplier.kind) {
-            return self.finish_job(job).await;
+            return Err(AppError::invalid(
+                "supplier",
+                format!("a {} supplier has no order list to compare with", supplier.kind),
+            ));
         }
         let mut remote: Vec<RemoteOrder> = Vec::new();
         let mut complete = false;
@@ -167,9 +184,9 @@ impl App {
                 "reconciliation found differences"
             );
         }
-        supplier.last_reconciliation = Some(report);
+        supplier.last_reconciliation = Some(report.clone());
         self.backend.update_supplier(supplier).await?;
-        self.finish_job(job).await
+        Ok(report)
     }
 
     /// Every supplier order of dropline at this supplier.

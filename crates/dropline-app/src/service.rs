@@ -1254,8 +1254,9 @@ impl App {
     }
 
     /// Loads an order, applies `change` with a journal, and commits the new state with its
-    /// timeline and effects; retried when another writer changed the order meanwhile.
-    async fn change_order<F>(&self, scope: Scope, id: OrderId, actor: Actor, change: F) -> Result<Order, AppError>
+    /// timeline and effects; retried when another writer changed the order meanwhile. A
+    /// change that records nothing writes nothing.
+    pub(crate) async fn change_order<F>(&self, scope: Scope, id: OrderId, actor: Actor, change: F) -> Result<Order, AppError>
     where
         F: Fn(&mut Order, &mut Journal, &mut ChangeSet) -> Result<(), AppError> + Send + Sync,
     {
@@ -1265,6 +1266,9 @@ impl App {
             let mut journal = Journal::new(order.id, actor.clone(), self.now());
             let mut changes = ChangeSet::default();
             change(&mut order, &mut journal, &mut changes)?;
+            if journal.events.is_empty() && changes.is_empty() {
+                return Ok(order);
+            }
             changes.timeline.append(&mut journal.events);
             changes.orders.push(OrderWrite::Update(order.clone()));
             let moved_stock = !changes.stock_changes.is_empty();
