@@ -253,6 +253,12 @@ impl App {
                 fix: SuggestedFix::SwitchSupplier,
             }),
             SupplierError::Unconfirmed(reason) => Next::Hold(unconfirmed(&reason)),
+            SupplierError::AddressRefused(reason) => Next::Hold(HeldIssue {
+                field: "ship_to".into(),
+                code: "address_refused".into(),
+                message: format!("the supplier refused the ship-to address: {reason}"),
+                fix: SuggestedFix::EditAddress,
+            }),
         }
     }
 

@@ -1256,7 +1256,13 @@ impl App {
     /// Loads an order, applies `change` with a journal, and commits the new state with its
     /// timeline and effects; retried when another writer changed the order meanwhile. A
     /// change that records nothing writes nothing.
-    pub(crate) async fn change_order<F>(&self, scope: Scope, id: OrderId, actor: Actor, change: F) -> Result<Order, AppError>
+    pub(crate) async fn change_order<F>(
+        &self,
+        scope: Scope,
+        id: OrderId,
+        actor: Actor,
+        change: F,
+    ) -> Result<Order, AppError>
     where
         F: Fn(&mut Order, &mut Journal, &mut ChangeSet) -> Result<(), AppError> + Send + Sync,
     {

@@ -34,6 +34,10 @@ pub enum SupplierError {
     /// has to fix it.
     #[error("supplier misconfigured: {0}")]
     Misconfigured(String),
+    /// The supplier refused the ship-to address (its format, its phone): another supplier
+    /// would likely refuse it too, so the seller corrects it.
+    #[error("supplier refused the address: {0}")]
+    AddressRefused(String),
     /// The supplier says it already has the order but not which one: a person must find it
     /// at the supplier; sending it again is never safe.
     #[error("placement unconfirmed: {0}")]

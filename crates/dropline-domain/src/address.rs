@@ -46,6 +46,21 @@ impl Address {
     }
 }
 
+/// A phone number split as suppliers' forms want it: the calling code (`+1`) and the national
+/// number in digits only (`2175550142`). `None` when the number cannot be read for the
+/// country (`country` is ISO alpha-2, used for numbers written without their calling code).
+pub fn phone_parts(phone: &str, country: &str) -> Option<(String, String)> {
+    let region = country
+        .trim()
+        .to_ascii_uppercase()
+        .parse::<phonenumber::country::Id>()
+        .ok();
+    let number = phonenumber::parse(region, phone.trim()).ok()?;
+    let national = number.national().value().to_string();
+    let code = number.code().value();
+    (!national.is_empty()).then(|| (format!("+{code}"), national))
+}
+
 /// The person who bought.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Customer {
@@ -54,4 +69,27 @@ pub struct Customer {
     pub email: Option<String>,
     #[serde(default)]
     pub phone: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_split_into_calling_code_and_digits() {
+        assert_eq!(
+            phone_parts("+1 217 555 0142", "US"),
+            Some(("+1".to_string(), "2175550142".to_string()))
+        );
+        assert_eq!(
+            phone_parts("(217) 555-0142", "US"),
+            Some(("+1".to_string(), "2175550142".to_string()))
+        );
+        assert_eq!(
+            phone_parts("+44 20 7946 0958", "US"),
+            Some(("+44".to_string(), "2079460958".to_string()))
+        );
+        assert_eq!(phone_parts("030 1234567", "DE").map(|p| p.0), Some("+49".to_string()));
+        assert_eq!(phone_parts("not a phone", "US"), None);
+    }
 }

@@ -75,9 +75,10 @@ pub(crate) fn error(error: AeError) -> SupplierError {
             let kind = match error.reject_kind() {
                 Some(RejectKind::AlreadyPlaced) => return SupplierError::Unconfirmed(reason),
                 Some(RejectKind::Account) => return SupplierError::Misconfigured(reason),
+                Some(RejectKind::AddressInvalid) => return SupplierError::AddressRefused(reason),
                 Some(RejectKind::OutOfStock) => FailureKind::OutOfStock,
                 Some(RejectKind::CannotShip | RejectKind::ShippingMethod) => FailureKind::CannotShip,
-                Some(RejectKind::AddressInvalid | RejectKind::Other) | None => FailureKind::Rejected,
+                Some(RejectKind::Other) | None => FailureKind::Rejected,
             };
             SupplierError::Rejected { kind, reason }
         }
@@ -185,16 +186,6 @@ pub(crate) async fn quote(client: &AliExpressClient, order: &SupplierOrder) -> R
     })
 }
 
-fn calling_code(phone: &str) -> (Option<String>, String) {
-    // AliExpress takes the calling code apart; a number in international form carries it,
-    // and the rest is sent as typed.
-    let trimmed = phone.trim();
-    match trimmed.strip_prefix("+1") {
-        Some(rest) => (Some("+1".into()), rest.trim().to_string()),
-        None => (None, trimmed.to_string()),
-    }
-}
-
 pub(crate) async fn place(client: &AliExpressClient, request: &PlaceRequest) -> Result<RemoteOrder, SupplierError> {
     let ship_to = &request.ship_to;
     let country = ship_to.country_code.as_str();
@@ -222,11 +213,14 @@ pub(crate) async fn place(client: &AliExpressClient, request: &PlaceRequest) -> 
             order_memo: Some(remark(request)),
         });
     }
-    let (phone_country, mobile) = ship_to
-        .phone
-        .as_deref()
-        .map(calling_code)
-        .unwrap_or((None, String::new()));
+    // AliExpress wants the calling code apart and the number in digits only.
+    let (phone_country, mobile) = match ship_to.phone.as_deref() {
+        Some(phone) => match dropline_domain::address::phone_parts(phone, country) {
+            Some((code, national)) => (Some(code), national),
+            None => (None, phone.chars().filter(char::is_ascii_digit).collect()),
+        },
+        None => (None, String::new()),
+    };
     let order = PlaceOrder {
         address: AeAddress {
             address: ship_to.address1.clone(),

@@ -13,6 +13,7 @@ backend_tests!(
     an_order_is_placed_at_aliexpress_once_and_followed,
     every_fault_at_every_aliexpress_step_places_each_order_exactly_once,
     a_sku_gone_at_aliexpress_holds_before_anything_is_sent,
+    an_address_aliexpress_refuses_is_held_for_the_seller,
 );
 
 struct AeStore {
@@ -91,7 +92,10 @@ async fn ae_store(app: &TestApp, sim: &AliExpressSim) -> AeStore {
 async fn an_order_is_placed_at_aliexpress_once_and_followed(app: TestApp) {
     let sim = AliExpressSim::start(41).await.unwrap();
     let store = ae_store(&app, &sim).await;
-    let order_id = accepted_order(&app, &store.order()).await;
+    // Typed with spaces, as customers do: AliExpress takes the calling code apart, digits only.
+    let mut body = store.order();
+    body["shipping_address"]["phone"] = json!("+1 217 555 0142");
+    let order_id = accepted_order(&app, &body).await;
     settle(&app).await;
     let so = &supplier_orders(&app, &order_id).await[0];
     assert_eq!(so["request_status"], "accepted", "{so:#}");
@@ -127,6 +131,19 @@ async fn a_sku_gone_at_aliexpress_holds_before_anything_is_sent(app: TestApp) {
     assert_eq!(so["status"], "on_hold", "{so:#}");
     assert_eq!(so["placement"]["holds"][0]["code"], "sku_missing_at_supplier");
     assert_eq!(sim.calls("aliexpress.ds.order.create"), 0);
+}
+
+async fn an_address_aliexpress_refuses_is_held_for_the_seller(app: TestApp) {
+    let sim = AliExpressSim::start(45).await.unwrap();
+    let store = ae_store(&app, &sim).await;
+    sim.reject_next_create("B_DROPSHIPPER_DELIVERY_ADDRESS_VALIDATE_FAIL");
+    let order_id = accepted_order(&app, &store.order()).await;
+    settle(&app).await;
+    let so = &supplier_orders(&app, &order_id).await[0];
+    assert_eq!(so["status"], "on_hold", "another supplier would refuse it too: {so:#}");
+    assert_eq!(so["placement"]["holds"][0]["code"], "address_refused");
+    assert_eq!(so["placement"]["holds"][0]["fix"], "edit_address");
+    assert!(sim.orders().is_empty());
 }
 
 async fn every_fault_at_every_aliexpress_step_places_each_order_exactly_once(app: TestApp) {
