@@ -23,6 +23,23 @@
 //!    the vendor places the supplier orders, adds parcels, marks them shipped, delivered or
 //!    failed, re-ships one and completes one. The worker writes shipments, deliveries and
 //!    cancellations back to the simulators, and the summary says what each of them received.
+//! 6. Simulated CJ and AliExpress APIs run beside the storefronts (`dropline_sim::CjSim`,
+//!    `AliExpressSim`, seeded). The WooCommerce store launches products bought from them (CJ
+//!    primary with an AliExpress or a manual backup, socks from AliExpress alone), with offers
+//!    priced from the suppliers' own catalogues and quotes, and a rule that accepts orders of
+//!    only those products. Its storefront then sends orders one at a time, and the worker places
+//!    their supplier orders through the suppliers' APIs, exactly once. Each case takes the first
+//!    order that shows it: one placed at CJ and one at AliExpress as they are; one held before
+//!    submission because CJ's price rose above the store's tolerance, then released by the
+//!    seller over the API with `accept_price`; one failed over because CJ had no stock; one
+//!    whose answer from CJ was lost (the worker finds the order by its key). Then the
+//!    simulators' days pass and the worker's polls (every second here, with retries within a
+//!    second: [`placement_config`]) follow the parcels to the door; someone orders at CJ by hand
+//!    and the seller asks for a reconciliation of CJ's order list. The summary says what each
+//!    supplier simulator received, and that no key was placed twice.
+//!
+//! Anything that did not happen as a case expects is printed as `UNEXPECTED` (and logged),
+//! never hidden: the demo does not work around the engine.
 //!
 //! The demo keeps its own data directory, `<data-dir>/demo`, and starts its database afresh
 //! at every run, so it can run any number of times; the installation's own
@@ -35,23 +52,27 @@ use crate::output;
 use crate::serve;
 use anyhow::Context;
 use clap::Args;
+use dropline_app::placement::PlacementConfig;
 use dropline_app::{App, NewOffer, NewStore, NewSupplier, ParcelAction, Scope};
+use dropline_connect::cj::client::{CjClient, FreightRequest, Line as CjLine, OrderRequest as CjOrderRequest};
 use dropline_domain::address::Address;
 use dropline_domain::catalog::{
-    AutoAcceptRules, OfferPriority, Platform, ShippingMethod, StoreConnection, StoreSettings, SupplierKind, Variant,
+    AutoAcceptRules, OfferPriority, Platform, ShippingMethod, StoreConnection, StoreSettings, SupplierConnection,
+    SupplierKind, Variant,
 };
-use dropline_domain::ids::{OrderId, StoreId, SupplierId};
+use dropline_domain::ids::{OrderId, StoreId, SupplierId, SupplierOrderId};
 use dropline_domain::money::{Currency, Money};
-use dropline_domain::order::Order;
-use dropline_domain::state::{HoldReason, OrderState};
+use dropline_domain::order::{Order, SupplierOrder};
+use dropline_domain::state::{HoldReason, OrderState, RequestStatus, SupplierOrderStatus};
+use dropline_domain::submission::{check_submission, requirements_for};
 use dropline_sim::{
-    DeliveryKind, OrderRun, ProductIds, Scenario, ShopifySim, SimConfig, SimError, SimProduct, SimVariant, Topic,
-    WebhookDelivery, WixSim, WooCommerceSim,
+    AeSimProduct, AeSimSku, AliExpressSim, CjSim, CjVariant, DeliveryKind, OrderRun, ProductIds, Scenario, ShopifySim,
+    SimConfig, SimError, SimProduct, SimVariant, Topic, WebhookDelivery, WixSim, WooCommerceSim,
 };
 use dropline_web::WebConfig;
 use dropline_worker::{PassReport, Worker, WorkerConfig};
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -101,7 +122,9 @@ pub async fn run(settings: &Settings, args: DemoArgs, json: bool) -> anyhow::Res
         }
     };
     let backend = database.open().await?;
-    let app = dropline_connect::connected(App::new(backend));
+    // Supplier orders are polled every second instead of every six hours, and retried within a
+    // second: the simulated suppliers' days pass in a moment, so the demo sees them through.
+    let app = dropline_connect::connected(App::new(backend)).with_placement_config(placement_config());
     let admin = serve::admin_token(&demo_dir)?;
     let listen = args.listen.clone().unwrap_or_else(|| settings.listen.clone());
 
@@ -548,8 +571,10 @@ struct Seeded {
     stores: Vec<DemoStore>,
     /// Every order, store by store, in the order the storefronts created them.
     orders: Vec<Tracked>,
-    /// The jobs the worker ran while seeding (routing, write-back).
+    /// The jobs the worker ran while seeding (routing, placement, polls, write-back).
     jobs: PassReport,
+    /// The suppliers with an API (their simulators) and what they were shown.
+    sourcing: Sourcing,
 }
 
 /// Where an order of the demo should end.
@@ -586,6 +611,9 @@ enum Plan {
     ReshipAndDeliver,
     /// Delivered, then completed when the return window is over.
     Complete,
+    /// An order of the products bought from CJ and AliExpress: accepted (by the store's rule
+    /// or the seller), placed by the worker through the suppliers' APIs and followed.
+    Sourced,
 }
 
 impl Plan {
@@ -684,6 +712,8 @@ async fn seed(app: &App, dropline: &str) -> anyhow::Result<Seeded> {
     )
     .await
     .context("while starting the Wix simulator")?;
+    // And two suppliers with an API, where the worker places orders by itself.
+    let supplier_sims = SupplierSims::start().await?;
 
     let main_settings = StoreSettings {
         // Automation for one product first: paid orders of black mugs alone under $100.
@@ -765,12 +795,32 @@ async fn seed(app: &App, dropline: &str) -> anyhow::Result<Seeded> {
     }
     drain(&worker, &mut jobs).await?;
 
+    // The WooCommerce store launches products bought from CJ and AliExpress: the worker places
+    // their supplier orders through the suppliers' APIs and follows them to the door.
+    let sourcing = source_from_suppliers(
+        app,
+        dropline,
+        &mut stores,
+        &mut orders,
+        supplier_sims,
+        &worker,
+        &mut jobs,
+        usd,
+    )
+    .await
+    .context("while placing supplier orders through the suppliers' APIs")?;
+
     // Last, accept a few more: routing them is the worker's next job (the served demo runs it).
     for tracked in orders.iter().filter(|t| t.plan == Plan::Accept) {
         app.accept_order(Scope::Operator, tracked.id).await?;
     }
 
-    Ok(Seeded { stores, orders, jobs })
+    Ok(Seeded {
+        stores,
+        orders,
+        jobs,
+        sourcing,
+    })
 }
 
 /// Runs the jobs that are due (routing, write-back) until none is left, and counts them.
@@ -1152,6 +1202,7 @@ async fn create_suppliers(app: &App, store_id: StoreId) -> anyhow::Result<Vec<Su
             rating,
             processing_deadline_days: None,
             connection: Default::default(),
+            agent_layout: None,
         };
         suppliers.push(app.create_supplier(Scope::Operator, supplier).await?.id);
     }
@@ -1370,6 +1421,1231 @@ const OFFERS: &[OfferRow] = &[
 ];
 
 // ---------------------------------------------------------------------------------------------
+// Supplier orders placed through the suppliers' APIs
+// ---------------------------------------------------------------------------------------------
+
+/// Seed of the simulated suppliers: the same catalogues, order ids and tracking numbers every
+/// run.
+const SUPPLIER_SEED: u64 = 21;
+/// The store (index in [`Seeded::stores`]) that buys products from CJ and AliExpress.
+const SOURCING_STORE: usize = 1;
+/// Orders that store receives after its launch, at most (the cases need fewer).
+const SOURCED_ORDERS_MAX: usize = 24;
+/// How long the worker gets to bring supplier orders where they should be; far more than it
+/// needs (a poll a second, retries within a second).
+const SUPPLIER_WAIT: Duration = Duration::from_secs(15);
+/// The shipping method of the CJ offers, as CJ names it.
+const CJ_METHOD: &str = "CJPacket Ordinary";
+/// The shipping service of the AliExpress offers, as AliExpress names it.
+const AE_SERVICE: &str = "CAINIAO_STANDARD";
+/// Simulated days until every parcel left the suppliers' warehouses, then until every one
+/// arrived (CJPacket travels 12 days, AliExpress Standard Shipping 15).
+const DAYS_TO_SHIP: u32 = 4;
+const DAYS_TO_DELIVER: u32 = 16;
+
+/// How the demo's engine places and follows supplier orders: a placed order is polled every
+/// second (6 hours in production) and a failed call retried within a second, so that the
+/// simulated suppliers' days play out within the demo's run.
+fn placement_config() -> PlacementConfig {
+    PlacementConfig {
+        base_backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_secs(1),
+        breaker_threshold: 5,
+        breaker_cooldown: Duration::from_secs(2),
+        poll_interval: Duration::from_secs(1),
+    }
+}
+
+/// The simulated CJ and AliExpress APIs, on free ports of 127.0.0.1.
+struct SupplierSims {
+    cj: CjSim,
+    aliexpress: AliExpressSim,
+}
+
+impl SupplierSims {
+    async fn start() -> anyhow::Result<Self> {
+        Ok(Self {
+            cj: CjSim::start(SUPPLIER_SEED)
+                .await
+                .context("while starting the CJ simulator")?,
+            aliexpress: AliExpressSim::start(SUPPLIER_SEED)
+                .await
+                .context("while starting the AliExpress simulator")?,
+        })
+    }
+}
+
+/// A product the sourcing store launches, and where it is bought.
+struct SourcedRow {
+    product: &'static str,
+    /// The colour of a product with variants; `None`: a product without options.
+    colour: Option<&'static str>,
+    sku: &'static str,
+    /// CJ's variant (index in its catalogue): the primary offer.
+    cj: Option<usize>,
+    /// AliExpress's product and SKU (indexes): the backup beside CJ, else the primary.
+    aliexpress: Option<(usize, usize)>,
+    /// A manual supplier (index in [`SUPPLIERS`]) as the backup.
+    manual: Option<usize>,
+}
+
+/// Bottles and phone cases from CJ with AliExpress as the backup, a cable kit from CJ with a
+/// manual backup, socks from AliExpress alone. AliExpress's products 0, 2 and 4 come from one
+/// of its sellers, so that one supplier order is one AliExpress order.
+const SOURCED: [SourcedRow; 5] = [
+    SourcedRow {
+        product: "Insulated bottle",
+        colour: Some("Black"),
+        sku: "BOTTLE-BLK",
+        cj: Some(0),
+        aliexpress: Some((0, 0)),
+        manual: None,
+    },
+    SourcedRow {
+        product: "Insulated bottle",
+        colour: Some("Steel"),
+        sku: "BOTTLE-STL",
+        cj: Some(1),
+        aliexpress: Some((0, 1)),
+        manual: None,
+    },
+    SourcedRow {
+        product: "Cable organiser kit",
+        colour: None,
+        sku: "CABLE-KIT",
+        cj: Some(2),
+        aliexpress: None,
+        manual: Some(OHIO),
+    },
+    SourcedRow {
+        product: "Silicone phone case",
+        colour: None,
+        sku: "PHONE-CASE",
+        cj: Some(3),
+        aliexpress: Some((2, 0)),
+        manual: None,
+    },
+    SourcedRow {
+        product: "Cotton crew socks, 5 pairs",
+        colour: None,
+        sku: "SOCKS-5",
+        cj: None,
+        aliexpress: Some((4, 0)),
+        manual: None,
+    },
+];
+
+/// What the demo shows with a supplier that has an API, each on an order of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Case {
+    /// Placed at CJ as it is, then followed to the customer's door as the days pass.
+    Followed,
+    /// Placed at AliExpress as it is, then followed likewise.
+    #[serde(rename = "aliexpress")]
+    AliExpress,
+    /// CJ's price rose above the store's tolerance: held before anything is sent, until the
+    /// seller accepts the new price.
+    PriceRise,
+    /// CJ refuses (out of stock): the lines go to the AliExpress backup.
+    Failover,
+    /// CJ creates the order and its answer is lost: the worker finds the order by its key
+    /// instead of sending it again.
+    LostAnswer,
+}
+
+const CASES: [Case; 5] = [
+    Case::Followed,
+    Case::AliExpress,
+    Case::PriceRise,
+    Case::Failover,
+    Case::LostAnswer,
+];
+
+impl Case {
+    fn title(self) -> &'static str {
+        match self {
+            Self::Followed => "placed at CJ and followed",
+            Self::AliExpress => "placed at AliExpress and followed",
+            Self::PriceRise => "held, then released",
+            Self::Failover => "failed over",
+            Self::LostAnswer => "answer lost",
+        }
+    }
+
+    /// The supplier the case places its order at first.
+    fn places_at(self) -> SupplierKind {
+        match self {
+            Self::AliExpress => SupplierKind::Aliexpress,
+            _ => SupplierKind::Cj,
+        }
+    }
+
+    /// The supplier whose parcels the case follows to the door (the backup's, after a
+    /// failover).
+    fn follows(self) -> Option<SupplierKind> {
+        match self {
+            Self::Followed => Some(SupplierKind::Cj),
+            Self::AliExpress | Self::Failover => Some(SupplierKind::Aliexpress),
+            Self::PriceRise | Self::LostAnswer => None,
+        }
+    }
+
+    /// Whether the order, routed and not placed yet, shows this case:
+    /// - placed at AliExpress: AliExpress ships the whole order;
+    /// - the others: its CJ supplier order passes the checks CJ's form needs (phone, Latin
+    ///   script, tax id), and
+    ///   - followed: CJ ships the whole order;
+    ///   - price rise: one unit at CJ, so that the price is the whole difference;
+    ///   - failover: every line at CJ has an AliExpress backup.
+    fn fits(self, order: &Order, backed_up: &[String]) -> bool {
+        if self == Self::AliExpress {
+            return matches!(order.supplier_orders.as_slice(), [so] if to_place(so, SupplierKind::Aliexpress));
+        }
+        let Some(so) = cj_to_place(order) else {
+            return false;
+        };
+        match self {
+            Self::Followed | Self::AliExpress => order.supplier_orders.len() == 1,
+            Self::PriceRise => so.lines.iter().map(|l| l.quantity).sum::<u32>() == 1,
+            Self::Failover => so.lines.iter().all(|l| {
+                l.supplier_variant_id
+                    .as_ref()
+                    .is_some_and(|vid| backed_up.contains(vid))
+            }),
+            Self::LostAnswer => true,
+        }
+    }
+}
+
+/// What one case showed, step by step, for people.
+#[derive(Clone, Debug, Serialize)]
+struct CaseReport {
+    case: Case,
+    order_id: Option<OrderId>,
+    /// The order as the summary names it.
+    order: String,
+    steps: Vec<String>,
+    /// Whether everything happened as the case expects.
+    as_expected: bool,
+}
+
+impl CaseReport {
+    fn new(case: Case, order: Option<&Order>, label: String) -> Self {
+        Self {
+            case,
+            order_id: order.map(|o| o.id),
+            order: label,
+            steps: Vec::new(),
+            as_expected: true,
+        }
+    }
+
+    /// Something the case did not expect: said, and logged.
+    fn unexpected(&mut self, what: String) {
+        tracing::warn!(case = ?self.case, order = %self.order, "{what}");
+        self.steps.push(format!("UNEXPECTED: {what}"));
+        self.as_expected = false;
+    }
+}
+
+/// The suppliers with an API of the sourcing store, their simulators, and what they showed.
+struct Sourcing {
+    cj: CjSim,
+    aliexpress: AliExpressSim,
+    cj_supplier: SupplierId,
+    aliexpress_supplier: SupplierId,
+    /// CJ variant ids with an AliExpress backup.
+    backed_up: Vec<String>,
+    /// The store's orders after the launch.
+    orders: Vec<OrderId>,
+    cases: Vec<CaseReport>,
+    /// The order at CJ someone placed by hand in MyCJ (CJ's id), for the reconciliation.
+    ghost: Option<String>,
+    /// `last_reconciliation` of the CJ supplier, as the API shows it.
+    reconciliation: Option<Value>,
+    /// Waits that ran out: the worker did not get there.
+    stalled: Vec<String>,
+}
+
+/// The seller's calls to dropline's API, with the store's token.
+struct Seller {
+    client: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Seller {
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<(u16, Value)> {
+        let mut request = self
+            .client
+            .request(method.clone(), format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("while calling {method} {path}"))?;
+        let status = response.status().as_u16();
+        let body = response.json::<Value>().await.unwrap_or(Value::Null);
+        Ok((status, body))
+    }
+}
+
+/// Whether the worker places the supplier order through the supplier's API.
+fn through_api(so: &SupplierOrder) -> bool {
+    matches!(so.supplier_kind, SupplierKind::Cj | SupplierKind::Aliexpress)
+}
+
+/// Whether the supplier order passes what its supplier's form needs (phone, script, tax id).
+fn ready_for(so: &SupplierOrder) -> bool {
+    check_submission(so, &requirements_for(so.supplier_kind), None, None, 0).is_empty()
+}
+
+/// Whether the supplier order is at a supplier of this kind, waits to be placed and passes
+/// the supplier's form.
+fn to_place(so: &SupplierOrder, kind: SupplierKind) -> bool {
+    so.supplier_kind == kind
+        && so.state.status == SupplierOrderStatus::Open
+        && so.state.request_status == RequestStatus::Unsubmitted
+        && ready_for(so)
+}
+
+/// The order's CJ supplier order that waits to be placed and passes CJ's form.
+fn cj_to_place(order: &Order) -> Option<&SupplierOrder> {
+    order.supplier_orders.iter().find(|so| to_place(so, SupplierKind::Cj))
+}
+
+/// `2 × BOTTLE-BLK, 1 × CABLE-KIT`: the store's SKUs of a supplier order.
+fn units_of(order: &Order, so: &SupplierOrder) -> String {
+    so.lines
+        .iter()
+        .map(|line| {
+            let sku = order
+                .lines
+                .iter()
+                .find(|l| l.id == line.line_item_id)
+                .map_or(line.supplier_sku.as_str(), |l| l.sku.as_str());
+            format!("{} × {sku}", line.quantity)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How a supplier order stands, for people: placed, held (why) or failed (why).
+fn standing(so: &SupplierOrder) -> String {
+    let mut text = format!("{} {}", so.supplier_name, so.state.status);
+    if let Some(reference) = &so.supplier_reference {
+        text.push_str(&format!(" as order {reference}"));
+    }
+    if !so.placement.holds.is_empty() {
+        let codes: Vec<&str> = so.placement.holds.iter().map(|h| h.code.as_str()).collect();
+        text.push_str(&format!(", held: {}", codes.join(", ")));
+    }
+    if let Some(failure) = &so.placement.failure {
+        text.push_str(&format!(", failed ({}: {})", failure.kind, failure.detail));
+    }
+    text
+}
+
+/// Whether the worker is done placing the order's supplier orders: each placed, held or
+/// failed (a retry waiting leaves it open).
+fn placement_done(order: &Order) -> bool {
+    order
+        .supplier_orders
+        .iter()
+        .filter(|so| through_api(so))
+        .all(|so| so.state.status != SupplierOrderStatus::Open)
+}
+
+/// Supplier orders at a supplier with an API, placed and not closed yet.
+fn in_progress(orders: &[Order]) -> impl Iterator<Item = &SupplierOrder> {
+    orders
+        .iter()
+        .flat_map(|o| &o.supplier_orders)
+        .filter(|so| through_api(so) && so.state.status == SupplierOrderStatus::InProgress)
+}
+
+/// `"12.99"` for 1299 cents.
+fn amount(cents: i64) -> String {
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
+/// The shop's price for a product that costs `cost` cents landed: twice that plus ten
+/// dollars, ending in .99.
+fn retail_price(cost: i64) -> String {
+    amount(up_to_99(cost * 2 + 1_000))
+}
+
+/// The first price ending in .99 at or above `cents`.
+fn up_to_99(cents: i64) -> i64 {
+    (cents + 100) / 100 * 100 - 1
+}
+
+/// CJ's new price in the price-rise case: at least 15 % of the supplier order more (a dollar
+/// at least), ending in .99, so the fresh quote is clearly above the 5 % tolerance.
+fn raised_price(price: i64, expected: i64) -> i64 {
+    up_to_99(price + (expected * 15 / 100).max(100))
+}
+
+/// Runs the worker until `done` holds for the orders (or [`SUPPLIER_WAIT`] runs out, which is
+/// noted in `stalled`); returns the orders as they are then.
+async fn work_until(
+    app: &App,
+    worker: &Worker,
+    jobs: &mut PassReport,
+    ids: &[OrderId],
+    stalled: &mut Vec<String>,
+    what: &str,
+    done: impl Fn(&[Order]) -> bool,
+) -> anyhow::Result<Vec<Order>> {
+    let deadline = std::time::Instant::now() + SUPPLIER_WAIT;
+    loop {
+        drain(worker, jobs).await?;
+        let mut orders = Vec::with_capacity(ids.len());
+        for id in ids {
+            orders.push(app.get_order(Scope::Operator, *id).await?);
+        }
+        if done(&orders) {
+            return Ok(orders);
+        }
+        if std::time::Instant::now() >= deadline {
+            let note = format!("after {SUPPLIER_WAIT:?} the worker had still not {what}");
+            tracing::warn!("{note}");
+            stalled.push(note);
+            return Ok(orders);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The store launches the products of [`SOURCED`] on its storefront, adds CJ and AliExpress
+/// as suppliers with offers priced from their own catalogues, and accepts orders of those
+/// products by itself. Its storefront then sends orders one at a time; each case of [`CASES`]
+/// takes the first order that shows it. Then the suppliers' days pass, the worker follows the
+/// orders to the door, and the seller reconciles CJ's order list.
+#[allow(clippy::too_many_arguments)]
+async fn source_from_suppliers(
+    app: &App,
+    dropline: &str,
+    stores: &mut [DemoStore],
+    orders: &mut Vec<Tracked>,
+    sims: SupplierSims,
+    worker: &Worker,
+    jobs: &mut PassReport,
+    usd: Currency,
+) -> anyhow::Result<Sourcing> {
+    let store = stores
+        .get_mut(SOURCING_STORE)
+        .context("the demo has no store to source from suppliers")?;
+    let SupplierSims { cj, aliexpress } = sims;
+    let cj_supplier = create_api_supplier(
+        app,
+        store.id,
+        "CJ Dropshipping",
+        SupplierKind::Cj,
+        SupplierConnection {
+            api_base: Some(cj.base_url().to_string()),
+            api_key: Some(cj.api_key().to_string()),
+            ..SupplierConnection::default()
+        },
+    )
+    .await?;
+    let aliexpress_supplier = create_api_supplier(
+        app,
+        store.id,
+        "AliExpress",
+        SupplierKind::Aliexpress,
+        SupplierConnection {
+            api_base: Some(aliexpress.base_url().to_string()),
+            api_key: Some(aliexpress.app_key().to_string()),
+            api_secret: Some(aliexpress.app_secret().to_string()),
+            access_token: Some(aliexpress.access_token()),
+            refresh_token: Some(aliexpress.refresh_token()),
+            ..SupplierConnection::default()
+        },
+    )
+    .await?;
+    let mut sourcing = Sourcing {
+        cj,
+        aliexpress,
+        cj_supplier,
+        aliexpress_supplier,
+        backed_up: Vec::new(),
+        orders: Vec::new(),
+        cases: Vec::new(),
+        ghost: None,
+        reconciliation: None,
+        stalled: Vec::new(),
+    };
+    launch_sourced(app, store, &mut sourcing, usd).await?;
+
+    let seller = Seller {
+        client: reqwest::Client::new(),
+        base: dropline.to_string(),
+        token: store.token.clone(),
+    };
+    let mut pending = CASES.to_vec();
+    let mut received = Vec::new();
+    for _ in 0..SOURCED_ORDERS_MAX {
+        if pending.is_empty() {
+            break;
+        }
+        let (order, accepted) = next_sourced_order(app, store, worker, jobs).await?;
+        sourcing.orders.push(order.id);
+        received.push(Tracked {
+            store: SOURCING_STORE,
+            id: order.id,
+            external_id: order.external_id.clone(),
+            plan: Plan::Sourced,
+        });
+        let fitting = pending
+            .iter()
+            .position(|case| case.fits(&order, &sourcing.backed_up))
+            .map(|at| pending.remove(at));
+        match fitting {
+            Some(case) => {
+                let report = play(app, &seller, worker, jobs, &mut sourcing, store, case, &order, accepted).await?;
+                sourcing.cases.push(report);
+            }
+            None => {
+                place_all(app, worker, jobs, &mut sourcing.stalled, &order).await?;
+            }
+        }
+    }
+    for case in pending {
+        let mut report = CaseReport::new(case, None, "-".into());
+        report.unexpected(format!(
+            "none of the {SOURCED_ORDERS_MAX} orders of {} fitted the case",
+            store.name
+        ));
+        sourcing.cases.push(report);
+    }
+    // The store's orders stay together, in the order the storefront created them.
+    let at = orders
+        .iter()
+        .position(|t| t.store > SOURCING_STORE)
+        .unwrap_or(orders.len());
+    orders.splice(at..at, received);
+
+    // Someone also orders at CJ by hand, outside dropline: the reconciliation will see it.
+    sourcing.ghost = Some(order_by_hand(&sourcing.cj).await?);
+    follow_to_the_door(app, store, worker, jobs, &mut sourcing).await?;
+    reconcile_cj(&seller, worker, jobs, &mut sourcing).await?;
+    store.changes.push(format!(
+        "launched {} products bought from CJ and AliExpress (the catalogue was pulled again); their \
+         orders are accepted by the store's rule and placed through the suppliers' APIs",
+        SOURCED.len()
+    ));
+    Ok(sourcing)
+}
+
+async fn create_api_supplier(
+    app: &App,
+    store_id: StoreId,
+    name: &str,
+    kind: SupplierKind,
+    connection: SupplierConnection,
+) -> anyhow::Result<SupplierId> {
+    let supplier = NewSupplier {
+        store_id,
+        name: name.into(),
+        kind,
+        ships_from: Some("CN".into()),
+        processing_days: 2,
+        rating: 84,
+        processing_deadline_days: None,
+        connection,
+        agent_layout: None,
+    };
+    Ok(app
+        .create_supplier(Scope::Operator, supplier)
+        .await
+        .with_context(|| format!("while adding the supplier {name}"))?
+        .id)
+}
+
+/// The launch: the products on the storefront, priced from the suppliers' costs; the
+/// catalogue pulled again; offers for CJ (priced and with postage as CJ quotes them) and
+/// AliExpress; and the store's rule accepting orders of only those products.
+async fn launch_sourced(
+    app: &App,
+    store: &mut DemoStore,
+    sourcing: &mut Sourcing,
+    usd: Currency,
+) -> anyhow::Result<()> {
+    let cj_variants = sourcing.cj.variants();
+    let ae_products = sourcing.aliexpress.products();
+    let cj_of = |row: &SourcedRow| -> anyhow::Result<Option<CjVariant>> {
+        row.cj
+            .map(|i| {
+                cj_variants
+                    .get(i)
+                    .cloned()
+                    .with_context(|| format!("CJ sells no variant {i}"))
+            })
+            .transpose()
+    };
+    let ae_of = |row: &SourcedRow| -> anyhow::Result<Option<(AeSimProduct, AeSimSku)>> {
+        row.aliexpress
+            .map(|(p, k)| {
+                let product = ae_products
+                    .get(p)
+                    .with_context(|| format!("AliExpress sells no product {p}"))?;
+                let sku = product
+                    .skus
+                    .get(k)
+                    .with_context(|| format!("AliExpress's product {p} has no SKU {k}"))?;
+                Ok((product.clone(), sku.clone()))
+            })
+            .transpose()
+    };
+
+    // On the storefront: one product per title, a variant per colour.
+    let mut products: Vec<(&str, Vec<SimVariant>)> = Vec::new();
+    for row in &SOURCED {
+        let cost = [
+            cj_of(row)?.map(|v| v.price_cents),
+            ae_of(row)?.map(|(_, s)| s.price_cents),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(1_000);
+        let variant = SimVariant::new(row.sku, retail_price(cost + 600));
+        let variant = match row.colour {
+            Some(colour) => variant.option("Color", colour),
+            None => variant,
+        };
+        match products.iter_mut().find(|(title, _)| *title == row.product) {
+            Some((_, variants)) => variants.push(variant),
+            None => products.push((row.product, vec![variant])),
+        }
+    }
+    for (title, variants) in products {
+        let product = variants
+            .into_iter()
+            .fold(SimProduct::new(title), |product, variant| product.variant(variant));
+        store.sim.add_product(product)?;
+    }
+    pull_catalog(app, store, usd).await?;
+
+    let client = CjClient::new(sourcing.cj.base_url(), sourcing.cj.api_key()).context("while reaching CJ")?;
+    let variants: Vec<Variant> = app
+        .list_products(Scope::Operator, Some(store.id))
+        .await?
+        .into_iter()
+        .flat_map(|product| product.variants)
+        .collect();
+    for row in &SOURCED {
+        let variant = variants
+            .iter()
+            .find(|v| v.sku == row.sku)
+            .with_context(|| format!("{} is not in the pulled catalogue", row.sku))?;
+        let cj = cj_of(row)?;
+        if let Some(cj) = &cj {
+            let postage = cj_postage(&client, &cj.vid).await?;
+            add_offer(
+                app,
+                NewOffer {
+                    variant_id: variant.id,
+                    supplier_id: sourcing.cj_supplier,
+                    supplier_sku: cj.sku.clone(),
+                    supplier_product_id: Some(cj.pid.clone()),
+                    supplier_variant_id: Some(cj.vid.clone()),
+                    product_url: Some(format!("https://cjdropshipping.com/product/{}", cj.pid)),
+                    unit_cost: Money::new(cj.price_cents, usd),
+                    stock: None,
+                    shipping: vec![ShippingMethod {
+                        country: "*".into(),
+                        name: CJ_METHOD.into(),
+                        cost: postage,
+                        min_days: 7,
+                        max_days: 12,
+                    }],
+                    priority: OfferPriority::Primary,
+                },
+            )
+            .await?;
+        }
+        if let Some((product, sku)) = ae_of(row)? {
+            if let Some(cj) = &cj {
+                sourcing.backed_up.push(cj.vid.clone());
+            }
+            // A product with a single SKU has no attributes: its SKU id names it.
+            let supplier_sku = if sku.sku_attr.is_empty() {
+                sku.sku_id.clone()
+            } else {
+                sku.sku_attr.clone()
+            };
+            add_offer(
+                app,
+                NewOffer {
+                    variant_id: variant.id,
+                    supplier_id: sourcing.aliexpress_supplier,
+                    supplier_sku,
+                    supplier_product_id: Some(product.product_id.clone()),
+                    supplier_variant_id: Some(sku.sku_id.clone()),
+                    product_url: Some(format!("https://www.aliexpress.com/item/{}.html", product.product_id)),
+                    unit_cost: Money::new(sku.price_cents, usd),
+                    stock: None,
+                    shipping: vec![ShippingMethod {
+                        country: "*".into(),
+                        name: AE_SERVICE.into(),
+                        cost: Money::new(300, usd),
+                        min_days: 12,
+                        max_days: 20,
+                    }],
+                    priority: if cj.is_some() {
+                        OfferPriority::Backup
+                    } else {
+                        OfferPriority::Primary
+                    },
+                },
+            )
+            .await?;
+        }
+        if let (Some(manual), Some(cj)) = (row.manual, &cj) {
+            add_offer(
+                app,
+                NewOffer {
+                    variant_id: variant.id,
+                    supplier_id: store.suppliers[manual],
+                    supplier_sku: format!("OPS-{}", row.sku),
+                    supplier_product_id: None,
+                    supplier_variant_id: None,
+                    product_url: None,
+                    unit_cost: Money::new(cj.price_cents + 250, usd),
+                    stock: Some(200),
+                    shipping: Lanes::NorthAmerica.methods(usd),
+                    priority: OfferPriority::Backup,
+                },
+            )
+            .await?;
+        }
+    }
+
+    // Orders of only these products are accepted by the store's rule when paid.
+    let mut settings = app.get_store(Scope::Operator, store.id).await?.store.settings;
+    settings.auto_accept = AutoAcceptRules {
+        enabled: true,
+        require_paid: true,
+        max_total_minor: None,
+        allowed_skus: SOURCED.iter().map(|row| row.sku.to_string()).collect(),
+    };
+    app.update_store_settings(Scope::Operator, store.id, settings, None)
+        .await?;
+    Ok(())
+}
+
+async fn add_offer(app: &App, offer: NewOffer) -> anyhow::Result<()> {
+    let sku = offer.supplier_sku.clone();
+    app.add_offer(Scope::Operator, offer)
+        .await
+        .with_context(|| format!("while adding the offer {sku}"))?;
+    Ok(())
+}
+
+/// What CJ charges to post one unit of the variant by [`CJ_METHOD`] (CJ's own quote).
+async fn cj_postage(client: &CjClient, vid: &str) -> anyhow::Result<Money> {
+    let quotes = client
+        .freight(&FreightRequest {
+            from_country: "CN".into(),
+            to_country: "US".into(),
+            zip: None,
+            lines: vec![CjLine {
+                vid: vid.to_string(),
+                quantity: 1,
+            }],
+        })
+        .await
+        .context("while asking CJ for its postage")?;
+    quotes
+        .into_iter()
+        .find(|q| q.logistic_name == CJ_METHOD)
+        .map(|q| q.price)
+        .with_context(|| format!("CJ quotes no {CJ_METHOD}"))
+}
+
+/// How an order of the launch was accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Acceptance {
+    /// By the store's rule, as it arrived.
+    Rule,
+    /// By the seller (the rule did not hold: another product in it, or not paid yet).
+    Seller,
+    /// Not at all: held as it arrived.
+    No,
+}
+
+/// The storefront sends its next order; when the store's rule did not accept it, the seller
+/// does and the worker routes it. Its supplier orders then wait to be placed.
+async fn next_sourced_order(
+    app: &App,
+    store: &mut DemoStore,
+    worker: &Worker,
+    jobs: &mut PassReport,
+) -> anyhow::Result<(Order, Acceptance)> {
+    let label = store.sim.label();
+    let runs = store
+        .sim
+        .deliver_orders(1, &Scenario::new().duplicates(1, 0))
+        .await
+        .with_context(|| format!("while the {label} simulator delivered its orders"))?;
+    store.webhooks.add_runs(label, &runs)?;
+    let run = runs.first().context("the simulator delivered no order")?;
+    let order = find_order(app, store, &run.order_id).await?;
+    if order.state != OrderState::PendingReview || order.test {
+        let accepted = if order.supplier_orders.is_empty() {
+            Acceptance::No
+        } else {
+            Acceptance::Rule
+        };
+        return Ok((order, accepted));
+    }
+    app.accept_order(Scope::Operator, order.id).await?;
+    // One pass routes it; the placement jobs routing makes wait for the next pass.
+    let pass = worker.run_pass().await.context("while running the worker")?;
+    jobs.succeeded += pass.succeeded;
+    jobs.retried += pass.retried;
+    jobs.buried += pass.buried;
+    Ok((app.get_order(Scope::Operator, order.id).await?, Acceptance::Seller))
+}
+
+/// Runs the worker until it is done placing the order's supplier orders; the order then.
+async fn place_all(
+    app: &App,
+    worker: &Worker,
+    jobs: &mut PassReport,
+    stalled: &mut Vec<String>,
+    order: &Order,
+) -> anyhow::Result<Order> {
+    let what = format!("placed the supplier orders of {}", order.number);
+    let orders = work_until(app, worker, jobs, &[order.id], stalled, &what, |o| {
+        o.iter().all(placement_done)
+    })
+    .await?;
+    orders.into_iter().next().context("the order is gone")
+}
+
+/// Sets the case up at the simulator, lets the worker place the order, and says what happened.
+#[allow(clippy::too_many_arguments)]
+async fn play(
+    app: &App,
+    seller: &Seller,
+    worker: &Worker,
+    jobs: &mut PassReport,
+    sourcing: &mut Sourcing,
+    store: &DemoStore,
+    case: Case,
+    order: &Order,
+    accepted: Acceptance,
+) -> anyhow::Result<CaseReport> {
+    let mut report = CaseReport::new(case, Some(order), order_label(store, order));
+    let kind = case.places_at();
+    let Some(so) = order.supplier_orders.iter().find(|so| to_place(so, kind)).cloned() else {
+        report.unexpected(format!("the order has no {kind} supplier order to place"));
+        return Ok(report);
+    };
+    let by = match accepted {
+        Acceptance::Rule => "accepted by the store's rule",
+        _ => "accepted by the seller",
+    };
+    match case {
+        Case::Followed | Case::AliExpress | Case::LostAnswer => {
+            if case == Case::LostAnswer {
+                sourcing.cj.lose_next_create_response();
+            }
+            let after = place_all(app, worker, jobs, &mut sourcing.stalled, order).await?;
+            let placed = after.supplier_order(so.id)?;
+            let under_key = sourcing.held_under(kind, &placed.idempotency_key);
+            let (Some(reference), SupplierOrderStatus::InProgress) = (&placed.supplier_reference, placed.state.status)
+            else {
+                report.unexpected(format!("{by}, then not placed: {}", standing(placed)));
+                return Ok(report);
+            };
+            let cost = placed.actual_cost.map_or_else(|| "-".to_string(), |c| c.to_string());
+            if case == Case::LostAnswer {
+                let retries = app
+                    .timeline(Scope::Operator, order.id)
+                    .await?
+                    .iter()
+                    .filter(|e| e.kind == "supplier_order.retry")
+                    .count();
+                report.steps.push(format!(
+                    "CJ created the order, then its answer was lost (the connection closed after the \
+                     headers); the worker retried {retries} time(s), looked the key up at CJ before \
+                     sending anything again, and found CJ order {reference} ({cost})"
+                ));
+                if retries == 0 || sourcing.cj.pending_faults() > 0 {
+                    report.unexpected("the lost answer was never met".into());
+                }
+            } else {
+                report.steps.push(format!(
+                    "{by}, placed at {} as order {reference} ({cost}, {})",
+                    placed.supplier_name,
+                    units_of(order, placed)
+                ));
+            }
+            report.steps.push(format!(
+                "{} holds {under_key} order under the key {}",
+                placed.supplier_name, placed.idempotency_key
+            ));
+            if under_key != 1 {
+                report.unexpected(format!(
+                    "{} holds {under_key} orders under the key {}",
+                    placed.supplier_name, placed.idempotency_key
+                ));
+            }
+        }
+        Case::PriceRise => {
+            let line = &so.lines[0];
+            let vid = line.supplier_variant_id.clone().unwrap_or_default();
+            let before = sourcing
+                .cj
+                .variant(&vid)
+                .map(|v| v.price_cents)
+                .with_context(|| format!("CJ has no variant {vid}"))?;
+            let raised = raised_price(before, so.expected_cost.minor);
+            sourcing.cj.set_price(&vid, raised);
+            let after = place_all(app, worker, jobs, &mut sourcing.stalled, order).await?;
+            let held = after.supplier_order(so.id)?;
+            match held.placement.holds.first() {
+                Some(hold) if held.state.status == SupplierOrderStatus::OnHold => {
+                    report.steps.push(format!(
+                        "{by} ({}); CJ's price rose from {} to {}: held before anything was sent ({}: {})",
+                        units_of(order, &so),
+                        amount(before),
+                        amount(raised),
+                        hold.code,
+                        hold.message
+                    ));
+                    let path = format!("/api/v1/supplier-orders/{}/release", so.id);
+                    let (status, body) = seller
+                        .send(reqwest::Method::POST, &path, Some(json!({ "accept_price": true })))
+                        .await?;
+                    report.steps.push(format!(
+                        "the seller accepts the new price: POST {path} {{\"accept_price\": true}} answered {status}"
+                    ));
+                    if status != 200 {
+                        report.unexpected(format!("the release answered {status}: {body}"));
+                    }
+                    let after = place_all(app, worker, jobs, &mut sourcing.stalled, order).await?;
+                    let placed = after.supplier_order(so.id)?;
+                    match &placed.supplier_reference {
+                        Some(reference) if placed.state.status == SupplierOrderStatus::InProgress => {
+                            let cost = placed.actual_cost.map_or_else(|| "-".to_string(), |c| c.to_string());
+                            let under_key = sourcing.held_under(kind, &placed.idempotency_key);
+                            report.steps.push(format!(
+                                "then placed at CJ as order {reference} ({cost}); CJ holds {under_key} order \
+                                 under the key {}",
+                                placed.idempotency_key
+                            ));
+                        }
+                        _ => report.unexpected(format!("after the release: {}", standing(placed))),
+                    }
+                }
+                _ => report.unexpected(format!(
+                    "CJ's price rose from {} to {} and the supplier order was not held: {}",
+                    amount(before),
+                    amount(raised),
+                    standing(held)
+                )),
+            }
+            sourcing.cj.set_price(&vid, before);
+        }
+        Case::Failover => {
+            let vids: Vec<String> = so.lines.iter().filter_map(|l| l.supplier_variant_id.clone()).collect();
+            let stocks: Vec<(String, u32)> = vids
+                .iter()
+                .filter_map(|vid| sourcing.cj.variant(vid).map(|v| (vid.clone(), v.stock)))
+                .collect();
+            for vid in &vids {
+                sourcing.cj.set_stock(vid, 0);
+            }
+            let after = place_all(app, worker, jobs, &mut sourcing.stalled, order).await?;
+            let failed = after.supplier_order(so.id)?;
+            match &failed.placement.failure {
+                Some(failure) => report.steps.push(format!(
+                    "{by} ({}); CJ's stock was set to 0 and CJ refused the order ({}: {})",
+                    units_of(order, &so),
+                    failure.kind,
+                    failure.detail
+                )),
+                None => report.unexpected(format!("CJ had no stock, and: {}", standing(failed))),
+            }
+            let before: Vec<SupplierOrderId> = order.supplier_orders.iter().map(|s| s.id).collect();
+            let next: Vec<&SupplierOrder> = after
+                .supplier_orders
+                .iter()
+                .filter(|s| !before.contains(&s.id))
+                .collect();
+            if next.is_empty() {
+                report.unexpected(format!("no other offer took the lines; the order is {}", after.state));
+            }
+            for next in next {
+                match (&next.supplier_reference, next.state.status) {
+                    (Some(reference), SupplierOrderStatus::InProgress) => report.steps.push(format!(
+                        "its lines went to the backup offer: placed at {} as order {reference} under the key {}",
+                        next.supplier_name, next.idempotency_key
+                    )),
+                    _ => report.unexpected(format!(
+                        "its lines went to the backup offer, and then: {}; the order is {}",
+                        standing(next),
+                        after.state
+                    )),
+                }
+            }
+            for (vid, stock) in stocks {
+                sourcing.cj.set_stock(&vid, stock);
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// An order placed at CJ by a person in MyCJ, outside dropline; returns CJ's id for it.
+async fn order_by_hand(cj: &CjSim) -> anyhow::Result<String> {
+    let client = CjClient::new(cj.base_url(), cj.api_key()).context("while reaching CJ")?;
+    let vid = cj
+        .variants()
+        .into_iter()
+        .last()
+        .map(|v| v.vid)
+        .context("CJ sells nothing")?;
+    let order = CjOrderRequest {
+        country_code: "US".into(),
+        country: "US".into(),
+        province: "IL".into(),
+        city: "Springfield".into(),
+        address: "1 Elm St".into(),
+        address2: None,
+        customer_name: "Sample Request".into(),
+        zip: "62701".into(),
+        phone: "+12175550111".into(),
+        email: None,
+        remark: Some("a sample, ordered by hand in MyCJ".into()),
+        logistic_name: CJ_METHOD.into(),
+        from_country: "CN".into(),
+        pay_type: Some(2),
+        lines: vec![CjLine { vid, quantity: 1 }],
+    };
+    client
+        .create_order("MYCJ-SAMPLE-1", &order)
+        .await
+        .context("while ordering at CJ by hand")
+}
+
+/// The suppliers' days pass: their parcels ship, then arrive; the worker's polls see each
+/// step and write it back to the storefront.
+async fn follow_to_the_door(
+    app: &App,
+    store: &DemoStore,
+    worker: &Worker,
+    jobs: &mut PassReport,
+    sourcing: &mut Sourcing,
+) -> anyhow::Result<()> {
+    let ids = sourcing.orders.clone();
+    let mut elapsed = 0;
+    for (days, expected) in [
+        (DAYS_TO_SHIP, OrderState::Shipped),
+        (DAYS_TO_DELIVER, OrderState::Delivered),
+    ] {
+        sourcing.cj.advance_days(days);
+        sourcing.aliexpress.advance_days(days);
+        elapsed += days;
+        let note = format!("seen every placed supplier order {expected}");
+        let orders = work_until(app, worker, jobs, &ids, &mut sourcing.stalled, &note, |orders| {
+            if expected == OrderState::Shipped {
+                in_progress(orders).all(|so| !so.shipments.is_empty())
+            } else {
+                in_progress(orders).next().is_none()
+            }
+        })
+        .await?;
+        for report in &mut sourcing.cases {
+            let (Some(kind), Some(id)) = (report.case.follows(), report.order_id) else {
+                continue;
+            };
+            let Some(order) = orders.iter().find(|o| o.id == id) else {
+                continue;
+            };
+            if !report.as_expected {
+                continue;
+            }
+            let parcel = order
+                .supplier_orders
+                .iter()
+                .filter(|so| so.supplier_kind == kind)
+                .flat_map(|so| &so.shipments)
+                .next();
+            let Some(parcel) = parcel else {
+                report.unexpected(format!("{elapsed} simulated days later {kind} had shipped nothing"));
+                continue;
+            };
+            let written = match (&store.sim, expected) {
+                (Sim::WooCommerce(sim), OrderState::Shipped)
+                    if sim
+                        .tracking_items(&order.external_id)
+                        .iter()
+                        .any(|t| t.tracking_number == parcel.tracking_number) =>
+                {
+                    format!("; {} shows the tracking number", store.sim.label())
+                }
+                (Sim::WooCommerce(sim), OrderState::Delivered)
+                    if sim.status(&order.external_id).as_deref() == Some("completed") =>
+                {
+                    format!("; {} set the order completed", store.sim.label())
+                }
+                _ => String::new(),
+            };
+            report.steps.push(format!(
+                "{elapsed} simulated days later a poll saw the parcel {}: {} {}; the order is {}{written}",
+                parcel.state, parcel.carrier, parcel.tracking_number, order.state
+            ));
+            // Only an order whose every supplier order is followed here moves with them.
+            let followed_whole = order
+                .supplier_orders
+                .iter()
+                .filter(|so| so.state.status != SupplierOrderStatus::Cancelled)
+                .all(through_api);
+            if followed_whole && order.state != expected {
+                report.unexpected(format!("the order is {} instead of {expected}", order.state));
+            }
+        }
+    }
+    // The write-back of the last deliveries.
+    drain(worker, jobs).await
+}
+
+/// The seller asks for a reconciliation of CJ's order list with dropline's supplier orders
+/// and reads the result on the supplier.
+async fn reconcile_cj(
+    seller: &Seller,
+    worker: &Worker,
+    jobs: &mut PassReport,
+    sourcing: &mut Sourcing,
+) -> anyhow::Result<()> {
+    let path = format!("/api/v1/suppliers/{}", sourcing.cj_supplier);
+    let (status, body) = seller
+        .send(reqwest::Method::POST, &format!("{path}/reconcile"), None)
+        .await?;
+    if status != 202 {
+        let note = format!("POST {path}/reconcile answered {status}: {body}");
+        tracing::warn!("{note}");
+        sourcing.stalled.push(note);
+        return Ok(());
+    }
+    let deadline = std::time::Instant::now() + SUPPLIER_WAIT;
+    loop {
+        drain(worker, jobs).await?;
+        let (_, supplier) = seller.send(reqwest::Method::GET, &path, None).await?;
+        let report = &supplier["last_reconciliation"];
+        if !report.is_null() {
+            sourcing.reconciliation = Some(report.clone());
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            sourcing.stalled.push(format!(
+                "the reconciliation of CJ gave no result within {SUPPLIER_WAIT:?}"
+            ));
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// What one supplier simulator received, read from its own records.
+#[derive(Clone, Debug, Default, Serialize)]
+struct SupplierSimReport {
+    supplier: &'static str,
+    simulator: String,
+    /// Order creations asked for (refused and lost answers included).
+    create_calls: u32,
+    /// Orders it holds under a key of dropline's.
+    orders: usize,
+    /// Distinct keys among them.
+    keys: usize,
+    /// Keys that hold more than one order (of one seller): placed twice.
+    keys_placed_twice: Vec<String>,
+    /// Orders placed by someone else (not under a key of dropline's).
+    other_orders: usize,
+    /// Orders per status at the simulator's time.
+    statuses: BTreeMap<String, usize>,
+}
+
+impl Sourcing {
+    /// How many orders the supplier holds under the key (for AliExpress, of one seller: one
+    /// supplier order may become an order per seller).
+    fn held_under(&self, kind: SupplierKind, key: &str) -> usize {
+        match kind {
+            SupplierKind::Cj => self.cj.orders().iter().filter(|o| o.order_number == key).count(),
+            _ => {
+                let orders: Vec<u64> = self
+                    .aliexpress
+                    .orders()
+                    .iter()
+                    .filter(|o| o.out_order_id.as_deref() == Some(key))
+                    .map(|o| o.store_id)
+                    .collect();
+                let sellers: HashSet<&u64> = orders.iter().collect();
+                orders.len() - sellers.len() + usize::from(!orders.is_empty())
+            }
+        }
+    }
+
+    /// What each simulator received; `keys` are the idempotency keys of dropline's supplier
+    /// orders.
+    fn received(&self, keys: &HashSet<String>) -> [SupplierSimReport; 2] {
+        let mut cj = SupplierSimReport {
+            supplier: "CJ",
+            simulator: self.cj.base_url().to_string(),
+            create_calls: self.cj.calls("/shopping/order/createOrderV2"),
+            ..SupplierSimReport::default()
+        };
+        let mut per_key: BTreeMap<String, usize> = BTreeMap::new();
+        for order in self.cj.orders() {
+            if keys.contains(&order.order_number) {
+                cj.orders += 1;
+                *per_key.entry(order.order_number.clone()).or_default() += 1;
+            } else {
+                cj.other_orders += 1;
+            }
+            *cj.statuses.entry(order.status.clone()).or_default() += 1;
+        }
+        cj.keys = per_key.len();
+        cj.keys_placed_twice = per_key.into_iter().filter(|(_, n)| *n > 1).map(|(k, _)| k).collect();
+
+        let mut ae = SupplierSimReport {
+            supplier: "AliExpress",
+            simulator: self.aliexpress.base_url().to_string(),
+            create_calls: self.aliexpress.calls(dropline_sim::supplier::aliexpress::CREATE),
+            ..SupplierSimReport::default()
+        };
+        let mut per_key: BTreeMap<(String, u64), usize> = BTreeMap::new();
+        for order in self.aliexpress.orders() {
+            match order.out_order_id.as_ref().filter(|key| keys.contains(*key)) {
+                Some(key) => {
+                    ae.orders += 1;
+                    *per_key.entry((key.clone(), order.store_id)).or_default() += 1;
+                }
+                None => ae.other_orders += 1,
+            }
+            *ae.statuses.entry(order.status.clone()).or_default() += 1;
+        }
+        ae.keys = per_key.keys().map(|(key, _)| key).collect::<HashSet<_>>().len();
+        ae.keys_placed_twice = per_key
+            .into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|((key, _), _)| key)
+            .collect();
+        [cj, ae]
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Reporting
 // ---------------------------------------------------------------------------------------------
 
@@ -1383,6 +2659,8 @@ struct Report {
     per_store: Vec<u64>,
     /// What each simulator received, per store.
     written_back: Vec<WrittenBack>,
+    /// What the CJ and AliExpress simulators received.
+    suppliers: [SupplierSimReport; 2],
 }
 
 impl Report {
@@ -1402,11 +2680,18 @@ impl Report {
             per_store.push(total);
         }
         let written_back = seeded.stores.iter().map(|s| s.sim.written_back()).collect();
+        let keys: HashSet<String> = orders
+            .iter()
+            .flat_map(|o| &o.supplier_orders)
+            .map(|so| so.idempotency_key.clone())
+            .collect();
+        let suppliers = seeded.sourcing.received(&keys);
         Ok(Self {
             orders,
             counts,
             per_store,
             written_back,
+            suppliers,
         })
     }
 
@@ -1482,6 +2767,7 @@ fn print_json(
             .iter()
             .map(|s| (s.as_str(), report.count(*s)))
             .collect::<BTreeMap<_, _>>(),
+        "suppliers": sourcing_json(seeded, report),
         "worker": {
             "succeeded": seeded.jobs.succeeded,
             "retried": seeded.jobs.retried,
@@ -1574,6 +2860,9 @@ fn print_summary(
     println!("{table}");
     println!();
 
+    print_sourcing(seeded, report);
+    println!();
+
     println!("Written back to the storefronts by the worker:");
     for (index, store) in seeded.stores.iter().enumerate() {
         println!(
@@ -1583,7 +2872,10 @@ fn print_summary(
         );
     }
     let jobs = seeded.jobs;
-    println!("  (the worker ran {} jobs: routing and write-back)", jobs.succeeded);
+    println!(
+        "  (the worker ran {} jobs: routing, placing at suppliers, polling them, write-back)",
+        jobs.succeeded
+    );
     if jobs.retried > 0 || jobs.buried > 0 {
         println!(
             "  {} jobs failed and wait for a retry, {} were given up: see the log above",
@@ -1622,6 +2914,18 @@ fn print_summary(
          \"region\":\"CA\",\"postal_code\":\"9410\",\"country_code\":\"US\"}}' {base}/api/v1/addresses/validate"
     );
     println!("  curl {base}/api/v1/openapi.json");
+    let sourcing = &seeded.sourcing;
+    if let Some(so) = followed_supplier_order(seeded, report) {
+        println!("  curl -H \"Authorization: Bearer $ADMIN_TOKEN\" {base}/api/v1/supplier-orders/{so}");
+    }
+    println!(
+        "  curl -X POST -H \"Authorization: Bearer $ADMIN_TOKEN\" {base}/api/v1/suppliers/{}/reconcile",
+        sourcing.cj_supplier
+    );
+    println!(
+        "  curl -H \"Authorization: Bearer $ADMIN_TOKEN\" {base}/api/v1/suppliers/{}",
+        sourcing.cj_supplier
+    );
     if let (Sim::Shopify(shopify), Some((0, order))) = (&main.sim, report.first_in(seeded, OrderState::Shipped)) {
         println!("and what the Shopify simulator holds:");
         println!(
@@ -1640,6 +2944,178 @@ fn print_summary(
         "  dropline address check --country US --region CA --postal-code 9410 --city 'San Francisco' --address1 '1 Market St'"
     );
     Ok(())
+}
+
+/// The CJ supplier order of the order followed to the door.
+fn followed_supplier_order(seeded: &Seeded, report: &Report) -> Option<SupplierOrderId> {
+    let id = seeded
+        .sourcing
+        .cases
+        .iter()
+        .find(|c| c.case == Case::Followed)
+        .and_then(|c| c.order_id)?;
+    report
+        .orders
+        .iter()
+        .find(|o| o.id == id)?
+        .supplier_orders
+        .iter()
+        .find(|so| so.supplier_kind == SupplierKind::Cj)
+        .map(|so| so.id)
+}
+
+/// The orders the sourcing store received after its launch that no case took, each as
+/// "label: state (how each supplier order stands)".
+fn other_sourced_orders(seeded: &Seeded, report: &Report) -> Vec<String> {
+    let store = &seeded.stores[SOURCING_STORE];
+    let in_cases: Vec<OrderId> = seeded.sourcing.cases.iter().filter_map(|c| c.order_id).collect();
+    seeded
+        .sourcing
+        .orders
+        .iter()
+        .filter(|id| !in_cases.contains(id))
+        .filter_map(|id| report.orders.iter().find(|o| o.id == *id))
+        .map(|order| {
+            let parts: Vec<String> = order.supplier_orders.iter().map(standing).collect();
+            let mut text = format!("{}: {}", order_label(store, order), order.state);
+            if !order.hold_reasons.is_empty() {
+                let reasons: Vec<&str> = order.hold_reasons.iter().map(|r| r.as_str()).collect();
+                text.push_str(&format!(" ({})", reasons.join(", ")));
+            }
+            if !parts.is_empty() {
+                text.push_str(&format!(" ({})", parts.join("; ")));
+            }
+            text
+        })
+        .collect()
+}
+
+/// The reconciliation as one line: what CJ lists and how it matches.
+fn describe_reconciliation(report: &Value, ghost: Option<&str>) -> String {
+    let count = |key: &str| report[key].as_array().map_or(0, Vec::len);
+    let ghosts: Vec<String> = report["ghosts"]
+        .as_array()
+        .map(|ids| {
+            ids.iter()
+                .filter_map(Value::as_str)
+                .map(|id| {
+                    if Some(id) == ghost {
+                        format!("{id}, the sample ordered by hand in MyCJ")
+                    } else {
+                        id.to_string()
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut text = format!(
+        "CJ lists {} orders, {} match dropline's supplier orders, {} unknown to dropline",
+        report["remote_orders"],
+        report["matched"],
+        ghosts.len()
+    );
+    if !ghosts.is_empty() {
+        text.push_str(&format!(" ({})", ghosts.join("; ")));
+    }
+    text.push_str(&format!(
+        ", {} held twice, {} missing at CJ{}",
+        count("duplicates"),
+        count("missing"),
+        if report["complete"] == true {
+            ""
+        } else {
+            " (list incomplete)"
+        }
+    ));
+    text
+}
+
+fn sourcing_json(seeded: &Seeded, report: &Report) -> Value {
+    let sourcing = &seeded.sourcing;
+    json!({
+        "store_id": seeded.stores[SOURCING_STORE].id,
+        "cj_supplier_id": sourcing.cj_supplier,
+        "aliexpress_supplier_id": sourcing.aliexpress_supplier,
+        "simulators": report.suppliers,
+        "orders": sourcing.orders.len(),
+        "cases": sourcing.cases,
+        "other_orders": other_sourced_orders(seeded, report),
+        "ghost": sourcing.ghost,
+        "reconciliation": sourcing.reconciliation,
+        "stalled": sourcing.stalled,
+    })
+}
+
+/// What the supplier simulators received and what each case showed, for people.
+fn print_sourcing(seeded: &Seeded, report: &Report) {
+    let sourcing = &seeded.sourcing;
+    let store = &seeded.stores[SOURCING_STORE];
+    println!(
+        "Supplier orders placed through the suppliers' APIs by the worker: {} ({}) launched {} products bought \
+         from CJ and AliExpress, then received {} more orders; what the supplier simulators received:",
+        store.name,
+        store.sim.label(),
+        SOURCED.len(),
+        sourcing.orders.len(),
+    );
+    let mut table = output::table([
+        "SUPPLIER",
+        "SIMULATOR",
+        "CREATE CALLS",
+        "ORDERS",
+        "KEYS",
+        "PLACED TWICE",
+        "THERE NOW",
+    ]);
+    for sim in &report.suppliers {
+        let orders = match sim.other_orders {
+            0 => sim.orders.to_string(),
+            n => format!("{} (+{n} by hand)", sim.orders),
+        };
+        let twice = if sim.keys_placed_twice.is_empty() {
+            "none".to_string()
+        } else {
+            sim.keys_placed_twice.join(", ")
+        };
+        let mut statuses: Vec<String> = sim.statuses.iter().map(|(status, n)| format!("{n} {status}")).collect();
+        if statuses.is_empty() {
+            statuses.push("-".into());
+        }
+        table.add_row([
+            sim.supplier.to_string(),
+            sim.simulator.clone(),
+            sim.create_calls.to_string(),
+            orders,
+            sim.keys.to_string(),
+            twice,
+            statuses.join(", "),
+        ]);
+    }
+    println!("{table}");
+    for case in &sourcing.cases {
+        println!("  {} ({}):", case.order, case.case.title());
+        for step in &case.steps {
+            println!("    - {step}");
+        }
+    }
+    let others = other_sourced_orders(seeded, report);
+    if !others.is_empty() {
+        println!("  the other orders received after the launch:");
+        for other in others {
+            println!("    - {other}");
+        }
+    }
+    match &sourcing.reconciliation {
+        Some(result) => println!(
+            "  reconciliation (POST /api/v1/suppliers/{}/reconcile): {}",
+            sourcing.cj_supplier,
+            describe_reconciliation(result, sourcing.ghost.as_deref())
+        ),
+        None => println!("  reconciliation of CJ: no result"),
+    }
+    for note in &sourcing.stalled {
+        println!("  UNEXPECTED: {note}");
+    }
 }
 
 /// An order as the summary names it: its number, with its platform outside the main store.
@@ -1760,5 +3236,60 @@ mod tests {
         for sku in EVERYDAY_SKUS {
             assert!(skus.iter().any(|s| s == sku), "{sku}");
         }
+    }
+
+    #[test]
+    fn prices_end_in_99_and_a_rise_clears_the_tolerance() {
+        assert_eq!(amount(1_299), "12.99");
+        assert_eq!(amount(5), "0.05");
+        // Twice the landed cost plus ten dollars, up to .99.
+        assert_eq!(retail_price(899), "27.99");
+        assert_eq!(retail_price(1_000), "30.99");
+        assert_eq!(up_to_99(1_900), 1_999);
+        assert_eq!(up_to_99(1_999), 1_999);
+        for (price, expected) in [(299, 584), (1_649, 2_074), (4_999, 5_500)] {
+            let raised = raised_price(price, expected);
+            assert_eq!(raised % 100, 99, "{raised}");
+            // The whole rise lands on one unit: clearly above the 5 % tolerance.
+            assert!((raised - price) * 100 >= expected * 15, "{price} → {raised}");
+        }
+    }
+
+    #[test]
+    fn every_sourced_product_has_a_primary_and_the_cases_are_distinct() {
+        let mut skus = HashSet::new();
+        for row in &SOURCED {
+            assert!(skus.insert(row.sku), "{} twice", row.sku);
+            assert!(
+                row.cj.is_some() || row.aliexpress.is_some(),
+                "{} has no supplier",
+                row.sku
+            );
+            assert!(row.manual.is_none_or(|m| m < SUPPLIERS.len()));
+            assert!(row.manual.is_none() || row.cj.is_some(), "a manual backup backs CJ up");
+        }
+        // The failover case needs a CJ variant with an AliExpress backup.
+        assert!(SOURCED.iter().any(|r| r.cj.is_some() && r.aliexpress.is_some()));
+        let distinct: HashSet<Case> = CASES.into_iter().collect();
+        assert_eq!(distinct.len(), CASES.len());
+    }
+
+    #[tokio::test]
+    async fn the_suppliers_sell_what_the_launch_names_from_one_aliexpress_seller() {
+        let SupplierSims { cj, aliexpress } = SupplierSims::start().await.expect("simulators");
+        let variants = cj.variants();
+        let products = aliexpress.products();
+        let mut sellers = HashSet::new();
+        for row in &SOURCED {
+            if let Some(i) = row.cj {
+                assert!(variants.get(i).is_some_and(|v| v.listed), "CJ variant {i}");
+            }
+            if let Some((p, k)) = row.aliexpress {
+                let product = products.get(p).expect("an AliExpress product");
+                assert!(product.skus.get(k).is_some(), "AliExpress SKU {p}/{k}");
+                sellers.insert(product.store_id);
+            }
+        }
+        assert_eq!(sellers.len(), 1, "one AliExpress order per supplier order");
     }
 }
