@@ -244,6 +244,14 @@ impl App {
             .collect();
         let mut problems = Vec::new();
         for result in &results {
+            for parcel in &result.parcels {
+                if let Err(error) = dropline_domain::tracking::check_tracking_number(&parcel.tracking_number) {
+                    problems.push(FieldError::new(
+                        format!("tracking_number {}", parcel.tracking_number),
+                        error.to_string(),
+                    ));
+                }
+            }
             let Some(so) = known.iter().find(|so| so.id == result.supplier_order_id) else {
                 continue;
             };

@@ -695,6 +695,23 @@ impl App {
                 if known {
                     continue;
                 }
+                // A number that fails its carrier's check is kept for the seller to see, but
+                // never written back to the storefront (the customer would get a dead link).
+                let checked = dropline_domain::tracking::check_tracking_number(&parcel.tracking_number);
+                if let Err(error) = &checked {
+                    order.raise_exception(
+                        dropline_domain::order::ExceptionKind::InvalidTracking,
+                        format!(
+                            "{} reported tracking number {:?}: {error}",
+                            so.supplier_name, parcel.tracking_number
+                        ),
+                        dropline_domain::order::SuggestedAction::ContactSupplier,
+                        journal,
+                    );
+                    if parcel.tracking_number.trim().is_empty() || parcel.tracking_number.len() > 200 {
+                        continue;
+                    }
+                }
                 let shipment_id = order.add_shipment(
                     id,
                     &parcel.carrier,
@@ -708,9 +725,11 @@ impl App {
                     Some(format!("shipped by {}", so.supplier_name)),
                     journal,
                 )?;
-                changes
-                    .jobs
-                    .push(jobs::storefront_fulfillment_job(order, shipment_id, journal.at));
+                if checked.is_ok() {
+                    changes
+                        .jobs
+                        .push(jobs::storefront_fulfillment_job(order, shipment_id, journal.at));
+                }
             }
             if remote.status == RemoteStatus::Delivered {
                 let pending: Vec<_> = order

@@ -14,6 +14,7 @@ pub mod routing;
 pub mod state;
 pub mod submission;
 pub mod timeline;
+pub mod tracking;
 pub mod validation;
 
 pub use time::OffsetDateTime;

@@ -125,6 +125,8 @@ crate::state::snake_enum!(
         NoFailoverOffer => "no_failover_offer",
         /// The supplier holds an order that dropline did not place, or two for one request.
         SupplierMismatch => "supplier_mismatch",
+        /// A supplier reported a tracking number that fails its carrier's check.
+        InvalidTracking => "invalid_tracking",
     }
 );
 

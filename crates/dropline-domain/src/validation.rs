@@ -105,7 +105,7 @@ const COUNTRY_CODES: [&str; 249] = [
 ];
 
 /// The assigned code `raw` spells, ignoring case and surrounding spaces.
-fn lookup_country(raw: &str) -> Option<&'static str> {
+pub(crate) fn lookup_country(raw: &str) -> Option<&'static str> {
     let upper = raw.trim().to_ascii_uppercase();
     COUNTRY_CODES
         .binary_search(&upper.as_str())

@@ -689,6 +689,23 @@ impl CjSim {
         }
     }
 
+    /// The order's parcel will carry this tracking number (a supplier's typo, for tests of
+    /// what dropline does with a number that fails its check). False when unknown.
+    pub fn set_track_number(&self, order: &str, number: &str) -> bool {
+        let mut state = lock(&self.inner.state);
+        match state
+            .orders
+            .iter_mut()
+            .find(|o| o.order_id == order || o.order_number == order)
+        {
+            Some(found) => {
+                found.track_number = number.to_string();
+                true
+            }
+            None => false,
+        }
+    }
+
     // ----- what happened -----
 
     /// The orders created, oldest first, as they stand at the simulated time.

@@ -209,6 +209,11 @@ async fn a_bad_return_file_changes_nothing(app: TestApp) {
             "agent_order_id,tracking_number\r\nA-1,LX1\r\n".to_string(),
             vec!["file"],
         ),
+        // A tracking number whose check digit is wrong.
+        (
+            format!("idempotency_key,agent_order_id,tracking_number\r\n{key},A-1,RB123456786US\r\n"),
+            vec!["tracking_number RB123456786US"],
+        ),
         (String::new(), vec!["file"]),
         // A cost in another currency than the supplier order's.
         (

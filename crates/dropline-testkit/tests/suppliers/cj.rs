@@ -17,6 +17,7 @@ backend_tests!(
     a_refusal_without_another_offer_puts_the_order_on_hold,
     cancelling_the_order_cancels_it_at_cj,
     reconciliation_reports_ghosts_and_what_cj_lost,
+    a_tracking_number_failing_its_check_is_flagged_for_the_seller,
     bad_supplier_input_is_refused_and_changes_nothing,
 );
 
@@ -378,4 +379,33 @@ async fn bad_supplier_input_is_refused_and_changes_nothing(app: TestApp) {
         )
         .await
         .expect_error(422, "invalid_input");
+}
+
+async fn a_tracking_number_failing_its_check_is_flagged_for_the_seller(app: TestApp) {
+    let sim = CjSim::start(21).await.unwrap();
+    let store = cj_store(&app, &sim, false, Value::Null).await;
+    let order_id = accepted_order(&app, &store.order()).await;
+    settle(&app).await;
+    let reference = supplier_orders(&app, &order_id).await[0]["supplier_reference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // CJ's parcel carries an S10 number whose check digit is wrong (it should be 5).
+    assert!(sim.set_track_number(&reference, "RB123456786CN"));
+    sim.advance_days(4);
+    app.run_jobs_ahead(POLL_HORIZON).await;
+    let shown = order(&app, &order_id).await;
+    let exception = shown["exceptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "invalid_tracking")
+        .unwrap_or_else(|| panic!("no invalid_tracking exception: {shown:#}"));
+    assert!(exception["detail"].as_str().unwrap().contains("RB123456786CN"));
+    assert_eq!(exception["suggested_action"], "contact_supplier");
+    let so = &supplier_orders(&app, &order_id).await[0];
+    assert_eq!(
+        so["shipments"][0]["tracking_number"], "RB123456786CN",
+        "kept for the seller"
+    );
 }
