@@ -23,6 +23,7 @@ mod orders;
 mod output;
 mod serve;
 mod stores;
+mod suppliers;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -67,7 +68,7 @@ enum Command {
     /// Serve the REST API with the worker in the same process
     Serve(serve::ServeArgs),
     /// Run the background worker alone (routing of accepted orders)
-    Worker,
+    Worker(serve::WorkerArgs),
     /// Create the database or bring its schema up to date
     Migrate,
     /// List, show, accept and reject orders
@@ -76,6 +77,9 @@ enum Command {
     /// List and create stores
     #[command(subcommand)]
     Stores(stores::StoresCommand),
+    /// Add and list suppliers, reconcile one, exchange spreadsheets with an agent
+    #[command(subcommand)]
+    Suppliers(suppliers::SuppliersCommand),
     /// Import data from files
     #[command(subcommand)]
     Import(import::ImportCommand),
@@ -92,7 +96,7 @@ impl Command {
     /// The log level when `DROPLINE_LOG` is unset: long-running commands say what they do.
     fn default_log_level(&self) -> &'static str {
         match self {
-            Self::Serve(_) | Self::Demo(_) | Self::Worker => "info",
+            Self::Serve(_) | Self::Demo(_) | Self::Worker(_) => "info",
             _ => "warn",
         }
     }
@@ -127,10 +131,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let json = cli.global.json;
     match cli.command {
         Command::Serve(args) => serve::run_serve(&settings, args).await,
-        Command::Worker => serve::run_worker(&settings).await,
+        Command::Worker(args) => serve::run_worker(&settings, args).await,
         Command::Migrate => database::run_migrate(&settings, json).await,
         Command::Orders(command) => orders::run(&settings, command, json).await,
         Command::Stores(command) => stores::run(&settings, command, json).await,
+        Command::Suppliers(command) => suppliers::run(&settings, command, json).await,
         Command::Import(command) => import::run(&settings, command, json).await,
         Command::Address(command) => address::run(command, json),
         Command::Demo(args) => demo::run(&settings, args, json).await,

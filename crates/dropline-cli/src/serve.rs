@@ -5,6 +5,7 @@ use crate::database::Database;
 use anyhow::Context;
 use clap::Args;
 use dropline_app::App;
+use dropline_app::placement::PlacementConfig;
 use dropline_web::WebConfig;
 use dropline_worker::{Worker, WorkerConfig};
 use std::path::{Path, PathBuf};
@@ -22,6 +23,62 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080]
     #[arg(long, env = "DROPLINE_LISTEN", value_name = "ADDR")]
     pub listen: Option<String>,
+    #[command(flatten)]
+    pub jobs: JobArgs,
+}
+
+/// `dropline worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub jobs: JobArgs,
+}
+
+/// How the worker runs jobs (`serve` and `worker`).
+#[derive(Debug, Args)]
+pub struct JobArgs {
+    /// Seconds a claimed job stays reserved to its worker; a worker that dies holding a job
+    /// keeps it that long before another may run it [default: 60]
+    #[arg(
+        long,
+        env = "DROPLINE_JOB_LEASE_SECS",
+        value_name = "SECS",
+        value_parser = clap::value_parser!(u64).range(1..=crate::config::MAX_JOB_LEASE_SECS)
+    )]
+    pub job_lease_secs: Option<u64>,
+    /// First retry delay, in milliseconds, of a failed supplier call (doubled per attempt,
+    /// with jitter) [default: 2000]
+    #[arg(
+        long,
+        env = "DROPLINE_PLACEMENT_BACKOFF_MS",
+        value_name = "MS",
+        value_parser = clap::value_parser!(u64).range(1..=crate::config::MAX_PLACEMENT_BACKOFF_MS)
+    )]
+    pub placement_backoff_ms: Option<u64>,
+}
+
+impl JobArgs {
+    /// The worker's configuration: the flag (or its variable), else the file, else the default.
+    pub fn worker_config(&self, settings: &Settings) -> WorkerConfig {
+        WorkerConfig {
+            lease: self.job_lease_secs.map_or(settings.job_lease, Duration::from_secs),
+            ..WorkerConfig::default()
+        }
+    }
+
+    /// The app, wired to the platforms and suppliers, with the placement settings applied.
+    pub fn app(&self, settings: &Settings, backend: std::sync::Arc<dyn dropline_app::ports::Backend>) -> App {
+        let base_backoff = self
+            .placement_backoff_ms
+            .map_or(settings.placement_backoff, Duration::from_millis);
+        let defaults = PlacementConfig::default();
+        let placement = PlacementConfig {
+            base_backoff,
+            max_backoff: defaults.max_backoff.max(base_backoff),
+            ..defaults
+        };
+        dropline_connect::connected(App::new(backend)).with_placement_config(placement)
+    }
 }
 
 /// The operator's admin token and where it came from.
@@ -98,7 +155,8 @@ pub async fn run_serve(settings: &Settings, args: ServeArgs) -> anyhow::Result<E
     let listen = args.listen.unwrap_or_else(|| settings.listen.clone());
     tracing::info!(database = %database.describe(), "database ready");
     serve(
-        dropline_connect::connected(App::new(backend)),
+        args.jobs.app(settings, backend),
+        args.jobs.worker_config(settings),
         &listen,
         admin.token,
         |address| {
@@ -113,6 +171,7 @@ pub async fn run_serve(settings: &Settings, args: ServeArgs) -> anyhow::Result<E
 /// lets requests in flight finish, and stops the worker after its current pass.
 pub async fn serve(
     app: App,
+    worker_config: WorkerConfig,
     listen: &str,
     admin_token: String,
     on_listening: impl FnOnce(std::net::SocketAddr),
@@ -127,7 +186,7 @@ pub async fn serve(
     // in flight are answered.
     let (shutdown, shutdown_rx) = watch::channel(false);
     let shutdown = std::sync::Arc::new(shutdown);
-    let worker = Worker::new(app, WorkerConfig::default());
+    let worker = Worker::new(app, worker_config);
     let worker_task = tokio::spawn({
         let shutdown_rx = shutdown_rx.clone();
         async move { worker.run(shutdown_rx).await }
@@ -162,10 +221,10 @@ pub async fn serve(
 }
 
 /// `dropline worker`.
-pub async fn run_worker(settings: &Settings) -> anyhow::Result<ExitCode> {
+pub async fn run_worker(settings: &Settings, args: WorkerArgs) -> anyhow::Result<ExitCode> {
     let database = Database::from_settings(settings)?;
     let backend = database.open().await?;
-    let worker = Worker::new(dropline_connect::connected(App::new(backend)), WorkerConfig::default());
+    let worker = Worker::new(args.jobs.app(settings, backend), args.jobs.worker_config(settings));
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(async move { worker.run(stopped).await });
     tracing::info!(database = %database.describe(), "worker running (Ctrl-C to stop)");
