@@ -925,6 +925,81 @@ impl App {
         }
     }
 
+    /// Corrects the address a held (or not yet sent) supplier order ships to; the seller then
+    /// releases it.
+    pub async fn edit_supplier_order_ship_to(
+        &self,
+        scope: Scope,
+        id: SupplierOrderId,
+        ship_to: dropline_domain::address::Address,
+    ) -> Result<Order, AppError> {
+        let errors: Vec<crate::error::FieldError> = dropline_domain::validation::validate_address(&ship_to)
+            .into_iter()
+            .filter(dropline_domain::validation::Finding::is_error)
+            .map(|f| crate::error::FieldError::new(f.field, f.message))
+            .collect();
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        let order_id = self
+            .backend
+            .order_of_supplier_order(id)
+            .await?
+            .ok_or(AppError::NotFound("supplier order"))?;
+        self.change_order(scope, order_id, scope.actor(), |order, journal, _| {
+            Ok(order.edit_ship_to(id, ship_to.clone(), journal)?)
+        })
+        .await
+        .map_err(|err| match err {
+            AppError::NotFound("order") => AppError::NotFound("supplier order"),
+            other => other,
+        })
+    }
+
+    /// The seller moves a supplier order's lines to the next offer (the supplier is too
+    /// dear, cannot take the address, no longer sells the variant): the supplier order is
+    /// cancelled (or its cancellation asked) and routing picks another offer, never this one.
+    pub async fn switch_supplier(&self, scope: Scope, id: SupplierOrderId) -> Result<Order, AppError> {
+        let order_id = self
+            .backend
+            .order_of_supplier_order(id)
+            .await?
+            .ok_or(AppError::NotFound("supplier order"))?;
+        let order = self
+            .get_order(scope, order_id)
+            .await
+            .map_err(|_| AppError::NotFound("supplier order"))?;
+        let context = self.store_context(scope, order.store_id).await?;
+        let mut tries = 0;
+        loop {
+            let mut order = self.get_order(scope, order_id).await?;
+            let before = order.clone();
+            let mut journal = Journal::new(order.id, scope.actor(), self.now());
+            let mut changes = ChangeSet::default();
+            let so = order.supplier_order(id)?;
+            if !so.is_live() || so.state.is_terminal() || !so.shipments.is_empty() {
+                return Err(AppError::IllegalTransition(dropline_domain::state::TransitionError {
+                    machine: "supplier_order",
+                    from: so.state.to_string(),
+                    event: "switch_supplier".into(),
+                }));
+            }
+            order.fail_supplier_order(id, FailureKind::Rejected, "switched by the seller".into(), &mut journal)?;
+            self.reroute(&context, &mut order, &mut journal, &mut changes).await?;
+            self.push_cancellation_jobs(&mut changes, &before, &order);
+            changes.timeline.append(&mut journal.events);
+            changes.orders.push(OrderWrite::Update(order.clone()));
+            match self.backend.commit(changes).await {
+                Ok(()) => {
+                    order.version += 1;
+                    return Ok(order);
+                }
+                Err(StoreError::Conflict(_)) if tries < CONFLICT_RETRIES => tries += 1,
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+
     /// Cancels a supplier order here, or asks its supplier to (through a job for automatic
     /// suppliers).
     pub(crate) fn cancel_supplier_order_in(

@@ -689,6 +689,11 @@ async fn killed_serve_places_every_supplier_order_exactly_once() {
         }
         if Instant::now() > stop {
             let stuck = stuck_report(&api, &orders).await;
+            let stuck = format!(
+                "{stuck}CJ faults still queued: {}; CJ calls: {:?}",
+                sim.pending_faults(),
+                sim.call_counts()
+            );
             kill(serve).await;
             let kept = dir.keep();
             panic!(

@@ -417,6 +417,52 @@ impl Order {
         Ok(())
     }
 
+    /// The seller corrects where a supplier order ships (the phone, a line too long for the
+    /// supplier's form, a script it cannot read) before it reaches the supplier: only while
+    /// the request is unsubmitted or was refused. The customer's order keeps the address as
+    /// received; the supplier order carries the corrected one.
+    pub fn edit_ship_to(
+        &mut self,
+        id: SupplierOrderId,
+        ship_to: crate::address::Address,
+        journal: &mut Journal,
+    ) -> Result<(), OrderError> {
+        let so = self.supplier_order(id)?;
+        let editable = matches!(so.state.status, SupplierOrderStatus::Open | SupplierOrderStatus::OnHold)
+            && matches!(
+                so.state.request_status,
+                RequestStatus::Unsubmitted | RequestStatus::Rejected
+            );
+        if !editable {
+            return Err(TransitionError {
+                machine: "supplier_order",
+                from: so.state.to_string(),
+                event: "edit_ship_to".into(),
+            }
+            .into());
+        }
+        if !so.ship_to.country_code.eq_ignore_ascii_case(&ship_to.country_code) {
+            return Err(OrderError::Invalid {
+                field: "country_code".into(),
+                reason: format!(
+                    "must stay {}: another country needs another route (switch the supplier instead)",
+                    so.ship_to.country_code
+                ),
+            });
+        }
+        let so = self.supplier_order_mut(id)?;
+        so.ship_to = ship_to;
+        let name = so.supplier_name.clone();
+        self.updated_at = journal.at;
+        journal.record(
+            "supplier_order.ship_to_edited",
+            format!("The seller corrected the address sent to {name}"),
+            None,
+            None,
+        );
+        Ok(())
+    }
+
     /// The supplier let the seller down: the supplier order is closed (cancelled outright,
     /// or a cancellation requested when the supplier has it) with the failure recorded, and
     /// its lines become uncovered so routing can take them to the next offer. Returns the

@@ -467,6 +467,20 @@ fn probes(a: &StoreA, b: &Seeded) -> Vec<Probe> {
             Some(json!({ "accept_price": true })),
             NotFound,
         ),
+        probe(
+            "PUT",
+            "/api/v1/supplier-orders/{id}/ship-to",
+            format!("/api/v1/supplier-orders/{so}/ship-to"),
+            Some(data::address()),
+            NotFound,
+        ),
+        probe(
+            "POST",
+            "/api/v1/supplier-orders/{id}/switch",
+            format!("/api/v1/supplier-orders/{so}/switch"),
+            None,
+            NotFound,
+        ),
     ];
     // The order actions last: they move A's order in review (the A-side checks only ask
     // for "not 404").

@@ -70,7 +70,10 @@ async fn an_order_goes_from_the_storefront_to_the_door(app: TestApp) {
     assert_eq!(so["expected_cost"], json!({"amount": "30.00", "currency": "USD"}));
     assert_eq!(so["ship_to"]["address1"], data::address()["address1"]);
     assert_eq!(so["ship_to"]["postal_code"], "62701");
-    assert_eq!(actions(&so), ["record_reference", "cancel"]);
+    assert_eq!(
+        actions(&so),
+        ["record_reference", "cancel", "edit_ship_to", "switch_supplier"]
+    );
 
     // Ordered at the supplier: record its order id and what it really cost.
     let so = api
@@ -86,7 +89,7 @@ async fn an_order_goes_from_the_storefront_to_the_door(app: TestApp) {
     );
     assert_eq!(so["supplier_reference"], "AE-77123");
     assert_eq!(so["actual_cost"], json!({"amount": "29.50", "currency": "USD"}));
-    assert_eq!(actions(&so), ["add_shipment", "cancel"]);
+    assert_eq!(actions(&so), ["add_shipment", "cancel", "switch_supplier"]);
 
     // Tracking.
     let so = api

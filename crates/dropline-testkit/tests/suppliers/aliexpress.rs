@@ -214,16 +214,30 @@ async fn every_fault_at_every_aliexpress_step_places_each_order_exactly_once(app
 #[tokio::test]
 async fn an_unconfirmed_order_is_never_resent_after_the_window_on_sqlite() {
     let offset = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
-    let app = TestApp::spawn_with(crate::support::clocked(offset.clone())).await;
+    let app = TestApp::spawn_with(slow_retries(offset.clone())).await;
     an_unconfirmed_order_is_never_resent_after_the_window(app, offset).await;
 }
 
 #[tokio::test]
 async fn an_unconfirmed_order_is_never_resent_after_the_window_on_postgres() {
     let offset = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
-    match TestApp::spawn_postgres_with(crate::support::clocked(offset.clone())).await {
+    match TestApp::spawn_postgres_with(slow_retries(offset.clone())).await {
         Some(app) => an_unconfirmed_order_is_never_resent_after_the_window(app, offset).await,
         None => println!("skipped: {} is not set", dropline_testkit::POSTGRES_URL_VARIABLE),
+    }
+}
+
+/// The test clock, with retries minutes apart: the retry comes only when the test moves
+/// the clock.
+fn slow_retries(
+    offset: std::sync::Arc<std::sync::atomic::AtomicI64>,
+) -> impl FnOnce(dropline_app::App) -> dropline_app::App {
+    move |app| {
+        crate::support::clocked(offset)(app).with_placement_config(dropline_app::placement::PlacementConfig {
+            base_backoff: Duration::from_secs(600),
+            max_backoff: Duration::from_secs(600),
+            ..dropline_app::placement::PlacementConfig::default()
+        })
     }
 }
 

@@ -134,7 +134,7 @@ async fn a_price_above_the_tolerance_holds_until_the_seller_accepts_it(app: Test
 
 async fn a_variant_gone_at_cj_holds_with_the_remap_fix(app: TestApp) {
     let sim = CjSim::start(13).await.unwrap();
-    let store = cj_store(&app, &sim, false, Value::Null).await;
+    let store = cj_store(&app, &sim, true, Value::Null).await;
     sim.remove_variant(&store.vids[0]);
     let order_id = accepted_order(&app, &store.order()).await;
     settle(&app).await;
@@ -144,6 +144,25 @@ async fn a_variant_gone_at_cj_holds_with_the_remap_fix(app: TestApp) {
     assert_eq!(hold["code"], "sku_missing_at_supplier");
     assert_eq!(hold["fix"], "remap_variant");
     assert!(hold["field"].as_str().unwrap().starts_with("lines[0]"));
+    assert!(sim.orders().is_empty());
+
+    // The seller switches the lines to the next offer.
+    let id = so["id"].as_str().unwrap();
+    let switched = app
+        .admin()
+        .post_empty(&format!("/api/v1/supplier-orders/{id}/switch"))
+        .await
+        .expect(200);
+    assert_eq!(switched["status"], "cancelled");
+    assert_eq!(switched["placement"]["failure"]["detail"], "switched by the seller");
+    let sos = supplier_orders(&app, &order_id).await;
+    assert_eq!(sos.len(), 2);
+    assert_eq!(sos[1]["supplier_id"], store.backup_supplier_id.as_deref().unwrap());
+    // Switching a cancelled supplier order again is refused.
+    app.admin()
+        .post_empty(&format!("/api/v1/supplier-orders/{id}/switch"))
+        .await
+        .expect_error(409, "illegal_transition");
     assert!(sim.orders().is_empty());
 }
 
@@ -160,6 +179,46 @@ async fn a_missing_phone_holds_before_cj_is_called(app: TestApp) {
     assert_eq!(hold["code"], "phone_missing");
     assert_eq!(hold["fix"], "edit_address");
     assert_eq!(sim.calls("/shopping/order/createOrderV2"), 0);
+    assert!(
+        so["allowed_actions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("edit_ship_to"))
+    );
+
+    // The seller adds the phone to the supplier order's address and releases it.
+    let id = so["id"].as_str().unwrap();
+    let admin = app.admin();
+    let path = format!("/api/v1/supplier-orders/{id}/ship-to");
+    let mut corrected = dropline_testkit::data::address();
+    let before = app.snapshot().await;
+    let mut abroad = corrected.clone();
+    abroad["country_code"] = json!("CA");
+    abroad["region"] = json!("QC");
+    abroad["postal_code"] = json!("H2X 1Z4");
+    let refused = admin.put(&path, &abroad).await;
+    refused.expect_error(422, "invalid_input");
+    assert_eq!(refused.refused_fields(), ["country_code"]);
+    let mut broken = corrected.clone();
+    broken["postal_code"] = json!("ABCDE");
+    admin.put(&path, &broken).await.expect_error(422, "invalid_input");
+    assert_eq!(app.snapshot().await, before, "refused edits wrote nothing");
+    corrected["phone"] = json!("+1 217 555 0199");
+    let edited = admin.put(&path, &corrected).await.expect(200);
+    assert_eq!(edited["ship_to"]["phone"], "+1 217 555 0199");
+    admin
+        .post(&format!("/api/v1/supplier-orders/{id}/release"), &json!({}))
+        .await
+        .expect(200);
+    settle(&app).await;
+    let so = &supplier_orders(&app, &order_id).await[0];
+    assert_eq!(so["request_status"], "accepted", "{so:#}");
+    assert_eq!(sim.orders().len(), 1);
+    // CJ has it now: the address can no longer change here.
+    admin
+        .put(&path, &corrected)
+        .await
+        .expect_error(409, "illegal_transition");
 }
 
 async fn a_margin_below_the_floor_holds(app: TestApp) {

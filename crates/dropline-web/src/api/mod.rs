@@ -115,6 +115,8 @@ pub(crate) fn routes(registrar: Registrar) -> Registrar {
         .add(routes!(supplier_orders::post_reship))
         .add(routes!(supplier_orders::cancel_supplier_order))
         .add(routes!(supplier_orders::post_release))
+        .add(routes!(supplier_orders::put_ship_to))
+        .add(routes!(supplier_orders::post_switch))
         .add(routes!(addresses::validate_address))
         .add(routes!(system::get_openapi))
 }

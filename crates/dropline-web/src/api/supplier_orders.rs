@@ -48,6 +48,10 @@ pub enum SupplierOrderAction {
     Release,
     /// `POST …/release` with `accept_price`: accept the supplier's new price and submit.
     AcceptPrice,
+    /// `PUT …/ship-to`: correct the address sent to the supplier (before it has the order).
+    EditShipTo,
+    /// `POST …/switch`: move the lines to the next offer.
+    SwitchSupplier,
 }
 
 /// The actions that fit the supplier order's state (and its order's and parcels'), so that
@@ -90,6 +94,23 @@ pub fn allowed_actions(order: &Order, supplier_order: &SupplierOrder) -> Vec<Sup
         if supplier_order.placement.quoted_cost.is_some() {
             actions.push(A::AcceptPrice);
         }
+    }
+    let unsent = matches!(
+        supplier_order.state.request_status,
+        dropline_domain::state::RequestStatus::Unsubmitted | dropline_domain::state::RequestStatus::Rejected
+    ) && matches!(
+        supplier_order.state.status,
+        SupplierOrderStatus::Open | SupplierOrderStatus::OnHold
+    );
+    if unsent && order_open {
+        actions.push(A::EditShipTo);
+    }
+    if supplier_order.is_live()
+        && supplier_order.shipments.is_empty()
+        && order_open
+        && !supplier_order.state.is_terminal()
+    {
+        actions.push(A::SwitchSupplier);
     }
     actions
 }
@@ -698,5 +719,54 @@ pub async fn post_release(
         .app
         .release_supplier_order(scope, id, request.accept_price.unwrap_or(false))
         .await?;
+    Ok(reply(StatusCode::OK, SupplierOrderJson::of(&order, id)?))
+}
+
+/// Corrects the address a supplier order ships to, before the supplier has it (a phone the
+/// supplier needs, a line too long for its form, a script it cannot read). The country stays;
+/// the address is validated like an order's. The customer's order keeps what was received.
+#[utoipa::path(
+    put, path = "/supplier-orders/{id}/ship-to", tag = "supplier orders",
+    params(("id" = String, Path, description = "Supplier order id")),
+    request_body = AddressJson,
+    responses(
+        (status = 200, body = SupplierOrderJson),
+        (status = 404, description = "No such supplier order, or not the caller's", body = ErrorBody),
+        (status = 409, description = "The supplier has the order already", body = ErrorBody),
+        BodyErrors, CommonErrors,
+    )
+)]
+pub async fn put_ship_to(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let id: SupplierOrderId = path_id(&id, "supplier order")?;
+    let address: dropline_domain::address::Address = body.read()?;
+    let order = state.app.edit_supplier_order_ship_to(scope, id, address).await?;
+    Ok(reply(StatusCode::OK, SupplierOrderJson::of(&order, id)?))
+}
+
+/// Moves a supplier order's lines to the next offer by the store's policy (never back to
+/// this one): the supplier order is cancelled, or its cancellation asked of the supplier.
+/// With no other offer the order goes on hold.
+#[utoipa::path(
+    post, path = "/supplier-orders/{id}/switch", tag = "supplier orders",
+    params(("id" = String, Path, description = "Supplier order id")),
+    responses(
+        (status = 200, body = SupplierOrderJson, description = "The switched supplier order (its replacement is on the order)"),
+        (status = 404, description = "No such supplier order, or not the caller's", body = ErrorBody),
+        (status = 409, description = "The supplier order is done or has shipped", body = ErrorBody),
+        CommonErrors,
+    )
+)]
+pub async fn post_switch(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id: SupplierOrderId = path_id(&id, "supplier order")?;
+    let order = state.app.switch_supplier(scope, id).await?;
     Ok(reply(StatusCode::OK, SupplierOrderJson::of(&order, id)?))
 }
