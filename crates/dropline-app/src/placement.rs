@@ -956,6 +956,29 @@ impl App {
         })
     }
 
+    /// Enters the recipient's tax id on a supplier order that waits for it; the seller then
+    /// releases it.
+    pub async fn set_supplier_order_tax_id(
+        &self,
+        scope: Scope,
+        id: SupplierOrderId,
+        tax_id: &str,
+    ) -> Result<Order, AppError> {
+        let order_id = self
+            .backend
+            .order_of_supplier_order(id)
+            .await?
+            .ok_or(AppError::NotFound("supplier order"))?;
+        self.change_order(scope, order_id, scope.actor(), |order, journal, _| {
+            Ok(order.set_tax_id(id, tax_id, journal)?)
+        })
+        .await
+        .map_err(|err| match err {
+            AppError::NotFound("order") => AppError::NotFound("supplier order"),
+            other => other,
+        })
+    }
+
     /// The seller moves a supplier order's lines to the next offer (the supplier is too
     /// dear, cannot take the address, no longer sells the variant): the supplier order is
     /// cancelled (or its cancellation asked) and routing picks another offer, never this one.
@@ -1043,8 +1066,8 @@ fn submission_issues(
     } else {
         store.settings.supplier_price_tolerance_bp
     };
-    // Orders carry no tax id yet: a destination that needs one holds the order (fix: add it).
-    let tax_id = None;
+    // The seller enters the tax id on the supplier order when a destination needs one.
+    let tax_id = so.placement.tax_id.as_deref();
     let mut issues: Vec<HeldIssue> =
         check_submission(so, &requirements_for(so.supplier_kind), tax_id, Some(quote), tolerance)
             .into_iter()

@@ -65,6 +65,8 @@ pub struct PlaceRequest {
     pub shipping_method: Option<String>,
     /// The store's note to the supplier (blind dropshipping).
     pub note: Option<String>,
+    /// The recipient's tax id for the destination's customs, when it needs one.
+    pub tax_id: Option<String>,
 }
 
 impl PlaceRequest {
@@ -78,6 +80,7 @@ impl PlaceRequest {
             lines: supplier_order.lines.clone(),
             shipping_method: supplier_order.shipping_method.clone(),
             note: note.map(str::to_string),
+            tax_id: supplier_order.placement.tax_id.clone(),
         }
     }
 }

@@ -2430,6 +2430,7 @@ async fn order_by_hand(cj: &CjSim) -> anyhow::Result<String> {
         logistic_name: CJ_METHOD.into(),
         from_country: "CN".into(),
         pay_type: Some(2),
+        tax_id: None,
         lines: vec![CjLine { vid, quantity: 1 }],
     };
     client

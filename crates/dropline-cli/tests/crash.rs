@@ -51,6 +51,8 @@ const DETAIL: &str = "/shopping/order/getOrderDetail";
 const FREIGHT: &str = "/logistic/freightCalculate";
 /// How many CJ variants the store sells.
 const VARIANTS: usize = 2;
+/// Orders still to place below which a restart injects no CJ fault.
+const MIN_TRAFFIC_FOR_FAULTS: usize = 50;
 
 /// A number from the environment, else `default`.
 fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -510,7 +512,7 @@ async fn chaos(
     mut serve: Serve,
     plan: Vec<KillAt>,
     sim: CjSim,
-    (api, store_id): (Api, String),
+    (api, store_id, total): (Api, String, usize),
     acked: Arc<AtomicUsize>,
     mut rng: Rng,
 ) -> Chaos {
@@ -530,8 +532,13 @@ async fn chaos(
         started = Instant::now();
         // What the killed process left half done: its jobs stay leased to it for a while.
         let at_cj: HashSet<String> = sim.orders().into_iter().map(|o| o.order_number).collect();
-        for order in api.all_orders(&store_id).await {
+        let listed = api.all_orders(&store_id).await;
+        let mut unplaced = total.saturating_sub(listed.len());
+        for order in listed {
             for so in order["supplier_orders"].as_array().into_iter().flatten() {
+                if so["request_status"] != "accepted" {
+                    unplaced += 1;
+                }
                 if so["request_status"] == "submitted" {
                     caught_placing += 1;
                     let key = so["placement"]["idempotency_key"].as_str().unwrap_or_default();
@@ -541,7 +548,12 @@ async fn chaos(
                 }
             }
         }
-        faults += inject_faults(&sim, &mut rng);
+        // Faults only while there is traffic to spread them over: a few orders left would
+        // meet them all, each doubling their retry delay.
+        sim.clear_faults();
+        if unplaced >= MIN_TRAFFIC_FOR_FAULTS {
+            faults += inject_faults(&sim, &mut rng);
+        }
     }
     Chaos {
         serve,
@@ -657,7 +669,7 @@ async fn killed_serve_places_every_supplier_order_exactly_once() {
         serve,
         plan,
         sim.clone(),
-        (api.clone(), store_id.clone()),
+        (api.clone(), store_id.clone(), orders_wanted),
         acked.clone(),
         rng,
     ));

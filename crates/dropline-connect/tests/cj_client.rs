@@ -60,6 +60,7 @@ fn order(sim: &CjSim) -> OrderRequest {
         logistic_name: "USPS+".into(),
         from_country: "CN".into(),
         pay_type: Some(3),
+        tax_id: None,
         lines: vec![Line {
             vid: sim.variants()[0].vid.clone(),
             quantity: 1,

@@ -116,6 +116,10 @@ pub struct Placement {
     /// The seller accepted a price above the tolerance: the price check passes once.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub price_accepted: bool,
+    /// The recipient's tax id for the destination's customs (Brazil's CPF or CNPJ, Chile's
+    /// RUT, Korea's customs code), sent to the supplier with the order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_id: Option<String>,
 }
 
 /// What the supplier answered when it accepted a request.
@@ -457,6 +461,47 @@ impl Order {
         journal.record(
             "supplier_order.ship_to_edited",
             format!("The seller corrected the address sent to {name}"),
+            None,
+            None,
+        );
+        Ok(())
+    }
+
+    /// The seller enters the recipient's tax id the destination's customs need, before the
+    /// supplier has the order; it must have the destination's format and check digits.
+    pub fn set_tax_id(&mut self, id: SupplierOrderId, tax_id: &str, journal: &mut Journal) -> Result<(), OrderError> {
+        let so = self.supplier_order(id)?;
+        let editable = matches!(so.state.status, SupplierOrderStatus::Open | SupplierOrderStatus::OnHold)
+            && matches!(
+                so.state.request_status,
+                RequestStatus::Unsubmitted | RequestStatus::Rejected
+            );
+        if !editable {
+            return Err(TransitionError {
+                machine: "supplier_order",
+                from: so.state.to_string(),
+                event: "set_tax_id".into(),
+            }
+            .into());
+        }
+        let tax_id = tax_id.trim();
+        if tax_id.is_empty() || tax_id.chars().count() > 40 || tax_id.chars().any(char::is_control) {
+            return Err(OrderError::Invalid {
+                field: "tax_id".into(),
+                reason: "must be 1 to 40 characters".into(),
+            });
+        }
+        crate::submission::check_tax_id_for(&so.ship_to.country_code, tax_id).map_err(|issue| OrderError::Invalid {
+            field: "tax_id".into(),
+            reason: issue.message,
+        })?;
+        let so = self.supplier_order_mut(id)?;
+        so.placement.tax_id = Some(tax_id.to_string());
+        let name = so.supplier_name.clone();
+        self.updated_at = journal.at;
+        journal.record(
+            "supplier_order.tax_id_set",
+            format!("The recipient's tax id for {name} was entered"),
             None,
             None,
         );

@@ -224,6 +224,22 @@ fn check_phone(ship_to: &Address, country: &str, issues: &mut Vec<SubmissionIssu
     }
 }
 
+/// Checks a recipient's tax id for a destination against its rule (none: any text passes);
+/// the issue names what is wrong.
+pub fn check_tax_id_for(country: &str, tax_id: &str) -> Result<(), SubmissionIssue> {
+    let mut issues = Vec::new();
+    check_tax_id(
+        &country.trim().to_ascii_uppercase(),
+        &default_tax_id_rules(),
+        Some(tax_id),
+        &mut issues,
+    );
+    match issues.into_iter().next() {
+        Some(issue) => Err(issue),
+        None => Ok(()),
+    }
+}
+
 fn check_tax_id(country: &str, rules: &[TaxIdRule], tax_id: Option<&str>, issues: &mut Vec<SubmissionIssue>) {
     let Some(rule) = rules
         .iter()

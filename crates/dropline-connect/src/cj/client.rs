@@ -115,6 +115,8 @@ pub struct OrderRequest {
     /// `payType`: 2 = pay from the CJ balance, 3 = create only.
     pub pay_type: Option<u8>,
     pub lines: Vec<Line>,
+    /// The recipient's tax id for customs (`taxId`), when the destination needs one.
+    pub tax_id: Option<String>,
 }
 
 /// A CJ API client for one account. Cheap to share behind an `Arc`; the token is shared by
@@ -708,6 +710,7 @@ fn order_json(order_number: &str, order: &OrderRequest) -> Value {
         ("shippingAddress2", &order.address2),
         ("email", &order.email),
         ("remark", &order.remark),
+        ("taxId", &order.tax_id),
     ];
     for (key, value) in optional {
         if let Some(value) = value {
@@ -772,6 +775,7 @@ mod tests {
             logistic_name: "USPS+".into(),
             from_country: "CN".into(),
             pay_type: Some(3),
+            tax_id: None,
             lines: vec![Line {
                 vid: "V1".into(),
                 quantity: 2,

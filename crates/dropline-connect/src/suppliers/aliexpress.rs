@@ -234,7 +234,13 @@ pub(crate) async fn place(client: &AliExpressClient, request: &PlaceRequest) -> 
             mobile_no: Some(mobile).filter(|m| !m.is_empty()),
             phone_country,
             locale: Some("en_US".into()),
-            ..AeAddress::default()
+            // AliExpress takes the tax id in the field of the destination's kind of id.
+            cpf: request.tax_id.clone().filter(|_| country.eq_ignore_ascii_case("BR")),
+            rut_no: request.tax_id.clone().filter(|_| country.eq_ignore_ascii_case("CL")),
+            tax_number: request
+                .tax_id
+                .clone()
+                .filter(|_| !country.eq_ignore_ascii_case("BR") && !country.eq_ignore_ascii_case("CL")),
         },
         items,
         pay_currency: Some("USD".into()),

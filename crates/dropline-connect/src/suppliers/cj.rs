@@ -197,6 +197,7 @@ pub(crate) async fn place(
         logistic_name,
         from_country: from_country(supplier),
         pay_type: Some(2),
+        tax_id: request.tax_id.clone(),
         lines: request
             .lines
             .iter()

@@ -475,6 +475,13 @@ fn probes(a: &StoreA, b: &Seeded) -> Vec<Probe> {
             NotFound,
         ),
         probe(
+            "PUT",
+            "/api/v1/supplier-orders/{id}/tax-id",
+            format!("/api/v1/supplier-orders/{so}/tax-id"),
+            Some(json!({ "tax_id": "529.982.247-25" })),
+            NotFound,
+        ),
+        probe(
             "POST",
             "/api/v1/supplier-orders/{id}/switch",
             format!("/api/v1/supplier-orders/{so}/switch"),

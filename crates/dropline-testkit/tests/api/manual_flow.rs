@@ -72,7 +72,13 @@ async fn an_order_goes_from_the_storefront_to_the_door(app: TestApp) {
     assert_eq!(so["ship_to"]["postal_code"], "62701");
     assert_eq!(
         actions(&so),
-        ["record_reference", "cancel", "edit_ship_to", "switch_supplier"]
+        [
+            "record_reference",
+            "cancel",
+            "edit_ship_to",
+            "set_tax_id",
+            "switch_supplier"
+        ]
     );
 
     // Ordered at the supplier: record its order id and what it really cost.

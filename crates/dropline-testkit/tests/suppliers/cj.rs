@@ -18,6 +18,7 @@ backend_tests!(
     cancelling_the_order_cancels_it_at_cj,
     reconciliation_reports_ghosts_and_what_cj_lost,
     a_tracking_number_failing_its_check_is_flagged_for_the_seller,
+    a_destination_needing_a_tax_id_holds_until_the_seller_enters_it,
     bad_supplier_input_is_refused_and_changes_nothing,
 );
 
@@ -335,6 +336,7 @@ async fn reconciliation_reports_ghosts_and_what_cj_lost(app: TestApp) {
                 logistic_name: "CJPacket Ordinary".into(),
                 from_country: "CN".into(),
                 pay_type: Some(2),
+                tax_id: None,
                 lines: vec![dropline_connect::cj::client::Line {
                     vid: store.vids[1].clone(),
                     quantity: 1,
@@ -467,4 +469,51 @@ async fn a_tracking_number_failing_its_check_is_flagged_for_the_seller(app: Test
         so["shipments"][0]["tracking_number"], "RB123456786CN",
         "kept for the seller"
     );
+}
+
+async fn a_destination_needing_a_tax_id_holds_until_the_seller_enters_it(app: TestApp) {
+    let sim = CjSim::start(22).await.unwrap();
+    let store = cj_store(&app, &sim, false, Value::Null).await;
+    let mut body = store.order();
+    body["shipping_address"] = json!({
+        "first_name": "Joana", "last_name": "Silva", "address1": "Avenida Paulista 1000",
+        "city": "São Paulo", "region": "SP", "postal_code": "01310-100", "country_code": "BR",
+        "phone": "+55 11 91234 5678",
+    });
+    let order_id = accepted_order(&app, &body).await;
+    settle(&app).await;
+    let so = &supplier_orders(&app, &order_id).await[0];
+    assert_eq!(so["status"], "on_hold", "{so:#}");
+    assert_eq!(so["placement"]["holds"][0]["code"], "tax_id_required");
+    assert_eq!(so["placement"]["holds"][0]["fix"], "add_tax_id");
+    assert!(so["allowed_actions"].as_array().unwrap().contains(&json!("set_tax_id")));
+    assert!(sim.orders().is_empty());
+    let id = so["id"].as_str().unwrap();
+    let path = format!("/api/v1/supplier-orders/{id}/tax-id");
+    let admin = app.admin();
+    let before = app.snapshot().await;
+    // A CPF whose check digits are wrong, and none at all.
+    let refused = admin.put(&path, &json!({ "tax_id": "111.444.777-00" })).await;
+    refused.expect_error(422, "invalid_input");
+    assert_eq!(refused.refused_fields(), ["tax_id"]);
+    admin.put(&path, &json!({})).await.expect_error(422, "invalid_input");
+    assert_eq!(app.snapshot().await, before, "refused tax ids wrote nothing");
+    let entered = admin
+        .put(&path, &json!({ "tax_id": "529.982.247-25" }))
+        .await
+        .expect(200);
+    assert_eq!(entered["placement"]["has_tax_id"], true);
+    assert!(
+        !entered.to_string().contains("529.982.247-25"),
+        "the tax id is not shown again"
+    );
+    admin
+        .post(&format!("/api/v1/supplier-orders/{id}/release"), &json!({}))
+        .await
+        .expect(200);
+    settle(&app).await;
+    let so = &supplier_orders(&app, &order_id).await[0];
+    assert_eq!(so["request_status"], "accepted", "{so:#}");
+    assert_eq!(sim.orders().len(), 1);
+    assert_eq!(sim.orders()[0].country_code, "BR");
 }

@@ -117,6 +117,7 @@ pub(crate) fn routes(registrar: Registrar) -> Registrar {
         .add(routes!(supplier_orders::post_release))
         .add(routes!(supplier_orders::put_ship_to))
         .add(routes!(supplier_orders::post_switch))
+        .add(routes!(supplier_orders::put_tax_id))
         .add(routes!(addresses::validate_address))
         .add(routes!(system::get_openapi))
 }
@@ -173,7 +174,9 @@ mod tests {
         AutoAcceptRequest, ConnectionRequest, CreateStoreRequest, RoutingWeightsJson, SettingsRequest,
         UpdateSettingsRequest,
     };
-    use super::supplier_orders::{ParcelRequest, ReferenceRequest, ReleaseRequest, ReshipRequest, ShipmentRequest};
+    use super::supplier_orders::{
+        ParcelRequest, ReferenceRequest, ReleaseRequest, ReshipRequest, ShipmentRequest, TaxIdRequest,
+    };
     use super::suppliers::{AgentExportRequest, CreateSupplierRequest, SupplierConnectionRequest};
     use crate::error::ApiError;
     use crate::input::{JsonBody, ReadJson};
@@ -211,7 +214,7 @@ mod tests {
     fn request_schemas_match_their_readers() {
         let doc = serde_json::to_value(crate::openapi()).unwrap_or_default();
         let schemas = &doc["components"]["schemas"];
-        let readers: [(&str, Reader); 24] = [
+        let readers: [(&str, Reader); 25] = [
             ("CreateStoreRequest", refused::<CreateStoreRequest>),
             ("ConnectionRequest", refused::<ConnectionRequest>),
             ("SettingsRequest", refused::<SettingsRequest>),
@@ -236,6 +239,7 @@ mod tests {
             ("ReleaseRequest", refused::<ReleaseRequest>),
             ("SupplierConnectionRequest", refused::<SupplierConnectionRequest>),
             ("AgentExportRequest", refused::<AgentExportRequest>),
+            ("TaxIdRequest", refused::<TaxIdRequest>),
         ];
         // Every request body of a route is among them.
         let covered: BTreeSet<&str> = readers.iter().map(|(name, _)| *name).collect();

@@ -50,6 +50,8 @@ pub enum SupplierOrderAction {
     AcceptPrice,
     /// `PUT …/ship-to`: correct the address sent to the supplier (before it has the order).
     EditShipTo,
+    /// `PUT …/tax-id`: enter the recipient's tax id (before the supplier has the order).
+    SetTaxId,
     /// `POST …/switch`: move the lines to the next offer.
     SwitchSupplier,
 }
@@ -104,6 +106,7 @@ pub fn allowed_actions(order: &Order, supplier_order: &SupplierOrder) -> Vec<Sup
     );
     if unsent && order_open {
         actions.push(A::EditShipTo);
+        actions.push(A::SetTaxId);
     }
     if supplier_order.is_live()
         && supplier_order.shipments.is_empty()
@@ -131,6 +134,8 @@ pub struct PlacementJson {
     pub refused_lines: Vec<RefusedLineJson>,
     /// The note sent to the supplier (blind dropshipping).
     pub note: Option<String>,
+    /// Whether the recipient's tax id was entered (it is not shown again).
+    pub has_tax_id: bool,
     #[serde(with = "time::serde::rfc3339::option")]
     pub submitted_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -203,6 +208,7 @@ impl PlacementJson {
                 })
                 .collect(),
             note: placement.note.clone(),
+            has_tax_id: placement.tax_id.is_some(),
             submitted_at: placement.submitted_at,
             accepted_at: placement.accepted_at,
             estimated_ship_at: placement.estimated_ship_at,
@@ -768,5 +774,46 @@ pub async fn post_switch(
 ) -> Result<Response, ApiError> {
     let id: SupplierOrderId = path_id(&id, "supplier order")?;
     let order = state.app.switch_supplier(scope, id).await?;
+    Ok(reply(StatusCode::OK, SupplierOrderJson::of(&order, id)?))
+}
+
+/// The recipient's tax id for the destination's customs.
+#[derive(ToSchema)]
+pub struct TaxIdRequest {
+    /// Brazil: CPF or CNPJ; Chile: RUT; South Korea: the personal customs code (`P` and 12
+    /// digits); checked for the destination's format and check digits.
+    #[schema(example = "529.982.247-25")]
+    pub tax_id: String,
+}
+
+impl ReadJson for TaxIdRequest {
+    fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
+        let tax_id = input.field("tax_id").required(problems, Input::text);
+        Some(Self { tax_id: tax_id? })
+    }
+}
+
+/// Enters the recipient's tax id a destination's customs need (the fix of a `tax_id_required`
+/// hold), before the supplier has the order; then release it.
+#[utoipa::path(
+    put, path = "/supplier-orders/{id}/tax-id", tag = "supplier orders",
+    params(("id" = String, Path, description = "Supplier order id")),
+    request_body = TaxIdRequest,
+    responses(
+        (status = 200, body = SupplierOrderJson),
+        (status = 404, description = "No such supplier order, or not the caller's", body = ErrorBody),
+        (status = 409, description = "The supplier has the order already", body = ErrorBody),
+        BodyErrors, CommonErrors,
+    )
+)]
+pub async fn put_tax_id(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let id: SupplierOrderId = path_id(&id, "supplier order")?;
+    let request: TaxIdRequest = body.read()?;
+    let order = state.app.set_supplier_order_tax_id(scope, id, &request.tax_id).await?;
     Ok(reply(StatusCode::OK, SupplierOrderJson::of(&order, id)?))
 }
