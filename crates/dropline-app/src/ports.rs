@@ -287,6 +287,10 @@ pub trait JobQueue: Send + Sync + 'static {
         lease: time::Duration,
         now: OffsetDateTime,
     ) -> Result<Vec<Job>, StoreError>;
+    /// Extends the lease of a job `worker` holds until `until` (a long job renews it as it
+    /// runs, so no other worker takes it meanwhile); false when the lease is no longer the
+    /// worker's (it ran out and another worker claimed the job, or the job is gone).
+    async fn extend_lease(&self, id: JobId, worker: &str, until: OffsetDateTime) -> Result<bool, StoreError>;
     /// Releases a claimed job to run again after `run_after`, counting the attempt.
     async fn retry_job(&self, id: JobId, error: &str, run_after: OffsetDateTime) -> Result<(), StoreError>;
     /// Gives a job up: kept for inspection, never claimed again.

@@ -147,6 +147,10 @@ impl JobQueue for PostgresStore {
         self.claim_due_jobs(worker, limit, lease, now).await
     }
 
+    async fn extend_lease(&self, id: JobId, worker: &str, until: OffsetDateTime) -> Result<bool, StoreError> {
+        self.extend_job_lease(id, worker, until).await
+    }
+
     async fn retry_job(&self, id: JobId, error: &str, run_after: OffsetDateTime) -> Result<(), StoreError> {
         self.release_job_for_retry(id, error, run_after).await
     }

@@ -66,6 +66,23 @@ impl crate::PostgresStore {
         Ok(jobs)
     }
 
+    pub(crate) async fn extend_job_lease(
+        &self,
+        id: JobId,
+        worker: &str,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let result =
+            sqlx::query("UPDATE jobs SET lease_until = $3 WHERE id = $1 AND lease_owner = $2 AND buried_at IS NULL")
+                .bind(id.0)
+                .bind(worker)
+                .bind(until)
+                .execute(&self.pool)
+                .await
+                .map_err(store_error)?;
+        Ok(result.rows_affected() > 0)
+    }
+
     pub(crate) async fn release_job_for_retry(
         &self,
         id: JobId,

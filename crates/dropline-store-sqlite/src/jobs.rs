@@ -55,6 +55,19 @@ pub(crate) fn claim_jobs(
     Ok(jobs)
 }
 
+/// Extends a lease the worker still holds.
+pub(crate) fn extend_lease(conn: &Connection, id: JobId, worker: &str, until: i64) -> Result<bool, StoreError> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE jobs SET lease_until = ?3, due_at = ?3
+             WHERE id = ?1 AND lease_owner = ?2 AND buried_at IS NULL",
+        )
+        .store()?
+        .execute(params![id.0, worker, until])
+        .store()?;
+    Ok(changed > 0)
+}
+
 /// Releases a job to run again at `run_after`, counting the attempt.
 pub(crate) fn retry_job(conn: &Connection, id: JobId, error: &str, run_after: i64) -> Result<(), StoreError> {
     let changed = conn

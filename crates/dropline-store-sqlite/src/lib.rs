@@ -442,6 +442,13 @@ impl JobQueue for SqliteStore {
             .await
     }
 
+    async fn extend_lease(&self, id: JobId, worker: &str, until: OffsetDateTime) -> Result<bool, StoreError> {
+        let worker = worker.to_string();
+        let until = micros(until);
+        self.write(move |conn| jobs::extend_lease(conn, id, &worker, until))
+            .await
+    }
+
     async fn retry_job(&self, id: JobId, error: &str, run_after: OffsetDateTime) -> Result<(), StoreError> {
         let error = error.to_string();
         let run_after = micros(run_after);

@@ -2107,6 +2107,37 @@ pub async fn jobs_lease_blocks_until_it_expires<B: Backend>(db: Arc<B>) {
     assert_eq!(db.count_pending_jobs().await.unwrap(), 1);
 }
 
+/// A lease its worker extends keeps other workers away past its first end; only the holder
+/// can extend it, and a lease that ran out and went to another worker is lost.
+pub async fn jobs_lease_extended_by_its_holder<B: Backend>(db: Arc<B>) {
+    let j = job("place_supplier_order", at(0), None);
+    db.commit(ChangeSet {
+        jobs: vec![j.clone()],
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+    let lease = Duration::seconds(60);
+    assert_eq!(
+        claim_ids(&db.claim_jobs("a", 10, lease, at(10)).await.unwrap()),
+        vec![j.id]
+    );
+    assert!(db.extend_lease(j.id, "a", at(130)).await.unwrap());
+    assert!(
+        !db.extend_lease(j.id, "b", at(500)).await.unwrap(),
+        "only the holder extends"
+    );
+    assert_eq!(
+        db.claim_jobs("b", 10, lease, at(100)).await.unwrap(),
+        vec![],
+        "still a's"
+    );
+    let taken = db.claim_jobs("b", 10, lease, at(131)).await.unwrap();
+    assert_eq!(claim_ids(&taken), vec![j.id]);
+    assert!(!db.extend_lease(j.id, "a", at(300)).await.unwrap(), "a lost it to b");
+    assert!(!db.extend_lease(JobId::new(), "a", at(300)).await.unwrap());
+}
+
 /// A job named in `finished_jobs` is deleted together with the rest of its change set.
 pub async fn jobs_finished_in_commit_are_deleted<B: Backend>(db: Arc<B>) {
     let store = seed_store(&*db).await.store.id;

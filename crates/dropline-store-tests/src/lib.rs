@@ -133,6 +133,7 @@ macro_rules! conformance_tests {
             messages_listing,
             jobs_claim_respects_run_after,
             jobs_lease_blocks_until_it_expires,
+            jobs_lease_extended_by_its_holder,
             jobs_finished_in_commit_are_deleted,
             jobs_finished_in_refused_change_set_stay,
             jobs_retry_counts_attempts_and_delays,

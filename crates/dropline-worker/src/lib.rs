@@ -159,9 +159,33 @@ impl Worker {
         while running.join_next().await.is_some() {}
     }
 
+    /// Runs the job while renewing its lease every third of the lease, so that a long job
+    /// (a placement waiting on a slow supplier) is never taken by another worker meanwhile:
+    /// two runs of one placement could both send the order.
+    async fn run_with_lease(&self, job: &Job) -> Result<(), AppError> {
+        let lease = self.config.lease;
+        let every = (lease / 3).max(Duration::from_millis(10));
+        let run = self.app.run_job(job);
+        tokio::pin!(run);
+        loop {
+            tokio::select! {
+                result = &mut run => return result,
+                _ = tokio::time::sleep(every) => {
+                    let until = time::OffsetDateTime::now_utc()
+                        + time::Duration::try_from(lease).unwrap_or(time::Duration::MINUTE);
+                    match self.app.backend().extend_lease(job.id, &self.config.name, until).await {
+                        Ok(true) => {}
+                        Ok(false) => tracing::warn!(job = %job.id, kind = %job.kind, "the job's lease was lost while it ran"),
+                        Err(err) => tracing::warn!(job = %job.id, error = %err, "renewing a job's lease failed"),
+                    }
+                }
+            }
+        }
+    }
+
     async fn run_one(&self, job: Job) -> Outcome {
         let queue = self.app.backend();
-        match self.app.run_job(&job).await {
+        match self.run_with_lease(&job).await {
             Ok(()) => Outcome::Done,
             Err(err) => {
                 let attempts = job.attempts + 1;
