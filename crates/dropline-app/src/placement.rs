@@ -262,6 +262,23 @@ impl App {
         }
     }
 
+    /// What a supplier-order job works on: the client, the order, its supplier order and the
+    /// supplier; `None` when any is gone (the job has nothing left to do).
+    async fn job_subject(
+        &self,
+        order_id: OrderId,
+        id: SupplierOrderId,
+    ) -> Result<Option<(Arc<dyn SupplierClient>, Order, SupplierOrder, Supplier)>, AppError> {
+        let Some(client) = self.supplier_client() else {
+            return Ok(None);
+        };
+        let Some((order, so)) = self.load_supplier_order(order_id, id).await? else {
+            return Ok(None);
+        };
+        let supplier = self.backend.get_supplier(so.supplier_id).await?;
+        Ok(supplier.map(|supplier| (client, order, so, supplier)))
+    }
+
     /// Loads the order and the supplier order of a job; `None` when either is gone.
     async fn load_supplier_order(
         &self,
@@ -348,13 +365,7 @@ impl App {
         id: SupplierOrderId,
         attempt: u32,
     ) -> Result<(), AppError> {
-        let Some(client) = self.supplier_client() else {
-            return self.finish_job(job).await;
-        };
-        let Some((order, so)) = self.load_supplier_order(order_id, id).await? else {
-            return self.finish_job(job).await;
-        };
-        let Some(supplier) = self.backend.get_supplier(so.supplier_id).await? else {
+        let Some((client, order, so, supplier)) = self.job_subject(order_id, id).await? else {
             return self.finish_job(job).await;
         };
         let placeable = matches!(
@@ -617,13 +628,7 @@ impl App {
         id: SupplierOrderId,
         attempt: u32,
     ) -> Result<(), AppError> {
-        let Some(client) = self.supplier_client() else {
-            return self.finish_job(job).await;
-        };
-        let Some((order, so)) = self.load_supplier_order(order_id, id).await? else {
-            return self.finish_job(job).await;
-        };
-        let Some(supplier) = self.backend.get_supplier(so.supplier_id).await? else {
+        let Some((client, order, so, supplier)) = self.job_subject(order_id, id).await? else {
             return self.finish_job(job).await;
         };
         let following = matches!(
@@ -769,13 +774,7 @@ impl App {
         id: SupplierOrderId,
         attempt: u32,
     ) -> Result<(), AppError> {
-        let Some(client) = self.supplier_client() else {
-            return self.finish_job(job).await;
-        };
-        let Some((order, so)) = self.load_supplier_order(order_id, id).await? else {
-            return self.finish_job(job).await;
-        };
-        let Some(supplier) = self.backend.get_supplier(so.supplier_id).await? else {
+        let Some((client, order, so, supplier)) = self.job_subject(order_id, id).await? else {
             return self.finish_job(job).await;
         };
         if so.state.request_status != RequestStatus::CancellationRequested {
@@ -941,19 +940,10 @@ impl App {
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
-        let order_id = self
-            .backend
-            .order_of_supplier_order(id)
-            .await?
-            .ok_or(AppError::NotFound("supplier order"))?;
-        self.change_order(scope, order_id, scope.actor(), |order, journal, _| {
+        self.change_supplier_order(scope, id, |order, journal, _| {
             Ok(order.edit_ship_to(id, ship_to.clone(), journal)?)
         })
         .await
-        .map_err(|err| match err {
-            AppError::NotFound("order") => AppError::NotFound("supplier order"),
-            other => other,
-        })
     }
 
     /// Enters the recipient's tax id on a supplier order that waits for it; the seller then
@@ -964,19 +954,12 @@ impl App {
         id: SupplierOrderId,
         tax_id: &str,
     ) -> Result<Order, AppError> {
-        let order_id = self
-            .backend
-            .order_of_supplier_order(id)
-            .await?
-            .ok_or(AppError::NotFound("supplier order"))?;
-        self.change_order(scope, order_id, scope.actor(), |order, journal, _| {
-            Ok(order.set_tax_id(id, tax_id, journal)?)
-        })
+        self.change_supplier_order(
+            scope,
+            id,
+            |order, journal, _| Ok(order.set_tax_id(id, tax_id, journal)?),
+        )
         .await
-        .map_err(|err| match err {
-            AppError::NotFound("order") => AppError::NotFound("supplier order"),
-            other => other,
-        })
     }
 
     /// The seller moves a supplier order's lines to the next offer (the supplier is too

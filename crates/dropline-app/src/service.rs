@@ -1050,7 +1050,12 @@ impl App {
     // The manual supplier flow
     // -----------------------------------------------------------------------------------------
 
-    async fn change_supplier_order<F>(&self, scope: Scope, id: SupplierOrderId, change: F) -> Result<Order, AppError>
+    pub(crate) async fn change_supplier_order<F>(
+        &self,
+        scope: Scope,
+        id: SupplierOrderId,
+        change: F,
+    ) -> Result<Order, AppError>
     where
         F: Fn(&mut Order, &mut Journal, &mut ChangeSet) -> Result<(), AppError> + Send + Sync,
     {
