@@ -125,11 +125,13 @@ impl App {
             if !changed {
                 return Ok(WebhookOutcome::Order(outcome));
             }
+            self.add_order_notices(&before, &mut order, &mut cancellations).await?;
             let changes = ChangeSet {
                 timeline: journal.events,
                 orders: vec![OrderWrite::Update(order)],
                 deliveries: record.clone().into_iter().collect(),
                 jobs: cancellations.jobs,
+                messages: cancellations.messages,
                 ..ChangeSet::default()
             };
             match self.backend.commit(changes).await {
@@ -271,6 +273,8 @@ impl App {
                 Ok(self.backend.commit(changes).await?)
             }
             JobKind::RouteOrder { .. }
+            | JobKind::SendMessage { .. }
+            | JobKind::PollTracking { .. }
             | JobKind::PlaceSupplierOrder { .. }
             | JobKind::SyncSupplierOrder { .. }
             | JobKind::CancelAtSupplier { .. }
@@ -511,6 +515,10 @@ mod tests {
             events: Vec::new(),
             shipped_at: None,
             delivered_at: None,
+            carrier_code: None,
+            expected_window: None,
+            last_checked_at: None,
+            first_scan_at: None,
         }
     }
 

@@ -3,7 +3,7 @@
 
 use crate::error::AppError;
 use crate::ports::{Job, NewJob};
-use dropline_domain::ids::{JobId, OrderId, ShipmentId, StoreId, SupplierId, SupplierOrderId};
+use dropline_domain::ids::{JobId, MessageId, OrderId, ShipmentId, StoreId, SupplierId, SupplierOrderId};
 use dropline_domain::order::Order;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -24,6 +24,10 @@ pub const SYNC_SUPPLIER_ORDER: &str = "sync_supplier_order";
 pub const CANCEL_AT_SUPPLIER: &str = "cancel_at_supplier";
 /// Stored name of the job that compares a supplier's own order list with dropline's.
 pub const RECONCILE_SUPPLIER: &str = "reconcile_supplier";
+/// Stored name of the job that sends one message of the outbox.
+pub const SEND_MESSAGE: &str = "send_message";
+/// Stored name of the job that asks the tracking sources about one parcel.
+pub const POLL_TRACKING: &str = "poll_tracking";
 
 /// A status written back to the storefront.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -67,6 +71,14 @@ pub enum JobKind {
     },
     /// Compare a supplier's order list with dropline's (`page` from 1).
     ReconcileSupplier { supplier_id: SupplierId },
+    /// Send one message of the outbox.
+    SendMessage { message_id: MessageId },
+    /// Ask the tracking sources about one parcel; `attempt` counts failed tries in a row.
+    PollTracking {
+        order_id: OrderId,
+        shipment_id: ShipmentId,
+        attempt: u32,
+    },
 }
 
 impl JobKind {
@@ -141,6 +153,22 @@ impl JobKind {
                 supplier_id: parse_field("supplier_id")?
                     .parse()
                     .map_err(|_| AppError::invalid("payload.supplier_id", "not an id"))?,
+            }),
+            SEND_MESSAGE => Ok(Self::SendMessage {
+                message_id: parse_field("message_id")?
+                    .parse()
+                    .map_err(|_| AppError::invalid("payload.message_id", "not an id"))?,
+            }),
+            POLL_TRACKING => Ok(Self::PollTracking {
+                order_id: order_id()?,
+                shipment_id: parse_field("shipment_id")?
+                    .parse()
+                    .map_err(|_| AppError::invalid("payload.shipment_id", "not an id"))?,
+                attempt: job
+                    .payload
+                    .get("attempt")
+                    .and_then(|a| a.as_u64())
+                    .map_or(0, |a| u32::try_from(a).unwrap_or(u32::MAX)),
             }),
             other => Err(AppError::invalid("kind", format!("unknown job kind '{other}'"))),
         }
@@ -217,5 +245,27 @@ pub fn reconcile_job(supplier_id: SupplierId, store_id: StoreId, now: OffsetDate
         payload: json!({ "supplier_id": supplier_id }),
         run_after: now,
         store_id: Some(store_id),
+    }
+}
+
+/// The job that sends a message of the outbox.
+pub fn send_message_job(message: &crate::ports::Message, run_after: OffsetDateTime) -> NewJob {
+    NewJob {
+        id: JobId::new(),
+        kind: SEND_MESSAGE.into(),
+        payload: json!({ "message_id": message.id }),
+        run_after,
+        store_id: Some(message.store_id),
+    }
+}
+
+/// The job that asks the tracking sources about a parcel, at `run_after`.
+pub fn poll_tracking_job(order: &Order, shipment_id: ShipmentId, attempt: u32, run_after: OffsetDateTime) -> NewJob {
+    NewJob {
+        id: JobId::new(),
+        kind: POLL_TRACKING.into(),
+        payload: json!({ "order_id": order.id, "shipment_id": shipment_id, "attempt": attempt }),
+        run_after,
+        store_id: Some(order.store_id),
     }
 }

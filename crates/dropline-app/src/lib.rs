@@ -9,7 +9,10 @@ pub mod agent;
 mod catalog_cache;
 pub mod connected;
 pub mod error;
+pub mod follow;
 pub mod jobs;
+pub mod mail;
+pub mod notify;
 pub mod placement;
 pub mod ports;
 pub mod reconcile;
@@ -18,6 +21,7 @@ pub mod service;
 pub mod storefront;
 pub mod supplier;
 pub mod token;
+pub mod tracking;
 
 pub use connected::WebhookOutcome;
 pub use error::{AppError, FieldError};

@@ -121,10 +121,14 @@ impl Breakers {
 /// fixed, half spread by the job's id) so that many orders failed together do not all come
 /// back at the same second.
 pub fn retry_delay(config: &PlacementConfig, attempt: u32, spread_seed: u128) -> Duration {
-    let exponential = config
-        .base_backoff
+    backoff(config.base_backoff, config.max_backoff, attempt, spread_seed)
+}
+
+/// Exponential backoff from `base`, capped at `max`, with equal jitter spread by `spread_seed`.
+pub fn backoff(base: Duration, max: Duration, attempt: u32, spread_seed: u128) -> Duration {
+    let exponential = base
         .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1).min(20)))
-        .min(config.max_backoff);
+        .min(max);
     let half = exponential / 2;
     let spread_millis = half.as_millis().max(1);
     let jitter = Duration::from_millis(u64::try_from(spread_seed % spread_millis).unwrap_or(0));
@@ -307,9 +311,11 @@ impl App {
                 .get_order(order_id)
                 .await?
                 .ok_or(AppError::NotFound("order"))?;
+            let before = order.clone();
             let mut journal = Journal::new(order.id, Actor::Worker, self.now());
             let mut changes = ChangeSet::default();
             change(&mut order, &mut journal, &mut changes)?;
+            self.add_order_notices(&before, &mut order, &mut changes).await?;
             changes.timeline.append(&mut journal.events);
             changes.orders.push(OrderWrite::Update(order.clone()));
             if !keep_job {
@@ -506,6 +512,7 @@ impl App {
             order.fail_supplier_order(id, kind, reason.clone(), &mut journal)?;
             self.reroute(&context, &mut order, &mut journal, &mut changes).await?;
             self.push_cancellation_jobs(&mut changes, &before, &order);
+            self.add_order_notices(&before, &mut order, &mut changes).await?;
             changes.timeline.append(&mut journal.events);
             changes.orders.push(OrderWrite::Update(order));
             changes.finished_jobs.push(job.id);
@@ -552,6 +559,7 @@ impl App {
                 .get_order(order_id)
                 .await?
                 .ok_or(AppError::NotFound("order"))?;
+            let before = order.clone();
             let mut journal = Journal::new(order.id, Actor::Worker, self.now());
             let mut changes = ChangeSet::default();
             let so = order.supplier_order(id)?.clone();
@@ -606,6 +614,7 @@ impl App {
                     .jobs
                     .push(jobs::supplier_order_job(SYNC_SUPPLIER_ORDER, &order, id, 0, at));
             }
+            self.add_order_notices(&before, &mut order, &mut changes).await?;
             changes.timeline.append(&mut journal.events);
             changes.orders.push(OrderWrite::Update(order));
             changes.finished_jobs.push(job.id);
@@ -993,6 +1002,7 @@ impl App {
             order.fail_supplier_order(id, FailureKind::Rejected, "switched by the seller".into(), &mut journal)?;
             self.reroute(&context, &mut order, &mut journal, &mut changes).await?;
             self.push_cancellation_jobs(&mut changes, &before, &order);
+            self.add_order_notices(&before, &mut order, &mut changes).await?;
             changes.timeline.append(&mut journal.events);
             changes.orders.push(OrderWrite::Update(order.clone()));
             match self.backend.commit(changes).await {

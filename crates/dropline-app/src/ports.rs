@@ -3,8 +3,10 @@
 
 use async_trait::async_trait;
 use dropline_domain::catalog::{Offer, Product, Store as Shop, StoreConnection, Supplier, Variant};
-use dropline_domain::ids::{JobId, MessageId, OfferId, OrderId, StoreId, SupplierId, SupplierOrderId, VariantId};
-use dropline_domain::order::Order;
+use dropline_domain::ids::{
+    JobId, MessageId, OfferId, OrderId, ShipmentId, StoreId, SupplierId, SupplierOrderId, VariantId,
+};
+use dropline_domain::order::{ExceptionKind, Order, SuggestedAction};
 use dropline_domain::state::OrderState;
 use dropline_domain::timeline::TimelineEvent;
 use serde::{Deserialize, Serialize};
@@ -113,20 +115,49 @@ impl MessageState {
     }
 }
 
-/// A customer notice in the outbox.
+/// An email in the outbox: to a customer (in the store's name) or to the seller.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     pub id: MessageId,
     pub store_id: StoreId,
-    pub order_id: OrderId,
-    /// Template name: `order_received`, `order_confirmed`, ...
+    /// The order it is about; `None` for a message about many (the seller's digest).
+    #[serde(default)]
+    pub order_id: Option<OrderId>,
+    /// Template name: `order_confirmed`, `shipped`, `seller_digest`, ...
     pub template: String,
     #[serde(default)]
     pub recipient: Option<String>,
+    /// What the template shows (never a supplier's name, price or link in a customer's).
     pub data: serde_json::Value,
     pub state: MessageState,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// The event it tells of (`shipped:{shipment}`); a second message with the same key
+    /// in the same store is not written, so one event never gives two emails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedupe_key: Option<String>,
+    /// Send attempts so far.
+    #[serde(default)]
+    pub attempts: u32,
+    /// Why the last attempt failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sent_at: Option<OffsetDateTime>,
+}
+
+/// A change to a message of the outbox after a send attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageUpdate {
+    pub id: MessageId,
+    pub state: MessageState,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub sent_at: Option<OffsetDateTime>,
 }
 
 /// Everything one engine step writes, committed in ONE transaction: the orders it changed,
@@ -137,7 +168,11 @@ pub struct ChangeSet {
     pub orders: Vec<OrderWrite>,
     pub timeline: Vec<TimelineEvent>,
     pub jobs: Vec<NewJob>,
+    /// New messages. One whose `dedupe_key` the store already holds is skipped (not an
+    /// error): the event was told already.
     pub messages: Vec<Message>,
+    /// Messages a send attempt changed.
+    pub message_updates: Vec<MessageUpdate>,
     /// Claimed jobs this step completed: they are deleted.
     pub finished_jobs: Vec<JobId>,
     /// Webhook deliveries this step handled. Refused with [`StoreError::Conflict`] when the
@@ -180,6 +215,7 @@ impl ChangeSet {
             && self.timeline.is_empty()
             && self.jobs.is_empty()
             && self.messages.is_empty()
+            && self.message_updates.is_empty()
             && self.finished_jobs.is_empty()
             && self.deliveries.is_empty()
             && self.stock_changes.is_empty()
@@ -203,12 +239,56 @@ pub struct OrderFilter {
     pub limit: u32,
 }
 
-/// Filters of the outbox listing.
+/// Filters of the outbox listing (newest first).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MessageFilter {
     pub store_id: Option<StoreId>,
     pub order_id: Option<OrderId>,
+    pub state: Option<MessageState>,
+    pub template: Option<String>,
     pub limit: u32,
+}
+
+/// Filters of the open-exception listing (oldest first: the work list).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExceptionFilter {
+    pub store_id: Option<StoreId>,
+    pub kind: Option<ExceptionKind>,
+    /// Only exceptions raised before this (at least this old).
+    pub raised_before: Option<OffsetDateTime>,
+    /// At most this many (the store caps it at 500).
+    pub limit: u32,
+}
+
+/// An open exception of an order, as the work list shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExceptionEntry {
+    pub order_id: OrderId,
+    pub store_id: StoreId,
+    /// The order name the customer sees.
+    pub order_number: String,
+    pub kind: ExceptionKind,
+    pub detail: String,
+    pub suggested_action: SuggestedAction,
+    pub raised_at: OffsetDateTime,
+}
+
+/// Where a parcel is: which order and store hold it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShipmentRef {
+    pub order_id: OrderId,
+    pub store_id: StoreId,
+    pub shipment_id: ShipmentId,
+}
+
+/// One delivered parcel of a supplier × destination lane, for the lane's measured times.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LaneSample {
+    pub supplier_id: SupplierId,
+    /// ISO 3166-1 alpha-2 of the destination.
+    pub country: String,
+    pub shipped_at: OffsetDateTime,
+    pub delivered_at: OffsetDateTime,
 }
 
 /// Durable state: stores, catalogue, orders with their timeline and the outbox.
@@ -272,6 +352,17 @@ pub trait Store: Send + Sync + 'static {
     /// The order's timeline, oldest first.
     async fn timeline(&self, order_id: OrderId) -> Result<Vec<TimelineEvent>, StoreError>;
     async fn list_messages(&self, filter: &MessageFilter) -> Result<Vec<Message>, StoreError>;
+    async fn get_message(&self, id: MessageId) -> Result<Option<Message>, StoreError>;
+
+    /// The order whose tracking page has this token.
+    async fn order_by_tracking_token(&self, token: &str) -> Result<Option<Order>, StoreError>;
+    /// The parcels with this tracking number (exact, as stored), in every store.
+    async fn shipments_by_tracking_number(&self, tracking_number: &str) -> Result<Vec<ShipmentRef>, StoreError>;
+    /// Open exceptions of orders (see [`ExceptionFilter`]).
+    async fn list_exceptions(&self, filter: &ExceptionFilter) -> Result<Vec<ExceptionEntry>, StoreError>;
+    /// Parcels of a store delivered since `since` (shipped and delivered times known), at
+    /// most 10 000, newest first.
+    async fn lane_samples(&self, store_id: StoreId, since: OffsetDateTime) -> Result<Vec<LaneSample>, StoreError>;
 }
 
 /// Durable background work. Jobs are added by [`Store::commit`] and finished by it too, so

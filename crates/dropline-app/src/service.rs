@@ -158,6 +158,12 @@ pub struct App {
     pub(crate) agent_sheets: Option<Arc<dyn crate::agent::AgentSheets>>,
     /// Where the engine reads the time.
     pub(crate) clock: Arc<dyn Fn() -> OffsetDateTime + Send + Sync>,
+    /// Sends the outbox's emails; `None`: messages stay queued in the outbox.
+    pub(crate) mailer: Option<Arc<dyn crate::mail::Mailer>>,
+    pub(crate) notify: Arc<crate::notify::NotifyConfig>,
+    /// A parcel-tracking service; `None`: parcels are followed through their suppliers.
+    pub(crate) tracking: Option<Arc<dyn crate::tracking::TrackingSource>>,
+    pub(crate) follow: Arc<crate::follow::FollowConfig>,
 }
 
 impl App {
@@ -175,7 +181,35 @@ impl App {
             placement: Arc::new(PlacementConfig::default()),
             agent_sheets: None,
             clock: Arc::new(OffsetDateTime::now_utc),
+            mailer: None,
+            notify: Arc::new(crate::notify::NotifyConfig::default()),
+            tracking: None,
+            follow: Arc::new(crate::follow::FollowConfig::default()),
         }
+    }
+
+    /// Sends the outbox's emails through this mailer.
+    pub fn with_mailer(mut self, mailer: Arc<dyn crate::mail::Mailer>) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
+    /// The tracking-page address, retries and backoff of the outbox.
+    pub fn with_notify_config(mut self, config: crate::notify::NotifyConfig) -> Self {
+        self.notify = Arc::new(config);
+        self
+    }
+
+    /// Follows parcels through this tracking service (besides their suppliers).
+    pub fn with_tracking_source(mut self, source: Arc<dyn crate::tracking::TrackingSource>) -> Self {
+        self.tracking = Some(source);
+        self
+    }
+
+    /// How often parcels are looked at, by state.
+    pub fn with_follow_config(mut self, config: crate::follow::FollowConfig) -> Self {
+        self.follow = Arc::new(config);
+        self
     }
 
     /// Places supplier orders through this client.
@@ -752,9 +786,16 @@ impl App {
                     cancel_in_place(&mut order, &mut journal)?;
                     false
                 } else {
-                    changes.messages.push(notice(&order, "order_received", now));
                     self.assess(context, &mut order, &mut journal, &mut changes).await?
                 };
+                let notices = crate::notify::Notices {
+                    store: &context.store,
+                    public_url: self.public_url(),
+                    now,
+                };
+                for message in crate::notify::notices_for_change(&notices, None, &mut order) {
+                    self.push_message(&mut changes, message);
+                }
                 let outcome = IngestOutcome {
                     order_id: order.id,
                     created: true,
@@ -767,6 +808,7 @@ impl App {
                 Ok((changes, outcome))
             }
             Some(mut order) => {
+                let original = order.clone();
                 let mut journal = Journal::new(order.id, actor, now);
                 let address_before = order.shipping_address.clone();
                 let payment_before = order.payment;
@@ -787,6 +829,7 @@ impl App {
                     routed,
                 };
                 if changed {
+                    self.add_order_notices(&original, &mut order, &mut changes).await?;
                     changes.timeline.append(&mut journal.events);
                     changes.orders.push(OrderWrite::Update(order));
                 }
@@ -837,7 +880,6 @@ impl App {
         }
         let mut rule_journal = Journal::new(order.id, Actor::Rule("auto_accept".into()), journal.at);
         order.apply(OrderEvent::Accept, &mut rule_journal)?;
-        changes.messages.push(notice(order, "order_confirmed", journal.at));
         let routed = apply_route_plan(store, order, plan, &offers, &mut rule_journal)?;
         self.push_placement_jobs(changes, order, &routed.created);
         journal.events.append(&mut rule_journal.events);
@@ -922,7 +964,7 @@ impl App {
                 ));
             }
             order.apply(OrderEvent::Accept, journal)?;
-            push_accept_jobs(changes, order, journal.at);
+            changes.jobs.push(jobs::route_job(order.id, order.store_id, journal.at));
             Ok(())
         })
         .await
@@ -1207,6 +1249,12 @@ impl App {
                 attempt,
             } => self.cancel_job(job, order_id, supplier_order_id, attempt).await,
             JobKind::ReconcileSupplier { supplier_id } => self.reconcile_job(job, supplier_id).await,
+            JobKind::SendMessage { message_id } => self.send_message_job(job, message_id).await,
+            JobKind::PollTracking {
+                order_id,
+                shipment_id,
+                attempt,
+            } => self.poll_tracking_job(job, order_id, shipment_id, attempt).await,
             other => self.run_storefront_job(job, other).await,
         }
     }
@@ -1274,12 +1322,14 @@ impl App {
         let mut attempt = 0;
         loop {
             let mut order = self.get_order(scope, id).await?;
+            let before = order.clone();
             let mut journal = Journal::new(order.id, actor.clone(), self.now());
             let mut changes = ChangeSet::default();
             change(&mut order, &mut journal, &mut changes)?;
             if journal.events.is_empty() && changes.is_empty() {
                 return Ok(order);
             }
+            self.add_order_notices(&before, &mut order, &mut changes).await?;
             changes.timeline.append(&mut journal.events);
             changes.orders.push(OrderWrite::Update(order.clone()));
             let moved_stock = !changes.stock_changes.is_empty();
@@ -1295,6 +1345,85 @@ impl App {
                 Err(err) => return Err(err.into()),
             }
         }
+    }
+}
+
+impl App {
+    /// Changes an order as the engine itself (a job, a push from a tracking service), with
+    /// what it tells and the job it finishes, if any; retried on a concurrent write. An
+    /// order that is gone finishes the job and changes nothing.
+    pub(crate) async fn change_order_as_worker<F>(
+        &self,
+        id: OrderId,
+        job: Option<&crate::ports::Job>,
+        change: F,
+    ) -> Result<Option<Order>, AppError>
+    where
+        F: Fn(&mut Order, &mut Journal, &mut ChangeSet) -> Result<(), AppError> + Send + Sync,
+    {
+        let mut attempt = 0;
+        loop {
+            let Some(mut order) = self.backend.get_order(id).await? else {
+                if let Some(job) = job {
+                    self.backend
+                        .commit(ChangeSet {
+                            finished_jobs: vec![job.id],
+                            ..ChangeSet::default()
+                        })
+                        .await?;
+                }
+                return Ok(None);
+            };
+            let before = order.clone();
+            let mut journal = Journal::new(order.id, Actor::Worker, self.now());
+            let mut changes = ChangeSet::default();
+            change(&mut order, &mut journal, &mut changes)?;
+            if let Some(job) = job {
+                changes.finished_jobs.push(job.id);
+            }
+            if !journal.events.is_empty() || order != before {
+                self.add_order_notices(&before, &mut order, &mut changes).await?;
+                changes.timeline.append(&mut journal.events);
+                changes.orders.push(OrderWrite::Update(order.clone()));
+            }
+            if changes.is_empty() {
+                return Ok(Some(order));
+            }
+            match self.backend.commit(changes).await {
+                Ok(()) => {
+                    order.version += 1;
+                    return Ok(Some(order));
+                }
+                Err(StoreError::Conflict(_)) if attempt < CONFLICT_RETRIES => attempt += 1,
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+
+    /// What an order change tells (customer emails, seller notifications) and the parcels
+    /// it starts following, added to `changes` before they are committed.
+    pub(crate) async fn add_order_notices(
+        &self,
+        before: &Order,
+        after: &mut Order,
+        changes: &mut ChangeSet,
+    ) -> Result<(), AppError> {
+        self.push_follow_jobs(before, after, changes);
+        if !crate::notify::worth_a_look(before, after) {
+            return Ok(());
+        }
+        let Some(store) = self.backend.get_store(after.store_id).await? else {
+            return Ok(());
+        };
+        let notices = crate::notify::Notices {
+            store: &store.store,
+            public_url: self.public_url(),
+            now: self.now(),
+        };
+        for message in crate::notify::notices_for_change(&notices, Some(before), after) {
+            self.push_message(changes, message);
+        }
+        Ok(())
     }
 }
 
@@ -1349,30 +1478,6 @@ pub fn assess_order(store: &Shop, order: &Order) -> (Vec<Finding>, Vec<HoldReaso
         reasons.push(HoldReason::PaymentNotCaptured);
     }
     (findings, reasons)
-}
-
-fn push_accept_jobs(changes: &mut ChangeSet, order: &Order, now: OffsetDateTime) {
-    changes.jobs.push(jobs::route_job(order.id, order.store_id, now));
-    changes.messages.push(notice(order, "order_confirmed", now));
-}
-
-/// A customer notice for the outbox, written in the same transaction as the change that
-/// causes it; a later sender turns it into an email.
-fn notice(order: &Order, template: &str, now: OffsetDateTime) -> Message {
-    Message {
-        id: dropline_domain::ids::MessageId::new(),
-        store_id: order.store_id,
-        order_id: order.id,
-        template: template.to_string(),
-        recipient: order.customer.email.clone(),
-        data: serde_json::json!({
-            "order_number": order.number,
-            "customer_name": order.customer.name,
-            "total": order.total.to_string(),
-        }),
-        state: crate::ports::MessageState::Queued,
-        created_at: now,
-    }
 }
 
 /// Whether the store's rules (other than routability) accept this order without the seller.
@@ -1460,6 +1565,11 @@ fn apply_route_plan(
                 }
             })
             .collect();
+        let transit_days = group
+            .lines
+            .iter()
+            .map(|l| (l.min_days, l.max_days))
+            .reduce(|(a, b), (c, d)| (a.max(c), b.max(d)));
         let supplier_order = SupplierOrder {
             id: SupplierOrderId::new(),
             supplier_id: group.supplier_id,
@@ -1476,7 +1586,10 @@ fn apply_route_plan(
             state: SupplierOrderState::NEW,
             shipments: Vec::new(),
             created_at: journal.at,
-            placement: Default::default(),
+            placement: dropline_domain::placement::Placement {
+                transit_days,
+                ..Default::default()
+            },
         };
         created.push(supplier_order.id);
         order.add_supplier_order(supplier_order, journal);

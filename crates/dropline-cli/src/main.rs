@@ -24,6 +24,7 @@ mod output;
 mod serve;
 mod stores;
 mod suppliers;
+mod tracking;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -86,6 +87,9 @@ enum Command {
     /// Check addresses without storing anything
     #[command(subcommand)]
     Address(address::AddressCommand),
+    /// Identify tracking numbers: their carrier and check digit
+    #[command(subcommand)]
+    Tracking(tracking::TrackingCommand),
     /// Seed a sample store with orders in every state, then serve it
     Demo(demo::DemoArgs),
     /// Measure the engine: orders/s and latency from receipt to supplier orders
@@ -138,6 +142,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Suppliers(command) => suppliers::run(&settings, command, json).await,
         Command::Import(command) => import::run(&settings, command, json).await,
         Command::Address(command) => address::run(command, json),
+        Command::Tracking(command) => tracking::run(command, json),
         Command::Demo(args) => demo::run(&settings, args, json).await,
         Command::Bench(args) => bench::run(&settings, args, json).await,
     }

@@ -55,6 +55,64 @@ pub struct JobArgs {
         value_parser = clap::value_parser!(u64).range(1..=crate::config::MAX_PLACEMENT_BACKOFF_MS)
     )]
     pub placement_backoff_ms: Option<u64>,
+    /// Public address of this server, on which the links to customers' tracking pages are
+    /// built (`https://track.shop.example`) [default: http://<listen address>]
+    #[arg(long, env = "DROPLINE_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// SMTP server the outbox's emails go through: `smtp://HOST[:PORT]` (STARTTLS, port 587),
+    /// `smtps://HOST[:PORT]` (TLS, 465) or `smtp+plain://HOST[:PORT]` (no TLS: a local relay).
+    /// The account comes from DROPLINE_SMTP_USERNAME and DROPLINE_SMTP_PASSWORD. Unset: emails
+    /// wait in the outbox
+    #[arg(long, env = "DROPLINE_SMTP_URL", value_name = "URL")]
+    pub smtp_url: Option<String>,
+    /// Folder of the stores' email template overrides (`<dir>/<store id>/<template>.html`,
+    /// `.txt`, `.subject.txt`)
+    #[arg(long, env = "DROPLINE_TEMPLATES_DIR", value_name = "DIR")]
+    pub templates_dir: Option<PathBuf>,
+    /// Address of the parcel-tracking service (17TRACK API v2.2); its key comes from
+    /// DROPLINE_TRACKING_API_KEY, without which parcels are followed through their suppliers
+    #[arg(long, env = "DROPLINE_TRACKING_API_BASE", value_name = "URL")]
+    pub tracking_api_base: Option<String>,
+    /// Seconds between checks of the orders' clocks (and of the daily digests) [default: 300]
+    #[arg(
+        long,
+        env = "DROPLINE_SCHEDULE_SECS",
+        value_name = "SECS",
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub schedule_secs: Option<u64>,
+}
+
+/// Reads `smtp://`, `smtps://` or `smtp+plain://` `HOST[:PORT]`.
+pub fn parse_smtp_url(url: &str) -> anyhow::Result<dropline_mail::SmtpConfig> {
+    use dropline_mail::{SmtpConfig, TlsMode};
+    let (tls, rest) = if let Some(rest) = url.strip_prefix("smtp://") {
+        (TlsMode::StartTls, rest)
+    } else if let Some(rest) = url.strip_prefix("smtps://") {
+        (TlsMode::Tls, rest)
+    } else if let Some(rest) = url.strip_prefix("smtp+plain://") {
+        (TlsMode::None, rest)
+    } else {
+        anyhow::bail!("--smtp-url must start with smtp://, smtps:// or smtp+plain://, not {url:?}");
+    };
+    let rest = rest.trim_end_matches('/');
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) => (
+            host,
+            port.parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| anyhow::anyhow!("--smtp-url has a bad port {port:?}"))?,
+        ),
+        None => (rest, tls.default_port()),
+    };
+    if host.is_empty() || host.contains(['/', '@', ' ']) {
+        anyhow::bail!("--smtp-url needs a host name (the account goes in DROPLINE_SMTP_USERNAME/PASSWORD)");
+    }
+    let mut config = SmtpConfig::new(host);
+    config.port = port;
+    config.tls = tls;
+    Ok(config)
 }
 
 impl JobArgs {
@@ -62,12 +120,59 @@ impl JobArgs {
     pub fn worker_config(&self, settings: &Settings) -> WorkerConfig {
         WorkerConfig {
             lease: self.job_lease_secs.map_or(settings.job_lease, Duration::from_secs),
+            schedule_every: Some(Duration::from_secs(self.schedule_secs.unwrap_or(300))),
             ..WorkerConfig::default()
         }
     }
 
-    /// The app, wired to the platforms and suppliers, with the placement settings applied.
-    pub fn app(&self, settings: &Settings, backend: std::sync::Arc<dyn dropline_app::ports::Backend>) -> App {
+    /// The app, wired to the platforms, suppliers, the SMTP server and the tracking service.
+    pub fn app(
+        &self,
+        settings: &Settings,
+        backend: std::sync::Arc<dyn dropline_app::ports::Backend>,
+        default_public_url: Option<String>,
+    ) -> anyhow::Result<App> {
+        let mut app = self.engine(settings, backend);
+        let public_url = self.public_url.clone().or(default_public_url);
+        if let Some(url) = &public_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            anyhow::bail!("--public-url must start with https:// or http://, not {url:?}");
+        }
+        app = app.with_notify_config(dropline_app::notify::NotifyConfig {
+            public_url,
+            ..Default::default()
+        });
+        if let Some(url) = &self.smtp_url {
+            let mut config = parse_smtp_url(url)?;
+            config.overrides_dir = self.templates_dir.clone();
+            if let Ok(username) = std::env::var("DROPLINE_SMTP_USERNAME")
+                && !username.is_empty()
+            {
+                config.credentials = Some(dropline_mail::SmtpCredentials {
+                    username,
+                    password: std::env::var("DROPLINE_SMTP_PASSWORD").unwrap_or_default(),
+                });
+            }
+            app = app.with_mailer(std::sync::Arc::new(dropline_mail::SmtpMailer::new(config)));
+        }
+        if let Ok(key) = std::env::var("DROPLINE_TRACKING_API_KEY")
+            && !key.trim().is_empty()
+        {
+            use dropline_connect::tracking_service::{TrackingServiceClient, TrackingServiceConfig};
+            let mut config = TrackingServiceConfig::new(key.trim());
+            if let Some(base) = &self.tracking_api_base {
+                config = config.with_api_base(base.clone());
+            }
+            let client = TrackingServiceClient::new(config)
+                .map_err(|err| anyhow::anyhow!("the tracking service cannot be used: {err}"))?;
+            app = app.with_tracking_source(std::sync::Arc::new(client));
+        }
+        Ok(app)
+    }
+
+    /// The engine with the placement settings applied, wired to platforms and suppliers.
+    fn engine(&self, settings: &Settings, backend: std::sync::Arc<dyn dropline_app::ports::Backend>) -> App {
         let base_backoff = self
             .placement_backoff_ms
             .map_or(settings.placement_backoff, Duration::from_millis);
@@ -154,8 +259,9 @@ pub async fn run_serve(settings: &Settings, args: ServeArgs) -> anyhow::Result<E
     }
     let listen = args.listen.unwrap_or_else(|| settings.listen.clone());
     tracing::info!(database = %database.describe(), "database ready");
+    let app = args.jobs.app(settings, backend, Some(format!("http://{listen}")))?;
     serve(
-        args.jobs.app(settings, backend),
+        app,
         args.jobs.worker_config(settings),
         &listen,
         admin.token,
@@ -224,7 +330,10 @@ pub async fn serve(
 pub async fn run_worker(settings: &Settings, args: WorkerArgs) -> anyhow::Result<ExitCode> {
     let database = Database::from_settings(settings)?;
     let backend = database.open().await?;
-    let worker = Worker::new(args.jobs.app(settings, backend), args.jobs.worker_config(settings));
+    let worker = Worker::new(
+        args.jobs.app(settings, backend, None)?,
+        args.jobs.worker_config(settings),
+    );
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(async move { worker.run(stopped).await });
     tracing::info!(database = %database.describe(), "worker running (Ctrl-C to stop)");

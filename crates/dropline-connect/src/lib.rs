@@ -13,6 +13,7 @@ pub mod shopify;
 pub mod signature;
 pub mod storefronts;
 pub mod suppliers;
+pub mod tracking_service;
 pub mod webhooks;
 pub mod wix;
 pub mod woocommerce;

@@ -102,6 +102,216 @@ pub struct StoreSettings {
     /// invoice, no prices, neutral packaging").
     #[serde(default)]
     pub supplier_note: Option<String>,
+    /// How the store appears to its customers in emails and on the tracking page.
+    #[serde(default)]
+    pub brand: StoreBrand,
+    /// Which customer emails the store sends.
+    #[serde(default)]
+    pub customer_emails: CustomerEmails,
+    /// What the seller is told, and where.
+    #[serde(default)]
+    pub seller_notifications: SellerNotifications,
+    /// The limit of each stage's clock.
+    #[serde(default)]
+    pub clocks: ClockLimits,
+    /// What the engine does by itself about an exception.
+    #[serde(default)]
+    pub exception_automation: ExceptionAutomation,
+}
+
+/// The store's brand, the only name a customer ever sees.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreBrand {
+    /// The name in the From header and on the page; the store's name when unset.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// `https://` URL of the logo shown in emails and on the tracking page.
+    #[serde(default)]
+    pub logo_url: Option<String>,
+    /// The address emails are sent from (`orders@shop.example`).
+    #[serde(default)]
+    pub from_email: Option<String>,
+    /// Where the customer's replies go; `support_email` when unset.
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    /// The support address shown to the customer.
+    #[serde(default)]
+    pub support_email: Option<String>,
+    /// The storefront's public URL (links in emails).
+    #[serde(default)]
+    pub website_url: Option<String>,
+}
+
+/// Per-message switches of the customer emails (all on by default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerEmails {
+    #[serde(default = "yes")]
+    pub order_confirmed: bool,
+    #[serde(default = "yes")]
+    pub shipped: bool,
+    #[serde(default = "yes")]
+    pub delayed: bool,
+    #[serde(default = "yes")]
+    pub out_for_delivery: bool,
+    #[serde(default = "yes")]
+    pub delivered: bool,
+    #[serde(default = "yes")]
+    pub delivery_failed: bool,
+    #[serde(default = "yes")]
+    pub cancelled: bool,
+    #[serde(default = "yes")]
+    pub refund_issued: bool,
+}
+
+impl Default for CustomerEmails {
+    fn default() -> Self {
+        Self {
+            order_confirmed: true,
+            shipped: true,
+            delayed: true,
+            out_for_delivery: true,
+            delivered: true,
+            delivery_failed: true,
+            cancelled: true,
+            refund_issued: true,
+        }
+    }
+}
+
+impl CustomerEmails {
+    /// Whether the customer email of this template is on (unknown templates are off).
+    pub fn allows(&self, template: &str) -> bool {
+        match template {
+            "order_confirmed" => self.order_confirmed,
+            "shipped" => self.shipped,
+            "delayed" => self.delayed,
+            "out_for_delivery" => self.out_for_delivery,
+            "delivered" => self.delivered,
+            "delivery_failed" => self.delivery_failed,
+            "cancelled" => self.cancelled,
+            "refund_issued" => self.refund_issued,
+            _ => false,
+        }
+    }
+}
+
+/// What the seller is emailed about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SellerNotifications {
+    /// The seller's address; no seller email is sent without it.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// An email for every new order.
+    #[serde(default = "yes")]
+    pub new_order: bool,
+    /// An email when an order needs the seller (an exception is raised).
+    #[serde(default = "yes")]
+    pub needs_attention: bool,
+    /// A daily digest of the open exceptions.
+    #[serde(default = "yes")]
+    pub daily_digest: bool,
+    /// The UTC hour (0–23) the digest goes out.
+    #[serde(default = "default_digest_hour")]
+    pub digest_hour_utc: u8,
+}
+
+fn default_digest_hour() -> u8 {
+    7
+}
+
+impl Default for SellerNotifications {
+    fn default() -> Self {
+        Self {
+            email: None,
+            new_order: true,
+            needs_attention: true,
+            daily_digest: true,
+            digest_hour_utc: default_digest_hour(),
+        }
+    }
+}
+
+/// The limit of each stage's clock, in hours. A lane with history replaces the transit and
+/// shipping limits with what was measured on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockLimits {
+    /// Paid (received) → placed with the supplier.
+    #[serde(default = "default_to_placed")]
+    pub placed_within_hours: u32,
+    /// Placed → accepted by the supplier.
+    #[serde(default = "default_to_accepted")]
+    pub accepted_within_hours: u32,
+    /// Accepted → shipped (a tracking number).
+    #[serde(default = "default_to_shipped")]
+    pub shipped_within_hours: u32,
+    /// Shipped → the carrier's first scan.
+    #[serde(default = "default_to_first_scan")]
+    pub first_scan_within_hours: u32,
+    /// First scan → delivered, when the lane has no history.
+    #[serde(default = "default_transit")]
+    pub transit_within_hours: u32,
+    /// A moving parcel with no news for this long is stalled.
+    #[serde(default = "default_stalled")]
+    pub no_news_hours: u32,
+    /// A parcel in customs for this long is stuck.
+    #[serde(default = "default_customs")]
+    pub customs_hours: u32,
+}
+
+fn default_to_placed() -> u32 {
+    24
+}
+fn default_to_accepted() -> u32 {
+    48
+}
+fn default_to_shipped() -> u32 {
+    5 * 24
+}
+fn default_to_first_scan() -> u32 {
+    4 * 24
+}
+fn default_transit() -> u32 {
+    25 * 24
+}
+fn default_stalled() -> u32 {
+    7 * 24
+}
+fn default_customs() -> u32 {
+    5 * 24
+}
+
+impl Default for ClockLimits {
+    fn default() -> Self {
+        Self {
+            placed_within_hours: default_to_placed(),
+            accepted_within_hours: default_to_accepted(),
+            shipped_within_hours: default_to_shipped(),
+            first_scan_within_hours: default_to_first_scan(),
+            transit_within_hours: default_transit(),
+            no_news_hours: default_stalled(),
+            customs_hours: default_customs(),
+        }
+    }
+}
+
+/// What the engine may do about an exception without the seller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionAutomation {
+    /// Email the customer when the parcel is late (the `delayed` message).
+    #[serde(default = "yes")]
+    pub tell_customer_when_late: bool,
+    /// Switch a supplier order that missed its shipping clock to the next offer.
+    #[serde(default)]
+    pub switch_supplier_when_late: bool,
+}
+
+impl Default for ExceptionAutomation {
+    fn default() -> Self {
+        Self {
+            tell_customer_when_late: true,
+            switch_supplier_when_late: false,
+        }
+    }
 }
 
 fn default_price_tolerance_bp() -> u32 {
@@ -122,6 +332,11 @@ impl Default for StoreSettings {
             supplier_price_tolerance_bp: default_price_tolerance_bp(),
             margin_floor_bp: None,
             supplier_note: None,
+            brand: StoreBrand::default(),
+            customer_emails: CustomerEmails::default(),
+            seller_notifications: SellerNotifications::default(),
+            clocks: ClockLimits::default(),
+            exception_automation: ExceptionAutomation::default(),
         }
     }
 }

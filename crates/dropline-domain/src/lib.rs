@@ -5,7 +5,9 @@
 //! the time in) and never uses floating point for money.
 
 pub mod address;
+pub mod carrier;
 pub mod catalog;
+pub mod clocks;
 pub mod ids;
 pub mod money;
 pub mod order;

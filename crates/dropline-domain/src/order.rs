@@ -127,6 +127,26 @@ crate::state::snake_enum!(
         SupplierMismatch => "supplier_mismatch",
         /// A supplier reported a tracking number that fails its carrier's check.
         InvalidTracking => "invalid_tracking",
+        /// Paid but not placed with a supplier within the store's limit.
+        PlacementLate => "placement_late",
+        /// Placed but not accepted by the supplier within the limit.
+        AcceptanceLate => "acceptance_late",
+        /// Accepted but not shipped (no tracking number) within the limit.
+        ShippingLate => "shipping_late",
+        /// Shipped but the carrier has not scanned the parcel within the limit.
+        NoFirstScan => "no_first_scan",
+        /// A moving parcel has had no new carrier event for too long.
+        TrackingStalled => "tracking_stalled",
+        /// A parcel is past its expected delivery window.
+        PastDeliveryWindow => "past_delivery_window",
+        /// A parcel has been in customs for too long.
+        StuckInCustoms => "stuck_in_customs",
+        /// The carrier could not deliver (attempt failed, exception, returned to sender).
+        DeliveryProblem => "delivery_problem",
+        /// A tracking source answered something unreadable or named an unknown carrier.
+        TrackingUnreadable => "tracking_unreadable",
+        /// A message to the customer could not be delivered (bad address, bounce).
+        MessageUndeliverable => "message_undeliverable",
     }
 );
 
@@ -139,6 +159,10 @@ crate::state::snake_enum!(
         Reship => "reship",
         Refund => "refund",
         SwitchSupplier => "switch_supplier",
+        /// Remind the supplier to ship (or to hand the parcel to the carrier).
+        NudgeSupplier => "nudge_supplier",
+        /// Check the customer's contact details.
+        CheckCustomerContact => "check_customer_contact",
     }
 );
 
@@ -168,6 +192,72 @@ pub struct Shipment {
     pub shipped_at: Option<OffsetDateTime>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub delivered_at: Option<OffsetDateTime>,
+    /// The detected carrier's code (`ups`, `s10`, `yunexpress`, …), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier_code: Option<String>,
+    /// The delivery window promised to the customer (earliest, latest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_window: Option<DeliveryWindow>,
+    /// When a tracking source was last asked about the parcel.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_checked_at: Option<OffsetDateTime>,
+    /// The carrier's first scan (the first carrier event past `info_received`).
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub first_scan_at: Option<OffsetDateTime>,
+}
+
+impl Shipment {
+    /// The link a customer follows to the carrier's own tracking page: the carrier's public
+    /// page when the number is recognised (never a supplier's page), else the link given
+    /// with the parcel.
+    pub fn public_tracking_url(&self) -> Option<String> {
+        let detection = crate::carrier::detect_carrier(&self.tracking_number);
+        detection
+            .best()
+            .filter(|c| c.valid && !c.tracking_url.is_empty())
+            .map(|c| c.tracking_url.clone())
+            .or_else(|| self.tracking_url.clone())
+    }
+
+    /// When the carrier last reported something, if it ever did.
+    pub fn last_carrier_event_at(&self) -> Option<OffsetDateTime> {
+        self.events.iter().filter(|e| e.from_carrier).map(|e| e.at).max()
+    }
+
+    /// When the parcel last changed in any way (carrier or dropline).
+    pub fn last_event_at(&self) -> Option<OffsetDateTime> {
+        self.events.iter().map(|e| e.at).max()
+    }
+
+    /// When it entered its current state.
+    pub fn state_since(&self) -> Option<OffsetDateTime> {
+        let mut since = None;
+        for event in &self.events {
+            if event.state == self.state {
+                since = since.or(Some(event.at));
+            } else {
+                since = None;
+            }
+        }
+        since
+    }
+}
+
+/// The dates between which a parcel is expected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryWindow {
+    #[serde(with = "time::serde::rfc3339")]
+    pub earliest: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub latest: OffsetDateTime,
 }
 
 /// One normalized carrier event of a parcel.
@@ -176,8 +266,30 @@ pub struct ShipmentEvent {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     pub state: ShipmentState,
+    /// The carrier's own words.
     #[serde(default)]
     pub note: Option<String>,
+    /// Where it happened (city, country), when the carrier says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Reported by the carrier (through a tracking source or the seller), as opposed to
+    /// written by dropline itself (parcel added, supplier said shipped).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub from_carrier: bool,
+}
+
+/// Most events kept per parcel: a source that repeats itself cannot grow an order forever.
+pub const MAX_EVENTS_PER_PARCEL: usize = 200;
+
+/// What merging a tracking source's events into a parcel did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrackingUpdate {
+    /// Events not seen before.
+    pub new_events: usize,
+    /// States the parcel moved into, in order.
+    pub reached: Vec<ShipmentState>,
+    /// New events older than the parcel's latest: kept in its history only.
+    pub out_of_order: usize,
 }
 
 /// One line of a supplier order: which supplier variant, how many, at what cost.
@@ -297,6 +409,10 @@ pub struct Order {
     /// Problems the seller must look at (open and resolved).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exceptions: Vec<OrderException>,
+    /// The unguessable token of the customer's tracking page (`/track/{token}`), set when
+    /// the first parcel ships.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking_token: Option<String>,
     /// Optimistic-concurrency version, kept by the store.
     #[serde(default)]
     pub version: u64,
@@ -339,6 +455,7 @@ impl Order {
             shipping_method: incoming.shipping_method,
             source_updated_at: incoming.source_updated_at,
             exceptions: Vec::new(),
+            tracking_token: None,
             version: 0,
         };
         journal.record(
@@ -551,6 +668,48 @@ impl Order {
         true
     }
 
+    /// Resolves the open exception of this kind and detail (its condition cleared); false
+    /// when there is none.
+    pub fn resolve_exception(&mut self, kind: ExceptionKind, detail: &str, journal: &mut Journal) -> bool {
+        let Some(exception) = self
+            .exceptions
+            .iter_mut()
+            .find(|e| e.kind == kind && e.detail == detail && e.resolved_at.is_none())
+        else {
+            return false;
+        };
+        exception.resolved_at = Some(journal.at);
+        self.updated_at = journal.at;
+        journal.record("exception.resolved", format!("{kind} cleared: {detail}"), None, None);
+        true
+    }
+
+    /// Promises the customer a new delivery window for a parcel (after telling them it is late).
+    pub fn promise_delivery(
+        &mut self,
+        shipment_id: ShipmentId,
+        window: DeliveryWindow,
+        journal: &mut Journal,
+    ) -> Result<(), OrderError> {
+        if window.latest < window.earliest {
+            return Err(OrderError::Invalid {
+                field: "expected_window".into(),
+                reason: "the latest date is before the earliest".into(),
+            });
+        }
+        let (_, shipment) = self.shipment_mut(shipment_id)?;
+        shipment.expected_window = Some(window);
+        let number = shipment.tracking_number.clone();
+        self.updated_at = journal.at;
+        journal.record(
+            "shipment.window_promised",
+            format!("Parcel {number} now expected by {}", window.latest.date()),
+            None,
+            None,
+        );
+        Ok(())
+    }
+
     /// The exceptions still open.
     pub fn open_exceptions(&self) -> impl Iterator<Item = &OrderException> {
         self.exceptions.iter().filter(|e| e.resolved_at.is_none())
@@ -647,6 +806,9 @@ impl Order {
         let supplier_order = self.supplier_order_mut(id)?;
         supplier_order.supplier_reference = Some(reference.to_string());
         supplier_order.actual_cost = actual_cost;
+        // Placed and accepted in one step (the seller ordered by hand): both clocks start.
+        supplier_order.placement.submitted_at.get_or_insert(journal.at);
+        supplier_order.placement.accepted_at = Some(journal.at);
         journal.record(
             "supplier_order.reference_recorded",
             format!("Supplier order id {reference} recorded"),
@@ -687,6 +849,15 @@ impl Order {
             .into());
         }
         let shipment_id = ShipmentId::new();
+        let detected = crate::carrier::detect_carrier(tracking_number);
+        let carrier_code = detected.best().filter(|c| c.valid).map(|c| c.carrier.to_string());
+        let expected_window = supplier_order
+            .placement
+            .transit_days
+            .map(|(fewest, most)| DeliveryWindow {
+                earliest: journal.at + time::Duration::days(i64::from(fewest)),
+                latest: journal.at + time::Duration::days(i64::from(most.max(fewest))),
+            });
         supplier_order.shipments.push(Shipment {
             id: shipment_id,
             carrier: carrier.trim().to_string(),
@@ -697,9 +868,15 @@ impl Order {
                 at: journal.at,
                 state: ShipmentState::InfoReceived,
                 note: None,
+                location: None,
+                from_carrier: false,
             }],
             shipped_at: None,
             delivered_at: None,
+            carrier_code,
+            expected_window,
+            last_checked_at: None,
+            first_scan_at: None,
         });
         self.updated_at = journal.at;
         journal.record(
@@ -720,13 +897,94 @@ impl Order {
         note: Option<String>,
         journal: &mut Journal,
     ) -> Result<(), OrderError> {
-        let at = journal.at;
+        let event = ShipmentEvent {
+            at: journal.at,
+            state: event,
+            note,
+            location: None,
+            from_carrier: false,
+        };
+        self.move_parcel(shipment_id, event, journal)
+    }
+
+    /// Merges what a tracking source reports about a parcel: events already known are
+    /// skipped (the same time, state, place and words), the rest join the history in time
+    /// order, and the newest carrier events move the parcel (and its supplier order and the
+    /// order) through the shipment machine. An event older than the parcel's latest carrier
+    /// event only joins the history, so a late, out-of-order report never moves a parcel
+    /// back. Events the machine refuses (a delivered parcel reported in transit again) are
+    /// kept in the history too.
+    pub fn record_tracking(
+        &mut self,
+        shipment_id: ShipmentId,
+        mut events: Vec<ShipmentEvent>,
+        journal: &mut Journal,
+    ) -> Result<TrackingUpdate, OrderError> {
+        events.sort_by_key(|e| e.at);
+        let mut update = TrackingUpdate::default();
+        for mut event in events {
+            event.from_carrier = true;
+            let (_, shipment) = self.shipment_mut(shipment_id)?;
+            let known = shipment.events.iter().any(|e| {
+                e.from_carrier
+                    && e.at == event.at
+                    && e.state == event.state
+                    && e.location == event.location
+                    && e.note == event.note
+            });
+            if known {
+                continue;
+            }
+            update.new_events += 1;
+            let latest = shipment.last_carrier_event_at();
+            if event.state != ShipmentState::InfoReceived && shipment.first_scan_at.is_none_or(|t| event.at < t) {
+                shipment.first_scan_at = Some(event.at);
+            }
+            let in_order = latest.is_none_or(|latest| event.at >= latest);
+            let moves =
+                in_order && event.state != shipment.state && next_shipment_state(shipment.state, event.state).is_ok();
+            if !in_order {
+                update.out_of_order += 1;
+            }
+            if moves {
+                update.reached.push(event.state);
+                self.move_parcel(shipment_id, event, journal)?;
+            } else {
+                let (_, shipment) = self.shipment_mut(shipment_id)?;
+                let at = shipment.events.partition_point(|e| e.at <= event.at);
+                shipment.events.insert(at, event);
+            }
+        }
+        let (_, shipment) = self.shipment_mut(shipment_id)?;
+        shipment.last_checked_at = Some(journal.at);
+        if shipment.events.len() > MAX_EVENTS_PER_PARCEL {
+            // Keep the first event (when the parcel was added) and the newest ones.
+            let excess = shipment.events.len() - MAX_EVENTS_PER_PARCEL;
+            shipment.events.drain(1..=excess);
+        }
+        if update.new_events > 0 {
+            self.updated_at = journal.at;
+        }
+        Ok(update)
+    }
+
+    /// Moves a parcel to `event`'s state (refused by the shipment machine when it cannot)
+    /// and the supplier order and order with it.
+    fn move_parcel(
+        &mut self,
+        shipment_id: ShipmentId,
+        event: ShipmentEvent,
+        journal: &mut Journal,
+    ) -> Result<(), OrderError> {
+        let at = event.at;
+        let state = event.state;
         let (supplier_order_id, from) = {
             let (supplier_order, shipment) = self.shipment_mut(shipment_id)?;
             let from = shipment.state;
-            let to = next_shipment_state(from, event)?;
+            let to = next_shipment_state(from, state)?;
             shipment.state = to;
-            shipment.events.push(ShipmentEvent { at, state: to, note });
+            let position = shipment.events.partition_point(|e| e.at <= at);
+            shipment.events.insert(position, event);
             if to != ShipmentState::InfoReceived && shipment.shipped_at.is_none() && !to.is_failure() {
                 shipment.shipped_at = Some(at);
             }
@@ -735,12 +993,12 @@ impl Order {
             }
             (supplier_order, from)
         };
-        self.updated_at = at;
+        self.updated_at = self.updated_at.max(journal.at);
         journal.record(
-            &format!("shipment.{event}"),
-            format!("Parcel {event}"),
+            &format!("shipment.{state}"),
+            format!("Parcel {state}"),
             Some(from.to_string()),
-            Some(event.to_string()),
+            Some(state.to_string()),
         );
         // A supplier order whose parcels are all delivered is done.
         let supplier_order = self.supplier_order(supplier_order_id)?;
@@ -757,7 +1015,7 @@ impl Order {
         if all_delivered && !supplier_order.state.is_terminal() {
             self.apply_supplier_order(supplier_order_id, SupplierOrderEvent::Close, journal)?;
         }
-        if event.is_failure() && event != ShipmentState::Expired {
+        if state.is_failure() && state != ShipmentState::Expired {
             if matches!(
                 self.state,
                 OrderState::InFulfillment
@@ -852,7 +1110,12 @@ impl Order {
                 | OrderState::PartiallyShipped
                 | OrderState::Shipped
                 | OrderState::PartiallyDelivered
-        );
+        ) || (self.state == OrderState::DeliveryFailed
+            && self
+                .supplier_orders
+                .iter()
+                .flat_map(|so| &so.shipments)
+                .all(|s| !s.state.is_failure()));
         let progress = self.derived_progress();
         if fulfilling && progress.state() != self.state {
             self.apply(OrderEvent::Progress { progress }, journal)?;
@@ -941,6 +1204,88 @@ fn totals(incoming: &IncomingOrder, lines: &[LineItem]) -> Result<(Money, Money)
         .checked_add(incoming.shipping_total)
         .map_err(|_| overflow("shipping_total"))?;
     Ok((subtotal, total))
+}
+
+/// Orders for the tests of other domain modules.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+    use crate::catalog::SupplierKind;
+
+    fn eur(minor: i64) -> Money {
+        Money::new(minor, Currency::parse("EUR").expect("EUR"))
+    }
+
+    /// An accepted, paid order of one line to Berlin, received at `at`.
+    pub(crate) fn accepted_order(at: OffsetDateTime) -> Order {
+        let mut journal = Journal::new(OrderId::new(), crate::timeline::Actor::System, at);
+        let incoming = IncomingOrder {
+            external_id: "ext-1".into(),
+            number: "#1001".into(),
+            customer: Customer {
+                name: "Grace Hopper".into(),
+                email: Some("grace@example.com".into()),
+                phone: None,
+            },
+            shipping_address: Address {
+                first_name: "Grace".into(),
+                last_name: "Hopper".into(),
+                address1: "Unter den Linden 1".into(),
+                city: "Berlin".into(),
+                postal_code: "10117".into(),
+                country_code: "DE".into(),
+                ..Address::default()
+            },
+            lines: vec![IncomingLine {
+                external_id: None,
+                sku: "LAMP".into(),
+                title: "Desk lamp".into(),
+                variant_title: None,
+                quantity: 1,
+                unit_price: eur(2500),
+                requires_shipping: true,
+                platform_product_id: None,
+                platform_variant_id: None,
+                fulfillable_quantity: None,
+            }],
+            currency: Currency::parse("EUR").expect("EUR"),
+            shipping_total: eur(0),
+            payment: PaymentState::Paid,
+            placed_at: at,
+            test: false,
+            cancelled_at: None,
+            source_updated_at: None,
+            charged_total: None,
+            shipping_method: None,
+        };
+        let mut order = Order::receive(StoreId::new(), incoming, |_| None, &mut journal).expect("order");
+        order.apply(OrderEvent::Accept, &mut journal).expect("accept");
+        order
+    }
+
+    /// Gives the whole order to one supplier and starts fulfillment.
+    pub(crate) fn route_to(order: &mut Order, supplier_id: SupplierId, journal: &mut Journal) {
+        let supplier_order = SupplierOrder {
+            id: SupplierOrderId::new(),
+            supplier_id,
+            supplier_name: "Shenzhen Lights".into(),
+            supplier_kind: SupplierKind::Cj,
+            lines: Vec::new(),
+            ship_to: order.shipping_address.clone(),
+            shipping_method: None,
+            expected_cost: eur(900),
+            actual_cost: None,
+            supplier_reference: None,
+            idempotency_key: "k-1".into(),
+            attempt: 1,
+            state: crate::state::SupplierOrderState::NEW,
+            shipments: Vec::new(),
+            created_at: journal.at,
+            placement: Default::default(),
+        };
+        order.add_supplier_order(supplier_order, journal);
+        order.apply(OrderEvent::StartFulfillment, journal).expect("start");
+    }
 }
 
 #[cfg(test)]
@@ -1347,5 +1692,162 @@ mod tests {
         // Never more than ordered.
         order.lines[0].fulfillable_quantity = Some(9);
         assert_eq!(order.lines[0].quantity_to_ship(), 4);
+    }
+}
+
+#[cfg(test)]
+mod tracking_tests {
+    use super::test_support::{accepted_order, route_to};
+    use super::*;
+    use crate::timeline::Actor;
+    use time::Duration;
+    use time::macros::datetime;
+
+    const T0: OffsetDateTime = datetime!(2026-11-01 08:00 UTC);
+
+    fn shipped() -> (Order, ShipmentId) {
+        let mut order = accepted_order(T0);
+        let mut journal = Journal::new(order.id, Actor::System, T0);
+        route_to(&mut order, SupplierId::new(), &mut journal);
+        let so = order.supplier_orders[0].id;
+        order
+            .record_supplier_reference(so, "R-1", None, &mut journal)
+            .expect("reference");
+        let mut journal = Journal::new(order.id, Actor::System, T0 + Duration::days(2));
+        let parcel = order
+            .add_shipment(so, "China Post", "RB123456785CN", None, &mut journal)
+            .expect("parcel");
+        (order, parcel)
+    }
+
+    fn event(day: i64, state: ShipmentState, place: &str) -> ShipmentEvent {
+        ShipmentEvent {
+            at: T0 + Duration::days(day),
+            state,
+            note: Some(format!("{state} at {place}")),
+            location: Some(place.into()),
+            from_carrier: false,
+        }
+    }
+
+    fn record(order: &mut Order, parcel: ShipmentId, day: i64, events: Vec<ShipmentEvent>) -> TrackingUpdate {
+        let mut journal = Journal::new(order.id, Actor::System, T0 + Duration::days(day));
+        order.record_tracking(parcel, events, &mut journal).expect("tracking")
+    }
+
+    #[test]
+    fn events_are_merged_in_time_order_and_duplicates_are_skipped() {
+        let (mut order, parcel) = shipped();
+        let first = record(
+            &mut order,
+            parcel,
+            4,
+            vec![
+                event(4, ShipmentState::InTransit, "Guangzhou"),
+                event(3, ShipmentState::InTransit, "Shenzhen"),
+                event(4, ShipmentState::InTransit, "Guangzhou"),
+            ],
+        );
+        assert_eq!(first.new_events, 2);
+        assert_eq!(first.reached, vec![ShipmentState::InTransit]);
+        assert_eq!(order.state, OrderState::Shipped);
+        let again = record(
+            &mut order,
+            parcel,
+            5,
+            vec![event(4, ShipmentState::InTransit, "Guangzhou")],
+        );
+        assert_eq!(again, TrackingUpdate::default());
+        let shipment = &order.supplier_orders[0].shipments[0];
+        let times: Vec<_> = shipment.events.iter().map(|e| e.at).collect();
+        let mut sorted = times.clone();
+        sorted.sort();
+        assert_eq!(times, sorted);
+        assert_eq!(shipment.first_scan_at, Some(T0 + Duration::days(3)));
+        assert_eq!(shipment.last_checked_at, Some(T0 + Duration::days(5)));
+    }
+
+    #[test]
+    fn a_late_report_of_an_older_event_never_moves_the_parcel_back() {
+        let (mut order, parcel) = shipped();
+        record(
+            &mut order,
+            parcel,
+            9,
+            vec![event(9, ShipmentState::OutForDelivery, "Berlin")],
+        );
+        let update = record(
+            &mut order,
+            parcel,
+            10,
+            vec![event(6, ShipmentState::Customs, "Frankfurt")],
+        );
+        assert_eq!(update.out_of_order, 1);
+        assert!(update.reached.is_empty());
+        let shipment = &order.supplier_orders[0].shipments[0];
+        assert_eq!(shipment.state, ShipmentState::OutForDelivery);
+        assert!(shipment.events.iter().any(|e| e.state == ShipmentState::Customs));
+    }
+
+    #[test]
+    fn a_delivered_parcel_keeps_later_noise_in_its_history_only() {
+        let (mut order, parcel) = shipped();
+        let update = record(
+            &mut order,
+            parcel,
+            12,
+            vec![
+                event(5, ShipmentState::InTransit, "Shenzhen"),
+                event(11, ShipmentState::Delivered, "Berlin"),
+                event(12, ShipmentState::InTransit, "Berlin"),
+            ],
+        );
+        assert_eq!(update.reached, vec![ShipmentState::InTransit, ShipmentState::Delivered]);
+        assert_eq!(order.state, OrderState::Delivered);
+        assert_eq!(
+            order.supplier_orders[0].shipments[0].delivered_at,
+            Some(T0 + Duration::days(11))
+        );
+    }
+
+    #[test]
+    fn a_failed_attempt_then_delivery_recovers_the_order() {
+        let (mut order, parcel) = shipped();
+        record(
+            &mut order,
+            parcel,
+            8,
+            vec![event(8, ShipmentState::AttemptFailed, "Berlin")],
+        );
+        assert_eq!(order.state, OrderState::DeliveryFailed);
+        record(
+            &mut order,
+            parcel,
+            9,
+            vec![event(9, ShipmentState::Delivered, "Berlin")],
+        );
+        assert_eq!(order.state, OrderState::Delivered);
+    }
+
+    #[test]
+    fn a_parcel_keeps_a_bounded_history() {
+        let (mut order, parcel) = shipped();
+        let events = (0..(MAX_EVENTS_PER_PARCEL as i64 + 50))
+            .map(|i| ShipmentEvent {
+                at: T0 + Duration::days(3) + Duration::minutes(i),
+                state: ShipmentState::InTransit,
+                note: Some(format!("scan {i}")),
+                location: None,
+                from_carrier: true,
+            })
+            .collect();
+        record(&mut order, parcel, 4, events);
+        let shipment = &order.supplier_orders[0].shipments[0];
+        assert_eq!(shipment.events.len(), MAX_EVENTS_PER_PARCEL);
+        assert_eq!(shipment.events[0].state, ShipmentState::InfoReceived);
+        assert_eq!(
+            shipment.events.last().and_then(|e| e.note.clone()).as_deref(),
+            Some(format!("scan {}", MAX_EVENTS_PER_PARCEL + 49).as_str())
+        );
     }
 }

@@ -93,6 +93,10 @@ pub struct Placement {
     /// The note sent with the order (blind dropshipping: no invoice, no prices).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Delivery days the chosen shipping method promises (fewest, most), from routing: a
+    /// parcel's delivery window starts from them when it ships.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transit_days: Option<(u32, u32)>,
     /// When the request went out (the `placing` mark).
     #[serde(
         default,

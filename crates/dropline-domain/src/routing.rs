@@ -1404,6 +1404,7 @@ mod tests {
             shipping_method: None,
             source_updated_at: None,
             exceptions: Vec::new(),
+            tracking_token: None,
             version: 0,
         };
         let context = fixture.context(RoutingPolicy::Fastest, RoutingWeights::default());

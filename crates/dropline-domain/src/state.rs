@@ -186,6 +186,10 @@ pub fn next_order_state(state: OrderState, event: &OrderEvent) -> Result<OrderSt
         (S::OnHold, OrderEvent::Release) => S::PendingReview,
         (S::Accepted, OrderEvent::StartFulfillment) => S::InFulfillment,
         (_, OrderEvent::Progress { progress }) if fulfilling && state != S::Delivered => progress.state(),
+        // The carrier recovered after a failed attempt (the parcel moved on, or arrived).
+        (S::DeliveryFailed, OrderEvent::Progress { progress }) if *progress != Progress::InFulfillment => {
+            progress.state()
+        }
         (S::InFulfillment | S::PartiallyShipped | S::Shipped | S::PartiallyDelivered, OrderEvent::DeliveryFailed) => {
             S::DeliveryFailed
         }

@@ -1,9 +1,10 @@
 //! Checks of tracking numbers whose format carries a check digit, so that a number a
 //! supplier mistyped (or invented) is flagged instead of accepted: UPU S10 (international
-//! post: China Post, ePacket, many AliExpress legs), UPS `1Z`, and USPS 22-digit IMpb
-//! numbers. Other formats (Cainiao `LP…`, CJ Packet, YunExpress `YT…`) carry no check digit
-//! and are only checked for their characters. Pure; full carrier detection builds on it.
+//! post: China Post, ePacket, many AliExpress legs), UPS `1Z`, and USPS IMpb numbers. Other
+//! formats (Cainiao `LP…`, CJ Packet, YunExpress `YT…`) carry no check digit and are only
+//! checked for their characters. Pure; the carrier detection itself is [`crate::carrier`].
 
+use crate::carrier::{Format, Problem};
 use serde::Serialize;
 
 /// What a tracking number looks like.
@@ -14,7 +15,7 @@ pub enum TrackingFormat {
     S10,
     /// UPS: `1Z`, 15 characters, a check digit.
     Ups,
-    /// USPS: 22 digits starting with 9 (IMpb), ending in a check digit.
+    /// USPS: IMpb (22 digits or more starting with 91–95) or 20 digits, ending in a check digit.
     Usps,
     /// A format without a check digit this module knows.
     Other,
@@ -40,12 +41,14 @@ pub enum TrackingNumberError {
 }
 
 /// Checks a tracking number (spaces are ignored, case too); returns its format.
+///
+/// The number is read by [`crate::carrier::detect_carrier`]: valid for some carrier, it is
+/// taken; otherwise it is refused when it has the unmistakable shape of an S10, UPS `1Z` or
+/// USPS IMpb number whose check digit (or S10 country) is wrong. Numbers of formats that are
+/// only digits of some length (10-digit DHL, 12-digit FedEx, ...) are not refused on their
+/// check digit: a carrier dropline does not know may use the same length.
 pub fn check_tracking_number(number: &str) -> Result<TrackingFormat, TrackingNumberError> {
-    let compact: String = number
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
+    let compact = crate::carrier::normalize(number);
     if compact.is_empty() {
         return Err(TrackingNumberError::Empty);
     }
@@ -55,88 +58,39 @@ pub fn check_tracking_number(number: &str) -> Result<TrackingFormat, TrackingNum
     if compact.len() > 40 {
         return Err(TrackingNumberError::TooLong(compact.len()));
     }
-    let bytes = compact.as_bytes();
-    let is_s10 = bytes.len() == 13
-        && bytes[..2].iter().all(u8::is_ascii_uppercase)
-        && bytes[2..11].iter().all(u8::is_ascii_digit)
-        && bytes[11..].iter().all(u8::is_ascii_uppercase);
-    if is_s10 {
-        return check_s10(&compact);
+    let detection = crate::carrier::detect_carrier(&compact);
+    if let Some(valid) = detection.candidates.iter().find(|c| c.valid) {
+        return Ok(TrackingFormat::of(valid.format));
     }
-    if bytes.len() == 18 && compact.starts_with("1Z") {
-        return check_ups(&compact);
-    }
-    if bytes.len() == 22 && bytes[0] == b'9' && bytes.iter().all(u8::is_ascii_digit) {
-        return check_usps(&compact);
+    for candidate in &detection.candidates {
+        let format = TrackingFormat::of(candidate.format);
+        if !matches!(candidate.format, Format::S10 | Format::Ups | Format::UspsImpb) {
+            continue;
+        }
+        match &candidate.problem {
+            Some(Problem::CheckDigit { expected, found }) => {
+                return Err(TrackingNumberError::CheckDigit {
+                    format,
+                    found: *found,
+                    expected: *expected,
+                });
+            }
+            Some(Problem::UnknownCountry { country }) => return Err(TrackingNumberError::Country(country.clone())),
+            Some(Problem::WrongLength { .. }) | None => {}
+        }
     }
     Ok(TrackingFormat::Other)
 }
 
-fn digit(c: u8) -> u32 {
-    u32::from(c - b'0')
-}
-
-fn check_s10(number: &str) -> Result<TrackingFormat, TrackingNumberError> {
-    let bytes = number.as_bytes();
-    const WEIGHTS: [u32; 8] = [8, 6, 4, 2, 3, 5, 9, 7];
-    let sum: u32 = bytes[2..10].iter().zip(WEIGHTS).map(|(c, w)| digit(*c) * w).sum();
-    let expected = match 11 - sum % 11 {
-        10 => 0,
-        11 => 5,
-        n => n,
-    };
-    compare(TrackingFormat::S10, bytes[10], expected)?;
-    let country = &number[11..];
-    if crate::validation::lookup_country(country).is_none() {
-        return Err(TrackingNumberError::Country(country.to_string()));
+impl TrackingFormat {
+    fn of(format: Format) -> Self {
+        match format {
+            Format::S10 => Self::S10,
+            Format::Ups => Self::Ups,
+            Format::UspsImpb | Format::Usps20 => Self::Usps,
+            _ => Self::Other,
+        }
     }
-    Ok(TrackingFormat::S10)
-}
-
-fn compare(format: TrackingFormat, found: u8, expected: u32) -> Result<(), TrackingNumberError> {
-    if digit(found) == expected {
-        return Ok(());
-    }
-    Err(TrackingNumberError::CheckDigit {
-        format,
-        found: char::from(found),
-        expected: char::from_digit(expected, 10).unwrap_or('?'),
-    })
-}
-
-/// UPS: over the 15 characters after `1Z` (letters as `(code - 3) mod 10`), odd positions
-/// (from 1) count once and even ones twice; the check digit rounds the sum up to ten.
-fn check_ups(number: &str) -> Result<TrackingFormat, TrackingNumberError> {
-    let bytes = number.as_bytes();
-    let mut sum = 0;
-    for (i, c) in bytes[2..17].iter().enumerate() {
-        let value = if c.is_ascii_digit() {
-            digit(*c)
-        } else {
-            (u32::from(*c) - 3) % 10
-        };
-        sum += if i % 2 == 1 { value * 2 } else { value };
-    }
-    if !bytes[17].is_ascii_digit() {
-        return Err(TrackingNumberError::Characters);
-    }
-    compare(TrackingFormat::Ups, bytes[17], (10 - sum % 10) % 10)?;
-    Ok(TrackingFormat::Ups)
-}
-
-/// USPS (22-digit IMpb): from the right, before the check digit, every other digit counts
-/// three times; the check digit rounds the sum up to ten.
-fn check_usps(number: &str) -> Result<TrackingFormat, TrackingNumberError> {
-    let bytes = number.as_bytes();
-    let (body, check) = bytes.split_at(bytes.len() - 1);
-    let sum: u32 = body
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, c)| if i % 2 == 0 { digit(*c) * 3 } else { digit(*c) })
-        .sum();
-    compare(TrackingFormat::Usps, check[0], (10 - sum % 10) % 10)?;
-    Ok(TrackingFormat::Usps)
 }
 
 #[cfg(test)]
@@ -174,6 +128,8 @@ mod tests {
         check("LP00123456789012", Ok(TrackingFormat::Other));
         check("CJPKL7160102171YQ", Ok(TrackingFormat::Other));
         check("YT1234567890123456", Ok(TrackingFormat::Other));
+        // A valid FedEx Ground 96 number is not a bad USPS one.
+        check("9611020987654312345672", Ok(TrackingFormat::Other));
         check("", Err(()));
         check("LP-001", Err(()));
         check(&"9".repeat(41), Err(()));

@@ -14,10 +14,13 @@
 //!   local port (the endpoints dropline calls back, with credentials, paging, 422s and injected
 //!   429/500) and their order webhooks in the real format and signature, delivered with retries,
 //!   duplicates, out-of-order versions and stale redeliveries on request.
+//! - [`TrackingServiceSim`]: a parcel-tracking aggregator (17TRACK's API v2.2) with scripted
+//!   journeys on a simulated clock, signed pushes and injected faults.
 
 pub mod orders;
 pub mod storefront;
 pub mod supplier;
+pub mod tracking;
 
 pub use orders::{AddressFault, CatalogueItem, GeneratedOrder, OrderGenerator};
 pub use storefront::{
@@ -27,6 +30,7 @@ pub use storefront::{
 };
 pub use supplier::aliexpress::{AeFault, AeSimLine, AeSimOrder, AeSimProduct, AeSimSku, AliExpressSim};
 pub use supplier::{CjOrder, CjSim, CjVariant};
+pub use tracking::{JourneyDelays, ScriptedEvent, TrackingServiceSim, WebhookInbox};
 
 /// A new HTTP client. In a build where another crate gives reqwest its TLS support without a
 /// crypto provider (dropline's connectors pick ring), every client needs a provider installed

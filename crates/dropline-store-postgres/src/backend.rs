@@ -3,10 +3,11 @@
 use crate::PostgresStore;
 use async_trait::async_trait;
 use dropline_app::ports::{
-    CatalogImport, ChangeSet, Job, JobQueue, Message, MessageFilter, OrderFilter, Store, StoreError, StoreRecord,
+    CatalogImport, ChangeSet, ExceptionEntry, ExceptionFilter, Job, JobQueue, LaneSample, Message, MessageFilter,
+    OrderFilter, ShipmentRef, Store, StoreError, StoreRecord,
 };
 use dropline_domain::catalog::{Offer, Product, Store as Shop, StoreConnection, Supplier, Variant};
-use dropline_domain::ids::{JobId, OrderId, ProductId, StoreId, SupplierId, SupplierOrderId, VariantId};
+use dropline_domain::ids::{JobId, MessageId, OrderId, ProductId, StoreId, SupplierId, SupplierOrderId, VariantId};
 use dropline_domain::order::Order;
 use dropline_domain::state::OrderState;
 use dropline_domain::timeline::TimelineEvent;
@@ -132,6 +133,26 @@ impl Store for PostgresStore {
 
     async fn list_messages(&self, filter: &MessageFilter) -> Result<Vec<Message>, StoreError> {
         self.fetch_messages(filter).await
+    }
+
+    async fn get_message(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
+        self.fetch_message(id).await
+    }
+
+    async fn order_by_tracking_token(&self, token: &str) -> Result<Option<Order>, StoreError> {
+        self.fetch_order_by_tracking_token(token).await
+    }
+
+    async fn shipments_by_tracking_number(&self, tracking_number: &str) -> Result<Vec<ShipmentRef>, StoreError> {
+        self.fetch_shipments_by_tracking_number(tracking_number).await
+    }
+
+    async fn list_exceptions(&self, filter: &ExceptionFilter) -> Result<Vec<ExceptionEntry>, StoreError> {
+        self.fetch_exceptions(filter).await
+    }
+
+    async fn lane_samples(&self, store_id: StoreId, since: OffsetDateTime) -> Result<Vec<LaneSample>, StoreError> {
+        self.fetch_lane_samples(store_id, since).await
     }
 }
 

@@ -10,13 +10,15 @@
 
 use crate::error::store_error;
 use crate::finish;
-use dropline_app::ports::{ChangeSet, DeliveryRecord, Message, NewJob, OrderWrite, StoreError};
+use dropline_app::ports::{ChangeSet, DeliveryRecord, Message, MessageUpdate, NewJob, OrderWrite, StoreError};
 use dropline_domain::order::Order;
 use dropline_domain::timeline::TimelineEvent;
 use sqlx::postgres::{PgConnection, PgPool};
 use sqlx::types::Json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -139,7 +141,8 @@ fn fail_all(count: usize, err: StoreError) -> Vec<Result<(), StoreError>> {
 
 /// Writes one change set: the webhook deliveries first (a redelivery is refused before
 /// anything else is written, and a concurrent one waits on the delivery's key), then the
-/// orders (the rest refers to them), timeline, jobs, messages, and finally the finished jobs.
+/// orders (the rest refers to them), timeline, jobs, messages and their updates, and finally
+/// the finished jobs.
 async fn write_change_set(conn: &mut PgConnection, changes: &ChangeSet) -> Result<(), StoreError> {
     for delivery in &changes.deliveries {
         insert_delivery(conn, delivery).await?;
@@ -158,6 +161,9 @@ async fn write_change_set(conn: &mut PgConnection, changes: &ChangeSet) -> Resul
     }
     for message in &changes.messages {
         insert_message(conn, message).await?;
+    }
+    for update in &changes.message_updates {
+        update_message(conn, update).await?;
     }
     if !changes.finished_jobs.is_empty() {
         let ids: Vec<Uuid> = changes.finished_jobs.iter().map(|id| id.0).collect();
@@ -190,8 +196,9 @@ async fn insert_order(conn: &mut PgConnection, order: &Order) -> Result<(), Stor
     let version = stored_version(order.version)?;
     sqlx::query(
         "INSERT INTO orders \
-         (id, store_id, external_id, number, state, payment_state, placed_at, received_at, updated_at, version, doc) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         (id, store_id, external_id, number, state, payment_state, placed_at, received_at, updated_at, version, \
+          tracking_token, doc) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(order.id.0)
     .bind(order.store_id.0)
@@ -203,6 +210,7 @@ async fn insert_order(conn: &mut PgConnection, order: &Order) -> Result<(), Stor
     .bind(order.received_at)
     .bind(order.updated_at)
     .bind(version)
+    .bind(&order.tracking_token)
     .bind(Json(order))
     .execute(&mut *conn)
     .await
@@ -213,7 +221,7 @@ async fn insert_order(conn: &mut PgConnection, order: &Order) -> Result<(), Stor
         )),
         other => other,
     })?;
-    insert_supplier_orders(conn, order).await
+    insert_side_rows(conn, order).await
 }
 
 /// Compare-and-set on the version: the row changes only if nobody wrote it since it was read.
@@ -224,7 +232,7 @@ async fn update_order(conn: &mut PgConnection, order: &Order) -> Result<(), Stor
     stored.version = order.version.saturating_add(1);
     let result = sqlx::query(
         "UPDATE orders SET store_id = $3, external_id = $4, number = $5, state = $6, payment_state = $7, \
-         placed_at = $8, received_at = $9, updated_at = $10, version = $11, doc = $12 \
+         placed_at = $8, received_at = $9, updated_at = $10, version = $11, tracking_token = $12, doc = $13 \
          WHERE id = $1 AND version = $2",
     )
     .bind(order.id.0)
@@ -238,10 +246,14 @@ async fn update_order(conn: &mut PgConnection, order: &Order) -> Result<(), Stor
     .bind(order.received_at)
     .bind(order.updated_at)
     .bind(new_version)
+    .bind(&order.tracking_token)
     .bind(Json(&stored))
     .execute(&mut *conn)
     .await
-    .map_err(store_error)?;
+    .map_err(|err| match store_error(err) {
+        StoreError::Conflict(what) => StoreError::Conflict(format!("order {}: {what}", order.id)),
+        other => other,
+    })?;
     if result.rows_affected() == 0 {
         let current: Option<i64> = sqlx::query_scalar("SELECT version FROM orders WHERE id = $1")
             .bind(order.id.0)
@@ -256,17 +268,123 @@ async fn update_order(conn: &mut PgConnection, order: &Order) -> Result<(), Stor
             None => StoreError::NotFound(format!("order {}", order.id)),
         });
     }
-    write_supplier_orders(conn, order).await
+    rewrite_side_rows(conn, order).await
 }
 
-/// Rewrites the supplier-order index of an order from the aggregate.
-async fn write_supplier_orders(conn: &mut PgConnection, order: &Order) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM supplier_orders WHERE order_id = $1")
-        .bind(order.id.0)
-        .execute(&mut *conn)
-        .await
-        .map_err(store_error)?;
-    insert_supplier_orders(conn, order).await
+/// Rewrites the side tables of an order (supplier orders, shipments, open exceptions) from
+/// the aggregate: one statement clears them, then [`insert_side_rows`].
+async fn rewrite_side_rows(conn: &mut PgConnection, order: &Order) -> Result<(), StoreError> {
+    sqlx::query(
+        "WITH supplier_orders_gone AS (DELETE FROM supplier_orders WHERE order_id = $1), \
+              shipments_gone AS (DELETE FROM shipments WHERE order_id = $1) \
+         DELETE FROM order_exceptions WHERE order_id = $1",
+    )
+    .bind(order.id.0)
+    .execute(&mut *conn)
+    .await
+    .map_err(store_error)?;
+    insert_side_rows(conn, order).await
+}
+
+/// Writes the side-table rows of an order, one statement per table that has any.
+async fn insert_side_rows(conn: &mut PgConnection, order: &Order) -> Result<(), StoreError> {
+    insert_supplier_orders(conn, order).await?;
+    insert_shipments(conn, order).await?;
+    insert_exceptions(conn, order).await
+}
+
+/// Writes the parcel rows of an order, in one statement.
+async fn insert_shipments(conn: &mut PgConnection, order: &Order) -> Result<(), StoreError> {
+    let parcels: Vec<_> = order
+        .supplier_orders
+        .iter()
+        .flat_map(|so| so.shipments.iter().map(move |shipment| (so, shipment)))
+        .collect();
+    if parcels.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = parcels.iter().map(|(_, s)| s.id.0).collect();
+    let supplier_order_ids: Vec<Uuid> = parcels.iter().map(|(so, _)| so.id.0).collect();
+    let supplier_ids: Vec<Uuid> = parcels.iter().map(|(so, _)| so.supplier_id.0).collect();
+    let countries: Vec<&str> = parcels.iter().map(|(so, _)| so.ship_to.country_code.as_str()).collect();
+    let carriers: Vec<&str> = parcels.iter().map(|(_, s)| s.carrier.as_str()).collect();
+    let carrier_codes: Vec<Option<&str>> = parcels.iter().map(|(_, s)| s.carrier_code.as_deref()).collect();
+    let numbers: Vec<&str> = parcels.iter().map(|(_, s)| s.tracking_number.as_str()).collect();
+    let states: Vec<&str> = parcels.iter().map(|(_, s)| s.state.as_str()).collect();
+    let shipped: Vec<Option<OffsetDateTime>> = parcels.iter().map(|(_, s)| s.shipped_at).collect();
+    let delivered: Vec<Option<OffsetDateTime>> = parcels.iter().map(|(_, s)| s.delivered_at).collect();
+    sqlx::query(
+        "INSERT INTO shipments (id, order_id, store_id, supplier_order_id, supplier_id, country, carrier, carrier_code, \
+                                tracking_number, state, shipped_at, delivered_at) \
+         SELECT id, $1, $2, supplier_order_id, supplier_id, country, carrier, carrier_code, tracking_number, state, \
+                shipped_at, delivered_at \
+         FROM UNNEST($3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], \
+                     $11::timestamptz[], $12::timestamptz[]) \
+              AS t (id, supplier_order_id, supplier_id, country, carrier, carrier_code, tracking_number, state, \
+                    shipped_at, delivered_at)",
+    )
+    .bind(order.id.0)
+    .bind(order.store_id.0)
+    .bind(ids)
+    .bind(supplier_order_ids)
+    .bind(supplier_ids)
+    .bind(countries)
+    .bind(carriers)
+    .bind(carrier_codes)
+    .bind(numbers)
+    .bind(states)
+    .bind(shipped)
+    .bind(delivered)
+    .execute(&mut *conn)
+    .await
+    .map_err(|err| match store_error(err) {
+        StoreError::Conflict(what) => StoreError::Conflict(format!(
+            "a shipment of order {} belongs to another order: {what}",
+            order.id
+        )),
+        other => other,
+    })?;
+    Ok(())
+}
+
+/// Writes the open-exception rows of an order, in one statement.
+async fn insert_exceptions(conn: &mut PgConnection, order: &Order) -> Result<(), StoreError> {
+    let open: Vec<_> = order
+        .exceptions
+        .iter()
+        .enumerate()
+        .filter(|(_, exception)| exception.resolved_at.is_none())
+        .collect();
+    if open.is_empty() {
+        return Ok(());
+    }
+    let positions: Vec<i32> = open
+        .iter()
+        .map(|(position, _)| i32::try_from(*position).unwrap_or(i32::MAX))
+        .collect();
+    let kinds: Vec<&str> = open.iter().map(|(_, e)| e.kind.as_str()).collect();
+    let details: Vec<&str> = open.iter().map(|(_, e)| e.detail.as_str()).collect();
+    let actions: Vec<&str> = open.iter().map(|(_, e)| e.suggested_action.as_str()).collect();
+    let raised: Vec<OffsetDateTime> = open.iter().map(|(_, e)| e.raised_at).collect();
+    sqlx::query(
+        "INSERT INTO order_exceptions (order_id, position, store_id, order_number, kind, detail, suggested_action, \
+                                       raised_at) \
+         SELECT $1, position, $2, $3, kind, detail, suggested_action, raised_at \
+         FROM UNNEST($4::integer[], $5::text[], $6::text[], $7::text[], $8::timestamptz[]) \
+              AS t (position, kind, detail, suggested_action, raised_at)",
+    )
+    .bind(order.id.0)
+    .bind(order.store_id.0)
+    .bind(&order.number)
+    .bind(positions)
+    .bind(kinds)
+    .bind(details)
+    .bind(actions)
+    .bind(raised)
+    .execute(&mut *conn)
+    .await
+    .map_err(store_error)?;
+    Ok(())
 }
 
 /// Writes the supplier-order index rows of an order, in one statement.
@@ -346,21 +464,58 @@ async fn insert_job(conn: &mut PgConnection, job: &NewJob) -> Result<(), StoreEr
     Ok(())
 }
 
+/// A message whose (store, dedupe key) is taken, also by an earlier message of the same
+/// change set, is skipped; a taken message id still refuses the change set.
 async fn insert_message(conn: &mut PgConnection, message: &Message) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO messages (id, store_id, order_id, template, recipient, state, created_at, doc) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO messages (id, store_id, order_id, template, recipient, state, created_at, dedupe_key, doc) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (store_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING",
     )
     .bind(message.id.0)
     .bind(message.store_id.0)
-    .bind(message.order_id.0)
+    .bind(message.order_id.map(|id| id.0))
     .bind(&message.template)
     .bind(&message.recipient)
     .bind(message.state.as_str())
     .bind(message.created_at)
+    .bind(&message.dedupe_key)
     .bind(Json(message))
     .execute(&mut *conn)
     .await
+    .map_err(|err| match store_error(err) {
+        StoreError::Conflict(what) => StoreError::Conflict(format!("message {} already exists: {what}", message.id)),
+        other => other,
+    })?;
+    Ok(())
+}
+
+/// Changes the state column and the send fields of the document; NotFound refuses the
+/// change set when the message does not exist.
+async fn update_message(conn: &mut PgConnection, update: &MessageUpdate) -> Result<(), StoreError> {
+    // As the document's serde form writes them: absent when None, RFC 3339 text.
+    let sent_at = update
+        .sent_at
+        .map(|at| at.format(&Rfc3339))
+        .transpose()
+        .map_err(|err| StoreError::Other(format!("message {}: sent_at cannot be written: {err}", update.id)))?;
+    let result = sqlx::query(
+        "UPDATE messages SET state = $2, \
+                doc = (doc - 'last_error' - 'sent_at') \
+                      || jsonb_build_object('state', $2::text, 'attempts', $3::bigint) \
+                      || jsonb_strip_nulls(jsonb_build_object('last_error', $4::text, 'sent_at', $5::text)) \
+         WHERE id = $1",
+    )
+    .bind(update.id.0)
+    .bind(update.state.as_str())
+    .bind(i64::from(update.attempts))
+    .bind(&update.last_error)
+    .bind(sent_at)
+    .execute(&mut *conn)
+    .await
     .map_err(store_error)?;
+    if result.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("message {}", update.id)));
+    }
     Ok(())
 }

@@ -1,17 +1,23 @@
-//! Reading orders, their timeline, the outbox and the webhook deliveries handled. Writes go
-//! through `commit.rs`.
+//! Reading orders, their timeline, parcels and open exceptions, the outbox and the webhook
+//! deliveries handled. Writes go through `commit.rs`.
 
 use crate::catalog::doc;
 use crate::error::{corrupt, store_error};
 use crate::page_limit;
-use dropline_app::ports::{Message, MessageFilter, OrderFilter, StoreError};
-use dropline_domain::ids::{OrderId, StoreId, SupplierOrderId};
-use dropline_domain::order::Order;
+use dropline_app::ports::{
+    ExceptionEntry, ExceptionFilter, LaneSample, Message, MessageFilter, OrderFilter, ShipmentRef, StoreError,
+};
+use dropline_domain::ids::{MessageId, OrderId, ShipmentId, StoreId, SupplierId, SupplierOrderId};
+use dropline_domain::order::{ExceptionKind, Order, SuggestedAction};
 use dropline_domain::state::OrderState;
 use dropline_domain::timeline::TimelineEvent;
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder, Row};
+use time::OffsetDateTime;
 use uuid::Uuid;
+
+/// Most lane samples one call gives.
+const LANE_SAMPLES_LIMIT: i64 = 10_000;
 
 /// An order from a `SELECT doc, version` row: the version column is the truth, the copy
 /// inside the document may lag behind it.
@@ -143,10 +149,122 @@ impl crate::PostgresStore {
         if let Some(order_id) = filter.order_id {
             query.push(" AND order_id = ").push_bind(order_id.0);
         }
+        if let Some(state) = filter.state {
+            query.push(" AND state = ").push_bind(state.as_str());
+        }
+        if let Some(template) = &filter.template {
+            query.push(" AND template = ").push_bind(template.clone());
+        }
         query
             .push(" ORDER BY id DESC LIMIT ")
             .push_bind(page_limit(filter.limit));
         let rows = query.build().fetch_all(&self.pool).await.map_err(store_error)?;
         rows.iter().map(|row| doc(row, "message")).collect()
+    }
+
+    pub(crate) async fn fetch_message(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
+        let row = sqlx::query("SELECT doc FROM messages WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+        row.as_ref().map(|row| doc(row, "message")).transpose()
+    }
+
+    pub(crate) async fn fetch_order_by_tracking_token(&self, token: &str) -> Result<Option<Order>, StoreError> {
+        let row = sqlx::query("SELECT doc, version FROM orders WHERE tracking_token = $1")
+            .bind(token)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+        row.as_ref().map(order_from_row).transpose()
+    }
+
+    /// In shipment id order (creation order).
+    pub(crate) async fn fetch_shipments_by_tracking_number(
+        &self,
+        tracking_number: &str,
+    ) -> Result<Vec<ShipmentRef>, StoreError> {
+        let rows: Vec<(Uuid, Uuid, Uuid)> =
+            sqlx::query_as("SELECT order_id, store_id, id FROM shipments WHERE tracking_number = $1 ORDER BY id")
+                .bind(tracking_number)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(store_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|(order_id, store_id, id)| ShipmentRef {
+                order_id: OrderId(order_id),
+                store_id: StoreId(store_id),
+                shipment_id: ShipmentId(id),
+            })
+            .collect())
+    }
+
+    /// Oldest first: by time raised, then order, then place in the order's list.
+    pub(crate) async fn fetch_exceptions(&self, filter: &ExceptionFilter) -> Result<Vec<ExceptionEntry>, StoreError> {
+        let mut query = QueryBuilder::<Postgres>::new(
+            "SELECT order_id, store_id, order_number, kind, detail, suggested_action, raised_at \
+             FROM order_exceptions WHERE TRUE",
+        );
+        if let Some(store_id) = filter.store_id {
+            query.push(" AND store_id = ").push_bind(store_id.0);
+        }
+        if let Some(kind) = filter.kind {
+            query.push(" AND kind = ").push_bind(kind.as_str());
+        }
+        if let Some(before) = filter.raised_before {
+            query.push(" AND raised_at < ").push_bind(before);
+        }
+        query
+            .push(" ORDER BY raised_at, order_id, position LIMIT ")
+            .push_bind(page_limit(filter.limit));
+        let rows = query.build().fetch_all(&self.pool).await.map_err(store_error)?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get("kind").map_err(|err| corrupt("exception kind", err))?;
+                let action: String = row
+                    .try_get("suggested_action")
+                    .map_err(|err| corrupt("suggested action", err))?;
+                Ok(ExceptionEntry {
+                    order_id: OrderId(row.try_get("order_id").map_err(|err| corrupt("exception", err))?),
+                    store_id: StoreId(row.try_get("store_id").map_err(|err| corrupt("exception", err))?),
+                    order_number: row.try_get("order_number").map_err(|err| corrupt("exception", err))?,
+                    kind: ExceptionKind::parse(&kind).ok_or_else(|| corrupt("exception kind", &kind))?,
+                    detail: row.try_get("detail").map_err(|err| corrupt("exception", err))?,
+                    suggested_action: SuggestedAction::parse(&action)
+                        .ok_or_else(|| corrupt("suggested action", &action))?,
+                    raised_at: row.try_get("raised_at").map_err(|err| corrupt("exception", err))?,
+                })
+            })
+            .collect()
+    }
+
+    /// Newest delivery first.
+    pub(crate) async fn fetch_lane_samples(
+        &self,
+        store_id: StoreId,
+        since: OffsetDateTime,
+    ) -> Result<Vec<LaneSample>, StoreError> {
+        let rows: Vec<(Uuid, String, OffsetDateTime, OffsetDateTime)> = sqlx::query_as(
+            "SELECT supplier_id, country, shipped_at, delivered_at FROM shipments \
+             WHERE store_id = $1 AND delivered_at >= $2 AND state = 'delivered' AND shipped_at IS NOT NULL \
+             ORDER BY delivered_at DESC, id DESC LIMIT $3",
+        )
+        .bind(store_id.0)
+        .bind(since)
+        .bind(LANE_SAMPLES_LIMIT)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|(supplier_id, country, shipped_at, delivered_at)| LaneSample {
+                supplier_id: SupplierId(supplier_id),
+                country,
+                shipped_at,
+                delivered_at,
+            })
+            .collect())
     }
 }

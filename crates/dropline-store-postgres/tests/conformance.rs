@@ -33,15 +33,20 @@ async fn isolated_store(settings: PostgresSettings) -> Option<(PostgresStore, Sc
 dropline_store_tests::conformance_tests!(postgres_fixture());
 
 /// Checks of this backend that the shared suite cannot make: that waiting change sets really
-/// share a transaction, that migrating twice is harmless, and that a lost database is
-/// reported as `Unavailable`.
+/// share a transaction, that migrating twice is harmless, that older schemas upgrade in
+/// place with their data, and that a lost database is reported as `Unavailable`.
 mod postgres_only {
     use super::*;
-    use dropline_app::ports::{ChangeSet, Store, StoreError};
+    use dropline_app::ports::{
+        ChangeSet, ExceptionEntry, ExceptionFilter, LaneSample, Message, MessageState, ShipmentRef, Store, StoreError,
+    };
     use dropline_domain::catalog::StoreConnection;
+    use dropline_domain::ids::SupplierId;
+    use dropline_domain::order::ExceptionKind;
     use dropline_store_tests::builders::{
-        OrderBuilder, connection, delivered_change_set, delivery, insert_change_set, platform_product, product, sku,
-        store_record,
+        OrderBuilder, at, connection, delivered_change_set, delivered_shipment, delivery, digest_message, exception,
+        insert_change_set, message, platform_product, product, sent_attempt, shipment, sku, store_record,
+        tracking_number, tracking_token, update_change_set, updated,
     };
     use sqlx::postgres::PgPoolOptions;
     use std::str::FromStr;
@@ -213,7 +218,7 @@ mod postgres_only {
             .connect_with(options)
             .await
             .unwrap();
-        first_migration_only().await.run(&pool).await.unwrap();
+        migrations_until(1).await.run(&pool).await.unwrap();
 
         let mut record = store_record();
         record.connection = StoreConnection::default();
@@ -280,16 +285,222 @@ mod postgres_only {
         store.close().await;
     }
 
-    /// A migrator of this crate's first migration alone, read from a copy of its file.
-    async fn first_migration_only() -> sqlx::migrate::Migrator {
-        let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/20261122000000_initial.sql");
-        let dir = std::env::temp_dir().join(format!("dropline-first-migration-{}", uuid::Uuid::now_v7().simple()));
+    /// A migrator of this crate's first `count` migrations, read from copies of their files.
+    async fn migrations_until(count: usize) -> sqlx::migrate::Migrator {
+        let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let mut files: Vec<_> = std::fs::read_dir(&source)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        files.sort();
+        assert!(files.len() >= count, "{files:?}");
+        let dir = std::env::temp_dir().join(format!("dropline-migrations-{}", uuid::Uuid::now_v7().simple()));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy(&source, dir.join("20261122000000_initial.sql")).unwrap();
-        // The migrator reads the files now; the copy is not needed afterwards.
+        for file in &files[..count] {
+            std::fs::copy(source.join(file), dir.join(file)).unwrap();
+        }
+        // The migrator reads the files now; the copies are not needed afterwards.
         let migrator = sqlx::migrate::Migrator::new(dir.as_path()).await;
         std::fs::remove_dir_all(&dir).unwrap();
         migrator.unwrap()
+    }
+
+    /// A schema made by the first two migrations, with an order whose document has parcels,
+    /// exceptions and a tracking token and a message of the old outbox, upgrades in place: the
+    /// parcels, open exceptions and token are found from the backfilled tables (document times
+    /// cut to microseconds, as writes store them), the old message reads back, and new writes
+    /// use the new columns.
+    #[tokio::test]
+    async fn upgrading_from_the_second_schema_backfills_parcels_and_exceptions() {
+        let Some((store, guard)) = isolated_store(PostgresSettings::default()).await else {
+            println!("{}", dropline_store_tests::SKIPPED);
+            return;
+        };
+        let schema = guard.name().to_string();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA \"{schema}\" CASCADE; CREATE SCHEMA \"{schema}\""
+        )))
+        .execute(store.pool())
+        .await
+        .unwrap();
+        store.close().await;
+        let url = std::env::var(URL_VARIABLE).unwrap();
+        let options = ConnectOptions::from_str(&url)
+            .unwrap()
+            .options([("search_path", schema.as_str())])
+            .application_name(&schema);
+        let pool = PgPoolOptions::new()
+            .max_connections(2)
+            .connect_with(options)
+            .await
+            .unwrap();
+        migrations_until(2).await.run(&pool).await.unwrap();
+
+        let record = store_record();
+        let mut doc = serde_json::to_value(&record).unwrap();
+        doc.as_object_mut().unwrap().remove("connection");
+        sqlx::query("INSERT INTO stores (id, name, token_hash, created_at, doc) VALUES ($1, $2, $3, $4, $5)")
+            .bind(record.store.id.0)
+            .bind(&record.store.name)
+            .bind(&record.token_hash)
+            .bind(record.created_at)
+            .bind(sqlx::types::Json(&doc))
+            .execute(&pool)
+            .await
+            .unwrap();
+        let supplier_id = SupplierId::new();
+        let (moving, arrived) = (tracking_number(), tracking_number());
+        // Sub-microsecond digits, as a document may hold them.
+        let shipped = at(100) + time::Duration::nanoseconds(123_456_789);
+        let token = tracking_token();
+        let mut resolved = exception(ExceptionKind::NoFirstScan, at(30));
+        resolved.resolved_at = Some(at(40));
+        let order = OrderBuilder::new(record.store.id)
+            .ship_to_country("NL")
+            .tracking_token(&token)
+            .shipped(
+                supplier_id,
+                vec![
+                    shipment(&moving, Some(at(90))),
+                    delivered_shipment(&arrived, Some(shipped), at(500)),
+                ],
+            )
+            .exception(resolved)
+            .exception(exception(
+                ExceptionKind::ShippingLate,
+                at(50) + time::Duration::nanoseconds(999),
+            ))
+            .build();
+        sqlx::query(
+            "INSERT INTO orders (id, store_id, external_id, number, state, payment_state, placed_at, received_at, \
+             updated_at, version, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7, 0, $8)",
+        )
+        .bind(order.id.0)
+        .bind(record.store.id.0)
+        .bind(&order.external_id)
+        .bind(&order.number)
+        .bind(order.state.as_str())
+        .bind(order.payment.as_str())
+        .bind(order.placed_at)
+        .bind(sqlx::types::Json(&order))
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO supplier_orders (id, order_id, store_id, supplier_id, status, request_status) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(order.supplier_orders[0].id.0)
+        .bind(order.id.0)
+        .bind(record.store.id.0)
+        .bind(supplier_id.0)
+        .bind(order.supplier_orders[0].state.status.as_str())
+        .bind(order.supplier_orders[0].state.request_status.as_str())
+        .execute(&pool)
+        .await
+        .unwrap();
+        // The old outbox document: an order id, none of the send fields.
+        let old_message = message(&order, "order_received");
+        let old_doc = serde_json::json!({
+            "id": old_message.id,
+            "store_id": old_message.store_id,
+            "order_id": order.id,
+            "template": old_message.template,
+            "recipient": old_message.recipient,
+            "data": old_message.data,
+            "state": "queued",
+            "created_at": old_message.created_at.format(&time::format_description::well_known::Rfc3339).unwrap(),
+        });
+        sqlx::query(
+            "INSERT INTO messages (id, store_id, order_id, template, recipient, state, created_at, doc) \
+             VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7)",
+        )
+        .bind(old_message.id.0)
+        .bind(record.store.id.0)
+        .bind(order.id.0)
+        .bind(&old_message.template)
+        .bind(&old_message.recipient)
+        .bind(old_message.created_at)
+        .bind(sqlx::types::Json(&old_doc))
+        .execute(&pool)
+        .await
+        .unwrap();
+
+        let store = PostgresStore::from_pool(pool);
+        store.migrate().await.unwrap();
+        assert_eq!(store.get_order(order.id).await.unwrap(), Some(order.clone()));
+        assert_eq!(
+            store.order_by_tracking_token(&token).await.unwrap(),
+            Some(order.clone())
+        );
+        let parcel = |index: usize| ShipmentRef {
+            order_id: order.id,
+            store_id: record.store.id,
+            shipment_id: order.supplier_orders[0].shipments[index].id,
+        };
+        assert_eq!(
+            store.shipments_by_tracking_number(&moving).await.unwrap(),
+            vec![parcel(0)]
+        );
+        assert_eq!(
+            store.shipments_by_tracking_number(&arrived).await.unwrap(),
+            vec![parcel(1)]
+        );
+        assert_eq!(
+            store.lane_samples(record.store.id, at(0)).await.unwrap(),
+            vec![LaneSample {
+                supplier_id,
+                country: "NL".into(),
+                shipped_at: at(100) + time::Duration::microseconds(123_456),
+                delivered_at: at(500),
+            }]
+        );
+        assert_eq!(
+            store.list_exceptions(&ExceptionFilter::default()).await.unwrap(),
+            vec![ExceptionEntry {
+                order_id: order.id,
+                store_id: record.store.id,
+                order_number: order.number.clone(),
+                kind: ExceptionKind::ShippingLate,
+                detail: order.exceptions[1].detail.clone(),
+                suggested_action: order.exceptions[1].suggested_action,
+                raised_at: at(50),
+            }]
+        );
+        assert_eq!(
+            store.get_message(old_message.id).await.unwrap(),
+            Some(old_message.clone())
+        );
+
+        // New writes: a message about no order, a send attempt, an order update.
+        let digest = digest_message(record.store.id);
+        let success = sent_attempt(&old_message, at(600));
+        store
+            .commit(ChangeSet {
+                messages: vec![digest.clone()],
+                message_updates: vec![success.clone()],
+                ..ChangeSet::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(store.get_message(digest.id).await.unwrap(), Some(digest));
+        let sent: Option<Message> = store.get_message(old_message.id).await.unwrap();
+        assert_eq!(sent, Some(updated(&old_message, &success)));
+        assert_eq!(sent.map(|m| m.state), Some(MessageState::Sent));
+        let mut changed = order.clone();
+        changed.supplier_orders[0].shipments.remove(0);
+        changed.exceptions.clear();
+        store.commit(update_change_set(&changed)).await.unwrap();
+        assert_eq!(store.shipments_by_tracking_number(&moving).await.unwrap(), vec![]);
+        assert_eq!(
+            store.shipments_by_tracking_number(&arrived).await.unwrap(),
+            vec![parcel(1)]
+        );
+        assert_eq!(
+            store.list_exceptions(&ExceptionFilter::default()).await.unwrap(),
+            vec![]
+        );
+        store.close().await;
     }
 
     /// Migrating twice is harmless (every process migrates at start-up).

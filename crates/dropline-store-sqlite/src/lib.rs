@@ -27,10 +27,11 @@ mod writer;
 use async_trait::async_trait;
 use checkpoint::Checkpointer;
 use dropline_app::ports::{
-    CatalogImport, ChangeSet, Job, JobQueue, Message, MessageFilter, OrderFilter, Store, StoreError, StoreRecord,
+    CatalogImport, ChangeSet, ExceptionEntry, ExceptionFilter, Job, JobQueue, LaneSample, Message, MessageFilter,
+    OrderFilter, ShipmentRef, Store, StoreError, StoreRecord,
 };
 use dropline_domain::catalog::{Offer, Product, Store as Shop, StoreConnection, Supplier, Variant};
-use dropline_domain::ids::{JobId, OrderId, ProductId, StoreId, SupplierId, SupplierOrderId, VariantId};
+use dropline_domain::ids::{JobId, MessageId, OrderId, ProductId, StoreId, SupplierId, SupplierOrderId, VariantId};
 use dropline_domain::order::Order;
 use dropline_domain::state::OrderState;
 use dropline_domain::timeline::TimelineEvent;
@@ -420,6 +421,31 @@ impl Store for SqliteStore {
     async fn list_messages(&self, filter: &MessageFilter) -> Result<Vec<Message>, StoreError> {
         let filter = filter.clone();
         self.read(move |conn| orders::list_messages(conn, &filter)).await
+    }
+
+    async fn get_message(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
+        self.read(move |conn| orders::get_message(conn, id)).await
+    }
+
+    async fn order_by_tracking_token(&self, token: &str) -> Result<Option<Order>, StoreError> {
+        let token = token.to_string();
+        self.read(move |conn| orders::order_by_tracking_token(conn, &token))
+            .await
+    }
+
+    async fn shipments_by_tracking_number(&self, tracking_number: &str) -> Result<Vec<ShipmentRef>, StoreError> {
+        let tracking_number = tracking_number.to_string();
+        self.read(move |conn| orders::shipments_by_tracking_number(conn, &tracking_number))
+            .await
+    }
+
+    async fn list_exceptions(&self, filter: &ExceptionFilter) -> Result<Vec<ExceptionEntry>, StoreError> {
+        let filter = filter.clone();
+        self.read(move |conn| orders::list_exceptions(conn, &filter)).await
+    }
+
+    async fn lane_samples(&self, store_id: StoreId, since: OffsetDateTime) -> Result<Vec<LaneSample>, StoreError> {
+        self.read(move |conn| orders::lane_samples(conn, store_id, since)).await
     }
 }
 

@@ -24,6 +24,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "storefront_connections",
         sql: include_str!("../migrations/0002_storefront_connections.sql"),
     },
+    Migration {
+        version: 3,
+        name: "tracking_exceptions_outbox",
+        sql: include_str!("../migrations/0003_tracking_exceptions_outbox.sql"),
+    },
 ];
 
 /// Applies the migrations that `conn`'s database lacks and returns their names

@@ -8,9 +8,12 @@
 use crate::sql::{
     SqlResult, collect, column, conflict_as, first, from_json, from_micros, listing_limit, micros, parse_name, to_json,
 };
-use dropline_app::ports::{ChangeSet, Message, MessageFilter, MessageState, OrderFilter, OrderWrite, StoreError};
-use dropline_domain::ids::{MessageId, OrderId, StoreId, SupplierOrderId, TimelineEventId};
-use dropline_domain::order::Order;
+use dropline_app::ports::{
+    ChangeSet, ExceptionEntry, ExceptionFilter, LaneSample, Message, MessageFilter, MessageState, OrderFilter,
+    OrderWrite, ShipmentRef, StoreError,
+};
+use dropline_domain::ids::{MessageId, OrderId, ShipmentId, StoreId, SupplierId, SupplierOrderId, TimelineEventId};
+use dropline_domain::order::{ExceptionKind, Order, SuggestedAction};
 use dropline_domain::state::OrderState;
 use dropline_domain::timeline::TimelineEvent;
 use rusqlite::types::Value;
@@ -35,8 +38,12 @@ pub(crate) struct EncodedOrder {
     /// The version written.
     version: i64,
     customer_email: Option<String>,
+    tracking_token: Option<String>,
     doc: String,
     supplier_orders: Vec<EncodedSupplierOrder>,
+    shipments: Vec<EncodedShipment>,
+    /// The open exceptions only.
+    exceptions: Vec<EncodedException>,
 }
 
 struct EncodedSupplierOrder {
@@ -44,6 +51,31 @@ struct EncodedSupplierOrder {
     supplier_id: Uuid,
     status: &'static str,
     request_status: &'static str,
+}
+
+/// A row of `shipments`: one parcel of one of the order's supplier orders.
+#[derive(Debug, PartialEq, Eq)]
+struct EncodedShipment {
+    id: Uuid,
+    supplier_order_id: Uuid,
+    supplier_id: Uuid,
+    country: String,
+    carrier: String,
+    carrier_code: Option<String>,
+    tracking_number: String,
+    state: String,
+    shipped_at: Option<i64>,
+    delivered_at: Option<i64>,
+}
+
+/// A row of `order_exceptions`: an open exception, at its index in the order's list.
+#[derive(Debug, PartialEq, Eq)]
+struct EncodedException {
+    position: i64,
+    kind: String,
+    detail: String,
+    suggested_action: String,
+    raised_at: i64,
 }
 
 struct EncodedEvent {
@@ -68,12 +100,24 @@ struct EncodedJob {
 struct EncodedMessage {
     id: Uuid,
     store_id: Uuid,
-    order_id: Uuid,
+    order_id: Option<Uuid>,
     template: String,
     recipient: Option<String>,
     data: String,
     state: &'static str,
     created_at: i64,
+    dedupe_key: Option<String>,
+    attempts: i64,
+    last_error: Option<String>,
+    sent_at: Option<i64>,
+}
+
+struct EncodedMessageUpdate {
+    id: Uuid,
+    state: &'static str,
+    attempts: i64,
+    last_error: Option<String>,
+    sent_at: Option<i64>,
 }
 
 struct EncodedDelivery {
@@ -89,6 +133,7 @@ pub(crate) struct EncodedChangeSet {
     timeline: Vec<EncodedEvent>,
     jobs: Vec<EncodedJob>,
     messages: Vec<EncodedMessage>,
+    message_updates: Vec<EncodedMessageUpdate>,
     finished_jobs: Vec<Uuid>,
     stock_changes: Vec<(Uuid, i64)>,
     created_at: i64,
@@ -122,6 +167,37 @@ fn encode_order(write: OrderWrite) -> Result<EncodedOrder, StoreError> {
             request_status: s.state.request_status.as_str(),
         })
         .collect();
+    let shipments = order
+        .supplier_orders
+        .iter()
+        .flat_map(|s| {
+            s.shipments.iter().map(|shipment| EncodedShipment {
+                id: shipment.id.0,
+                supplier_order_id: s.id.0,
+                supplier_id: s.supplier_id.0,
+                country: s.ship_to.country_code.clone(),
+                carrier: shipment.carrier.clone(),
+                carrier_code: shipment.carrier_code.clone(),
+                tracking_number: shipment.tracking_number.clone(),
+                state: shipment.state.as_str().to_string(),
+                shipped_at: shipment.shipped_at.map(micros),
+                delivered_at: shipment.delivered_at.map(micros),
+            })
+        })
+        .collect();
+    let exceptions = order
+        .exceptions
+        .iter()
+        .enumerate()
+        .filter(|(_, exception)| exception.resolved_at.is_none())
+        .map(|(position, exception)| EncodedException {
+            position: i64::try_from(position).unwrap_or(i64::MAX),
+            kind: exception.kind.as_str().to_string(),
+            detail: exception.detail.clone(),
+            suggested_action: exception.suggested_action.as_str().to_string(),
+            raised_at: micros(exception.raised_at),
+        })
+        .collect();
     Ok(EncodedOrder {
         insert,
         id: order.id.0,
@@ -136,8 +212,11 @@ fn encode_order(write: OrderWrite) -> Result<EncodedOrder, StoreError> {
         read_version,
         version,
         customer_email: order.customer.email,
+        tracking_token: order.tracking_token,
         doc,
         supplier_orders,
+        shipments,
+        exceptions,
     })
 }
 
@@ -184,15 +263,30 @@ pub(crate) fn encode_change_set(changes: ChangeSet, now: OffsetDateTime) -> Resu
             Ok(EncodedMessage {
                 id: message.id.0,
                 store_id: message.store_id.0,
-                order_id: message.order_id.0,
+                order_id: message.order_id.map(|id| id.0),
                 data: to_json(&message.data)?,
                 template: message.template,
                 recipient: message.recipient,
                 state: message.state.as_str(),
                 created_at: micros(message.created_at),
+                dedupe_key: message.dedupe_key,
+                attempts: i64::from(message.attempts),
+                last_error: message.last_error,
+                sent_at: message.sent_at.map(micros),
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
+    let message_updates = changes
+        .message_updates
+        .into_iter()
+        .map(|update| EncodedMessageUpdate {
+            id: update.id.0,
+            state: update.state.as_str(),
+            attempts: i64::from(update.attempts),
+            last_error: update.last_error,
+            sent_at: update.sent_at.map(micros),
+        })
+        .collect();
     let deliveries = changes
         .deliveries
         .into_iter()
@@ -208,6 +302,7 @@ pub(crate) fn encode_change_set(changes: ChangeSet, now: OffsetDateTime) -> Resu
         timeline,
         jobs,
         messages,
+        message_updates,
         finished_jobs: changes.finished_jobs.into_iter().map(|id| id.0).collect(),
         stock_changes: changes
             .stock_changes
@@ -222,8 +317,8 @@ fn write_order(conn: &Connection, order: &EncodedOrder) -> Result<(), StoreError
     if order.insert {
         conn.prepare_cached(
             "INSERT INTO orders (id, store_id, external_id, number, state, payment_state, placed_at,
-                                 received_at, updated_at, version, customer_email, doc)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                                 received_at, updated_at, version, customer_email, tracking_token, doc)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )
         .store()?
         .execute(params![
@@ -238,32 +333,39 @@ fn write_order(conn: &Connection, order: &EncodedOrder) -> Result<(), StoreError
             order.updated_at,
             order.version,
             order.customer_email,
+            order.tracking_token,
             order.doc,
         ])
         .map_err(conflict_as(|| {
             format!(
-                "order {} or external id '{}' already exists in store {}",
+                "order {}, external id '{}' in store {} or tracking token already exists",
                 order.id, order.external_id, order.store_id
             )
         }))?;
-        return insert_supplier_orders(conn, order, &order.supplier_orders.iter().collect::<Vec<_>>());
+        insert_supplier_orders(conn, order, &order.supplier_orders.iter().collect::<Vec<_>>())?;
+        insert_shipments(conn, order, &order.shipments.iter().collect::<Vec<_>>())?;
+        return insert_exceptions(conn, order);
     }
     update_order(conn, order)?;
-    sync_supplier_orders(conn, order)
+    sync_supplier_orders(conn, order)?;
+    sync_shipments(conn, order)?;
+    sync_exceptions(conn, order)
 }
 
 /// Updates a stored order. The stored row is looked at first: a stale version is refused
-/// without writing, and the state indexes are rewritten only when the state changed.
+/// without writing, and the state and tracking-token indexes are rewritten only when their
+/// column changed.
 fn update_order(conn: &Connection, order: &EncodedOrder) -> Result<(), StoreError> {
-    let stored: Option<(i64, String, Uuid, String)> = conn
-        .prepare_cached("SELECT version, state, store_id, external_id FROM orders WHERE id = ?1")
+    type Stored = (i64, String, Uuid, String, Option<String>);
+    let stored: Option<Stored> = conn
+        .prepare_cached("SELECT version, state, store_id, external_id, tracking_token FROM orders WHERE id = ?1")
         .store()?
         .query_row([order.id], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
         })
         .optional()
         .store()?;
-    let Some((version, state, store_id, external_id)) = stored else {
+    let Some((version, state, store_id, external_id, tracking_token)) = stored else {
         return Err(StoreError::NotFound(format!("order {}", order.id)));
     };
     if version != order.read_version {
@@ -278,48 +380,39 @@ fn update_order(conn: &Connection, order: &EncodedOrder) -> Result<(), StoreErro
             order.id
         )));
     }
-    let changed = if state == order.state {
-        conn.prepare_cached(
-            "UPDATE orders SET number = ?2, payment_state = ?3, placed_at = ?4, received_at = ?5, updated_at = ?6,
-                               version = ?7, customer_email = ?8, doc = ?9
-             WHERE id = ?1 AND version = ?10",
-        )
+    // One statement text per combination of changed indexed columns (four), each cached.
+    let mut sql = String::from(
+        "UPDATE orders SET number = ?1, payment_state = ?2, placed_at = ?3, received_at = ?4, updated_at = ?5, \
+         version = ?6, customer_email = ?7, doc = ?8",
+    );
+    let mut values: Vec<&dyn rusqlite::ToSql> = vec![
+        &order.number,
+        &order.payment_state,
+        &order.placed_at,
+        &order.received_at,
+        &order.updated_at,
+        &order.version,
+        &order.customer_email,
+        &order.doc,
+        &order.id,
+        &order.read_version,
+    ];
+    if state != order.state {
+        values.push(&order.state);
+        sql.push_str(&format!(", state = ?{}", values.len()));
+    }
+    if tracking_token != order.tracking_token {
+        values.push(&order.tracking_token);
+        sql.push_str(&format!(", tracking_token = ?{}", values.len()));
+    }
+    sql.push_str(" WHERE id = ?9 AND version = ?10");
+    let changed = conn
+        .prepare_cached(&sql)
         .store()?
-        .execute(params![
-            order.id,
-            order.number,
-            order.payment_state,
-            order.placed_at,
-            order.received_at,
-            order.updated_at,
-            order.version,
-            order.customer_email,
-            order.doc,
-            order.read_version,
-        ])
-        .store()?
-    } else {
-        conn.prepare_cached(
-            "UPDATE orders SET number = ?2, state = ?3, payment_state = ?4, placed_at = ?5, received_at = ?6,
-                               updated_at = ?7, version = ?8, customer_email = ?9, doc = ?10
-             WHERE id = ?1 AND version = ?11",
-        )
-        .store()?
-        .execute(params![
-            order.id,
-            order.number,
-            order.state,
-            order.payment_state,
-            order.placed_at,
-            order.received_at,
-            order.updated_at,
-            order.version,
-            order.customer_email,
-            order.doc,
-            order.read_version,
-        ])
-        .store()?
-    };
+        .execute(values.as_slice())
+        .map_err(conflict_as(|| {
+            format!("the tracking token of order {} belongs to another order", order.id)
+        }))?;
     if changed != 1 {
         return Err(StoreError::Other(format!(
             "order {} changed while it was written",
@@ -411,6 +504,176 @@ fn sync_supplier_orders(conn: &Connection, order: &EncodedOrder) -> Result<(), S
     insert_supplier_orders(conn, order, &missing)
 }
 
+fn insert_shipments(conn: &Connection, order: &EncodedOrder, shipments: &[&EncodedShipment]) -> Result<(), StoreError> {
+    if shipments.is_empty() {
+        return Ok(());
+    }
+    let mut statement = conn
+        .prepare_cached(
+            "INSERT INTO shipments (id, order_id, store_id, supplier_order_id, supplier_id, country, carrier,
+                                    carrier_code, tracking_number, state, shipped_at, delivered_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )
+        .store()?;
+    for shipment in shipments {
+        statement
+            .execute(params![
+                shipment.id,
+                order.id,
+                order.store_id,
+                shipment.supplier_order_id,
+                shipment.supplier_id,
+                shipment.country,
+                shipment.carrier,
+                shipment.carrier_code,
+                shipment.tracking_number,
+                shipment.state,
+                shipment.shipped_at,
+                shipment.delivered_at,
+            ])
+            .map_err(conflict_as(|| {
+                format!("shipment {} belongs to another order", ShipmentId(shipment.id))
+            }))?;
+    }
+    Ok(())
+}
+
+/// Makes the `shipments` rows of an updated order match its aggregate, touching only the
+/// rows that differ.
+fn sync_shipments(conn: &Connection, order: &EncodedOrder) -> Result<(), StoreError> {
+    let stored = collect(
+        &mut *conn
+            .prepare_cached(
+                "SELECT id, supplier_order_id, supplier_id, country, carrier, carrier_code, tracking_number, state,
+                        shipped_at, delivered_at
+                 FROM shipments WHERE order_id = ?1",
+            )
+            .store()?,
+        [order.id],
+        |row| {
+            Ok(EncodedShipment {
+                id: column(row, 0)?,
+                supplier_order_id: column(row, 1)?,
+                supplier_id: column(row, 2)?,
+                country: column(row, 3)?,
+                carrier: column(row, 4)?,
+                carrier_code: column(row, 5)?,
+                tracking_number: column(row, 6)?,
+                state: column(row, 7)?,
+                shipped_at: column(row, 8)?,
+                delivered_at: column(row, 9)?,
+            })
+        },
+    )?;
+    let mut missing = Vec::new();
+    for shipment in &order.shipments {
+        match stored.iter().find(|s| s.id == shipment.id) {
+            Some(same) if same == shipment => {}
+            Some(_) => {
+                conn.prepare_cached(
+                    "UPDATE shipments SET supplier_order_id = ?2, supplier_id = ?3, country = ?4, carrier = ?5,
+                                          carrier_code = ?6, tracking_number = ?7, state = ?8, shipped_at = ?9,
+                                          delivered_at = ?10
+                     WHERE id = ?1",
+                )
+                .store()?
+                .execute(params![
+                    shipment.id,
+                    shipment.supplier_order_id,
+                    shipment.supplier_id,
+                    shipment.country,
+                    shipment.carrier,
+                    shipment.carrier_code,
+                    shipment.tracking_number,
+                    shipment.state,
+                    shipment.shipped_at,
+                    shipment.delivered_at,
+                ])
+                .store()?;
+            }
+            None => missing.push(shipment),
+        }
+    }
+    for gone in &stored {
+        if !order.shipments.iter().any(|s| s.id == gone.id) {
+            conn.prepare_cached("DELETE FROM shipments WHERE id = ?1")
+                .store()?
+                .execute([gone.id])
+                .store()?;
+        }
+    }
+    insert_shipments(conn, order, &missing)
+}
+
+fn insert_exceptions(conn: &Connection, order: &EncodedOrder) -> Result<(), StoreError> {
+    if order.exceptions.is_empty() {
+        return Ok(());
+    }
+    let mut statement = conn
+        .prepare_cached(
+            "INSERT INTO order_exceptions (order_id, position, store_id, order_number, kind, detail, suggested_action,
+                                           raised_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .store()?;
+    for exception in &order.exceptions {
+        statement
+            .execute(params![
+                order.id,
+                exception.position,
+                order.store_id,
+                order.number,
+                exception.kind,
+                exception.detail,
+                exception.suggested_action,
+                exception.raised_at,
+            ])
+            .store()?;
+    }
+    Ok(())
+}
+
+/// Makes the `order_exceptions` rows of an updated order match its open exceptions: left
+/// alone when they do (nearly always), else written again.
+fn sync_exceptions(conn: &Connection, order: &EncodedOrder) -> Result<(), StoreError> {
+    let stored = collect(
+        &mut *conn
+            .prepare_cached(
+                "SELECT position, order_number, kind, detail, suggested_action, raised_at
+                 FROM order_exceptions WHERE order_id = ?1 ORDER BY position",
+            )
+            .store()?,
+        [order.id],
+        |row| {
+            Ok((
+                column::<String>(row, 1)?,
+                EncodedException {
+                    position: column(row, 0)?,
+                    kind: column(row, 2)?,
+                    detail: column(row, 3)?,
+                    suggested_action: column(row, 4)?,
+                    raised_at: column(row, 5)?,
+                },
+            ))
+        },
+    )?;
+    let unchanged = stored.len() == order.exceptions.len()
+        && stored
+            .iter()
+            .zip(&order.exceptions)
+            .all(|((number, stored), exception)| *number == order.number && stored == exception);
+    if unchanged {
+        return Ok(());
+    }
+    if !stored.is_empty() {
+        conn.prepare_cached("DELETE FROM order_exceptions WHERE order_id = ?1")
+            .store()?
+            .execute([order.id])
+            .store()?;
+    }
+    insert_exceptions(conn, order)
+}
+
 /// Writes a change set; run by the writer inside the change set's savepoint. Deliveries go
 /// first: a redelivery is refused before anything else is written.
 pub(crate) fn apply_change_set(conn: &Connection, changes: &EncodedChangeSet) -> Result<(), StoreError> {
@@ -476,10 +739,15 @@ pub(crate) fn apply_change_set(conn: &Connection, changes: &EncodedChangeSet) ->
         }
     }
     if !changes.messages.is_empty() {
+        // A message whose dedupe key the store already holds (or an earlier message of this
+        // change set holds) is skipped: no error, so the writer does not count a refusal.
+        // Any other broken uniqueness rule (a message id taken) still refuses the change set.
         let mut statement = conn
             .prepare_cached(
-                "INSERT INTO messages (id, store_id, order_id, template, recipient, data, state, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO messages (id, store_id, order_id, template, recipient, data, state, created_at,
+                                       dedupe_key, attempts, last_error, sent_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 ON CONFLICT (store_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING",
             )
             .store()?;
         for message in &changes.messages {
@@ -493,8 +761,35 @@ pub(crate) fn apply_change_set(conn: &Connection, changes: &EncodedChangeSet) ->
                     message.data,
                     message.state,
                     message.created_at,
+                    message.dedupe_key,
+                    message.attempts,
+                    message.last_error,
+                    message.sent_at,
                 ])
-                .map_err(conflict_as(|| format!("message {} already exists", message.id)))?;
+                .map_err(conflict_as(|| {
+                    format!("message {} already exists", MessageId(message.id))
+                }))?;
+        }
+    }
+    if !changes.message_updates.is_empty() {
+        let mut statement = conn
+            .prepare_cached(
+                "UPDATE messages SET state = ?2, attempts = ?3, last_error = ?4, sent_at = ?5 WHERE id = ?1",
+            )
+            .store()?;
+        for update in &changes.message_updates {
+            let changed = statement
+                .execute(params![
+                    update.id,
+                    update.state,
+                    update.attempts,
+                    update.last_error,
+                    update.sent_at
+                ])
+                .store()?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("message {}", MessageId(update.id))));
+            }
         }
     }
     if !changes.finished_jobs.is_empty() {
@@ -655,11 +950,33 @@ pub(crate) fn timeline(conn: &Connection, order_id: OrderId) -> Result<Vec<Timel
     })
 }
 
-pub(crate) fn list_messages(conn: &Connection, filter: &MessageFilter) -> Result<Vec<Message>, StoreError> {
-    let mut sql = String::from(
-        "SELECT id, store_id, order_id, template, recipient, data, state, created_at FROM messages WHERE 1 = 1",
-    );
-    let mut values: Vec<Value> = Vec::with_capacity(3);
+const MESSAGE_COLUMNS: &str = "id, store_id, order_id, template, recipient, data, state, created_at, dedupe_key, \
+                               attempts, last_error, sent_at";
+
+fn decode_message(row: &Row<'_>) -> Result<Message, StoreError> {
+    let state: String = column(row, 6)?;
+    let attempts: i64 = column(row, 9)?;
+    Ok(Message {
+        id: MessageId(column(row, 0)?),
+        store_id: StoreId(column(row, 1)?),
+        order_id: column::<Option<Uuid>>(row, 2)?.map(OrderId),
+        template: column(row, 3)?,
+        recipient: column(row, 4)?,
+        data: from_json(&column::<String>(row, 5)?, "message data")?,
+        state: parse_name(&state, MessageState::parse, "message state")?,
+        created_at: from_micros(column(row, 7)?)?,
+        dedupe_key: column(row, 8)?,
+        attempts: u32::try_from(attempts)
+            .map_err(|_| StoreError::Other(format!("stored message attempts {attempts} is out of range")))?,
+        last_error: column(row, 10)?,
+        sent_at: column::<Option<i64>>(row, 11)?.map(from_micros).transpose()?,
+    })
+}
+
+/// The statement and parameters of an outbox listing: one text per combination of filters.
+fn list_messages_query(filter: &MessageFilter) -> (String, Vec<Value>) {
+    let mut sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE 1 = 1");
+    let mut values: Vec<Value> = Vec::with_capacity(5);
     if let Some(store_id) = filter.store_id {
         sql.push_str(" AND store_id = ?");
         values.push(uuid_value(store_id.0));
@@ -668,22 +985,122 @@ pub(crate) fn list_messages(conn: &Connection, filter: &MessageFilter) -> Result
         sql.push_str(" AND order_id = ?");
         values.push(uuid_value(order_id.0));
     }
+    if let Some(state) = filter.state {
+        sql.push_str(" AND state = ?");
+        values.push(Value::Text(state.as_str().to_string()));
+    }
+    if let Some(template) = &filter.template {
+        sql.push_str(" AND template = ?");
+        values.push(Value::Text(template.clone()));
+    }
     sql.push_str(" ORDER BY id DESC LIMIT ?");
     values.push(Value::Integer(listing_limit(filter.limit)));
+    (sql, values)
+}
+
+pub(crate) fn list_messages(conn: &Connection, filter: &MessageFilter) -> Result<Vec<Message>, StoreError> {
+    let (sql, values) = list_messages_query(filter);
     let mut statement = conn.prepare_cached(&sql).store()?;
-    collect(&mut statement, rusqlite::params_from_iter(values), |row| {
-        let state: String = column(row, 6)?;
-        Ok(Message {
-            id: MessageId(column(row, 0)?),
+    collect(&mut statement, rusqlite::params_from_iter(values), decode_message)
+}
+
+pub(crate) fn get_message(conn: &Connection, id: MessageId) -> Result<Option<Message>, StoreError> {
+    let mut statement = conn
+        .prepare_cached(&format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1"))
+        .store()?;
+    first(&mut statement, [id.0], decode_message)
+}
+
+pub(crate) fn order_by_tracking_token(conn: &Connection, token: &str) -> Result<Option<Order>, StoreError> {
+    let mut statement = conn
+        .prepare_cached("SELECT version, doc FROM orders WHERE tracking_token = ?1")
+        .store()?;
+    first(&mut statement, [token], decode_order)
+}
+
+/// In shipment id order (creation order).
+pub(crate) fn shipments_by_tracking_number(
+    conn: &Connection,
+    tracking_number: &str,
+) -> Result<Vec<ShipmentRef>, StoreError> {
+    let mut statement = conn
+        .prepare_cached("SELECT order_id, store_id, id FROM shipments WHERE tracking_number = ?1 ORDER BY id")
+        .store()?;
+    collect(&mut statement, [tracking_number], |row| {
+        Ok(ShipmentRef {
+            order_id: OrderId(column(row, 0)?),
             store_id: StoreId(column(row, 1)?),
-            order_id: OrderId(column(row, 2)?),
-            template: column(row, 3)?,
-            recipient: column(row, 4)?,
-            data: from_json(&column::<String>(row, 5)?, "message data")?,
-            state: parse_name(&state, MessageState::parse, "message state")?,
-            created_at: from_micros(column(row, 7)?)?,
+            shipment_id: ShipmentId(column(row, 2)?),
         })
     })
+}
+
+/// The statement and parameters of an exception listing: one text per combination of filters
+/// (at most 8), each cached.
+fn list_exceptions_query(filter: &ExceptionFilter) -> (String, Vec<Value>) {
+    let mut sql = String::from(
+        "SELECT order_id, store_id, order_number, kind, detail, suggested_action, raised_at
+         FROM order_exceptions WHERE 1 = 1",
+    );
+    let mut values: Vec<Value> = Vec::with_capacity(4);
+    if let Some(store_id) = filter.store_id {
+        sql.push_str(" AND store_id = ?");
+        values.push(uuid_value(store_id.0));
+    }
+    if let Some(kind) = filter.kind {
+        sql.push_str(" AND kind = ?");
+        values.push(Value::Text(kind.as_str().to_string()));
+    }
+    if let Some(before) = filter.raised_before {
+        sql.push_str(" AND raised_at < ?");
+        values.push(Value::Integer(micros(before)));
+    }
+    sql.push_str(" ORDER BY raised_at, order_id, position LIMIT ?");
+    values.push(Value::Integer(listing_limit(filter.limit)));
+    (sql, values)
+}
+
+pub(crate) fn list_exceptions(conn: &Connection, filter: &ExceptionFilter) -> Result<Vec<ExceptionEntry>, StoreError> {
+    let (sql, values) = list_exceptions_query(filter);
+    let mut statement = conn.prepare_cached(&sql).store()?;
+    collect(&mut statement, rusqlite::params_from_iter(values), |row| {
+        Ok(ExceptionEntry {
+            order_id: OrderId(column(row, 0)?),
+            store_id: StoreId(column(row, 1)?),
+            order_number: column(row, 2)?,
+            kind: parse_name(&column::<String>(row, 3)?, ExceptionKind::parse, "exception kind")?,
+            detail: column(row, 4)?,
+            suggested_action: parse_name(&column::<String>(row, 5)?, SuggestedAction::parse, "suggested action")?,
+            raised_at: from_micros(column(row, 6)?)?,
+        })
+    })
+}
+
+/// Most lane samples one call gives.
+const LANE_SAMPLES_LIMIT: i64 = 10_000;
+
+pub(crate) const LANE_SAMPLES_SQL: &str = "SELECT supplier_id, country, shipped_at, delivered_at FROM shipments
+     WHERE store_id = ?1 AND delivered_at >= ?2 AND state = 'delivered' AND shipped_at IS NOT NULL
+     ORDER BY delivered_at DESC, id DESC LIMIT ?3";
+
+pub(crate) fn lane_samples(
+    conn: &Connection,
+    store_id: StoreId,
+    since: OffsetDateTime,
+) -> Result<Vec<LaneSample>, StoreError> {
+    let mut statement = conn.prepare_cached(LANE_SAMPLES_SQL).store()?;
+    collect(
+        &mut statement,
+        params![store_id.0, micros(since), LANE_SAMPLES_LIMIT],
+        |row| {
+            Ok(LaneSample {
+                supplier_id: SupplierId(column(row, 0)?),
+                country: column(row, 1)?,
+                shipped_at: from_micros(column(row, 2)?)?,
+                delivered_at: from_micros(column(row, 3)?)?,
+            })
+        },
+    )
 }
 
 #[cfg(test)]
@@ -756,5 +1173,82 @@ mod tests {
         );
         assert!(claim.contains("jobs_due_at_idx"), "{claim}");
         assert!(!claim.contains("TEMP B-TREE"), "{claim}");
+    }
+
+    /// The reads of parcels, exceptions, the outbox and tracking pages use their indexes:
+    /// no scan of the table without one, no sort.
+    #[test]
+    fn tracking_and_exception_reads_use_their_indexes() {
+        let mut conn = Connection::open_in_memory().expect("memory database");
+        crate::migrations::run(&mut conn).expect("migrations");
+        let no_scan_or_sort = |plan: &str, table: &str, what: &str| {
+            assert!(!plan.contains("TEMP B-TREE"), "{what}: {plan}");
+            assert!(
+                !plan.contains(&format!("SCAN {table}\n")) && !plan.ends_with(&format!("SCAN {table}")),
+                "{what}: {plan}"
+            );
+        };
+        let store = Some(StoreId::new());
+        let cases = [
+            (ExceptionFilter::default(), "order_exceptions_raised_at_idx"),
+            (
+                ExceptionFilter {
+                    store_id: store,
+                    raised_before: Some(OffsetDateTime::UNIX_EPOCH),
+                    ..ExceptionFilter::default()
+                },
+                "order_exceptions_store_id_raised_at_idx",
+            ),
+            (
+                ExceptionFilter {
+                    kind: Some(ExceptionKind::ShippingLate),
+                    ..ExceptionFilter::default()
+                },
+                "order_exceptions_kind_raised_at_idx",
+            ),
+        ];
+        for (filter, index) in cases {
+            let (sql, values) = list_exceptions_query(&filter);
+            let plan = plan(&conn, &sql, values);
+            assert!(plan.contains(index), "{filter:?}: {plan}");
+            no_scan_or_sort(&plan, "order_exceptions", &format!("{filter:?}"));
+        }
+        let (sql, values) = list_exceptions_query(&ExceptionFilter {
+            store_id: store,
+            kind: Some(ExceptionKind::ShippingLate),
+            ..ExceptionFilter::default()
+        });
+        no_scan_or_sort(&plan(&conn, &sql, values), "order_exceptions", "store and kind");
+
+        let (sql, values) = list_messages_query(&MessageFilter {
+            state: Some(MessageState::Queued),
+            ..MessageFilter::default()
+        });
+        let messages = plan(&conn, &sql, values);
+        assert!(messages.contains("messages_state_id_idx"), "{messages}");
+        no_scan_or_sort(&messages, "messages", "messages by state");
+
+        let lanes = plan(
+            &conn,
+            LANE_SAMPLES_SQL,
+            vec![uuid_value(Uuid::now_v7()), Value::Integer(0), Value::Integer(10)],
+        );
+        assert!(lanes.contains("shipments_store_id_delivered_at_idx"), "{lanes}");
+        no_scan_or_sort(&lanes, "shipments", "lane samples");
+
+        let parcels = plan(
+            &conn,
+            "SELECT order_id, store_id, id FROM shipments WHERE tracking_number = ?1 ORDER BY id",
+            vec![Value::Text("1Z".into())],
+        );
+        assert!(parcels.contains("shipments_tracking_number_idx"), "{parcels}");
+        no_scan_or_sort(&parcels, "shipments", "parcels by number");
+
+        let token = plan(
+            &conn,
+            "SELECT version, doc FROM orders WHERE tracking_token = ?1",
+            vec![Value::Text("t".into())],
+        );
+        assert!(token.contains("orders_tracking_token_key"), "{token}");
     }
 }

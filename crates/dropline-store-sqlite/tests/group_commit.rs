@@ -1,9 +1,12 @@
 //! Group commit with webhook deliveries: a redelivery that waits in a batch with other change
-//! sets is refused alone, and the others of its batch land.
+//! sets is refused alone, and the others of its batch land. A message skipped for its dedupe
+//! key is no refusal: its batch is not run again.
 
-use dropline_app::ports::{DeliveryRecord, Store, StoreError};
+use dropline_app::ports::{ChangeSet, DeliveryRecord, Store, StoreError};
 use dropline_store_sqlite::{SqliteOptions, SqliteStore};
-use dropline_store_tests::builders::{OrderBuilder, delivered_change_set, delivery, store_record};
+use dropline_store_tests::builders::{
+    OrderBuilder, dedupe_key, delivered_change_set, delivery, insert_change_set, keyed_message, store_record,
+};
 use rusqlite::Connection;
 use std::time::Duration;
 
@@ -75,4 +78,31 @@ async fn a_redelivery_is_refused_alone_in_its_batch() {
     for record in [&deliveries[0], &deliveries[2]] {
         assert!(store.delivery_seen(shop, &record.delivery_id).await.expect("read"));
     }
+}
+
+#[tokio::test]
+async fn a_skipped_message_does_not_refuse_its_batch() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteStore::open(&dir.path().join("dropline.db"), SqliteOptions::default()).expect("the store opens");
+    let record = store_record();
+    store.insert_store(record.clone()).await.expect("the store is written");
+    let order = OrderBuilder::new(record.store.id).build();
+    store
+        .commit(insert_change_set(&order))
+        .await
+        .expect("the order is written");
+    let key = dedupe_key();
+    let first = keyed_message(&order, "shipped", &key);
+    let before = store.stats();
+    for message in [first.clone(), keyed_message(&order, "shipped", &key)] {
+        store
+            .commit(ChangeSet {
+                messages: vec![message.clone(), keyed_message(&order, "shipped", &key)],
+                ..ChangeSet::default()
+            })
+            .await
+            .expect("a repeated key is skipped, not refused");
+    }
+    assert_eq!(store.stats().refused_batches, before.refused_batches);
+    assert_eq!(store.get_message(first.id).await.expect("read"), Some(first));
 }

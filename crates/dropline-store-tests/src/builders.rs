@@ -1,11 +1,14 @@
 //! Test data: stores with their platform connection, suppliers, products (plain or pulled
-//! from a storefront), offers, orders with lines and supplier orders, change sets, jobs,
-//! messages and webhook deliveries. Every builder gives fresh ids and unique natural keys, so
+//! from a storefront), offers, orders with lines, supplier orders, parcels, exceptions and a
+//! tracking token, change sets, jobs, messages (about an order or not, with a dedupe key or
+//! not) and webhook deliveries. Every builder gives fresh ids and unique natural keys, so
 //! tests can make as many as they like in one database.
 //!
 //! Times are whole seconds after [`base_time`], so they survive any store's precision.
 
-use dropline_app::ports::{ChangeSet, DeliveryRecord, Message, MessageState, NewJob, OrderWrite, StoreRecord};
+use dropline_app::ports::{
+    ChangeSet, DeliveryRecord, Message, MessageState, MessageUpdate, NewJob, OrderWrite, StoreRecord,
+};
 use dropline_domain::address::{Address, Customer};
 use dropline_domain::catalog::{Offer, RoutingWeights, StoreConnection};
 use dropline_domain::catalog::{
@@ -13,14 +16,18 @@ use dropline_domain::catalog::{
     SupplierKind, Variant,
 };
 use dropline_domain::ids::{
-    JobId, LineItemId, MessageId, OfferId, OrderId, ProductId, StoreId, SupplierId, SupplierOrderId, TimelineEventId,
-    VariantId,
+    JobId, LineItemId, MessageId, OfferId, OrderId, ProductId, ShipmentId, StoreId, SupplierId, SupplierOrderId,
+    TimelineEventId, VariantId,
 };
 use dropline_domain::money::{Currency, Money};
-use dropline_domain::order::{LineItem, Order, SupplierOrder, SupplierOrderLine};
-use dropline_domain::state::{OrderState, PaymentState, SupplierOrderState};
+use dropline_domain::order::{
+    ExceptionKind, LineItem, Order, OrderException, Shipment, ShipmentEvent, SuggestedAction, SupplierOrder,
+    SupplierOrderLine,
+};
+use dropline_domain::state::{OrderState, PaymentState, ShipmentState, SupplierOrderState};
 use dropline_domain::timeline::{Actor, TimelineEvent};
 use std::sync::atomic::{AtomicU64, Ordering};
+use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -290,6 +297,7 @@ impl OrderBuilder {
             shipping_method: Some("Standard".into()),
             source_updated_at: Some(at(1)),
             exceptions: Vec::new(),
+            tracking_token: None,
             version: 0,
         };
         Self { order }
@@ -323,6 +331,38 @@ impl OrderBuilder {
     pub fn supplier_order(mut self, supplier_id: SupplierId) -> Self {
         let supplier_order = supplier_order_for(&self.order, supplier_id);
         self.order.supplier_orders.push(supplier_order);
+        self
+    }
+
+    /// Adds a supplier order at `supplier_id` for the first line that shipped these parcels.
+    pub fn shipped(mut self, supplier_id: SupplierId, shipments: Vec<Shipment>) -> Self {
+        let mut supplier_order = supplier_order_for(&self.order, supplier_id);
+        supplier_order.shipments = shipments;
+        self.order.supplier_orders.push(supplier_order);
+        self
+    }
+
+    /// The destination country (ISO 3166-1 alpha-2); supplier orders added after it ship there.
+    pub fn ship_to_country(mut self, country_code: &str) -> Self {
+        self.order.shipping_address.country_code = country_code.to_string();
+        self
+    }
+
+    /// The order name the customer sees.
+    pub fn number(mut self, number: &str) -> Self {
+        self.order.number = number.to_string();
+        self
+    }
+
+    /// The token of the customer's tracking page.
+    pub fn tracking_token(mut self, token: &str) -> Self {
+        self.order.tracking_token = Some(token.to_string());
+        self
+    }
+
+    /// Adds an exception (open, or resolved when [`OrderException::resolved_at`] is set).
+    pub fn exception(mut self, exception: OrderException) -> Self {
+        self.order.exceptions.push(exception);
         self
     }
 
@@ -373,6 +413,81 @@ pub fn supplier_order_for(order: &Order, supplier_id: SupplierId) -> SupplierOrd
     }
 }
 
+/// A parcel event. Built through serde, so that fields the domain adds with a default need
+/// no change here.
+pub fn shipment_event(at: OffsetDateTime, state: ShipmentState, note: Option<&str>) -> ShipmentEvent {
+    let mut event: ShipmentEvent = serde_json::from_value(serde_json::json!({
+        "at": at.format(&Rfc3339).expect("a time in RFC 3339"),
+        "state": state,
+    }))
+    .expect("a shipment event");
+    event.note = note.map(str::to_string);
+    event
+}
+
+/// A parcel with a tracking number, in transit since `shipped_at` (or only announced, without
+/// it). Built through serde like [`shipment_event`].
+pub fn shipment(tracking_number: &str, shipped_at: Option<OffsetDateTime>) -> Shipment {
+    let mut parcel: Shipment = serde_json::from_value(serde_json::json!({
+        "id": ShipmentId::new(),
+        "carrier": "YunExpress",
+        "tracking_number": tracking_number,
+        "state": ShipmentState::InfoReceived,
+        "events": [],
+    }))
+    .expect("a shipment");
+    parcel.tracking_url = Some(format!("https://track.example/{tracking_number}"));
+    parcel.carrier_code = Some("yunexpress".into());
+    parcel.events = vec![shipment_event(at(10), ShipmentState::InfoReceived, None)];
+    if let Some(shipped) = shipped_at {
+        parcel.state = ShipmentState::InTransit;
+        parcel.shipped_at = Some(shipped);
+        parcel.events.push(shipment_event(
+            shipped,
+            ShipmentState::InTransit,
+            Some("Departed facility"),
+        ));
+    }
+    parcel
+}
+
+/// A parcel shipped at `shipped_at` (if known) and delivered at `delivered_at`.
+pub fn delivered_shipment(
+    tracking_number: &str,
+    shipped_at: Option<OffsetDateTime>,
+    delivered_at: OffsetDateTime,
+) -> Shipment {
+    let mut parcel = shipment(tracking_number, shipped_at);
+    parcel.state = ShipmentState::Delivered;
+    parcel
+        .events
+        .push(shipment_event(delivered_at, ShipmentState::Delivered, None));
+    parcel.delivered_at = Some(delivered_at);
+    parcel
+}
+
+/// A unique tracking number.
+pub fn tracking_number() -> String {
+    format!("YT{:016}", unique())
+}
+
+/// A unique tracking-page token.
+pub fn tracking_token() -> String {
+    format!("tok-{:032x}", Uuid::now_v7().as_u128() ^ u128::from(unique()))
+}
+
+/// An open exception of this kind raised at `raised_at`, with a unique detail. Built through
+/// serde like [`shipment_event`].
+pub fn exception(kind: ExceptionKind, raised_at: OffsetDateTime) -> OrderException {
+    serde_json::from_value(serde_json::json!({
+        "kind": kind,
+        "detail": format!("{kind} #{}", unique()),
+        "suggested_action": SuggestedAction::ContactSupplier,
+        "raised_at": raised_at.format(&Rfc3339).expect("a time in RFC 3339"),
+    }))
+    .expect("an order exception")
+}
+
 /// A timeline entry of an order.
 pub fn timeline_event(order_id: OrderId, at: OffsetDateTime, kind: &str) -> TimelineEvent {
     TimelineEvent {
@@ -398,17 +513,85 @@ pub fn job(kind: &str, run_after: OffsetDateTime, store_id: Option<StoreId>) -> 
     }
 }
 
-/// A queued message about an order.
+/// A queued message about an order, without a dedupe key.
 pub fn message(order: &Order, template: &str) -> Message {
     Message {
         id: MessageId::new(),
         store_id: order.store_id,
-        order_id: order.id,
+        order_id: Some(order.id),
         template: template.to_string(),
         recipient: order.customer.email.clone(),
         data: serde_json::json!({ "number": order.number, "total_minor": order.total.minor }),
         state: MessageState::Queued,
         created_at: at(5),
+        dedupe_key: None,
+        attempts: 0,
+        last_error: None,
+        sent_at: None,
+    }
+}
+
+/// A queued message about an order with a dedupe key.
+pub fn keyed_message(order: &Order, template: &str, dedupe_key: &str) -> Message {
+    Message {
+        dedupe_key: Some(dedupe_key.to_string()),
+        ..message(order, template)
+    }
+}
+
+/// A queued seller digest of a store: about no single order.
+pub fn digest_message(store_id: StoreId) -> Message {
+    Message {
+        id: MessageId::new(),
+        store_id,
+        order_id: None,
+        template: "seller_digest".into(),
+        recipient: Some("seller@example.com".into()),
+        data: serde_json::json!({ "orders": 3, "exceptions": [{ "kind": "shipping_late" }] }),
+        state: MessageState::Queued,
+        created_at: at(6),
+        dedupe_key: Some(format!("digest:{}", unique())),
+        attempts: 0,
+        last_error: None,
+        sent_at: None,
+    }
+}
+
+/// A unique dedupe key.
+pub fn dedupe_key() -> String {
+    format!("shipped:{}", unique())
+}
+
+/// A send attempt of a message that failed.
+pub fn failed_attempt(message: &Message, error: &str) -> MessageUpdate {
+    MessageUpdate {
+        id: message.id,
+        state: MessageState::Failed,
+        attempts: message.attempts + 1,
+        last_error: Some(error.to_string()),
+        sent_at: None,
+    }
+}
+
+/// A send attempt of a message that went out at `sent_at`.
+pub fn sent_attempt(message: &Message, sent_at: OffsetDateTime) -> MessageUpdate {
+    MessageUpdate {
+        id: message.id,
+        state: MessageState::Sent,
+        attempts: message.attempts + 1,
+        last_error: None,
+        sent_at: Some(sent_at),
+    }
+}
+
+/// A message as it reads after `update`.
+pub fn updated(message: &Message, update: &MessageUpdate) -> Message {
+    Message {
+        state: update.state,
+        attempts: update.attempts,
+        last_error: update.last_error.clone(),
+        sent_at: update.sent_at,
+        ..message.clone()
     }
 }
 
@@ -420,6 +603,7 @@ pub fn insert_change_set(order: &Order) -> ChangeSet {
         timeline: vec![timeline_event(order.id, order.received_at, "order.received")],
         jobs: vec![job("route_order", base_time(), Some(order.store_id))],
         messages: vec![message(order, "order_received")],
+        message_updates: Vec::new(),
         finished_jobs: Vec::new(),
         deliveries: Vec::new(),
         stock_changes: Vec::new(),
@@ -434,6 +618,7 @@ pub fn update_change_set(order: &Order) -> ChangeSet {
         timeline: vec![timeline_event(order.id, order.updated_at, "order.accepted")],
         jobs: vec![job("place_supplier_order", base_time(), Some(order.store_id))],
         messages: vec![message(order, "order_confirmed")],
+        message_updates: Vec::new(),
         finished_jobs: Vec::new(),
         deliveries: Vec::new(),
         stock_changes: Vec::new(),

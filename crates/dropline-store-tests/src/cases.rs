@@ -18,21 +18,31 @@
 //!   its SKU, title or price changed (a re-import of the same catalogue counts nothing); a new
 //!   variant of a matched product goes after its stored variants; an import of an unknown
 //!   store is `NotFound`; one with a storefront id given twice is `Conflict`; one with a
-//!   product of another store or without a storefront id is `Other`.
+//!   product of another store or without a storefront id is `Other`;
+//! - a new message whose (store, dedupe key) is taken, also by an earlier message of the same
+//!   change set, is skipped and the rest of the change set lands; a taken message id is still
+//!   `Conflict`; message updates apply after the change set's new messages, and an update of
+//!   an unknown message is `NotFound` for the whole change set;
+//! - a tracking token belongs to one order over all stores (`Conflict` otherwise);
+//! - `list_exceptions` orders by time raised, then order id; `raised_before` is strict; a
+//!   limit of 0 means the cap of 500;
+//! - `lane_samples` gives parcels in the `delivered` state with both times set, `since`
+//!   included, newest delivery first.
 
 use crate::builders::{
-    OrderBuilder, at, changed_settings, connection, delivered_change_set, delivery, insert_change_set, job, message,
-    offer, platform_id, platform_product, product, sku, store_record, supplier, supplier_order_for, timeline_event,
-    update_change_set, usd_minor, variant,
+    OrderBuilder, at, changed_settings, connection, dedupe_key, delivered_change_set, delivered_shipment, delivery,
+    digest_message, exception, failed_attempt, insert_change_set, job, keyed_message, message, offer, platform_id,
+    platform_product, product, sent_attempt, shipment, sku, store_record, supplier, supplier_order_for, timeline_event,
+    tracking_number, tracking_token, update_change_set, updated, usd_minor, variant,
 };
 use dropline_app::ports::{
-    Backend, CatalogImport, ChangeSet, DeliveryRecord, Job, MessageFilter, OrderFilter, OrderWrite, StoreError,
-    StoreRecord,
+    Backend, CatalogImport, ChangeSet, DeliveryRecord, ExceptionEntry, ExceptionFilter, Job, LaneSample, Message,
+    MessageFilter, MessageState, OrderFilter, OrderWrite, ShipmentRef, StoreError, StoreRecord,
 };
 use dropline_domain::catalog::{OfferPriority, Product, StoreConnection, Variant};
-use dropline_domain::ids::{JobId, OfferId, OrderId, StoreId, SupplierOrderId, VariantId};
-use dropline_domain::order::Order;
-use dropline_domain::state::OrderState;
+use dropline_domain::ids::{JobId, MessageId, OfferId, OrderId, StoreId, SupplierId, SupplierOrderId, VariantId};
+use dropline_domain::order::{ExceptionKind, Order, OrderException, Shipment, SuggestedAction};
+use dropline_domain::state::{OrderState, ShipmentState};
 use std::collections::{HashMap, HashSet};
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -1703,7 +1713,10 @@ pub async fn messages_listing<B: Backend>(db: Arc<B>) {
         let db = Arc::clone(&db);
         async move { db.list_messages(&filter).await.unwrap() }
     };
-    assert_eq!(list(messages_of_order(a.id)).await, expected(&|m| m.order_id == a.id));
+    assert_eq!(
+        list(messages_of_order(a.id)).await,
+        expected(&|m| m.order_id == Some(a.id))
+    );
     assert_eq!(
         list(MessageFilter {
             store_id: Some(s1),
@@ -1718,6 +1731,7 @@ pub async fn messages_listing<B: Backend>(db: Arc<B>) {
             store_id: Some(s2),
             order_id: Some(a.id),
             limit: 100,
+            ..MessageFilter::default()
         })
         .await,
         vec![]
@@ -1740,6 +1754,1005 @@ pub async fn messages_listing<B: Backend>(db: Arc<B>) {
         .await,
         first_two
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outbox: dedupe keys, send attempts, messages about no order
+// ---------------------------------------------------------------------------------------------
+
+fn messages_of_store(store_id: StoreId) -> MessageFilter {
+    MessageFilter {
+        store_id: Some(store_id),
+        limit: 500,
+        ..MessageFilter::default()
+    }
+}
+
+/// A message whose (store, dedupe key) is already stored is skipped without an error and the
+/// rest of its change set lands; of two messages with one key in one change set only the
+/// first is kept; another store may use the same key; messages without a key are never
+/// skipped; a taken message id still refuses its change set.
+pub async fn messages_with_a_taken_dedupe_key_are_skipped<B: Backend>(db: Arc<B>) {
+    let s1 = seed_store(&*db).await.store.id;
+    let s2 = seed_store(&*db).await.store.id;
+    let order = seed_order(&*db, OrderBuilder::new(s1).build()).await;
+    let other = seed_order(&*db, OrderBuilder::new(s2).build()).await;
+    let key = dedupe_key();
+
+    let first = keyed_message(&order, "shipped", &key);
+    db.commit(ChangeSet {
+        messages: vec![first.clone()],
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+
+    // The same key in a later change set: skipped, and the change set's other writes land.
+    let again = keyed_message(&order, "shipped", &key);
+    let event = timeline_event(order.id, at(20), "shipment.shipped");
+    let follow_up = job("poll_tracking", at(30), Some(s1));
+    db.commit(ChangeSet {
+        messages: vec![again.clone()],
+        timeline: vec![event.clone()],
+        jobs: vec![follow_up.clone()],
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(db.get_message(first.id).await.unwrap(), Some(first.clone()));
+    assert_eq!(db.get_message(again.id).await.unwrap(), None);
+    assert!(db.timeline(order.id).await.unwrap().contains(&event));
+    let claimed = db.claim_jobs("w", 10, HOUR, at(30)).await.unwrap();
+    assert!(claim_ids(&claimed).contains(&follow_up.id));
+
+    // Twice in one change set: the first is kept. Messages without a key are all kept.
+    let key2 = dedupe_key();
+    let (a, b) = (
+        keyed_message(&order, "delivered", &key2),
+        keyed_message(&order, "delivered", &key2),
+    );
+    let (plain1, plain2) = (message(&order, "note"), message(&order, "note"));
+    db.commit(ChangeSet {
+        messages: vec![a.clone(), b.clone(), plain1.clone(), plain2.clone()],
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(db.get_message(a.id).await.unwrap(), Some(a.clone()));
+    assert_eq!(db.get_message(b.id).await.unwrap(), None);
+    assert_eq!(db.get_message(plain1.id).await.unwrap(), Some(plain1.clone()));
+    assert_eq!(db.get_message(plain2.id).await.unwrap(), Some(plain2.clone()));
+
+    // Another store may use the same key.
+    let elsewhere = keyed_message(&other, "shipped", &key);
+    db.commit(ChangeSet {
+        messages: vec![elsewhere.clone()],
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(db.get_message(elsewhere.id).await.unwrap(), Some(elsewhere));
+
+    // The store's outbox holds each key once: its order_received, first, a and the two plain.
+    let listed = db.list_messages(&messages_of_store(s1)).await.unwrap();
+    assert_eq!(listed.len(), 5, "{listed:?}");
+    let keys = sorted_by_key(
+        listed.iter().filter_map(|m| m.dedupe_key.clone()).collect(),
+        |k: &String| k.clone(),
+    );
+    assert_eq!(keys, sorted_by_key(vec![key.clone(), key2], |k: &String| k.clone()));
+
+    // A taken message id still refuses its change set, whatever its key.
+    let mut same_id = keyed_message(&order, "shipped", &dedupe_key());
+    same_id.id = first.id;
+    let ghost = OrderBuilder::new(s1).build();
+    let mut changes = insert_change_set(&ghost);
+    changes.messages.push(same_id);
+    assert_conflict(db.commit(changes).await);
+    assert_eq!(db.get_order(ghost.id).await.unwrap(), None);
+    assert_eq!(db.list_messages(&messages_of_order(ghost.id)).await.unwrap(), vec![]);
+    assert_eq!(db.get_message(first.id).await.unwrap(), Some(first));
+}
+
+/// Send attempts change a message's state, attempts, last error and send time, as read by
+/// `get_message` and `list_messages`; other messages are untouched; a message may be written
+/// and updated in one change set (updates apply after the new messages).
+pub async fn message_updates_record_send_attempts<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let order = seed_order(&*db, OrderBuilder::new(store).build()).await;
+    let queued = keyed_message(&order, "shipped", &dedupe_key());
+    let bystander = message(&order, "order_confirmed");
+    db.commit(ChangeSet {
+        messages: vec![queued.clone(), bystander.clone()],
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+
+    let failure = failed_attempt(&queued, "550 mailbox unavailable");
+    db.commit(ChangeSet {
+        message_updates: vec![failure.clone()],
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+    let after_failure = updated(&queued, &failure);
+    assert_eq!(after_failure.state, MessageState::Failed);
+    assert_eq!(db.get_message(queued.id).await.unwrap(), Some(after_failure.clone()));
+    assert!(
+        db.list_messages(&messages_of_order(order.id))
+            .await
+            .unwrap()
+            .contains(&after_failure)
+    );
+
+    // Sent on the second attempt: the last error goes, the send time comes.
+    let success = sent_attempt(&after_failure, at(40));
+    db.commit(ChangeSet {
+        message_updates: vec![success.clone()],
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+    let after_success = updated(&after_failure, &success);
+    assert_eq!(
+        (
+            after_success.attempts,
+            after_success.last_error.clone(),
+            after_success.sent_at
+        ),
+        (2, None, Some(at(40)))
+    );
+    assert_eq!(db.get_message(queued.id).await.unwrap(), Some(after_success.clone()));
+    assert_eq!(db.get_message(bystander.id).await.unwrap(), Some(bystander));
+    let sent = db
+        .list_messages(&MessageFilter {
+            state: Some(MessageState::Sent),
+            ..messages_of_order(order.id)
+        })
+        .await
+        .unwrap();
+    assert_eq!(sent, vec![after_success]);
+
+    // Written and updated in one change set.
+    let fresh = message(&order, "delivered");
+    let at_once = sent_attempt(&fresh, at(50));
+    db.commit(ChangeSet {
+        messages: vec![fresh.clone()],
+        message_updates: vec![at_once.clone()],
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(db.get_message(fresh.id).await.unwrap(), Some(updated(&fresh, &at_once)));
+}
+
+/// An update of a message that does not exist is `NotFound` and its whole change set leaves
+/// no trace: no order, timeline, job or message, and no other update applied; the dedupe key
+/// of its refused message stays free.
+pub async fn message_update_of_unknown_message_refuses_its_change_set<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let order = seed_order(&*db, OrderBuilder::new(store).build()).await;
+    let known = message(&order, "order_confirmed");
+    db.commit(ChangeSet {
+        messages: vec![known.clone()],
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+
+    let key = dedupe_key();
+    let ghost_order = OrderBuilder::new(store).build();
+    let mut changes = insert_change_set(&ghost_order);
+    let fresh = keyed_message(&ghost_order, "shipped", &key);
+    changes.messages.push(fresh.clone());
+    let never_stored = digest_message(store);
+    changes.message_updates = vec![sent_attempt(&known, at(40)), failed_attempt(&never_stored, "bounced")];
+    assert_not_found(db.commit(changes).await);
+    assert_eq!(db.get_order(ghost_order.id).await.unwrap(), None);
+    assert_eq!(db.timeline(ghost_order.id).await.unwrap(), vec![]);
+    assert_eq!(
+        db.list_messages(&messages_of_order(ghost_order.id)).await.unwrap(),
+        vec![]
+    );
+    assert_eq!(db.get_message(fresh.id).await.unwrap(), None);
+    assert_eq!(db.get_message(never_stored.id).await.unwrap(), None);
+    assert_eq!(db.get_message(known.id).await.unwrap(), Some(known.clone()));
+    assert_eq!(db.count_pending_jobs().await.unwrap(), 1);
+
+    // Alone, an update of an unknown message is refused just the same.
+    assert_not_found(
+        db.commit(ChangeSet {
+            message_updates: vec![sent_attempt(&never_stored, at(41))],
+            ..ChangeSet::default()
+        })
+        .await,
+    );
+
+    // The key of the refused message is still free.
+    let retry = keyed_message(&order, "shipped", &key);
+    db.commit(ChangeSet {
+        messages: vec![retry.clone()],
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(db.get_message(retry.id).await.unwrap(), Some(retry));
+}
+
+/// `get_message` reads a message back whole, every field set; an unknown id is `None`.
+pub async fn messages_get_by_id_round_trips_every_field<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let order = seed_order(&*db, OrderBuilder::new(store).build()).await;
+    let mut full = keyed_message(&order, "shipped", &dedupe_key());
+    full.state = MessageState::Sent;
+    full.attempts = 3;
+    full.last_error = Some("421 try again later".into());
+    full.sent_at = Some(at(45));
+    full.data = serde_json::json!({ "tracking": { "number": "YT1", "url": null }, "items": [1, 2] });
+    let bare = Message {
+        recipient: None,
+        ..message(&order, "order_confirmed")
+    };
+    db.commit(ChangeSet {
+        messages: vec![full.clone(), bare.clone()],
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(db.get_message(full.id).await.unwrap(), Some(full));
+    assert_eq!(db.get_message(bare.id).await.unwrap(), Some(bare));
+    assert_eq!(db.get_message(MessageId::new()).await.unwrap(), None);
+}
+
+/// A message about no order (the seller's digest) is written, read, listed by store but never
+/// by order, and updated, also in a store without orders.
+pub async fn messages_without_an_order_round_trip<B: Backend>(db: Arc<B>) {
+    let s1 = seed_store(&*db).await.store.id;
+    let s2 = seed_store(&*db).await.store.id;
+    let digest = digest_message(s1);
+    db.commit(ChangeSet {
+        messages: vec![digest.clone()],
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(digest.order_id, None);
+    assert_eq!(db.get_message(digest.id).await.unwrap(), Some(digest.clone()));
+    assert_eq!(
+        db.list_messages(&messages_of_store(s1)).await.unwrap(),
+        vec![digest.clone()]
+    );
+    assert_eq!(db.list_messages(&messages_of_store(s2)).await.unwrap(), vec![]);
+
+    let order = seed_order(&*db, OrderBuilder::new(s1).build()).await;
+    let of_order = db.list_messages(&messages_of_order(order.id)).await.unwrap();
+    assert_eq!(of_order.len(), 1);
+    assert_eq!(of_order[0].order_id, Some(order.id));
+
+    let success = sent_attempt(&digest, at(60));
+    db.commit(ChangeSet {
+        message_updates: vec![success.clone()],
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        db.get_message(digest.id).await.unwrap(),
+        Some(updated(&digest, &success))
+    );
+}
+
+/// The outbox listing by state and by template, alone, together and with the other filters.
+pub async fn messages_filter_by_state_and_template<B: Backend>(db: Arc<B>) {
+    let s1 = seed_store(&*db).await.store.id;
+    let s2 = seed_store(&*db).await.store.id;
+    let a = seed_order(&*db, OrderBuilder::new(s1).build()).await;
+    let c = seed_order(&*db, OrderBuilder::new(s2).build()).await;
+    let m1 = message(&a, "shipped");
+    let m2 = message(&a, "delivered");
+    let m3 = message(&c, "shipped");
+    let digest = digest_message(s1);
+    db.commit(ChangeSet {
+        messages: vec![m1.clone(), m2.clone(), m3.clone(), digest.clone()],
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+    db.commit(ChangeSet {
+        message_updates: vec![sent_attempt(&m1, at(70)), failed_attempt(&m3, "bounced")],
+        ..ChangeSet::default()
+    })
+    .await
+    .unwrap();
+    let everything = db
+        .list_messages(&MessageFilter {
+            limit: 500,
+            ..MessageFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(everything.len(), 6);
+    let expected = |keep: &dyn Fn(&Message) -> bool| -> Vec<Message> {
+        let mut v: Vec<_> = everything.iter().filter(|m| keep(m)).cloned().collect();
+        v.sort_by_key(|m| std::cmp::Reverse(m.id));
+        v
+    };
+    let list = |filter: MessageFilter| {
+        let db = Arc::clone(&db);
+        async move { db.list_messages(&filter).await.unwrap() }
+    };
+    let filter = |state: Option<MessageState>, template: Option<&str>| MessageFilter {
+        state,
+        template: template.map(str::to_string),
+        limit: 500,
+        ..MessageFilter::default()
+    };
+
+    let sent = list(filter(Some(MessageState::Sent), None)).await;
+    assert_eq!(sent.iter().map(|m| m.id).collect::<Vec<_>>(), vec![m1.id]);
+    assert_eq!(sent[0].sent_at, Some(at(70)));
+    let failed = list(filter(Some(MessageState::Failed), None)).await;
+    assert_eq!(failed.iter().map(|m| m.id).collect::<Vec<_>>(), vec![m3.id]);
+    assert_eq!(failed[0].last_error.as_deref(), Some("bounced"));
+    assert_eq!(
+        list(filter(Some(MessageState::Queued), None)).await,
+        expected(&|m| m.state == MessageState::Queued)
+    );
+    assert_eq!(
+        list(MessageFilter {
+            store_id: Some(s1),
+            ..filter(Some(MessageState::Queued), None)
+        })
+        .await,
+        expected(&|m| m.state == MessageState::Queued && m.store_id == s1)
+    );
+    assert_eq!(
+        list(filter(None, Some("shipped"))).await,
+        expected(&|m| m.template == "shipped")
+    );
+    assert_eq!(list(filter(None, Some("shipped"))).await.len(), 2);
+    assert_eq!(
+        list(MessageFilter {
+            store_id: Some(s2),
+            ..filter(None, Some("shipped"))
+        })
+        .await
+        .iter()
+        .map(|m| m.id)
+        .collect::<Vec<_>>(),
+        vec![m3.id]
+    );
+    assert_eq!(list(filter(Some(MessageState::Queued), Some("shipped"))).await, vec![]);
+    assert_eq!(
+        list(MessageFilter {
+            store_id: Some(s1),
+            ..filter(Some(MessageState::Queued), Some("seller_digest"))
+        })
+        .await,
+        vec![digest]
+    );
+    assert_eq!(
+        list(MessageFilter {
+            order_id: Some(a.id),
+            ..filter(None, Some("order_received"))
+        })
+        .await,
+        expected(&|m| m.order_id == Some(a.id) && m.template == "order_received")
+    );
+    assert_eq!(list(filter(None, Some("no_such_template"))).await, vec![]);
+    let first_queued: Vec<_> = expected(&|m| m.state == MessageState::Queued)
+        .into_iter()
+        .take(1)
+        .collect();
+    assert_eq!(
+        list(MessageFilter {
+            limit: 1,
+            ..filter(Some(MessageState::Queued), None)
+        })
+        .await,
+        first_queued
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tracking pages and parcels
+// ---------------------------------------------------------------------------------------------
+
+/// An order is found by its tracking token, written on insert and on update; a changed or
+/// removed token no longer finds it.
+pub async fn orders_by_tracking_token<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let token = tracking_token();
+    let tracked = seed_order(&*db, OrderBuilder::new(store).tracking_token(&token).build()).await;
+    let plain = seed_order(&*db, OrderBuilder::new(store).build()).await;
+    assert_eq!(db.order_by_tracking_token(&token).await.unwrap(), Some(tracked.clone()));
+    assert_eq!(db.order_by_tracking_token("no-such-token").await.unwrap(), None);
+    assert_eq!(
+        db.order_by_tracking_token(&token[..token.len() - 1]).await.unwrap(),
+        None
+    );
+
+    // Set by an update (the first parcel shipped).
+    let later = tracking_token();
+    let mut shipped = plain.clone();
+    shipped.tracking_token = Some(later.clone());
+    shipped.state = OrderState::Shipped;
+    db.commit(update_change_set(&shipped)).await.unwrap();
+    shipped.version += 1;
+    assert_eq!(db.order_by_tracking_token(&later).await.unwrap(), Some(shipped.clone()));
+    assert_eq!(db.get_order(shipped.id).await.unwrap(), Some(shipped.clone()));
+
+    // Changed: the old token finds nothing.
+    let renewed_token = tracking_token();
+    let mut renewed = tracked.clone();
+    renewed.tracking_token = Some(renewed_token.clone());
+    db.commit(update_change_set(&renewed)).await.unwrap();
+    renewed.version += 1;
+    assert_eq!(db.order_by_tracking_token(&token).await.unwrap(), None);
+    assert_eq!(
+        db.order_by_tracking_token(&renewed_token).await.unwrap(),
+        Some(renewed.clone())
+    );
+
+    // Removed.
+    let mut cleared = renewed.clone();
+    cleared.tracking_token = None;
+    db.commit(update_change_set(&cleared)).await.unwrap();
+    assert_eq!(db.order_by_tracking_token(&renewed_token).await.unwrap(), None);
+    assert_eq!(db.order_by_tracking_token(&later).await.unwrap(), Some(shipped));
+}
+
+/// A tracking token belongs to one order over all stores: an insert or an update that takes a
+/// token in use is `Conflict` and writes nothing; once given up, the token may be taken.
+pub async fn orders_tracking_token_is_unique<B: Backend>(db: Arc<B>) {
+    let s1 = seed_store(&*db).await.store.id;
+    let s2 = seed_store(&*db).await.store.id;
+    let token = tracking_token();
+    let first = seed_order(&*db, OrderBuilder::new(s1).tracking_token(&token).build()).await;
+
+    for store in [s1, s2] {
+        let duplicate = OrderBuilder::new(store).tracking_token(&token).build();
+        assert_conflict(db.commit(insert_change_set(&duplicate)).await);
+        assert_eq!(db.get_order(duplicate.id).await.unwrap(), None);
+        assert_eq!(db.timeline(duplicate.id).await.unwrap(), vec![]);
+        assert_eq!(
+            db.list_messages(&messages_of_order(duplicate.id)).await.unwrap(),
+            vec![]
+        );
+    }
+
+    let other = seed_order(&*db, OrderBuilder::new(s2).build()).await;
+    let mut taking = other.clone();
+    taking.tracking_token = Some(token.clone());
+    taking.state = OrderState::Shipped;
+    assert_conflict(db.commit(update_change_set(&taking)).await);
+    assert_eq!(db.get_order(other.id).await.unwrap(), Some(other.clone()));
+    assert_eq!(db.order_by_tracking_token(&token).await.unwrap(), Some(first.clone()));
+
+    // Orders without a token never conflict with each other.
+    seed_order(&*db, OrderBuilder::new(s1).build()).await;
+    seed_order(&*db, OrderBuilder::new(s1).build()).await;
+
+    // Given up, the token may go to another order.
+    let mut released = first.clone();
+    released.tracking_token = None;
+    db.commit(update_change_set(&released)).await.unwrap();
+    db.commit(update_change_set(&taking)).await.unwrap();
+    taking.version += 1;
+    assert_eq!(db.order_by_tracking_token(&token).await.unwrap(), Some(taking));
+}
+
+fn shipment_ref(order: &Order, supplier_order: usize, shipment: usize) -> ShipmentRef {
+    ShipmentRef {
+        order_id: order.id,
+        store_id: order.store_id,
+        shipment_id: order.supplier_orders[supplier_order].shipments[shipment].id,
+    }
+}
+
+async fn shipment_refs<B: Backend>(db: &B, tracking_number: &str) -> Vec<ShipmentRef> {
+    sorted_by_key(db.shipments_by_tracking_number(tracking_number).await.unwrap(), |r| {
+        r.shipment_id
+    })
+}
+
+fn sorted_refs(refs: Vec<ShipmentRef>) -> Vec<ShipmentRef> {
+    sorted_by_key(refs, |r| r.shipment_id)
+}
+
+/// Parcels are found by their exact tracking number in every store, several per number.
+pub async fn shipments_by_tracking_number_across_stores<B: Backend>(db: Arc<B>) {
+    let s1 = seed_store(&*db).await.store.id;
+    let s2 = seed_store(&*db).await.store.id;
+    let (p1, p2) = (SupplierId::new(), SupplierId::new());
+    let number = tracking_number();
+    let second = tracking_number();
+    let split = tracking_number();
+    let a = seed_order(
+        &*db,
+        OrderBuilder::new(s1)
+            .shipped(p1, vec![shipment(&number, Some(at(100))), shipment(&second, None)])
+            .build(),
+    )
+    .await;
+    // A parcel whose carrier was not detected.
+    let undetected = Shipment {
+        carrier_code: None,
+        ..shipment(&number, Some(at(200)))
+    };
+    let b = seed_order(&*db, OrderBuilder::new(s2).shipped(p2, vec![undetected]).build()).await;
+    // One number on parcels of two supplier orders of one order.
+    let c = seed_order(
+        &*db,
+        OrderBuilder::new(s1)
+            .shipped(p1, vec![shipment(&split, Some(at(300)))])
+            .shipped(p2, vec![shipment(&split, Some(at(300)))])
+            .build(),
+    )
+    .await;
+    seed_order(&*db, OrderBuilder::new(s1).supplier_order(p1).build()).await;
+
+    assert_eq!(
+        shipment_refs(&*db, &number).await,
+        sorted_refs(vec![shipment_ref(&a, 0, 0), shipment_ref(&b, 0, 0)])
+    );
+    assert_eq!(shipment_refs(&*db, &second).await, vec![shipment_ref(&a, 0, 1)]);
+    assert_eq!(
+        shipment_refs(&*db, &split).await,
+        sorted_refs(vec![shipment_ref(&c, 0, 0), shipment_ref(&c, 1, 0)])
+    );
+    // Exact: no prefix, no other case.
+    assert_eq!(shipment_refs(&*db, &number[..number.len() - 1]).await, vec![]);
+    assert_eq!(shipment_refs(&*db, &number.to_lowercase()).await, vec![]);
+    assert_eq!(shipment_refs(&*db, "unknown").await, vec![]);
+}
+
+/// The parcels found follow the stored aggregate: a corrected number, a removed parcel and a
+/// new supplier order's parcel show after an update; a refused write changes nothing.
+pub async fn shipments_follow_order_updates<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let (p1, p2) = (SupplierId::new(), SupplierId::new());
+    let (n1, n2, n3) = (tracking_number(), tracking_number(), tracking_number());
+    let order = seed_order(
+        &*db,
+        OrderBuilder::new(store)
+            .shipped(p1, vec![shipment(&n1, Some(at(100))), shipment(&n2, Some(at(100)))])
+            .build(),
+    )
+    .await;
+    assert_eq!(shipment_refs(&*db, &n1).await, vec![shipment_ref(&order, 0, 0)]);
+    assert_eq!(shipment_refs(&*db, &n2).await, vec![shipment_ref(&order, 0, 1)]);
+
+    // The first parcel's number is corrected, the second parcel is gone, and a new supplier
+    // order ships a new parcel under the second number.
+    let mut changed = order.clone();
+    changed.supplier_orders[0].shipments[0].tracking_number = n3.clone();
+    changed.supplier_orders[0].shipments.remove(1);
+    let mut rerouted = supplier_order_for(&changed, p2);
+    rerouted.shipments = vec![shipment(&n2, Some(at(150)))];
+    changed.supplier_orders.push(rerouted);
+    db.commit(update_change_set(&changed)).await.unwrap();
+    changed.version += 1;
+    assert_eq!(shipment_refs(&*db, &n1).await, vec![]);
+    assert_eq!(shipment_refs(&*db, &n3).await, vec![shipment_ref(&changed, 0, 0)]);
+    assert_eq!(shipment_refs(&*db, &n2).await, vec![shipment_ref(&changed, 1, 0)]);
+    assert_ne!(
+        shipment_ref(&changed, 1, 0).shipment_id,
+        shipment_ref(&order, 0, 1).shipment_id
+    );
+
+    // A stale update that drops every parcel is refused and changes nothing.
+    let mut stale = order.clone();
+    stale.supplier_orders.clear();
+    assert_conflict(db.commit(update_change_set(&stale)).await);
+    assert_eq!(shipment_refs(&*db, &n3).await, vec![shipment_ref(&changed, 0, 0)]);
+
+    // A refused insert leaves no parcel behind.
+    let n4 = tracking_number();
+    let refused = OrderBuilder::new(store)
+        .external_id(&order.external_id)
+        .shipped(p1, vec![shipment(&n4, Some(at(100)))])
+        .build();
+    assert_conflict(db.commit(insert_change_set(&refused)).await);
+    assert_eq!(shipment_refs(&*db, &n4).await, vec![]);
+
+    // Every parcel of the order dropped (the supplier orders cancelled).
+    let mut dropped = changed.clone();
+    for supplier_order in &mut dropped.supplier_orders {
+        supplier_order.shipments.clear();
+    }
+    db.commit(update_change_set(&dropped)).await.unwrap();
+    assert_eq!(shipment_refs(&*db, &n2).await, vec![]);
+    assert_eq!(shipment_refs(&*db, &n3).await, vec![]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exceptions (the seller's work list) and lane samples
+// ---------------------------------------------------------------------------------------------
+
+/// The open exceptions of orders as `list_exceptions` gives them, oldest first (by time
+/// raised, then order id, then place in the order).
+fn open_exceptions(orders: &[&Order]) -> Vec<ExceptionEntry> {
+    let mut entries: Vec<(ExceptionEntry, usize)> = orders
+        .iter()
+        .flat_map(|order| {
+            order
+                .exceptions
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.resolved_at.is_none())
+                .map(|(position, e)| {
+                    (
+                        ExceptionEntry {
+                            order_id: order.id,
+                            store_id: order.store_id,
+                            order_number: order.number.clone(),
+                            kind: e.kind,
+                            detail: e.detail.clone(),
+                            suggested_action: e.suggested_action,
+                            raised_at: e.raised_at,
+                        },
+                        position,
+                    )
+                })
+        })
+        .collect();
+    entries.sort_by_key(|(e, position)| (e.raised_at, e.order_id, *position));
+    entries.into_iter().map(|(e, _)| e).collect()
+}
+
+fn resolved(mut exception: OrderException, at: time::OffsetDateTime) -> OrderException {
+    exception.resolved_at = Some(at);
+    exception
+}
+
+/// `list_exceptions` gives open exceptions only, oldest first, by store, by kind, raised
+/// strictly before a time, combined, and up to the limit.
+pub async fn exceptions_listing_filters<B: Backend>(db: Arc<B>) {
+    let s1 = seed_store(&*db).await.store.id;
+    let s2 = seed_store(&*db).await.store.id;
+    let a = seed_order(
+        &*db,
+        OrderBuilder::new(s1)
+            .number("#A-1")
+            .exception(exception(ExceptionKind::ShippingLate, at(300)))
+            .exception(resolved(exception(ExceptionKind::NoFirstScan, at(50)), at(60)))
+            .exception(OrderException {
+                suggested_action: SuggestedAction::Reship,
+                ..exception(ExceptionKind::InvalidTracking, at(100))
+            })
+            .build(),
+    )
+    .await;
+    let b = seed_order(
+        &*db,
+        OrderBuilder::new(s1)
+            .exception(exception(ExceptionKind::ShippingLate, at(200)))
+            .build(),
+    )
+    .await;
+    let c = seed_order(
+        &*db,
+        OrderBuilder::new(s2)
+            .exception(exception(ExceptionKind::ShippingLate, at(100)))
+            .exception(exception(ExceptionKind::DeliveryProblem, at(400)))
+            .build(),
+    )
+    .await;
+    seed_order(&*db, OrderBuilder::new(s1).build()).await;
+    let only_resolved = seed_order(
+        &*db,
+        OrderBuilder::new(s2)
+            .exception(resolved(exception(ExceptionKind::PlacementLate, at(10)), at(20)))
+            .build(),
+    )
+    .await;
+    let all = open_exceptions(&[&a, &b, &c, &only_resolved]);
+    assert_eq!(all.len(), 5);
+    let list = |filter: ExceptionFilter| {
+        let db = Arc::clone(&db);
+        async move { db.list_exceptions(&filter).await.unwrap() }
+    };
+    let expected = |keep: &dyn Fn(&ExceptionEntry) -> bool| -> Vec<ExceptionEntry> {
+        all.iter().filter(|e| keep(e)).cloned().collect()
+    };
+
+    assert_eq!(list(ExceptionFilter::default()).await, all);
+    let first = &list(ExceptionFilter::default()).await[0];
+    assert_eq!(
+        (first.order_number.as_str(), first.kind, first.suggested_action),
+        ("#A-1", ExceptionKind::InvalidTracking, SuggestedAction::Reship)
+    );
+    assert_eq!(
+        list(ExceptionFilter {
+            store_id: Some(s1),
+            ..ExceptionFilter::default()
+        })
+        .await,
+        expected(&|e| e.store_id == s1)
+    );
+    assert_eq!(
+        list(ExceptionFilter {
+            kind: Some(ExceptionKind::ShippingLate),
+            ..ExceptionFilter::default()
+        })
+        .await,
+        expected(&|e| e.kind == ExceptionKind::ShippingLate)
+    );
+    // Strictly before: the one raised at 200 is not.
+    let before = list(ExceptionFilter {
+        raised_before: Some(at(200)),
+        ..ExceptionFilter::default()
+    })
+    .await;
+    assert_eq!(before, expected(&|e| e.raised_at < at(200)));
+    assert_eq!(before.len(), 2);
+    assert_eq!(
+        list(ExceptionFilter {
+            store_id: Some(s1),
+            kind: Some(ExceptionKind::ShippingLate),
+            ..ExceptionFilter::default()
+        })
+        .await,
+        expected(&|e| e.store_id == s1 && e.kind == ExceptionKind::ShippingLate)
+    );
+    assert_eq!(
+        list(ExceptionFilter {
+            store_id: Some(s2),
+            raised_before: Some(at(400)),
+            ..ExceptionFilter::default()
+        })
+        .await,
+        expected(&|e| e.store_id == s2 && e.raised_at < at(400))
+    );
+    assert_eq!(
+        list(ExceptionFilter {
+            kind: Some(ExceptionKind::PlacementLate),
+            ..ExceptionFilter::default()
+        })
+        .await,
+        vec![]
+    );
+    assert_eq!(
+        list(ExceptionFilter {
+            limit: 2,
+            ..ExceptionFilter::default()
+        })
+        .await,
+        all[..2].to_vec()
+    );
+    assert_eq!(
+        list(ExceptionFilter {
+            store_id: Some(StoreId::new()),
+            ..ExceptionFilter::default()
+        })
+        .await,
+        vec![]
+    );
+}
+
+/// The listed exceptions follow the stored aggregate: resolved ones go, new ones come, the
+/// order's number follows; a refused update changes nothing.
+pub async fn exceptions_follow_order_updates<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let order = seed_order(
+        &*db,
+        OrderBuilder::new(store)
+            .exception(exception(ExceptionKind::ShippingLate, at(100)))
+            .exception(exception(ExceptionKind::NoFirstScan, at(200)))
+            .build(),
+    )
+    .await;
+    let of_store = ExceptionFilter {
+        store_id: Some(store),
+        ..ExceptionFilter::default()
+    };
+    assert_eq!(db.list_exceptions(&of_store).await.unwrap(), open_exceptions(&[&order]));
+
+    // The first is resolved, a third is raised.
+    let mut changed = order.clone();
+    changed.exceptions[0].resolved_at = Some(at(250));
+    changed
+        .exceptions
+        .push(exception(ExceptionKind::TrackingStalled, at(300)));
+    db.commit(update_change_set(&changed)).await.unwrap();
+    changed.version += 1;
+    let listed = db.list_exceptions(&of_store).await.unwrap();
+    assert_eq!(listed, open_exceptions(&[&changed]));
+    assert_eq!(
+        listed.iter().map(|e| e.kind).collect::<Vec<_>>(),
+        vec![ExceptionKind::NoFirstScan, ExceptionKind::TrackingStalled]
+    );
+
+    // A stale update resolving everything is refused and changes nothing.
+    let mut stale = order.clone();
+    for exception in &mut stale.exceptions {
+        exception.resolved_at = Some(at(260));
+    }
+    assert_conflict(db.commit(update_change_set(&stale)).await);
+    assert_eq!(db.list_exceptions(&of_store).await.unwrap(), listed);
+
+    // The order's number changes (a storefront rename): the entries follow.
+    let mut renamed = changed.clone();
+    renamed.number = "#renamed".into();
+    db.commit(update_change_set(&renamed)).await.unwrap();
+    renamed.version += 1;
+    let listed = db.list_exceptions(&of_store).await.unwrap();
+    assert_eq!(listed, open_exceptions(&[&renamed]));
+    assert!(listed.iter().all(|e| e.order_number == "#renamed"));
+
+    // An exception's detail is rewritten in place.
+    let mut detailed = renamed.clone();
+    detailed.exceptions[2].detail = "no carrier event for 9 days".into();
+    db.commit(update_change_set(&detailed)).await.unwrap();
+    detailed.version += 1;
+    assert_eq!(
+        db.list_exceptions(&of_store).await.unwrap(),
+        open_exceptions(&[&detailed])
+    );
+
+    // All resolved: the work list is empty.
+    let mut done = detailed.clone();
+    for exception in &mut done.exceptions {
+        exception.resolved_at.get_or_insert(at(400));
+    }
+    db.commit(update_change_set(&done)).await.unwrap();
+    assert_eq!(db.list_exceptions(&of_store).await.unwrap(), vec![]);
+    assert_eq!(
+        db.get_order(order.id).await.unwrap().map(|o| o.exceptions.len()),
+        Some(3)
+    );
+}
+
+/// The exception listing gives at most 500; a limit of 0 means the full 500.
+pub async fn exceptions_listing_is_capped<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let mut builder = OrderBuilder::new(store);
+    for i in 0..501 {
+        builder = builder.exception(exception(ExceptionKind::TrackingStalled, at(i)));
+    }
+    let order = seed_order(&*db, builder.build()).await;
+    let all = open_exceptions(&[&order]);
+    for limit in [0, 500, 501, 10_000] {
+        let listed = db
+            .list_exceptions(&ExceptionFilter {
+                limit,
+                ..ExceptionFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(listed, all[..500].to_vec(), "limit {limit}");
+    }
+    let three = db
+        .list_exceptions(&ExceptionFilter {
+            limit: 3,
+            ..ExceptionFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(three, all[..3].to_vec());
+}
+
+/// `lane_samples` gives the store's delivered parcels with both times known, delivered at or
+/// after `since`, newest delivery first, with their supplier and destination country; a
+/// parcel delivered by a later update joins them.
+pub async fn lane_samples_window<B: Backend>(db: Arc<B>) {
+    let s1 = seed_store(&*db).await.store.id;
+    let s2 = seed_store(&*db).await.store.id;
+    let (p1, p2) = (SupplierId::new(), SupplierId::new());
+    let since = at(1000);
+    let x = seed_order(
+        &*db,
+        OrderBuilder::new(s1)
+            .ship_to_country("DE")
+            .shipped(
+                p1,
+                vec![
+                    delivered_shipment(&tracking_number(), Some(at(500)), at(1000)),
+                    delivered_shipment(&tracking_number(), Some(at(900)), at(2000)),
+                    delivered_shipment(&tracking_number(), Some(at(100)), at(999)),
+                    delivered_shipment(&tracking_number(), None, at(3000)),
+                    shipment(&tracking_number(), Some(at(800))),
+                ],
+            )
+            .build(),
+    )
+    .await;
+    seed_order(
+        &*db,
+        OrderBuilder::new(s1)
+            .ship_to_country("FR")
+            .shipped(
+                p2,
+                vec![delivered_shipment(&tracking_number(), Some(at(1500)), at(2500))],
+            )
+            .build(),
+    )
+    .await;
+    seed_order(
+        &*db,
+        OrderBuilder::new(s2)
+            .ship_to_country("DE")
+            .shipped(
+                p1,
+                vec![delivered_shipment(&tracking_number(), Some(at(1500)), at(2600))],
+            )
+            .build(),
+    )
+    .await;
+    let sample = |supplier_id, country: &str, shipped, delivered| LaneSample {
+        supplier_id,
+        country: country.to_string(),
+        shipped_at: at(shipped),
+        delivered_at: at(delivered),
+    };
+
+    assert_eq!(
+        db.lane_samples(s1, since).await.unwrap(),
+        vec![
+            sample(p2, "FR", 1500, 2500),
+            sample(p1, "DE", 900, 2000),
+            sample(p1, "DE", 500, 1000),
+        ]
+    );
+    assert_eq!(
+        db.lane_samples(s2, since).await.unwrap(),
+        vec![sample(p1, "DE", 1500, 2600)]
+    );
+    assert_eq!(
+        db.lane_samples(s1, at(2001)).await.unwrap(),
+        vec![sample(p2, "FR", 1500, 2500)]
+    );
+    assert_eq!(db.lane_samples(s1, at(5000)).await.unwrap(), vec![]);
+    assert_eq!(db.lane_samples(StoreId::new(), since).await.unwrap(), vec![]);
+
+    // The parcel in transit is delivered.
+    let mut delivered = x.clone();
+    let parcel = &mut delivered.supplier_orders[0].shipments[4];
+    parcel.state = ShipmentState::Delivered;
+    parcel.delivered_at = Some(at(2200));
+    db.commit(update_change_set(&delivered)).await.unwrap();
+    assert_eq!(
+        db.lane_samples(s1, since).await.unwrap(),
+        vec![
+            sample(p2, "FR", 1500, 2500),
+            sample(p1, "DE", 800, 2200),
+            sample(p1, "DE", 900, 2000),
+            sample(p1, "DE", 500, 1000),
+        ]
+    );
+}
+
+/// Twenty concurrent change sets each with a message of one dedupe key: all are accepted,
+/// one message is written, and every change set's other writes land.
+pub async fn concurrent_messages_with_one_dedupe_key_one_lands<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let order = seed_order(&*db, OrderBuilder::new(store).build()).await;
+    let key = dedupe_key();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let db = Arc::clone(&db);
+        let changes = ChangeSet {
+            messages: vec![keyed_message(&order, "shipped", &key)],
+            jobs: vec![job("poll_tracking", at(30), Some(store))],
+            ..ChangeSet::default()
+        };
+        tasks.spawn(async move { db.commit(changes).await });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        joined.unwrap().unwrap();
+    }
+    let shipped = db
+        .list_messages(&MessageFilter {
+            template: Some("shipped".into()),
+            ..messages_of_order(order.id)
+        })
+        .await
+        .unwrap();
+    assert_eq!(shipped.len(), 1, "{shipped:?}");
+    assert_eq!(shipped[0].dedupe_key.as_deref(), Some(key.as_str()));
+    assert_eq!(db.count_pending_jobs().await.unwrap(), 21);
 }
 
 // ---------------------------------------------------------------------------------------------

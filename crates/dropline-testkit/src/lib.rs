@@ -13,6 +13,7 @@
 mod client;
 pub mod data;
 mod postgres;
+pub mod smtp;
 mod snapshot;
 
 pub use client::{Api, TestResponse};

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod dto;
 pub mod error;
 pub mod input;
+pub mod track;
 
 use axum::Router;
 use axum::http::{StatusCode, header};
@@ -124,6 +125,7 @@ fn build(app: Option<App>, config: &WebConfig) -> (Router<()>, OpenApi, Vec<Rout
                 openapi_json: Arc::new(openapi_json),
             };
             router
+                .route("/track/{token}", axum::routing::get(track::get_tracking_page))
                 .fallback(route_not_found)
                 .method_not_allowed_fallback(method_not_allowed)
                 .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))

@@ -22,6 +22,9 @@ pub struct WorkerConfig {
     pub idle_sleep: Duration,
     /// Attempts before a job is buried.
     pub max_attempts: u32,
+    /// How often the clocks of orders in progress are checked and the sellers' daily
+    /// digests written; `None`: never (another process does it).
+    pub schedule_every: Option<Duration>,
 }
 
 impl Default for WorkerConfig {
@@ -32,6 +35,7 @@ impl Default for WorkerConfig {
             lease: Duration::from_secs(60),
             idle_sleep: Duration::from_millis(50),
             max_attempts: 8,
+            schedule_every: Some(Duration::from_secs(300)),
         }
     }
 }
@@ -111,9 +115,50 @@ impl Worker {
         }
     }
 
+    /// The scheduled work: checks the clocks of every order in progress and writes the
+    /// daily digests that are due. Both are idempotent, so several workers may run them.
+    pub async fn run_schedules(&self) -> Result<(dropline_app::follow::ClockReport, u32), AppError> {
+        let clocks = self.app.check_all_clocks().await?;
+        let digests = self.app.send_digests().await?;
+        Ok((clocks, digests))
+    }
+
     /// Runs until `shutdown` turns true. Jobs are claimed as earlier ones finish (up to
     /// `batch` in flight), so one slow job never holds back the next claim.
-    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(&self, shutdown: watch::Receiver<bool>) {
+        let schedules = self.config.schedule_every.map(|every| {
+            let worker = self.clone();
+            let mut shutdown = shutdown.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(every) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                    if *shutdown.borrow() {
+                        return;
+                    }
+                    match worker.run_schedules().await {
+                        Ok((clocks, digests)) => tracing::debug!(
+                            checked = clocks.orders_checked,
+                            raised = clocks.raised,
+                            resolved = clocks.resolved,
+                            told = clocks.customers_told,
+                            digests,
+                            "schedules ran"
+                        ),
+                        Err(err) => tracing::warn!(error = %err, "scheduled work failed"),
+                    }
+                }
+            })
+        });
+        self.run_jobs(shutdown).await;
+        if let Some(schedules) = schedules {
+            let _ = schedules.await;
+        }
+    }
+
+    async fn run_jobs(&self, mut shutdown: watch::Receiver<bool>) {
         let lease = time::Duration::try_from(self.config.lease).unwrap_or(time::Duration::MINUTE);
         let mut running: JoinSet<Outcome> = JoinSet::new();
         let refill_below = (self.config.batch / 2).max(1) as usize;

@@ -125,6 +125,13 @@ fn probes(a: &StoreA, b: &Seeded) -> Vec<Probe> {
         ),
         probe(
             "POST",
+            "/api/v1/tracking/detect",
+            "/api/v1/tracking/detect".into(),
+            Some(json!({"tracking_number": "1Z5R89390357567127"})),
+            Public,
+        ),
+        probe(
+            "POST",
             "/api/v1/stores",
             "/api/v1/stores".into(),
             Some(data::store("Intruder")),
@@ -171,6 +178,20 @@ fn probes(a: &StoreA, b: &Seeded) -> Vec<Probe> {
             format!("/webhooks/shopify/{}", s.store_id),
             Some(json!({"id": 1})),
             Signed,
+        ),
+        probe(
+            "POST",
+            "/webhooks/tracking",
+            "/webhooks/tracking".into(),
+            Some(json!({"event": "TRACKING_UPDATED", "data": {}})),
+            Signed,
+        ),
+        probe(
+            "GET",
+            "/api/v1/exceptions",
+            format!("/api/v1/exceptions?store_id={}", s.store_id),
+            None,
+            NotFound,
         ),
         probe(
             "PUT",

@@ -34,10 +34,14 @@ macro_rules! backend_tests {
 
 mod auth;
 mod bad_input;
+mod customer_journey;
 mod isolation;
 mod manual_flow;
+mod notifications;
 mod openapi;
 mod orders;
+mod store_settings;
+mod tracking_detect;
 mod webhooks;
 
 use serde_json::Value;

@@ -1,4 +1,5 @@
-//! Customer notices in the outbox (`order_received`, `order_confirmed`, ...).
+//! The outbox: customer emails (`order_confirmed`, `shipped`, ...) and seller notifications
+//! (`seller_new_order`, `seller_digest`, ...), with where each stands.
 
 use crate::AppState;
 use crate::api::suppliers::store_filter;
@@ -9,7 +10,7 @@ use crate::input::{Problems, QueryParams, parse_id, parse_limit, path_id};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use dropline_app::ports::{Message, MessageFilter};
+use dropline_app::ports::{Message, MessageFilter, MessageState};
 use dropline_domain::ids::OrderId;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -18,14 +19,15 @@ use utoipa::ToSchema;
 /// Messages per answer when `limit` is left out.
 const DEFAULT_LIMIT: u32 = 100;
 
-/// A customer notice.
+/// An email of the outbox.
 #[derive(Serialize, ToSchema)]
 #[schema(as = Message)]
 pub struct MessageJson {
     pub id: String,
     pub store_id: String,
-    pub order_id: String,
-    /// `order_received`, `order_confirmed`, ...
+    /// The order it is about (none for a seller's digest).
+    pub order_id: Option<String>,
+    /// `order_confirmed`, `shipped`, `delayed`, ..., `seller_digest`.
     pub template: String,
     pub recipient: Option<String>,
     /// What the template is filled with.
@@ -35,6 +37,12 @@ pub struct MessageJson {
     pub state: &'static str,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Send attempts so far.
+    pub attempts: u32,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub sent_at: Option<OffsetDateTime>,
 }
 
 impl From<Message> for MessageJson {
@@ -42,12 +50,15 @@ impl From<Message> for MessageJson {
         Self {
             id: m.id.to_string(),
             store_id: m.store_id.to_string(),
-            order_id: m.order_id.to_string(),
+            order_id: m.order_id.map(|id| id.to_string()),
             template: m.template,
             recipient: m.recipient,
             data: m.data,
             state: m.state.as_str(),
             created_at: m.created_at,
+            attempts: m.attempts,
+            last_error: m.last_error,
+            sent_at: m.sent_at,
         }
     }
 }
@@ -64,6 +75,8 @@ pub struct MessageList {
     params(
         ("store_id" = Option<String>, Query, description = "Only this store's messages"),
         ("order_id" = Option<String>, Query, description = "Only this order's messages"),
+        ("state" = Option<String>, Query, description = "Only messages in this state: `queued`, `sent` or `failed`"),
+        ("template" = Option<String>, Query, description = "Only messages of this template"),
         ("limit" = Option<u32>, Query, description = "At most this many, 1 to 500 (default 100)"),
     ),
     responses(
@@ -80,6 +93,16 @@ pub async fn list_messages(
 ) -> Result<Response, ApiError> {
     let mut problems = Problems::default();
     let order_id: Option<OrderId> = query.get(&mut problems, "order_id", parse_id);
+    let message_state = query.get(&mut problems, "state", |text| {
+        MessageState::parse(text).ok_or_else(|| "must be one of: queued, sent, failed".to_string())
+    });
+    let template = query.get(&mut problems, "template", |text| {
+        if text.len() <= 64 && text.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            Ok(text.to_string())
+        } else {
+            Err("must be a template name (lower-case letters and _)".to_string())
+        }
+    });
     let limit = query.get(&mut problems, "limit", parse_limit).unwrap_or(DEFAULT_LIMIT);
     let store_id = store_filter(&state, scope, &query, &mut problems).await?;
     problems.finish(Some(()))?;
@@ -93,6 +116,8 @@ pub async fn list_messages(
             MessageFilter {
                 store_id,
                 order_id,
+                state: message_state,
+                template,
                 limit,
             },
         )
@@ -123,9 +148,9 @@ pub async fn list_order_messages(
     let id: OrderId = path_id(&id, "order")?;
     state.app.get_order(scope, id).await?;
     let filter = MessageFilter {
-        store_id: None,
         order_id: Some(id),
         limit: 500,
+        ..MessageFilter::default()
     };
     let messages = state.app.list_messages(scope, filter).await?;
     Ok(reply(

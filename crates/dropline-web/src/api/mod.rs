@@ -2,6 +2,7 @@
 //! the OpenAPI document is generated from the same code that serves the routes.
 
 pub mod addresses;
+pub mod exceptions;
 pub mod messages;
 pub mod offers;
 pub mod orders;
@@ -10,6 +11,7 @@ pub mod stores;
 pub mod supplier_orders;
 pub mod suppliers;
 pub mod system;
+pub mod tracking;
 pub mod webhooks;
 
 use crate::Registrar;
@@ -50,7 +52,8 @@ Nothing is written when a request is refused."
         (name = "orders", description = "Customer orders, their review and timeline"),
         (name = "supplier orders", description = "Purchases placed with suppliers; the manual supplier flow"),
         (name = "addresses", description = "Address checks"),
-        (name = "messages", description = "Customer notices in the outbox"),
+        (name = "tracking", description = "Tracking-number checks: carrier detection and check digits"),
+        (name = "messages", description = "The outbox: customer emails and seller notifications"),
         (name = "system", description = "Health and this document"),
         (name = "webhooks", description = "Receivers of the storefront platforms' webhooks (signed by the platform, no token)"),
     )
@@ -106,6 +109,7 @@ pub(crate) fn routes(registrar: Registrar) -> Registrar {
         .add(routes!(orders::get_order_timeline))
         .add(routes!(messages::list_order_messages))
         .add(routes!(messages::list_messages))
+        .add(routes!(exceptions::list_exceptions))
         .add(routes!(supplier_orders::get_supplier_order))
         .add(routes!(supplier_orders::post_supplier_reference))
         .add(routes!(supplier_orders::post_shipment))
@@ -119,6 +123,7 @@ pub(crate) fn routes(registrar: Registrar) -> Registrar {
         .add(routes!(supplier_orders::post_switch))
         .add(routes!(supplier_orders::put_tax_id))
         .add(routes!(addresses::validate_address))
+        .add(routes!(tracking::detect_tracking))
         .add(routes!(system::get_openapi))
 }
 
@@ -127,6 +132,7 @@ pub(crate) fn system_routes(registrar: Registrar) -> Registrar {
     registrar
         .add(routes!(system::get_healthz))
         .add(routes!(webhooks::receive_webhook))
+        .add(routes!(webhooks::receive_tracking_push))
 }
 
 /// A JSON answer with a status.
@@ -171,13 +177,15 @@ mod tests {
     use super::orders::{BulkRequest, CreateOrderRequest, LineRequest};
     use super::products::{CreateProductRequest, VariantRequest};
     use super::stores::{
-        AutoAcceptRequest, ConnectionRequest, CreateStoreRequest, RoutingWeightsJson, SettingsRequest,
-        UpdateSettingsRequest,
+        AutoAcceptRequest, BrandRequest, ClockLimitsRequest, ConnectionRequest, CreateStoreRequest,
+        CustomerEmailsRequest, ExceptionAutomationRequest, RoutingWeightsJson, SellerNotificationsRequest,
+        SettingsRequest, UpdateSettingsRequest,
     };
     use super::supplier_orders::{
         ParcelRequest, ReferenceRequest, ReleaseRequest, ReshipRequest, ShipmentRequest, TaxIdRequest,
     };
     use super::suppliers::{AgentExportRequest, CreateSupplierRequest, SupplierConnectionRequest};
+    use super::tracking::TrackingDetectRequest;
     use crate::error::ApiError;
     use crate::input::{JsonBody, ReadJson};
     use dropline_app::AppError;
@@ -214,13 +222,18 @@ mod tests {
     fn request_schemas_match_their_readers() {
         let doc = serde_json::to_value(crate::openapi()).unwrap_or_default();
         let schemas = &doc["components"]["schemas"];
-        let readers: [(&str, Reader); 25] = [
+        let readers: [(&str, Reader); 31] = [
             ("CreateStoreRequest", refused::<CreateStoreRequest>),
             ("ConnectionRequest", refused::<ConnectionRequest>),
             ("SettingsRequest", refused::<SettingsRequest>),
             ("UpdateSettingsRequest", refused::<UpdateSettingsRequest>),
             ("AutoAcceptRequest", refused::<AutoAcceptRequest>),
             ("RoutingWeights", refused::<RoutingWeightsJson>),
+            ("BrandRequest", refused::<BrandRequest>),
+            ("CustomerEmailsRequest", refused::<CustomerEmailsRequest>),
+            ("SellerNotificationsRequest", refused::<SellerNotificationsRequest>),
+            ("ClockLimitsRequest", refused::<ClockLimitsRequest>),
+            ("ExceptionAutomationRequest", refused::<ExceptionAutomationRequest>),
             ("Address", refused::<Address>),
             ("AddressCheckRequest", refused::<AddressToCheck>),
             ("Customer", refused::<Customer>),
@@ -240,6 +253,7 @@ mod tests {
             ("SupplierConnectionRequest", refused::<SupplierConnectionRequest>),
             ("AgentExportRequest", refused::<AgentExportRequest>),
             ("TaxIdRequest", refused::<TaxIdRequest>),
+            ("TrackingDetectRequest", refused::<TrackingDetectRequest>),
         ];
         // Every request body of a route is among them.
         let covered: BTreeSet<&str> = readers.iter().map(|(name, _)| *name).collect();

@@ -13,7 +13,8 @@ use dropline_app::ports::StoreRecord;
 use dropline_app::{NewStore, Scope};
 use dropline_domain::address::Address;
 use dropline_domain::catalog::{
-    AutoAcceptRules, Platform, RoutingPolicy, RoutingWeights, StoreConnection, StoreSettings,
+    AutoAcceptRules, ClockLimits, CustomerEmails, ExceptionAutomation, Platform, RoutingPolicy, RoutingWeights,
+    SellerNotifications, StoreBrand, StoreConnection, StoreSettings,
 };
 use dropline_domain::ids::StoreId;
 use dropline_domain::money::{Currency, Money};
@@ -158,6 +159,17 @@ pub struct SettingsRequest {
     /// A note sent to every supplier with the order, for blind dropshipping (at most 500
     /// characters).
     pub supplier_note: Option<String>,
+    /// How the store appears to its customers (default: the store's name, no logo, no
+    /// addresses).
+    pub brand: Option<BrandRequest>,
+    /// Which customer emails the store sends (default: all).
+    pub customer_emails: Option<CustomerEmailsRequest>,
+    /// What the seller is emailed about, and where (default: no address, so nothing).
+    pub seller_notifications: Option<SellerNotificationsRequest>,
+    /// The limit of each stage's clock, in hours.
+    pub clocks: Option<ClockLimitsRequest>,
+    /// What the engine does by itself about a late order.
+    pub exception_automation: Option<ExceptionAutomationRequest>,
 }
 
 impl ReadJson for SettingsRequest {
@@ -173,20 +185,27 @@ impl ReadJson for SettingsRequest {
             .optional(problems, Input::count);
         let margin_floor = input.field("margin_floor_bp").optional(problems, Input::count);
         let supplier_note = input.field("supplier_note").optional(problems, Input::text);
+        let brand = input.field("brand").optional_of(problems);
+        let customer_emails = input.field("customer_emails").optional_of(problems);
+        let seller_notifications = input.field("seller_notifications").optional_of(problems);
+        let clocks = input.field("clocks").optional_of(problems);
+        let exception_automation = input.field("exception_automation").optional_of(problems);
+        // The paths of the input name the fields (`settings.…` inside `POST /stores`).
         if let Some(Some(bp)) = tolerance
             && bp > 10_000
         {
-            problems.push("supplier_price_tolerance_bp", "must be at most 10000 (100 %)");
+            let field = input.field("supplier_price_tolerance_bp").path();
+            problems.push(field, "must be at most 10000 (100 %)");
         }
         if let Some(Some(bp)) = margin_floor
             && bp > 10_000
         {
-            problems.push("margin_floor_bp", "must be at most 10000 (100 %)");
+            problems.push(input.field("margin_floor_bp").path(), "must be at most 10000 (100 %)");
         }
         if let Some(Some(note)) = &supplier_note
             && note.chars().count() > 500
         {
-            problems.push("supplier_note", "must be at most 500 characters");
+            problems.push(input.field("supplier_note").path(), "must be at most 500 characters");
         }
         Some(Self {
             auto_accept: auto_accept?,
@@ -196,8 +215,365 @@ impl ReadJson for SettingsRequest {
             supplier_price_tolerance_bp: tolerance?,
             margin_floor_bp: margin_floor?,
             supplier_note: supplier_note?,
+            brand: brand?,
+            customer_emails: customer_emails?,
+            seller_notifications: seller_notifications?,
+            clocks: clocks?,
+            exception_automation: exception_automation?,
         })
     }
+}
+
+/// How the store appears to its customers, in emails and on the tracking page; what is left
+/// out (or `null`) is unset.
+#[derive(ToSchema)]
+pub struct BrandRequest {
+    /// The name in the From header and on the tracking page (default: the store's name); at
+    /// most 100 characters, not blank.
+    #[schema(example = "Acme Gadgets")]
+    pub display_name: Option<String>,
+    /// The logo shown in emails and on the tracking page: an absolute `https://` URL.
+    #[schema(example = "https://cdn.acme.example/logo.png")]
+    pub logo_url: Option<String>,
+    /// The address customer emails are sent from.
+    #[schema(example = "orders@acme.example")]
+    pub from_email: Option<String>,
+    /// Where the customer's replies go (default: `support_email`).
+    #[schema(example = "help@acme.example")]
+    pub reply_to: Option<String>,
+    /// The support address shown to the customer.
+    #[schema(example = "help@acme.example")]
+    pub support_email: Option<String>,
+    /// The storefront's public address (links in emails): an absolute `https://` URL.
+    #[schema(example = "https://acme.example")]
+    pub website_url: Option<String>,
+}
+
+impl ReadJson for BrandRequest {
+    fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
+        let display_name = input.field("display_name").optional(problems, display_name);
+        let logo_url = input.field("logo_url").optional(problems, web_url);
+        let from_email = input.field("from_email").optional(problems, email);
+        let reply_to = input.field("reply_to").optional(problems, email);
+        let support_email = input.field("support_email").optional(problems, email);
+        let website_url = input.field("website_url").optional(problems, web_url);
+        Some(Self {
+            display_name: display_name?,
+            logo_url: logo_url?,
+            from_email: from_email?,
+            reply_to: reply_to?,
+            support_email: support_email?,
+            website_url: website_url?,
+        })
+    }
+}
+
+/// Which customer emails the store sends; each left out is on.
+#[derive(ToSchema)]
+pub struct CustomerEmailsRequest {
+    pub order_confirmed: Option<bool>,
+    pub shipped: Option<bool>,
+    pub delayed: Option<bool>,
+    pub out_for_delivery: Option<bool>,
+    pub delivered: Option<bool>,
+    pub delivery_failed: Option<bool>,
+    pub cancelled: Option<bool>,
+    pub refund_issued: Option<bool>,
+}
+
+impl ReadJson for CustomerEmailsRequest {
+    fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
+        let mut flag = |name: &str| input.field(name).optional(problems, Input::flag);
+        let order_confirmed = flag("order_confirmed");
+        let shipped = flag("shipped");
+        let delayed = flag("delayed");
+        let out_for_delivery = flag("out_for_delivery");
+        let delivered = flag("delivered");
+        let delivery_failed = flag("delivery_failed");
+        let cancelled = flag("cancelled");
+        let refund_issued = flag("refund_issued");
+        Some(Self {
+            order_confirmed: order_confirmed?,
+            shipped: shipped?,
+            delayed: delayed?,
+            out_for_delivery: out_for_delivery?,
+            delivered: delivered?,
+            delivery_failed: delivery_failed?,
+            cancelled: cancelled?,
+            refund_issued: refund_issued?,
+        })
+    }
+}
+
+/// What the seller is emailed about, and where; what is left out takes its default.
+#[derive(ToSchema)]
+pub struct SellerNotificationsRequest {
+    /// The seller's address; no seller email is sent without it.
+    #[schema(example = "owner@acme.example")]
+    pub email: Option<String>,
+    /// An email for every new order (default true).
+    pub new_order: Option<bool>,
+    /// An email when an order needs the seller (default true).
+    pub needs_attention: Option<bool>,
+    /// A daily digest of the open exceptions (default true).
+    pub daily_digest: Option<bool>,
+    /// The UTC hour the digest goes out, 0 to 23 (default 7).
+    #[schema(minimum = 0, maximum = 23)]
+    pub digest_hour_utc: Option<u8>,
+}
+
+impl ReadJson for SellerNotificationsRequest {
+    fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
+        let email = input.field("email").optional(problems, email);
+        let new_order = input.field("new_order").optional(problems, Input::flag);
+        let needs_attention = input.field("needs_attention").optional(problems, Input::flag);
+        let daily_digest = input.field("daily_digest").optional(problems, Input::flag);
+        let digest_hour_utc = input.field("digest_hour_utc").optional(problems, hour_of_day);
+        Some(Self {
+            email: email?,
+            new_order: new_order?,
+            needs_attention: needs_attention?,
+            daily_digest: daily_digest?,
+            digest_hour_utc: digest_hour_utc?,
+        })
+    }
+}
+
+/// The limit of each stage's clock, in whole hours from 1 to 8760 (a year); what is left out
+/// takes its default. A lane with history replaces the shipping and transit limits with what
+/// was measured on it.
+#[derive(ToSchema)]
+pub struct ClockLimitsRequest {
+    /// Paid → placed with the supplier (default 24).
+    #[schema(minimum = 1, maximum = 8760)]
+    pub placed_within_hours: Option<u32>,
+    /// Placed → accepted by the supplier (default 48).
+    #[schema(minimum = 1, maximum = 8760)]
+    pub accepted_within_hours: Option<u32>,
+    /// Accepted → shipped, with a tracking number (default 120).
+    #[schema(minimum = 1, maximum = 8760)]
+    pub shipped_within_hours: Option<u32>,
+    /// Shipped → the carrier's first scan (default 96).
+    #[schema(minimum = 1, maximum = 8760)]
+    pub first_scan_within_hours: Option<u32>,
+    /// First scan → delivered, when the lane has no history (default 600).
+    #[schema(minimum = 1, maximum = 8760)]
+    pub transit_within_hours: Option<u32>,
+    /// A moving parcel with no news for this long is stalled (default 168).
+    #[schema(minimum = 1, maximum = 8760)]
+    pub no_news_hours: Option<u32>,
+    /// A parcel in customs for this long is stuck (default 120).
+    #[schema(minimum = 1, maximum = 8760)]
+    pub customs_hours: Option<u32>,
+}
+
+impl ReadJson for ClockLimitsRequest {
+    fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
+        let mut limit = |name: &str| input.field(name).optional(problems, hours);
+        let placed_within_hours = limit("placed_within_hours");
+        let accepted_within_hours = limit("accepted_within_hours");
+        let shipped_within_hours = limit("shipped_within_hours");
+        let first_scan_within_hours = limit("first_scan_within_hours");
+        let transit_within_hours = limit("transit_within_hours");
+        let no_news_hours = limit("no_news_hours");
+        let customs_hours = limit("customs_hours");
+        Some(Self {
+            placed_within_hours: placed_within_hours?,
+            accepted_within_hours: accepted_within_hours?,
+            shipped_within_hours: shipped_within_hours?,
+            first_scan_within_hours: first_scan_within_hours?,
+            transit_within_hours: transit_within_hours?,
+            no_news_hours: no_news_hours?,
+            customs_hours: customs_hours?,
+        })
+    }
+}
+
+/// What the engine may do about a late order without the seller; what is left out takes its
+/// default.
+#[derive(ToSchema)]
+pub struct ExceptionAutomationRequest {
+    /// Email the customer when the parcel is late (default true).
+    pub tell_customer_when_late: Option<bool>,
+    /// Switch a supplier order that missed its shipping clock to the next offer (default
+    /// false).
+    pub switch_supplier_when_late: Option<bool>,
+}
+
+impl ReadJson for ExceptionAutomationRequest {
+    fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
+        let tell = input.field("tell_customer_when_late").optional(problems, Input::flag);
+        let switch = input.field("switch_supplier_when_late").optional(problems, Input::flag);
+        Some(Self {
+            tell_customer_when_late: tell?,
+            switch_supplier_when_late: switch?,
+        })
+    }
+}
+
+/// The longest clock limit, in hours: a year.
+const MAX_CLOCK_HOURS: u32 = 365 * 24;
+
+/// The longest URL taken.
+const MAX_URL_CHARS: usize = 2048;
+
+/// Records `reason` against `input` and gives up on it.
+fn refuse<T>(input: &Input<'_>, problems: &mut Problems, reason: impl Into<String>) -> Option<T> {
+    problems.push(input.path(), reason);
+    None
+}
+
+/// A clock limit: whole hours from 1 to [`MAX_CLOCK_HOURS`].
+fn hours(input: &Input<'_>, problems: &mut Problems) -> Option<u32> {
+    let hours = input.count(problems)?;
+    if (1..=MAX_CLOCK_HOURS).contains(&hours) {
+        Some(hours)
+    } else {
+        refuse(
+            input,
+            problems,
+            format!("must be from 1 to {MAX_CLOCK_HOURS} hours (a year)"),
+        )
+    }
+}
+
+/// An hour of the day, 0 to 23.
+fn hour_of_day(input: &Input<'_>, problems: &mut Problems) -> Option<u8> {
+    match u8::try_from(input.count(problems)?) {
+        Ok(hour @ 0..=23) => Some(hour),
+        _ => refuse(input, problems, "must be an hour from 0 to 23"),
+    }
+}
+
+/// The brand's display name, trimmed: not blank, at most 100 characters, no control
+/// characters (it goes into the From header).
+fn display_name(input: &Input<'_>, problems: &mut Problems) -> Option<String> {
+    let text = input.text(problems)?;
+    let name = text.trim();
+    if name.is_empty() {
+        refuse(
+            input,
+            problems,
+            "must not be blank (leave it out to use the store's name)",
+        )
+    } else if name.chars().count() > 100 {
+        refuse(input, problems, "must be at most 100 characters")
+    } else if name.chars().any(char::is_control) {
+        refuse(
+            input,
+            problems,
+            "must not contain control characters (line breaks, tabs)",
+        )
+    } else {
+        Some(name.to_string())
+    }
+}
+
+/// An email address that passes [`email_problem`].
+fn email(input: &Input<'_>, problems: &mut Problems) -> Option<String> {
+    let text = input.text(problems)?;
+    match email_problem(&text) {
+        None => Some(text),
+        Some(reason) => refuse(input, problems, reason),
+    }
+}
+
+/// A URL that passes [`url_problem`].
+fn web_url(input: &Input<'_>, problems: &mut Problems) -> Option<String> {
+    let text = input.text(problems)?;
+    match url_problem(&text) {
+        None => Some(text),
+        Some(reason) => refuse(input, problems, reason),
+    }
+}
+
+/// Why `text` is not taken as an email address, by a deliberately simple check (not the
+/// whole RFC 5322 grammar): at most 254 characters; no whitespace, control characters or any
+/// of `<>()[]\,;:"` (so no display names, quoted local parts or lists that would change
+/// what a mail header means); exactly one `@`; a local part of 1 to 64 characters; a
+/// domain of at least two dot-separated, non-empty labels. `None` when it is taken.
+pub(crate) fn email_problem(text: &str) -> Option<&'static str> {
+    const EXAMPLE: &str = "must be an email address such as orders@shop.example";
+    if text.chars().count() > 254 {
+        return Some("must be at most 254 characters");
+    }
+    if text
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || "<>()[]\\,;:\"".contains(c))
+    {
+        return Some("must be a bare email address, without spaces, control characters or any of <>()[]\\,;:\"");
+    }
+    let Some((local, domain)) = text.split_once('@') else {
+        return Some(EXAMPLE);
+    };
+    if domain.contains('@') {
+        return Some("must contain exactly one @");
+    }
+    if local.is_empty() || local.chars().count() > 64 {
+        return Some("must have 1 to 64 characters before the @");
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    if labels.len() < 2 || labels.iter().any(|label| label.is_empty()) {
+        return Some("must have a domain with a dot after the @, such as shop.example");
+    }
+    None
+}
+
+/// Why `text` is not taken as a public URL: it must be an absolute `https://` URL with a host
+/// (`http://` only for `localhost` and `127.0.0.1`, for local testing), without user name or
+/// password, whitespace or control characters, at most 2048 characters. `None` when taken.
+pub(crate) fn url_problem(text: &str) -> Option<&'static str> {
+    const ABSOLUTE: &str = "must be an absolute https:// URL such as https://shop.example/logo.png";
+    if text.chars().count() > MAX_URL_CHARS {
+        return Some("must be at most 2048 characters");
+    }
+    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some("must not contain spaces or control characters");
+    }
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return Some(ABSOLUTE);
+    };
+    let secure = scheme.eq_ignore_ascii_case("https");
+    if !secure && !scheme.eq_ignore_ascii_case("http") {
+        return Some(ABSOLUTE);
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Some("must not contain a user name or password");
+    }
+    const HOST: &str = "must have a valid host, such as shop.example";
+    // The host and the port after it; `[…]` holds an IPv6 address, with colons.
+    let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
+        let Some((ip, after)) = bracketed.split_once(']') else {
+            return Some(HOST);
+        };
+        if ip.is_empty() || !ip.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') {
+            return Some(HOST);
+        }
+        let port = match after.strip_prefix(':') {
+            Some(port) => port,
+            None if after.is_empty() => "",
+            None => return Some(HOST),
+        };
+        (&authority[..ip.len() + 2], port)
+    } else {
+        let (host, port) = authority.split_once(':').unwrap_or((authority, ""));
+        let labels_ok = host.split('.').all(|label| !label.is_empty());
+        if !labels_ok || !host.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.') {
+            return Some(HOST);
+        }
+        (host, port)
+    };
+    let port_ok =
+        port.is_empty() || (port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok_and(|p| p > 0));
+    if !port_ok {
+        return Some("must have a port from 1 to 65535 after the host");
+    }
+    let loopback = host.eq_ignore_ascii_case("localhost") || host == "127.0.0.1";
+    if !(secure || loopback) {
+        return Some("must be an https:// URL (http:// only for localhost and 127.0.0.1)");
+    }
+    None
 }
 
 /// When the store accepts orders by itself; every condition set must hold.
@@ -297,6 +673,92 @@ impl SettingsRequest {
                 .unwrap_or(defaults.supplier_price_tolerance_bp),
             margin_floor_bp: self.margin_floor_bp,
             supplier_note: self.supplier_note.filter(|n| !n.trim().is_empty()),
+            brand: self.brand.map(BrandRequest::into_brand).unwrap_or(defaults.brand),
+            customer_emails: self
+                .customer_emails
+                .map(|e| e.into_emails(defaults.customer_emails))
+                .unwrap_or(defaults.customer_emails),
+            seller_notifications: match self.seller_notifications {
+                Some(n) => n.into_notifications(defaults.seller_notifications),
+                None => defaults.seller_notifications,
+            },
+            clocks: self
+                .clocks
+                .map(|c| c.into_limits(defaults.clocks))
+                .unwrap_or(defaults.clocks),
+            exception_automation: self
+                .exception_automation
+                .map(|a| a.into_automation(defaults.exception_automation))
+                .unwrap_or(defaults.exception_automation),
+        }
+    }
+}
+
+impl BrandRequest {
+    fn into_brand(self) -> StoreBrand {
+        StoreBrand {
+            display_name: self.display_name,
+            logo_url: self.logo_url,
+            from_email: self.from_email,
+            reply_to: self.reply_to,
+            support_email: self.support_email,
+            website_url: self.website_url,
+        }
+    }
+}
+
+impl CustomerEmailsRequest {
+    /// The switches given, `defaults` for the others.
+    fn into_emails(self, defaults: CustomerEmails) -> CustomerEmails {
+        CustomerEmails {
+            order_confirmed: self.order_confirmed.unwrap_or(defaults.order_confirmed),
+            shipped: self.shipped.unwrap_or(defaults.shipped),
+            delayed: self.delayed.unwrap_or(defaults.delayed),
+            out_for_delivery: self.out_for_delivery.unwrap_or(defaults.out_for_delivery),
+            delivered: self.delivered.unwrap_or(defaults.delivered),
+            delivery_failed: self.delivery_failed.unwrap_or(defaults.delivery_failed),
+            cancelled: self.cancelled.unwrap_or(defaults.cancelled),
+            refund_issued: self.refund_issued.unwrap_or(defaults.refund_issued),
+        }
+    }
+}
+
+impl SellerNotificationsRequest {
+    /// The values given, `defaults` for the others.
+    fn into_notifications(self, defaults: SellerNotifications) -> SellerNotifications {
+        SellerNotifications {
+            email: self.email.or(defaults.email),
+            new_order: self.new_order.unwrap_or(defaults.new_order),
+            needs_attention: self.needs_attention.unwrap_or(defaults.needs_attention),
+            daily_digest: self.daily_digest.unwrap_or(defaults.daily_digest),
+            digest_hour_utc: self.digest_hour_utc.unwrap_or(defaults.digest_hour_utc),
+        }
+    }
+}
+
+impl ClockLimitsRequest {
+    /// The limits given, `defaults` for the others.
+    fn into_limits(self, defaults: ClockLimits) -> ClockLimits {
+        ClockLimits {
+            placed_within_hours: self.placed_within_hours.unwrap_or(defaults.placed_within_hours),
+            accepted_within_hours: self.accepted_within_hours.unwrap_or(defaults.accepted_within_hours),
+            shipped_within_hours: self.shipped_within_hours.unwrap_or(defaults.shipped_within_hours),
+            first_scan_within_hours: self.first_scan_within_hours.unwrap_or(defaults.first_scan_within_hours),
+            transit_within_hours: self.transit_within_hours.unwrap_or(defaults.transit_within_hours),
+            no_news_hours: self.no_news_hours.unwrap_or(defaults.no_news_hours),
+            customs_hours: self.customs_hours.unwrap_or(defaults.customs_hours),
+        }
+    }
+}
+
+impl ExceptionAutomationRequest {
+    /// The switches given, `defaults` for the others.
+    fn into_automation(self, defaults: ExceptionAutomation) -> ExceptionAutomation {
+        ExceptionAutomation {
+            tell_customer_when_late: self.tell_customer_when_late.unwrap_or(defaults.tell_customer_when_late),
+            switch_supplier_when_late: self
+                .switch_supplier_when_late
+                .unwrap_or(defaults.switch_supplier_when_late),
         }
     }
 }
@@ -313,6 +775,11 @@ pub struct UpdateSettingsRequest {
     pub supplier_price_tolerance_bp: Option<u32>,
     pub margin_floor_bp: Option<u32>,
     pub supplier_note: Option<String>,
+    pub brand: Option<BrandRequest>,
+    pub customer_emails: Option<CustomerEmailsRequest>,
+    pub seller_notifications: Option<SellerNotificationsRequest>,
+    pub clocks: Option<ClockLimitsRequest>,
+    pub exception_automation: Option<ExceptionAutomationRequest>,
     #[schema(value_type = Option<AddressJson>)]
     pub address: Option<Address>,
 }
@@ -330,6 +797,11 @@ impl ReadJson for UpdateSettingsRequest {
             supplier_price_tolerance_bp: settings.supplier_price_tolerance_bp,
             margin_floor_bp: settings.margin_floor_bp,
             supplier_note: settings.supplier_note,
+            brand: settings.brand,
+            customer_emails: settings.customer_emails,
+            seller_notifications: settings.seller_notifications,
+            clocks: settings.clocks,
+            exception_automation: settings.exception_automation,
             address: address?,
         })
     }
@@ -387,6 +859,136 @@ pub struct SettingsJson {
     pub margin_floor_bp: Option<u32>,
     /// The note sent to every supplier with the order (blind dropshipping).
     pub supplier_note: Option<String>,
+    pub brand: BrandJson,
+    pub customer_emails: CustomerEmailsJson,
+    pub seller_notifications: SellerNotificationsJson,
+    pub clocks: ClockLimitsJson,
+    pub exception_automation: ExceptionAutomationJson,
+}
+
+/// How the store appears to its customers; `null` is unset.
+#[derive(Serialize, ToSchema)]
+#[schema(as = StoreBrand)]
+pub struct BrandJson {
+    /// The name customers see; the store's name when `null`.
+    pub display_name: Option<String>,
+    pub logo_url: Option<String>,
+    pub from_email: Option<String>,
+    /// Where the customer's replies go; `support_email` when `null`.
+    pub reply_to: Option<String>,
+    pub support_email: Option<String>,
+    pub website_url: Option<String>,
+}
+
+impl From<StoreBrand> for BrandJson {
+    fn from(brand: StoreBrand) -> Self {
+        Self {
+            display_name: brand.display_name,
+            logo_url: brand.logo_url,
+            from_email: brand.from_email,
+            reply_to: brand.reply_to,
+            support_email: brand.support_email,
+            website_url: brand.website_url,
+        }
+    }
+}
+
+/// Which customer emails the store sends.
+#[derive(Serialize, ToSchema)]
+#[schema(as = CustomerEmails)]
+pub struct CustomerEmailsJson {
+    pub order_confirmed: bool,
+    pub shipped: bool,
+    pub delayed: bool,
+    pub out_for_delivery: bool,
+    pub delivered: bool,
+    pub delivery_failed: bool,
+    pub cancelled: bool,
+    pub refund_issued: bool,
+}
+
+impl From<CustomerEmails> for CustomerEmailsJson {
+    fn from(emails: CustomerEmails) -> Self {
+        Self {
+            order_confirmed: emails.order_confirmed,
+            shipped: emails.shipped,
+            delayed: emails.delayed,
+            out_for_delivery: emails.out_for_delivery,
+            delivered: emails.delivered,
+            delivery_failed: emails.delivery_failed,
+            cancelled: emails.cancelled,
+            refund_issued: emails.refund_issued,
+        }
+    }
+}
+
+/// What the seller is emailed about, and where.
+#[derive(Serialize, ToSchema)]
+#[schema(as = SellerNotifications)]
+pub struct SellerNotificationsJson {
+    /// The seller's address; no seller email is sent without it.
+    pub email: Option<String>,
+    pub new_order: bool,
+    pub needs_attention: bool,
+    pub daily_digest: bool,
+    /// The UTC hour (0–23) the digest goes out.
+    pub digest_hour_utc: u8,
+}
+
+impl From<SellerNotifications> for SellerNotificationsJson {
+    fn from(notifications: SellerNotifications) -> Self {
+        Self {
+            email: notifications.email,
+            new_order: notifications.new_order,
+            needs_attention: notifications.needs_attention,
+            daily_digest: notifications.daily_digest,
+            digest_hour_utc: notifications.digest_hour_utc,
+        }
+    }
+}
+
+/// The limit of each stage's clock, in hours.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ClockLimits)]
+pub struct ClockLimitsJson {
+    pub placed_within_hours: u32,
+    pub accepted_within_hours: u32,
+    pub shipped_within_hours: u32,
+    pub first_scan_within_hours: u32,
+    pub transit_within_hours: u32,
+    pub no_news_hours: u32,
+    pub customs_hours: u32,
+}
+
+impl From<ClockLimits> for ClockLimitsJson {
+    fn from(clocks: ClockLimits) -> Self {
+        Self {
+            placed_within_hours: clocks.placed_within_hours,
+            accepted_within_hours: clocks.accepted_within_hours,
+            shipped_within_hours: clocks.shipped_within_hours,
+            first_scan_within_hours: clocks.first_scan_within_hours,
+            transit_within_hours: clocks.transit_within_hours,
+            no_news_hours: clocks.no_news_hours,
+            customs_hours: clocks.customs_hours,
+        }
+    }
+}
+
+/// What the engine does by itself about a late order.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ExceptionAutomation)]
+pub struct ExceptionAutomationJson {
+    pub tell_customer_when_late: bool,
+    pub switch_supplier_when_late: bool,
+}
+
+impl From<ExceptionAutomation> for ExceptionAutomationJson {
+    fn from(automation: ExceptionAutomation) -> Self {
+        Self {
+            tell_customer_when_late: automation.tell_customer_when_late,
+            switch_supplier_when_late: automation.switch_supplier_when_late,
+        }
+    }
 }
 
 /// Automatic acceptance rules.
@@ -440,6 +1042,11 @@ impl StoreJson {
                 supplier_price_tolerance_bp: settings.supplier_price_tolerance_bp,
                 margin_floor_bp: settings.margin_floor_bp,
                 supplier_note: settings.supplier_note,
+                brand: settings.brand.into(),
+                customer_emails: settings.customer_emails.into(),
+                seller_notifications: settings.seller_notifications.into(),
+                clocks: settings.clocks.into(),
+                exception_automation: settings.exception_automation.into(),
             },
             created_at: record.created_at,
             api_token,
@@ -558,6 +1165,11 @@ pub async fn put_store_settings(
         supplier_price_tolerance_bp: request.supplier_price_tolerance_bp,
         margin_floor_bp: request.margin_floor_bp,
         supplier_note: request.supplier_note,
+        brand: request.brand,
+        customer_emails: request.customer_emails,
+        seller_notifications: request.seller_notifications,
+        clocks: request.clocks,
+        exception_automation: request.exception_automation,
     }
     .into_settings(store.currency, "", &mut problems);
     problems.finish(Some(()))?;

@@ -109,3 +109,43 @@ pub async fn receive_webhook(
     };
     Ok(crate::api::reply(StatusCode::OK, receipt))
 }
+
+/// What dropline did with a push of the tracking service.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrackingPushReceipt {
+    /// Parcels of dropline the push named (each moved or noted).
+    pub parcels: usize,
+}
+
+/// Receives a push of the parcel-tracking service (its own signature, no token). The
+/// signature is checked on the raw body first; parcels dropline does not follow are ignored.
+#[utoipa::path(
+    post, path = "/webhooks/tracking", tag = "webhooks", security(()),
+    request_body(content = String, description = "The tracking service's payload, exactly as sent", content_type = "application/json"),
+    responses(
+        (status = 200, body = TrackingPushReceipt, description = "Recorded"),
+        (status = 400, body = ErrorBody, description = "Signed, but not the service's payload"),
+        (status = 401, body = ErrorBody, description = "Missing or wrong signature; the body was not parsed"),
+        (status = 404, body = ErrorBody, description = "No tracking service is configured"),
+        (status = 413, body = ErrorBody, description = "Body over 1 MiB"),
+    )
+)]
+pub async fn receive_tracking_push(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str().to_string(), v.to_string())))
+        .collect();
+    let parcels = state
+        .app
+        .receive_tracking_push(&headers, &body)
+        .await
+        .map_err(|err| match err {
+            AppError::Invalid(fields) => ApiError::BadPayload(fields),
+            other => ApiError::App(other),
+        })?;
+    Ok(crate::api::reply(StatusCode::OK, TrackingPushReceipt { parcels }))
+}
