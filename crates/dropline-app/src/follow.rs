@@ -71,6 +71,8 @@ pub struct ClockReport {
     pub raised: u64,
     pub resolved: u64,
     pub customers_told: u64,
+    /// Supplier orders moved to the next offer because they missed their shipping clock.
+    pub switched: u64,
 }
 
 impl App {
@@ -413,6 +415,9 @@ impl App {
                     report.raised += raised;
                     report.resolved += resolved;
                     report.customers_told += told;
+                    if raised > 0 && store.settings.exception_automation.switch_supplier_when_late {
+                        report.switched += self.switch_late_suppliers(order, &found).await;
+                    }
                 }
                 if page.len() < 200 {
                     break;
@@ -420,6 +425,34 @@ impl App {
             }
         }
         Ok(report)
+    }
+
+    /// The store allows it: supplier orders that missed their shipping clock go to the next
+    /// offer (the late supplier is asked to cancel). A supplier order that can no longer be
+    /// switched (it shipped meanwhile) is left to the seller.
+    async fn switch_late_suppliers(&self, order: &Order, found: &[ClockFinding]) -> u64 {
+        let mut switched = 0;
+        for finding in found.iter().filter(|f| f.kind == ExceptionKind::ShippingLate) {
+            let Some(id) = finding.supplier_order_id else {
+                continue;
+            };
+            let reason = format!("missed its shipping clock: {}", finding.detail);
+            match self
+                .switch_supplier_because(
+                    Scope::Operator,
+                    id,
+                    dropline_domain::placement::FailureKind::MissedDeadline,
+                    &reason,
+                )
+                .await
+            {
+                Ok(_) => switched += 1,
+                Err(err) => {
+                    tracing::warn!(order = %order.id, supplier_order = %id, error = %err, "late supplier not switched")
+                }
+            }
+        }
+        switched
     }
 
     async fn apply_clock_findings(

@@ -975,6 +975,18 @@ impl App {
     /// dear, cannot take the address, no longer sells the variant): the supplier order is
     /// cancelled (or its cancellation asked) and routing picks another offer, never this one.
     pub async fn switch_supplier(&self, scope: Scope, id: SupplierOrderId) -> Result<Order, AppError> {
+        self.switch_supplier_because(scope, id, FailureKind::Rejected, "switched by the seller")
+            .await
+    }
+
+    /// [`Self::switch_supplier`] with the reason recorded on the failed supplier order.
+    pub(crate) async fn switch_supplier_because(
+        &self,
+        scope: Scope,
+        id: SupplierOrderId,
+        kind: FailureKind,
+        reason: &str,
+    ) -> Result<Order, AppError> {
         let order_id = self
             .backend
             .order_of_supplier_order(id)
@@ -999,7 +1011,7 @@ impl App {
                     event: "switch_supplier".into(),
                 }));
             }
-            order.fail_supplier_order(id, FailureKind::Rejected, "switched by the seller".into(), &mut journal)?;
+            order.fail_supplier_order(id, kind, reason.into(), &mut journal)?;
             self.reroute(&context, &mut order, &mut journal, &mut changes).await?;
             self.push_cancellation_jobs(&mut changes, &before, &order);
             self.add_order_notices(&before, &mut order, &mut changes).await?;

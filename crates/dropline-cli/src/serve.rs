@@ -96,6 +96,10 @@ pub fn parse_smtp_url(url: &str) -> anyhow::Result<dropline_mail::SmtpConfig> {
         anyhow::bail!("--smtp-url must start with smtp://, smtps:// or smtp+plain://, not {url:?}");
     };
     let rest = rest.trim_end_matches('/');
+    if rest.contains('@') {
+        // Never echoed: it would carry a password into logs and terminals.
+        anyhow::bail!("--smtp-url takes no account: set DROPLINE_SMTP_USERNAME and DROPLINE_SMTP_PASSWORD");
+    }
     let (host, port) = match rest.rsplit_once(':') {
         Some((host, port)) => (
             host,
@@ -369,5 +373,44 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dropline_mail::TlsMode;
+
+    #[test]
+    fn smtp_urls_name_the_protection_and_the_usual_port() {
+        let config = parse_smtp_url("smtp://mail.shop.example").expect("url");
+        assert_eq!(
+            (config.host.as_str(), config.port, config.tls),
+            ("mail.shop.example", 587, TlsMode::StartTls)
+        );
+        let config = parse_smtp_url("smtps://mail.shop.example:2465").expect("url");
+        assert_eq!((config.port, config.tls), (2465, TlsMode::Tls));
+        let config = parse_smtp_url("smtp+plain://127.0.0.1:2525/").expect("url");
+        assert_eq!(
+            (config.host.as_str(), config.port, config.tls),
+            ("127.0.0.1", 2525, TlsMode::None)
+        );
+    }
+
+    #[test]
+    fn bad_smtp_urls_say_what_is_wrong() {
+        for (url, says) in [
+            ("http://mail.example", "must start with"),
+            ("smtp://mail.example:0", "bad port"),
+            ("smtp://mail.example:99999", "bad port"),
+            ("smtp://user:secret@mail.example", "takes no account"),
+            ("smtp://", "needs a host"),
+            ("smtp://me@mail.example", "takes no account"),
+            ("smtp://mail example", "needs a host"),
+        ] {
+            let error = parse_smtp_url(url).expect_err(url).to_string();
+            assert!(error.contains(says), "{url}: {error}");
+            assert!(!error.contains("secret"), "{url}: a password never shows: {error}");
+        }
     }
 }

@@ -925,13 +925,21 @@ impl Order {
         for mut event in events {
             event.from_carrier = true;
             let (_, shipment) = self.shipment_mut(shipment_id)?;
-            let known = shipment.events.iter().any(|e| {
-                e.from_carrier
-                    && e.at == event.at
-                    && e.state == event.state
-                    && e.location == event.location
-                    && e.note == event.note
-            });
+            let same =
+                |e: &ShipmentEvent| e.state == event.state && e.location == event.location && e.note == event.note;
+            let known = shipment
+                .events
+                .iter()
+                .any(|e| e.from_carrier && e.at == event.at && same(e));
+            // A source that gives only a status (no event times) repeats it on every look:
+            // the same words again after the latest carrier event are no news.
+            let repeated = shipment
+                .events
+                .iter()
+                .filter(|e| e.from_carrier)
+                .max_by_key(|e| e.at)
+                .is_some_and(|latest| latest.at <= event.at && same(latest));
+            let known = known || repeated;
             if known {
                 continue;
             }
@@ -1765,6 +1773,34 @@ mod tracking_tests {
         assert_eq!(times, sorted);
         assert_eq!(shipment.first_scan_at, Some(T0 + Duration::days(3)));
         assert_eq!(shipment.last_checked_at, Some(T0 + Duration::days(5)));
+    }
+
+    #[test]
+    fn a_status_repeated_on_every_look_is_no_news() {
+        let (mut order, parcel) = shipped();
+        record(
+            &mut order,
+            parcel,
+            4,
+            vec![event(4, ShipmentState::InTransit, "Guangzhou")],
+        );
+        let again = record(
+            &mut order,
+            parcel,
+            5,
+            vec![event(5, ShipmentState::InTransit, "Guangzhou")],
+        );
+        assert_eq!(again.new_events, 0);
+        let shipment = &order.supplier_orders[0].shipments[0];
+        assert_eq!(shipment.last_carrier_event_at(), Some(T0 + Duration::days(4)));
+        // The same words at a new place are news.
+        let moved = record(
+            &mut order,
+            parcel,
+            6,
+            vec![event(6, ShipmentState::InTransit, "Leipzig")],
+        );
+        assert_eq!(moved.new_events, 1);
     }
 
     #[test]

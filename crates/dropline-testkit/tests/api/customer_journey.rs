@@ -38,6 +38,15 @@ pub(crate) struct World {
 
 impl World {
     pub(crate) async fn start() -> World {
+        Self::start_on(false).await.expect("SQLite is always there")
+    }
+
+    /// On PostgreSQL, when `DROPLINE_TEST_POSTGRES_URL` is set.
+    pub(crate) async fn start_postgres() -> Option<World> {
+        Self::start_on(true).await
+    }
+
+    async fn start_on(postgres: bool) -> Option<World> {
         let smtp = SmtpSink::start().await;
         let tracker = TrackingServiceSim::start(TRACKING_KEY)
             .await
@@ -56,7 +65,7 @@ impl World {
         )
         .expect("tracking client");
         let engine_clock = clock.clone();
-        let app = TestApp::spawn_with(move |app| {
+        let configure = move |app: dropline_app::App| {
             app.with_clock(move || *engine_clock.lock().expect("clock"))
                 .with_mailer(Arc::new(SmtpMailer::new(mail)))
                 .with_tracking_source(Arc::new(tracking))
@@ -66,15 +75,19 @@ impl World {
                     ..NotifyConfig::default()
                 })
                 .with_follow_config(FollowConfig::default())
-        })
-        .await;
-        World {
+        };
+        let app = if postgres {
+            TestApp::spawn_postgres_with(configure).await?
+        } else {
+            TestApp::spawn_with(configure).await
+        };
+        Some(World {
             app,
             clock,
             start,
             smtp,
             tracker,
-        }
+        })
     }
 
     /// Moves the engine's and the carrier's clocks `by` forward and runs what became due.
@@ -131,7 +144,18 @@ pub(crate) async fn brand_store(world: &World, store_id: &str) {
 
 #[tokio::test]
 async fn an_order_travels_to_the_door_with_the_right_emails_and_tracking_page() {
-    let world = World::start().await;
+    journey(World::start().await).await;
+}
+
+#[tokio::test]
+async fn an_order_travels_to_the_door_with_the_right_emails_and_tracking_page_on_postgres() {
+    match World::start_postgres().await {
+        Some(world) => journey(world).await,
+        None => println!("skipped: {} is not set", dropline_testkit::POSTGRES_URL_VARIABLE),
+    }
+}
+
+async fn journey(world: World) {
     let seeded = world.app.seed().await;
     brand_store(&world, &seeded.store_id).await;
     let api = world.app.with_token(&seeded.token);

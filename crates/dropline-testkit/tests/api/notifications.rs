@@ -276,3 +276,109 @@ async fn a_push_moves_the_parcel_and_a_forged_one_changes_nothing() {
     world.tracker.push(NUMBER).await.expect("push");
     assert_eq!(events().await, parcel.events.len());
 }
+
+#[tokio::test]
+async fn an_unreadable_tracking_answer_becomes_an_exception_and_the_parcel_is_followed_on() {
+    let world = World::start().await;
+    let seeded = world.app.seed().await;
+    brand_store(&world, &seeded.store_id).await;
+    let api = world.app.with_token(&seeded.token);
+    let (order_id, so) = accepted_order(&world, &seeded, "garbled@example.com").await;
+    api.record_reference(&so, &json!({ "supplier_reference": "S-3" }))
+        .await
+        .expect(200);
+    world
+        .tracker
+        .script_journey(NUMBER, YUNEXPRESS, JourneyDelays::every(Duration::from_secs(6 * 3600)));
+    api.add_shipment(&so, &json!({ "carrier": "YunExpress", "tracking_number": NUMBER }))
+        .await
+        .expect(201);
+    world.tracker.fault_on(
+        dropline_sim::tracking::GET_TRACK_INFO,
+        dropline_sim::tracking::TrackingFault::Malformed,
+    );
+    // The job does not crash: the order gets an exception and the parcel a later look.
+    world.advance(Duration::from_secs(3600)).await;
+    let order = api.get_order(&order_id).await.expect(200);
+    let unreadable: Vec<_> = order["exceptions"]
+        .as_array()
+        .expect("exceptions")
+        .iter()
+        .filter(|e| e["kind"] == "tracking_unreadable")
+        .collect();
+    assert_eq!(unreadable.len(), 1, "{order}");
+    assert!(
+        world
+            .app
+            .app()
+            .backend()
+            .list_buried_jobs(10)
+            .await
+            .expect("buried")
+            .is_empty(),
+        "no job buried"
+    );
+    // The next look reads the answer; the parcel moves on.
+    world.advance(DAY).await;
+    let order = api.get_order(&order_id).await.expect(200);
+    let parcel = &order["supplier_orders"][0]["shipments"][0];
+    assert_ne!(parcel["state"], "info_received", "{order}");
+    assert!(parcel["events"].as_array().expect("events").len() > 2, "{order}");
+}
+
+#[tokio::test]
+async fn a_supplier_that_misses_its_shipping_clock_is_switched_when_the_store_allows_it() {
+    let world = World::start().await;
+    let seeded = world.app.seed().await;
+    brand_store(&world, &seeded.store_id).await;
+    let admin = world.app.admin();
+    let backup = id_of(
+        &admin
+            .create_supplier(&dropline_testkit::data::manual_supplier(&seeded.store_id))
+            .await
+            .expect(201),
+    );
+    let mut offer =
+        dropline_testkit::data::offer(&seeded.variant_ids[0], &backup, "https://backup.example/item", Some(50));
+    offer["priority"] = json!("backup");
+    admin.add_offer(&offer).await.expect(201);
+    let id: dropline_domain::ids::StoreId = seeded.store_id.parse().expect("id");
+    let app = world.app.app();
+    let mut settings = app.get_store(Scope::Operator, id).await.expect("store").store.settings;
+    settings.exception_automation.switch_supplier_when_late = true;
+    app.update_store_settings(Scope::Operator, id, settings, None)
+        .await
+        .expect("settings");
+    let api = world.app.with_token(&seeded.token);
+    let (order_id, so) = accepted_order(&world, &seeded, "switch@example.com").await;
+    api.record_reference(&so, &json!({ "supplier_reference": "S-4" }))
+        .await
+        .expect(200);
+    // Four days: within the five-day shipping clock, nothing happens.
+    for _ in 0..4 {
+        world.advance(DAY).await;
+    }
+    let order = api.get_order(&order_id).await.expect(200);
+    assert_eq!(order["supplier_orders"].as_array().map(Vec::len), Some(1), "{order}");
+    for _ in 0..2 {
+        world.advance(DAY).await;
+    }
+    let order = api.get_order(&order_id).await.expect(200);
+    let supplier_orders = order["supplier_orders"].as_array().expect("supplier orders");
+    assert_eq!(supplier_orders.len(), 2, "{order}");
+    assert_eq!(supplier_orders[1]["supplier_id"], backup.as_str(), "{order}");
+    // The late supplier's order failed over (its cancellation is asked).
+    assert!(!supplier_orders[0]["placement"]["failure"].is_null(), "{order}");
+    assert_eq!(
+        supplier_orders[0]["request_status"], "cancellation_requested",
+        "{order}"
+    );
+    assert!(
+        order["exceptions"]
+            .as_array()
+            .expect("exceptions")
+            .iter()
+            .any(|e| e["kind"] == "shipping_late"),
+        "{order}"
+    );
+}

@@ -77,6 +77,18 @@ async fn an_accepted_order_is_placed_at_cj_once_and_followed_to_delivery(app: Te
     let so = &supplier_orders(&app, &order_id).await[0];
     assert_eq!(so["status"], "closed");
     assert_eq!(sim.orders().len(), 1, "following an order never places another");
+    // The parcel was followed through CJ's tracking too, each status once.
+    let events = so["shipments"][0]["events"].as_array().unwrap();
+    let from_cj: Vec<&Value> = events.iter().filter(|e| e["from_carrier"] == true).collect();
+    assert!(!from_cj.is_empty(), "{so:#}");
+    let mut notes: Vec<&str> = from_cj.iter().filter_map(|e| e["note"].as_str()).collect();
+    let count = notes.len();
+    notes.dedup();
+    assert_eq!(
+        notes.len(),
+        count,
+        "a status repeated on every look is kept once: {so:#}"
+    );
 }
 
 async fn a_price_above_the_tolerance_holds_until_the_seller_accepts_it(app: TestApp) {

@@ -292,6 +292,19 @@ pub struct ShipmentJson {
     pub shipped_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub delivered_at: Option<OffsetDateTime>,
+    /// The carrier recognised from the number (`ups`, `s10`, `yunexpress`, …).
+    pub carrier_code: Option<String>,
+    /// The delivery window promised to the customer.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expected_earliest: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expected_latest: Option<OffsetDateTime>,
+    /// The carrier's first scan.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub first_scan_at: Option<OffsetDateTime>,
+    /// When a tracking source was last asked.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_checked_at: Option<OffsetDateTime>,
 }
 
 /// One event of a parcel.
@@ -303,6 +316,10 @@ pub struct ShipmentEventJson {
     #[schema(value_type = ShipmentStateName)]
     pub state: &'static str,
     pub note: Option<String>,
+    /// Where it happened, when the carrier says.
+    pub location: Option<String>,
+    /// Reported by the carrier (a tracking source or the seller) rather than by dropline.
+    pub from_carrier: bool,
 }
 
 impl From<&Shipment> for ShipmentJson {
@@ -320,10 +337,17 @@ impl From<&Shipment> for ShipmentJson {
                     at: e.at,
                     state: e.state.as_str(),
                     note: e.note.clone(),
+                    location: e.location.clone(),
+                    from_carrier: e.from_carrier,
                 })
                 .collect(),
             shipped_at: s.shipped_at,
             delivered_at: s.delivered_at,
+            carrier_code: s.carrier_code.clone(),
+            expected_earliest: s.expected_window.map(|w| w.earliest),
+            expected_latest: s.expected_window.map(|w| w.latest),
+            first_scan_at: s.first_scan_at,
+            last_checked_at: s.last_checked_at,
         }
     }
 }
