@@ -306,7 +306,12 @@ impl App {
         tracing::warn!(order = %order.id, parcel = %parcel.tracking_number, %error, "tracking look failed");
         let shipment_id = parcel.id;
         let next_attempt = if exception.is_some() { 0 } else { attempt + 1 };
+        let not_yet = matches!(error, TrackingSourceError::NotYet(_));
         self.change_order_as_worker(order.id, Some(job), |order, journal, changes| {
+            if not_yet {
+                // Registered and asked: the next look only asks.
+                order.note_parcel_checked(shipment_id, journal.at)?;
+            }
             if let Some(detail) = &exception {
                 order.raise_exception(
                     ExceptionKind::TrackingUnreadable,

@@ -65,7 +65,8 @@ pub fn is_seller_template(template: &str) -> bool {
     template.starts_with("seller_")
 }
 
-/// A new random tracking-page token: 32 random bytes, URL-safe.
+/// A new random tracking-page token: 24 random bytes as 48 hex characters (unguessable, and
+/// safe in a URL).
 pub fn new_tracking_token() -> String {
     use rand::RngCore;
     let mut bytes = [0u8; 24];
@@ -144,7 +145,9 @@ impl Notices<'_> {
     /// A customer email about `order`, when the store sends it and the customer has an
     /// address (test orders tell nobody).
     pub fn customer(&self, order: &Order, template: &str, key: String, extra: Value) -> Option<Message> {
-        if order.test || !self.store.settings.customer_emails.allows(template) && template != "order_received" {
+        // `order_received` has no switch: it is the receipt of the purchase itself.
+        let switched_off = template != "order_received" && !self.store.settings.customer_emails.allows(template);
+        if order.test || switched_off {
             return None;
         }
         let recipient = order.customer.email.clone().filter(|e| !e.trim().is_empty())?;

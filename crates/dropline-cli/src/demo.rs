@@ -20,9 +20,10 @@
 //!    paid later, one gets its address corrected, one is cancelled by the customer, and one
 //!    is a test order (never sent to a supplier).
 //! 5. The seller reviews, accepts, rejects and cancels; the worker routes the accepted orders;
-//!    the vendor places the supplier orders, adds parcels, marks them shipped, delivered or
-//!    failed, re-ships one and completes one. The worker writes shipments, deliveries and
-//!    cancellations back to the simulators, and the summary says what each of them received.
+//!    the vendor places the supplier orders, adds parcels, marks them shipped, some delivered
+//!    or failed, re-ships one and completes one (the carriers deliver others: 7.). The worker
+//!    writes shipments, deliveries and cancellations back to the simulators, and the summary
+//!    says what each of them received.
 //! 6. Simulated CJ and AliExpress APIs run beside the storefronts (`dropline_sim::CjSim`,
 //!    `AliExpressSim`, seeded). The WooCommerce store launches products bought from them (CJ
 //!    primary with an AliExpress or a manual backup, socks from AliExpress alone), with offers
@@ -37,6 +38,21 @@
 //!    second: [`placement_config`]) follow the parcels to the door; someone orders at CJ by hand
 //!    and the seller asks for a reconciliation of CJ's order list. The summary says what each
 //!    supplier simulator received, and that no key was placed twice.
+//! 7. After shipping, the carriers' days pass. A simulated 17TRACK (`TrackingServiceSim`) is
+//!    the engine's tracking source, and the engine's emails link to the tracking pages on the
+//!    demo's address. The parcels of the orders to be delivered get carrier journeys that
+//!    arrive (most on time, two held in customs for a week, one at the second attempt), the
+//!    other parcels in transit are still on their way at the end, and those the vendor
+//!    reported failed wait at the depot. The engine's clock and 17TRACK's then move a day at
+//!    a time, until the parcels due have arrived (at most [`MAX_CARRIER_DAYS`]): each day the
+//!    worker runs the jobs due at that moment (`Worker::run_pass_at`: each parcel's
+//!    `poll_tracking`, the write-back of deliveries) and every order's clocks are checked
+//!    (exceptions raised and cleared, customers told of late parcels); at the end the sellers
+//!    get their daily digest. The summary counts the parcels by state, the exceptions by kind
+//!    and the outbox's emails by template (the customers' and the sellers'; without a mail
+//!    server they stay queued), and gives a tracking page to open. The engine then goes back
+//!    to the wall clock, days behind the simulated ones (the parcels' events stay dated in the
+//!    simulated days, as the suppliers' are in 6.), so the served demo checks no clocks.
 //!
 //! Anything that did not happen as a case expects is printed as `UNEXPECTED` (and logged),
 //! never hidden: the demo does not work around the engine.
@@ -52,9 +68,13 @@ use crate::output;
 use crate::serve;
 use anyhow::Context;
 use clap::Args;
+use dropline_app::follow::ClockReport;
+use dropline_app::notify::{CUSTOMER_TEMPLATES, NotifyConfig, is_seller_template};
 use dropline_app::placement::PlacementConfig;
+use dropline_app::ports::MessageFilter;
 use dropline_app::{App, NewOffer, NewStore, NewSupplier, ParcelAction, Scope};
 use dropline_connect::cj::client::{CjClient, FreightRequest, Line as CjLine, OrderRequest as CjOrderRequest};
+use dropline_connect::tracking_service::{TrackingServiceClient, TrackingServiceConfig};
 use dropline_domain::address::Address;
 use dropline_domain::catalog::{
     AutoAcceptRules, OfferPriority, Platform, ShippingMethod, StoreConnection, StoreSettings, SupplierConnection,
@@ -63,11 +83,12 @@ use dropline_domain::catalog::{
 use dropline_domain::ids::{OrderId, StoreId, SupplierId, SupplierOrderId};
 use dropline_domain::money::{Currency, Money};
 use dropline_domain::order::{Order, SupplierOrder};
-use dropline_domain::state::{HoldReason, OrderState, RequestStatus, SupplierOrderStatus};
+use dropline_domain::state::{HoldReason, OrderState, RequestStatus, ShipmentState, SupplierOrderStatus};
 use dropline_domain::submission::{check_submission, requirements_for};
 use dropline_sim::{
-    AeSimProduct, AeSimSku, AliExpressSim, CjSim, CjVariant, DeliveryKind, OrderRun, ProductIds, Scenario, ShopifySim,
-    SimConfig, SimError, SimProduct, SimVariant, Topic, WebhookDelivery, WixSim, WooCommerceSim,
+    AeSimProduct, AeSimSku, AliExpressSim, CjSim, CjVariant, DeliveryKind, OrderRun, ProductIds, Scenario,
+    ScriptedEvent, ShopifySim, SimConfig, SimError, SimProduct, SimVariant, Topic, TrackingServiceSim, WebhookDelivery,
+    WixSim, WooCommerceSim,
 };
 use dropline_web::WebConfig;
 use dropline_worker::{PassReport, Worker, WorkerConfig};
@@ -77,7 +98,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+use time::OffsetDateTime;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -122,24 +145,50 @@ pub async fn run(settings: &Settings, args: DemoArgs, json: bool) -> anyhow::Res
         }
     };
     let backend = database.open().await?;
-    // Supplier orders are polled every second instead of every six hours, and retried within a
-    // second: the simulated suppliers' days pass in a moment, so the demo sees them through.
-    let app = dropline_connect::connected(App::new(backend)).with_placement_config(placement_config());
     let admin = serve::admin_token(&demo_dir)?;
     let listen = args.listen.clone().unwrap_or_else(|| settings.listen.clone());
 
     // The server is up before the first webhook arrives. Without serving afterwards, any
     // free port does (and two demos may run side by side).
     let bind = if args.no_serve { "127.0.0.1:0" } else { listen.as_str() };
-    let server = Server::start(&app, bind, admin.token.clone()).await?;
-    let seeded = seed(&app, &server.base_url()).await.context("while seeding the demo")?;
-    let report = Report::gather(&app, &seeded).await?;
-    // The commands to try name the address the demo serves on, or would serve on.
+    let listener = Server::listen(bind).await?;
+    // The commands to try, and the tracking-page links in the customers' emails, name the
+    // address the demo serves on, or would serve on.
     let base = if args.no_serve {
         format!("http://{listen}")
     } else {
-        server.base_url()
+        base_url_of(listener.local_addr().context("while reading the listen address")?)
     };
+
+    // The carriers' parcels are followed through a simulated 17TRACK, on a free port.
+    let carriers = TrackingServiceSim::start(TRACKING_KEY)
+        .await
+        .context("while starting the 17TRACK simulator")?;
+    let tracking = TrackingServiceClient::new(
+        TrackingServiceConfig::new(TRACKING_KEY)
+            .with_api_base(carriers.base_url())
+            .with_requests_per_second(None),
+    )
+    .map_err(|err| anyhow::anyhow!("the 17TRACK simulator cannot be used: {err}"))?;
+    let clock = DemoClock::default();
+    let engine_clock = clock.clone();
+    // Supplier orders are polled every second instead of every six hours, and retried within a
+    // second: the simulated suppliers' days pass in a moment, so the demo sees them through.
+    // The engine reads the time from the demo's clock, which stands still at each simulated
+    // day while the carriers' days pass, and is the wall clock otherwise.
+    let app = dropline_connect::connected(App::new(backend))
+        .with_placement_config(placement_config())
+        .with_clock(move || engine_clock.now())
+        .with_tracking_source(Arc::new(tracking))
+        .with_notify_config(NotifyConfig {
+            public_url: Some(base.clone()),
+            ..NotifyConfig::default()
+        });
+    let server = Server::start(&app, listener, admin.token.clone())?;
+    let seeded = seed(&app, &server.base_url(), carriers, &clock)
+        .await
+        .context("while seeding the demo")?;
+    let report = Report::gather(&app, &seeded).await?;
 
     if json {
         print_json(&seeded, &report, &admin, &demo_dir, &database)?;
@@ -151,8 +200,17 @@ pub async fn run(settings: &Settings, args: DemoArgs, json: bool) -> anyhow::Res
     }
 
     // Serving: the worker keeps running jobs (routing the orders accepted last, writing back
-    // to the simulators) until Ctrl-C; the simulators answer as long as the demo runs.
-    let worker = Worker::new(app.clone(), WorkerConfig::default());
+    // to the simulators) until Ctrl-C; the simulators answer as long as the demo runs. The
+    // engine is back on the wall clock, days behind the carriers' simulated days: checking
+    // the clocks now would clear the exceptions those days raised, so the served demo leaves
+    // them be.
+    let worker = Worker::new(
+        app.clone(),
+        WorkerConfig {
+            schedule_every: None,
+            ..WorkerConfig::default()
+        },
+    );
     let (stop_worker, worker_stopped) = watch::channel(false);
     let worker_task = tokio::spawn(async move { worker.run(worker_stopped).await });
     if !json {
@@ -197,10 +255,14 @@ struct Server {
 }
 
 impl Server {
-    async fn start(app: &App, listen: &str, admin_token: String) -> anyhow::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(listen)
+    /// Listens on `listen`, before the app exists (its emails name the address).
+    async fn listen(listen: &str) -> anyhow::Result<tokio::net::TcpListener> {
+        tokio::net::TcpListener::bind(listen)
             .await
-            .with_context(|| format!("while listening on {listen}"))?;
+            .with_context(|| format!("while listening on {listen}"))
+    }
+
+    fn start(app: &App, listener: tokio::net::TcpListener, admin_token: String) -> anyhow::Result<Self> {
         let address = listener.local_addr().context("while reading the listen address")?;
         let router = dropline_web::router(app.clone(), WebConfig { admin_token });
         let (stop, mut stopping) = watch::channel(false);
@@ -217,12 +279,7 @@ impl Server {
     /// Where this machine reaches the server: the loopback address when it listens on every
     /// interface.
     fn base_url(&self) -> String {
-        let ip = match self.address.ip() {
-            ip if ip.is_unspecified() && ip.is_ipv4() => Ipv4Addr::LOCALHOST.into(),
-            ip if ip.is_unspecified() => Ipv6Addr::LOCALHOST.into(),
-            ip => ip,
-        };
-        format!("http://{}", SocketAddr::new(ip, self.address.port()))
+        base_url_of(self.address)
     }
 
     /// Stops accepting, and lets the requests in flight finish (for a while).
@@ -236,6 +293,17 @@ impl Server {
         }
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// Where this machine reaches a server listening on `address`: the loopback address when it
+/// listens on every interface.
+fn base_url_of(address: SocketAddr) -> String {
+    let ip = match address.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => Ipv4Addr::LOCALHOST.into(),
+        ip if ip.is_unspecified() => Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, address.port()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -575,6 +643,9 @@ struct Seeded {
     jobs: PassReport,
     /// The suppliers with an API (their simulators) and what they were shown.
     sourcing: Sourcing,
+    /// The simulated 17TRACK, and what the carriers' days showed.
+    carriers: TrackingServiceSim,
+    after_shipping: AfterShipping,
 }
 
 /// Where an order of the demo should end.
@@ -601,9 +672,14 @@ enum Plan {
     Placed,
     /// Two supplier orders, one parcel shipped.
     PartlyShip,
+    /// Shipped; the carrier has the parcel on a slow lane, still on its way when the demo's
+    /// days end.
     Ship,
-    /// Two supplier orders, both shipped, one delivered.
+    /// Two supplier orders, both shipped, one delivered (marked by hand), the other on its
+    /// way.
     PartlyDeliver,
+    /// Shipped; the carrier delivers it as the simulated days pass (17TRACK says so), on time,
+    /// late out of customs, or at a second attempt.
     Deliver,
     /// Shipped, the carrier could not deliver.
     FailDelivery,
@@ -687,7 +763,7 @@ const WIX_CASTING: Casting = Casting {
     extra: &[Plan::Ship],
 };
 
-async fn seed(app: &App, dropline: &str) -> anyhow::Result<Seeded> {
+async fn seed(app: &App, dropline: &str, carriers: TrackingServiceSim, clock: &DemoClock) -> anyhow::Result<Seeded> {
     let usd = Currency::parse("USD")?;
     let shopify = ShopifySim::start(
         SimConfig::new(SIM_SEED)
@@ -810,6 +886,12 @@ async fn seed(app: &App, dropline: &str) -> anyhow::Result<Seeded> {
     .await
     .context("while placing supplier orders through the suppliers' APIs")?;
 
+    // The carriers' days pass: 17TRACK follows the parcels to the door, the clocks of every
+    // order are checked each day, and the sellers get their digest.
+    let after_shipping = follow_parcels(app, &worker, &mut jobs, &carriers, clock, &stores, &orders)
+        .await
+        .context("while following the parcels through 17TRACK")?;
+
     // Last, accept a few more: routing them is the worker's next job (the served demo runs it).
     for tracked in orders.iter().filter(|t| t.plan == Plan::Accept) {
         app.accept_order(Scope::Operator, tracked.id).await?;
@@ -820,6 +902,8 @@ async fn seed(app: &App, dropline: &str) -> anyhow::Result<Seeded> {
         orders,
         jobs,
         sourcing,
+        carriers,
+        after_shipping,
     })
 }
 
@@ -852,6 +936,10 @@ async fn connect_store(app: &App, spec: StoreSpec, dropline: &str, usd: Currency
         casting,
     } = spec;
     let platform = sim.platform();
+    // The seller hears of every order and exception, and gets a digest whatever the hour.
+    let mut settings = settings;
+    settings.seller_notifications.email = Some(seller_email(name));
+    settings.seller_notifications.digest_hour_utc = 0;
     let (record, token) = app
         .create_store(
             Scope::Operator,
@@ -886,6 +974,16 @@ async fn connect_store(app: &App, spec: StoreSpec, dropline: &str, usd: Currency
     };
     pull_catalog(app, &mut store, usd).await?;
     Ok(store)
+}
+
+/// `owner@maple-moss.example` for "Maple & Moss".
+fn seller_email(store: &str) -> String {
+    let words: Vec<String> = store
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    format!("owner@{}.example", words.join("-"))
 }
 
 /// Pulls the store's catalogue from its storefront, page by page, and gives the variants
@@ -1140,17 +1238,18 @@ async fn ship(app: &App, n: usize, tracked: &Tracked) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What became of the parcels: delivered, failed, re-shipped; and the order completed.
+/// What the vendor saw become of the parcels: delivered, failed, re-shipped; and the order
+/// completed. The parcels of [`Plan::Deliver`] are left to the carrier ([`follow_parcels`]).
 async fn settle(app: &App, n: usize, tracked: &Tracked) -> anyhow::Result<()> {
     let plan = tracked.plan;
-    if !plan.ships() || plan == Plan::PartlyShip || plan == Plan::Ship {
+    if !plan.ships() || matches!(plan, Plan::PartlyShip | Plan::Ship | Plan::Deliver) {
         return Ok(());
     }
     let order = app.get_order(Scope::Operator, tracked.id).await?;
     for (k, supplier_order) in order.supplier_orders.iter().enumerate() {
         let id = supplier_order.id;
         let deliver = match plan {
-            Plan::Deliver | Plan::Complete => true,
+            Plan::Complete => true,
             Plan::PartlyDeliver => k == 0,
             _ => false,
         };
@@ -2647,6 +2746,380 @@ impl Sourcing {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Parcels followed through 17TRACK
+// ---------------------------------------------------------------------------------------------
+
+/// The seller's templates, in the order the summary lists them.
+const SELLER_TEMPLATES: [&str; 4] = [
+    "seller_new_order",
+    "seller_needs_attention",
+    "seller_message_failed",
+    "seller_digest",
+];
+/// The key of the simulated 17TRACK account.
+const TRACKING_KEY: &str = "demo-17track-key";
+/// The most simulated days the carriers get to bring the parcels due to arrive.
+const MAX_CARRIER_DAYS: i64 = 30;
+
+/// The engine's time: the wall clock, except while the carriers' days pass, when it stands at
+/// the simulated moment (and the 17TRACK simulator's clock with it).
+#[derive(Clone, Default)]
+struct DemoClock(Arc<Mutex<Option<OffsetDateTime>>>);
+
+impl DemoClock {
+    fn now(&self) -> OffsetDateTime {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .unwrap_or_else(OffsetDateTime::now_utc)
+    }
+
+    /// Stops the clock at `at`; `None`: the wall clock again.
+    fn set(&self, at: Option<OffsetDateTime>) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = at;
+    }
+}
+
+/// How a parcel's trip with its carrier goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Journey {
+    /// Collected, flown, cleared and delivered within eight days.
+    OnTime,
+    /// Held in customs for an inspection more than five days (the customer is told), then
+    /// delivered.
+    HeldInCustoms,
+    /// Nobody at home at the first attempt; delivered at the second.
+    FailedAttempt,
+    /// On a slower lane: still on its way when the demo's days end.
+    OnItsWay,
+    /// The failed attempt the vendor reported: the carrier keeps the parcel at its depot.
+    AtTheDepot,
+}
+
+/// The journeys of the parcels due to arrive, in turn: most on time.
+const ARRIVING: [Journey; 7] = [
+    Journey::OnTime,
+    Journey::HeldInCustoms,
+    Journey::OnTime,
+    Journey::FailedAttempt,
+    Journey::OnTime,
+    Journey::HeldInCustoms,
+    Journey::OnTime,
+];
+
+impl Journey {
+    fn title(self) -> &'static str {
+        match self {
+            Self::OnTime => "delivered on time",
+            Self::HeldInCustoms => "held in customs (the customer was told), then delivered",
+            Self::FailedAttempt => "a failed attempt, delivered at the second",
+            Self::OnItsWay => "on a slower lane, still on their way",
+            Self::AtTheDepot => "failed as the vendor reported, waiting at the carrier's depot",
+        }
+    }
+
+    /// Whether the carrier delivers the parcel within the demo's days.
+    fn arrives(self) -> bool {
+        matches!(self, Self::OnTime | Self::HeldInCustoms | Self::FailedAttempt)
+    }
+
+    /// The carrier's events, by the hour from the start of the carriers' days. The worker
+    /// polls and the clocks are checked once a simulated day, at whole days, so no event falls
+    /// on one; an out-for-delivery scan is seen a day before the delivery; a parcel held in
+    /// customs is seen there past the stores' 5-day limit, then released; a failed attempt is
+    /// seen a day before the second one, and that a day before the delivery.
+    fn steps(self) -> &'static [Step] {
+        use Leg::{Destination, ExportHub, ImportHub, Origin};
+        const LABEL: (&str, &str) = ("InfoReceived", "Shipping label created, electronic data received");
+        const PICKED_UP: (&str, &str) = ("InTransit_PickedUp", "Parcel collected from the sender");
+        const DEPARTED: (&str, &str) = ("InTransit_Departure", "Departed the export hub");
+        const ARRIVED: (&str, &str) = ("InTransit_Arrival", "Arrived in the destination country");
+        const CUSTOMS: (&str, &str) = ("InTransit_CustomsProcessing", "Held for import clearance");
+        const HELD: (&str, &str) = ("Exception_Delayed", "Clearance delayed: inspection requested");
+        const RELEASED: (&str, &str) = ("InTransit_CustomsReleased", "Released by customs");
+        const ONWARD: (&str, &str) = ("InTransit_Other", "In transit to the delivery office");
+        const AT_OFFICE: (&str, &str) = ("InTransit_Other", "Arrived at the delivery office");
+        const OUT: (&str, &str) = ("OutForDelivery_Other", "Out for delivery");
+        const NOBODY: (&str, &str) = ("DeliveryFailure_NoBody", "Delivery attempted, nobody at the address");
+        const AT_DEPOT: (&str, &str) = (
+            "DeliveryFailure_NoBody",
+            "Delivery attempted, nobody at the address; the parcel waits at the depot",
+        );
+        const OUT_AGAIN: (&str, &str) = ("OutForDelivery_Other", "Out for delivery, second attempt");
+        const DELIVERED: (&str, &str) = ("Delivered_Other", "Delivered, left at the front door");
+        match self {
+            Self::OnTime => &[
+                (2, LABEL, Origin),
+                (14, PICKED_UP, Origin),
+                (40, DEPARTED, ExportHub),
+                (88, ARRIVED, ImportHub),
+                (89, CUSTOMS, ImportHub),
+                (106, RELEASED, ImportHub),
+                (140, AT_OFFICE, Destination),
+                (164, OUT, Destination),
+                (172, DELIVERED, Destination),
+            ],
+            Self::HeldInCustoms => &[
+                (2, LABEL, Origin),
+                (10, PICKED_UP, Origin),
+                (30, DEPARTED, ExportHub),
+                (64, ARRIVED, ImportHub),
+                (65, CUSTOMS, ImportHub),
+                (89, HELD, ImportHub),
+                (197, RELEASED, ImportHub),
+                (212, OUT, Destination),
+                (220, DELIVERED, Destination),
+            ],
+            Self::FailedAttempt => &[
+                (2, LABEL, Origin),
+                (14, PICKED_UP, Origin),
+                (40, DEPARTED, ExportHub),
+                (88, ARRIVED, ImportHub),
+                (89, CUSTOMS, ImportHub),
+                (106, RELEASED, ImportHub),
+                (140, AT_OFFICE, Destination),
+                (164, OUT, Destination),
+                (170, NOBODY, Destination),
+                (206, OUT_AGAIN, Destination),
+                (220, DELIVERED, Destination),
+            ],
+            Self::OnItsWay => &[
+                (3, LABEL, Origin),
+                (30, PICKED_UP, Origin),
+                (78, DEPARTED, ExportHub),
+                (150, ARRIVED, ImportHub),
+                (151, CUSTOMS, ImportHub),
+                (180, RELEASED, ImportHub),
+                (230, ONWARD, ImportHub),
+                (290, OUT, Destination),
+                (298, DELIVERED, Destination),
+            ],
+            Self::AtTheDepot => &[(2, AT_DEPOT, Destination)],
+        }
+    }
+}
+
+/// Where a carrier event happens.
+#[derive(Clone, Copy, Debug)]
+enum Leg {
+    Origin,
+    ExportHub,
+    ImportHub,
+    Destination,
+}
+
+/// A carrier event of a journey: hours after the carriers' days begin, (17TRACK's
+/// sub-status, the carrier's words), where.
+type Step = (u64, (&'static str, &'static str), Leg);
+
+/// A parcel's events as its carrier reports them, from the supplier's country to the
+/// customer's address; within one country there is no customs.
+fn carrier_events(journey: Journey, from: &str, to: &Address) -> Vec<ScriptedEvent> {
+    let (origin, export_hub) = match from {
+        "CN" => ("Shenzhen, GD, CN", "Hong Kong, HK"),
+        "PT" => ("Lisbon, PT", "Lisbon Airport, PT"),
+        "US" => ("Columbus, OH, US", "Chicago, IL, US"),
+        other => (other, other),
+    };
+    let country = to.country_code.as_str();
+    let import_hub = format!("International mail centre, {country}");
+    let destination = match to.city.trim() {
+        "" => country.to_string(),
+        city => format!("{city}, {country}"),
+    };
+    let domestic = from == country;
+    journey
+        .steps()
+        .iter()
+        .filter(|(_, (status, _), _)| !(domestic && (status.contains("Customs") || *status == "Exception_Delayed")))
+        .map(|(hours, (status, words), leg)| {
+            let place = match leg {
+                Leg::Origin => origin,
+                Leg::ExportHub => export_hub,
+                Leg::ImportHub => import_hub.as_str(),
+                Leg::Destination => destination.as_str(),
+            };
+            ScriptedEvent::after(Duration::from_secs(hours * 3_600), status, words, Some(place))
+        })
+        .collect()
+}
+
+/// 17TRACK's carrier code of the demo's carriers (0: 17TRACK detects it).
+fn carrier_code(carrier: &str) -> u32 {
+    match carrier {
+        "USPS" => 21_051,
+        "DHL" => 100_001,
+        "Royal Mail" => 11_031,
+        "Cainiao" => 190_271,
+        _ => 0,
+    }
+}
+
+/// A parcel the carriers' days followed.
+#[derive(Clone, Debug, Serialize)]
+struct FollowedParcel {
+    order_id: OrderId,
+    /// The order as the summary names it.
+    order: String,
+    carrier: String,
+    tracking_number: String,
+    journey: Journey,
+    /// Where the parcel stood when the carriers' days ended.
+    state: ShipmentState,
+}
+
+/// What the carriers' days showed.
+#[derive(Debug)]
+struct AfterShipping {
+    days: i64,
+    parcels: Vec<FollowedParcel>,
+    /// What the daily clock checks did, in all.
+    raised: u64,
+    resolved: u64,
+    customers_told: u64,
+    digests: u32,
+    /// Parcels due to arrive that had not when the days ran out.
+    stalled: Vec<String>,
+}
+
+/// The carriers' days pass: the parcels the vendor shipped are scripted at the simulated
+/// 17TRACK (those of orders to be delivered arrive, most on time, two a week late out of
+/// customs, one at the second attempt; the others are still on their way at the end; those
+/// the vendor reported failed wait at the depot), then
+/// the engine's clock and 17TRACK's move on a day at a time. Each day the worker runs the
+/// jobs due (the `poll_tracking` of every parcel, and the write-back of deliveries) and the
+/// clocks of every order are checked. When the parcels due have arrived (or after
+/// [`MAX_CARRIER_DAYS`]) the sellers get their daily digest, and the engine goes back to the
+/// wall clock.
+async fn follow_parcels(
+    app: &App,
+    worker: &Worker,
+    jobs: &mut PassReport,
+    carriers: &TrackingServiceSim,
+    clock: &DemoClock,
+    stores: &[DemoStore],
+    orders: &[Tracked],
+) -> anyhow::Result<AfterShipping> {
+    let start = clock.now();
+    clock.set(Some(start));
+    carriers.set_now(start);
+    // A number nobody scripted is followed without news (rather than refused) and shows as
+    // "not tracked yet" in the log.
+    carriers.reject_unknown_numbers(false);
+    let mut parcels = Vec::new();
+    let mut arriving = ARRIVING.iter().copied().cycle();
+    for tracked in orders {
+        let store = &stores[tracked.store];
+        let order = app.get_order(Scope::Operator, tracked.id).await?;
+        for so in &order.supplier_orders {
+            let from = store
+                .suppliers
+                .iter()
+                .position(|id| *id == so.supplier_id)
+                .map_or("CN", |i| SUPPLIERS[i].1);
+            for parcel in &so.shipments {
+                let journey = match parcel.state {
+                    ShipmentState::InfoReceived | ShipmentState::InTransit if tracked.plan == Plan::Deliver => {
+                        arriving.next().unwrap_or(Journey::OnTime)
+                    }
+                    ShipmentState::InfoReceived | ShipmentState::InTransit => Journey::OnItsWay,
+                    ShipmentState::AttemptFailed => Journey::AtTheDepot,
+                    // Delivered (by hand, or followed through CJ and AliExpress): done.
+                    _ => continue,
+                };
+                carriers.script(
+                    &parcel.tracking_number,
+                    carrier_code(&parcel.carrier),
+                    carrier_events(journey, from, &order.shipping_address),
+                );
+                parcels.push(FollowedParcel {
+                    order_id: order.id,
+                    order: order_label(store, &order),
+                    carrier: parcel.carrier.clone(),
+                    tracking_number: parcel.tracking_number.clone(),
+                    journey,
+                    state: parcel.state,
+                });
+            }
+        }
+    }
+
+    let mut after = AfterShipping {
+        days: 0,
+        parcels,
+        raised: 0,
+        resolved: 0,
+        customers_told: 0,
+        digests: 0,
+        stalled: Vec::new(),
+    };
+    for day in 1..=MAX_CARRIER_DAYS {
+        let now = start + time::Duration::days(day);
+        clock.set(Some(now));
+        carriers.set_now(now);
+        drain_at(worker, jobs, now).await?;
+        let checked: ClockReport = app.check_all_clocks().await?;
+        after.raised += checked.raised;
+        after.resolved += checked.resolved;
+        after.customers_told += checked.customers_told;
+        after.days = day;
+        let mut seen: HashMap<OrderId, Order> = HashMap::new();
+        for parcel in &after.parcels {
+            if let std::collections::hash_map::Entry::Vacant(slot) = seen.entry(parcel.order_id) {
+                slot.insert(app.get_order(Scope::Operator, parcel.order_id).await?);
+            }
+        }
+        for parcel in &mut after.parcels {
+            if let Some(state) = seen
+                .get(&parcel.order_id)
+                .into_iter()
+                .flat_map(|o| &o.supplier_orders)
+                .flat_map(|so| &so.shipments)
+                .find(|p| p.tracking_number == parcel.tracking_number)
+                .map(|p| p.state)
+            {
+                parcel.state = state;
+            }
+        }
+        let arrived = |p: &FollowedParcel| !p.journey.arrives() || p.state == ShipmentState::Delivered;
+        if after.parcels.iter().all(arrived) {
+            break;
+        }
+    }
+    for parcel in after.parcels.iter().filter(|p| p.journey.arrives()) {
+        if parcel.state != ShipmentState::Delivered {
+            let note = format!(
+                "after {} simulated days the parcel {} of {} ({}) was {} instead of delivered",
+                after.days,
+                parcel.tracking_number,
+                parcel.order,
+                parcel.journey.title(),
+                parcel.state
+            );
+            tracing::warn!("{note}");
+            after.stalled.push(note);
+        }
+    }
+    after.digests = app.send_digests().await?;
+    clock.set(None);
+    Ok(after)
+}
+
+/// Runs the jobs due at `now` (a simulated moment) until none is left, and counts them.
+async fn drain_at(worker: &Worker, jobs: &mut PassReport, now: OffsetDateTime) -> anyhow::Result<()> {
+    loop {
+        let pass = worker.run_pass_at(now).await.context("while running the worker")?;
+        if pass.claimed() == 0 {
+            return Ok(());
+        }
+        jobs.succeeded += pass.succeeded;
+        jobs.retried += pass.retried;
+        jobs.buried += pass.buried;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Reporting
 // ---------------------------------------------------------------------------------------------
 
@@ -2662,6 +3135,10 @@ struct Report {
     written_back: Vec<WrittenBack>,
     /// What the CJ and AliExpress simulators received.
     suppliers: [SupplierSimReport; 2],
+    /// The messages in the outbox of the demo's stores, by template.
+    outbox: BTreeMap<String, u64>,
+    /// Where the customers' tracking pages are (the app's public address).
+    public_url: Option<String>,
 }
 
 impl Report {
@@ -2687,13 +3164,91 @@ impl Report {
             .map(|so| so.idempotency_key.clone())
             .collect();
         let suppliers = seeded.sourcing.received(&keys);
+        let mut outbox: BTreeMap<String, u64> = BTreeMap::new();
+        for store in &seeded.stores {
+            let filter = MessageFilter {
+                store_id: Some(store.id),
+                limit: 500,
+                ..MessageFilter::default()
+            };
+            for message in app.list_messages(Scope::Operator, filter).await? {
+                *outbox.entry(message.template).or_default() += 1;
+            }
+        }
         Ok(Self {
             orders,
             counts,
             per_store,
             written_back,
             suppliers,
+            outbox,
+            public_url: app.public_url().map(str::to_string),
         })
+    }
+
+    /// The demo's parcels by state (the states some parcel is in, in the parcels' order).
+    fn parcel_states(&self) -> Vec<(ShipmentState, u64)> {
+        let parcels: Vec<ShipmentState> = self
+            .orders
+            .iter()
+            .flat_map(|o| &o.supplier_orders)
+            .flat_map(|so| &so.shipments)
+            .map(|p| p.state)
+            .collect();
+        ShipmentState::ALL
+            .iter()
+            .map(|state| (*state, parcels.iter().filter(|s| *s == state).count() as u64))
+            .filter(|(_, count)| *count > 0)
+            .collect()
+    }
+
+    /// The exceptions of the demo's orders by kind: (still open, raised and resolved).
+    fn exceptions(&self) -> BTreeMap<String, (u64, u64)> {
+        let mut kinds: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        for exception in self.orders.iter().flat_map(|o| &o.exceptions) {
+            let counts = kinds.entry(exception.kind.to_string()).or_default();
+            match exception.resolved_at {
+                None => counts.0 += 1,
+                Some(_) => counts.1 += 1,
+            }
+        }
+        kinds
+    }
+
+    /// The outbox's templates, the customer's first in the order of the journey, then the
+    /// seller's; with their counts.
+    fn emails(&self, seller: bool) -> Vec<(&str, u64)> {
+        let rank = |template: &str| {
+            CUSTOMER_TEMPLATES
+                .iter()
+                .chain(&SELLER_TEMPLATES)
+                .position(|t| *t == template)
+                .unwrap_or(usize::MAX)
+        };
+        let mut emails: Vec<(&str, u64)> = self
+            .outbox
+            .iter()
+            .filter(|(template, _)| is_seller_template(template) == seller)
+            .map(|(template, count)| (template.as_str(), *count))
+            .collect();
+        emails.sort_by_key(|(template, _)| rank(template));
+        emails
+    }
+
+    /// The customer's tracking page of an order, when it has one.
+    fn tracking_page(&self, id: OrderId) -> Option<String> {
+        let order = self.orders.iter().find(|o| o.id == id)?;
+        let base = self.public_url.as_deref()?.trim_end_matches('/');
+        Some(format!("{base}/track/{}", order.tracking_token.as_deref()?))
+    }
+
+    /// The tracking page shown as the example: of the first parcel held in customs (else of
+    /// any parcel followed), with the parcel.
+    fn example_page<'a>(&self, after: &'a AfterShipping) -> Option<(&'a FollowedParcel, String)> {
+        let held = after.parcels.iter().find(|p| p.journey == Journey::HeldInCustoms);
+        held.into_iter()
+            .chain(&after.parcels)
+            .find_map(|p| self.tracking_page(p.order_id).map(|url| (p, url)))
     }
 
     fn count(&self, state: OrderState) -> u64 {
@@ -2769,6 +3324,7 @@ fn print_json(
             .map(|s| (s.as_str(), report.count(*s)))
             .collect::<BTreeMap<_, _>>(),
         "suppliers": sourcing_json(seeded, report),
+        "after_shipping": after_shipping_json(seeded, report),
         "worker": {
             "succeeded": seeded.jobs.succeeded,
             "retried": seeded.jobs.retried,
@@ -2864,6 +3420,9 @@ fn print_summary(
     print_sourcing(seeded, report);
     println!();
 
+    print_after_shipping(seeded, report);
+    println!();
+
     println!("Written back to the storefronts by the worker:");
     for (index, store) in seeded.stores.iter().enumerate() {
         println!(
@@ -2874,7 +3433,7 @@ fn print_summary(
     }
     let jobs = seeded.jobs;
     println!(
-        "  (the worker ran {} jobs: routing, placing at suppliers, polling them, write-back)",
+        "  (the worker ran {} jobs: routing, placing at suppliers, polling them and the carriers, write-back)",
         jobs.succeeded
     );
     if jobs.retried > 0 || jobs.buried > 0 {
@@ -2908,6 +3467,7 @@ fn print_summary(
     println!("  curl -H \"Authorization: Bearer $STORE_TOKEN\" {base}/api/v1/orders/{shown}");
     println!("  curl -H \"Authorization: Bearer $STORE_TOKEN\" {base}/api/v1/orders/{shown}/timeline");
     println!("  curl -X POST -H \"Authorization: Bearer $STORE_TOKEN\" {base}/api/v1/orders/{pending}/accept");
+    println!("  curl -H \"Authorization: Bearer $STORE_TOKEN\" {base}/api/v1/exceptions");
     println!("  curl -H \"Authorization: Bearer $ADMIN_TOKEN\" {base}/api/v1/stores");
     println!(
         "  curl -X POST -H \"Authorization: Bearer $STORE_TOKEN\" -H 'Content-Type: application/json' \\\n       \
@@ -3119,6 +3679,123 @@ fn print_sourcing(seeded: &Seeded, report: &Report) {
     }
 }
 
+/// `4 on time, 2 held in customs`: counts with their names, those above zero.
+fn counted<'a>(counts: impl IntoIterator<Item = (&'a str, u64)>) -> String {
+    let parts: Vec<String> = counts
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(name, n)| format!("{n} {name}"))
+        .collect();
+    if parts.is_empty() {
+        "none".to_string()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn after_shipping_json(seeded: &Seeded, report: &Report) -> Value {
+    let after = &seeded.after_shipping;
+    let mut journeys: BTreeMap<Journey, u64> = BTreeMap::new();
+    for parcel in &after.parcels {
+        *journeys.entry(parcel.journey).or_default() += 1;
+    }
+    let exceptions = report.exceptions();
+    let (open, resolved): (BTreeMap<_, _>, BTreeMap<_, _>) = (
+        exceptions
+            .iter()
+            .map(|(kind, (open, _))| (kind, *open))
+            .filter(|(_, n)| *n > 0)
+            .collect(),
+        exceptions
+            .iter()
+            .map(|(kind, (_, done))| (kind, *done))
+            .filter(|(_, n)| *n > 0)
+            .collect(),
+    );
+    let carriers = &seeded.carriers;
+    json!({
+        "tracking_simulator": {
+            "url": carriers.base_url(),
+            "calls": carriers.call_counts(),
+        },
+        "simulated_days": after.days,
+        "journeys": journeys,
+        "parcels": after.parcels,
+        "parcel_states": report.parcel_states().into_iter().map(|(s, n)| (s.as_str(), n)).collect::<BTreeMap<_, _>>(),
+        "exceptions": { "open": open, "resolved": resolved },
+        "clock_checks": {
+            "raised": after.raised,
+            "resolved": after.resolved,
+            "customers_told": after.customers_told,
+        },
+        "emails": report.outbox,
+        "digests": after.digests,
+        "tracking_page": report.example_page(after).map(|(_, url)| url),
+        "stalled": after.stalled,
+    })
+}
+
+/// What happened after shipping, for people: the carriers' journeys, where the parcels are,
+/// the exceptions the clocks raised and cleared, what the customers and sellers were told,
+/// and a tracking page to open.
+fn print_after_shipping(seeded: &Seeded, report: &Report) {
+    let (after, carriers) = (&seeded.after_shipping, &seeded.carriers);
+    println!(
+        "After shipping: the carriers' parcels followed through a simulated 17TRACK ({}: {} numbers registered, \
+         {} look-ups) for {} simulated days, the worker looking at each parcel and the clocks of every order \
+         checked each day:",
+        carriers.base_url(),
+        carriers.calls(dropline_sim::tracking::REGISTER),
+        carriers.calls(dropline_sim::tracking::GET_TRACK_INFO),
+        after.days
+    );
+    for journey in [
+        Journey::OnTime,
+        Journey::HeldInCustoms,
+        Journey::FailedAttempt,
+        Journey::OnItsWay,
+        Journey::AtTheDepot,
+    ] {
+        let labels: Vec<(String, String)> = after
+            .parcels
+            .iter()
+            .filter(|p| p.journey == journey)
+            .map(|p| (String::new(), p.order.clone()))
+            .collect();
+        if !labels.is_empty() {
+            println!("  {}: {}", journey.title(), examples(&labels));
+        }
+    }
+    let states = report.parcel_states();
+    println!(
+        "  every parcel of the demo now: {}",
+        counted(states.iter().map(|(state, n)| (state.as_str(), *n)))
+    );
+    let exceptions = report.exceptions();
+    println!(
+        "  exceptions open: {}; raised and cleared: {}",
+        counted(exceptions.iter().map(|(kind, (open, _))| (kind.as_str(), *open))),
+        counted(exceptions.iter().map(|(kind, (_, done))| (kind.as_str(), *done)))
+    );
+    println!(
+        "  customer emails (queued in the outbox: the demo sends no mail): {}",
+        counted(report.emails(false))
+    );
+    println!("  seller notifications: {}", counted(report.emails(true)));
+    if let Some((parcel, url)) = report.example_page(after) {
+        println!(
+            "  the tracking page of {} ({} {}, {}): {url}",
+            parcel.order,
+            parcel.carrier,
+            parcel.tracking_number,
+            parcel.journey.title()
+        );
+    }
+    for note in &after.stalled {
+        println!("  UNEXPECTED: {note}");
+    }
+}
+
 /// An order as the summary names it: its number, with its platform outside the main store.
 fn order_label(store: &DemoStore, order: &Order) -> String {
     match store.platform {
@@ -3292,5 +3969,114 @@ mod tests {
             }
         }
         assert_eq!(sellers.len(), 1, "one AliExpress order per supplier order");
+    }
+
+    const JOURNEYS: [Journey; 5] = [
+        Journey::OnTime,
+        Journey::HeldInCustoms,
+        Journey::FailedAttempt,
+        Journey::OnItsWay,
+        Journey::AtTheDepot,
+    ];
+
+    /// The hour the journey's first event of this sub-status happens.
+    fn hour_of(journey: Journey, status: &str) -> Option<u64> {
+        journey
+            .steps()
+            .iter()
+            .find(|(_, (s, _), _)| *s == status)
+            .map(|(h, ..)| *h)
+    }
+
+    /// The whole day at which the worker first sees an event of `hour`.
+    fn seen_on(hour: u64) -> u64 {
+        hour.div_ceil(24)
+    }
+
+    #[test]
+    fn carrier_events_fall_between_the_daily_looks_and_never_stall() {
+        let limits = dropline_domain::catalog::ClockLimits::default();
+        for journey in JOURNEYS {
+            let steps = journey.steps();
+            assert!(!steps.is_empty(), "{journey:?}");
+            for pair in steps.windows(2) {
+                assert!(pair[0].0 < pair[1].0, "{journey:?}: events in order");
+                assert!(
+                    pair[1].0 - pair[0].0 < u64::from(limits.no_news_hours),
+                    "{journey:?}: no stall"
+                );
+            }
+            for (hour, (status, _), _) in steps {
+                assert_ne!(hour % 24, 0, "{journey:?}: {status} on a whole day");
+            }
+            let first_scan = steps
+                .iter()
+                .find(|(_, (s, _), _)| *s != "InfoReceived")
+                .map(|(h, ..)| *h);
+            assert!(first_scan.is_some_and(|h| h < u64::from(limits.first_scan_within_hours)));
+        }
+    }
+
+    #[test]
+    fn journeys_show_each_step_on_a_day_of_its_own() {
+        let limits = dropline_domain::catalog::ClockLimits::default();
+        let delivered = |j: Journey| hour_of(j, "Delivered_Other").expect("delivered");
+        // An out-for-delivery scan is seen the day before the delivery (its email goes out).
+        for journey in [Journey::OnTime, Journey::HeldInCustoms, Journey::FailedAttempt] {
+            let out = hour_of(journey, "OutForDelivery_Other").expect("out for delivery");
+            assert!(seen_on(out) < seen_on(delivered(journey)), "{journey:?}");
+        }
+        // Held in customs past the limit at a daily look, released a look later.
+        let customs = hour_of(Journey::HeldInCustoms, "InTransit_CustomsProcessing").expect("customs");
+        let released = hour_of(Journey::HeldInCustoms, "InTransit_CustomsReleased").expect("released");
+        let last_look_held = (seen_on(released) - 1) * 24;
+        assert!(last_look_held > customs + u64::from(limits.customs_hours));
+        assert!(seen_on(released) < seen_on(delivered(Journey::HeldInCustoms)));
+        // On time: through customs within the limit.
+        let on_time = |status| hour_of(Journey::OnTime, status).expect(status);
+        assert!(on_time("InTransit_CustomsReleased") - on_time("InTransit_CustomsProcessing") < 24);
+        // The failed attempt is seen alone, and the second round before the delivery: the order
+        // is back in transit at a clock check (which clears the delivery problem).
+        let failed = hour_of(Journey::FailedAttempt, "DeliveryFailure_NoBody").expect("failed");
+        let again = Journey::FailedAttempt
+            .steps()
+            .iter()
+            .rfind(|(_, (s, _), _)| *s == "OutForDelivery_Other")
+            .map(|(h, ..)| *h)
+            .expect("second attempt");
+        assert!(seen_on(hour_of(Journey::FailedAttempt, "OutForDelivery_Other").expect("out")) < seen_on(failed));
+        assert!(seen_on(failed) < seen_on(again) && seen_on(again) < seen_on(delivered(Journey::FailedAttempt)));
+        // The slower lane is still on its way when the last parcel due is seen delivered.
+        let days = ARRIVING.iter().map(|j| seen_on(delivered(*j))).max().expect("arriving");
+        assert!(seen_on(delivered(Journey::OnItsWay)) > days);
+        assert!(ARRIVING.iter().all(|j| j.arrives()) && !Journey::OnItsWay.arrives());
+        assert!(days <= MAX_CARRIER_DAYS as u64);
+    }
+
+    #[test]
+    fn carrier_events_name_the_lane_and_skip_customs_at_home() {
+        let to = |country: &str, city: &str| Address {
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            company: None,
+            address1: "1 Main St".into(),
+            address2: None,
+            city: city.into(),
+            region: None,
+            postal_code: "1000".into(),
+            country_code: country.into(),
+            phone: None,
+        };
+        let abroad = carrier_events(Journey::HeldInCustoms, "CN", &to("NL", "Amsterdam"));
+        assert_eq!(abroad.len(), Journey::HeldInCustoms.steps().len());
+        assert_eq!(abroad[0].location.as_deref(), Some("Shenzhen, GD, CN"));
+        assert_eq!(abroad.last().and_then(|e| e.location.as_deref()), Some("Amsterdam, NL"));
+        let home = carrier_events(Journey::HeldInCustoms, "US", &to("US", "Boston"));
+        assert!(
+            home.iter()
+                .all(|e| !e.sub_status.contains("Customs") && e.sub_status != "Exception_Delayed")
+        );
+        assert_eq!(home.last().map(|e| e.sub_status.as_str()), Some("Delivered_Other"));
+        assert_eq!(seller_email(WOO_STORE), "owner@maple-moss.example");
     }
 }

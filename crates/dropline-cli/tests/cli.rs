@@ -165,9 +165,67 @@ fn demo_shows_orders_in_every_state_and_runs_twice() {
     assert_eq!(tests.len(), 1, "one test order");
     assert_eq!(tests[0]["state"], "pending_review");
 
+    // After shipping, the carriers' days pass, followed through a simulated 17TRACK: the
+    // parcels due arrive (on time, late out of customs, at a second attempt), the customers
+    // and the sellers are told, the clocks raise and clear exceptions.
+    let after = &first["after_shipping"];
+    let count = |path: &[&str]| path.iter().fold(after, |value, key| &value[*key]).as_u64().unwrap_or(0);
+    let days = count(&["simulated_days"]);
+    assert!((1..=30).contains(&days), "{after}");
+    assert_eq!(after["stalled"].as_array().map(Vec::len), Some(0), "{after}");
+    for journey in ["on_time", "held_in_customs", "failed_attempt", "on_its_way"] {
+        assert!(count(&["journeys", journey]) > 0, "no parcel {journey}: {after}");
+    }
+    let parcels = after["parcels"].as_array().expect("parcels");
+    for parcel in parcels {
+        let due = ["on_time", "held_in_customs", "failed_attempt"].contains(&str_of(parcel, "journey"));
+        if due {
+            assert_eq!(parcel["state"], "delivered", "{parcel}");
+        }
+    }
+    assert!(count(&["parcel_states", "delivered"]) > 0, "{after}");
+    assert!(
+        count(&["parcel_states", "in_transit"]) > 0,
+        "parcels still on their way: {after}"
+    );
+    for template in [
+        "order_received",
+        "order_confirmed",
+        "shipped",
+        "delayed",
+        "out_for_delivery",
+        "delivered",
+        "delivery_failed",
+        "seller_new_order",
+        "seller_needs_attention",
+        "seller_digest",
+    ] {
+        assert!(count(&["emails", template]) > 0, "no {template} email: {after}");
+    }
+    assert_eq!(
+        count(&["emails", "delayed"]),
+        count(&["clock_checks", "customers_told"])
+    );
+    assert_eq!(count(&["emails", "seller_digest"]), 3, "one digest per store: {after}");
+    assert!(count(&["exceptions", "resolved", "stuck_in_customs"]) > 0, "{after}");
+    assert!(count(&["exceptions", "open", "delivery_problem"]) > 0, "{after}");
+    let page = str_of(after, "tracking_page");
+    let token = page
+        .strip_prefix("http://")
+        .and_then(|rest| rest.split_once("/track/"))
+        .map(|(_, token)| token)
+        .unwrap_or_else(|| panic!("not a tracking page: {page}"));
+    assert!(
+        token.len() == 48 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{page}"
+    );
+
     // A second run starts afresh on the same data directory, with the same admin token.
     let second = demo(&dropline);
     assert_eq!(second["counts"], first["counts"]);
+    for part in ["simulated_days", "journeys", "parcel_states", "exceptions", "emails"] {
+        assert_eq!(second["after_shipping"][part], after[part], "{part}");
+    }
     assert_eq!(second["admin_token"], first["admin_token"]);
     assert_ne!(second["store"]["id"], first["store"]["id"]);
 

@@ -610,6 +610,28 @@ impl Order {
             Some(from.to_string()),
             Some(to.to_string()),
         );
+        // Delivered, cancelled or completed: no stage's clock runs any more, so what the
+        // clocks raised is over (the clock check no longer looks at such orders).
+        if matches!(
+            to,
+            OrderState::Delivered | OrderState::Cancelled | OrderState::Completed
+        ) {
+            let over: Vec<(ExceptionKind, String)> = self
+                .open_exceptions()
+                .filter(|e| crate::clocks::CLOCK_KINDS.contains(&e.kind))
+                .map(|e| (e.kind, e.detail.clone()))
+                .collect();
+            for (kind, detail) in over {
+                self.resolve_exception(kind, &detail, journal);
+            }
+        }
+        Ok(())
+    }
+
+    /// Notes that a tracking source was asked about a parcel (and knew nothing new).
+    pub fn note_parcel_checked(&mut self, shipment_id: ShipmentId, at: OffsetDateTime) -> Result<(), OrderError> {
+        let (_, shipment) = self.shipment_mut(shipment_id)?;
+        shipment.last_checked_at = Some(at);
         Ok(())
     }
 
@@ -1863,6 +1885,37 @@ mod tracking_tests {
             vec![event(9, ShipmentState::Delivered, "Berlin")],
         );
         assert_eq!(order.state, OrderState::Delivered);
+    }
+
+    #[test]
+    fn delivery_ends_what_the_clocks_raised() {
+        let (mut order, parcel) = shipped();
+        let mut journal = Journal::new(order.id, Actor::System, T0 + Duration::days(9));
+        order.raise_exception(
+            ExceptionKind::StuckInCustoms,
+            "parcel in customs".into(),
+            SuggestedAction::TellCustomer,
+            &mut journal,
+        );
+        order.raise_exception(
+            ExceptionKind::InvalidTracking,
+            "a bad number".into(),
+            SuggestedAction::ContactSupplier,
+            &mut journal,
+        );
+        record(
+            &mut order,
+            parcel,
+            10,
+            vec![event(10, ShipmentState::Delivered, "Berlin")],
+        );
+        assert_eq!(order.state, OrderState::Delivered);
+        let open: Vec<ExceptionKind> = order.open_exceptions().map(|e| e.kind).collect();
+        assert_eq!(
+            open,
+            vec![ExceptionKind::InvalidTracking],
+            "only the clocks' exceptions end"
+        );
     }
 
     #[test]
