@@ -8,6 +8,7 @@ pub mod agent_csv;
 pub mod aliexpress;
 pub mod cj;
 pub mod csv_orders;
+mod http_text;
 pub mod pace;
 pub mod shopify;
 pub mod signature;

@@ -32,6 +32,25 @@ pub use supplier::aliexpress::{AeFault, AeSimLine, AeSimOrder, AeSimProduct, AeS
 pub use supplier::{CjOrder, CjSim, CjVariant};
 pub use tracking::{JourneyDelays, ScriptedEvent, TrackingServiceSim, WebhookInbox};
 
+/// A simulator's HTTP server; stops when the last handle to it is dropped.
+pub(crate) struct Server(tokio::task::JoinHandle<()>);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Serves `app` on a free port of 127.0.0.1.
+pub(crate) async fn serve_on_loopback(app: axum::Router) -> std::io::Result<(std::net::SocketAddr, Server)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((address, Server(task)))
+}
+
 /// A new HTTP client. In a build where another crate gives reqwest its TLS support without a
 /// crypto provider (dropline's connectors pick ring), every client needs a provider installed
 /// first, even one that only speaks plain HTTP on 127.0.0.1: this installs ring once.

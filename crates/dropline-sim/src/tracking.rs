@@ -64,7 +64,6 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use time::format_description::well_known::Rfc3339;
 use time::macros::{datetime, format_description};
 use time::{Duration, OffsetDateTime, UtcOffset};
-use tokio::task::JoinHandle;
 
 /// The path every endpoint is under.
 pub const PREFIX: &str = "/track/v2.2";
@@ -405,22 +404,13 @@ struct Inner {
     http: reqwest::Client,
 }
 
-/// Stops the server when the last handle is dropped.
-struct Server(JoinHandle<()>);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// 17TRACK's API on a local port. Cheap to clone; the server stops when the last clone is
 /// dropped.
 #[derive(Clone)]
 pub struct TrackingServiceSim {
     inner: Arc<Inner>,
     base_url: String,
-    _server: Arc<Server>,
+    _server: Arc<crate::Server>,
 }
 
 impl fmt::Debug for TrackingServiceSim {
@@ -481,15 +471,11 @@ impl TrackingServiceSim {
             .route(&format!("{PREFIX}{GET_TRACK_INFO}"), post(get_track_info))
             .layer(axum::middleware::from_fn_with_state(Arc::clone(&inner), gate))
             .with_state(Arc::clone(&inner));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let address = listener.local_addr()?;
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (address, server) = crate::serve_on_loopback(app).await?;
         Ok(Self {
             inner,
             base_url: format!("http://{address}{PREFIX}"),
-            _server: Arc::new(Server(task)),
+            _server: Arc::new(server),
         })
     }
 
@@ -1225,7 +1211,7 @@ struct InboxState {
 pub struct WebhookInbox {
     state: Arc<InboxState>,
     url: String,
-    _server: Arc<Server>,
+    _server: Arc<crate::Server>,
 }
 
 impl fmt::Debug for WebhookInbox {
@@ -1260,15 +1246,11 @@ impl WebhookInbox {
             status: Mutex::new(StatusCode::OK),
         });
         let app = Router::new().fallback(keep).with_state(Arc::clone(&state));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let address = listener.local_addr()?;
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (address, server) = crate::serve_on_loopback(app).await?;
         Ok(Self {
             state,
             url: format!("http://{address}/webhooks/tracking"),
-            _server: Arc::new(Server(task)),
+            _server: Arc::new(server),
         })
     }
 

@@ -80,8 +80,6 @@ pub const LOCAL_CHECK: &str = "LOCAL_CHECK";
 pub const MAX_OUT_ORDER_ID: usize = 64;
 /// Answers larger than this are refused (AliExpress's answers here are a few kilobytes).
 const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
-/// How much of a transport error's text is kept.
-const ERROR_TEXT_CHARS: usize = 200;
 /// The currency prices and freight are asked in.
 const CURRENCY: &str = "USD";
 /// The language asked for in product and freight queries.
@@ -753,25 +751,9 @@ fn form_body(params: &[(String, String)]) -> String {
 }
 
 fn transport(call: &str, error: &reqwest::Error) -> AeError {
-    let what = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "could not connect"
-    } else if error.is_body() || error.is_decode() {
-        "the answer was cut off"
-    } else {
-        "the call failed"
-    };
     // The form body (with the token) is never part of reqwest's texts; the address has no
     // secret either.
-    let mut detail = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        detail = format!("{detail}: {cause}");
-        source = cause.source();
-    }
-    let detail: String = detail.chars().take(ERROR_TEXT_CHARS).collect();
-    AeError::Transport(format!("{call}: {what} ({detail})"))
+    AeError::Transport(crate::http_text::describe_transport_error(call, error))
 }
 
 /// Whether an error from [`AliExpressClient::create_order`] leaves the order's existence

@@ -43,7 +43,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use time::OffsetDateTime;
-use time::format_description::well_known::{Rfc2822, Rfc3339};
+use time::format_description::well_known::Rfc3339;
 
 pub use super::orders::OrderDetail;
 
@@ -58,8 +58,6 @@ pub const MAX_PAGE_SIZE: u32 = 50;
 pub const TRACK_NUMBERS_PER_CALL: usize = 20;
 /// Answers larger than this are refused (CJ's answers here are a few kilobytes).
 const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
-/// How much of a transport error's text is kept.
-const ERROR_TEXT_CHARS: usize = 200;
 
 /// Where the client reads the time, for token expiries.
 pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
@@ -634,52 +632,13 @@ fn required<'a>(name: &str, value: &'a str) -> Result<&'a str, CjError> {
 /// date already past is no wait; a wait above [`MAX_RETRY_AFTER`] is cut to it; anything else
 /// is ignored (`None`: the caller uses its own backoff).
 fn parse_retry_after(value: &str, now: OffsetDateTime) -> Option<Duration> {
-    let value = value.trim();
-    let wait = match value.split_once('.') {
-        _ if value.is_empty() => return None,
-        _ if value.bytes().all(|b| b.is_ascii_digit()) => Duration::from_secs(value.parse().ok()?),
-        Some((whole, fraction))
-            if !whole.is_empty()
-                && !fraction.is_empty()
-                && whole.bytes().all(|b| b.is_ascii_digit())
-                && fraction.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            let seconds: u64 = whole.parse().ok()?;
-            let nanos = fraction
-                .bytes()
-                .chain(std::iter::repeat(b'0'))
-                .take(9)
-                .fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
-            Duration::new(seconds, nanos)
-        }
-        _ => {
-            let at = OffsetDateTime::parse(value, &Rfc2822).ok()?;
-            Duration::try_from(at - now).unwrap_or(Duration::ZERO)
-        }
-    };
-    Some(wait.min(MAX_RETRY_AFTER))
+    crate::http_text::parse_retry_after(value, now, MAX_RETRY_AFTER)
 }
 
 fn transport(call: &str, error: &reqwest::Error) -> CjError {
-    let what = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "could not connect"
-    } else if error.is_body() || error.is_decode() {
-        "the answer was cut off"
-    } else {
-        "the call failed"
-    };
     // Without the address (it carries the order id or number in its query); the token never
     // appears in reqwest's texts.
-    let mut detail = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        detail = format!("{detail}: {cause}");
-        source = cause.source();
-    }
-    let detail: String = detail.chars().take(ERROR_TEXT_CHARS).collect();
-    CjError::Transport(format!("{call}: {what} ({detail})"))
+    CjError::Transport(crate::http_text::describe_transport_error(call, error))
 }
 
 fn lines_json(lines: &[Line]) -> Value {

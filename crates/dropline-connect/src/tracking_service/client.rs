@@ -15,7 +15,6 @@ use serde_json::{Value, json};
 use std::fmt;
 use std::time::Duration;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc2822;
 
 /// The longest `Retry-After` believed.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
@@ -24,8 +23,6 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Answers and pushes larger than this are refused (one parcel's answer is a few kilobytes).
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
-/// How much of a transport error's text is kept.
-const ERROR_TEXT_CHARS: usize = 200;
 /// The longest tracking number sent (17TRACK takes 5 to 50 characters).
 const MAX_NUMBER_CHARS: usize = 50;
 
@@ -377,34 +374,11 @@ fn request_body(number: &str, carrier: Option<&str>) -> Value {
 /// `Retry-After` as a wait: whole seconds or an HTTP date (read against `now`); at most
 /// [`MAX_RETRY_AFTER`]; `None` when unreadable.
 fn parse_retry_after(value: &str, now: OffsetDateTime) -> Option<Duration> {
-    let value = value.trim();
-    let wait = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        Duration::from_secs(value.parse().unwrap_or(u64::MAX))
-    } else {
-        let at = OffsetDateTime::parse(value, &Rfc2822).ok()?;
-        Duration::try_from(at - now).unwrap_or(Duration::ZERO)
-    };
-    Some(wait.min(MAX_RETRY_AFTER))
+    crate::http_text::parse_retry_after(value, now, MAX_RETRY_AFTER)
 }
 
 fn transport(call: &str, error: &reqwest::Error) -> TrackingSourceError {
-    let what = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "could not connect"
-    } else if error.is_body() || error.is_decode() {
-        "the answer was cut off"
-    } else {
-        "the call failed"
-    };
-    let mut detail = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        detail = format!("{detail}: {cause}");
-        source = cause.source();
-    }
-    let detail: String = detail.chars().take(ERROR_TEXT_CHARS).collect();
-    TrackingSourceError::Retryable(format!("{call}: {what} ({detail})"))
+    TrackingSourceError::Retryable(crate::http_text::describe_transport_error(call, error))
 }
 
 #[cfg(test)]

@@ -75,7 +75,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
-use tokio::task::JoinHandle;
 
 /// `aliexpress.ds.order.create`.
 pub const CREATE: &str = "aliexpress.ds.order.create";
@@ -316,22 +315,13 @@ struct Inner {
     state: Mutex<World>,
 }
 
-/// Stops the server when the last handle is dropped.
-struct Server(JoinHandle<()>);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// AliExpress's dropshipping API on a local port. Cheap to clone; the server stops when the
 /// last clone is dropped.
 #[derive(Clone)]
 pub struct AliExpressSim {
     inner: Arc<Inner>,
     base_url: String,
-    _server: Arc<Server>,
+    _server: Arc<crate::Server>,
 }
 
 impl fmt::Debug for AliExpressSim {
@@ -456,15 +446,11 @@ impl AliExpressSim {
             .route("/sync", post(sync).get(sync))
             .route(&format!("/rest{TOKEN_REFRESH}"), post(refresh_token).get(refresh_token))
             .with_state(Arc::clone(&inner));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let address = listener.local_addr()?;
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (address, server) = crate::serve_on_loopback(app).await?;
         Ok(Self {
             inner,
             base_url: format!("http://{address}"),
-            _server: Arc::new(Server(task)),
+            _server: Arc::new(server),
         })
     }
 

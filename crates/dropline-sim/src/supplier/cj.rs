@@ -85,7 +85,6 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use time::format_description::well_known::Rfc3339;
 use time::macros::{datetime, format_description};
 use time::{Duration, OffsetDateTime, UtcOffset};
-use tokio::task::JoinHandle;
 
 /// The path every endpoint is under.
 const PREFIX: &str = "/api2.0/v1";
@@ -373,21 +372,12 @@ struct Counters {
     calls: BTreeMap<String, u32>,
 }
 
-/// Stops the server when the last handle is dropped.
-struct Server(JoinHandle<()>);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// CJ's API on a local port. Cheap to clone; the server stops when the last clone is dropped.
 #[derive(Clone)]
 pub struct CjSim {
     inner: Arc<Inner>,
     base_url: String,
-    _server: Arc<Server>,
+    _server: Arc<crate::Server>,
 }
 
 impl fmt::Debug for CjSim {
@@ -560,15 +550,11 @@ impl CjSim {
             .route(&route("/shopping/order/deleteOrder"), delete(delete_order))
             .layer(axum::middleware::from_fn_with_state(Arc::clone(&inner), gate))
             .with_state(Arc::clone(&inner));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let address = listener.local_addr()?;
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (address, server) = crate::serve_on_loopback(app).await?;
         Ok(Self {
             inner,
             base_url: format!("http://{address}{PREFIX}"),
-            _server: Arc::new(Server(task)),
+            _server: Arc::new(server),
         })
     }
 
