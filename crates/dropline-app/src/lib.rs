@@ -5,6 +5,7 @@
 //! through the ports. State changes only through the domain's state machines, and every
 //! change is committed with its timeline entries and the jobs it causes in one change set.
 
+pub mod accounts;
 pub mod agent;
 mod catalog_cache;
 pub mod connected;

@@ -2,9 +2,10 @@
 //! [`JobQueue`] for durable background work. Each store crate implements both.
 
 use async_trait::async_trait;
+use dropline_domain::account::{Email, Session, User};
 use dropline_domain::catalog::{Offer, Product, Store as Shop, StoreConnection, Supplier, Variant};
 use dropline_domain::ids::{
-    JobId, MessageId, OfferId, OrderId, ShipmentId, StoreId, SupplierId, SupplierOrderId, VariantId,
+    JobId, MessageId, OfferId, OrderId, ShipmentId, StoreId, SupplierId, SupplierOrderId, UserId, VariantId,
 };
 use dropline_domain::order::{ExceptionKind, Order, SuggestedAction};
 use dropline_domain::state::OrderState;
@@ -363,6 +364,36 @@ pub trait Store: Send + Sync + 'static {
     /// Parcels of a store delivered since `since` (shipped and delivered times known), at
     /// most 10 000, newest first.
     async fn lane_samples(&self, store_id: StoreId, since: OffsetDateTime) -> Result<Vec<LaneSample>, StoreError>;
+
+    /// Adds a dashboard user. Conflict when the id or the email (stored lower-cased, see
+    /// [`Email`]) exists; NotFound when the user's store does not exist.
+    async fn insert_user(&self, user: User) -> Result<(), StoreError>;
+    async fn get_user(&self, id: UserId) -> Result<Option<User>, StoreError>;
+    /// The user with this email (exact match of the normalised address).
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
+    /// Users of one store, or of every store and the operators with `None`; oldest first.
+    async fn list_users(&self, store_id: Option<StoreId>) -> Result<Vec<User>, StoreError>;
+    /// Replaces a user's name, role, store, password hash and disabled flag (the id, email
+    /// and creation time stay). NotFound when the user does not exist.
+    async fn update_user(&self, user: User) -> Result<(), StoreError>;
+    /// Adds a session. Conflict when its token hash exists; NotFound when its user does not.
+    async fn insert_session(&self, session: Session) -> Result<(), StoreError>;
+    /// The session whose token hashes to `token_hash`, expired or not (the caller decides).
+    async fn session_by_token_hash(&self, token_hash: &str) -> Result<Option<Session>, StoreError>;
+    /// Records that a session was used at `seen_at` and moves its expiry to `expires_at`.
+    /// Nothing happens when the session is gone (signed out meanwhile).
+    async fn touch_session(
+        &self,
+        token_hash: &str,
+        seen_at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Ends a session; ending one that does not exist is not an error.
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError>;
+    /// Ends every session of a user (password changed, user disabled); returns how many.
+    async fn delete_user_sessions(&self, user_id: UserId) -> Result<u64, StoreError>;
+    /// Deletes the sessions expired at `now` (`expires_at <= now`); returns how many.
+    async fn delete_expired_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 }
 
 /// Durable background work. Jobs are added by [`Store::commit`] and finished by it too, so

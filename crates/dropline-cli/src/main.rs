@@ -25,6 +25,7 @@ mod serve;
 mod stores;
 mod suppliers;
 mod tracking;
+mod users;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -81,6 +82,9 @@ enum Command {
     /// Add and list suppliers, reconcile one, exchange spreadsheets with an agent
     #[command(subcommand)]
     Suppliers(suppliers::SuppliersCommand),
+    /// Add and list the people who sign in to the dashboard
+    #[command(subcommand)]
+    Users(users::UsersCommand),
     /// Import data from files
     #[command(subcommand)]
     Import(import::ImportCommand),
@@ -140,6 +144,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Orders(command) => orders::run(&settings, command, json).await,
         Command::Stores(command) => stores::run(&settings, command, json).await,
         Command::Suppliers(command) => suppliers::run(&settings, command, json).await,
+        Command::Users(command) => users::run(&settings, command, json).await,
         Command::Import(command) => import::run(&settings, command, json).await,
         Command::Address(command) => address::run(command, json),
         Command::Tracking(command) => tracking::run(command, json),

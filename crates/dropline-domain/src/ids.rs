@@ -65,3 +65,5 @@ id_type!(/// A durable background job.
     JobId);
 id_type!(/// A message in the outbox (customer notice, later email or webhook).
     MessageId);
+id_type!(/// A person who signs in to the dashboard.
+    UserId);

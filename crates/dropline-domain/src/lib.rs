@@ -4,6 +4,7 @@
 //! This crate is pure: it never does I/O, never awaits, never reads a clock (callers pass
 //! the time in) and never uses floating point for money.
 
+pub mod account;
 pub mod address;
 pub mod carrier;
 pub mod catalog;

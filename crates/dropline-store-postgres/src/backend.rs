@@ -6,8 +6,11 @@ use dropline_app::ports::{
     CatalogImport, ChangeSet, ExceptionEntry, ExceptionFilter, Job, JobQueue, LaneSample, Message, MessageFilter,
     OrderFilter, ShipmentRef, Store, StoreError, StoreRecord,
 };
+use dropline_domain::account::{Email, Session, User};
 use dropline_domain::catalog::{Offer, Product, Store as Shop, StoreConnection, Supplier, Variant};
-use dropline_domain::ids::{JobId, MessageId, OrderId, ProductId, StoreId, SupplierId, SupplierOrderId, VariantId};
+use dropline_domain::ids::{
+    JobId, MessageId, OrderId, ProductId, StoreId, SupplierId, SupplierOrderId, UserId, VariantId,
+};
 use dropline_domain::order::Order;
 use dropline_domain::state::OrderState;
 use dropline_domain::timeline::TimelineEvent;
@@ -153,6 +156,55 @@ impl Store for PostgresStore {
 
     async fn lane_samples(&self, store_id: StoreId, since: OffsetDateTime) -> Result<Vec<LaneSample>, StoreError> {
         self.fetch_lane_samples(store_id, since).await
+    }
+
+    async fn insert_user(&self, user: User) -> Result<(), StoreError> {
+        self.insert_user_record(user).await
+    }
+
+    async fn get_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        self.fetch_user(id).await
+    }
+
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
+        self.fetch_user_by_email(email).await
+    }
+
+    async fn list_users(&self, store_id: Option<StoreId>) -> Result<Vec<User>, StoreError> {
+        self.fetch_users(store_id).await
+    }
+
+    async fn update_user(&self, user: User) -> Result<(), StoreError> {
+        self.update_user_record(user).await
+    }
+
+    async fn insert_session(&self, session: Session) -> Result<(), StoreError> {
+        self.insert_session_record(session).await
+    }
+
+    async fn session_by_token_hash(&self, token_hash: &str) -> Result<Option<Session>, StoreError> {
+        self.fetch_session(token_hash).await
+    }
+
+    async fn touch_session(
+        &self,
+        token_hash: &str,
+        seen_at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.touch_session_record(token_hash, seen_at, expires_at).await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        self.delete_session_record(token_hash).await
+    }
+
+    async fn delete_user_sessions(&self, user_id: UserId) -> Result<u64, StoreError> {
+        self.delete_sessions_of_user(user_id).await
+    }
+
+    async fn delete_expired_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        self.delete_sessions_expired_at(now).await
     }
 }
 

@@ -18,6 +18,7 @@
 //! [`scratch`] opens throwaway stores in schemas of their own, for tests and tools, so that
 //! crates using them need no database driver.
 
+mod accounts;
 mod backend;
 mod catalog;
 mod commit;

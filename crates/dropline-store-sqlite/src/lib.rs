@@ -15,6 +15,7 @@
 //! keeps anything in memory that grows with the data, and never uses a schema other than the
 //! one its own `migrations/` build.
 
+mod accounts;
 mod catalog;
 mod checkpoint;
 mod jobs;
@@ -30,8 +31,11 @@ use dropline_app::ports::{
     CatalogImport, ChangeSet, ExceptionEntry, ExceptionFilter, Job, JobQueue, LaneSample, Message, MessageFilter,
     OrderFilter, ShipmentRef, Store, StoreError, StoreRecord,
 };
+use dropline_domain::account::{Email, Session, User};
 use dropline_domain::catalog::{Offer, Product, Store as Shop, StoreConnection, Supplier, Variant};
-use dropline_domain::ids::{JobId, MessageId, OrderId, ProductId, StoreId, SupplierId, SupplierOrderId, VariantId};
+use dropline_domain::ids::{
+    JobId, MessageId, OrderId, ProductId, StoreId, SupplierId, SupplierOrderId, UserId, VariantId,
+};
 use dropline_domain::order::Order;
 use dropline_domain::state::OrderState;
 use dropline_domain::timeline::TimelineEvent;
@@ -446,6 +450,67 @@ impl Store for SqliteStore {
 
     async fn lane_samples(&self, store_id: StoreId, since: OffsetDateTime) -> Result<Vec<LaneSample>, StoreError> {
         self.read(move |conn| orders::lane_samples(conn, store_id, since)).await
+    }
+
+    async fn insert_user(&self, user: User) -> Result<(), StoreError> {
+        self.write(move |conn| accounts::insert_user(conn, &user)).await
+    }
+
+    async fn get_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        self.read(move |conn| accounts::get_user(conn, id)).await
+    }
+
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
+        let email = email.clone();
+        self.read(move |conn| accounts::user_by_email(conn, email.as_str()))
+            .await
+    }
+
+    async fn list_users(&self, store_id: Option<StoreId>) -> Result<Vec<User>, StoreError> {
+        self.read(move |conn| accounts::list_users(conn, store_id)).await
+    }
+
+    async fn update_user(&self, user: User) -> Result<(), StoreError> {
+        self.write(move |conn| accounts::update_user(conn, &user)).await
+    }
+
+    async fn insert_session(&self, session: Session) -> Result<(), StoreError> {
+        self.write(move |conn| accounts::insert_session(conn, &session)).await
+    }
+
+    async fn session_by_token_hash(&self, token_hash: &str) -> Result<Option<Session>, StoreError> {
+        let token_hash = token_hash.to_string();
+        self.read(move |conn| accounts::session_by_token_hash(conn, &token_hash))
+            .await
+    }
+
+    async fn touch_session(
+        &self,
+        token_hash: &str,
+        seen_at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let token_hash = token_hash.to_string();
+        let (seen_at, expires_at) = (micros(seen_at), micros(expires_at));
+        self.write(move |conn| accounts::touch_session(conn, &token_hash, seen_at, expires_at))
+            .await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        let token_hash = token_hash.to_string();
+        self.write(move |conn| accounts::delete_session(conn, &token_hash))
+            .await
+    }
+
+    async fn delete_user_sessions(&self, user_id: UserId) -> Result<u64, StoreError> {
+        self.write(move |conn| accounts::delete_user_sessions(conn, user_id))
+            .await
+    }
+
+    async fn delete_expired_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let now = micros(now);
+        self.write(move |conn| accounts::delete_expired_sessions(conn, now))
+            .await
     }
 }
 

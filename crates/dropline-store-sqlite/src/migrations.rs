@@ -29,6 +29,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "tracking_exceptions_outbox",
         sql: include_str!("../migrations/0003_tracking_exceptions_outbox.sql"),
     },
+    Migration {
+        version: 4,
+        name: "accounts",
+        sql: include_str!("../migrations/0004_accounts.sql"),
+    },
 ];
 
 /// Applies the migrations that `conn`'s database lacks and returns their names

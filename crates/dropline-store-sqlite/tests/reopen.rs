@@ -74,6 +74,7 @@ fn migrations_are_applied_once() {
             "0001_initial".to_string(),
             "0002_storefront_connections".to_string(),
             "0003_tracking_exceptions_outbox".to_string(),
+            "0004_accounts".to_string(),
         ]
     );
     assert_eq!(migrate(&path).expect("second migration"), Vec::<String>::new());
@@ -86,6 +87,7 @@ fn migrations_are_applied_once() {
             (1, "initial".to_string()),
             (2, "storefront_connections".to_string()),
             (3, "tracking_exceptions_outbox".to_string()),
+            (4, "accounts".to_string()),
         ]
     );
 }
@@ -328,7 +330,7 @@ async fn upgrading_from_the_second_schema_backfills_parcels_and_exceptions() {
     }
 
     let store = SqliteStore::open(&path, SqliteOptions::default()).expect("the store opens and upgrades");
-    assert_eq!(applied_migrations(&path).len(), 3);
+    assert_eq!(applied_migrations(&path).len(), 4);
     assert_eq!(store.get_order(order.id).await.expect("read"), Some(order.clone()));
     assert_eq!(
         store.order_by_tracking_token(&token).await.expect("read"),

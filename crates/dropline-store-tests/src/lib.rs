@@ -23,6 +23,7 @@
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod accounts;
 pub mod builders;
 pub mod cases;
 
@@ -156,6 +157,14 @@ macro_rules! conformance_tests {
             jobs_count_pending,
         );
         $crate::__conformance_cases!(
+            accounts: $factory;
+            users_insert_get_by_email_and_unique_email,
+            users_update_and_unknown_is_not_found,
+            users_list_by_store,
+            sessions_by_hash_touch_and_delete,
+            sessions_expired_are_swept,
+        );
+        $crate::__conformance_cases!(
             multi: $factory;
             concurrent_commits_all_land,
             concurrent_batch_with_failing_change_sets,
@@ -179,6 +188,18 @@ macro_rules! __conformance_cases {
                     return;
                 };
                 $crate::cases::$case(fixture.backend()).await;
+            }
+        )+
+    };
+    (accounts: $factory:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[::tokio::test]
+            async fn $case() {
+                let Some(fixture) = $crate::IntoFixture::into_fixture($factory.await) else {
+                    println!("{}", $crate::SKIPPED);
+                    return;
+                };
+                $crate::accounts::$case(fixture.backend()).await;
             }
         )+
     };

@@ -1,0 +1,34 @@
+-- Dashboard accounts: users with their argon2id password hashes, and their sessions.
+
+-- A person who signs in. Emails are stored lower-cased (the app normalises them), so the
+-- unique key is case-insensitive in effect. `store_id` is NULL only for operators.
+CREATE TABLE users (
+    id BLOB NOT NULL,
+    email TEXT NOT NULL,
+    name TEXT NOT NULL,
+    -- operator | seller | staff
+    role TEXT NOT NULL,
+    store_id BLOB,
+    -- PHC string (argon2id); never shown.
+    password_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    CONSTRAINT users_pkey PRIMARY KEY (id),
+    CONSTRAINT users_email_key UNIQUE (email),
+    CONSTRAINT users_store_id_fkey FOREIGN KEY (store_id) REFERENCES stores (id)
+) WITHOUT ROWID;
+CREATE INDEX users_store_id_idx ON users (store_id, id);
+
+-- A signed-in browser, by the SHA-256 (hex) of its token; the token itself is never stored.
+CREATE TABLE sessions (
+    token_hash TEXT NOT NULL,
+    user_id BLOB NOT NULL,
+    csrf_token TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    CONSTRAINT sessions_pkey PRIMARY KEY (token_hash),
+    CONSTRAINT sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX sessions_user_id_idx ON sessions (user_id);
+CREATE INDEX sessions_expires_at_idx ON sessions (expires_at);

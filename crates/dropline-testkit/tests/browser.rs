@@ -1,0 +1,202 @@
+//! What a person sees in a real browser (headless Chromium through chromedriver, see
+//! `dropline_testkit::browser`): the customer's tracking page with markup in the store's
+//! name, the customer's name and the items' titles shown as text and never run, and the page
+//! of an unknown link. Skipped (with a message) where chromedriver is not installed, except
+//! under `CI`. Screenshots go to `target/browser-screenshots/`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use dropline_app::Scope;
+use dropline_domain::ids::{OrderId, StoreId};
+use dropline_testkit::TestApp;
+use dropline_testkit::browser::Browser;
+use dropline_testkit::data;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+const STORE_NAME: &str = "Lumen & <em>Co</em>";
+const LAMP: &str = "Desk lamp <script>alert(1)</script>";
+const SHADE: &str = "<b>Linen</b> shade & \"cord\"";
+const NUMBER: &str = "YT2229521272164446";
+
+fn id_of(value: &Value) -> String {
+    value["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {value}"))
+        .to_string()
+}
+
+/// An order with markup in the customer's name and the items' titles, accepted, placed with
+/// the manual supplier and shipped with a YunExpress parcel; its tracking-page token.
+async fn shipped_order(app: &TestApp) -> String {
+    let seeded = app.seed().await;
+    let store_id: StoreId = seeded.store_id.parse().expect("store id");
+    let mut settings = app
+        .app()
+        .get_store(Scope::Operator, store_id)
+        .await
+        .expect("store")
+        .store
+        .settings;
+    settings.brand.display_name = Some(STORE_NAME.into());
+    app.app()
+        .update_store_settings(Scope::Operator, store_id, settings, None)
+        .await
+        .expect("brand");
+
+    let api = app.with_token(&seeded.token);
+    let mut order = data::order(
+        &seeded.store_id,
+        &seeded.next_external_id(),
+        &[(seeded.skus[0].as_str(), 2), (seeded.skus[1].as_str(), 1)],
+    );
+    order["customer"] = json!({ "name": "<script>alert(1)</script>", "email": "grace@example.com" });
+    order["lines"][0]["title"] = json!(LAMP);
+    order["lines"][1]["title"] = json!(SHADE);
+    let order_id = id_of(&api.post_order(&order).await.expect(201));
+    api.accept(&order_id).await.expect(200);
+    app.run_pending_jobs().await;
+
+    let got = api.get_order(&order_id).await.expect(200);
+    let so_id = id_of(&got["supplier_orders"][0]);
+    api.record_reference(&so_id, &json!({ "supplier_reference": "SUP-889" }))
+        .await
+        .expect(200);
+    api.add_shipment(&so_id, &json!({ "carrier": "YunExpress", "tracking_number": NUMBER }))
+        .await
+        .expect(201);
+
+    let id: OrderId = order_id.parse().expect("order id");
+    let order = app.app().get_order(Scope::Operator, id).await.expect("order");
+    order.tracking_token.expect("a parcel gives the order a tracking token")
+}
+
+#[tokio::test]
+async fn the_tracking_page_shows_markup_as_text_and_runs_none_of_it() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let token = shipped_order(&app).await;
+
+    browser.goto(&format!("{}/track/{token}", app.base_url())).await;
+    let shot = browser.screenshot("tracking_page").await;
+
+    // No dialog opened, and the markup in the titles became no element.
+    assert_eq!(browser.alert_text().await, None, "an alert opened");
+    assert!(
+        browser.find_all("script").await.is_empty(),
+        "{}",
+        browser.page_source().await
+    );
+    assert!(browser.find_all("main b, main em").await.is_empty());
+    let title = browser.title().await;
+    assert!(title.starts_with("Order #ext-"), "{title}");
+    assert!(title.ends_with(STORE_NAME), "{title}");
+
+    // The store's name and each item, as literal text.
+    assert_eq!(browser.text("header h1").await, STORE_NAME);
+    let items = browser.texts("ul.items li").await;
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert!(items[0].starts_with(&format!("2 × {LAMP}")), "{items:?}");
+    assert!(items[1].starts_with(&format!("1 × {SHADE}")), "{items:?}");
+    let source = browser.page_source().await;
+    assert!(source.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{source}");
+
+    // The parcel: its state and tracking number, linked to the carrier's own page.
+    let parcel = browser.text("section.parcel").await;
+    assert!(parcel.contains("Parcel 1 of 1"), "{parcel}");
+    assert_eq!(browser.text("section.parcel .state").await, "Label created");
+    assert!(
+        parcel.contains(&format!("YunExpress · tracking number {NUMBER}")),
+        "{parcel}"
+    );
+    let link = browser.find("section.parcel a").await;
+    assert_eq!(link.text().await.expect("link text"), NUMBER);
+    let href = link.attr("href").await.expect("href").unwrap_or_default();
+    assert!(href.starts_with("https://"), "{href}");
+
+    // Nothing of the supplier.
+    let body = browser.text("body").await;
+    for hidden in ["SUP-889", "supplier.example", "Manual supplier", "12.00"] {
+        assert!(!body.contains(hidden), "{hidden} on the page: {body}");
+    }
+    assert!(shot.is_file(), "{}", shot.display());
+    browser.quit().await;
+}
+
+#[tokio::test]
+async fn an_unknown_link_shows_the_not_found_page() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+
+    for token in ["0".repeat(48), "not-a-token".to_string()] {
+        browser.goto(&format!("{}/track/{token}", app.base_url())).await;
+        assert_eq!(browser.title().await, "Not found");
+        assert_eq!(browser.text("h1").await, "We could not find this page");
+        assert!(
+            browser.text("main p").await.contains("link in your shipping email"),
+            "{}",
+            browser.page_source().await
+        );
+        assert!(browser.find_all("section.parcel").await.is_empty());
+    }
+    let shot = browser.screenshot("tracking_page_not_found").await;
+    assert!(shot.is_file(), "{}", shot.display());
+    browser.quit().await;
+}
+
+/// The helpers the dashboard's tests will lean on: fill, click, submit, the current URL.
+#[tokio::test]
+async fn the_browser_fills_clicks_and_submits_a_form() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let action = format!("{}/track/{}", app.base_url(), "0".repeat(48));
+    let form = format!(
+        "<form method=get action=\"{action}\"><input name=q value=old>\
+         <input type=checkbox name=c value=on><button id=go>Go</button></form>"
+    );
+    let encoded: String = form
+        .chars()
+        .map(|c| match c {
+            ' ' | '"' | '#' | '%' | '<' | '>' => format!("%{:02X}", c as u32),
+            c => c.to_string(),
+        })
+        .collect();
+    let page = format!("data:text/html;charset=utf-8,{encoded}");
+
+    browser.goto(&page).await;
+    browser.fill("input[name=q]", "hello world").await;
+    browser.click("input[name=c]").await;
+    browser.click("#go").await;
+    let url = wait_for_url(&browser, "q=hello+world").await;
+    assert!(url.starts_with(&action) && url.contains("c=on"), "{url}");
+    assert_eq!(browser.text("h1").await, "We could not find this page");
+
+    browser.goto(&page).await;
+    browser.fill("input[name=q]", "again").await;
+    browser.submit("input[name=q]").await;
+    let url = wait_for_url(&browser, "q=again").await;
+    assert!(!url.contains("c=on"), "{url}");
+    browser.quit().await;
+}
+
+/// The current URL once it contains `part` (a submitted form navigates asynchronously).
+async fn wait_for_url(browser: &Browser, part: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let url = browser.current_url().await;
+        if url.contains(part) {
+            return url;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the browser stayed on {url}, waiting for {part}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
