@@ -200,3 +200,106 @@ async fn wait_for_url(browser: &Browser, part: &str) -> String {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// The dashboard as a seller uses it: a wrong password shows a message, the right one opens
+/// the orders list (the seeded order with the amber badge, the customer's markup as text),
+/// the order page shows the supplier's side, another store's order is not found by typing
+/// its id, and signing out goes back to the sign-in page.
+#[tokio::test]
+async fn a_seller_signs_in_sees_their_orders_and_signs_out() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    shipped_order(&app).await;
+    let ours = app
+        .app()
+        .list_orders(Scope::Operator, dropline_app::ports::OrderFilter::default())
+        .await
+        .expect("orders");
+    assert_eq!(ours.len(), 1);
+    let store_id = ours[0].store_id;
+    let theirs = app.seed().await;
+    let their_order = id_of(
+        &app.with_token(&theirs.token)
+            .post_order(&theirs.order(&theirs.next_external_id()))
+            .await
+            .expect(201),
+    );
+    let password = "correct horse battery staple";
+    dropline_app::accounts::Accounts::new(app.app().clone())
+        .create_user(
+            dropline_domain::account::Caller::operator(),
+            dropline_app::accounts::NewUser {
+                email: "sam@example.com".into(),
+                name: "Sam Seller".into(),
+                role: dropline_domain::account::Role::Seller,
+                store_id: Some(store_id),
+                password: password.into(),
+            },
+        )
+        .await
+        .expect("a seller");
+
+    // Not signed in: the dashboard sends to the sign-in page.
+    browser.goto(&format!("{}/orders", app.base_url())).await;
+    wait_for_url(&browser, "/sign-in").await;
+    assert_eq!(
+        browser.find("label[for=email]").await.text().await.expect("label"),
+        "Email"
+    );
+    assert_eq!(
+        browser.find("label[for=password]").await.text().await.expect("label"),
+        "Password"
+    );
+    let shot = browser.screenshot("dashboard_sign_in").await;
+    assert!(shot.is_file(), "{}", shot.display());
+
+    browser.fill("#email", "sam@example.com").await;
+    browser.fill("#password", "not the password").await;
+    browser.click("#sign-in").await;
+    assert_eq!(browser.text("#sign-in-error").await, "Wrong email or password.");
+    browser.fill("#email", "sam@example.com").await;
+    browser.fill("#password", password).await;
+    browser.click("#sign-in").await;
+    wait_for_url(&browser, "/orders").await;
+
+    // The list: the order, its amber badge, the customer's name as text.
+    let rows = browser.texts("tr.order-row").await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(browser.text(".badge-drop").await, "Dropshipping");
+    assert_eq!(browser.text("td.customer").await, "<script>alert(1)</script>");
+    assert_eq!(browser.alert_text().await, None, "an alert opened");
+    assert!(browser.find_all("main script").await.is_empty());
+    assert!(browser.text("header.top").await.contains("sam@example.com"));
+    let shot = browser.screenshot("dashboard_orders").await;
+    assert!(shot.is_file(), "{}", shot.display());
+
+    // The order page: address, lines, the supplier's side, the parcel, the timeline.
+    browser.click("a.order-link").await;
+    wait_for_url(&browser, &format!("/orders/{}", ours[0].id)).await;
+    assert!(browser.text("h1").await.starts_with("Order #ext-"));
+    let supplier = browser.text("section.supplier-order").await;
+    assert!(supplier.contains("SUP-889"), "{supplier}");
+    let link = browser.find("section.supplier-order a[target=_blank]").await;
+    assert_eq!(link.text().await.expect("text"), "Open supplier page");
+    let tracking = browser.find("a.tracking").await;
+    assert_eq!(tracking.text().await.expect("text"), NUMBER);
+    let href = tracking.attr("href").await.expect("href").unwrap_or_default();
+    assert!(href.starts_with("https://"), "{href}");
+    assert!(!browser.texts("ol.timeline li").await.is_empty());
+    assert_eq!(browser.alert_text().await, None, "an alert opened");
+    let shot = browser.screenshot("dashboard_order").await;
+    assert!(shot.is_file(), "{}", shot.display());
+
+    // Another store's order, its id typed into the address: not found.
+    browser.goto(&format!("{}/orders/{their_order}", app.base_url())).await;
+    assert_eq!(browser.text("h1").await, "Not found");
+
+    // Signing out ends the session.
+    browser.click("#sign-out").await;
+    wait_for_url(&browser, "/sign-in").await;
+    browser.goto(&format!("{}/orders", app.base_url())).await;
+    wait_for_url(&browser, "/sign-in").await;
+    browser.quit().await;
+}

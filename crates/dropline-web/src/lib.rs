@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod dashboard;
 pub mod dto;
 pub mod error;
 pub mod input;
@@ -17,6 +18,7 @@ use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dropline_app::App;
+use dropline_app::accounts::Accounts;
 use error::ApiError;
 use std::sync::Arc;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -44,6 +46,8 @@ impl std::fmt::Debug for WebConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub(crate) app: App,
+    /// Users and sessions of the dashboard.
+    pub(crate) accounts: Accounts,
     /// Digest of the admin token; `None` when there is none.
     pub(crate) admin_token_digest: Option<[u8; 32]>,
     /// The OpenAPI document, rendered once.
@@ -120,12 +124,14 @@ fn build(app: Option<App>, config: &WebConfig) -> (Router<()>, OpenApi, Vec<Rout
         Some(app) => {
             let digest = (!config.admin_token.is_empty()).then(|| auth::token_digest(&config.admin_token));
             let state = AppState {
+                accounts: Accounts::new(app.clone()),
                 app,
                 admin_token_digest: digest,
                 openapi_json: Arc::new(openapi_json),
             };
             router
                 .route("/track/{token}", axum::routing::get(track::get_tracking_page))
+                .merge(dashboard::routes())
                 .fallback(route_not_found)
                 .method_not_allowed_fallback(method_not_allowed)
                 .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))

@@ -35,6 +35,7 @@ macro_rules! backend_tests {
 mod auth;
 mod bad_input;
 mod customer_journey;
+mod dashboard;
 mod isolation;
 mod manual_flow;
 mod notifications;
