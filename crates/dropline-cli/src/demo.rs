@@ -189,11 +189,17 @@ pub async fn run(settings: &Settings, args: DemoArgs, json: bool) -> anyhow::Res
         .await
         .context("while seeding the demo")?;
     let report = Report::gather(&app, &seeded).await?;
+    let seller = dashboard_seller(&app, seeded.stores[0].id).await?;
 
     if json {
         print_json(&seeded, &report, &admin, &demo_dir, &database)?;
     } else {
         print_summary(&seeded, &report, &admin, &demo_dir, &database, &base)?;
+        println!();
+        println!(
+            "the dashboard: {base}/sign-in as {} with the password {} (the seller of {})",
+            seller.0, seller.1, seeded.stores[0].name
+        );
     }
     if args.no_serve {
         return server.stop().await;
@@ -3264,6 +3270,29 @@ impl Report {
             .find(|(_, order)| order.state == state && !order.test)
             .map(|(tracked, order)| (tracked.store, order))
     }
+}
+
+/// A seller of the main store who signs in to the dashboard: (email, password). The
+/// password is new on every run (the demo's database is too) and shown only in the summary.
+async fn dashboard_seller(app: &App, store_id: StoreId) -> anyhow::Result<(String, String)> {
+    use dropline_app::accounts::{Accounts, NewUser};
+    use dropline_domain::account::{Caller, Role};
+    let email = "seller@demo.example".to_string();
+    let password: String = dropline_app::token::new_token().chars().skip(3).take(20).collect();
+    Accounts::new(app.clone())
+        .create_user(
+            Caller::operator(),
+            NewUser {
+                email: email.clone(),
+                name: "Demo seller".into(),
+                role: Role::Seller,
+                store_id: Some(store_id),
+                password: password.clone(),
+            },
+        )
+        .await
+        .map_err(|err| anyhow::anyhow!("while creating the demo's seller: {err}"))?;
+    Ok((email, password))
 }
 
 fn print_json(
