@@ -115,11 +115,16 @@ impl Worker {
         }
     }
 
-    /// The scheduled work: checks the clocks of every order in progress and writes the
-    /// daily digests that are due. Both are idempotent, so several workers may run them.
+    /// The scheduled work: checks the clocks of every order in progress, writes the daily
+    /// digests that are due and deletes the dashboard's expired sessions. All are idempotent,
+    /// so several workers may run them.
     pub async fn run_schedules(&self) -> Result<(dropline_app::follow::ClockReport, u32), AppError> {
         let clocks = self.app.check_all_clocks().await?;
         let digests = self.app.send_digests().await?;
+        let expired = self.app.backend().delete_expired_sessions(self.app.now()).await?;
+        if expired > 0 {
+            tracing::debug!(expired, "expired sessions deleted");
+        }
         Ok((clocks, digests))
     }
 

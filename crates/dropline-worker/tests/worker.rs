@@ -109,3 +109,62 @@ async fn a_running_worker_takes_new_jobs_and_stops_when_told() {
         .expect("stopped in time")
         .expect("no panic");
 }
+
+#[tokio::test]
+async fn the_schedules_delete_expired_sessions_and_keep_live_ones() {
+    use dropline_app::accounts::{Accounts, NewUser};
+    use dropline_domain::account::{Caller, Role};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let offset = Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let moved = offset.clone();
+    let app = app(&dir).with_clock(move || {
+        time::OffsetDateTime::now_utc() + time::Duration::hours(moved.load(std::sync::atomic::Ordering::SeqCst))
+    });
+    let accounts = Accounts::new(app.clone());
+    accounts
+        .create_user(
+            Caller::operator(),
+            NewUser {
+                email: "ops@shop.example".into(),
+                name: "Ops".into(),
+                role: Role::Operator,
+                store_id: None,
+                password: "a long enough password".into(),
+            },
+        )
+        .await
+        .expect("user");
+    let early = accounts
+        .sign_in("ops@shop.example", "a long enough password", "test")
+        .await
+        .expect("sign in");
+    offset.store(6, std::sync::atomic::Ordering::SeqCst);
+    let late = accounts
+        .sign_in("ops@shop.example", "a long enough password", "test")
+        .await
+        .expect("sign in");
+    // Thirteen hours after the first sign-in: the first session (12 h) is over, the second is not.
+    offset.store(13, std::sync::atomic::Ordering::SeqCst);
+    Worker::new(app.clone(), WorkerConfig::default())
+        .run_schedules()
+        .await
+        .expect("schedules");
+    let backend = app.backend();
+    let hash = dropline_app::token::hash_token;
+    assert!(
+        backend
+            .session_by_token_hash(&hash(&early.token))
+            .await
+            .expect("read")
+            .is_none(),
+        "the expired session is deleted"
+    );
+    assert!(
+        backend
+            .session_by_token_hash(&hash(&late.token))
+            .await
+            .expect("read")
+            .is_some(),
+        "the live one stays"
+    );
+}
