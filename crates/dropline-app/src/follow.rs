@@ -97,7 +97,7 @@ impl App {
         };
         for parcel in after.supplier_orders.iter().flat_map(|so| &so.shipments) {
             if !known(parcel.id) && self.can_follow(after, parcel.id) {
-                let at = after_now(self, self.follow.near_every.min(self.follow.waiting_every) / 4);
+                let at = self::after(self.now(), self.follow.near_every.min(self.follow.waiting_every) / 4);
                 changes.jobs.push(jobs::poll_tracking_job(after, parcel.id, 0, at));
             }
         }
@@ -151,7 +151,7 @@ impl App {
             Ok(Some(tracking)) => {
                 self.change_order_as_worker(order_id, Some(job), |order, journal, changes| {
                     let update = order.record_tracking(shipment_id, tracking.events.clone(), journal)?;
-                    self.after_tracking(order, shipment_id, &update.reached, &tracking, changes);
+                    self.after_tracking(order, shipment_id, &update.reached, changes);
                     let state = order
                         .supplier_orders
                         .iter()
@@ -181,7 +181,6 @@ impl App {
         order: &Order,
         shipment_id: ShipmentId,
         reached: &[ShipmentState],
-        _tracking: &ParcelTracking,
         changes: &mut ChangeSet,
     ) {
         if reached.contains(&ShipmentState::Delivered)
@@ -351,7 +350,7 @@ impl App {
                 let shipment_id = found.shipment_id;
                 self.change_order_as_worker(found.order_id, None, |order, journal, changes| {
                     let update = order.record_tracking(shipment_id, tracking.events.clone(), journal)?;
-                    self.after_tracking(order, shipment_id, &update.reached, &tracking, changes);
+                    self.after_tracking(order, shipment_id, &update.reached, changes);
                     Ok(())
                 })
                 .await?;
@@ -670,10 +669,6 @@ impl App {
         filter.store_id = scope.store_filter(filter.store_id);
         Ok(self.backend.list_exceptions(&filter).await?)
     }
-}
-
-fn after_now(app: &App, delay: Duration) -> OffsetDateTime {
-    after(app.now(), delay)
 }
 
 /// Whether the findings differ from the order's open clock exceptions.

@@ -1412,11 +1412,12 @@ impl App {
         if !crate::notify::worth_a_look(before, after) {
             return Ok(());
         }
-        let Some(store) = self.backend.get_store(after.store_id).await? else {
+        // The store comes from the catalogue cache: a change path must not cost a read more.
+        let Some(context) = self.catalog.store(self.backend.as_ref(), after.store_id).await? else {
             return Ok(());
         };
         let notices = crate::notify::Notices {
-            store: &store.store,
+            store: &context.store,
             public_url: self.public_url(),
             now: self.now(),
         };
