@@ -329,8 +329,14 @@ pub fn check_csrf(session: &Session, submitted: &str) -> bool {
     session.csrf_token.as_bytes().ct_eq(submitted.as_bytes()).into()
 }
 
-/// 32 random bytes, hex.
-fn random_token() -> String {
+/// Whether two form tokens are equal, compared in constant time (the sign-in form's token
+/// against its cookie, before there is a session).
+pub fn same_token(expected: &str, submitted: &str) -> bool {
+    !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(submitted.as_bytes()))
+}
+
+/// 32 random bytes, hex: session tokens, CSRF tokens, the sign-in form's token.
+pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     hex::encode(bytes)

@@ -236,8 +236,58 @@ pub struct OrderFilter {
     /// `placed_at < placed_to`.
     pub placed_to: Option<OffsetDateTime>,
     pub before: Option<OrderId>,
+    /// `id > after` (the next page of an oldest-first listing).
+    pub after: Option<OrderId>,
+    /// Oldest first (`id ASC`) instead of newest first.
+    pub oldest_first: bool,
+    /// Only orders with at least one open exception.
+    pub with_exception: bool,
+    /// A search: the order number (with or without `#`), the exact tracking number of one
+    /// of its parcels, or part of the customer's name or email (case-insensitive, see
+    /// [`customer_search_key`]).
+    pub search: Option<String>,
     /// At most this many (the store caps it at 500).
     pub limit: u32,
+}
+
+/// What the stores keep of an order's customer for [`OrderFilter::search`]: the name and
+/// the email, lower-cased, one space between. One definition, so both backends agree.
+pub fn customer_search_key(order: &Order) -> String {
+    let mut key = order.customer.name.trim().to_lowercase();
+    if let Some(email) = order.customer.email.as_deref() {
+        key.push(' ');
+        key.push_str(&email.trim().to_lowercase());
+    }
+    key
+}
+
+/// The `LIKE` pattern (escape character `\\`) matching a key that contains `search`
+/// lower-cased: `%`, `_` and `\\` in the search match only themselves.
+pub fn contains_pattern(search: &str) -> String {
+    let mut pattern = String::with_capacity(search.len() + 2);
+    pattern.push('%');
+    for c in search.trim().to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// The forms a search takes when it is an order number (`1001` and `#1001` both find the
+/// order numbered `#1001`) or a tracking number (upper-cased, without spaces).
+pub fn search_numbers(search: &str) -> (String, String, String) {
+    let search = search.trim();
+    let bare = search.trim_start_matches('#').to_string();
+    let hashed = format!("#{bare}");
+    let tracking: String = search
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_uppercase();
+    (bare, hashed, tracking)
 }
 
 /// Filters of the outbox listing (newest first).
@@ -301,6 +351,10 @@ pub trait Store: Send + Sync + 'static {
     async fn update_store(&self, store: Shop) -> Result<(), StoreError>;
     /// Replaces a store's platform connection (domain, credentials, webhook secrets).
     async fn update_store_connection(&self, id: StoreId, connection: StoreConnection) -> Result<(), StoreError>;
+    /// Replaces the hash of a store's API token (the old token no longer finds the store);
+    /// nothing else of the store changes. NotFound when the store does not exist, Conflict
+    /// when another store has this hash.
+    async fn replace_store_token_hash(&self, id: StoreId, token_hash: &str) -> Result<(), StoreError>;
     /// Whether a webhook delivery of the store was already handled.
     async fn delivery_seen(&self, store_id: StoreId, delivery_id: &str) -> Result<bool, StoreError>;
     async fn get_store(&self, id: StoreId) -> Result<Option<StoreRecord>, StoreError>;
@@ -364,6 +418,17 @@ pub trait Store: Send + Sync + 'static {
     /// Parcels of a store delivered since `since` (shipped and delivered times known), at
     /// most 10 000, newest first.
     async fn lane_samples(&self, store_id: StoreId, since: OffsetDateTime) -> Result<Vec<LaneSample>, StoreError>;
+    /// The sums of the [`OrderFacts`](crate::metrics::OrderFacts) of the orders placed in
+    /// `[from, to)` (all stores, or one), per UTC day of `placed_at` and currency, by day
+    /// then currency code. The facts are written with every order write, in its transaction.
+    async fn daily_metrics(
+        &self,
+        store_id: Option<StoreId>,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<crate::metrics::DailyMetrics>, StoreError>;
+    /// How many orders (all stores, or one) have at least one open exception.
+    async fn count_orders_with_open_exceptions(&self, store_id: Option<StoreId>) -> Result<u64, StoreError>;
 
     /// Adds a dashboard user. Conflict when the id or the email (stored lower-cased, see
     /// [`Email`]) exists; NotFound when the user's store does not exist.

@@ -34,6 +34,9 @@ use tokio::sync::broadcast;
 /// How often a change is retried when another writer changed the same order meanwhile.
 pub(crate) const CONFLICT_RETRIES: usize = 5;
 
+/// The longest webhook secret taken (a Wix public key in PEM is well under it).
+pub const MAX_WEBHOOK_SECRET_CHARS: usize = 8192;
+
 /// Something the engine finished, for observers (the benchmark, tests, later the dashboard).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AppEvent {
@@ -101,6 +104,36 @@ pub struct NewOffer {
     pub stock: Option<u32>,
     pub shipping: Vec<ShippingMethod>,
     pub priority: OfferPriority,
+}
+
+/// What to change of an offer; a field left `None` keeps its value. Its variant and
+/// supplier never change (a different mapping is a new offer).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OfferChanges {
+    pub supplier_sku: Option<String>,
+    pub supplier_product_id: Option<Option<String>>,
+    pub supplier_variant_id: Option<Option<String>>,
+    pub product_url: Option<Option<String>>,
+    pub unit_cost: Option<Money>,
+    /// `Some(None)`: the stock becomes unknown.
+    pub stock: Option<Option<u32>>,
+    pub shipping: Option<Vec<ShippingMethod>>,
+    /// `Primary` also makes the variant's other primary offers backups, so that this
+    /// offer is the one routing tries first.
+    pub priority: Option<OfferPriority>,
+}
+
+/// A supplier's plain settings, as a person edits them (its kind, store and credentials
+/// are not among them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SupplierSettings {
+    pub name: String,
+    pub ships_from: Option<String>,
+    pub processing_days: u32,
+    pub rating: u32,
+    pub processing_deadline_days: Option<u32>,
+    /// Agents only.
+    pub agent_layout: Option<String>,
 }
 
 /// What ingesting an order did.
@@ -342,6 +375,84 @@ impl App {
         Ok(record)
     }
 
+    /// Makes a new random webhook secret for a store whose platform signs its webhooks with a
+    /// secret the seller types in (Shopify's and WooCommerce's HMAC key) and makes it the
+    /// current one. The previous one stays second, still verifying, until it is retired
+    /// ([`Self::retire_webhook_secret`]), so no delivery is refused while the platform
+    /// switches. The secret is in this answer only: it is never shown again.
+    pub async fn rotate_webhook_secret(&self, scope: Scope, id: StoreId) -> Result<(StoreRecord, String), AppError> {
+        let record = self.get_store(scope, id).await?;
+        if !matches!(record.store.platform, Platform::Shopify | Platform::Woocommerce) {
+            let reason = match record.store.platform {
+                Platform::Wix => "Wix signs its webhooks with its own key: paste the app's public key instead",
+                _ => "this store's platform sends no webhooks",
+            };
+            return Err(AppError::invalid("webhook_secret", reason));
+        }
+        let secret = crate::accounts::random_token();
+        let record = self.put_webhook_secret_first(scope, record, secret.clone()).await?;
+        Ok((record, secret))
+    }
+
+    /// Makes the secret the platform gave (Shopify's app secret, WooCommerce's webhook
+    /// secret, Wix's public key) the current one, trimmed; the previous one stays second
+    /// until it is retired, as with [`Self::rotate_webhook_secret`].
+    pub async fn set_webhook_secret(&self, scope: Scope, id: StoreId, secret: &str) -> Result<StoreRecord, AppError> {
+        let record = self.get_store(scope, id).await?;
+        if !crate::connected::is_connected_platform(record.store.platform) {
+            return Err(AppError::invalid(
+                "webhook_secret",
+                "this store's platform sends no webhooks",
+            ));
+        }
+        let secret = secret.trim();
+        if secret.chars().count() > MAX_WEBHOOK_SECRET_CHARS {
+            return Err(AppError::invalid(
+                "webhook_secret",
+                format!("must be at most {MAX_WEBHOOK_SECRET_CHARS} characters"),
+            ));
+        }
+        self.put_webhook_secret_first(scope, record, secret.to_string()).await
+    }
+
+    /// Keeps only the newest webhook secret, once the platform signs with it: deliveries
+    /// signed with the older one are refused from then on. With one secret or none, nothing
+    /// changes.
+    pub async fn retire_webhook_secret(&self, scope: Scope, id: StoreId) -> Result<StoreRecord, AppError> {
+        let record = self.get_store(scope, id).await?;
+        if record.connection.webhook_secrets.len() <= 1 {
+            return Ok(record);
+        }
+        let mut connection = record.connection;
+        connection.webhook_secrets.truncate(1);
+        self.update_store_connection(scope, id, connection).await
+    }
+
+    /// `secret` first, the current first one second (unless it is the same), older ones
+    /// dropped.
+    async fn put_webhook_secret_first(
+        &self,
+        scope: Scope,
+        record: StoreRecord,
+        secret: String,
+    ) -> Result<StoreRecord, AppError> {
+        let mut connection = record.connection;
+        let previous = connection.webhook_secrets.first().filter(|s| **s != secret).cloned();
+        connection.webhook_secrets = std::iter::once(secret).chain(previous).collect();
+        self.update_store_connection(scope, record.store.id, connection).await
+    }
+
+    /// Gives the store a new API token and returns it (once: only its hash is kept). The
+    /// old token is refused from the next request on.
+    pub async fn rotate_store_token(&self, scope: Scope, id: StoreId) -> Result<String, AppError> {
+        self.get_store(scope, id).await?;
+        let token = token::new_token();
+        self.backend
+            .replace_store_token_hash(id, &token::hash_token(&token))
+            .await?;
+        Ok(token)
+    }
+
     // -----------------------------------------------------------------------------------------
     // Suppliers and catalogue
     // -----------------------------------------------------------------------------------------
@@ -352,35 +463,16 @@ impl App {
             .await
             .map_err(|_| AppError::invalid("store_id", "no such store"))?;
         let mut errors = Vec::new();
-        check_text(&mut errors, "name", &new.name, 200);
-        if new.rating > 100 {
-            errors.push(FieldError::new("rating", "must be between 0 and 100"));
-        }
-        if new.processing_days > 365 {
-            errors.push(FieldError::new("processing_days", "must be at most 365"));
-        }
-        if let Some(country) = &new.ships_from
-            && !is_country_code(country)
-        {
-            errors.push(FieldError::new(
-                "ships_from",
-                "must be an ISO 3166-1 alpha-2 country code",
-            ));
-        }
-        if new.processing_deadline_days.is_some_and(|d| d == 0 || d > 365) {
-            errors.push(FieldError::new("processing_deadline_days", "must be between 1 and 365"));
-        }
+        let settings = SupplierSettings {
+            name: new.name.clone(),
+            ships_from: new.ships_from.clone(),
+            processing_days: new.processing_days,
+            rating: new.rating,
+            processing_deadline_days: new.processing_deadline_days,
+            agent_layout: new.agent_layout.clone(),
+        };
+        self.check_supplier_settings(&mut errors, new.kind, &settings);
         check_supplier_connection(&mut errors, "connection", &new.connection);
-        if let Some(spec) = &new.agent_layout {
-            if new.kind != SupplierKind::Agent {
-                errors.push(FieldError::new(
-                    "agent_layout",
-                    "only an agent supplier has a spreadsheet layout",
-                ));
-            } else if let Err(reason) = self.check_agent_layout(spec) {
-                errors.push(FieldError::new("agent_layout", reason));
-            }
-        }
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
@@ -533,45 +625,13 @@ impl App {
             }
         }
         let mut errors = Vec::new();
-        check_text(&mut errors, "supplier_sku", &new.supplier_sku, 200);
-        if new.unit_cost.minor < 0 {
-            errors.push(FieldError::new("unit_cost", "must not be negative"));
-        }
-        if let Some(url) = &new.product_url
-            && !(url.starts_with("https://") || url.starts_with("http://"))
-        {
-            errors.push(FieldError::new("product_url", "must be an http(s) URL"));
-        }
-        for (i, method) in new.shipping.iter().enumerate() {
-            if method.country != "*" && !is_country_code(&method.country) {
-                errors.push(FieldError::new(
-                    format!("shipping[{i}].country"),
-                    "must be an ISO 3166-1 alpha-2 code or *",
-                ));
-            }
-            check_text(&mut errors, &format!("shipping[{i}].name"), &method.name, 200);
-            if method.cost.minor < 0 {
-                errors.push(FieldError::new(format!("shipping[{i}].cost"), "must not be negative"));
-            }
-            if method.cost.currency != new.unit_cost.currency {
-                errors.push(FieldError::new(
-                    format!("shipping[{i}].cost.currency"),
-                    "must be the unit cost currency",
-                ));
-            }
-            if method.min_days > method.max_days {
-                errors.push(FieldError::new(
-                    format!("shipping[{i}].min_days"),
-                    "must not exceed max_days",
-                ));
-            }
-        }
-        if new.shipping.is_empty() {
-            errors.push(FieldError::new(
-                "shipping",
-                "an offer needs at least one shipping method",
-            ));
-        }
+        check_offer_terms(
+            &mut errors,
+            &new.supplier_sku,
+            new.product_url.as_deref(),
+            new.unit_cost,
+            &new.shipping,
+        );
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
@@ -603,6 +663,173 @@ impl App {
     /// The offers the caller may see.
     pub async fn list_offers(&self, scope: Scope, store_id: Option<StoreId>) -> Result<Vec<Offer>, AppError> {
         Ok(self.backend.list_offers(scope.store_filter(store_id)).await?)
+    }
+
+    /// A variant the caller may see, with its product.
+    pub async fn get_variant(&self, scope: Scope, id: VariantId) -> Result<(Product, Variant), AppError> {
+        let store_id = match self.backend.variant_store(id).await? {
+            Some(store_id) if scope.allows(store_id) => store_id,
+            _ => return Err(AppError::NotFound("variant")),
+        };
+        self.backend
+            .list_products(Some(store_id))
+            .await?
+            .into_iter()
+            .find_map(|product| {
+                let variant = product.variants.iter().find(|v| v.id == id).cloned()?;
+                Some((product, variant))
+            })
+            .ok_or(AppError::NotFound("variant"))
+    }
+
+    /// An offer the caller may see.
+    pub async fn get_offer(&self, scope: Scope, id: OfferId) -> Result<Offer, AppError> {
+        // There is no read of one offer by id: the caller's offers are few enough to scan.
+        self.backend
+            .list_offers(scope.store_filter(None))
+            .await?
+            .into_iter()
+            .find(|offer| offer.id == id)
+            .ok_or(AppError::NotFound("offer"))
+    }
+
+    /// Changes an offer's terms (see [`OfferChanges`]). Making it primary demotes the
+    /// variant's other primary offers to backups. Another store's offer is not found; bad
+    /// terms are refused naming the field, and nothing is written.
+    pub async fn update_offer(&self, scope: Scope, id: OfferId, changes: OfferChanges) -> Result<Offer, AppError> {
+        let mut offer = self.get_offer(scope, id).await?;
+        let store_id = match self.backend.variant_store(offer.variant_id).await? {
+            Some(store_id) if scope.allows(store_id) => store_id,
+            _ => return Err(AppError::NotFound("offer")),
+        };
+        if let Some(sku) = changes.supplier_sku {
+            offer.supplier_sku = sku;
+        }
+        if let Some(product_id) = changes.supplier_product_id {
+            offer.supplier_product_id = product_id;
+        }
+        if let Some(variant_id) = changes.supplier_variant_id {
+            offer.supplier_variant_id = variant_id;
+        }
+        if let Some(url) = changes.product_url {
+            offer.product_url = url;
+        }
+        if let Some(cost) = changes.unit_cost {
+            offer.unit_cost = cost;
+        }
+        if let Some(stock) = changes.stock {
+            offer.stock = stock;
+        }
+        if let Some(shipping) = changes.shipping {
+            offer.shipping = shipping;
+        }
+        if let Some(priority) = changes.priority {
+            offer.priority = priority;
+        }
+        let mut errors = Vec::new();
+        check_offer_terms(
+            &mut errors,
+            &offer.supplier_sku,
+            offer.product_url.as_deref(),
+            offer.unit_cost,
+            &offer.shipping,
+        );
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        offer.supplier_sku = offer.supplier_sku.trim().to_string();
+        for method in &mut offer.shipping {
+            method.country = method.country.to_ascii_uppercase();
+        }
+        let demote_others = changes.priority == Some(OfferPriority::Primary);
+        let written = self.write_offer(&offer, demote_others).await;
+        // Dropped even after a partial failure: the cache must not outlive what was written.
+        self.catalog.forget_store(store_id);
+        written?;
+        Ok(offer)
+    }
+
+    async fn write_offer(&self, offer: &Offer, demote_others: bool) -> Result<(), AppError> {
+        self.backend
+            .update_offer(offer.clone())
+            .await
+            .map_err(|err| match err {
+                StoreError::NotFound(_) => AppError::NotFound("offer"),
+                other => other.into(),
+            })?;
+        if demote_others {
+            // The new primary is written first, so a failure here leaves two primaries
+            // (routing then breaks the tie by cost) rather than none.
+            for mut other in self.backend.offers_for_variants(&[offer.variant_id]).await? {
+                if other.id != offer.id && other.priority == OfferPriority::Primary {
+                    other.priority = OfferPriority::Backup;
+                    self.backend.update_offer(other).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces a supplier's plain settings (name, origin, processing days, rating,
+    /// deadline, an agent's layout); its kind and credentials stay.
+    pub async fn update_supplier_settings(
+        &self,
+        scope: Scope,
+        id: SupplierId,
+        settings: SupplierSettings,
+    ) -> Result<Supplier, AppError> {
+        let mut supplier = self.get_supplier(scope, id).await?;
+        let mut errors = Vec::new();
+        self.check_supplier_settings(&mut errors, supplier.kind, &settings);
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        supplier.name = settings.name.trim().to_string();
+        supplier.ships_from = settings.ships_from.map(|c| c.to_ascii_uppercase());
+        supplier.processing_days = settings.processing_days;
+        supplier.rating = settings.rating;
+        supplier.processing_deadline_days = settings.processing_deadline_days;
+        supplier.agent_layout = settings.agent_layout;
+        self.backend
+            .update_supplier(supplier.clone())
+            .await
+            .map_err(|err| match err {
+                StoreError::NotFound(_) => AppError::NotFound("supplier"),
+                other => other.into(),
+            })?;
+        self.catalog.forget_store(supplier.store_id);
+        Ok(supplier)
+    }
+
+    fn check_supplier_settings(&self, errors: &mut Vec<FieldError>, kind: SupplierKind, settings: &SupplierSettings) {
+        check_text(errors, "name", &settings.name, 200);
+        if settings.rating > 100 {
+            errors.push(FieldError::new("rating", "must be between 0 and 100"));
+        }
+        if settings.processing_days > 365 {
+            errors.push(FieldError::new("processing_days", "must be at most 365"));
+        }
+        if let Some(country) = &settings.ships_from
+            && !is_country_code(country)
+        {
+            errors.push(FieldError::new(
+                "ships_from",
+                "must be an ISO 3166-1 alpha-2 country code",
+            ));
+        }
+        if settings.processing_deadline_days.is_some_and(|d| d == 0 || d > 365) {
+            errors.push(FieldError::new("processing_deadline_days", "must be between 1 and 365"));
+        }
+        if let Some(spec) = &settings.agent_layout {
+            if kind != SupplierKind::Agent {
+                errors.push(FieldError::new(
+                    "agent_layout",
+                    "only an agent supplier has a spreadsheet layout",
+                ));
+            } else if let Err(reason) = self.check_agent_layout(spec) {
+                errors.push(FieldError::new("agent_layout", reason));
+            }
+        }
     }
 
     // -----------------------------------------------------------------------------------------
@@ -1710,6 +1937,55 @@ fn check_supplier_connection(
     }
 }
 
+/// The rules of an offer's terms, shared by adding and changing one.
+fn check_offer_terms(
+    errors: &mut Vec<FieldError>,
+    supplier_sku: &str,
+    product_url: Option<&str>,
+    unit_cost: Money,
+    shipping: &[ShippingMethod],
+) {
+    check_text(errors, "supplier_sku", supplier_sku, 200);
+    if unit_cost.minor < 0 {
+        errors.push(FieldError::new("unit_cost", "must not be negative"));
+    }
+    if let Some(url) = product_url
+        && !(url.starts_with("https://") || url.starts_with("http://"))
+    {
+        errors.push(FieldError::new("product_url", "must be an http(s) URL"));
+    }
+    for (i, method) in shipping.iter().enumerate() {
+        if method.country != "*" && !is_country_code(&method.country) {
+            errors.push(FieldError::new(
+                format!("shipping[{i}].country"),
+                "must be an ISO 3166-1 alpha-2 code or *",
+            ));
+        }
+        check_text(errors, &format!("shipping[{i}].name"), &method.name, 200);
+        if method.cost.minor < 0 {
+            errors.push(FieldError::new(format!("shipping[{i}].cost"), "must not be negative"));
+        }
+        if method.cost.currency != unit_cost.currency {
+            errors.push(FieldError::new(
+                format!("shipping[{i}].cost.currency"),
+                "must be the unit cost currency",
+            ));
+        }
+        if method.min_days > method.max_days {
+            errors.push(FieldError::new(
+                format!("shipping[{i}].min_days"),
+                "must not exceed max_days",
+            ));
+        }
+    }
+    if shipping.is_empty() {
+        errors.push(FieldError::new(
+            "shipping",
+            "an offer needs at least one shipping method",
+        ));
+    }
+}
+
 fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
     if value.trim().is_empty() {
         errors.push(FieldError::new(field, "must not be empty"));
@@ -1734,19 +2010,11 @@ fn push_address_errors(errors: &mut Vec<FieldError>, prefix: &str, address: &Add
     }
 }
 
+/// The refused fields of a store's settings, under `settings.` (the rules are in
+/// [`crate::store_settings`], shared with the API's reading of a body).
 fn check_settings(errors: &mut Vec<FieldError>, settings: &StoreSettings) {
-    if settings.auto_accept.max_total_minor.is_some_and(|max| max < 0) {
-        errors.push(FieldError::new(
-            "settings.auto_accept.max_total_minor",
-            "must not be negative",
-        ));
-    }
-    let w = settings.routing_weights;
-    if w.margin + w.speed + w.rating + w.on_time == 0 {
-        errors.push(FieldError::new(
-            "settings.routing_weights",
-            "at least one weight must be above zero",
-        ));
+    for error in crate::store_settings::check_store_settings(settings) {
+        errors.push(FieldError::new(format!("settings.{}", error.field), error.reason));
     }
 }
 

@@ -30,6 +30,10 @@ impl Store for PostgresStore {
         self.update_store_connection_record(id, connection).await
     }
 
+    async fn replace_store_token_hash(&self, id: StoreId, token_hash: &str) -> Result<(), StoreError> {
+        self.replace_store_token_hash_record(id, token_hash).await
+    }
+
     async fn delivery_seen(&self, store_id: StoreId, delivery_id: &str) -> Result<bool, StoreError> {
         self.fetch_delivery_seen(store_id, delivery_id).await
     }
@@ -156,6 +160,19 @@ impl Store for PostgresStore {
 
     async fn lane_samples(&self, store_id: StoreId, since: OffsetDateTime) -> Result<Vec<LaneSample>, StoreError> {
         self.fetch_lane_samples(store_id, since).await
+    }
+
+    async fn daily_metrics(
+        &self,
+        store_id: Option<StoreId>,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<dropline_app::metrics::DailyMetrics>, StoreError> {
+        self.fetch_daily_metrics(store_id, from, to).await
+    }
+
+    async fn count_orders_with_open_exceptions(&self, store_id: Option<StoreId>) -> Result<u64, StoreError> {
+        self.fetch_orders_with_open_exceptions(store_id).await
     }
 
     async fn insert_user(&self, user: User) -> Result<(), StoreError> {

@@ -110,6 +110,26 @@ impl crate::PostgresStore {
         Ok(())
     }
 
+    /// Replaces the token hash, in its column and in the doc; nothing else changes.
+    pub(crate) async fn replace_store_token_hash_record(
+        &self,
+        id: StoreId,
+        token_hash: &str,
+    ) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "UPDATE stores SET token_hash = $2, doc = jsonb_set(doc, '{token_hash}', to_jsonb($2::text)) WHERE id = $1",
+        )
+        .bind(id.0)
+        .bind(token_hash)
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("store {id}")));
+        }
+        Ok(())
+    }
+
     pub(crate) async fn fetch_store(&self, id: StoreId) -> Result<Option<StoreRecord>, StoreError> {
         let row = sqlx::query("SELECT doc, connection FROM stores WHERE id = $1")
             .bind(id.0)

@@ -10,7 +10,9 @@
 
 use crate::error::store_error;
 use crate::finish;
-use dropline_app::ports::{ChangeSet, DeliveryRecord, Message, MessageUpdate, NewJob, OrderWrite, StoreError};
+use dropline_app::ports::{
+    ChangeSet, DeliveryRecord, Message, MessageUpdate, NewJob, OrderWrite, StoreError, customer_search_key,
+};
 use dropline_domain::order::Order;
 use dropline_domain::timeline::TimelineEvent;
 use sqlx::postgres::{PgConnection, PgPool};
@@ -197,8 +199,8 @@ async fn insert_order(conn: &mut PgConnection, order: &Order) -> Result<(), Stor
     sqlx::query(
         "INSERT INTO orders \
          (id, store_id, external_id, number, state, payment_state, placed_at, received_at, updated_at, version, \
-          tracking_token, doc) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+          tracking_token, doc, customer_search) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(order.id.0)
     .bind(order.store_id.0)
@@ -212,6 +214,7 @@ async fn insert_order(conn: &mut PgConnection, order: &Order) -> Result<(), Stor
     .bind(version)
     .bind(&order.tracking_token)
     .bind(Json(order))
+    .bind(customer_search_key(order))
     .execute(&mut *conn)
     .await
     .map_err(|err| match store_error(err) {
@@ -232,8 +235,8 @@ async fn update_order(conn: &mut PgConnection, order: &Order) -> Result<(), Stor
     stored.version = order.version.saturating_add(1);
     let result = sqlx::query(
         "UPDATE orders SET store_id = $3, external_id = $4, number = $5, state = $6, payment_state = $7, \
-         placed_at = $8, received_at = $9, updated_at = $10, version = $11, tracking_token = $12, doc = $13 \
-         WHERE id = $1 AND version = $2",
+         placed_at = $8, received_at = $9, updated_at = $10, version = $11, tracking_token = $12, doc = $13, \
+         customer_search = $14 WHERE id = $1 AND version = $2",
     )
     .bind(order.id.0)
     .bind(read_version)
@@ -248,6 +251,7 @@ async fn update_order(conn: &mut PgConnection, order: &Order) -> Result<(), Stor
     .bind(new_version)
     .bind(&order.tracking_token)
     .bind(Json(&stored))
+    .bind(customer_search_key(order))
     .execute(&mut *conn)
     .await
     .map_err(|err| match store_error(err) {
@@ -290,7 +294,8 @@ async fn rewrite_side_rows(conn: &mut PgConnection, order: &Order) -> Result<(),
 async fn insert_side_rows(conn: &mut PgConnection, order: &Order) -> Result<(), StoreError> {
     insert_supplier_orders(conn, order).await?;
     insert_shipments(conn, order).await?;
-    insert_exceptions(conn, order).await
+    insert_exceptions(conn, order).await?;
+    crate::facts::write_facts(conn, order).await
 }
 
 /// Writes the parcel rows of an order, in one statement.

@@ -23,6 +23,7 @@ mod backend;
 mod catalog;
 mod commit;
 mod error;
+mod facts;
 mod jobs;
 mod orders;
 pub mod scratch;
@@ -128,7 +129,10 @@ impl PostgresStore {
         sqlx::migrate!().run(&self.pool).await.map_err(|err| match err {
             sqlx::migrate::MigrateError::Execute(err) => error::store_error(err),
             other => StoreError::Other(format!("migration failed: {other}")),
-        })
+        })?;
+        // The data migrations SQL cannot express, each run until done (see `pending_backfills`).
+        facts::backfill(&self.pool).await?;
+        Ok(())
     }
 
     /// The underlying pool (for administration tools and tests).

@@ -6,6 +6,7 @@ use crate::error::{corrupt, store_error};
 use crate::page_limit;
 use dropline_app::ports::{
     ExceptionEntry, ExceptionFilter, LaneSample, Message, MessageFilter, OrderFilter, ShipmentRef, StoreError,
+    contains_pattern, search_numbers,
 };
 use dropline_domain::ids::{MessageId, OrderId, ShipmentId, StoreId, SupplierId, SupplierOrderId};
 use dropline_domain::order::{ExceptionKind, Order, SuggestedAction};
@@ -99,8 +100,33 @@ impl crate::PostgresStore {
         if let Some(before) = filter.before {
             query.push(" AND o.id < ").push_bind(before.0);
         }
+        if let Some(after) = filter.after {
+            query.push(" AND o.id > ").push_bind(after.0);
+        }
+        if filter.with_exception {
+            query.push(" AND EXISTS (SELECT 1 FROM order_exceptions e WHERE e.order_id = o.id)");
+        }
+        if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            let (bare, hashed, tracking) = search_numbers(search);
+            query
+                .push(" AND (o.number IN (")
+                .push_bind(bare)
+                .push(", ")
+                .push_bind(hashed)
+                .push(") OR o.customer_search LIKE ")
+                .push_bind(contains_pattern(search))
+                .push(" ESCAPE '\\' OR EXISTS (SELECT 1 FROM shipments s WHERE s.order_id = o.id AND s.tracking_number IN (")
+                .push_bind(search.to_string())
+                .push(", ")
+                .push_bind(tracking)
+                .push(")))");
+        }
         query
-            .push(" ORDER BY o.id DESC LIMIT ")
+            .push(if filter.oldest_first {
+                " ORDER BY o.id ASC LIMIT "
+            } else {
+                " ORDER BY o.id DESC LIMIT "
+            })
             .push_bind(page_limit(filter.limit));
         let rows = query.build().fetch_all(&self.pool).await.map_err(store_error)?;
         rows.iter().map(order_from_row).collect()

@@ -98,6 +98,19 @@ pub(crate) fn update_store_connection(conn: &Connection, id: StoreId, connection
     Ok(())
 }
 
+/// Replaces a store's token hash; nothing else of the store changes.
+pub(crate) fn replace_store_token_hash(conn: &Connection, id: StoreId, token_hash: &str) -> Result<(), StoreError> {
+    let changed = conn
+        .prepare_cached("UPDATE stores SET token_hash = ?2 WHERE id = ?1")
+        .store()?
+        .execute(rusqlite::params![id.0, token_hash])
+        .map_err(conflict_as(|| format!("another store has this token (store {id})")))?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(format!("store {id}")));
+    }
+    Ok(())
+}
+
 fn store_exists(conn: &Connection, id: StoreId) -> Result<bool, StoreError> {
     conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM stores WHERE id = ?1)")
         .store()?

@@ -18,6 +18,7 @@
 mod accounts;
 mod catalog;
 mod checkpoint;
+mod facts;
 mod jobs;
 mod migrations;
 mod orders;
@@ -282,6 +283,12 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn replace_store_token_hash(&self, id: StoreId, token_hash: &str) -> Result<(), StoreError> {
+        let token_hash = token_hash.to_string();
+        self.write(move |conn| catalog::replace_store_token_hash(conn, id, &token_hash))
+            .await
+    }
+
     async fn delivery_seen(&self, store_id: StoreId, delivery_id: &str) -> Result<bool, StoreError> {
         let delivery_id = delivery_id.to_string();
         self.read(move |conn| orders::delivery_seen(conn, store_id, &delivery_id))
@@ -450,6 +457,22 @@ impl Store for SqliteStore {
 
     async fn lane_samples(&self, store_id: StoreId, since: OffsetDateTime) -> Result<Vec<LaneSample>, StoreError> {
         self.read(move |conn| orders::lane_samples(conn, store_id, since)).await
+    }
+
+    async fn daily_metrics(
+        &self,
+        store_id: Option<StoreId>,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<dropline_app::metrics::DailyMetrics>, StoreError> {
+        let (from, to) = (micros(from), micros(to));
+        self.read(move |conn| facts::daily_metrics(conn, store_id, from, to))
+            .await
+    }
+
+    async fn count_orders_with_open_exceptions(&self, store_id: Option<StoreId>) -> Result<u64, StoreError> {
+        self.read(move |conn| facts::count_orders_with_open_exceptions(conn, store_id))
+            .await
     }
 
     async fn insert_user(&self, user: User) -> Result<(), StoreError> {

@@ -34,6 +34,16 @@ const MIGRATIONS: &[Migration] = &[
         name: "accounts",
         sql: include_str!("../migrations/0004_accounts.sql"),
     },
+    Migration {
+        version: 5,
+        name: "order_search",
+        sql: include_str!("../migrations/0005_order_search.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "order_facts",
+        sql: include_str!("../migrations/0006_order_facts.sql"),
+    },
 ];
 
 /// Applies the migrations that `conn`'s database lacks and returns their names
@@ -94,5 +104,7 @@ pub(crate) fn run(conn: &mut Connection) -> Result<Vec<String>, StoreError> {
     if !applied.is_empty() {
         tracing::info!(?applied, "SQLite migrations applied");
     }
+    // The data migrations SQL cannot express, each run until done (see `pending_backfills`).
+    crate::facts::backfill(conn)?;
     Ok(applied)
 }

@@ -10,7 +10,7 @@ use crate::sql::{
 };
 use dropline_app::ports::{
     ChangeSet, ExceptionEntry, ExceptionFilter, LaneSample, Message, MessageFilter, MessageState, OrderFilter,
-    OrderWrite, ShipmentRef, StoreError,
+    OrderWrite, ShipmentRef, StoreError, contains_pattern, customer_search_key, search_numbers,
 };
 use dropline_domain::ids::{MessageId, OrderId, ShipmentId, StoreId, SupplierId, SupplierOrderId, TimelineEventId};
 use dropline_domain::order::{ExceptionKind, Order, SuggestedAction};
@@ -38,12 +38,15 @@ pub(crate) struct EncodedOrder {
     /// The version written.
     version: i64,
     customer_email: Option<String>,
+    customer_search: String,
     tracking_token: Option<String>,
     doc: String,
     supplier_orders: Vec<EncodedSupplierOrder>,
     shipments: Vec<EncodedShipment>,
     /// The open exceptions only.
     exceptions: Vec<EncodedException>,
+    /// Its row of `order_facts`.
+    facts: crate::facts::EncodedFacts,
 }
 
 struct EncodedSupplierOrder {
@@ -157,6 +160,7 @@ fn encode_order(write: OrderWrite) -> Result<EncodedOrder, StoreError> {
     }
     let version = version_column(order.version)?;
     let doc = to_json(&order)?;
+    let facts = crate::facts::encode_facts(&order);
     let supplier_orders = order
         .supplier_orders
         .iter()
@@ -198,6 +202,7 @@ fn encode_order(write: OrderWrite) -> Result<EncodedOrder, StoreError> {
             raised_at: micros(exception.raised_at),
         })
         .collect();
+    let customer_search = customer_search_key(&order);
     Ok(EncodedOrder {
         insert,
         id: order.id.0,
@@ -211,12 +216,14 @@ fn encode_order(write: OrderWrite) -> Result<EncodedOrder, StoreError> {
         updated_at: micros(order.updated_at),
         read_version,
         version,
+        customer_search,
         customer_email: order.customer.email,
         tracking_token: order.tracking_token,
         doc,
         supplier_orders,
         shipments,
         exceptions,
+        facts,
     })
 }
 
@@ -317,8 +324,9 @@ fn write_order(conn: &Connection, order: &EncodedOrder) -> Result<(), StoreError
     if order.insert {
         conn.prepare_cached(
             "INSERT INTO orders (id, store_id, external_id, number, state, payment_state, placed_at,
-                                 received_at, updated_at, version, customer_email, tracking_token, doc)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                                 received_at, updated_at, version, customer_email, tracking_token, doc,
+                                 customer_search)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )
         .store()?
         .execute(params![
@@ -335,6 +343,7 @@ fn write_order(conn: &Connection, order: &EncodedOrder) -> Result<(), StoreError
             order.customer_email,
             order.tracking_token,
             order.doc,
+            order.customer_search,
         ])
         .map_err(conflict_as(|| {
             format!(
@@ -344,12 +353,14 @@ fn write_order(conn: &Connection, order: &EncodedOrder) -> Result<(), StoreError
         }))?;
         insert_supplier_orders(conn, order, &order.supplier_orders.iter().collect::<Vec<_>>())?;
         insert_shipments(conn, order, &order.shipments.iter().collect::<Vec<_>>())?;
-        return insert_exceptions(conn, order);
+        insert_exceptions(conn, order)?;
+        return crate::facts::write_facts(conn, &order.facts);
     }
     update_order(conn, order)?;
     sync_supplier_orders(conn, order)?;
     sync_shipments(conn, order)?;
-    sync_exceptions(conn, order)
+    sync_exceptions(conn, order)?;
+    crate::facts::write_facts(conn, &order.facts)
 }
 
 /// Updates a stored order. The stored row is looked at first: a stale version is refused
@@ -383,7 +394,7 @@ fn update_order(conn: &Connection, order: &EncodedOrder) -> Result<(), StoreErro
     // One statement text per combination of changed indexed columns (four), each cached.
     let mut sql = String::from(
         "UPDATE orders SET number = ?1, payment_state = ?2, placed_at = ?3, received_at = ?4, updated_at = ?5, \
-         version = ?6, customer_email = ?7, doc = ?8",
+         version = ?6, customer_email = ?7, doc = ?8, customer_search = ?11",
     );
     let mut values: Vec<&dyn rusqlite::ToSql> = vec![
         &order.number,
@@ -396,6 +407,7 @@ fn update_order(conn: &Connection, order: &EncodedOrder) -> Result<(), StoreErro
         &order.doc,
         &order.id,
         &order.read_version,
+        &order.customer_search,
     ];
     if state != order.state {
         values.push(&order.state);
@@ -890,7 +902,32 @@ fn list_orders_query(filter: &OrderFilter) -> (String, Vec<Value>) {
         sql.push_str(" AND id < ?");
         values.push(uuid_value(before.0));
     }
-    sql.push_str(" ORDER BY id DESC LIMIT ?");
+    if let Some(after) = filter.after {
+        sql.push_str(" AND id > ?");
+        values.push(uuid_value(after.0));
+    }
+    if filter.with_exception {
+        sql.push_str(" AND id IN (SELECT order_id FROM order_exceptions)");
+    }
+    if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let (bare, hashed, tracking) = search_numbers(search);
+        sql.push_str(
+            " AND (number IN (?, ?) OR customer_search LIKE ? ESCAPE '\\' \
+             OR id IN (SELECT order_id FROM shipments WHERE tracking_number IN (?, ?)))",
+        );
+        values.extend([
+            Value::Text(bare),
+            Value::Text(hashed),
+            Value::Text(contains_pattern(search)),
+            Value::Text(search.to_string()),
+            Value::Text(tracking),
+        ]);
+    }
+    sql.push_str(if filter.oldest_first {
+        " ORDER BY id ASC LIMIT ?"
+    } else {
+        " ORDER BY id DESC LIMIT ?"
+    });
     values.push(Value::Integer(listing_limit(filter.limit)));
     (sql, values)
 }

@@ -75,6 +75,8 @@ fn migrations_are_applied_once() {
             "0002_storefront_connections".to_string(),
             "0003_tracking_exceptions_outbox".to_string(),
             "0004_accounts".to_string(),
+            "0005_order_search".to_string(),
+            "0006_order_facts".to_string(),
         ]
     );
     assert_eq!(migrate(&path).expect("second migration"), Vec::<String>::new());
@@ -88,6 +90,8 @@ fn migrations_are_applied_once() {
             (2, "storefront_connections".to_string()),
             (3, "tracking_exceptions_outbox".to_string()),
             (4, "accounts".to_string()),
+            (5, "order_search".to_string()),
+            (6, "order_facts".to_string()),
         ]
     );
 }
@@ -330,7 +334,17 @@ async fn upgrading_from_the_second_schema_backfills_parcels_and_exceptions() {
     }
 
     let store = SqliteStore::open(&path, SqliteOptions::default()).expect("the store opens and upgrades");
-    assert_eq!(applied_migrations(&path).len(), 4);
+    assert_eq!(applied_migrations(&path).len(), 6);
+    // The customer search column is filled from the stored orders.
+    let found = store
+        .list_orders(&dropline_app::ports::OrderFilter {
+            search: Some("LOVELACE".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("a search");
+    assert_eq!(found.iter().map(|o| o.id).collect::<Vec<_>>(), vec![order.id]);
     assert_eq!(store.get_order(order.id).await.expect("read"), Some(order.clone()));
     assert_eq!(
         store.order_by_tracking_token(&token).await.expect("read"),

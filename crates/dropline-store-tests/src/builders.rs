@@ -342,6 +342,13 @@ impl OrderBuilder {
         self
     }
 
+    /// The customer's name and email.
+    pub fn customer(mut self, name: &str, email: Option<&str>) -> Self {
+        self.order.customer.name = name.into();
+        self.order.customer.email = email.map(str::to_string);
+        self
+    }
+
     /// The destination country (ISO 3166-1 alpha-2); supplier orders added after it ship there.
     pub fn ship_to_country(mut self, country_code: &str) -> Self {
         self.order.shipping_address.country_code = country_code.to_string();

@@ -13,6 +13,8 @@
 //! - `update_store` of an unknown store and `update_offer` of an unknown offer are `NotFound`;
 //! - `update_store_connection` of an unknown store is `NotFound`; `update_store` keeps the
 //!   connection;
+//! - `replace_store_token_hash` of an unknown store is `NotFound`; onto another store's hash
+//!   it is `Conflict`;
 //! - a change set refused for any reason records none of its deliveries;
 //! - `import_products` counts a product as updated when its title changed and a variant when
 //!   its SKU, title or price changed (a re-import of the same catalogue counts nothing); a new
@@ -1622,6 +1624,101 @@ pub async fn list_orders_keyset_pagination<B: Backend>(db: Arc<B>) {
     )
     .await;
     assert_eq!(seen, newest_first(accepted_in_s1));
+}
+
+/// The dashboard's filters: open exceptions, a search by number, customer or tracking
+/// number, and oldest-first pages.
+pub async fn list_orders_search_exceptions_and_order<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let other = seed_store(&*db).await.store.id;
+    let supplier = SupplierId::new();
+    let o1 = OrderBuilder::new(store)
+        .number("#5001")
+        .customer("María García", Some("Maria.G@Example.com"))
+        .build();
+    let o2 = OrderBuilder::new(store)
+        .number("#5002")
+        .customer("Bob 100%_Sure", None)
+        .exception(exception(ExceptionKind::ShippingLate, at(100)))
+        .build();
+    let o3 = OrderBuilder::new(store)
+        .number("#5003")
+        .customer("Carol Danvers", Some("carol@example.com"))
+        .shipped(supplier, vec![shipment("YT2412345678901234", Some(at(50)))])
+        .build();
+    let theirs = OrderBuilder::new(other)
+        .number("#5001")
+        .customer("María García", None)
+        .build();
+    for o in [&o1, &o2, &o3, &theirs] {
+        seed_order(&*db, o.clone()).await;
+    }
+    let ids = |v: &[&Order]| v.iter().map(|o| o.id).collect::<Vec<_>>();
+    let find = |search: Option<&str>, with_exception: bool| OrderFilter {
+        store_id: Some(store),
+        search: search.map(str::to_string),
+        with_exception,
+        limit: 100,
+        ..OrderFilter::default()
+    };
+    let cases: Vec<(OrderFilter, Vec<OrderId>)> = vec![
+        (find(None, true), ids(&[&o2])),
+        (find(Some("#5001"), false), ids(&[&o1])),
+        (find(Some("5001"), false), ids(&[&o1])),
+        (find(Some(" 5003 "), false), ids(&[&o3])),
+        (find(Some("garcía"), false), ids(&[&o1])),
+        (find(Some("MARIA.G@EXAMPLE"), false), ids(&[&o1])),
+        (find(Some("example.com"), false), ids(&[&o3, &o1])),
+        // LIKE's wildcards match only themselves.
+        (find(Some("100%_"), false), ids(&[&o2])),
+        (find(Some("%"), false), ids(&[&o2])),
+        (find(Some("_"), false), ids(&[&o2])),
+        (find(Some("yt2412345678901234"), false), ids(&[&o3])),
+        (find(Some("YT24 1234 5678 9012 34"), false), ids(&[&o3])),
+        (find(Some("YT2412345"), false), vec![]),
+        (find(Some("nobody"), false), vec![]),
+        (find(Some("carol"), true), vec![]),
+        (find(Some("   "), false), ids(&[&o3, &o2, &o1])),
+        (
+            OrderFilter {
+                search: Some("María".into()),
+                limit: 100,
+                ..OrderFilter::default()
+            },
+            ids(&[&theirs, &o1]),
+        ),
+        (
+            OrderFilter {
+                store_id: Some(store),
+                oldest_first: true,
+                limit: 100,
+                ..OrderFilter::default()
+            },
+            ids(&[&o1, &o2, &o3]),
+        ),
+        (
+            OrderFilter {
+                store_id: Some(store),
+                oldest_first: true,
+                after: Some(o1.id),
+                limit: 1,
+                ..OrderFilter::default()
+            },
+            ids(&[&o2]),
+        ),
+    ];
+    for (filter, expected) in cases {
+        let found: Vec<OrderId> = db.list_orders(&filter).await.unwrap().iter().map(|o| o.id).collect();
+        assert_eq!(found, expected, "{filter:?}");
+    }
+
+    // The search follows the order: a renamed customer is found by the new name only.
+    let mut renamed = db.get_order(o3.id).await.unwrap().unwrap();
+    renamed.customer.name = "Carol Marvel".into();
+    db.commit(update_change_set(&renamed)).await.unwrap();
+    let found = db.list_orders(&find(Some("marvel"), false)).await.unwrap();
+    assert_eq!(found.iter().map(|o| o.id).collect::<Vec<_>>(), ids(&[&o3]));
+    assert!(db.list_orders(&find(Some("danvers"), false)).await.unwrap().is_empty());
 }
 
 /// Orders are counted per state, for one store or all.
@@ -3286,4 +3383,291 @@ pub async fn jobs_count_pending<B: Backend>(db: Arc<B>) {
     assert_eq!(db.count_pending_jobs().await.unwrap(), 2);
     db.retry_job(jobs[2].id, "later", at(50)).await.unwrap();
     assert_eq!(db.count_pending_jobs().await.unwrap(), 2);
+}
+
+/// `replace_store_token_hash` moves the store to the new hash alone (the old one finds
+/// nothing, name, settings and connection stay); an unknown store is `NotFound`, another
+/// store's hash is `Conflict` and changes nothing.
+pub async fn stores_replace_token_hash<B: Backend>(db: Arc<B>) {
+    let record = seed_store(&*db).await;
+    let other = seed_store(&*db).await;
+    db.replace_store_token_hash(record.store.id, "a-new-token-hash")
+        .await
+        .unwrap();
+    let mut expected = record.clone();
+    expected.token_hash = "a-new-token-hash".into();
+    assert_eq!(db.get_store(record.store.id).await.unwrap(), Some(expected.clone()));
+    assert_eq!(
+        db.store_by_token_hash("a-new-token-hash").await.unwrap(),
+        Some(expected.clone())
+    );
+    assert_eq!(db.store_by_token_hash(&record.token_hash).await.unwrap(), None);
+
+    assert_not_found(db.replace_store_token_hash(StoreId::new(), "unused-hash").await);
+    assert_eq!(db.store_by_token_hash("unused-hash").await.unwrap(), None);
+    assert_conflict(db.replace_store_token_hash(record.store.id, &other.token_hash).await);
+    assert_eq!(db.get_store(record.store.id).await.unwrap(), Some(expected));
+    assert_eq!(db.store_by_token_hash(&other.token_hash).await.unwrap(), Some(other));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Order facts: the dashboard's metrics over time
+// ---------------------------------------------------------------------------------------------
+
+/// A day's sums with every count but the orders at zero.
+fn metrics_of(day: time::Date, currency: &str, orders: u64) -> dropline_app::metrics::DailyMetrics {
+    dropline_app::metrics::DailyMetrics {
+        day,
+        currency: dropline_domain::money::Currency::parse(currency).unwrap(),
+        orders,
+        processed: 0,
+        processing_seconds: 0,
+        delivered: 0,
+        shipping_seconds: 0,
+        refunded: 0,
+        disputed: 0,
+        fulfillment_cost_minor: 0,
+        fulfillment_costed: 0,
+    }
+}
+
+/// The first request to a supplier sent `after` the order's receipt.
+fn placed_with_supplier(order: &mut Order, supplier_id: SupplierId, after: Duration) {
+    let mut supplier_order = supplier_order_for(order, supplier_id);
+    supplier_order.placement.submitted_at = Some(order.received_at + after);
+    order.supplier_orders.push(supplier_order);
+}
+
+/// The facts of every order are summed per UTC day of placement and currency (by day, then
+/// currency), for one store or for all, over `[from, to)`; a day without orders has no row.
+pub async fn daily_metrics_sum_order_facts_per_day<B: Backend>(db: Arc<B>) {
+    use dropline_domain::money::{Currency, Money};
+    use dropline_domain::state::PaymentState;
+    use time::macros::date;
+    const DAY: i64 = 86_400;
+    let store = seed_store(&*db).await.store.id;
+    let other = seed_store(&*db).await.store.id;
+    let supplier = SupplierId::new();
+
+    // 2026-01-01: placed at the very start of the range, placed with the supplier 2 h after
+    // receipt, charged 14.50, shipped at 05:00 and delivered 3 days later.
+    let mut delivered = OrderBuilder::new(store)
+        .placed_at(at(0))
+        .state(OrderState::Delivered)
+        .build();
+    placed_with_supplier(&mut delivered, supplier, HOUR * 2);
+    delivered.supplier_orders[0].actual_cost = Some(usd_minor(1450));
+    delivered.supplier_orders[0].shipments = vec![delivered_shipment(
+        &tracking_number(),
+        Some(at(5 * 3600)),
+        at(5 * 3600 + 3 * DAY),
+    )];
+    // Refunded in full, never placed; placed at the day's last second.
+    let mut refunded = OrderBuilder::new(store).placed_at(at(DAY - 1)).build();
+    refunded.payment = PaymentState::Refunded;
+    // Refunded in part, placed with the supplier 4 h after receipt (expected cost 15.00),
+    // its parcel still moving.
+    let mut moving = OrderBuilder::new(store)
+        .placed_at(at(12 * 3600))
+        .state(OrderState::Shipped)
+        .build();
+    moving.payment = PaymentState::PartiallyRefunded;
+    placed_with_supplier(&mut moving, supplier, HOUR * 4);
+    moving.supplier_orders[0].shipments = vec![shipment(&tracking_number(), Some(at(DAY)))];
+    // In euros, with a supplier order in euros.
+    let eur = Currency::parse("EUR").unwrap();
+    let mut in_euros = OrderBuilder::new(store).placed_at(at(6 * 3600)).build();
+    in_euros.currency = eur;
+    in_euros.subtotal = Money::new(4500, eur);
+    in_euros.shipping_total = Money::new(500, eur);
+    in_euros.total = Money::new(5000, eur);
+    placed_with_supplier(&mut in_euros, supplier, HOUR);
+    in_euros.supplier_orders[0].expected_cost = Money::new(900, eur);
+    // 2026-01-03: one order, nothing done yet. Outside the range: just before and at its end.
+    let third_day = OrderBuilder::new(store).placed_at(at(2 * DAY + 10 * 3600)).build();
+    let before = OrderBuilder::new(store).placed_at(at(-1)).build();
+    let at_the_end = OrderBuilder::new(store).placed_at(at(3 * DAY)).build();
+    // Another store's order on the first day.
+    let theirs = OrderBuilder::new(other).placed_at(at(3600)).build();
+    for order in [
+        &delivered,
+        &refunded,
+        &moving,
+        &in_euros,
+        &third_day,
+        &before,
+        &at_the_end,
+        &theirs,
+    ] {
+        seed_order(&*db, order.clone()).await;
+    }
+
+    let first = date!(2026 - 01 - 01);
+    let euros = dropline_app::metrics::DailyMetrics {
+        processed: 1,
+        processing_seconds: 3600,
+        fulfillment_cost_minor: 900,
+        fulfillment_costed: 1,
+        ..metrics_of(first, "EUR", 1)
+    };
+    let dollars = dropline_app::metrics::DailyMetrics {
+        processed: 2,
+        processing_seconds: 2 * 3600 + 4 * 3600,
+        delivered: 1,
+        shipping_seconds: 3 * DAY,
+        refunded: 2,
+        fulfillment_cost_minor: 1450 + 1500,
+        fulfillment_costed: 2,
+        ..metrics_of(first, "USD", 3)
+    };
+    let third = metrics_of(date!(2026 - 01 - 03), "USD", 1);
+    assert_eq!(
+        db.daily_metrics(Some(store), at(0), at(3 * DAY)).await.unwrap(),
+        vec![euros.clone(), dollars.clone(), third.clone()]
+    );
+    assert_eq!(
+        db.daily_metrics(None, at(0), at(3 * DAY)).await.unwrap(),
+        vec![
+            euros,
+            dropline_app::metrics::DailyMetrics { orders: 4, ..dollars },
+            third
+        ]
+    );
+    assert_eq!(
+        db.daily_metrics(Some(other), at(0), at(3 * DAY)).await.unwrap(),
+        vec![metrics_of(first, "USD", 1)]
+    );
+    // A day with nothing, and the day before the range.
+    assert_eq!(
+        db.daily_metrics(Some(store), at(DAY), at(2 * DAY)).await.unwrap(),
+        vec![]
+    );
+    assert_eq!(
+        db.daily_metrics(Some(store), at(-DAY), at(0)).await.unwrap(),
+        vec![metrics_of(date!(2025 - 12 - 31), "USD", 1)]
+    );
+}
+
+/// An order's facts follow its writes: placed with a supplier, delivered, refunded, moved to
+/// another day; a refused write (stale or duplicate) changes none of them.
+pub async fn daily_metrics_follow_order_updates<B: Backend>(db: Arc<B>) {
+    use dropline_domain::state::PaymentState;
+    use time::macros::date;
+    const DAY: i64 = 86_400;
+    let store = seed_store(&*db).await.store.id;
+    let (first, second) = (date!(2026 - 01 - 01), date!(2026 - 01 - 02));
+    let metrics = || db.daily_metrics(Some(store), at(0), at(3 * DAY));
+    let order = seed_order(&*db, OrderBuilder::new(store).placed_at(at(10 * 3600)).build()).await;
+    assert_eq!(metrics().await.unwrap(), vec![metrics_of(first, "USD", 1)]);
+
+    // Placed with a supplier an hour after receipt, at a charged 10.00.
+    let mut placed = order.clone();
+    placed.state = OrderState::InFulfillment;
+    placed_with_supplier(&mut placed, SupplierId::new(), HOUR);
+    placed.supplier_orders[0].actual_cost = Some(usd_minor(1000));
+    db.commit(update_change_set(&placed)).await.unwrap();
+    placed.version += 1;
+    let processed = dropline_app::metrics::DailyMetrics {
+        processed: 1,
+        processing_seconds: 3600,
+        fulfillment_cost_minor: 1000,
+        fulfillment_costed: 1,
+        ..metrics_of(first, "USD", 1)
+    };
+    assert_eq!(metrics().await.unwrap(), vec![processed.clone()]);
+
+    // Shipped on day two, delivered two days later, then refunded.
+    let mut done = placed.clone();
+    done.state = OrderState::Delivered;
+    done.payment = PaymentState::Refunded;
+    done.supplier_orders[0].shipments = vec![delivered_shipment(&tracking_number(), Some(at(DAY)), at(3 * DAY))];
+    db.commit(update_change_set(&done)).await.unwrap();
+    done.version += 1;
+    let delivered = dropline_app::metrics::DailyMetrics {
+        delivered: 1,
+        shipping_seconds: 2 * DAY,
+        refunded: 1,
+        ..processed.clone()
+    };
+    assert_eq!(metrics().await.unwrap(), vec![delivered.clone()]);
+
+    // A stale write (of the version before) is refused and changes no fact.
+    let mut stale = placed.clone();
+    stale.payment = PaymentState::Paid;
+    stale.supplier_orders.clear();
+    assert_conflict(db.commit(update_change_set(&stale)).await);
+    assert_eq!(metrics().await.unwrap(), vec![delivered.clone()]);
+
+    // A refused insert (the external id is taken) leaves no facts behind.
+    let duplicate = OrderBuilder::new(store)
+        .external_id(&order.external_id)
+        .placed_at(at(11 * 3600))
+        .build();
+    assert_conflict(db.commit(insert_change_set(&duplicate)).await);
+    assert_eq!(metrics().await.unwrap(), vec![delivered.clone()]);
+
+    // The storefront corrects the placing time: the order moves to the next day, the first
+    // day is left with nothing.
+    let mut moved = done.clone();
+    moved.placed_at = at(DAY + 60);
+    db.commit(update_change_set(&moved)).await.unwrap();
+    assert_eq!(
+        metrics().await.unwrap(),
+        vec![dropline_app::metrics::DailyMetrics {
+            day: second,
+            ..delivered
+        }]
+    );
+    assert_eq!(db.daily_metrics(Some(store), at(0), at(DAY)).await.unwrap(), vec![]);
+}
+
+/// Orders with at least one open exception are counted once each, per store or for all;
+/// resolved exceptions do not count, and the count follows order writes.
+pub async fn orders_with_open_exceptions_are_counted<B: Backend>(db: Arc<B>) {
+    let s1 = seed_store(&*db).await.store.id;
+    let s2 = seed_store(&*db).await.store.id;
+    assert_eq!(db.count_orders_with_open_exceptions(None).await.unwrap(), 0);
+    let mut resolved = exception(ExceptionKind::NoFirstScan, at(30));
+    resolved.resolved_at = Some(at(40));
+    let two_open = seed_order(
+        &*db,
+        OrderBuilder::new(s1)
+            .exception(exception(ExceptionKind::ShippingLate, at(10)))
+            .exception(exception(ExceptionKind::StuckInCustoms, at(20)))
+            .build(),
+    )
+    .await;
+    seed_order(&*db, OrderBuilder::new(s1).exception(resolved).build()).await;
+    seed_order(
+        &*db,
+        OrderBuilder::new(s1)
+            .exception(exception(ExceptionKind::DeliveryProblem, at(10)))
+            .build(),
+    )
+    .await;
+    seed_order(&*db, OrderBuilder::new(s1).build()).await;
+    seed_order(
+        &*db,
+        OrderBuilder::new(s2)
+            .exception(exception(ExceptionKind::ShippingLate, at(10)))
+            .build(),
+    )
+    .await;
+    assert_eq!(db.count_orders_with_open_exceptions(Some(s1)).await.unwrap(), 2);
+    assert_eq!(db.count_orders_with_open_exceptions(Some(s2)).await.unwrap(), 1);
+    assert_eq!(db.count_orders_with_open_exceptions(None).await.unwrap(), 3);
+    assert_eq!(
+        db.count_orders_with_open_exceptions(Some(StoreId::new()))
+            .await
+            .unwrap(),
+        0
+    );
+
+    let mut cleared = two_open.clone();
+    for exception in &mut cleared.exceptions {
+        exception.resolved_at = Some(at(50));
+    }
+    db.commit(update_change_set(&cleared)).await.unwrap();
+    assert_eq!(db.count_orders_with_open_exceptions(Some(s1)).await.unwrap(), 1);
+    assert_eq!(db.count_orders_with_open_exceptions(None).await.unwrap(), 2);
 }

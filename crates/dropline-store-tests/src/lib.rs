@@ -106,6 +106,7 @@ macro_rules! conformance_tests {
             stores_list,
             stores_connection_round_trip_and_update,
             stores_update_connection_of_unknown_store_is_not_found,
+            stores_replace_token_hash,
             suppliers_insert_get_and_list,
             products_insert_get_and_list,
             products_duplicate_sku_in_store_conflicts,
@@ -130,6 +131,7 @@ macro_rules! conformance_tests {
             order_of_supplier_order_follows_the_aggregate,
             list_orders_filters,
             list_orders_keyset_pagination,
+            list_orders_search_exceptions_and_order,
             count_orders_by_state,
             messages_listing,
             messages_with_a_taken_dedupe_key_are_skipped,
@@ -155,6 +157,9 @@ macro_rules! conformance_tests {
             jobs_bury_removes_from_claiming,
             jobs_unknown_id_is_not_found,
             jobs_count_pending,
+            daily_metrics_sum_order_facts_per_day,
+            daily_metrics_follow_order_updates,
+            orders_with_open_exceptions_are_counted,
         );
         $crate::__conformance_cases!(
             accounts: $factory;

@@ -570,6 +570,7 @@ pub async fn list_orders(
         placed_to,
         before,
         limit: fetch,
+        ..OrderFilter::default()
     };
     let mut orders = state.app.list_orders(scope, filter).await?;
     let more = orders.len() > limit as usize || (limit == 500 && orders.len() == 500);

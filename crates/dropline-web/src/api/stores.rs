@@ -10,6 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use dropline_app::ports::StoreRecord;
+use dropline_app::store_settings as rules;
 use dropline_app::{NewStore, Scope};
 use dropline_domain::address::Address;
 use dropline_domain::catalog::{
@@ -192,20 +193,19 @@ impl ReadJson for SettingsRequest {
         let exception_automation = input.field("exception_automation").optional_of(problems);
         // The paths of the input name the fields (`settings.…` inside `POST /stores`).
         if let Some(Some(bp)) = tolerance
-            && bp > 10_000
+            && let Some(reason) = rules::basis_points_problem(bp)
         {
-            let field = input.field("supplier_price_tolerance_bp").path();
-            problems.push(field, "must be at most 10000 (100 %)");
+            problems.push(input.field("supplier_price_tolerance_bp").path(), reason);
         }
         if let Some(Some(bp)) = margin_floor
-            && bp > 10_000
+            && let Some(reason) = rules::basis_points_problem(bp)
         {
-            problems.push(input.field("margin_floor_bp").path(), "must be at most 10000 (100 %)");
+            problems.push(input.field("margin_floor_bp").path(), reason);
         }
         if let Some(Some(note)) = &supplier_note
-            && note.chars().count() > 500
+            && let Some(reason) = rules::supplier_note_problem(note)
         {
-            problems.push(input.field("supplier_note").path(), "must be at most 500 characters");
+            problems.push(input.field("supplier_note").path(), reason);
         }
         Some(Self {
             auto_accept: auto_accept?,
@@ -411,169 +411,59 @@ impl ReadJson for ExceptionAutomationRequest {
     }
 }
 
-/// The longest clock limit, in hours: a year.
-const MAX_CLOCK_HOURS: u32 = 365 * 24;
-
-/// The longest URL taken.
-const MAX_URL_CHARS: usize = 2048;
-
 /// Records `reason` against `input` and gives up on it.
 fn refuse<T>(input: &Input<'_>, problems: &mut Problems, reason: impl Into<String>) -> Option<T> {
     problems.push(input.path(), reason);
     None
 }
 
-/// A clock limit: whole hours from 1 to [`MAX_CLOCK_HOURS`].
+/// `value` when `problem` (one of the shared rules of [`rules`]) is `None`; otherwise its
+/// reason is recorded against `input`.
+fn ruled<T>(input: &Input<'_>, problems: &mut Problems, value: T, problem: Option<&'static str>) -> Option<T> {
+    match problem {
+        None => Some(value),
+        Some(reason) => refuse(input, problems, reason),
+    }
+}
+
+/// A clock limit: whole hours from 1 to a year.
 fn hours(input: &Input<'_>, problems: &mut Problems) -> Option<u32> {
     let hours = input.count(problems)?;
-    if (1..=MAX_CLOCK_HOURS).contains(&hours) {
-        Some(hours)
-    } else {
-        refuse(
-            input,
-            problems,
-            format!("must be from 1 to {MAX_CLOCK_HOURS} hours (a year)"),
-        )
-    }
+    ruled(input, problems, hours, rules::clock_hours_problem(hours))
 }
 
 /// An hour of the day, 0 to 23.
 fn hour_of_day(input: &Input<'_>, problems: &mut Problems) -> Option<u8> {
-    match u8::try_from(input.count(problems)?) {
-        Ok(hour @ 0..=23) => Some(hour),
-        _ => refuse(input, problems, "must be an hour from 0 to 23"),
-    }
+    let hour = input.count(problems)?;
+    let hour = ruled(input, problems, hour, rules::digest_hour_problem(hour))?;
+    u8::try_from(hour).ok()
 }
 
-/// The brand's display name, trimmed: not blank, at most 100 characters, no control
-/// characters (it goes into the From header).
+/// The brand's display name, trimmed.
 fn display_name(input: &Input<'_>, problems: &mut Problems) -> Option<String> {
     let text = input.text(problems)?;
     let name = text.trim();
-    if name.is_empty() {
-        refuse(
-            input,
-            problems,
-            "must not be blank (leave it out to use the store's name)",
-        )
-    } else if name.chars().count() > 100 {
-        refuse(input, problems, "must be at most 100 characters")
-    } else if name.chars().any(char::is_control) {
-        refuse(
-            input,
-            problems,
-            "must not contain control characters (line breaks, tabs)",
-        )
-    } else {
-        Some(name.to_string())
-    }
+    ruled(input, problems, name.to_string(), rules::display_name_problem(name))
 }
 
-/// An email address that passes [`email_problem`].
+/// An email address.
 fn email(input: &Input<'_>, problems: &mut Problems) -> Option<String> {
     let text = input.text(problems)?;
-    match email_problem(&text) {
-        None => Some(text),
-        Some(reason) => refuse(input, problems, reason),
-    }
+    let problem = rules::email_problem(&text);
+    ruled(input, problems, text, problem)
 }
 
-/// A URL that passes [`url_problem`].
+/// A public URL.
 fn web_url(input: &Input<'_>, problems: &mut Problems) -> Option<String> {
     let text = input.text(problems)?;
-    match url_problem(&text) {
-        None => Some(text),
-        Some(reason) => refuse(input, problems, reason),
-    }
+    let problem = rules::url_problem(&text);
+    ruled(input, problems, text, problem)
 }
 
-/// Why `text` is not taken as an email address, by a deliberately simple check (not the
-/// whole RFC 5322 grammar): at most 254 characters; no whitespace, control characters or any
-/// of `<>()[]\,;:"` (so no display names, quoted local parts or lists that would change
-/// what a mail header means); exactly one `@`; a local part of 1 to 64 characters; a
-/// domain of at least two dot-separated, non-empty labels. `None` when it is taken.
-pub(crate) fn email_problem(text: &str) -> Option<&'static str> {
-    const EXAMPLE: &str = "must be an email address such as orders@shop.example";
-    if text.chars().count() > 254 {
-        return Some("must be at most 254 characters");
-    }
-    if text
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || "<>()[]\\,;:\"".contains(c))
-    {
-        return Some("must be a bare email address, without spaces, control characters or any of <>()[]\\,;:\"");
-    }
-    let Some((local, domain)) = text.split_once('@') else {
-        return Some(EXAMPLE);
-    };
-    if domain.contains('@') {
-        return Some("must contain exactly one @");
-    }
-    if local.is_empty() || local.chars().count() > 64 {
-        return Some("must have 1 to 64 characters before the @");
-    }
-    let labels: Vec<&str> = domain.split('.').collect();
-    if labels.len() < 2 || labels.iter().any(|label| label.is_empty()) {
-        return Some("must have a domain with a dot after the @, such as shop.example");
-    }
-    None
-}
-
-/// Why `text` is not taken as a public URL: it must be an absolute `https://` URL with a host
-/// (`http://` only for `localhost` and `127.0.0.1`, for local testing), without user name or
-/// password, whitespace or control characters, at most 2048 characters. `None` when taken.
-pub(crate) fn url_problem(text: &str) -> Option<&'static str> {
-    const ABSOLUTE: &str = "must be an absolute https:// URL such as https://shop.example/logo.png";
-    if text.chars().count() > MAX_URL_CHARS {
-        return Some("must be at most 2048 characters");
-    }
-    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Some("must not contain spaces or control characters");
-    }
-    let Some((scheme, rest)) = text.split_once("://") else {
-        return Some(ABSOLUTE);
-    };
-    let secure = scheme.eq_ignore_ascii_case("https");
-    if !secure && !scheme.eq_ignore_ascii_case("http") {
-        return Some(ABSOLUTE);
-    }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if authority.contains('@') {
-        return Some("must not contain a user name or password");
-    }
-    const HOST: &str = "must have a valid host, such as shop.example";
-    // The host and the port after it; `[…]` holds an IPv6 address, with colons.
-    let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
-        let Some((ip, after)) = bracketed.split_once(']') else {
-            return Some(HOST);
-        };
-        if ip.is_empty() || !ip.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') {
-            return Some(HOST);
-        }
-        let port = match after.strip_prefix(':') {
-            Some(port) => port,
-            None if after.is_empty() => "",
-            None => return Some(HOST),
-        };
-        (&authority[..ip.len() + 2], port)
-    } else {
-        let (host, port) = authority.split_once(':').unwrap_or((authority, ""));
-        let labels_ok = host.split('.').all(|label| !label.is_empty());
-        if !labels_ok || !host.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.') {
-            return Some(HOST);
-        }
-        (host, port)
-    };
-    let port_ok =
-        port.is_empty() || (port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok_and(|p| p > 0));
-    if !port_ok {
-        return Some("must have a port from 1 to 65535 after the host");
-    }
-    let loopback = host.eq_ignore_ascii_case("localhost") || host == "127.0.0.1";
-    if !(secure || loopback) {
-        return Some("must be an https:// URL (http:// only for localhost and 127.0.0.1)");
-    }
-    None
+/// A weight of the `weighted` routing policy.
+fn routing_weight(input: &Input<'_>, problems: &mut Problems) -> Option<u32> {
+    let weight = input.count(problems)?;
+    ruled(input, problems, weight, rules::routing_weight_problem(weight))
 }
 
 /// When the store accepts orders by itself; every condition set must hold.
@@ -619,10 +509,10 @@ pub struct RoutingWeightsJson {
 
 impl ReadJson for RoutingWeightsJson {
     fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
-        let margin = input.field("margin").required(problems, Input::count);
-        let speed = input.field("speed").required(problems, Input::count);
-        let rating = input.field("rating").required(problems, Input::count);
-        let on_time = input.field("on_time").required(problems, Input::count);
+        let margin = input.field("margin").required(problems, routing_weight);
+        let speed = input.field("speed").required(problems, routing_weight);
+        let rating = input.field("rating").required(problems, routing_weight);
+        let on_time = input.field("on_time").required(problems, routing_weight);
         Some(Self {
             margin: margin?,
             speed: speed?,

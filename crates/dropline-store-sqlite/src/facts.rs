@@ -1,0 +1,313 @@
+//! The `order_facts` side table: the [`OrderFacts`] of every order, written with each order
+//! write (in its savepoint), summed per UTC day for the dashboard's charts; and the backfill
+//! of the orders stored before the table existed.
+
+use crate::sql::{SqlResult, collect, column, from_json, micros, parse_name};
+use dropline_app::metrics::{DailyMetrics, OrderFacts};
+use dropline_app::ports::StoreError;
+use dropline_domain::ids::StoreId;
+use dropline_domain::money::Currency;
+use dropline_domain::order::Order;
+use rusqlite::types::Value;
+use rusqlite::{Connection, Row, TransactionBehavior, params};
+use time::Date;
+use uuid::Uuid;
+
+/// A row of `order_facts`, ready for SQL.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct EncodedFacts {
+    order_id: Uuid,
+    store_id: Uuid,
+    placed_at: i64,
+    currency: &'static str,
+    total_minor: i64,
+    processing_seconds: Option<i64>,
+    first_shipped_at: Option<i64>,
+    delivered_at: Option<i64>,
+    shipping_seconds: Option<i64>,
+    fulfillment_cost_minor: Option<i64>,
+    refunded: bool,
+    disputed_at: Option<i64>,
+}
+
+/// The facts of an order, as stored.
+pub(crate) fn encode_facts(order: &Order) -> EncodedFacts {
+    let facts = OrderFacts::of(order);
+    EncodedFacts {
+        order_id: facts.order_id.0,
+        store_id: facts.store_id.0,
+        placed_at: micros(facts.placed_at),
+        currency: facts.currency.code(),
+        total_minor: facts.total_minor,
+        processing_seconds: facts.processing_seconds,
+        first_shipped_at: facts.first_shipped_at.map(micros),
+        delivered_at: facts.delivered_at.map(micros),
+        shipping_seconds: facts.shipping_seconds,
+        fulfillment_cost_minor: facts.fulfillment_cost_minor,
+        refunded: facts.refunded,
+        disputed_at: facts.disputed_at.map(micros),
+    }
+}
+
+/// Writes an order's facts: inserted, or updated when they changed (an unchanged row is not
+/// written again, so most order writes leave its pages alone).
+pub(crate) fn write_facts(conn: &Connection, facts: &EncodedFacts) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO order_facts (order_id, store_id, placed_at, currency, total_minor, processing_seconds,
+                                  first_shipped_at, delivered_at, shipping_seconds, fulfillment_cost_minor,
+                                  refunded, disputed_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+         ON CONFLICT (order_id) DO UPDATE SET
+             store_id = excluded.store_id, placed_at = excluded.placed_at, currency = excluded.currency,
+             total_minor = excluded.total_minor, processing_seconds = excluded.processing_seconds,
+             first_shipped_at = excluded.first_shipped_at, delivered_at = excluded.delivered_at,
+             shipping_seconds = excluded.shipping_seconds, fulfillment_cost_minor = excluded.fulfillment_cost_minor,
+             refunded = excluded.refunded, disputed_at = excluded.disputed_at
+         WHERE order_facts.store_id IS NOT excluded.store_id OR order_facts.placed_at IS NOT excluded.placed_at
+             OR order_facts.currency IS NOT excluded.currency OR order_facts.total_minor IS NOT excluded.total_minor
+             OR order_facts.processing_seconds IS NOT excluded.processing_seconds
+             OR order_facts.first_shipped_at IS NOT excluded.first_shipped_at
+             OR order_facts.delivered_at IS NOT excluded.delivered_at
+             OR order_facts.shipping_seconds IS NOT excluded.shipping_seconds
+             OR order_facts.fulfillment_cost_minor IS NOT excluded.fulfillment_cost_minor
+             OR order_facts.refunded IS NOT excluded.refunded OR order_facts.disputed_at IS NOT excluded.disputed_at",
+    )
+    .store()?
+    .execute(params![
+        facts.order_id,
+        facts.store_id,
+        facts.placed_at,
+        facts.currency,
+        facts.total_minor,
+        facts.processing_seconds,
+        facts.first_shipped_at,
+        facts.delivered_at,
+        facts.shipping_seconds,
+        facts.fulfillment_cost_minor,
+        facts.refunded,
+        facts.disputed_at,
+    ])
+    .store()?;
+    Ok(())
+}
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// The Julian day number of 1970-01-01: day numbers since the epoch become dates with it.
+const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
+
+/// The sums per UTC day (floored, also before 1970) and currency, over one index range.
+fn daily_metrics_query(store_id: Option<StoreId>, from: i64, to: i64) -> (String, Vec<Value>) {
+    let mut sql = format!(
+        "SELECT (placed_at - ((placed_at % {MICROS_PER_DAY}) + {MICROS_PER_DAY}) % {MICROS_PER_DAY}) / {MICROS_PER_DAY}
+                    AS day,
+                currency, count(*), count(processing_seconds), coalesce(sum(processing_seconds), 0),
+                count(shipping_seconds), coalesce(sum(shipping_seconds), 0), sum(refunded), count(disputed_at),
+                coalesce(sum(fulfillment_cost_minor), 0), count(fulfillment_cost_minor)
+         FROM order_facts WHERE"
+    );
+    let mut values = Vec::with_capacity(3);
+    if let Some(store_id) = store_id {
+        sql.push_str(" store_id = ? AND");
+        values.push(Value::Blob(store_id.0.as_bytes().to_vec()));
+    }
+    sql.push_str(" placed_at >= ? AND placed_at < ? GROUP BY day, currency ORDER BY day, currency");
+    values.push(Value::Integer(from));
+    values.push(Value::Integer(to));
+    (sql, values)
+}
+
+fn count(row: &Row<'_>, index: usize) -> Result<u64, StoreError> {
+    let value: i64 = column(row, index)?;
+    u64::try_from(value).map_err(|_| StoreError::Other(format!("a stored count is negative ({value})")))
+}
+
+/// Orders placed in `[from, to)` (UTC unix microseconds), summed per day and currency.
+pub(crate) fn daily_metrics(
+    conn: &Connection,
+    store_id: Option<StoreId>,
+    from: i64,
+    to: i64,
+) -> Result<Vec<DailyMetrics>, StoreError> {
+    let (sql, values) = daily_metrics_query(store_id, from, to);
+    let mut statement = conn.prepare_cached(&sql).store()?;
+    collect(&mut statement, rusqlite::params_from_iter(values), |row| {
+        let day: i64 = column(row, 0)?;
+        let day = i32::try_from(day + UNIX_EPOCH_JULIAN_DAY)
+            .ok()
+            .and_then(|julian| Date::from_julian_day(julian).ok())
+            .ok_or_else(|| StoreError::Other(format!("stored day {day} is out of range")))?;
+        Ok(DailyMetrics {
+            day,
+            currency: parse_name(
+                &column::<String>(row, 1)?,
+                |code| Currency::parse(code).ok(),
+                "currency",
+            )?,
+            orders: count(row, 2)?,
+            processed: count(row, 3)?,
+            processing_seconds: column(row, 4)?,
+            delivered: count(row, 5)?,
+            shipping_seconds: column(row, 6)?,
+            refunded: count(row, 7)?,
+            disputed: count(row, 8)?,
+            fulfillment_cost_minor: column(row, 9)?,
+            fulfillment_costed: count(row, 10)?,
+        })
+    })
+}
+
+const ORDERS_WITH_EXCEPTIONS_SQL: &str = "SELECT count(DISTINCT order_id) FROM order_exceptions";
+const STORE_ORDERS_WITH_EXCEPTIONS_SQL: &str =
+    "SELECT count(DISTINCT order_id) FROM order_exceptions WHERE store_id = ?1";
+
+/// Orders with at least one open exception (one row per open exception in `order_exceptions`).
+pub(crate) fn count_orders_with_open_exceptions(
+    conn: &Connection,
+    store_id: Option<StoreId>,
+) -> Result<u64, StoreError> {
+    let counted: i64 = match store_id {
+        Some(store_id) => conn
+            .prepare_cached(STORE_ORDERS_WITH_EXCEPTIONS_SQL)
+            .store()?
+            .query_row([store_id.0], |row| row.get(0))
+            .store()?,
+        None => conn
+            .prepare_cached(ORDERS_WITH_EXCEPTIONS_SQL)
+            .store()?
+            .query_row([], |row| row.get(0))
+            .store()?,
+    };
+    u64::try_from(counted).map_err(|_| StoreError::Other(format!("a count is negative ({counted})")))
+}
+
+/// Orders whose facts one backfill transaction writes.
+const BACKFILL_BATCH: i64 = 1_000;
+
+/// Writes the facts of the stored orders that have none, when the `order_facts` backfill is
+/// pending: batch after batch in id order, each in its own transaction, then marks it done.
+/// Returns how many orders got facts. An order whose document cannot be read is skipped
+/// with a warning (nothing could show it anyway).
+pub(crate) fn backfill(conn: &mut Connection) -> Result<u64, StoreError> {
+    let pending: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM pending_backfills WHERE name = 'order_facts')",
+            [],
+            |row| row.get(0),
+        )
+        .store()?;
+    if !pending {
+        return Ok(0);
+    }
+    let mut after: Vec<u8> = Vec::new();
+    let mut written = 0_u64;
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).store()?;
+        let batch: Vec<(Vec<u8>, String)> = collect(
+            &mut tx
+                .prepare(
+                    "SELECT o.id, o.doc FROM orders o
+                     WHERE o.id > ?1 AND NOT EXISTS (SELECT 1 FROM order_facts f WHERE f.order_id = o.id)
+                     ORDER BY o.id LIMIT ?2",
+                )
+                .store()?,
+            params![after, BACKFILL_BATCH],
+            |row| Ok((column(row, 0)?, column(row, 1)?)),
+        )?;
+        let Some((last, _)) = batch.last() else {
+            tx.execute("DELETE FROM pending_backfills WHERE name = 'order_facts'", [])
+                .store()?;
+            tx.commit().store()?;
+            break;
+        };
+        after = last.clone();
+        for (id, doc) in &batch {
+            match from_json::<Order>(doc, "order") {
+                Ok(order) => {
+                    write_facts(&tx, &encode_facts(&order))?;
+                    written += 1;
+                }
+                Err(error) => {
+                    let id = Uuid::from_slice(id).map_or_else(|_| hex_of(id), |id| id.to_string());
+                    tracing::warn!(order = %id, %error, "order facts not backfilled: the order cannot be read");
+                }
+            }
+        }
+        tx.commit().store()?;
+    }
+    if written > 0 {
+        tracing::info!(orders = written, "order facts backfilled");
+    }
+    Ok(written)
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(conn: &Connection, sql: &str, values: Vec<Value>) -> String {
+        let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("plan");
+        let rows = statement
+            .query_map(rusqlite::params_from_iter(values), |row| row.get::<_, String>(3))
+            .expect("plan rows");
+        rows.map(|row| row.expect("plan row")).collect::<Vec<_>>().join("\n")
+    }
+
+    /// The sums read one range of an index (of a store, or of every store), never the
+    /// whole table.
+    #[test]
+    fn daily_metrics_read_a_range_of_their_index() {
+        let mut conn = Connection::open_in_memory().expect("memory database");
+        crate::migrations::run(&mut conn).expect("migrations");
+        for (store, index) in [
+            (Some(StoreId::new()), "order_facts_store_id_placed_at_idx"),
+            (None, "order_facts_placed_at_idx"),
+        ] {
+            let (sql, values) = daily_metrics_query(store, 0, MICROS_PER_DAY);
+            let plan = plan(&conn, &sql, values);
+            assert!(plan.contains(index), "{plan}");
+            assert!(
+                !plan.contains("SCAN order_facts\n") && !plan.ends_with("SCAN order_facts"),
+                "{plan}"
+            );
+        }
+        let exceptions = plan(
+            &conn,
+            STORE_ORDERS_WITH_EXCEPTIONS_SQL,
+            vec![Value::Blob(Uuid::now_v7().as_bytes().to_vec())],
+        );
+        assert!(
+            exceptions.contains("order_exceptions_store_id_raised_at_idx"),
+            "{exceptions}"
+        );
+    }
+
+    /// Days are floored, also before 1970.
+    #[test]
+    fn days_are_utc_days() {
+        let conn = Connection::open_in_memory().expect("memory database");
+        let day_of = |micros: i64| -> i64 {
+            conn.query_row(
+                &format!(
+                    "SELECT (?1 - ((?1 % {MICROS_PER_DAY}) + {MICROS_PER_DAY}) % {MICROS_PER_DAY}) / {MICROS_PER_DAY}"
+                ),
+                [micros],
+                |row| row.get(0),
+            )
+            .expect("day")
+        };
+        assert_eq!(day_of(0), 0);
+        assert_eq!(day_of(MICROS_PER_DAY - 1), 0);
+        assert_eq!(day_of(MICROS_PER_DAY), 1);
+        assert_eq!(day_of(-1), -1);
+        assert_eq!(day_of(-MICROS_PER_DAY), -1);
+        assert_eq!(
+            Date::from_julian_day(UNIX_EPOCH_JULIAN_DAY as i32).ok(),
+            Some(time::macros::date!(1970 - 01 - 01))
+        );
+    }
+}
