@@ -192,14 +192,17 @@ pub async fn run(settings: &Settings, args: DemoArgs, json: bool) -> anyhow::Res
     let seller = dashboard_seller(&app, seeded.stores[0].id).await?;
 
     if json {
-        print_json(&seeded, &report, &admin, &demo_dir, &database)?;
+        print_json(&seeded, &report, &admin, &demo_dir, &database, (&base, &seller))?;
     } else {
         print_summary(&seeded, &report, &admin, &demo_dir, &database, &base)?;
+    }
+    let dashboard = format!(
+        "open the dashboard: {base}/sign-in?email={} and sign in with the password {} (the seller of {})",
+        seller.0, seller.1, seeded.stores[0].name
+    );
+    if !json && args.no_serve {
         println!();
-        println!(
-            "the dashboard: {base}/sign-in as {} with the password {} (the seller of {})",
-            seller.0, seller.1, seeded.stores[0].name
-        );
+        println!("{dashboard}");
     }
     if args.no_serve {
         return server.stop().await;
@@ -222,6 +225,7 @@ pub async fn run(settings: &Settings, args: DemoArgs, json: bool) -> anyhow::Res
     if !json {
         println!();
         println!("dropline demo is listening on {} (Ctrl-C to stop)", server.base_url());
+        println!("{dashboard}");
     }
     tracing::info!(address = %server.address, "serving");
     serve::shutdown_signal().await;
@@ -273,11 +277,14 @@ impl Server {
         let router = dropline_web::router(app.clone(), WebConfig { admin_token });
         let (stop, mut stopping) = watch::channel(false);
         let task = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stopping.wait_for(|stop| *stop).await;
-                })
-                .await
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stopping.wait_for(|stop| *stop).await;
+            })
+            .await
         });
         Ok(Self { address, stop, task })
     }
@@ -3301,6 +3308,7 @@ fn print_json(
     admin: &serve::AdminToken,
     demo_dir: &Path,
     database: &Database,
+    (base, seller): (&str, &(String, String)),
 ) -> anyhow::Result<()> {
     let main = &seeded.stores[0];
     let stores: Vec<_> = seeded
@@ -3348,6 +3356,12 @@ fn print_json(
         "store": { "id": main.id, "name": main.name, "token": main.token },
         "stores": stores,
         "admin_token": admin.token,
+        "dashboard": {
+            "url": format!("{base}/sign-in"),
+            "email": seller.0,
+            "password": seller.1,
+            "store_id": main.id,
+        },
         "counts": OrderState::ALL
             .iter()
             .map(|s| (s.as_str(), report.count(*s)))

@@ -305,7 +305,11 @@ pub async fn serve(
     tracing::info!(%address, "serving");
 
     let signal_shutdown = shutdown.clone();
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
         shutdown_signal().await;
         tracing::info!("shutting down: finishing requests in flight and the worker's current jobs");
         let _ = signal_shutdown.send(true);

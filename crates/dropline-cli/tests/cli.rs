@@ -92,6 +92,17 @@ fn demo_dir(dropline: &Dropline) -> String {
 fn demo_shows_orders_in_every_state_and_runs_twice() {
     let dropline = Dropline::new();
     let first = demo(&dropline);
+    // The dashboard's seller: a sign-in address, and a password new on every run.
+    let dashboard = &first["dashboard"];
+    assert!(
+        dashboard["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("http://127.0.0.1:") && u.ends_with("/sign-in")),
+        "{dashboard}"
+    );
+    assert_eq!(dashboard["email"], "seller@demo.example");
+    assert_eq!(dashboard["store_id"], first["store"]["id"]);
+    assert_eq!(dashboard["password"].as_str().map(str::len), Some(20), "{dashboard}");
     let counts = first["counts"].as_object().expect("counts");
     assert_eq!(counts.len(), 12, "every order state is listed: {counts:?}");
     for (state, count) in counts {
@@ -222,6 +233,7 @@ fn demo_shows_orders_in_every_state_and_runs_twice() {
 
     // A second run starts afresh on the same data directory, with the same admin token.
     let second = demo(&dropline);
+    assert_ne!(second["dashboard"]["password"], first["dashboard"]["password"]);
     assert_eq!(second["counts"], first["counts"]);
     for part in ["simulated_days", "journeys", "parcel_states", "exceptions", "emails"] {
         assert_eq!(second["after_shipping"][part], after[part], "{part}");

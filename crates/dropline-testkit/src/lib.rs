@@ -110,7 +110,11 @@ impl TestApp {
         );
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
-            let serving = axum::serve(listener, routes).with_graceful_shutdown(async {
+            let serving = axum::serve(
+                listener,
+                routes.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
                 let _ = stopped.await;
             });
             if let Err(err) = serving.await {

@@ -262,6 +262,12 @@ async fn a_seller_signs_in_sees_their_orders_and_signs_out() {
     browser.fill("#email", "sam@example.com").await;
     browser.fill("#password", password).await;
     browser.click("#sign-in").await;
+    // Signed in, the overview opens first: its charts are drawings, no script; then the list.
+    browser.find("#overview").await;
+    assert_eq!(browser.find_all("main svg.chart[role=img]").await.len(), 6);
+    let shot = browser.screenshot("dashboard_overview").await;
+    assert!(shot.is_file(), "{}", shot.display());
+    browser.goto(&format!("{}/orders", app.base_url())).await;
     wait_for_url(&browser, "/orders").await;
 
     // The list: the order, its amber badge, the customer's name as text.
@@ -301,5 +307,167 @@ async fn a_seller_signs_in_sees_their_orders_and_signs_out() {
     wait_for_url(&browser, "/sign-in").await;
     browser.goto(&format!("{}/orders", app.base_url())).await;
     wait_for_url(&browser, "/sign-in").await;
+    browser.quit().await;
+}
+
+/// Waits until the page has an element matching `css` whose text contains `text`.
+async fn wait_for_text(browser: &Browser, css: &str, text: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if browser.texts(css).await.iter().any(|t| t.contains(text)) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {css} with {text:?} on {}",
+            browser.current_url().await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A seller's day on the dashboard: filter the orders, select two and accept them in bulk,
+/// open one, record the supplier's order id, add tracking, mark it shipped and delivered,
+/// and see the timeline and the state follow.
+#[tokio::test]
+async fn a_seller_accepts_in_bulk_and_follows_an_order_to_the_door() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let seeded = app.seed().await;
+    let api = app.with_token(&seeded.token);
+    let mut ids = Vec::new();
+    for (number, name) in [
+        ("4001", "Ada Lovelace"),
+        ("4002", "Grace Hopper"),
+        ("4003", "Alan Turing"),
+    ] {
+        let mut order = seeded.order(number);
+        order["number"] = json!(format!("#{number}"));
+        order["customer"] = json!({"name": name, "email": "customer@example.com"});
+        ids.push(id_of(&api.post_order(&order).await.expect(201)));
+    }
+    let password = "correct horse battery staple";
+    dropline_app::accounts::Accounts::new(app.app().clone())
+        .create_user(
+            dropline_domain::account::Caller::operator(),
+            dropline_app::accounts::NewUser {
+                email: "sam@example.com".into(),
+                name: "Sam Seller".into(),
+                role: dropline_domain::account::Role::Seller,
+                store_id: Some(seeded.store_id.parse().expect("store id")),
+                password: password.into(),
+            },
+        )
+        .await
+        .expect("a seller");
+
+    browser.goto(&format!("{}/sign-in", app.base_url())).await;
+    browser.fill("#email", "sam@example.com").await;
+    browser.fill("#password", password).await;
+    browser.click("#sign-in").await;
+    wait_for_text(&browser, "header.top", "sam@example.com").await;
+
+    // Search, then filter by state.
+    browser.goto(&format!("{}/orders", app.base_url())).await;
+    browser.fill("#q", "hopper").await;
+    browser.click("#filter").await;
+    wait_for_url(&browser, "q=hopper").await;
+    assert_eq!(browser.texts("a.order-link").await, ["#4002"]);
+    let shot = browser.screenshot("dashboard_orders_search").await;
+    assert!(shot.is_file(), "{}", shot.display());
+    browser.click("#clear-filters").await;
+    wait_for_text(&browser, "a.order-link", "#4001").await;
+    browser
+        .find("#state option[value=pending_review]")
+        .await
+        .click()
+        .await
+        .expect("choose");
+    browser.click("#filter").await;
+    wait_for_url(&browser, "state=pending_review").await;
+    assert_eq!(browser.texts("a.order-link").await, ["#4003", "#4002", "#4001"]);
+
+    // Select two and accept them together.
+    // With the page's script: the bulk buttons wait for a selection, "select all" is there.
+    assert_eq!(browser.find_all("#select-all").await.len(), 1);
+    let accept = browser.find("#bulk-accept").await;
+    assert!(!accept.is_enabled().await.expect("enabled?"), "nothing selected yet");
+    browser.click(&format!("#select-{}", ids[0])).await;
+    browser.click(&format!("#select-{}", ids[2])).await;
+    assert!(accept.is_enabled().await.expect("enabled?"));
+    browser.click("#bulk-accept").await;
+    wait_for_text(&browser, "#bulk-summary", "Accepted 2 of 2 orders.").await;
+    let shot = browser.screenshot("dashboard_bulk_accept").await;
+    assert!(shot.is_file(), "{}", shot.display());
+    browser.click("#back-to-orders").await;
+    wait_for_url(&browser, "state=pending_review").await;
+    assert_eq!(browser.texts("a.order-link").await, ["#4002"]);
+    app.run_pending_jobs().await;
+
+    // Open an accepted one and take it to the door by hand.
+    let order = api.get_order(&ids[0]).await.expect(200);
+    assert_eq!(order["state"], "in_fulfillment");
+    let so = id_of(&order["supplier_orders"][0]);
+    browser.goto(&format!("{}/orders/{}", app.base_url(), ids[0])).await;
+    assert_eq!(browser.text("#order-state").await, "In fulfillment");
+    browser.fill(&format!("#reference-{so}"), "AE-778899").await;
+    browser.click(&format!("#record-reference-{so}")).await;
+    wait_for_text(&browser, "#notice", "Supplier order id recorded").await;
+    assert_eq!(browser.text(".supplier-reference").await, "AE-778899");
+    // A number no carrier takes, without a carrier: refused next to the field.
+    browser.fill(&format!("#tracking-number-{so}"), "???").await;
+    browser.click(&format!("#add-tracking-{so}")).await;
+    wait_for_text(
+        &browser,
+        &format!("#carrier-{so}-error"),
+        "no carrier could be recognised",
+    )
+    .await;
+    browser.fill(&format!("#tracking-number-{so}"), NUMBER).await;
+    browser.click(&format!("#add-tracking-{so}")).await;
+    wait_for_text(&browser, "#notice", "Tracking added").await;
+    assert_eq!(browser.text("a.tracking").await, NUMBER);
+    let sh = id_of(&api.get_supplier_order(&so).await.expect(200)["shipments"][0]);
+    browser.click(&format!("#shipped-{sh}")).await;
+    wait_for_text(&browser, "#notice", "Parcel marked shipped").await;
+    browser.click(&format!("#delivered-{sh}")).await;
+    wait_for_text(&browser, "#notice", "Parcel marked delivered").await;
+    assert_eq!(browser.text("#order-state").await, "Delivered");
+    assert!(browser.find_all(&format!("#delivered-{sh}")).await.is_empty());
+    let newest = browser.texts("#timeline li").await;
+    let timeline = api.timeline(&ids[0]).await.expect(200);
+    let last = timeline["events"]
+        .as_array()
+        .and_then(|events| events.last())
+        .and_then(|event| event["message"].as_str())
+        .expect("an event")
+        .to_string();
+    assert!(newest[0].contains(&last), "{newest:?} {last}");
+    let shot = browser.screenshot("dashboard_order_delivered").await;
+    assert!(shot.is_file(), "{}", shot.display());
+    assert_eq!(api.get_order(&ids[0]).await.expect(200)["state"], "delivered");
+
+    // On a phone-sized screen the list fits the width: no sideways scrolling.
+    browser
+        .driver()
+        .set_window_rect(0, 0, 390, 844)
+        .await
+        .expect("a phone-sized window");
+    browser.goto(&format!("{}/orders", app.base_url())).await;
+    let widths = browser
+        .driver()
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            Vec::new(),
+        )
+        .await
+        .expect("the page's widths")
+        .json()
+        .clone();
+    assert!(widths[0].as_u64() <= widths[1].as_u64(), "{widths}");
+    let shot = browser.screenshot("dashboard_orders_phone").await;
+    assert!(shot.is_file(), "{}", shot.display());
     browser.quit().await;
 }

@@ -9,10 +9,10 @@ use dropline_testkit::{TestApp, data};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// A client that shows redirects instead of following them.
-fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -20,7 +20,7 @@ fn client() -> reqwest::Client {
 }
 
 /// `application/x-www-form-urlencoded` of these pairs.
-fn form_body(pairs: &[(&str, &str)]) -> String {
+pub(crate) fn form_body(pairs: &[(&str, &str)]) -> String {
     let encode = |text: &str| -> String {
         text.bytes()
             .map(|b| match b {
@@ -37,37 +37,82 @@ fn form_body(pairs: &[(&str, &str)]) -> String {
         .join("&")
 }
 
-/// A seller of `store_id` with [`PASSWORD`]; their email.
-async fn seller(app: &TestApp, store_id: &str, email: &str) -> String {
+/// A user of `store_id` (none for an operator) with [`PASSWORD`]; their email.
+pub(crate) async fn user(app: &TestApp, store_id: Option<&str>, role: Role, email: &str) -> String {
     Accounts::new(app.app().clone())
         .create_user(
             Caller::operator(),
             NewUser {
                 email: email.into(),
                 name: "Sam Seller".into(),
-                role: Role::Seller,
-                store_id: Some(store_id.parse().expect("store id")),
+                role,
+                store_id: store_id.map(|id| id.parse().expect("store id")),
                 password: PASSWORD.into(),
             },
         )
         .await
-        .expect("a seller");
+        .expect("a user");
     email.to_string()
 }
 
-/// Signs in; the `Cookie` header value of the session.
-async fn sign_in(app: &TestApp, email: &str) -> String {
+/// A seller of `store_id` with [`PASSWORD`]; their email.
+pub(crate) async fn seller(app: &TestApp, store_id: &str, email: &str) -> String {
+    user(app, Some(store_id), Role::Seller, email).await
+}
+
+/// The value of the hidden field `name` in a page.
+pub(crate) fn hidden(body: &str, name: &str) -> String {
+    body.split(&format!("name=\"{name}\" value=\""))
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no hidden field {name} in {body}"))
+        .to_string()
+}
+
+/// Opens the sign-in form: the `Cookie` header value pairing with its token, and the token.
+pub(crate) async fn sign_in_form(app: &TestApp) -> (String, String) {
     let response = client()
-        .post(format!("{}/sign-in", app.base_url()))
-        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(form_body(&[("email", email), ("password", PASSWORD)]))
+        .get(format!("{}/sign-in", app.base_url()))
         .send()
         .await
         .expect("sent");
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(response.headers()[LOCATION], "/orders");
+    assert_eq!(response.status(), StatusCode::OK);
     let cookie = response.headers()[SET_COOKIE].to_str().expect("text").to_string();
-    assert!(cookie.starts_with("dropline_session="), "{cookie}");
+    assert!(cookie.starts_with("dropline_sign_in="), "{cookie}");
+    let cookie = cookie.split(';').next().expect("name=value").to_string();
+    let token = hidden(&response.text().await.expect("body"), "token");
+    (cookie, token)
+}
+
+/// Posts the sign-in form as a browser does (after opening it) with this password.
+pub(crate) async fn post_sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    let (cookie, token) = sign_in_form(app).await;
+    client()
+        .post(format!("{}/sign-in", app.base_url()))
+        .header(COOKIE, cookie)
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(form_body(&[
+            ("email", email),
+            ("password", password),
+            ("token", &token),
+        ]))
+        .send()
+        .await
+        .expect("sent")
+}
+
+/// Signs in; the `Cookie` header value of the session.
+pub(crate) async fn sign_in(app: &TestApp, email: &str) -> String {
+    let response = post_sign_in(app, email, PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[LOCATION], "/");
+    let cookie = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().expect("text").to_string())
+        .find(|v| v.starts_with("dropline_session="))
+        .expect("a session cookie");
     for part in ["HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(cookie.contains(part), "{cookie}");
     }
@@ -76,23 +121,78 @@ async fn sign_in(app: &TestApp, email: &str) -> String {
     cookie.split(';').next().expect("name=value").to_string()
 }
 
+/// Whether the answer sets no session cookie.
+pub(crate) fn no_session_cookie(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .all(|v| !v.to_str().unwrap_or_default().starts_with("dropline_session="))
+}
+
+/// A signed-in browser session over plain HTTP.
+pub(crate) struct Web {
+    pub(crate) base: String,
+    pub(crate) cookie: String,
+}
+
+impl Web {
+    /// Signs `email` in (made with [`PASSWORD`]).
+    pub(crate) async fn sign_in(app: &TestApp, email: &str) -> Self {
+        Self {
+            base: app.base_url().to_string(),
+            cookie: sign_in(app, email).await,
+        }
+    }
+
+    /// GETs a dashboard path: status and body.
+    pub(crate) async fn get(&self, path: &str) -> (StatusCode, String) {
+        let response = client()
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie.clone())
+            .send()
+            .await
+            .expect("sent");
+        let status = response.status();
+        (status, response.text().await.expect("body"))
+    }
+
+    /// The session's CSRF token, read from a page.
+    pub(crate) async fn csrf(&self) -> String {
+        let (status, body) = self.get("/orders").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        hidden(&body, "csrf")
+    }
+
+    /// POSTs a form as is (add `csrf` yourself to test it).
+    pub(crate) async fn post_raw(&self, path: &str, pairs: &[(&str, &str)]) -> reqwest::Response {
+        client()
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie.clone())
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(form_body(pairs))
+            .send()
+            .await
+            .expect("sent")
+    }
+
+    /// POSTs a form with the session's CSRF token added.
+    pub(crate) async fn post(&self, path: &str, pairs: &[(&str, &str)]) -> reqwest::Response {
+        let csrf = self.csrf().await;
+        let mut all = pairs.to_vec();
+        all.push(("csrf", csrf.as_str()));
+        self.post_raw(path, &all).await
+    }
+}
+
 #[tokio::test]
 async fn a_wrong_password_is_refused_with_a_message_and_the_email_kept() {
     let app = TestApp::spawn().await;
     let seeded = app.seed().await;
     let email = seller(&app, &seeded.store_id, "sam@example.com").await;
-    let response = client()
-        .post(format!("{}/sign-in", app.base_url()))
-        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(form_body(&[
-            ("email", email.as_str()),
-            ("password", "not the password"),
-        ]))
-        .send()
-        .await
-        .expect("sent");
+    let response = post_sign_in(&app, &email, "not the password").await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert!(response.headers().get(SET_COOKIE).is_none());
+    assert!(no_session_cookie(&response), "{:?}", response.headers());
     let body = response.text().await.expect("body");
     assert!(body.contains("Wrong email or password"), "{body}");
     assert!(body.contains("value=\"sam@example.com\""), "{body}");
@@ -224,22 +324,48 @@ async fn repeated_wrong_passwords_lock_the_sign_in_with_a_message() {
     let app = TestApp::spawn().await;
     let seeded = app.seed().await;
     let email = seller(&app, &seeded.store_id, "sam@example.com").await;
-    let attempt = |password: &'static str| {
-        client()
-            .post(format!("{}/sign-in", app.base_url()))
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(form_body(&[("email", email.as_str()), ("password", password)]))
-            .send()
-    };
     for _ in 0..5 {
-        let response = attempt("not the password").await.expect("sent");
+        let response = post_sign_in(&app, &email, "not the password").await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     }
     // Locked: even the right password is refused for now, with the reason.
-    let response = attempt(PASSWORD).await.expect("sent");
+    let response = post_sign_in(&app, &email, PASSWORD).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(response.headers().get(SET_COOKIE).is_none());
+    assert!(no_session_cookie(&response), "{:?}", response.headers());
     let body = response.text().await.expect("body");
     assert!(body.contains("Too many failed sign-ins"), "{body}");
     assert!(body.contains("value=\"sam@example.com\""), "{body}");
+}
+
+#[tokio::test]
+async fn a_sign_in_without_the_forms_token_is_refused() {
+    let app = TestApp::spawn().await;
+    let seeded = app.seed().await;
+    let email = seller(&app, &seeded.store_id, "sam@example.com").await;
+    let (cookie, token) = sign_in_form(&app).await;
+    let other_token = "cd".repeat(32);
+    // No cookie; a cookie with no token; a token of another form.
+    let cases: [(Option<&str>, &str); 3] = [
+        (None, token.as_str()),
+        (Some(cookie.as_str()), ""),
+        (Some(cookie.as_str()), other_token.as_str()),
+    ];
+    for (cookie, token) in cases {
+        let mut request = client()
+            .post(format!("{}/sign-in", app.base_url()))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(form_body(&[
+                ("email", &email),
+                ("password", PASSWORD),
+                ("token", token),
+            ]));
+        if let Some(cookie) = cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        let response = request.send().await.expect("sent");
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{cookie:?} {token}");
+        assert!(no_session_cookie(&response), "{:?}", response.headers());
+        let body = response.text().await.expect("body");
+        assert!(body.contains("This sign-in form has expired"), "{body}");
+    }
 }

@@ -14,22 +14,23 @@
 //! Reads go through [`App`](dropline_app::App) with the user's scope, so another store's
 //! order is "not found" exactly as over the API.
 
+mod catalogue;
+mod orders;
+mod overview;
 mod pages;
+mod settings;
 
 use crate::AppState;
 use askama::Template;
-use axum::extract::{ConnectInfo, Form, FromRequestParts, Path, Query, State};
+use axum::extract::{ConnectInfo, Form, FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use dropline_app::accounts::check_csrf;
-use dropline_app::ports::OrderFilter;
+use dropline_app::accounts::{check_csrf, random_token, same_token};
 use dropline_app::{AppError, Scope};
 use dropline_domain::account::{Role, Session, User};
-use dropline_domain::ids::{OrderId, StoreId};
-use dropline_domain::state::OrderState;
 use pages::{Layout, Message};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -37,16 +38,20 @@ use std::net::SocketAddr;
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "dropline_session";
 
-/// Orders on one page of the list.
-const PAGE_SIZE: u32 = 50;
+/// The name of the cookie that pairs with the sign-in form's token (there is no session yet
+/// to hold a CSRF token, so the form's token is checked against this cookie instead).
+pub const SIGN_IN_COOKIE: &str = "dropline_sign_in";
 
 /// The dashboard's routes, to merge into the application router.
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
+        .route("/", get(overview::overview_page))
         .route("/sign-in", get(sign_in_page).post(sign_in))
         .route("/sign-out", post(sign_out))
-        .route("/orders", get(orders_page))
-        .route("/orders/{id}", get(order_page))
+        .route("/assets/dashboard.js", get(script))
+        .merge(orders::routes())
+        .merge(catalogue::routes())
+        .merge(settings::routes())
 }
 
 /// The signed-in user of a request, with their session and the scope of their use cases.
@@ -64,7 +69,29 @@ impl Signed {
         Layout {
             email: self.user.email.as_str().to_string(),
             csrf: self.session.csrf_token.clone(),
+            settings: self.may_change_settings(),
         }
+    }
+
+    /// Whether the form's `csrf` field is this session's token.
+    fn csrf_ok(&self, submitted: Option<&str>) -> bool {
+        submitted.is_some_and(|csrf| check_csrf(&self.session, csrf))
+    }
+
+    /// Operators and sellers change a store's settings, suppliers and catalogue; staff work
+    /// the orders only.
+    fn may_change_settings(&self) -> bool {
+        matches!(self.user.role, Role::Operator | Role::Seller)
+    }
+
+    /// The 403 page for what this user's role may not do.
+    fn refused(&self) -> Response {
+        message(
+            StatusCode::FORBIDDEN,
+            Some(self.layout()),
+            "Not allowed",
+            "Your account may not change this: ask the store's owner.",
+        )
     }
 }
 
@@ -94,18 +121,23 @@ impl FromRequestParts<AppState> for Signed {
     }
 }
 
-/// The session token of the request's cookie, when it has a well-formed one (64 hex digits,
-/// as `Accounts::sign_in` makes them); anything else counts as no session.
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
+/// The value of the named cookie, when it is well-formed (64 hex digits, as
+/// [`random_token`] makes them); anything else counts as no cookie.
+fn cookie(headers: &HeaderMap, wanted: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(name, _)| *name == wanted)
         .map(|(_, value)| value.trim().to_string())
         .filter(|value| value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The session token of the request's cookie, when it has a well-formed one.
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, SESSION_COOKIE)
 }
 
 /// Whether the request was addressed to this machine by name (`localhost`, `127.0.0.1`,
@@ -123,8 +155,8 @@ fn is_local(headers: &HeaderMap) -> bool {
     matches!(name, "localhost" | "127.0.0.1" | "::1")
 }
 
-fn session_cookie_header(value: &str, max_age: Option<i64>, headers: &HeaderMap) -> HeaderValue {
-    let mut cookie = format!("{SESSION_COOKIE}={value}; HttpOnly; SameSite=Lax; Path=/");
+fn cookie_header(name: &str, value: &str, max_age: Option<i64>, headers: &HeaderMap) -> HeaderValue {
+    let mut cookie = format!("{name}={value}; HttpOnly; SameSite=Lax; Path=/");
     if let Some(seconds) = max_age {
         cookie.push_str(&format!("; Max-Age={seconds}"));
     }
@@ -149,8 +181,23 @@ fn html(status: StatusCode, body: String) -> Response {
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+        HeaderValue::from_static("default-src 'none'; script-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
     );
+    response
+}
+
+/// The dashboard's one script, built into the binary (no CDN: the dashboard works offline).
+const SCRIPT: &str = include_str!("../../assets/dashboard.js");
+
+async fn script() -> Response {
+    let mut response = SCRIPT.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     response
 }
 
@@ -167,7 +214,8 @@ fn page(status: StatusCode, template: &impl Template) -> Response {
     }
 }
 
-fn see_other(location: &'static str) -> Response {
+fn see_other(location: &str) -> Response {
+    let location = HeaderValue::from_str(location).unwrap_or_else(|_| HeaderValue::from_static("/"));
     (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
 }
 
@@ -201,6 +249,49 @@ fn failure(err: &AppError) -> Response {
     )
 }
 
+/// The answer to a use case's error that is not about the form's fields: not found (another
+/// store's thing answers the same), an illegal action with its reason (409), a conflict, or a
+/// failure.
+fn refusal(layout: Layout, err: &AppError) -> Response {
+    match err {
+        AppError::NotFound(_) => not_found(Some(layout)),
+        AppError::IllegalTransition(reason) => message(
+            StatusCode::CONFLICT,
+            Some(layout),
+            "Not possible now",
+            &format!("This cannot be done in the current state: {reason}."),
+        ),
+        AppError::Conflict(reason) => message(
+            StatusCode::CONFLICT,
+            Some(layout),
+            "Changed meanwhile",
+            &format!("Something changed meanwhile ({reason}). Reload the page and try again."),
+        ),
+        AppError::Invalid(fields) => message(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(layout),
+            "Please check the form",
+            &fields
+                .iter()
+                .map(|f| format!("{}: {}", f.field, f.reason))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        AppError::PartnerRefused(reason) => message(
+            StatusCode::BAD_GATEWAY,
+            Some(layout),
+            "Refused by the partner",
+            &format!("The platform or supplier refused: {reason}."),
+        ),
+        _ => failure(err),
+    }
+}
+
+/// A query parameter that was given and is not blank, trimmed.
+fn given(value: Option<&String>) -> Option<&str> {
+    value.map(|v| v.trim()).filter(|v| !v.is_empty())
+}
+
 fn forbidden_csrf(layout: Layout) -> Response {
     message(
         StatusCode::FORBIDDEN,
@@ -220,10 +311,39 @@ struct SignInForm {
     email: String,
     #[serde(default)]
     password: String,
+    /// The form's token, equal to the `dropline_sign_in` cookie.
+    #[serde(default)]
+    token: String,
 }
 
-async fn sign_in_page() -> Response {
-    page(StatusCode::OK, &pages::SignIn::default())
+/// The sign-in form, with a fresh form token set both in the form and in a cookie.
+fn sign_in_form(status: StatusCode, headers: &HeaderMap, email: String, error: Option<String>) -> Response {
+    let token = random_token();
+    let mut response = page(
+        status,
+        &pages::SignIn {
+            layout: None,
+            email,
+            error,
+            token: token.clone(),
+        },
+    );
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, cookie_header(SIGN_IN_COOKIE, &token, None, headers));
+    response
+}
+
+#[derive(Deserialize, Default)]
+struct SignInQuery {
+    /// Fills the email field (the demo's link does).
+    #[serde(default)]
+    email: Option<String>,
+}
+
+async fn sign_in_page(headers: HeaderMap, Query(query): Query<SignInQuery>) -> Response {
+    let email: String = query.email.unwrap_or_default().chars().take(254).collect();
+    sign_in_form(StatusCode::OK, &headers, email, None)
 }
 
 async fn sign_in(
@@ -238,34 +358,41 @@ async fn sign_in(
         || format!("email:{}", form.email.trim().to_lowercase()),
         |Extension(ConnectInfo(addr))| addr.ip().to_string(),
     );
+    let cookie_token = cookie(&headers, SIGN_IN_COOKIE).unwrap_or_default();
+    if !same_token(&cookie_token, &form.token) {
+        return sign_in_form(
+            StatusCode::FORBIDDEN,
+            &headers,
+            form.email,
+            Some("This sign-in form has expired. Please sign in again.".into()),
+        );
+    }
     match state.accounts.sign_in(&form.email, &form.password, &client_key).await {
         Ok(signed_in) => {
             let max_age = (signed_in.session.expires_at - signed_in.session.created_at).whole_seconds();
-            let mut response = see_other("/orders");
-            response.headers_mut().insert(
+            let mut response = see_other("/");
+            let set = response.headers_mut();
+            set.append(
                 header::SET_COOKIE,
-                session_cookie_header(&signed_in.token, Some(max_age), &headers),
+                cookie_header(SESSION_COOKIE, &signed_in.token, Some(max_age), &headers),
             );
+            set.append(header::SET_COOKIE, cookie_header(SIGN_IN_COOKIE, "", Some(0), &headers));
             response
         }
-        Err(AppError::Unauthorized(_)) => page(
+        Err(AppError::Unauthorized(_)) => sign_in_form(
             StatusCode::UNAUTHORIZED,
-            &pages::SignIn {
-                layout: None,
-                email: form.email,
-                error: Some("Wrong email or password.".into()),
-            },
+            &headers,
+            form.email,
+            Some("Wrong email or password.".into()),
         ),
-        Err(AppError::RetryLater { reason, .. }) => page(
+        Err(AppError::RetryLater { reason, .. }) => sign_in_form(
             StatusCode::TOO_MANY_REQUESTS,
-            &pages::SignIn {
-                layout: None,
-                email: form.email,
-                error: Some(format!(
-                    "Too many failed sign-ins: {}.",
-                    reason.trim_start_matches("too many failed sign-ins; ")
-                )),
-            },
+            &headers,
+            form.email,
+            Some(format!(
+                "Too many failed sign-ins: {}.",
+                reason.trim_start_matches("too many failed sign-ins; ")
+            )),
         ),
         Err(err) => failure(&err),
     }
@@ -292,100 +419,8 @@ async fn sign_out(
     let mut response = see_other("/sign-in");
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, session_cookie_header("", Some(0), &headers));
+        .insert(header::SET_COOKIE, cookie_header(SESSION_COOKIE, "", Some(0), &headers));
     response
-}
-
-// ---------------------------------------------------------------------------------------------
-// Orders
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Deserialize, Default)]
-struct OrdersQuery {
-    #[serde(default)]
-    state: Option<String>,
-    #[serde(default)]
-    store: Option<String>,
-    #[serde(default)]
-    before: Option<String>,
-}
-
-fn given(value: Option<&String>) -> Option<&str> {
-    value.map(|v| v.trim()).filter(|v| !v.is_empty())
-}
-
-async fn orders_page(State(state): State<AppState>, signed: Signed, Query(query): Query<OrdersQuery>) -> Response {
-    let bad = |what: &str| {
-        message(
-            StatusCode::BAD_REQUEST,
-            Some(signed.layout()),
-            "Unknown filter",
-            &format!("The {what} in the address is not one dropline knows."),
-        )
-    };
-    let order_state = match given(query.state.as_ref()) {
-        None => None,
-        Some(text) => match OrderState::parse(text) {
-            Some(s) => Some(s),
-            None => return bad("state"),
-        },
-    };
-    let store = match given(query.store.as_ref()) {
-        Some(text) if signed.scope == Scope::Operator => match text.parse::<StoreId>() {
-            Ok(id) => Some(id),
-            Err(_) => return bad("store"),
-        },
-        _ => None,
-    };
-    let before = match given(query.before.as_ref()) {
-        None => None,
-        Some(text) => match text.parse::<OrderId>() {
-            Ok(id) => Some(id),
-            Err(_) => return bad("page"),
-        },
-    };
-    let filter = OrderFilter {
-        store_id: store,
-        state: order_state,
-        before,
-        limit: PAGE_SIZE + 1,
-        ..OrderFilter::default()
-    };
-    let mut orders = match state.app.list_orders(signed.scope, filter).await {
-        Ok(orders) => orders,
-        Err(err) => return failure(&err),
-    };
-    let more = orders.len() > PAGE_SIZE as usize;
-    orders.truncate(PAGE_SIZE as usize);
-    let template = pages::Orders::new(
-        signed.layout(),
-        signed.scope == Scope::Operator,
-        order_state,
-        store,
-        &orders,
-        more,
-    );
-    page(StatusCode::OK, &template)
-}
-
-async fn order_page(State(state): State<AppState>, signed: Signed, Path(id): Path<String>) -> Response {
-    let Ok(id) = id.parse::<OrderId>() else {
-        return not_found(Some(signed.layout()));
-    };
-    let order = match state.app.get_order(signed.scope, id).await {
-        Ok(order) => order,
-        Err(AppError::NotFound(_)) => return not_found(Some(signed.layout())),
-        Err(err) => return failure(&err),
-    };
-    let timeline = match state.app.timeline(signed.scope, id).await {
-        Ok(events) => events,
-        Err(AppError::NotFound(_)) => return not_found(Some(signed.layout())),
-        Err(err) => return failure(&err),
-    };
-    page(
-        StatusCode::OK,
-        &pages::OrderPage::new(signed.layout(), &order, &timeline),
-    )
 }
 
 #[cfg(test)]
@@ -415,10 +450,15 @@ mod tests {
     #[test]
     fn the_cookie_is_secure_except_on_this_machine() {
         for local in ["127.0.0.1:8080", "localhost", "[::1]:3000"] {
-            let value = session_cookie_header("t", None, &headers(&[(header::HOST, local)]));
+            let value = cookie_header(SESSION_COOKIE, "t", None, &headers(&[(header::HOST, local)]));
             assert!(!value.to_str().expect("text").contains("Secure"), "{local}");
         }
-        let value = session_cookie_header("t", None, &headers(&[(header::HOST, "shop.example.com")]));
+        let value = cookie_header(
+            SESSION_COOKIE,
+            "t",
+            None,
+            &headers(&[(header::HOST, "shop.example.com")]),
+        );
         assert!(value.to_str().expect("text").ends_with("; Secure"));
     }
 }

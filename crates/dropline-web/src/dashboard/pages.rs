@@ -1,11 +1,16 @@
 //! The dashboard's pages: askama templates (in `templates/dashboard/`, every value escaped)
 //! and the views they show, made from the engine's types.
 
+use crate::api::supplier_orders::{SupplierOrderAction, allowed_actions};
 use askama::Template;
-use dropline_domain::ids::StoreId;
-use dropline_domain::order::Order;
-use dropline_domain::state::OrderState;
+use dropline_app::AppError;
+use dropline_domain::catalog::Supplier;
+use dropline_domain::ids::OrderId;
+use dropline_domain::money::Money;
+use dropline_domain::order::{Order, SupplierOrder};
+use dropline_domain::state::{OrderEvent, OrderState, ShipmentState, next_order_state};
 use dropline_domain::timeline::{Actor, TimelineEvent};
+use dropline_domain::validation::Severity;
 use time::OffsetDateTime;
 
 /// What the shared layout shows of the signed-in user.
@@ -13,6 +18,42 @@ pub(crate) struct Layout {
     pub(crate) email: String,
     /// The session's CSRF token, for the sign-out form in the header.
     pub(crate) csrf: String,
+    /// Whether the user may change settings, suppliers and the catalogue (not staff).
+    pub(crate) settings: bool,
+}
+
+/// The refused fields of a posted form, by field name, shown next to each field when the
+/// form is rendered again.
+#[derive(Default)]
+pub(crate) struct FieldErrors(Vec<(String, String)>);
+
+impl FieldErrors {
+    pub(crate) fn add(&mut self, field: impl Into<String>, reason: impl Into<String>) {
+        self.0.push((field.into(), reason.into()));
+    }
+
+    /// The reason the named field was refused, if it was.
+    pub(crate) fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(name, _)| name == field)
+            .map(|(_, reason)| reason.as_str())
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Every refused field, for a summary at the top of the form.
+    pub(crate) fn all(&self) -> &[(String, String)] {
+        &self.0
+    }
+}
+
+impl From<&[dropline_app::FieldError]> for FieldErrors {
+    fn from(fields: &[dropline_app::FieldError]) -> Self {
+        Self(fields.iter().map(|f| (f.field.clone(), f.reason.clone())).collect())
+    }
 }
 
 /// A page with only a title and a sentence (not found, forbidden, failures).
@@ -31,14 +72,16 @@ pub(crate) struct SignIn {
     pub(crate) layout: Option<Layout>,
     pub(crate) email: String,
     pub(crate) error: Option<String>,
+    /// The form's token, paired with the `dropline_sign_in` cookie.
+    pub(crate) token: String,
 }
 
-fn moment(at: OffsetDateTime) -> String {
+pub(crate) fn moment(at: OffsetDateTime) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
     at.format(&format).unwrap_or_else(|_| at.to_string())
 }
 
-fn label(code: &str) -> String {
+pub(crate) fn label(code: &str) -> String {
     let text = code.replace('_', " ");
     let mut chars = text.chars();
     chars
@@ -58,7 +101,7 @@ fn chip_class(state: OrderState) -> &'static str {
 
 /// Only `https://` and `http://` links reach an `href`: a `javascript:` URL would run when
 /// clicked, escaped or not.
-fn safe_url(url: Option<&str>) -> Option<String> {
+pub(crate) fn safe_url(url: Option<&str>) -> Option<String> {
     let url = url?.trim();
     let lower = url.to_ascii_lowercase();
     (lower.starts_with("https://") || lower.starts_with("http://")).then(|| url.to_string())
@@ -76,8 +119,8 @@ pub(crate) struct OrderRow {
     open_exceptions: usize,
 }
 
-pub(crate) struct StateOption {
-    code: &'static str,
+pub(crate) struct SelectOption {
+    value: String,
     label: String,
     selected: bool,
 }
@@ -87,22 +130,33 @@ pub(crate) struct StateOption {
 pub(crate) struct Orders {
     layout: Option<Layout>,
     operator: bool,
-    states: Vec<StateOption>,
+    states: Vec<SelectOption>,
+    suppliers: Vec<SelectOption>,
     store: String,
+    exception: bool,
+    from: String,
+    to: String,
+    search: String,
+    oldest_first: bool,
     rows: Vec<OrderRow>,
     /// The address of the next page, when there is one.
     next: Option<String>,
+    /// The address of the first page, when this is not it.
+    first: Option<String>,
     filtered: bool,
+    /// The filters' query string, for the bulk form's way back and the CSV link.
+    query: String,
 }
 
 impl Orders {
     pub(crate) fn new(
         layout: Layout,
         operator: bool,
-        state: Option<OrderState>,
-        store: Option<StoreId>,
+        filters: &super::orders::ListFilters,
+        suppliers: &[Supplier],
         orders: &[Order],
         more: bool,
+        paged: bool,
     ) -> Self {
         let rows: Vec<OrderRow> = orders
             .iter()
@@ -118,34 +172,136 @@ impl Orders {
                 open_exceptions: order.open_exceptions().count(),
             })
             .collect();
-        let next = match (more, rows.last()) {
-            (true, Some(last)) => {
-                let mut url = format!("/orders?before={}", last.id);
-                if let Some(state) = state {
-                    url.push_str(&format!("&state={}", state.as_str()));
-                }
-                if let Some(store) = store {
-                    url.push_str(&format!("&store={store}"));
-                }
-                Some(url)
+        let query = filters.query_string();
+        let joined = |cursor: String| {
+            if query.is_empty() {
+                format!("/orders?{cursor}")
+            } else {
+                format!("/orders?{query}&{cursor}")
             }
+        };
+        let next = match (more, rows.last()) {
+            (true, Some(last)) if filters.oldest_first => Some(joined(format!("after={}", last.id))),
+            (true, Some(last)) => Some(joined(format!("before={}", last.id))),
             _ => None,
         };
+        let first = paged.then(|| {
+            if query.is_empty() {
+                "/orders".to_string()
+            } else {
+                format!("/orders?{query}")
+            }
+        });
         Self {
             layout: Some(layout),
             operator,
             states: OrderState::ALL
                 .iter()
-                .map(|s| StateOption {
-                    code: s.as_str(),
+                .map(|s| SelectOption {
+                    value: s.as_str().to_string(),
                     label: label(s.as_str()),
-                    selected: Some(*s) == state,
+                    selected: Some(*s) == filters.state,
                 })
                 .collect(),
-            store: store.map(|s| s.to_string()).unwrap_or_default(),
+            suppliers: suppliers
+                .iter()
+                .map(|supplier| SelectOption {
+                    value: supplier.id.to_string(),
+                    label: supplier.name.clone(),
+                    selected: Some(supplier.id) == filters.supplier,
+                })
+                .collect(),
+            store: filters.store.map(|s| s.to_string()).unwrap_or_default(),
+            exception: filters.exception,
+            from: filters.from.map(|d| d.to_string()).unwrap_or_default(),
+            to: filters.to.map(|d| d.to_string()).unwrap_or_default(),
+            search: filters.search.clone().unwrap_or_default(),
+            oldest_first: filters.oldest_first,
             rows,
             next,
-            filtered: state.is_some() || store.is_some(),
+            first,
+            filtered: !query.is_empty(),
+            query,
+        }
+    }
+}
+
+/// One order of a bulk action's result.
+pub(crate) struct BulkRow {
+    id: String,
+    number: String,
+    ok: bool,
+    outcome: String,
+}
+
+impl BulkRow {
+    pub(crate) fn new(id: OrderId, number: Option<String>, result: Result<OrderState, AppError>) -> Self {
+        let (ok, outcome) = match result {
+            Ok(state) => (true, label(state.as_str())),
+            Err(AppError::NotFound(_)) => (false, "Not found".to_string()),
+            Err(AppError::IllegalTransition(reason)) => (false, format!("Not possible now: {reason}")),
+            Err(AppError::Invalid(fields)) => (
+                false,
+                fields.iter().map(|f| f.reason.clone()).collect::<Vec<_>>().join("; "),
+            ),
+            Err(AppError::Conflict(_)) => (false, "Changed meanwhile: try again".to_string()),
+            Err(_) => (false, "Could not be done just now: try again".to_string()),
+        };
+        Self {
+            id: id.to_string(),
+            number: number.unwrap_or_else(|| id.to_string()),
+            ok,
+            outcome,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/bulk.html")]
+pub(crate) struct BulkResult {
+    layout: Option<Layout>,
+    title: String,
+    summary: String,
+    refused: bool,
+    rows: Vec<BulkRow>,
+    back: String,
+}
+
+impl BulkResult {
+    pub(crate) fn refused(layout: Layout, text: &str, back: &str) -> Self {
+        Self {
+            layout: Some(layout),
+            title: "Nothing was done".into(),
+            summary: text.to_string(),
+            refused: true,
+            rows: Vec::new(),
+            back: back.to_string(),
+        }
+    }
+
+    pub(crate) fn done(layout: Layout, action: &str, rows: Vec<BulkRow>, back: &str) -> Self {
+        let done = rows.iter().filter(|r| r.ok).count();
+        let verb = match action {
+            "accept" => "Accepted",
+            "reject" => "Rejected",
+            _ => "Cancelled",
+        };
+        let summary = if done == rows.len() {
+            format!("{verb} {done} of {} orders.", rows.len())
+        } else {
+            format!(
+                "{verb} {done} of {} orders; {} could not be.",
+                rows.len(),
+                rows.len() - done
+            )
+        };
+        Self {
+            layout: Some(layout),
+            title: format!("{verb} orders"),
+            summary,
+            refused: false,
+            rows,
+            back: back.to_string(),
         }
     }
 }
@@ -153,6 +309,7 @@ impl Orders {
 pub(crate) struct LineView {
     title: String,
     variant: Option<String>,
+    sku: String,
     quantity: u32,
     price: String,
 }
@@ -166,20 +323,72 @@ pub(crate) struct SupplierLineView {
 }
 
 pub(crate) struct ShipmentView {
+    id: String,
     carrier: String,
     tracking_number: String,
     tracking_url: Option<String>,
     state: String,
+    state_class: &'static str,
+    events: Vec<EventView>,
+    can_ship: bool,
+    can_deliver: bool,
+    can_fail: bool,
+    can_reship: bool,
+    /// The re-ship form was refused: what was typed and why.
+    reship: FormState,
+}
+
+/// A form of the order page as it is shown again: what was typed and why it was refused.
+#[derive(Default)]
+pub(crate) struct FormState {
+    values: Vec<(String, String)>,
+    errors: FieldErrors,
+}
+
+impl FormState {
+    /// The value typed in the field (empty when none).
+    pub(crate) fn value(&self, field: &str) -> &str {
+        self.values
+            .iter()
+            .find(|(name, _)| name == field)
+            .map_or("", |(_, value)| value.as_str())
+    }
+
+    pub(crate) fn error(&self, field: &str) -> Option<&str> {
+        self.errors.get(field)
+    }
+
+    /// The refused fields that have no input of their own on the form.
+    pub(crate) fn other_errors(&self, fields: &[&str]) -> Vec<String> {
+        self.errors
+            .all()
+            .iter()
+            .filter(|(name, _)| !fields.contains(&name.as_str()))
+            .map(|(name, reason)| format!("{}: {reason}", label(name)))
+            .collect()
+    }
 }
 
 pub(crate) struct SupplierOrderView {
+    id: String,
     supplier_name: String,
     cost: String,
     cost_is_actual: bool,
+    margin: Option<String>,
     reference: Option<String>,
     state: String,
     lines: Vec<SupplierLineView>,
     shipments: Vec<ShipmentView>,
+    can_record_reference: bool,
+    can_add_tracking: bool,
+    can_cancel: bool,
+    can_release: bool,
+    can_accept_price: bool,
+    can_switch: bool,
+    /// Why the supplier order is held or failed, when it is.
+    holds: Vec<String>,
+    reference_form: FormState,
+    tracking_form: FormState,
 }
 
 pub(crate) struct EventView {
@@ -192,14 +401,20 @@ pub(crate) struct EventView {
 #[template(path = "dashboard/order.html")]
 pub(crate) struct OrderPage {
     layout: Option<Layout>,
+    /// The session's CSRF token, for the action forms.
+    csrf: String,
+    id: String,
     number: String,
     placed: String,
     state_label: String,
     state_class: &'static str,
+    payment: String,
     customer_name: String,
     customer_email: Option<String>,
     customer_phone: Option<String>,
     address: Vec<String>,
+    findings: Vec<String>,
+    hold_reasons: Vec<String>,
     lines: Vec<LineView>,
     subtotal: String,
     shipping: String,
@@ -207,6 +422,11 @@ pub(crate) struct OrderPage {
     supplier_orders: Vec<SupplierOrderView>,
     open_exceptions: Vec<String>,
     events: Vec<EventView>,
+    notice: Option<String>,
+    can_accept: bool,
+    can_reject: bool,
+    can_cancel: bool,
+    refused: bool,
 }
 
 fn actor(actor: &Actor) -> String {
@@ -220,8 +440,60 @@ fn actor(actor: &Actor) -> String {
     }
 }
 
+fn shipment_class(state: ShipmentState) -> &'static str {
+    if state == ShipmentState::Delivered {
+        "ok"
+    } else if state.is_failure() {
+        "bad"
+    } else {
+        ""
+    }
+}
+
+/// The margin of a supplier order: what its lines sell for, less what the supplier charges,
+/// when both are in one currency.
+fn margin(order: &Order, so: &SupplierOrder) -> Option<String> {
+    let mut revenue = Money::zero(order.currency);
+    for line in &so.lines {
+        let sold = order.lines.iter().find(|l| l.id == line.line_item_id)?;
+        revenue = revenue
+            .checked_add(sold.unit_price.checked_mul(line.quantity).ok()?)
+            .ok()?;
+    }
+    let cost = so.actual_cost.unwrap_or(so.expected_cost);
+    let left = revenue.checked_sub(cost).ok()?;
+    if revenue.minor <= 0 {
+        return Some(left.to_string());
+    }
+    // Basis points of the revenue, as a percentage with one decimal, without floats.
+    let bp = i128::from(left.minor) * 10_000 / i128::from(revenue.minor);
+    Some(format!(
+        "{left} ({}{}.{}%)",
+        if bp < 0 { "-" } else { "" },
+        bp.abs() / 100,
+        (bp.abs() % 100) / 10
+    ))
+}
+
+fn form_state(refused: &mut super::orders::Refused, key: &str) -> FormState {
+    if refused.form == key {
+        FormState {
+            values: std::mem::take(&mut refused.values),
+            errors: std::mem::take(&mut refused.errors),
+        }
+    } else {
+        FormState::default()
+    }
+}
+
 impl OrderPage {
-    pub(crate) fn new(layout: Layout, order: &Order, timeline: &[TimelineEvent]) -> Self {
+    pub(crate) fn new(
+        layout: Layout,
+        order: &Order,
+        timeline: &[TimelineEvent],
+        notice: Option<String>,
+        mut refused: super::orders::Refused,
+    ) -> Self {
         let a = &order.shipping_address;
         let mut address = vec![format!("{} {}", a.first_name, a.last_name)];
         address.extend(a.company.clone());
@@ -238,36 +510,53 @@ impl OrderPage {
         );
         address.push(a.country_code.clone());
         address.extend(a.phone.clone());
-        Self {
-            layout: Some(layout),
-            number: order.number.clone(),
-            placed: moment(order.placed_at),
-            state_label: label(order.state.as_str()),
-            state_class: chip_class(order.state),
-            customer_name: order.customer.name.clone(),
-            customer_email: order.customer.email.clone(),
-            customer_phone: order.customer.phone.clone(),
-            address,
-            lines: order
-                .lines
-                .iter()
-                .map(|line| LineView {
-                    title: line.title.clone(),
-                    variant: line.variant_title.clone(),
-                    quantity: line.quantity,
-                    price: line.unit_price.to_string(),
-                })
-                .collect(),
-            subtotal: order.subtotal.to_string(),
-            shipping: order.shipping_total.to_string(),
-            total: order.total.to_string(),
-            supplier_orders: order
-                .supplier_orders
-                .iter()
-                .map(|so| SupplierOrderView {
+        let can = |event: OrderEvent| next_order_state(order.state, &event).is_ok();
+        let was_refused = !refused.errors.is_empty();
+        let supplier_orders = order
+            .supplier_orders
+            .iter()
+            .map(|so| {
+                // The same rules as the API's `allowed_actions`: one definition of what
+                // fits the state. Parcel actions apply to the newest parcel.
+                let allowed = allowed_actions(order, so);
+                let has = |action: SupplierOrderAction| allowed.contains(&action);
+                let newest = so.shipments.last().map(|s| s.id);
+                let shipments = so
+                    .shipments
+                    .iter()
+                    .map(|shipment| {
+                        let is_newest = Some(shipment.id) == newest;
+                        ShipmentView {
+                            id: shipment.id.to_string(),
+                            carrier: shipment.carrier.clone(),
+                            tracking_number: shipment.tracking_number.clone(),
+                            tracking_url: safe_url(shipment.public_tracking_url().as_deref()),
+                            state: label(shipment.state.as_str()),
+                            state_class: shipment_class(shipment.state),
+                            events: shipment
+                                .events
+                                .iter()
+                                .rev()
+                                .map(|event| EventView {
+                                    when: moment(event.at),
+                                    who: event.location.clone().unwrap_or_default(),
+                                    message: event.note.clone().unwrap_or_else(|| label(event.state.as_str())),
+                                })
+                                .collect(),
+                            can_ship: is_newest && has(SupplierOrderAction::MarkShipped),
+                            can_deliver: is_newest && has(SupplierOrderAction::MarkDelivered),
+                            can_fail: is_newest && has(SupplierOrderAction::MarkFailed),
+                            can_reship: is_newest && has(SupplierOrderAction::Reship),
+                            reship: form_state(&mut refused, &format!("reship-{}", shipment.id)),
+                        }
+                    })
+                    .collect();
+                SupplierOrderView {
+                    id: so.id.to_string(),
                     supplier_name: so.supplier_name.clone(),
                     cost: so.actual_cost.unwrap_or(so.expected_cost).to_string(),
                     cost_is_actual: so.actual_cost.is_some(),
+                    margin: margin(order, so),
                     reference: so.supplier_reference.clone(),
                     state: format!(
                         "{} · request {}",
@@ -285,18 +574,71 @@ impl OrderPage {
                             product_url: safe_url(line.product_url.as_deref()),
                         })
                         .collect(),
-                    shipments: so
-                        .shipments
+                    shipments,
+                    can_record_reference: has(SupplierOrderAction::RecordReference),
+                    can_add_tracking: has(SupplierOrderAction::AddShipment),
+                    can_cancel: has(SupplierOrderAction::Cancel),
+                    can_release: has(SupplierOrderAction::Release),
+                    can_accept_price: has(SupplierOrderAction::AcceptPrice),
+                    can_switch: has(SupplierOrderAction::SwitchSupplier),
+                    holds: so
+                        .placement
+                        .holds
                         .iter()
-                        .map(|shipment| ShipmentView {
-                            carrier: shipment.carrier.clone(),
-                            tracking_number: shipment.tracking_number.clone(),
-                            tracking_url: safe_url(shipment.public_tracking_url().as_deref()),
-                            state: label(shipment.state.as_str()),
-                        })
+                        .map(|h| h.message.clone())
+                        .chain(so.placement.quoted_cost.map(|q| format!("The supplier now asks {q}")))
+                        .chain(
+                            so.placement
+                                .failure
+                                .as_ref()
+                                .map(|f| format!("Supplier failed: {}", f.detail)),
+                        )
                         .collect(),
+                    reference_form: form_state(&mut refused, &format!("reference-{}", so.id)),
+                    tracking_form: form_state(&mut refused, &format!("tracking-{}", so.id)),
+                }
+            })
+            .collect();
+        Self {
+            csrf: layout.csrf.clone(),
+            layout: Some(layout),
+            id: order.id.to_string(),
+            number: order.number.clone(),
+            placed: moment(order.placed_at),
+            state_label: label(order.state.as_str()),
+            state_class: chip_class(order.state),
+            payment: label(order.payment.as_str()),
+            customer_name: order.customer.name.clone(),
+            customer_email: order.customer.email.clone(),
+            customer_phone: order.customer.phone.clone(),
+            address,
+            findings: order
+                .findings
+                .iter()
+                .map(|f| {
+                    let kind = match f.severity {
+                        Severity::Error => "blocks shipping",
+                        Severity::Warning => "warning",
+                    };
+                    format!("{}: {} ({kind})", label(&f.field), f.message)
                 })
                 .collect(),
+            hold_reasons: order.hold_reasons.iter().map(|r| label(r.as_str())).collect(),
+            lines: order
+                .lines
+                .iter()
+                .map(|line| LineView {
+                    title: line.title.clone(),
+                    variant: line.variant_title.clone(),
+                    sku: line.sku.clone(),
+                    quantity: line.quantity,
+                    price: line.unit_price.to_string(),
+                })
+                .collect(),
+            subtotal: order.subtotal.to_string(),
+            shipping: order.shipping_total.to_string(),
+            total: order.total.to_string(),
+            supplier_orders,
             open_exceptions: order
                 .open_exceptions()
                 .map(|e| format!("{}: {}", label(e.kind.as_str()), e.detail))
@@ -310,6 +652,11 @@ impl OrderPage {
                     message: event.message.clone(),
                 })
                 .collect(),
+            notice,
+            can_accept: can(OrderEvent::Accept),
+            can_reject: can(OrderEvent::Reject),
+            can_cancel: can(OrderEvent::Cancel),
+            refused: was_refused,
         }
     }
 }

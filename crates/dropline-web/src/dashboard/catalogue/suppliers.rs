@@ -1,0 +1,691 @@
+//! The dashboard's suppliers: `/suppliers` lists a store's suppliers (the operator's: every
+//! store's) and adds one; `/suppliers/{id}` shows a supplier's settings with the offers that
+//! use it, and edits its plain settings. A supplier's API credentials are never shown, only
+//! whether they are set, and are not edited here.
+
+use super::super::pages::{FieldErrors, Layout, moment};
+use super::super::{Signed, failure, not_found, page, refusal, see_other};
+use super::{ChoiceView, FieldView, Posted, count_field, rank_label, ranked, refuse_post, stock_text, summary};
+use crate::AppState;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use dropline_app::service::SupplierSettings;
+use dropline_app::{AppError, NewSupplier, Scope};
+use dropline_domain::catalog::{Offer, Supplier, SupplierConnection, SupplierKind};
+use dropline_domain::ids::{StoreId, SupplierId, VariantId};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/suppliers", get(suppliers_page).post(add_supplier))
+        .route("/suppliers/{id}", get(supplier_page).post(edit_supplier))
+}
+
+#[derive(Deserialize, Default)]
+struct SavedQuery {
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+fn notice(saved: Option<&str>) -> Option<&'static str> {
+    match saved? {
+        "added" => Some("The supplier was added."),
+        "settings" => Some("The supplier's settings were saved."),
+        _ => None,
+    }
+}
+
+/// Whether dropline can reach the supplier: its API credentials are set or not (never
+/// what they are); the suppliers without an API need none.
+fn connection_text(kind: SupplierKind, connection: &SupplierConnection) -> (&'static str, &'static str) {
+    match kind {
+        SupplierKind::Aliexpress | SupplierKind::Cj if connection.is_configured() => ("API connected", "ok"),
+        SupplierKind::Aliexpress | SupplierKind::Cj => ("API not connected", "bad"),
+        SupplierKind::Agent => ("Spreadsheets", "wait"),
+        SupplierKind::Warehouse => ("Own stock", "wait"),
+        SupplierKind::Manual => ("By hand", "wait"),
+    }
+}
+
+fn kind_label(kind: SupplierKind) -> &'static str {
+    match kind {
+        SupplierKind::Aliexpress => "AliExpress",
+        SupplierKind::Cj => "CJ Dropshipping",
+        SupplierKind::Agent => "Sourcing agent",
+        SupplierKind::Warehouse => "Own warehouse",
+        SupplierKind::Manual => "Manual",
+    }
+}
+
+fn days(days: u32) -> String {
+    if days == 1 {
+        "1 day".into()
+    } else {
+        format!("{days} days")
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The supplier form
+// ---------------------------------------------------------------------------------------------
+
+/// The supplier form, as typed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct SupplierFields {
+    store_id: String,
+    name: String,
+    kind: String,
+    ships_from: String,
+    processing_days: String,
+    rating: String,
+    processing_deadline_days: String,
+    agent_layout: String,
+}
+
+fn optional(text: &str) -> Option<String> {
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_string())
+}
+
+impl SupplierFields {
+    fn from_supplier(supplier: &Supplier) -> Self {
+        Self {
+            store_id: supplier.store_id.to_string(),
+            name: supplier.name.clone(),
+            kind: supplier.kind.as_str().to_string(),
+            ships_from: supplier.ships_from.clone().unwrap_or_default(),
+            processing_days: supplier.processing_days.to_string(),
+            rating: supplier.rating.to_string(),
+            processing_deadline_days: supplier
+                .processing_deadline_days
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            agent_layout: supplier.agent_layout.clone().unwrap_or_default(),
+        }
+    }
+
+    fn from_posted(posted: &Posted) -> Self {
+        Self {
+            store_id: posted.text("store_id"),
+            name: posted.text("name"),
+            kind: posted.text("kind"),
+            ships_from: posted.text("ships_from"),
+            processing_days: posted.text("processing_days"),
+            rating: posted.text("rating"),
+            processing_deadline_days: posted.text("processing_deadline_days"),
+            agent_layout: posted.text("agent_layout"),
+        }
+    }
+
+    /// Reads the plain settings; `None` when a field was refused (recorded in `errors`).
+    /// The engine checks the rest (lengths, country code, ranges, an agent's layout).
+    fn parse(&self, errors: &mut FieldErrors) -> Option<SupplierSettings> {
+        if self.name.trim().is_empty() {
+            errors.add("name", "must not be empty");
+        }
+        let processing_days = count_field(errors, "processing_days", &self.processing_days, Some(0));
+        let rating = count_field(errors, "rating", &self.rating, Some(0));
+        let deadline = match self.processing_deadline_days.trim() {
+            "" => Some(None),
+            text => count_field(errors, "processing_deadline_days", text, None).map(Some),
+        };
+        if !errors.is_empty() {
+            return None;
+        }
+        Some(SupplierSettings {
+            name: self.name.trim().to_string(),
+            ships_from: optional(&self.ships_from),
+            processing_days: processing_days?,
+            rating: rating?,
+            processing_deadline_days: deadline?,
+            agent_layout: optional(&self.agent_layout),
+        })
+    }
+}
+
+struct SupplierFormView {
+    action: String,
+    submit: &'static str,
+    csrf: String,
+    /// The stores to choose from (the operator adding a supplier).
+    stores: Option<Vec<ChoiceView>>,
+    store_error: Option<String>,
+    /// The kinds to choose from (adding only: a supplier keeps its kind).
+    kinds: Option<Vec<ChoiceView>>,
+    kind_error: Option<String>,
+    fields: Vec<FieldView>,
+    summary: Vec<String>,
+}
+
+impl SupplierFormView {
+    fn new(
+        action: String,
+        submit: &'static str,
+        csrf: String,
+        stores: Option<Vec<ChoiceView>>,
+        adding: bool,
+        fields: &SupplierFields,
+        errors: &FieldErrors,
+    ) -> Self {
+        let mut text = vec![
+            FieldView::new("name", "Name", &fields.name, errors),
+            FieldView::new("ships_from", "Ships from (optional)", &fields.ships_from, errors)
+                .hint("Country code such as CN"),
+            FieldView::new("processing_days", "Processing days", &fields.processing_days, errors)
+                .hint("Days from order to hand-over to the carrier")
+                .mode("numeric"),
+            FieldView::new(
+                "processing_deadline_days",
+                "Tracking deadline in days (optional)",
+                &fields.processing_deadline_days,
+                errors,
+            )
+            .hint("Past it without tracking, the lines move to the next offer")
+            .mode("numeric"),
+            FieldView::new("rating", "Rating", &fields.rating, errors)
+                .hint("0 to 100")
+                .mode("numeric"),
+        ];
+        if adding || fields.kind == SupplierKind::Agent.as_str() {
+            text.push(
+                FieldView::new(
+                    "agent_layout",
+                    "Spreadsheet layout (agents only, optional)",
+                    &fields.agent_layout,
+                    errors,
+                )
+                .hint("Header=field, … ; empty for dropline's layout"),
+            );
+        }
+        let mut labels: HashMap<String, String> = text.iter().map(|f| (f.id.clone(), f.label.clone())).collect();
+        labels.insert("store_id".into(), "Store".into());
+        labels.insert("kind".into(), "Kind".into());
+        Self {
+            action,
+            submit,
+            csrf,
+            stores,
+            store_error: errors.get("store_id").map(str::to_string),
+            kinds: adding.then(|| {
+                SupplierKind::ALL
+                    .iter()
+                    .map(|kind| ChoiceView {
+                        value: kind.as_str().to_string(),
+                        label: kind_label(*kind).to_string(),
+                        selected: fields.kind.trim() == kind.as_str(),
+                    })
+                    .collect()
+            }),
+            kind_error: errors.get("kind").map(str::to_string),
+            fields: text,
+            summary: summary(errors, &labels),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The list, and adding a supplier
+// ---------------------------------------------------------------------------------------------
+
+struct SupplierRow {
+    id: String,
+    name: String,
+    kind: &'static str,
+    ships_from: String,
+    processing: String,
+    deadline: String,
+    rating: u32,
+    connection: &'static str,
+    connection_class: &'static str,
+    offers: usize,
+    store: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/suppliers.html")]
+struct SuppliersPage {
+    layout: Option<Layout>,
+    operator: bool,
+    notice: Option<&'static str>,
+    rows: Vec<SupplierRow>,
+    form: Option<SupplierFormView>,
+}
+
+async fn render_list(
+    state: &AppState,
+    signed: &Signed,
+    status: StatusCode,
+    notice_text: Option<&'static str>,
+    fields: &SupplierFields,
+    errors: &FieldErrors,
+) -> Response {
+    let operator = signed.scope == Scope::Operator;
+    let loaded = async {
+        let suppliers = state.app.list_suppliers(signed.scope, None).await?;
+        let offers = state.app.list_offers(signed.scope, None).await?;
+        let stores = state.app.list_stores(signed.scope).await?;
+        Ok::<_, AppError>((suppliers, offers, stores))
+    };
+    let (mut suppliers, offers, stores) = match loaded.await {
+        Ok(loaded) => loaded,
+        Err(err) => return failure(&err),
+    };
+    suppliers.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.id.cmp(&b.id)));
+    let mut offer_counts: HashMap<SupplierId, usize> = HashMap::new();
+    for offer in &offers {
+        *offer_counts.entry(offer.supplier_id).or_default() += 1;
+    }
+    let store_names: HashMap<StoreId, &str> = stores
+        .iter()
+        .map(|record| (record.store.id, record.store.name.as_str()))
+        .collect();
+    let rows = suppliers
+        .iter()
+        .map(|s| {
+            let (connection, connection_class) = connection_text(s.kind, &s.connection);
+            SupplierRow {
+                id: s.id.to_string(),
+                name: s.name.clone(),
+                kind: kind_label(s.kind),
+                ships_from: s.ships_from.clone().unwrap_or_else(|| "—".into()),
+                processing: days(s.processing_days),
+                deadline: s.processing_deadline_days.map_or_else(|| "None".into(), days),
+                rating: s.rating,
+                connection,
+                connection_class,
+                offers: offer_counts.get(&s.id).copied().unwrap_or(0),
+                store: operator.then(|| store_names.get(&s.store_id).copied().unwrap_or("—").to_string()),
+            }
+        })
+        .collect();
+    let layout = signed.layout();
+    let form = signed.may_change_settings().then(|| {
+        let stores = operator.then(|| {
+            stores
+                .iter()
+                .map(|record| ChoiceView {
+                    value: record.store.id.to_string(),
+                    label: record.store.name.clone(),
+                    selected: record.store.id.to_string() == fields.store_id.trim(),
+                })
+                .collect()
+        });
+        SupplierFormView::new(
+            "/suppliers".into(),
+            "Add the supplier",
+            layout.csrf.clone(),
+            stores,
+            true,
+            fields,
+            errors,
+        )
+    });
+    page(
+        status,
+        &SuppliersPage {
+            layout: Some(layout),
+            operator,
+            notice: notice_text,
+            rows,
+            form,
+        },
+    )
+}
+
+async fn suppliers_page(State(state): State<AppState>, signed: Signed, Query(query): Query<SavedQuery>) -> Response {
+    let fields = SupplierFields {
+        kind: SupplierKind::Manual.as_str().to_string(),
+        ..SupplierFields::default()
+    };
+    render_list(
+        &state,
+        &signed,
+        StatusCode::OK,
+        notice(query.saved.as_deref()),
+        &fields,
+        &FieldErrors::default(),
+    )
+    .await
+}
+
+async fn add_supplier(
+    State(state): State<AppState>,
+    signed: Signed,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let posted = Posted(pairs);
+    if let Some(refused) = refuse_post(&signed, &posted) {
+        return refused;
+    }
+    let fields = SupplierFields::from_posted(&posted);
+    let mut errors = FieldErrors::default();
+    // A seller adds to their own store; the operator names it (a malformed id is "not found").
+    let store_id = match signed.scope {
+        Scope::Store(own) => Some(own),
+        Scope::Operator => match fields.store_id.trim() {
+            "" => {
+                errors.add("store_id", "choose a store");
+                None
+            }
+            text => match text.parse::<StoreId>() {
+                Ok(id) => Some(id),
+                Err(_) => return not_found(Some(signed.layout())),
+            },
+        },
+    };
+    let kind = SupplierKind::parse(fields.kind.trim());
+    if kind.is_none() {
+        errors.add("kind", "choose one of the kinds");
+    }
+    let settings = fields.parse(&mut errors);
+    let (Some(store_id), Some(kind), Some(settings)) = (store_id, kind, settings) else {
+        return render_list(
+            &state,
+            &signed,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            &fields,
+            &errors,
+        )
+        .await;
+    };
+    let new = NewSupplier {
+        store_id,
+        name: settings.name,
+        kind,
+        ships_from: settings.ships_from,
+        processing_days: settings.processing_days,
+        rating: settings.rating,
+        processing_deadline_days: settings.processing_deadline_days,
+        connection: SupplierConnection::default(),
+        agent_layout: settings.agent_layout,
+    };
+    match state.app.create_supplier(signed.scope, new).await {
+        Ok(supplier) => see_other(&format!("/suppliers?saved=added#supplier-{}", supplier.id)),
+        Err(AppError::Invalid(refused)) => {
+            render_list(
+                &state,
+                &signed,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                &fields,
+                &FieldErrors::from(refused.as_slice()),
+            )
+            .await
+        }
+        Err(err) => refusal(signed.layout(), &err),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One supplier
+// ---------------------------------------------------------------------------------------------
+
+struct SupplierOfferRow {
+    id: String,
+    variant_id: String,
+    product_title: String,
+    variant_sku: String,
+    variant_title: String,
+    supplier_sku: String,
+    unit_cost: String,
+    stock: String,
+    stock_class: &'static str,
+    rank: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/supplier.html")]
+struct SupplierPage {
+    layout: Option<Layout>,
+    may_change: bool,
+    notice: Option<&'static str>,
+    name: String,
+    kind: &'static str,
+    store: Option<String>,
+    ships_from: String,
+    processing: String,
+    deadline: String,
+    rating: u32,
+    connection: &'static str,
+    connection_class: &'static str,
+    rate_limit: Option<u32>,
+    reconciliation: Option<String>,
+    offers: Vec<SupplierOfferRow>,
+    form: Option<SupplierFormView>,
+}
+
+struct SupplierContext {
+    supplier: Supplier,
+    store_name: String,
+    offers: Vec<SupplierOfferRow>,
+}
+
+impl SupplierContext {
+    /// The supplier of the address; the 404 page for another store's or a malformed id.
+    async fn load(state: &AppState, signed: &Signed, id: &str) -> Result<Self, Response> {
+        let Ok(id) = id.parse::<SupplierId>() else {
+            return Err(not_found(Some(signed.layout())));
+        };
+        let answer = |err: AppError| match err {
+            AppError::NotFound(_) => not_found(Some(signed.layout())),
+            other => failure(&other),
+        };
+        let supplier = state.app.get_supplier(signed.scope, id).await.map_err(answer)?;
+        let store = Some(supplier.store_id);
+        let store_name = state
+            .app
+            .get_store(signed.scope, supplier.store_id)
+            .await
+            .map_err(answer)?
+            .store
+            .name;
+        let offers = state.app.list_offers(signed.scope, store).await.map_err(answer)?;
+        let products = state.app.list_products(signed.scope, store).await.map_err(answer)?;
+        let mut by_variant: HashMap<VariantId, Vec<&Offer>> = HashMap::new();
+        for offer in &offers {
+            by_variant.entry(offer.variant_id).or_default().push(offer);
+        }
+        let mut rows = Vec::new();
+        for product in &products {
+            for variant in &product.variants {
+                let Some(variant_offers) = by_variant.get(&variant.id) else {
+                    continue;
+                };
+                let ranked = ranked(variant_offers.clone());
+                for (index, offer) in ranked.iter().enumerate() {
+                    if offer.supplier_id != id {
+                        continue;
+                    }
+                    let (stock, stock_class) = stock_text(offer.stock);
+                    rows.push(SupplierOfferRow {
+                        id: offer.id.to_string(),
+                        variant_id: variant.id.to_string(),
+                        product_title: product.title.clone(),
+                        variant_sku: variant.sku.clone(),
+                        variant_title: variant.title.clone(),
+                        supplier_sku: offer.supplier_sku.clone(),
+                        unit_cost: offer.unit_cost.to_string(),
+                        stock,
+                        stock_class,
+                        rank: rank_label(index),
+                    });
+                }
+            }
+        }
+        rows.sort_by(|a, b| {
+            (a.product_title.to_lowercase(), &a.variant_sku).cmp(&(b.product_title.to_lowercase(), &b.variant_sku))
+        });
+        Ok(Self {
+            supplier,
+            store_name,
+            offers: rows,
+        })
+    }
+
+    fn page(
+        self,
+        signed: &Signed,
+        notice_text: Option<&'static str>,
+        fields: &SupplierFields,
+        errors: &FieldErrors,
+    ) -> SupplierPage {
+        let layout = signed.layout();
+        let may_change = signed.may_change_settings();
+        let s = &self.supplier;
+        let form = may_change.then(|| {
+            SupplierFormView::new(
+                format!("/suppliers/{}", s.id),
+                "Save the settings",
+                layout.csrf.clone(),
+                None,
+                false,
+                fields,
+                errors,
+            )
+        });
+        let (connection, connection_class) = connection_text(s.kind, &s.connection);
+        let reconciliation = s.last_reconciliation.as_ref().map(|r| {
+            format!(
+                "{}: {} of the supplier's {} orders matched; {} unknown to dropline, {} duplicated, {} missing{}.",
+                moment(r.at),
+                r.matched,
+                r.remote_orders,
+                r.ghosts.len(),
+                r.duplicates.len(),
+                r.missing.len(),
+                if r.complete { "" } else { " (the list was read in part)" }
+            )
+        });
+        SupplierPage {
+            layout: Some(layout),
+            may_change,
+            notice: notice_text,
+            name: s.name.clone(),
+            kind: kind_label(s.kind),
+            store: (signed.scope == Scope::Operator).then(|| self.store_name.clone()),
+            ships_from: s.ships_from.clone().unwrap_or_else(|| "—".into()),
+            processing: days(s.processing_days),
+            deadline: s.processing_deadline_days.map_or_else(|| "None".into(), days),
+            rating: s.rating,
+            connection,
+            connection_class,
+            rate_limit: s.connection.requests_per_second,
+            reconciliation,
+            offers: self.offers,
+            form,
+        }
+    }
+}
+
+async fn supplier_page(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    Query(query): Query<SavedQuery>,
+) -> Response {
+    let context = match SupplierContext::load(&state, &signed, &id).await {
+        Ok(context) => context,
+        Err(response) => return response,
+    };
+    let fields = SupplierFields::from_supplier(&context.supplier);
+    page(
+        StatusCode::OK,
+        &context.page(
+            &signed,
+            notice(query.saved.as_deref()),
+            &fields,
+            &FieldErrors::default(),
+        ),
+    )
+}
+
+async fn edit_supplier(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let posted = Posted(pairs);
+    if let Some(refused) = refuse_post(&signed, &posted) {
+        return refused;
+    }
+    let context = match SupplierContext::load(&state, &signed, &id).await {
+        Ok(context) => context,
+        Err(response) => return response,
+    };
+    let mut fields = SupplierFields::from_posted(&posted);
+    // The kind is not edited; it decides whether the agent's layout field is shown.
+    fields.kind = context.supplier.kind.as_str().to_string();
+    let mut errors = FieldErrors::default();
+    let Some(settings) = fields.parse(&mut errors) else {
+        return page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &context.page(&signed, None, &fields, &errors),
+        );
+    };
+    match state
+        .app
+        .update_supplier_settings(signed.scope, context.supplier.id, settings)
+        .await
+    {
+        Ok(supplier) => see_other(&format!("/suppliers/{}?saved=settings", supplier.id)),
+        Err(AppError::Invalid(refused)) => page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &context.page(&signed, None, &fields, &FieldErrors::from(refused.as_slice())),
+        ),
+        Err(err) => refusal(signed.layout(), &err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_numbers_take_their_defaults_and_words_are_refused() {
+        let fields = SupplierFields {
+            name: " Shenzhen Gadget Co ".into(),
+            ships_from: " ".into(),
+            ..SupplierFields::default()
+        };
+        let mut errors = FieldErrors::default();
+        let settings = fields.parse(&mut errors).expect("read");
+        assert_eq!(settings.name, "Shenzhen Gadget Co");
+        assert_eq!(settings.ships_from, None);
+        assert_eq!((settings.processing_days, settings.rating), (0, 0));
+        assert_eq!(settings.processing_deadline_days, None);
+
+        let fields = SupplierFields {
+            name: "".into(),
+            processing_days: "two".into(),
+            rating: "-1".into(),
+            processing_deadline_days: "1.5".into(),
+            ..SupplierFields::default()
+        };
+        let mut errors = FieldErrors::default();
+        assert_eq!(fields.parse(&mut errors), None);
+        for field in ["name", "processing_days", "rating", "processing_deadline_days"] {
+            assert!(errors.get(field).is_some(), "{field} not refused");
+        }
+    }
+
+    #[test]
+    fn credentials_are_told_as_set_or_not_only() {
+        let set = SupplierConnection {
+            api_key: Some("secret".into()),
+            ..SupplierConnection::default()
+        };
+        assert_eq!(connection_text(SupplierKind::Cj, &set).0, "API connected");
+        assert_eq!(
+            connection_text(SupplierKind::Aliexpress, &SupplierConnection::default()).0,
+            "API not connected"
+        );
+        assert_eq!(connection_text(SupplierKind::Manual, &set).0, "By hand");
+    }
+}
