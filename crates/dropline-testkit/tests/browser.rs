@@ -449,6 +449,32 @@ async fn a_seller_accepts_in_bulk_and_follows_an_order_to_the_door() {
     assert!(shot.is_file(), "{}", shot.display());
     assert_eq!(api.get_order(&ids[0]).await.expect(200)["state"], "delivered");
 
+    // The other pages, through the menu.
+    for (href, heading, shows, shot) in [
+        (
+            "/catalogue",
+            "Catalogue",
+            seeded.skus[0].as_str(),
+            "dashboard_catalogue",
+        ),
+        ("/suppliers", "Suppliers", "Manual supplier", "dashboard_suppliers"),
+        ("/settings", "Settings", "Accepting orders", "dashboard_settings"),
+        ("/", "Overview", "Orders per day", "dashboard_overview_after"),
+    ] {
+        browser
+            .find(&format!("header.top nav a[href='{href}']"))
+            .await
+            .click()
+            .await
+            .expect("a menu link");
+        wait_for_text(&browser, "h1", heading).await;
+        let main = browser.text("main").await;
+        assert!(main.contains(shows), "{href}: {main}");
+        assert_eq!(browser.alert_text().await, None);
+        let shot = browser.screenshot(shot).await;
+        assert!(shot.is_file(), "{}", shot.display());
+    }
+
     // On a phone-sized screen the list fits the width: no sideways scrolling.
     browser
         .driver()
