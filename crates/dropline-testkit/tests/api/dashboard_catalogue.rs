@@ -379,6 +379,7 @@ async fn an_offer_is_edited_and_a_bad_edit_changes_nothing(app: TestApp) {
         ("currency", "USD"),
         ("unit_cost", "10.50"),
         ("stock", ""),
+        ("stock_was", "100"),
         ("priority", "primary"),
         ("shipping-0-country", "*"),
         ("shipping-0-name", "Economy"),
@@ -420,6 +421,61 @@ async fn an_offer_is_edited_and_a_bad_edit_changes_nothing(app: TestApp) {
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_refused(&response.text().await.expect("body"), "currency");
     assert_eq!(offer(&app, &seeded, &id).await, edited);
+}
+
+async fn a_save_that_leaves_the_stock_as_shown_keeps_a_stock_change_made_meanwhile(app: TestApp) {
+    let seeded = app.seed().await;
+    let id = seeded.offer_ids[0].clone();
+    let web = Web::sign_in(&app, &seller(&app, &seeded.store_id, "sam@example.com").await).await;
+    let path = format!("/catalogue/offers/{id}");
+    let (_, body) = web.get(&path).await;
+    let shown = hidden(&body, "stock_was");
+    assert_eq!(shown, "100");
+
+    // A reservation lands while the form is open.
+    let offer_id = id.parse().expect("an offer id");
+    app.app()
+        .update_offer(
+            Scope::Operator,
+            offer_id,
+            dropline_app::service::OfferChanges {
+                stock: Some(Some(97)),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("a stock change");
+
+    // The seller saves a new cost with the stock as the form showed it: the 97 stays.
+    let before = offer(&app, &seeded, &id).await;
+    let form = vec![
+        ("supplier_sku", before.supplier_sku.as_str()),
+        ("currency", "USD"),
+        ("unit_cost", "11.00"),
+        ("stock", "100"),
+        ("stock_was", shown.as_str()),
+        ("priority", "primary"),
+        ("shipping-0-country", "*"),
+        ("shipping-0-name", "Standard"),
+        ("shipping-0-cost", "3.00"),
+        ("shipping-0-min_days", "7"),
+        ("shipping-0-max_days", "14"),
+    ];
+    let response = web.post(&path, &form).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        response.text().await.unwrap_or_default()
+    );
+    let saved = offer(&app, &seeded, &id).await;
+    assert_eq!(saved.unit_cost.minor, 1100);
+    assert_eq!(saved.stock, Some(97));
+
+    // A stock the seller typed is written.
+    let response = web.post(&path, &with(&form, &[("stock", "40")])).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(offer(&app, &seeded, &id).await.stock, Some(40));
 }
 
 async fn another_stores_ids_answer_not_found_and_change_nothing(app: TestApp) {
@@ -804,6 +860,7 @@ backend_tests!(
     bad_offer_forms_name_each_refused_field_and_write_nothing,
     make_primary_puts_a_backup_first,
     an_offer_is_edited_and_a_bad_edit_changes_nothing,
+    a_save_that_leaves_the_stock_as_shown_keeps_a_stock_change_made_meanwhile,
     another_stores_ids_answer_not_found_and_change_nothing,
     staff_see_the_pages_but_change_nothing,
     forms_without_the_sessions_token_are_refused,

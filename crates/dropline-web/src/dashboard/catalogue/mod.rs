@@ -495,6 +495,9 @@ struct OfferFields {
     currency: String,
     unit_cost: String,
     stock: String,
+    /// The stock the edit form showed: a save that leaves the stock as shown does not write
+    /// it, so a reservation that landed meanwhile is not undone.
+    stock_was: String,
     priority: String,
     shipping: Vec<ShippingFields>,
 }
@@ -535,6 +538,7 @@ impl OfferFields {
             currency: offer.unit_cost.currency.code().to_string(),
             unit_cost: amount(offer.unit_cost),
             stock: offer.stock.map(|s| s.to_string()).unwrap_or_default(),
+            stock_was: offer.stock.map(|s| s.to_string()).unwrap_or_default(),
             priority: offer.priority.as_str().to_string(),
             shipping: offer
                 .shipping
@@ -578,6 +582,7 @@ impl OfferFields {
             currency: posted.text("currency"),
             unit_cost: posted.text("unit_cost"),
             stock: posted.text("stock"),
+            stock_was: posted.text("stock_was"),
             priority: posted.text("priority"),
             shipping,
         }
@@ -715,6 +720,8 @@ struct OfferFormView {
     shipping: Vec<ShippingRowView>,
     shipping_error: Option<String>,
     summary: Vec<String>,
+    /// The stock shown when the form was first drawn (editing only).
+    stock_was: String,
 }
 
 impl OfferFormView {
@@ -803,6 +810,7 @@ impl OfferFormView {
         labels.insert("priority".into(), "Priority".into());
         labels.insert("shipping".into(), "Shipping".into());
         Self {
+            stock_was: fields.stock_was.clone(),
             action,
             submit,
             csrf,
@@ -1143,7 +1151,7 @@ async fn edit_offer(
         supplier_variant_id: Some(parsed.supplier_variant_id),
         product_url: Some(parsed.product_url),
         unit_cost: Some(parsed.unit_cost),
-        stock: Some(parsed.stock),
+        stock: (fields.stock.trim() != fields.stock_was.trim()).then_some(parsed.stock),
         shipping: Some(parsed.shipping),
         priority: Some(parsed.priority),
     };
