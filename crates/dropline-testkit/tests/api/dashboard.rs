@@ -130,6 +130,35 @@ pub(crate) fn no_session_cookie(response: &reqwest::Response) -> bool {
         .all(|v| !v.to_str().unwrap_or_default().starts_with("dropline_session="))
 }
 
+/// The value of `name="…"` in a tag's text.
+pub(crate) fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+    tag[start..].split('"').next()
+}
+
+/// Every input and select of the page has a label naming its id (or an `aria-label`), and no
+/// id is used twice.
+pub(crate) fn assert_controls_are_labelled(body: &str) {
+    let mut ids = std::collections::HashSet::new();
+    for tag in body
+        .split('<')
+        .skip(1)
+        .map(|rest| rest.split('>').next().unwrap_or_default())
+    {
+        if let Some(id) = attribute(tag, "id") {
+            assert!(ids.insert(id.to_string()), "the id {id} is used twice");
+        }
+        let control = tag.starts_with("input ") || tag.starts_with("select ");
+        if control && attribute(tag, "type") != Some("hidden") {
+            if attribute(tag, "aria-label").is_some_and(|text| !text.is_empty()) {
+                continue;
+            }
+            let id = attribute(tag, "id").unwrap_or_else(|| panic!("<{tag}> has no id"));
+            assert!(body.contains(&format!("<label for=\"{id}\"")), "<{tag}> has no label");
+        }
+    }
+}
+
 /// A signed-in browser session over plain HTTP.
 pub(crate) struct Web {
     pub(crate) base: String,

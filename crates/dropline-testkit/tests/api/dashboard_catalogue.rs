@@ -2,7 +2,7 @@
 //! and promoting offers, adding and editing suppliers — and the refusals (bad fields named
 //! one by one, another store's ids, staff, CSRF) changing nothing.
 
-use crate::dashboard::{Web, hidden, seller, user};
+use crate::dashboard::{Web, assert_controls_are_labelled, hidden, seller, user};
 use crate::id_of;
 use dropline_app::Scope;
 use dropline_domain::account::Role;
@@ -103,31 +103,6 @@ fn assert_refused(body: &str, field: &str) {
         body.contains(&format!("{field}-error\"")) && body.contains("aria-describedby="),
         "{field} has no aria-describedby"
     );
-}
-
-/// The value of `name="…"` in a tag's text.
-fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
-    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
-    tag[start..].split('"').next()
-}
-
-/// Every input and select of the page has a label naming its id, and no id is used twice.
-fn assert_controls_are_labelled(body: &str) {
-    let mut ids = std::collections::HashSet::new();
-    for tag in body
-        .split('<')
-        .skip(1)
-        .map(|rest| rest.split('>').next().unwrap_or_default())
-    {
-        if let Some(id) = attribute(tag, "id") {
-            assert!(ids.insert(id.to_string()), "the id {id} is used twice");
-        }
-        let control = tag.starts_with("input ") || tag.starts_with("select ");
-        if control && attribute(tag, "type") != Some("hidden") {
-            let id = attribute(tag, "id").unwrap_or_else(|| panic!("<{tag}> has no id"));
-            assert!(body.contains(&format!("<label for=\"{id}\">")), "<{tag}> has no label");
-        }
-    }
 }
 
 fn position(body: &str, needle: &str) -> usize {

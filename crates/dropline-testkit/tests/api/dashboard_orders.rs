@@ -2,7 +2,7 @@
 //! order page's actions — with their refusals (CSRF, another store's ids, illegal actions,
 //! refused fields) changing nothing.
 
-use crate::dashboard::{Web, form_body, seller};
+use crate::dashboard::{Web, assert_controls_are_labelled, form_body, seller};
 use crate::id_of;
 use dropline_testkit::{Api, Seeded, TestApp};
 use reqwest::StatusCode;
@@ -93,6 +93,7 @@ async fn filters_and_search_find_the_right_orders(app: TestApp) {
     let (status, body) = web.get("/orders").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(listed(&body), ["#7003", "#7002", "#7001"]);
+    assert_controls_are_labelled(&body);
     let cases: [(&str, &[&str]); 11] = [
         ("/orders?sort=oldest", &["#7001", "#7002", "#7003"]),
         ("/orders?q=7002", &["#7002"]),
@@ -328,6 +329,7 @@ async fn the_order_page_acts_as_its_state_allows(app: TestApp) {
 
     // Pending review: accept, reject and cancel are offered.
     let (_, body) = web.get(&page).await;
+    assert_controls_are_labelled(&body);
     for button in ["id=\"accept\"", "id=\"reject\"", "id=\"cancel\""] {
         assert!(body.contains(button), "{button}");
     }
@@ -425,6 +427,7 @@ async fn the_order_page_acts_as_its_state_allows(app: TestApp) {
         "{shipment}"
     );
     let sh = id_of(&shipment);
+    assert_controls_are_labelled(&web.get(&page).await.1);
 
     // Mark shipped, then delivered; the timeline shows it.
     let parcel = format!("{page}/supplier-orders/{so}/shipments/{sh}");
