@@ -144,12 +144,15 @@ async fn malformed_fields_are_all_listed_with_their_reason(app: TestApp) {
 
     // Query parameters too.
     let answer = api
-        .list_orders("state=lost&limit=0&placed_from=yesterday&before=nope")
+        .list_orders(&format!(
+            "state=lost&limit=0&placed_from=yesterday&before=nope&has_exception=maybe&q={}",
+            "x".repeat(201)
+        ))
         .await;
     answer.expect_error(422, "invalid_input");
     assert_eq!(
         sorted(answer.refused_fields()),
-        ["before", "limit", "placed_from", "state"]
+        ["before", "has_exception", "limit", "placed_from", "q", "state"]
     );
 
     assert_eq!(before, app.snapshot().await);

@@ -296,6 +296,16 @@ async fn listing_pages_by_keyset_newest_first(app: TestApp) {
     // A page that is exactly full has no next page when nothing follows.
     let page = api.list_orders("limit=5").await.expect(200);
     assert_eq!(page["next_cursor"], Value::Null);
+
+    // A search and the open-exception filter narrow the pages.
+    let page = api.list_orders("q=%23page-3").await.expect(200);
+    assert_eq!(ids_in(&page, "orders"), [created[1].clone()]);
+    let page = api.list_orders("q=LOVELACE&limit=2").await.expect(200);
+    assert_eq!(ids_in(&page, "orders"), created[..2].to_vec());
+    let page = api.list_orders("has_exception=true").await.expect(200);
+    assert_eq!(ids_in(&page, "orders"), Vec::<String>::new());
+    let page = api.list_orders("has_exception=false&q=nobody").await.expect(200);
+    assert_eq!(ids_in(&page, "orders"), Vec::<String>::new());
 }
 
 async fn listing_filters_by_state_store_supplier_and_date(app: TestApp) {

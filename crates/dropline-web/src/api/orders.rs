@@ -530,6 +530,8 @@ pub async fn create_order(
         ("supplier_id" = Option<String>, Query, description = "Only orders with a supplier order at this supplier"),
         ("placed_from" = Option<String>, Query, description = "Placed at or after (RFC 3339)"),
         ("placed_to" = Option<String>, Query, description = "Placed before (RFC 3339)"),
+        ("q" = Option<String>, Query, description = "Search: the order number (with or without `#`), the exact tracking number of a parcel, or part of the customer's name or email (case-insensitive; at most 200 characters)"),
+        ("has_exception" = Option<bool>, Query, description = "`true`: only orders with an open exception"),
         ("limit" = Option<u32>, Query, description = "Page size, 1 to 500 (default 50)"),
         ("before" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
     ),
@@ -550,6 +552,20 @@ pub async fn list_orders(
     let supplier_id: Option<SupplierId> = query.get(&mut problems, "supplier_id", parse_id);
     let placed_from = query.get(&mut problems, "placed_from", parse_time);
     let placed_to = query.get(&mut problems, "placed_to", parse_time);
+    let search: Option<String> = query.get(&mut problems, "q", |text| {
+        if text.chars().count() > 200 {
+            Err("must be at most 200 characters".to_string())
+        } else {
+            Ok(text.trim().to_string())
+        }
+    });
+    let with_exception = query
+        .get(&mut problems, "has_exception", |text| match text {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err("must be true or false".to_string()),
+        })
+        .unwrap_or(false);
     let limit = query.get(&mut problems, "limit", parse_limit).unwrap_or(DEFAULT_PAGE);
     let before: Option<OrderId> = query.get(&mut problems, "before", |text| {
         text.parse()
@@ -570,6 +586,8 @@ pub async fn list_orders(
         placed_to,
         before,
         limit: fetch,
+        search: search.filter(|q| !q.is_empty()),
+        with_exception,
         ..OrderFilter::default()
     };
     let mut orders = state.app.list_orders(scope, filter).await?;
