@@ -420,7 +420,10 @@ pub trait Store: Send + Sync + 'static {
     async fn lane_samples(&self, store_id: StoreId, since: OffsetDateTime) -> Result<Vec<LaneSample>, StoreError>;
     /// The sums of the [`OrderFacts`](crate::metrics::OrderFacts) of the orders placed in
     /// `[from, to)` (all stores, or one), per UTC day of `placed_at` and currency, by day
-    /// then currency code. The facts are written with every order write, in its transaction.
+    /// then currency code; days without orders are left out. `from` and `to` count as the
+    /// start of their UTC day. The facts are written with every order write, in its
+    /// transaction, and summed per day as they are written, so reading a day costs the same
+    /// whatever its number of orders.
     async fn daily_metrics(
         &self,
         store_id: Option<StoreId>,

@@ -141,22 +141,26 @@ impl crate::PostgresStore {
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> Result<Vec<DailyMetrics>, StoreError> {
+        // The daily rows the trigger on `order_facts` keeps, summed over the stores when no
+        // store is named.
         let mut query = QueryBuilder::<Postgres>::new(
-            "SELECT (placed_at AT TIME ZONE 'UTC')::date AS day, currency, count(*) AS orders, \
-                    count(processing_seconds) AS processed, \
-                    coalesce(sum(processing_seconds), 0)::bigint AS processing_seconds, \
-                    count(shipping_seconds) AS delivered, \
-                    coalesce(sum(shipping_seconds), 0)::bigint AS shipping_seconds, \
-                    count(*) FILTER (WHERE refunded) AS refunded, count(disputed_at) AS disputed, \
-                    coalesce(sum(fulfillment_cost_minor), 0)::bigint AS fulfillment_cost_minor, \
-                    count(fulfillment_cost_minor) AS fulfillment_costed \
-             FROM order_facts WHERE placed_at >= ",
+            "SELECT day, currency, sum(orders)::bigint AS orders, sum(processed)::bigint AS processed, \
+                    sum(processing_seconds)::bigint AS processing_seconds, \
+                    sum(delivered)::bigint AS delivered, sum(shipping_seconds)::bigint AS shipping_seconds, \
+                    sum(refunded)::bigint AS refunded, sum(disputed)::bigint AS disputed, \
+                    sum(fulfillment_cost_minor)::bigint AS fulfillment_cost_minor, \
+                    sum(fulfillment_costed)::bigint AS fulfillment_costed \
+             FROM order_metrics_daily WHERE day >= (",
         );
-        query.push_bind(from).push(" AND placed_at < ").push_bind(to);
+        query
+            .push_bind(from)
+            .push(" AT TIME ZONE 'UTC')::date AND day < (")
+            .push_bind(to)
+            .push(" AT TIME ZONE 'UTC')::date");
         if let Some(store_id) = store_id {
             query.push(" AND store_id = ").push_bind(store_id.0);
         }
-        query.push(" GROUP BY 1, 2 ORDER BY 1, 2");
+        query.push(" GROUP BY 1, 2 HAVING sum(orders) > 0 ORDER BY 1, 2");
         let rows = query.build().fetch_all(&self.pool).await.map_err(store_error)?;
         rows.iter()
             .map(|row| {

@@ -113,9 +113,14 @@ impl crate::PostgresStore {
                 .push_bind(bare)
                 .push(", ")
                 .push_bind(hashed)
-                .push(") OR o.customer_search LIKE ")
+                .push(") OR o.id IN (SELECT c.id FROM orders c WHERE c.customer_search LIKE ")
                 .push_bind(contains_pattern(search))
-                .push(" ESCAPE '\\' OR EXISTS (SELECT 1 FROM shipments s WHERE s.order_id = o.id AND s.tracking_number IN (")
+                .push(" ESCAPE '\\'");
+            if let Some(store_id) = filter.store_id {
+                query.push(" AND c.store_id = ").push_bind(store_id.0);
+            }
+            query
+                .push(") OR EXISTS (SELECT 1 FROM shipments s WHERE s.order_id = o.id AND s.tracking_number IN (")
                 .push_bind(search.to_string())
                 .push(", ")
                 .push_bind(tracking)

@@ -96,24 +96,28 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// The Julian day number of 1970-01-01: day numbers since the epoch become dates with it.
 const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
 
-/// The sums per UTC day (floored, also before 1970) and currency, over one index range.
+/// The UTC day (days since 1970-01-01, floored also before 1970) of a moment in microseconds.
+fn day_of(micros: i64) -> i64 {
+    micros.div_euclid(MICROS_PER_DAY)
+}
+
+/// The sums per UTC day and currency, from the daily rows the triggers on `order_facts`
+/// keep (summed over the stores when no store is named).
 fn daily_metrics_query(store_id: Option<StoreId>, from: i64, to: i64) -> (String, Vec<Value>) {
-    let mut sql = format!(
-        "SELECT (placed_at - ((placed_at % {MICROS_PER_DAY}) + {MICROS_PER_DAY}) % {MICROS_PER_DAY}) / {MICROS_PER_DAY}
-                    AS day,
-                currency, count(*), count(processing_seconds), coalesce(sum(processing_seconds), 0),
-                count(shipping_seconds), coalesce(sum(shipping_seconds), 0), sum(refunded), count(disputed_at),
-                coalesce(sum(fulfillment_cost_minor), 0), count(fulfillment_cost_minor)
-         FROM order_facts WHERE"
+    let mut sql = String::from(
+        "SELECT day, currency, sum(orders), sum(processed), sum(processing_seconds), sum(delivered),
+                sum(shipping_seconds), sum(refunded), sum(disputed), sum(fulfillment_cost_minor),
+                sum(fulfillment_costed)
+         FROM order_metrics_daily WHERE",
     );
     let mut values = Vec::with_capacity(3);
     if let Some(store_id) = store_id {
         sql.push_str(" store_id = ? AND");
         values.push(Value::Blob(store_id.0.as_bytes().to_vec()));
     }
-    sql.push_str(" placed_at >= ? AND placed_at < ? GROUP BY day, currency ORDER BY day, currency");
-    values.push(Value::Integer(from));
-    values.push(Value::Integer(to));
+    sql.push_str(" day >= ? AND day < ? GROUP BY day, currency HAVING sum(orders) > 0 ORDER BY day, currency");
+    values.push(Value::Integer(day_of(from)));
+    values.push(Value::Integer(day_of(to)));
     (sql, values)
 }
 
@@ -257,21 +261,21 @@ mod tests {
         rows.map(|row| row.expect("plan row")).collect::<Vec<_>>().join("\n")
     }
 
-    /// The sums read one range of an index (of a store, or of every store), never the
-    /// whole table.
+    /// The sums read one range of the daily rows (of a store, or of every store), never
+    /// the whole table.
     #[test]
     fn daily_metrics_read_a_range_of_their_index() {
         let mut conn = Connection::open_in_memory().expect("memory database");
         crate::migrations::run(&mut conn).expect("migrations");
         for (store, index) in [
-            (Some(StoreId::new()), "order_facts_store_id_placed_at_idx"),
-            (None, "order_facts_placed_at_idx"),
+            (Some(StoreId::new()), "PRIMARY KEY"),
+            (None, "order_metrics_daily_day_idx"),
         ] {
             let (sql, values) = daily_metrics_query(store, 0, MICROS_PER_DAY);
             let plan = plan(&conn, &sql, values);
             assert!(plan.contains(index), "{plan}");
             assert!(
-                !plan.contains("SCAN order_facts\n") && !plan.ends_with("SCAN order_facts"),
+                !plan.contains("SCAN order_metrics_daily\n") && !plan.ends_with("SCAN order_metrics_daily"),
                 "{plan}"
             );
         }
@@ -286,11 +290,11 @@ mod tests {
         );
     }
 
-    /// Days are floored, also before 1970.
+    /// Days are floored, also before 1970, by the triggers' SQL as by [`day_of`].
     #[test]
     fn days_are_utc_days() {
         let conn = Connection::open_in_memory().expect("memory database");
-        let day_of = |micros: i64| -> i64 {
+        let sql_day_of = |micros: i64| -> i64 {
             conn.query_row(
                 &format!(
                     "SELECT (?1 - ((?1 % {MICROS_PER_DAY}) + {MICROS_PER_DAY}) % {MICROS_PER_DAY}) / {MICROS_PER_DAY}"
@@ -300,11 +304,18 @@ mod tests {
             )
             .expect("day")
         };
-        assert_eq!(day_of(0), 0);
-        assert_eq!(day_of(MICROS_PER_DAY - 1), 0);
-        assert_eq!(day_of(MICROS_PER_DAY), 1);
-        assert_eq!(day_of(-1), -1);
-        assert_eq!(day_of(-MICROS_PER_DAY), -1);
+        for (micros, day) in [
+            (0, 0),
+            (MICROS_PER_DAY - 1, 0),
+            (MICROS_PER_DAY, 1),
+            (-1, -1),
+            (-MICROS_PER_DAY, -1),
+            (-MICROS_PER_DAY - 1, -2),
+            (1_796_416_168_785_773, 20_791),
+        ] {
+            assert_eq!(sql_day_of(micros), day, "{micros}");
+            assert_eq!(day_of(micros), day, "{micros}");
+        }
         assert_eq!(
             Date::from_julian_day(UNIX_EPOCH_JULIAN_DAY as i32).ok(),
             Some(time::macros::date!(1970 - 01 - 01))
