@@ -108,23 +108,24 @@ impl crate::PostgresStore {
         }
         if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             let (bare, hashed, tracking) = search_numbers(search);
+            // The candidates: by number, by part of the name or email, by tracking number.
             query
-                .push(" AND (o.number IN (")
+                .push(" AND o.id IN (SELECT n.id FROM orders n WHERE n.number IN (")
                 .push_bind(bare)
                 .push(", ")
                 .push_bind(hashed)
-                .push(") OR o.id IN (SELECT c.id FROM orders c WHERE c.customer_search LIKE ")
+                .push(") UNION ALL SELECT c.id FROM orders c WHERE c.customer_search LIKE ")
                 .push_bind(contains_pattern(search))
                 .push(" ESCAPE '\\'");
             if let Some(store_id) = filter.store_id {
                 query.push(" AND c.store_id = ").push_bind(store_id.0);
             }
             query
-                .push(") OR EXISTS (SELECT 1 FROM shipments s WHERE s.order_id = o.id AND s.tracking_number IN (")
+                .push(" UNION ALL SELECT s.order_id FROM shipments s WHERE s.tracking_number IN (")
                 .push_bind(search.to_string())
                 .push(", ")
                 .push_bind(tracking)
-                .push(")))");
+                .push("))");
         }
         query
             .push(if filter.oldest_first {
