@@ -10,6 +10,7 @@ pub mod carrier;
 pub mod catalog;
 pub mod clocks;
 pub mod ids;
+pub mod ledger;
 pub mod money;
 pub mod order;
 pub mod placement;
