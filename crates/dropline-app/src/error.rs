@@ -94,6 +94,8 @@ impl From<OrderError> for AppError {
             OrderError::UnknownSupplierOrder(_) => Self::NotFound("supplier order"),
             OrderError::UnknownShipment(_) => Self::NotFound("shipment"),
             OrderError::Invalid { field, reason } => Self::invalid(field, reason),
+            OrderError::UnknownReturn(_) => Self::NotFound("return"),
+            OrderError::UnknownDispute(_) => Self::NotFound("dispute"),
         }
     }
 }

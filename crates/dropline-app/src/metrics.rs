@@ -430,6 +430,7 @@ mod tests {
             source_updated_at: None,
             exceptions: Vec::new(),
             tracking_token: None,
+            after_sale: Default::default(),
             version: 0,
         }
     }

@@ -67,3 +67,9 @@ id_type!(/// A message in the outbox (customer notice, later email or webhook).
     MessageId);
 id_type!(/// A person who signs in to the dashboard.
     UserId);
+id_type!(/// A return (RMA) of some of an order's units.
+    ReturnId);
+id_type!(/// Money given back to the customer.
+    RefundId);
+id_type!(/// A payment dispute (chargeback).
+    DisputeId);

@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod address;
+pub mod after_sale;
 pub mod carrier;
 pub mod catalog;
 pub mod clocks;

@@ -357,6 +357,10 @@ pub enum OrderError {
     UnknownShipment(ShipmentId),
     #[error("{field}: {reason}")]
     Invalid { field: String, reason: String },
+    #[error("return {0} is not part of this order")]
+    UnknownReturn(crate::ids::ReturnId),
+    #[error("dispute {0} is not part of this order")]
+    UnknownDispute(crate::ids::DisputeId),
 }
 
 /// A customer order with everything that happened to it.
@@ -413,6 +417,9 @@ pub struct Order {
     /// the first parcel ships.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracking_token: Option<String>,
+    /// Returns, refunds and disputes.
+    #[serde(default, skip_serializing_if = "crate::after_sale::AfterSale::is_empty")]
+    pub after_sale: crate::after_sale::AfterSale,
     /// Optimistic-concurrency version, kept by the store.
     #[serde(default)]
     pub version: u64,
@@ -456,6 +463,7 @@ impl Order {
             source_updated_at: incoming.source_updated_at,
             exceptions: Vec::new(),
             tracking_token: None,
+            after_sale: crate::after_sale::AfterSale::default(),
             version: 0,
         };
         journal.record(
@@ -1319,7 +1327,7 @@ pub(crate) mod test_support {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::catalog::SupplierKind;
     use crate::state::{Progress, SupplierOrderStatus};
@@ -1385,7 +1393,7 @@ mod tests {
         Journal::new(order_id, Actor::System, datetime!(2026-11-01 10:05 UTC))
     }
 
-    fn received(lines: &[(&str, u32, i64)]) -> (Order, Journal) {
+    pub(crate) fn received(lines: &[(&str, u32, i64)]) -> (Order, Journal) {
         let mut journal = journal(OrderId::new());
         let order = Order::receive(StoreId::new(), incoming(lines), |_| None, &mut journal).expect("valid order");
         (order, journal)

@@ -1405,6 +1405,7 @@ mod tests {
             source_updated_at: None,
             exceptions: Vec::new(),
             tracking_token: None,
+            after_sale: Default::default(),
             version: 0,
         };
         let context = fixture.context(RoutingPolicy::Fastest, RoutingWeights::default());

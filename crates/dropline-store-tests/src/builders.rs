@@ -298,6 +298,7 @@ impl OrderBuilder {
             source_updated_at: Some(at(1)),
             exceptions: Vec::new(),
             tracking_token: None,
+            after_sale: Default::default(),
             version: 0,
         };
         Self { order }
