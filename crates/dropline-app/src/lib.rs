@@ -6,6 +6,7 @@
 //! change is committed with its timeline entries and the jobs it causes in one change set.
 
 pub mod accounts;
+pub mod after_sale;
 pub mod agent;
 mod catalog_cache;
 pub mod connected;

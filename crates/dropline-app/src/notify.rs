@@ -326,8 +326,28 @@ pub fn notices_for_change(notices: &Notices<'_>, before: Option<&Order>, after: 
     if after_ref.state == OrderState::Cancelled && before.state != OrderState::Cancelled {
         out.extend(notices.customer(after_ref, "cancelled", format!("cancelled:{}", after_ref.id), json!({})));
     }
+    // One email per refund dropline issued (a second partial refund leaves the payment
+    // state as it was, yet is news to the customer); a refund the storefront reports
+    // without one is told by the payment's change.
+    let new_refunds: Vec<_> = after_ref
+        .after_sale
+        .refunds
+        .iter()
+        .filter(|r| !before.after_sale.refunds.iter().any(|b| b.id == r.id))
+        .collect();
+    for refund in &new_refunds {
+        out.extend(notices.customer(
+            after_ref,
+            "refund_issued",
+            format!("refund_issued:{}", refund.id),
+            json!({ "refund": {
+                "full": after_ref.payment == PaymentState::Refunded,
+                "amount": refund.amount.to_string(),
+            } }),
+        ));
+    }
     let refunded = |p: PaymentState| matches!(p, PaymentState::Refunded | PaymentState::PartiallyRefunded);
-    if refunded(after_ref.payment) && after_ref.payment != before.payment {
+    if new_refunds.is_empty() && refunded(after_ref.payment) && after_ref.payment != before.payment {
         out.extend(notices.customer(
             after_ref,
             "refund_issued",
@@ -739,6 +759,40 @@ mod tests {
         let keys: Vec<_> = messages.iter().filter_map(|m| m.dedupe_key.clone()).collect();
         assert_eq!(keys.len(), 2);
         assert_ne!(keys[0], keys[1]);
+    }
+
+    #[test]
+    fn each_refund_dropline_issues_is_told_once_with_its_amount() {
+        let store = store(StoreSettings::default());
+        let notices = Notices {
+            store: &store,
+            public_url: None,
+            now: NOW,
+        };
+        let before = order_in_fulfillment(&store);
+        let mut first = before.clone();
+        let mut journal = Journal::new(first.id, Actor::System, NOW);
+        let part = Money::new(1_000, first.currency);
+        first
+            .refund(part, "late".into(), vec![], None, &mut journal)
+            .expect("a refund");
+        let messages = notices_for_change(&notices, Some(&before), &mut first.clone());
+        assert_eq!(templates(&messages), vec!["refund_issued"]);
+        assert_eq!(messages[0].data["refund"]["amount"], "10.00 EUR");
+        assert_eq!(messages[0].data["refund"]["full"], false);
+        // A second partial refund: the payment stays partially refunded, the email still goes.
+        let mut second = first.clone();
+        second
+            .refund(part, "still late".into(), vec![], None, &mut journal)
+            .expect("again");
+        let messages = notices_for_change(&notices, Some(&first), &mut second.clone());
+        assert_eq!(templates(&messages), vec!["refund_issued"]);
+        assert_ne!(
+            messages[0].dedupe_key,
+            notices_for_change(&notices, Some(&before), &mut first.clone())[0].dedupe_key
+        );
+        // Nothing new: nothing told.
+        assert!(notices_for_change(&notices, Some(&second), &mut second.clone()).is_empty());
     }
 
     #[test]

@@ -117,6 +117,10 @@ pub struct StoreSettings {
     /// What the engine does by itself about an exception.
     #[serde(default)]
     pub exception_automation: ExceptionAutomation,
+    /// What the store pays on its sales (payment processor, platform, lost disputes): the
+    /// ledger's fee entries.
+    #[serde(default)]
+    pub fees: crate::after_sale::Fees,
 }
 
 /// The store's brand, the only name a customer ever sees.
@@ -337,6 +341,7 @@ impl Default for StoreSettings {
             seller_notifications: SellerNotifications::default(),
             clocks: ClockLimits::default(),
             exception_automation: ExceptionAutomation::default(),
+            fees: crate::after_sale::Fees::default(),
         }
     }
 }

@@ -32,6 +32,7 @@ macro_rules! backend_tests {
     };
 }
 
+mod after_sale;
 mod auth;
 mod bad_input;
 mod customer_journey;

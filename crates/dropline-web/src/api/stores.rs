@@ -13,6 +13,7 @@ use dropline_app::ports::StoreRecord;
 use dropline_app::store_settings as rules;
 use dropline_app::{NewStore, Scope};
 use dropline_domain::address::Address;
+use dropline_domain::after_sale::Fees;
 use dropline_domain::catalog::{
     AutoAcceptRules, ClockLimits, CustomerEmails, ExceptionAutomation, Platform, RoutingPolicy, RoutingWeights,
     SellerNotifications, StoreBrand, StoreConnection, StoreSettings,
@@ -171,6 +172,63 @@ pub struct SettingsRequest {
     pub clocks: Option<ClockLimitsRequest>,
     /// What the engine does by itself about a late order.
     pub exception_automation: Option<ExceptionAutomationRequest>,
+    /// What the store pays on its sales, for the order ledger (default: nothing).
+    pub fees: Option<FeesRequest>,
+}
+
+/// What the store pays on its sales; amounts in the store's currency, what is left out is
+/// zero.
+#[derive(ToSchema)]
+pub struct FeesRequest {
+    /// The payment processor's share of what the customer paid, in basis points (at most
+    /// 10000).
+    pub payment_bp: Option<u32>,
+    /// The processor's fixed part per order.
+    #[schema(value_type = Option<MoneyJson>)]
+    pub payment_fixed: Option<Money>,
+    /// The platform's share of what the customer paid, in basis points (at most 10000).
+    pub platform_bp: Option<u32>,
+    /// What a lost dispute costs on top of its amount.
+    #[schema(value_type = Option<MoneyJson>)]
+    pub chargeback_fee: Option<Money>,
+}
+
+/// Most a fixed fee may be, in minor units (a guard against a typo of a few zeros).
+const MAX_FIXED_FEE_MINOR: i64 = 100_000_000;
+
+impl ReadJson for FeesRequest {
+    fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
+        let bp = |name: &str, problems: &mut Problems| {
+            let field = input.field(name);
+            let value = field.optional(problems, Input::count);
+            if let Some(Some(bp)) = value
+                && let Some(reason) = rules::basis_points_problem(bp)
+            {
+                problems.push(field.path(), reason);
+            }
+            value
+        };
+        let payment_bp = bp("payment_bp", problems);
+        let platform_bp = bp("platform_bp", problems);
+        let payment_fixed = input.field("payment_fixed").optional(problems, Input::money);
+        let chargeback_fee = input.field("chargeback_fee").optional(problems, Input::money);
+        for (name, value) in [("payment_fixed", &payment_fixed), ("chargeback_fee", &chargeback_fee)] {
+            if let Some(Some(money)) = value
+                && !(0..=MAX_FIXED_FEE_MINOR).contains(&money.minor)
+            {
+                problems.push(
+                    input.field(name).path(),
+                    "must be zero or more, and at most 1,000,000.00",
+                );
+            }
+        }
+        Some(Self {
+            payment_bp: payment_bp?,
+            payment_fixed: payment_fixed?,
+            platform_bp: platform_bp?,
+            chargeback_fee: chargeback_fee?,
+        })
+    }
 }
 
 impl ReadJson for SettingsRequest {
@@ -191,6 +249,7 @@ impl ReadJson for SettingsRequest {
         let seller_notifications = input.field("seller_notifications").optional_of(problems);
         let clocks = input.field("clocks").optional_of(problems);
         let exception_automation = input.field("exception_automation").optional_of(problems);
+        let fees = input.field("fees").optional_of(problems);
         // The paths of the input name the fields (`settings.…` inside `POST /stores`).
         if let Some(Some(bp)) = tolerance
             && let Some(reason) = rules::basis_points_problem(bp)
@@ -220,6 +279,7 @@ impl ReadJson for SettingsRequest {
             seller_notifications: seller_notifications?,
             clocks: clocks?,
             exception_automation: exception_automation?,
+            fees: fees?,
         })
     }
 }
@@ -580,6 +640,29 @@ impl SettingsRequest {
                 .exception_automation
                 .map(|a| a.into_automation(defaults.exception_automation))
                 .unwrap_or(defaults.exception_automation),
+            fees: match self.fees {
+                None => defaults.fees,
+                Some(fees) => {
+                    let mut minor = |name: &str, money: Option<Money>| -> i64 {
+                        let Some(money) = money else {
+                            return 0;
+                        };
+                        if money.currency != currency {
+                            problems.push(
+                                format!("{prefix}fees.{name}.currency"),
+                                format!("must be {currency}, the store's currency"),
+                            );
+                        }
+                        money.minor
+                    };
+                    Fees {
+                        payment_bp: fees.payment_bp.unwrap_or(0),
+                        payment_fixed_minor: minor("payment_fixed", fees.payment_fixed),
+                        platform_bp: fees.platform_bp.unwrap_or(0),
+                        chargeback_fee_minor: minor("chargeback_fee", fees.chargeback_fee),
+                    }
+                }
+            },
         }
     }
 }
@@ -670,6 +753,7 @@ pub struct UpdateSettingsRequest {
     pub seller_notifications: Option<SellerNotificationsRequest>,
     pub clocks: Option<ClockLimitsRequest>,
     pub exception_automation: Option<ExceptionAutomationRequest>,
+    pub fees: Option<FeesRequest>,
     #[schema(value_type = Option<AddressJson>)]
     pub address: Option<Address>,
 }
@@ -692,6 +776,7 @@ impl ReadJson for UpdateSettingsRequest {
             seller_notifications: settings.seller_notifications,
             clocks: settings.clocks,
             exception_automation: settings.exception_automation,
+            fees: settings.fees,
             address: address?,
         })
     }
@@ -754,6 +839,16 @@ pub struct SettingsJson {
     pub seller_notifications: SellerNotificationsJson,
     pub clocks: ClockLimitsJson,
     pub exception_automation: ExceptionAutomationJson,
+    pub fees: FeesJson,
+}
+
+/// What the store pays on its sales.
+#[derive(Serialize, ToSchema)]
+pub struct FeesJson {
+    pub payment_bp: u32,
+    pub payment_fixed: MoneyJson,
+    pub platform_bp: u32,
+    pub chargeback_fee: MoneyJson,
 }
 
 /// How the store appears to its customers; `null` is unset.
@@ -937,6 +1032,12 @@ impl StoreJson {
                 seller_notifications: settings.seller_notifications.into(),
                 clocks: settings.clocks.into(),
                 exception_automation: settings.exception_automation.into(),
+                fees: FeesJson {
+                    payment_bp: settings.fees.payment_bp,
+                    payment_fixed: Money::new(settings.fees.payment_fixed_minor, store.currency).into(),
+                    platform_bp: settings.fees.platform_bp,
+                    chargeback_fee: Money::new(settings.fees.chargeback_fee_minor, store.currency).into(),
+                },
             },
             created_at: record.created_at,
             api_token,
@@ -1060,6 +1161,7 @@ pub async fn put_store_settings(
         seller_notifications: request.seller_notifications,
         clocks: request.clocks,
         exception_automation: request.exception_automation,
+        fees: request.fees,
     }
     .into_settings(store.currency, "", &mut problems);
     problems.finish(Some(()))?;

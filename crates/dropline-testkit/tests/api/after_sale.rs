@@ -1,0 +1,295 @@
+//! After delivery, through the engine on a real store (`TestApp`): an order delivered by the
+//! manual flow goes return requested → approved → refunded with its ledger and the
+//! customer's email; refunds stop at what was paid; a dispute is recorded and lost, and the
+//! ledger shows it. Refusals change nothing.
+
+use crate::id_of;
+use dropline_app::AppError;
+use dropline_app::after_sale::{NewDispute, NewRefund, NewReturn};
+use dropline_domain::after_sale::{LineUnits, Resolution, ReturnReason};
+use dropline_domain::ids::OrderId;
+use dropline_domain::ledger::{DisputeEvent, LedgerKind, ReturnEvent, ReturnState};
+use dropline_domain::money::Money;
+use dropline_domain::state::PaymentState;
+use dropline_testkit::{Api, Seeded, TestApp, data};
+use serde_json::json;
+
+/// An order of two units at 49.99 with 5.00 shipping, delivered through the manual flow at
+/// an actual supplier cost of 29.50.
+async fn delivered_order(app: &TestApp, api: &Api<'_>, seeded: &Seeded) -> OrderId {
+    let order = api
+        .post_order(&seeded.order(&seeded.next_external_id()))
+        .await
+        .expect(201);
+    let order_id = id_of(&order);
+    api.accept(&order_id).await.expect(200);
+    app.run_pending_jobs().await;
+    let so = id_of(&api.get_order(&order_id).await.expect(200)["supplier_orders"][0]);
+    api.record_reference(
+        &so,
+        &json!({"supplier_reference": "AE-1", "actual_cost": data::usd("29.50")}),
+    )
+    .await
+    .expect(200);
+    api.add_shipment(
+        &so,
+        &json!({"carrier": "USPS", "tracking_number": "9400111899223344556677"}),
+    )
+    .await
+    .expect(201);
+    api.mark_shipped(&so, &json!({})).await.expect(200);
+    api.mark_delivered(&so, &json!({})).await.expect(200);
+    order_id.parse().expect("an order id")
+}
+
+fn usd(minor: i64) -> Money {
+    Money::new(minor, dropline_domain::money::Currency::parse("USD").expect("USD"))
+}
+
+async fn a_delivered_order_is_returned_and_refunded_with_its_ledger(app: TestApp) {
+    let seeded = app.seed().await;
+    let api = app.with_token(&seeded.token);
+    let id = delivered_order(&app, &api, &seeded).await;
+    let engine = app.app();
+    let scope = dropline_app::Scope::Operator;
+    let order = engine.get_order(scope, id).await.expect("the order");
+    let line = order.lines[0].id;
+
+    // More units than were delivered: refused, nothing written.
+    let before = app.snapshot().await;
+    let refused = engine
+        .request_return(
+            scope,
+            id,
+            NewReturn {
+                lines: vec![LineUnits {
+                    line_item_id: line,
+                    quantity: 3,
+                }],
+                reason: ReturnReason::Damaged,
+                note: None,
+                photos: vec![],
+            },
+        )
+        .await
+        .expect_err("three of two units");
+    assert!(
+        matches!(&refused, AppError::Invalid(fields) if fields[0].field == "lines[0].quantity"),
+        "{refused:?}"
+    );
+    assert_eq!(before, app.snapshot().await);
+
+    // One unit back, approved, no need to ship it back: refunded at its price.
+    let (_, return_id) = engine
+        .request_return(
+            scope,
+            id,
+            NewReturn {
+                lines: vec![LineUnits {
+                    line_item_id: line,
+                    quantity: 1,
+                }],
+                reason: ReturnReason::Damaged,
+                note: Some("cracked lid".into()),
+                photos: vec!["https://photos.example/1.jpg".into()],
+            },
+        )
+        .await
+        .expect("a return");
+    engine
+        .move_return(scope, id, return_id, ReturnEvent::Approve)
+        .await
+        .expect("approved");
+    let (order, refund) = engine
+        .resolve_return(scope, id, return_id, Resolution::ReturnlessRefund, None)
+        .await
+        .expect("resolved");
+    assert!(refund.is_some());
+    assert_eq!(order.after_sale.returns[0].state, ReturnState::Resolved);
+    assert_eq!(order.after_sale.refunds[0].amount, usd(4_999));
+    assert_eq!(order.payment, PaymentState::PartiallyRefunded);
+
+    // The ledger: sale 99.98, shipping 5.00, supplier 29.50, refund 49.99.
+    let money = engine.order_money(scope, id).await.expect("the ledger");
+    let amount_of = |kind: LedgerKind| {
+        money
+            .entries
+            .iter()
+            .filter(|e| e.kind == kind)
+            .map(|e| e.amount.minor)
+            .sum::<i64>()
+    };
+    assert_eq!(amount_of(LedgerKind::Sale), 9_998);
+    assert_eq!(amount_of(LedgerKind::ShippingCharged), 500);
+    assert_eq!(amount_of(LedgerKind::SupplierCost), 2_950);
+    assert_eq!(amount_of(LedgerKind::Refund), 4_999);
+    assert_eq!(money.profit.profit, usd(9_998 + 500 - 2_950 - 4_999));
+
+    // The customer is told, with the amount.
+    let messages = api.order_messages(&id.to_string()).await.expect(200);
+    let refund_emails: Vec<_> = messages["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["template"] == "refund_issued")
+        .collect();
+    assert_eq!(refund_emails.len(), 1, "{messages}");
+    assert_eq!(refund_emails[0]["data"]["refund"]["amount"], "49.99 USD");
+
+    // The timeline tells the story.
+    let timeline = api.timeline(&id.to_string()).await.expect(200);
+    let kinds: Vec<&str> = timeline["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    for kind in ["return.requested", "return.approve", "refund.issued", "return.resolve"] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
+
+    // A refund above what is left: refused, nothing written; the rest is refundable.
+    let before = app.snapshot().await;
+    let left = order.paid_total().checked_sub(usd(4_999)).expect("left");
+    let too_much = engine
+        .refund_order(
+            scope,
+            id,
+            NewRefund {
+                amount: Some(Money::new(left.minor + 1, left.currency)),
+                reason: "goodwill".into(),
+                lines: vec![],
+            },
+        )
+        .await
+        .expect_err("too much");
+    assert!(
+        matches!(&too_much, AppError::Invalid(fields) if fields[0].field == "amount"),
+        "{too_much:?}"
+    );
+    assert_eq!(before, app.snapshot().await);
+    let (order, _) = engine
+        .refund_order(
+            scope,
+            id,
+            NewRefund {
+                amount: Some(left),
+                reason: "goodwill".into(),
+                lines: vec![],
+            },
+        )
+        .await
+        .expect("the rest");
+    assert_eq!(order.payment, PaymentState::Refunded);
+}
+
+async fn a_lost_dispute_costs_its_amount_and_fee(app: TestApp) {
+    let seeded = app.seed().await;
+    let api = app.with_token(&seeded.token);
+    let id = delivered_order(&app, &api, &seeded).await;
+    // The store's fees: 2.9 % + 0.30 to the processor, 15.00 for a lost dispute.
+    let store_id = seeded.store_id.clone();
+    let settings = json!({
+        "fees": {
+            "payment_bp": 290,
+            "payment_fixed": data::usd("0.30"),
+            "chargeback_fee": data::usd("15.00"),
+        }
+    });
+    let stored = app
+        .admin()
+        .update_store_settings(&store_id, &settings)
+        .await
+        .expect(200);
+    assert_eq!(stored["settings"]["fees"]["payment_bp"], 290);
+    assert_eq!(
+        stored["settings"]["fees"]["chargeback_fee"],
+        json!({"amount": "15.00", "currency": "USD"})
+    );
+    // A share above 100 %, a fee in another currency, a negative fee: refused by name.
+    for (fees, field) in [
+        (json!({"payment_bp": 10001}), "fees.payment_bp"),
+        (
+            json!({"payment_fixed": {"amount": "0.30", "currency": "EUR"}}),
+            "fees.payment_fixed.currency",
+        ),
+        (json!({"chargeback_fee": data::usd("-1.00")}), "fees.chargeback_fee"),
+    ] {
+        let refused = app
+            .admin()
+            .update_store_settings(&store_id, &json!({ "fees": fees }))
+            .await;
+        refused.expect_error(422, "invalid_input");
+        assert_eq!(refused.refused_fields(), [field], "{fees}");
+    }
+    let kept = app.admin().get_store(&store_id).await.expect(200);
+    assert_eq!(kept["settings"]["fees"]["payment_bp"], 290);
+
+    let engine = app.app();
+    let scope = dropline_app::Scope::Operator;
+    let base = engine.order_money(scope, id).await.expect("ledger");
+    // 2.9 % of 104.98 = 3.04 (rounded), plus 0.30.
+    let fee: i64 = base
+        .entries
+        .iter()
+        .filter(|e| e.kind == LedgerKind::PaymentFee)
+        .map(|e| e.amount.minor)
+        .sum();
+    assert_eq!(fee, 334);
+    let order = engine.get_order(scope, id).await.expect("order");
+    let due = time::OffsetDateTime::now_utc() + time::Duration::days(10);
+    let bad = engine
+        .open_dispute(
+            scope,
+            id,
+            NewDispute {
+                amount: Money::new(order.paid_total().minor + 1, order.currency),
+                reason_code: "fraudulent".into(),
+                due_at: due,
+            },
+        )
+        .await
+        .expect_err("more than was paid");
+    assert!(matches!(&bad, AppError::Invalid(fields) if fields[0].field == "amount"));
+    let (_, dispute) = engine
+        .open_dispute(
+            scope,
+            id,
+            NewDispute {
+                amount: order.paid_total(),
+                reason_code: "fraudulent".into(),
+                due_at: due,
+            },
+        )
+        .await
+        .expect("a dispute");
+    engine
+        .move_dispute(scope, id, dispute, DisputeEvent::Respond)
+        .await
+        .expect("responded");
+    engine
+        .move_dispute(scope, id, dispute, DisputeEvent::Lose)
+        .await
+        .expect("lost");
+    let after = engine.order_money(scope, id).await.expect("ledger");
+    assert_eq!(
+        after.profit.profit.minor,
+        base.profit.profit.minor - order.paid_total().minor - 1_500
+    );
+    // Another store's scope cannot see or touch it.
+    let other = app.seed().await;
+    let theirs = dropline_app::Scope::Store(other.store_id.parse().expect("a store id"));
+    assert!(matches!(
+        engine.move_dispute(theirs, id, dispute, DisputeEvent::Win).await,
+        Err(AppError::NotFound(_))
+    ));
+    assert!(matches!(
+        engine.order_money(theirs, id).await,
+        Err(AppError::NotFound(_))
+    ));
+}
+
+backend_tests!(
+    a_delivered_order_is_returned_and_refunded_with_its_ledger,
+    a_lost_dispute_costs_its_amount_and_fee,
+);
