@@ -289,7 +289,100 @@ async fn a_lost_dispute_costs_its_amount_and_fee(app: TestApp) {
     ));
 }
 
+async fn the_api_takes_a_return_to_a_refund_and_shows_the_ledger(app: TestApp) {
+    let seeded = app.seed().await;
+    let api = app.with_token(&seeded.token);
+    let id = delivered_order(&app, &api, &seeded).await.to_string();
+    let order = api.get_order(&id).await.expect(200);
+    let line = order["lines"][0]["id"].as_str().expect("a line").to_string();
+    let path = |rest: &str| format!("/api/v1/orders/{id}{rest}");
+
+    // Bad requests are refused by field, and write nothing.
+    let before = app.snapshot().await;
+    for (body, fields) in [
+        (
+            json!({"lines": [{"line_item_id": line, "quantity": 3}], "reason": "damaged"}),
+            vec!["lines[0].quantity"],
+        ),
+        (
+            json!({"lines": [{"line_item_id": "nope", "quantity": 0}], "reason": "lost it"}),
+            vec!["lines[0].line_item_id", "reason"],
+        ),
+        (json!({"reason": "damaged"}), vec!["lines"]),
+    ] {
+        let refused = api.post(&path("/returns"), &body).await;
+        refused.expect_error(422, "invalid_input");
+        let mut got = refused.refused_fields();
+        got.sort();
+        assert_eq!(got, fields, "{body}");
+    }
+    let refused = api.post(&path("/refunds"), &json!({"reason": "goodwill"})).await;
+    refused.expect_error(422, "invalid_input");
+    assert_eq!(refused.refused_fields(), ["amount"]);
+    let refused = api
+        .post(
+            &path("/disputes"),
+            &json!({"amount": data::usd("1.00"), "reason_code": "x", "due_at": "tomorrow"}),
+        )
+        .await;
+    assert_eq!(refused.refused_fields(), ["due_at"]);
+    assert_eq!(before, app.snapshot().await);
+
+    // A return, approved, resolved without the item: refunded at the line's price.
+    let created = api
+        .post(
+            &path("/returns"),
+            &json!({"lines": [{"line_item_id": line, "quantity": 1}], "reason": "damaged", "photos": ["https://photos.example/1.jpg"]}),
+        )
+        .await
+        .expect(201);
+    let return_id = created["created_id"].as_str().expect("a return id").to_string();
+    assert_eq!(created["returns"][0]["state"], "requested");
+    assert_eq!(
+        api.post_empty(&path(&format!("/returns/{return_id}/explode")))
+            .await
+            .status,
+        404
+    );
+    // Receiving before it was approved: the state says no.
+    api.post_empty(&path(&format!("/returns/{return_id}/receive")))
+        .await
+        .expect_error(409, "illegal_transition");
+    let approved = api
+        .post_empty(&path(&format!("/returns/{return_id}/approve")))
+        .await
+        .expect(200);
+    assert_eq!(approved["returns"][0]["state"], "approved");
+    let resolved = api
+        .post(
+            &path(&format!("/returns/{return_id}/resolve")),
+            &json!({"resolution": "returnless_refund"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(resolved["returns"][0]["resolution"], "returnless_refund");
+    assert_eq!(resolved["refunds"][0]["amount"], data::usd("49.99"));
+    assert_eq!(resolved["payment"], "partially_refunded");
+    assert_eq!(resolved["refunded"], data::usd("49.99"));
+    assert_eq!(resolved["created_id"], resolved["refunds"][0]["id"]);
+
+    let ledger = api.get(&path("/ledger")).await.expect(200);
+    let kinds: Vec<&str> = ledger["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["sale", "shipping_charged", "supplier_cost", "refund"]);
+    assert_eq!(ledger["profit"], data::usd("25.49"));
+    assert_eq!(ledger["revenue"], data::usd("54.99"));
+    assert_eq!(ledger["margin_bp"], 4635);
+    let after_sale = api.get(&path("/after-sale")).await.expect(200);
+    assert_eq!(after_sale["returns"], resolved["returns"]);
+}
+
 backend_tests!(
     a_delivered_order_is_returned_and_refunded_with_its_ledger,
     a_lost_dispute_costs_its_amount_and_fee,
+    the_api_takes_a_return_to_a_refund_and_shows_the_ledger,
 );

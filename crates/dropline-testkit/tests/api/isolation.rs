@@ -58,6 +58,10 @@ struct StoreA {
     routed_order: String,
     supplier_order: String,
     shipment: String,
+    /// A delivered order with a requested return and an open dispute.
+    delivered_order: String,
+    return_id: String,
+    dispute_id: String,
 }
 
 impl StoreA {
@@ -73,6 +77,11 @@ impl StoreA {
             self.supplier_order.clone(),
         ]);
         ids.push(self.shipment.clone());
+        ids.extend([
+            self.delivered_order.clone(),
+            self.return_id.clone(),
+            self.dispute_id.clone(),
+        ]);
         ids
     }
 }
@@ -94,12 +103,42 @@ async fn store_a(app: &TestApp) -> StoreA {
         .await
         .expect(201);
     let shipment = id_of(&so["shipments"][0]);
+    let delivered_order = id_of(&api.post_order(&seeded.order("a-delivered")).await.expect(201));
+    api.accept(&delivered_order).await.expect(200);
+    app.run_pending_jobs().await;
+    let order = api.get_order(&delivered_order).await.expect(200);
+    let delivered_so = id_of(&order["supplier_orders"][0]);
+    api.record_reference(&delivered_so, &json!({"supplier_reference": "A-REF-2"}))
+        .await
+        .expect(200);
+    api.add_shipment(&delivered_so, &json!({"carrier": "UPS", "tracking_number": "1ZB"}))
+        .await
+        .expect(201);
+    api.mark_delivered(&delivered_so, &json!({})).await.expect(200);
+    let line = order["lines"][0]["id"].as_str().expect("a line id").to_string();
+    let returned = api
+        .post(
+            &format!("/api/v1/orders/{delivered_order}/returns"),
+            &json!({"lines": [{"line_item_id": line, "quantity": 1}], "reason": "damaged"}),
+        )
+        .await
+        .expect(201);
+    let disputed = api
+        .post(
+            &format!("/api/v1/orders/{delivered_order}/disputes"),
+            &json!({"amount": data::usd("10.00"), "reason_code": "fraudulent", "due_at": "2099-01-01T00:00:00Z"}),
+        )
+        .await
+        .expect(201);
     StoreA {
         seeded,
         pending_order,
         routed_order,
         supplier_order,
         shipment,
+        delivered_order,
+        return_id: returned["created_id"].as_str().expect("a return id").to_string(),
+        dispute_id: disputed["created_id"].as_str().expect("a dispute id").to_string(),
     }
 }
 
@@ -387,6 +426,65 @@ fn probes(a: &StoreA, b: &Seeded) -> Vec<Probe> {
             "GET",
             "/api/v1/orders/{id}",
             format!("/api/v1/orders/{order}"),
+            None,
+            NotFound,
+        ),
+        probe(
+            "GET",
+            "/api/v1/orders/{id}/after-sale",
+            format!("/api/v1/orders/{}/after-sale", a.delivered_order),
+            None,
+            NotFound,
+        ),
+        probe(
+            "GET",
+            "/api/v1/orders/{id}/ledger",
+            format!("/api/v1/orders/{}/ledger", a.delivered_order),
+            None,
+            NotFound,
+        ),
+        // What A would get is a refusal of the request (a return before delivery, a
+        // refund above what was paid, a dispute due in the past, moves the states do not
+        // allow), never "not found", and nothing changes.
+        probe(
+            "POST",
+            "/api/v1/orders/{id}/returns",
+            format!("/api/v1/orders/{}/returns", a.routed_order),
+            Some(json!({"lines": [], "reason": "damaged"})),
+            NotFound,
+        ),
+        probe(
+            "POST",
+            "/api/v1/orders/{id}/returns/{return_id}/{action}",
+            format!("/api/v1/orders/{}/returns/{}/receive", a.delivered_order, a.return_id),
+            None,
+            NotFound,
+        ),
+        probe(
+            "POST",
+            "/api/v1/orders/{id}/returns/{return_id}/resolve",
+            format!("/api/v1/orders/{}/returns/{}/resolve", a.delivered_order, a.return_id),
+            Some(json!({"resolution": "refund"})),
+            NotFound,
+        ),
+        probe(
+            "POST",
+            "/api/v1/orders/{id}/refunds",
+            format!("/api/v1/orders/{}/refunds", a.delivered_order),
+            Some(json!({"amount": data::usd("100000.00"), "reason": "x"})),
+            NotFound,
+        ),
+        probe(
+            "POST",
+            "/api/v1/orders/{id}/disputes",
+            format!("/api/v1/orders/{}/disputes", a.delivered_order),
+            Some(json!({"amount": data::usd("1.00"), "reason_code": "x", "due_at": "2000-01-01T00:00:00Z"})),
+            NotFound,
+        ),
+        probe(
+            "POST",
+            "/api/v1/orders/{id}/disputes/{dispute_id}/{action}",
+            format!("/api/v1/orders/{}/disputes/{}/win", a.delivered_order, a.dispute_id),
             None,
             NotFound,
         ),

@@ -2,6 +2,7 @@
 //! the OpenAPI document is generated from the same code that serves the routes.
 
 pub mod addresses;
+pub mod after_sale;
 pub mod exceptions;
 pub mod messages;
 pub mod offers;
@@ -107,6 +108,14 @@ pub(crate) fn routes(registrar: Registrar) -> Registrar {
         .add(routes!(orders::complete_order))
         .add(routes!(orders::cancel_order))
         .add(routes!(orders::get_order_timeline))
+        .add(routes!(after_sale::get_after_sale))
+        .add(routes!(after_sale::post_return))
+        .add(routes!(after_sale::post_resolve_return))
+        .add(routes!(after_sale::post_return_action))
+        .add(routes!(after_sale::post_refund))
+        .add(routes!(after_sale::post_dispute))
+        .add(routes!(after_sale::post_dispute_action))
+        .add(routes!(after_sale::get_ledger))
         .add(routes!(messages::list_order_messages))
         .add(routes!(messages::list_messages))
         .add(routes!(exceptions::list_exceptions))
@@ -173,6 +182,7 @@ mod tests {
     //! agree: same property names, same required ones.
 
     use super::addresses::AddressToCheck;
+    use super::after_sale::{DisputeRequest, RefundRequest, ResolveRequest, ReturnRequest};
     use super::offers::{CreateOfferRequest, ShippingMethodJson};
     use super::orders::{BulkRequest, CreateOrderRequest, LineRequest};
     use super::products::{CreateProductRequest, VariantRequest};
@@ -222,7 +232,13 @@ mod tests {
     fn request_schemas_match_their_readers() {
         let doc = serde_json::to_value(crate::openapi()).unwrap_or_default();
         let schemas = &doc["components"]["schemas"];
-        let readers: [(&str, Reader); 31] = [
+        let readers: [(&str, Reader); 37] = [
+            ("LineUnitsJson", refused::<dropline_domain::after_sale::LineUnits>),
+            ("ReturnRequest", refused::<ReturnRequest>),
+            ("ResolveRequest", refused::<ResolveRequest>),
+            ("RefundRequest", refused::<RefundRequest>),
+            ("DisputeRequest", refused::<DisputeRequest>),
+            ("FeesRequest", refused::<super::stores::FeesRequest>),
             ("CreateStoreRequest", refused::<CreateStoreRequest>),
             ("ConnectionRequest", refused::<ConnectionRequest>),
             ("SettingsRequest", refused::<SettingsRequest>),
