@@ -41,8 +41,7 @@ pub struct OrderFacts {
     pub fulfillment_cost_minor: Option<i64>,
     /// The payment was refunded, in part or in full.
     pub refunded: bool,
-    /// When the customer disputed the payment (a chargeback). Nothing records disputes yet:
-    /// always `None` for now, so the stores and the charts already have its place.
+    /// When the customer first disputed the payment (a chargeback).
     pub disputed_at: Option<OffsetDateTime>,
 }
 
@@ -77,7 +76,7 @@ impl OrderFacts {
             shipping_seconds,
             fulfillment_cost_minor: fulfillment_cost(order),
             refunded: matches!(order.payment, PaymentState::Refunded | PaymentState::PartiallyRefunded),
-            disputed_at: None,
+            disputed_at: order.after_sale.disputes.iter().map(|d| d.opened_at).min(),
         }
     }
 }
@@ -501,6 +500,31 @@ mod tests {
                 disputed_at: None,
             }
         );
+    }
+
+    #[test]
+    fn a_dispute_and_a_refund_count_from_the_order() {
+        let mut order = order();
+        order.payment = PaymentState::Paid;
+        let mut journal = dropline_domain::timeline::Journal::new(
+            order.id,
+            dropline_domain::timeline::Actor::System,
+            RECEIVED + Duration::days(3),
+        );
+        order
+            .open_dispute(
+                Money::new(100, usd()),
+                "fraudulent".into(),
+                RECEIVED + Duration::days(10),
+                &mut journal,
+            )
+            .expect("a dispute");
+        order
+            .refund(Money::new(100, usd()), "late".into(), vec![], None, &mut journal)
+            .expect("a refund");
+        let facts = OrderFacts::of(&order);
+        assert_eq!(facts.disputed_at, Some(RECEIVED + Duration::days(3)));
+        assert!(facts.refunded);
     }
 
     #[test]

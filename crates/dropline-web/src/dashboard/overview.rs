@@ -337,9 +337,7 @@ fn charts(overview: &Overview) -> Vec<Chart> {
             ),
             span: &span,
         },
-        (total.disputed == 0).then(|| {
-            "No disputes recorded: dropline does not receive payment disputes yet, so this rate is zero.".to_string()
-        }),
+        (total.disputed == 0).then(|| "No disputes recorded in this period.".to_string()),
         vec!["Orders".into(), "Disputed".into(), "Chargeback rate (%)".into()],
         rows(&|d| {
             vec![
