@@ -16,7 +16,7 @@ use serde_json::json;
 
 /// An order of two units at 49.99 with 5.00 shipping, delivered through the manual flow at
 /// an actual supplier cost of 29.50.
-async fn delivered_order(app: &TestApp, api: &Api<'_>, seeded: &Seeded) -> OrderId {
+pub(crate) async fn delivered_order(app: &TestApp, api: &Api<'_>, seeded: &Seeded) -> OrderId {
     let order = api
         .post_order(&seeded.order(&seeded.next_external_id()))
         .await

@@ -512,7 +512,102 @@ async fn another_stores_order_cannot_be_acted_on(app: TestApp) {
     assert_eq!(response.headers()[LOCATION], "/sign-in");
 }
 
+async fn the_order_page_shows_the_money_and_works_returns_refunds_and_disputes(app: TestApp) {
+    let seeded = app.seed().await;
+    let api = app.with_token(&seeded.token);
+    let id = crate::after_sale::delivered_order(&app, &api, &seeded)
+        .await
+        .to_string();
+    let email = seller(&app, &seeded.store_id, "sam@example.com").await;
+    let web = Web::sign_in(&app, &email).await;
+    let page = format!("/orders/{id}");
+
+    // Sold 99.98 + 5.00 shipping, supplier 29.50: the profit is 75.48.
+    let (_, body) = web.get(&page).await;
+    assert!(body.contains("<span id=\"profit\">75.48 USD</span>"), "{body}");
+    assert_controls_are_labelled(&body);
+
+    // A refund above what was paid, and one without a reason: refused next to the field.
+    for (amount, reason, field) in [
+        ("200.00", "late", "refund-amount"),
+        ("5.00", " ", "refund-reason"),
+        ("x", "late", "refund-amount"),
+    ] {
+        let response = web
+            .post(&format!("{page}/refund"), &[("amount", amount), ("reason", reason)])
+            .await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{amount} {reason}");
+        let body = response.text().await.expect("body");
+        assert!(body.contains(&format!("id=\"{field}-error\"")), "{field}: {body}");
+    }
+    assert_eq!(
+        api.get(&format!("/api/v1/orders/{id}/after-sale")).await.expect(200)["refunds"],
+        json!([])
+    );
+    let response = web
+        .post(&format!("{page}/refund"), &[("amount", "5.00"), ("reason", "late")])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, body) = web.get(&format!("{page}?done=refund")).await;
+    assert!(body.contains("Refund issued"), "{body}");
+    assert!(body.contains("Refunded 5.00 USD"), "{body}");
+    assert!(body.contains("<span id=\"profit\">70.48 USD</span>"), "{body}");
+
+    // A return the customer asked for, approved and refunded without the item.
+    let order = api.get_order(&id).await.expect(200);
+    let line = order["lines"][0]["id"].as_str().expect("a line").to_string();
+    let created = api
+        .post(
+            &format!("/api/v1/orders/{id}/returns"),
+            &json!({"lines": [{"line_item_id": line, "quantity": 1}], "reason": "damaged"}),
+        )
+        .await
+        .expect(201);
+    let return_id = created["created_id"].as_str().expect("a return").to_string();
+    let (_, body) = web.get(&page).await;
+    assert!(body.contains(&format!("id=\"return-approve-{return_id}\"")), "{body}");
+    assert!(!body.contains(&format!("id=\"return-receive-{return_id}\"")), "{body}");
+    // Forced out of order: refused with the reason, nothing changes.
+    let response = web.post(&format!("{page}/returns/{return_id}/receive"), &[]).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    for action in ["approve", "returnless-refund"] {
+        let response = web.post(&format!("{page}/returns/{return_id}/{action}"), &[]).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{action}");
+    }
+    let after = api.get(&format!("/api/v1/orders/{id}/after-sale")).await.expect(200);
+    assert_eq!(after["returns"][0]["state"], "resolved");
+    assert_eq!(
+        after["refunds"][1]["amount"],
+        json!({"amount": "49.99", "currency": "USD"})
+    );
+
+    // A dispute, answered and lost: its amount leaves the profit.
+    let disputed = api
+        .post(
+            &format!("/api/v1/orders/{id}/disputes"),
+            &json!({"amount": {"amount": "20.00", "currency": "USD"}, "reason_code": "fraudulent", "due_at": "2099-01-01T00:00:00Z"}),
+        )
+        .await
+        .expect(201);
+    let dispute = disputed["created_id"].as_str().expect("a dispute").to_string();
+    for action in ["respond", "lose"] {
+        let response = web.post(&format!("{page}/disputes/{dispute}/{action}"), &[]).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{action}");
+    }
+    let (_, body) = web.get(&page).await;
+    assert!(body.contains("<span id=\"profit\">0.49 USD</span>"), "{body}");
+    // Ids of nothing on this order, and unknown moves: not found.
+    for path in [
+        format!("{page}/disputes/{dispute}/explode"),
+        format!("{page}/returns/{}/approve", uuid_of_nothing()),
+        format!("{page}/parcels/{return_id}/approve"),
+    ] {
+        assert_eq!(web.post(&path, &[]).await.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+}
+
 backend_tests!(
+    the_order_page_shows_the_money_and_works_returns_refunds_and_disputes,
     filters_and_search_find_the_right_orders,
     pages_follow_the_filter_with_a_cursor,
     bulk_accept_reports_each_order_and_refuses_without_changing,

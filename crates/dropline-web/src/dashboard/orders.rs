@@ -15,10 +15,14 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
+use dropline_app::after_sale::NewRefund;
 use dropline_app::ports::OrderFilter;
 use dropline_app::{AppError, Decision, ParcelAction, Scope};
+use dropline_domain::after_sale::Resolution;
 use dropline_domain::carrier::detect_carrier;
+use dropline_domain::ids::{DisputeId, ReturnId};
 use dropline_domain::ids::{OrderId, ShipmentId, StoreId, SupplierId, SupplierOrderId};
+use dropline_domain::ledger::{DisputeEvent, ReturnEvent};
 use dropline_domain::money::Money;
 use dropline_domain::order::Order;
 use dropline_domain::state::OrderState;
@@ -41,6 +45,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/orders/bulk", post(bulk_action))
         .route("/orders/{id}", get(order_page))
         .route("/orders/{id}/{action}", post(order_action))
+        .route("/orders/{id}/{kind}/{item}/{action}", post(after_sale_action))
         .route("/orders/{id}/supplier-orders/{so}/reference", post(record_reference))
         .route("/orders/{id}/supplier-orders/{so}/tracking", post(add_tracking))
         .route(
@@ -536,9 +541,11 @@ async fn render_order(
         Ok(events) => events,
         Err(err) => return refusal(signed.layout(), &err),
     };
+    // The ledger is shown when it can be summed (an order mixing currencies cannot).
+    let money = state.app.order_money(signed.scope, id).await.ok();
     page(
         status,
-        &pages::OrderPage::new(signed.layout(), &order, &timeline, notice, refused),
+        &pages::OrderPage::new(signed.layout(), &order, &timeline, money.as_ref(), notice, refused),
     )
 }
 
@@ -564,6 +571,16 @@ fn done_notice(code: &str) -> Option<&'static str> {
         "release" => "Hold released: the supplier order goes out again.",
         "accept-price" => "New price accepted: the supplier order goes out again.",
         "switch" => "Moved to the next supplier offer.",
+        "refund" => "Refund issued: the customer is told.",
+        "return-approve" => "Return approved.",
+        "return-reject" => "Return rejected.",
+        "return-await-item" => "The customer is to send the item back.",
+        "return-receive" => "Returned item received.",
+        "return-refund" | "return-returnless-refund" => "Return resolved with a refund: the customer is told.",
+        "return-store-credit" => "Return resolved with store credit.",
+        "dispute-respond" => "Dispute answered: waiting for the decision.",
+        "dispute-win" => "Dispute won.",
+        "dispute-lose" => "Dispute lost: its amount and fee are in the ledger.",
         _ => return None,
     })
 }
@@ -597,6 +614,10 @@ struct ActionForm {
     tracking_url: String,
     #[serde(default)]
     note: String,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    reason: String,
 }
 
 /// The order of the path, in the user's scope, after the CSRF check; or the answer.
@@ -692,6 +713,7 @@ async fn order_action(
         "accept" => state.app.accept_order(signed.scope, order.id).await,
         "reject" => state.app.reject_order(signed.scope, order.id).await,
         "cancel" => state.app.cancel_order(signed.scope, order.id).await,
+        "refund" => return refund(&state, &signed, &order, &form).await,
         _ => return not_found(Some(signed.layout())),
     };
     after_action(&state, &signed, order.id, &action, result.map(drop), "", Vec::new()).await
@@ -751,6 +773,101 @@ async fn record_reference(
             other => other,
         });
     after_action(&state, &signed, order.id, "reference", result, &form_key, values).await
+}
+
+/// `POST /orders/{id}/refund`: an amount in the order's currency and a reason.
+async fn refund(state: &AppState, signed: &Signed, order: &Order, form: &ActionForm) -> Response {
+    let values = vec![
+        ("amount".to_string(), form.amount.clone()),
+        ("reason".to_string(), form.reason.clone()),
+    ];
+    let result = match Money::parse_decimal(form.amount.trim(), order.currency) {
+        Ok(amount) => state
+            .app
+            .refund_order(
+                signed.scope,
+                order.id,
+                NewRefund {
+                    amount: Some(amount),
+                    reason: form.reason.clone(),
+                    lines: Vec::new(),
+                },
+            )
+            .await
+            .map(drop),
+        Err(err) => Err(AppError::invalid("amount", err.to_string())),
+    };
+    after_action(state, signed, order.id, "refund", result, "refund", values).await
+}
+
+/// A return's or a dispute's move from its row on the order page.
+async fn after_sale_action(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path((id, kind, item, action)): Path<(String, String, String, String)>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let order = match checked_order(&state, &signed, &id, form.csrf.as_deref()).await {
+        Ok(order) => order,
+        Err(response) => return response,
+    };
+    let scope = signed.scope;
+    let result = match kind.as_str() {
+        "returns" => {
+            let Some(return_id) = item
+                .parse::<ReturnId>()
+                .ok()
+                .filter(|r| order.after_sale.returns.iter().any(|x| x.id == *r))
+            else {
+                return not_found(Some(signed.layout()));
+            };
+            let event = match action.as_str() {
+                "approve" => Some(ReturnEvent::Approve),
+                "reject" => Some(ReturnEvent::Reject),
+                "await-item" => Some(ReturnEvent::AwaitItem),
+                "receive" => Some(ReturnEvent::Receive),
+                _ => None,
+            };
+            let resolution = match action.as_str() {
+                "refund" => Some(Resolution::Refund),
+                "returnless-refund" => Some(Resolution::ReturnlessRefund),
+                "store-credit" => Some(Resolution::StoreCredit),
+                _ => None,
+            };
+            match (event, resolution) {
+                (Some(event), _) => state.app.move_return(scope, order.id, return_id, event).await.map(drop),
+                (None, Some(resolution)) => state
+                    .app
+                    .resolve_return(scope, order.id, return_id, resolution, None)
+                    .await
+                    .map(drop),
+                (None, None) => return not_found(Some(signed.layout())),
+            }
+        }
+        "disputes" => {
+            let Some(dispute_id) = item
+                .parse::<DisputeId>()
+                .ok()
+                .filter(|d| order.after_sale.disputes.iter().any(|x| x.id == *d))
+            else {
+                return not_found(Some(signed.layout()));
+            };
+            let event = match action.as_str() {
+                "respond" => DisputeEvent::Respond,
+                "win" => DisputeEvent::Win,
+                "lose" => DisputeEvent::Lose,
+                _ => return not_found(Some(signed.layout())),
+            };
+            state
+                .app
+                .move_dispute(scope, order.id, dispute_id, event)
+                .await
+                .map(drop)
+        }
+        _ => return not_found(Some(signed.layout())),
+    };
+    let code = format!("{}-{action}", kind.trim_end_matches('s'));
+    after_action(&state, &signed, order.id, &code, result, "", Vec::new()).await
 }
 
 /// The carrier typed, or else the one the number's format names.

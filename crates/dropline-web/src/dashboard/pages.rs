@@ -6,9 +6,10 @@ use askama::Template;
 use dropline_app::AppError;
 use dropline_domain::catalog::Supplier;
 use dropline_domain::ids::OrderId;
+use dropline_domain::ledger::{DisputeState, ReturnState};
 use dropline_domain::money::Money;
 use dropline_domain::order::{Order, SupplierOrder};
-use dropline_domain::state::{OrderEvent, OrderState, ShipmentState, next_order_state};
+use dropline_domain::state::{OrderEvent, OrderState, PaymentState, ShipmentState, next_order_state};
 use dropline_domain::timeline::{Actor, TimelineEvent};
 use dropline_domain::validation::Severity;
 use time::OffsetDateTime;
@@ -397,6 +398,101 @@ pub(crate) struct EventView {
     message: String,
 }
 
+/// The order's ledger, as the page shows it.
+pub(crate) struct MoneyView {
+    revenue: String,
+    costs: String,
+    profit: String,
+    profit_negative: bool,
+    margin: Option<String>,
+    entries: Vec<LedgerRow>,
+}
+
+pub(crate) struct LedgerRow {
+    kind: String,
+    amount: String,
+    /// `+`, `−` or nothing (passing through).
+    sign: &'static str,
+    when: String,
+}
+
+pub(crate) struct ReturnView {
+    id: String,
+    summary: String,
+    note: Option<String>,
+    photos: Vec<String>,
+    state: String,
+    /// The moves offered: (path segment, button text).
+    actions: Vec<(&'static str, &'static str)>,
+}
+
+pub(crate) struct RefundView {
+    amount: String,
+    reason: String,
+    when: String,
+}
+
+pub(crate) struct DisputeView {
+    id: String,
+    amount: String,
+    reason_code: String,
+    due: String,
+    state: String,
+    actions: Vec<(&'static str, &'static str)>,
+}
+
+/// Basis points as a percentage with one decimal, without floats.
+fn percent(bp: i64) -> String {
+    let sign = if bp < 0 { "-" } else { "" };
+    format!("{sign}{}.{} %", bp.abs() / 100, (bp.abs() % 100) / 10)
+}
+
+fn money_view(money: &dropline_app::after_sale::OrderMoney) -> MoneyView {
+    MoneyView {
+        revenue: money.profit.revenue.to_string(),
+        costs: money.profit.costs.to_string(),
+        profit: money.profit.profit.to_string(),
+        profit_negative: money.profit.profit.minor < 0,
+        margin: money.profit.margin_bp.map(percent),
+        entries: money
+            .entries
+            .iter()
+            .map(|e| LedgerRow {
+                kind: label(e.kind.as_str()),
+                amount: e.amount.to_string(),
+                sign: match e.kind.sign() {
+                    1 => "+",
+                    0 => "",
+                    _ => "−",
+                },
+                when: moment(e.at),
+            })
+            .collect(),
+    }
+}
+
+fn return_actions(state: ReturnState) -> Vec<(&'static str, &'static str)> {
+    match state {
+        ReturnState::Requested => vec![("approve", "Approve"), ("reject", "Reject")],
+        ReturnState::Approved => vec![
+            ("await-item", "Ask for the item back"),
+            ("returnless-refund", "Refund, customer keeps the item"),
+            ("store-credit", "Store credit"),
+        ],
+        ReturnState::AwaitingItem => vec![("receive", "Item received")],
+        ReturnState::Received => vec![("refund", "Refund"), ("store-credit", "Store credit")],
+        ReturnState::Rejected | ReturnState::Resolved => Vec::new(),
+    }
+}
+
+fn dispute_actions(state: DisputeState) -> Vec<(&'static str, &'static str)> {
+    match state {
+        DisputeState::NeedsResponse => vec![("respond", "Evidence sent"), ("lose", "Accept the loss")],
+        DisputeState::UnderReview => vec![("win", "Won"), ("lose", "Lost")],
+        DisputeState::Won | DisputeState::Lost => Vec::new(),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "dashboard/order.html")]
 pub(crate) struct OrderPage {
@@ -427,6 +523,14 @@ pub(crate) struct OrderPage {
     can_reject: bool,
     can_cancel: bool,
     refused: bool,
+    money: Option<MoneyView>,
+    returns: Vec<ReturnView>,
+    refunds: Vec<RefundView>,
+    disputes: Vec<DisputeView>,
+    /// What may still be refunded, when a refund is possible.
+    refundable: Option<String>,
+    currency: String,
+    refund_form: FormState,
 }
 
 fn actor(actor: &Actor) -> String {
@@ -491,9 +595,33 @@ impl OrderPage {
         layout: Layout,
         order: &Order,
         timeline: &[TimelineEvent],
+        money: Option<&dropline_app::after_sale::OrderMoney>,
         notice: Option<String>,
         mut refused: super::orders::Refused,
     ) -> Self {
+        let line_title = |id: dropline_domain::ids::LineItemId| {
+            order
+                .lines
+                .iter()
+                .find(|l| l.id == id)
+                .map_or_else(|| "a line".to_string(), |l| l.title.clone())
+        };
+        let units_text = |lines: &[dropline_domain::after_sale::LineUnits]| {
+            lines
+                .iter()
+                .map(|l| format!("{} × {}", l.quantity, line_title(l.line_item_id)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let refundable = matches!(order.payment, PaymentState::Paid | PaymentState::PartiallyRefunded)
+            .then(|| {
+                order
+                    .refunded_total()
+                    .ok()
+                    .and_then(|r| order.paid_total().checked_sub(r).ok())
+                    .map(|left| left.to_string())
+            })
+            .flatten();
         let a = &order.shipping_address;
         let mut address = vec![format!("{} {}", a.first_name, a.last_name)];
         address.extend(a.company.clone());
@@ -657,6 +785,53 @@ impl OrderPage {
             can_reject: can(OrderEvent::Reject),
             can_cancel: can(OrderEvent::Cancel),
             refused: was_refused,
+            money: money.map(money_view),
+            returns: order
+                .after_sale
+                .returns
+                .iter()
+                .map(|r| ReturnView {
+                    id: r.id.to_string(),
+                    summary: format!(
+                        "{} · {}{}",
+                        units_text(&r.lines),
+                        label(r.reason.as_str()),
+                        r.resolution
+                            .map(|x| format!(" · {}", label(x.as_str())))
+                            .unwrap_or_default()
+                    ),
+                    note: r.note.clone(),
+                    photos: r.photos.iter().filter_map(|p| safe_url(Some(p))).collect(),
+                    state: label(r.state.as_str()),
+                    actions: return_actions(r.state),
+                })
+                .collect(),
+            refunds: order
+                .after_sale
+                .refunds
+                .iter()
+                .map(|r| RefundView {
+                    amount: r.amount.to_string(),
+                    reason: r.reason.clone(),
+                    when: moment(r.at),
+                })
+                .collect(),
+            disputes: order
+                .after_sale
+                .disputes
+                .iter()
+                .map(|d| DisputeView {
+                    id: d.id.to_string(),
+                    amount: d.amount.to_string(),
+                    reason_code: d.reason_code.clone(),
+                    due: moment(d.due_at),
+                    state: label(d.state.as_str()),
+                    actions: dispute_actions(d.state),
+                })
+                .collect(),
+            refundable,
+            currency: order.currency.to_string(),
+            refund_form: form_state(&mut refused, "refund"),
         }
     }
 }
