@@ -555,6 +555,7 @@ pub(crate) fn worth_a_look(before: &Order, after: &Order) -> bool {
         || before.exceptions.len() != after.exceptions.len()
         || parcels(before).count() != parcels(after).count()
         || parcels(before).zip(parcels(after)).any(|(b, a)| b.state != a.state)
+        || before.after_sale.refunds.len() != after.after_sale.refunds.len()
 }
 
 #[cfg(test)]
@@ -793,6 +794,9 @@ mod tests {
         );
         // Nothing new: nothing told.
         assert!(notices_for_change(&notices, Some(&second), &mut second.clone()).is_empty());
+        // The change paths look again when a refund is added, even with the payment as it was.
+        assert!(worth_a_look(&first, &second));
+        assert!(!worth_a_look(&second, &second));
     }
 
     #[test]

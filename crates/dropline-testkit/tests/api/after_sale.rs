@@ -181,6 +181,16 @@ async fn a_delivered_order_is_returned_and_refunded_with_its_ledger(app: TestApp
         .await
         .expect("the rest");
     assert_eq!(order.payment, PaymentState::Refunded);
+    // Each refund has its own email.
+    let messages = api.order_messages(&id.to_string()).await.expect(200);
+    let amounts: Vec<&str> = messages["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["template"] == "refund_issued")
+        .filter_map(|m| m["data"]["refund"]["amount"].as_str())
+        .collect();
+    assert_eq!(amounts.len(), 2, "{messages}");
 }
 
 async fn a_lost_dispute_costs_its_amount_and_fee(app: TestApp) {

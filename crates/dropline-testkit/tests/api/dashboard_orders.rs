@@ -576,6 +576,14 @@ async fn the_order_page_shows_the_money_and_works_returns_refunds_and_disputes(a
     }
     let after = api.get(&format!("/api/v1/orders/{id}/after-sale")).await.expect(200);
     assert_eq!(after["returns"][0]["state"], "resolved");
+    let messages = api.order_messages(&id).await.expect(200);
+    let refund_emails = messages["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["template"] == "refund_issued")
+        .count();
+    assert_eq!(refund_emails, 2, "{messages}");
     assert_eq!(
         after["refunds"][1]["amount"],
         json!({"amount": "49.99", "currency": "USD"})
@@ -596,6 +604,39 @@ async fn the_order_page_shows_the_money_and_works_returns_refunds_and_disputes(a
     }
     let (_, body) = web.get(&page).await;
     assert!(body.contains("<span id=\"profit\">0.49 USD</span>"), "{body}");
+
+    // The evidence: the order, the address, the parcel's carrier events and the emails.
+    let (status, evidence) = web.get(&format!("{page}/disputes/{dispute}/evidence")).await;
+    assert_eq!(status, StatusCode::OK, "{evidence}");
+    for shown in [
+        "Evidence for the dispute of order",
+        "fraudulent",
+        "20.00 USD",
+        "9400111899223344556677",
+        "Delivered",
+        "12 Main Street",
+        "Refund issued",
+        "ada@example.com",
+    ] {
+        assert!(evidence.contains(shown), "{shown} in {evidence}");
+    }
+    assert!(
+        !evidence.contains("AE-1"),
+        "no supplier data on the evidence: {evidence}"
+    );
+    let other = app.seed().await;
+    let other_email = seller(&app, &other.store_id, "other@example.com").await;
+    let other_web = Web::sign_in(&app, &other_email).await;
+    assert_eq!(
+        other_web.get(&format!("{page}/disputes/{dispute}/evidence")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        web.get(&format!("{page}/disputes/{}/evidence", uuid_of_nothing()))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
     // Ids of nothing on this order, and unknown moves: not found.
     for path in [
         format!("{page}/disputes/{dispute}/explode"),

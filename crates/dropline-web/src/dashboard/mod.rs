@@ -15,6 +15,7 @@
 //! order is "not found" exactly as over the API.
 
 mod catalogue;
+mod evidence;
 mod orders;
 mod overview;
 mod pages;
@@ -49,6 +50,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/sign-in", get(sign_in_page).post(sign_in))
         .route("/sign-out", post(sign_out))
         .route("/assets/dashboard.js", get(script))
+        .route("/orders/{id}/disputes/{dispute}/evidence", get(evidence::evidence_page))
         .merge(orders::routes())
         .merge(catalogue::routes())
         .merge(settings::routes())
