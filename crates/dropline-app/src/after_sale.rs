@@ -10,6 +10,7 @@ use dropline_domain::ids::{DisputeId, OrderId, RefundId, ReturnId};
 use dropline_domain::ledger::{DisputeEvent, LedgerEntry, Profit, ReturnEvent};
 use dropline_domain::money::Money;
 use dropline_domain::order::Order;
+use dropline_domain::timeline::Actor;
 use std::sync::Mutex;
 use time::OffsetDateTime;
 
@@ -88,6 +89,32 @@ impl App {
             })
             .await?;
         Ok((order, made.take("return")?))
+    }
+
+    /// The customer asks for a return from the tracking page: the token is their access.
+    pub async fn request_return_by_token(&self, token: &str, new: NewReturn) -> Result<ReturnId, AppError> {
+        if !crate::follow::is_tracking_token(token) {
+            return Err(AppError::NotFound("tracking page"));
+        }
+        let order = self
+            .backend
+            .order_by_tracking_token(token)
+            .await?
+            .ok_or(AppError::NotFound("tracking page"))?;
+        let made = Made::new();
+        self.change_order(
+            Scope::Store(order.store_id),
+            order.id,
+            Actor::Customer,
+            |order, journal, _| {
+                let return_id =
+                    order.request_return(new.lines.clone(), new.reason, new.note.clone(), Vec::new(), journal)?;
+                made.set(return_id);
+                Ok(())
+            },
+        )
+        .await?;
+        made.take("return")
     }
 
     /// Moves a return: approve, reject, wait for the item, receive it.

@@ -713,6 +713,10 @@ pub struct TrackingPage {
     /// (title, variant title, quantity) of each line.
     pub items: Vec<(String, Option<String>, u32)>,
     pub parcels: Vec<ParcelView>,
+    /// Lines the customer may still ask to return: (line id, title, variant, units).
+    pub returnable: Vec<(dropline_domain::ids::LineItemId, String, Option<String>, u32)>,
+    /// The customer's returns: (state, what).
+    pub returns: Vec<(dropline_domain::ledger::ReturnState, String)>,
 }
 
 /// A parcel on the tracking page.
@@ -785,6 +789,36 @@ impl App {
                 .map(|l| (l.title.clone(), l.variant_title.clone(), l.quantity))
                 .collect(),
             parcels,
+            returnable: order
+                .lines
+                .iter()
+                .map(|l| {
+                    let left = order.delivered_units(l.id).saturating_sub(order.returned_units(l.id));
+                    (l.id, l.title.clone(), l.variant_title.clone(), left)
+                })
+                .filter(|(_, _, _, left)| *left > 0)
+                .collect(),
+            returns: order
+                .after_sale
+                .returns
+                .iter()
+                .map(|r| {
+                    let what = r
+                        .lines
+                        .iter()
+                        .map(|u| {
+                            let title = order
+                                .lines
+                                .iter()
+                                .find(|l| l.id == u.line_item_id)
+                                .map_or("an item", |l| l.title.as_str());
+                            format!("{} × {title}", u.quantity)
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    (r.state, what)
+                })
+                .collect(),
         })
     }
 }

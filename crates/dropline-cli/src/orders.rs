@@ -162,6 +162,7 @@ async fn show(app: &App, id: OrderId, json: bool) -> anyhow::Result<ExitCode> {
             dropline_domain::timeline::Actor::Operator => "operator".to_string(),
             dropline_domain::timeline::Actor::Storefront(name) => format!("storefront {name}"),
             dropline_domain::timeline::Actor::Worker => "worker".to_string(),
+            dropline_domain::timeline::Actor::Customer => "customer".to_string(),
         };
         table.add_row([
             long_time(event.at),

@@ -21,6 +21,8 @@ pub enum Actor {
     Storefront(String),
     /// The background worker running a job.
     Worker,
+    /// The customer, from the tracking page (a return request).
+    Customer,
 }
 
 /// One entry of an order's timeline.

@@ -52,6 +52,8 @@ pub struct AppState {
     pub(crate) admin_token_digest: Option<[u8; 32]>,
     /// The OpenAPI document, rendered once.
     pub(crate) openapi_json: Arc<String>,
+    /// Return requests from tracking pages, counted.
+    pub(crate) return_limiter: Arc<track::ReturnLimiter>,
 }
 
 /// One served route: method (upper case) and path (axum syntax, `/api/v1/orders/{id}`).
@@ -128,9 +130,11 @@ fn build(app: Option<App>, config: &WebConfig) -> (Router<()>, OpenApi, Vec<Rout
                 app,
                 admin_token_digest: digest,
                 openapi_json: Arc::new(openapi_json),
+                return_limiter: Arc::default(),
             };
             router
                 .route("/track/{token}", axum::routing::get(track::get_tracking_page))
+                .route("/track/{token}/return", axum::routing::post(track::post_return_request))
                 .merge(dashboard::routes())
                 .fallback(route_not_found)
                 .method_not_allowed_fallback(method_not_allowed)

@@ -391,7 +391,112 @@ async fn the_api_takes_a_return_to_a_refund_and_shows_the_ledger(app: TestApp) {
     assert_eq!(after_sale["returns"], resolved["returns"]);
 }
 
+async fn the_customer_asks_for_a_return_from_the_tracking_page(app: TestApp) {
+    let seeded = app.seed().await;
+    let api = app.with_token(&seeded.token);
+    let id = delivered_order(&app, &api, &seeded).await;
+    let order = app
+        .app()
+        .get_order(dropline_app::Scope::Operator, id)
+        .await
+        .expect("the order");
+    let token = order.tracking_token.clone().expect("a tracking page");
+    let line = order.lines[0].id;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client");
+    let page = format!("{}/track/{token}", app.base_url());
+    let body = client
+        .get(&page)
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("body");
+    assert!(body.contains(&format!("name=\"qty-{line}\"")), "{body}");
+    assert!(body.contains("(up to 2)"), "{body}");
+    let post = |pairs: Vec<(String, String)>| {
+        let client = client.clone();
+        let url = format!("{page}/return");
+        async move {
+            client
+                .post(url)
+                .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(
+                    pairs
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join("&"),
+                )
+                .send()
+                .await
+                .expect("sent")
+        }
+    };
+    let qty = |n: &str| (format!("qty-{line}"), n.to_string());
+    let reason = |r: &str| ("reason".to_string(), r.to_string());
+
+    // Refused with a message, nothing written.
+    let before = app.snapshot().await;
+    for (pairs, says) in [
+        (vec![qty("0"), reason("damaged")], "at least one item"),
+        (vec![qty("x"), reason("damaged")], "whole number"),
+        (vec![qty("1"), reason("bored")], "why you return"),
+    ] {
+        let response = post(pairs).await;
+        assert_eq!(response.status(), 422);
+        let body = response.text().await.expect("body");
+        assert!(body.contains(says), "{says}: {body}");
+    }
+    assert_eq!(before, app.snapshot().await);
+
+    // A good request: back to the page, which lists it; the seller sees it from the customer.
+    let response = post(vec![qty("1"), reason("damaged"), ("note".into(), "cracked+lid".into())]).await;
+    assert_eq!(response.status(), 303);
+    let body = client
+        .get(format!("{page}?return=requested"))
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("body");
+    assert!(body.contains("your return request was sent"), "{body}");
+    assert!(body.contains("1 × Wireless earbuds: Requested"), "{body}");
+    assert!(body.contains("(up to 1)"), "{body}");
+    let after = api.get(&format!("/api/v1/orders/{id}/after-sale")).await.expect(200);
+    assert_eq!(after["returns"][0]["note"], "cracked lid");
+    let timeline = api.timeline(&id.to_string()).await.expect(200);
+    let requested = timeline["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["kind"] == "return.requested")
+        .expect("the request on the timeline");
+    assert_eq!(requested["actor"]["kind"], "customer");
+
+    // More than is left is refused; and the form is limited per hour.
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(post(vec![qty("2"), reason("damaged")]).await.status().as_u16());
+    }
+    assert_eq!(statuses, [422, 422, 422, 422, 429, 429]);
+    // An unknown page takes nothing.
+    let response = client
+        .post(format!("{}/track/{}/return", app.base_url(), "0".repeat(48)))
+        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(format!("qty-{line}=1&reason=damaged"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 404);
+}
+
 backend_tests!(
+    the_customer_asks_for_a_return_from_the_tracking_page,
     a_delivered_order_is_returned_and_refunded_with_its_ledger,
     a_lost_dispute_costs_its_amount_and_fee,
     the_api_takes_a_return_to_a_refund_and_shows_the_ledger,

@@ -390,7 +390,7 @@ pub struct TimelineEventJson {
 #[derive(Serialize, ToSchema)]
 #[schema(as = Actor)]
 pub struct ActorJson {
-    /// `system`, `rule`, `seller`, `operator`, `storefront` or `worker`.
+    /// `system`, `rule`, `seller`, `operator`, `storefront`, `worker` or `customer`.
     pub kind: &'static str,
     /// The rule, seller (store id) or storefront, where there is one.
     pub name: Option<String>,
@@ -421,6 +421,10 @@ impl From<TimelineEvent> for TimelineEventJson {
             },
             Actor::Worker => ActorJson {
                 kind: "worker",
+                name: None,
+            },
+            Actor::Customer => ActorJson {
+                kind: "customer",
                 name: None,
             },
         };

@@ -541,6 +541,7 @@ fn actor(actor: &Actor) -> String {
         Actor::Operator => "Operator".into(),
         Actor::Storefront(name) => format!("Storefront {name}"),
         Actor::Worker => "Worker".into(),
+        Actor::Customer => "Customer".into(),
     }
 }
 
