@@ -1,4 +1,4 @@
-//! `dropline orders list|show|accept|reject`, as the operator (every store).
+//! `dropline orders list|show|accept|reject|refund|ledger`, as the operator (every store).
 
 use crate::config::Settings;
 use crate::database::Database;
@@ -29,6 +29,10 @@ pub enum OrdersCommand {
         /// Orders older than this one: the cursor printed under the previous page
         #[arg(long, value_name = "CURSOR", value_parser = parse_order_id)]
         before: Option<OrderId>,
+        /// Only orders found by this: order number, part of the customer's name or email, or
+        /// a tracking number
+        #[arg(long, value_name = "TEXT")]
+        search: Option<String>,
     },
     /// Show one order: lines, supplier orders, parcels and timeline
     Show {
@@ -44,6 +48,22 @@ pub enum OrdersCommand {
     Reject {
         #[arg(value_name = "ID", required = true, value_parser = parse_order_id)]
         ids: Vec<OrderId>,
+    },
+    /// Refund the customer (at most what is still refundable); the customer is emailed
+    Refund {
+        #[arg(value_name = "ID", value_parser = parse_order_id)]
+        id: OrderId,
+        /// The amount in the order's currency, e.g. 12.50
+        #[arg(long, value_name = "AMOUNT")]
+        amount: String,
+        /// Why (kept on the order's timeline)
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
+    /// Show an order's ledger (every money movement, with the store's fees) and its profit
+    Ledger {
+        #[arg(value_name = "ID", value_parser = parse_order_id)]
+        id: OrderId,
     },
 }
 
@@ -71,12 +91,14 @@ pub async fn run(settings: &Settings, command: OrdersCommand, json: bool) -> any
             store,
             limit,
             before,
+            search,
         } => {
             let filter = OrderFilter {
                 store_id: store,
                 state,
                 before,
                 limit,
+                search,
                 ..OrderFilter::default()
             };
             list(&app, filter, json).await
@@ -84,7 +106,102 @@ pub async fn run(settings: &Settings, command: OrdersCommand, json: bool) -> any
         OrdersCommand::Show { id } => show(&app, id, json).await,
         OrdersCommand::Accept { ids } => review(&app, &ids, Decision::Accept, json).await,
         OrdersCommand::Reject { ids } => review(&app, &ids, Decision::Reject, json).await,
+        OrdersCommand::Refund { id, amount, reason } => refund(&app, id, &amount, reason, json).await,
+        OrdersCommand::Ledger { id } => ledger(&app, id, json).await,
     }
+}
+
+/// A refusal of the engine (bad input, a state that does not allow it, nothing found) is
+/// printed with exit code 1; a failure is an error.
+fn refused(err: dropline_app::AppError) -> anyhow::Result<ExitCode> {
+    use dropline_app::AppError as E;
+    match err {
+        E::Invalid(_) | E::IllegalTransition(_) | E::NotFound(_) => {
+            eprintln!("refused: {err}");
+            Ok(ExitCode::from(1))
+        }
+        other => Err(other.into()),
+    }
+}
+
+async fn refund(app: &App, id: OrderId, amount: &str, reason: String, json: bool) -> anyhow::Result<ExitCode> {
+    let order = match app.get_order(Scope::Operator, id).await {
+        Ok(order) => order,
+        Err(err) => return refused(err),
+    };
+    let amount = match dropline_domain::money::Money::parse_decimal(amount.trim(), order.currency) {
+        Ok(amount) => amount,
+        Err(err) => return refused(dropline_app::AppError::invalid("amount", err.to_string())),
+    };
+    let new = dropline_app::after_sale::NewRefund {
+        amount: Some(amount),
+        reason,
+        lines: Vec::new(),
+    };
+    let (order, refund_id) = match app.refund_order(Scope::Operator, id, new).await {
+        Ok(done) => done,
+        Err(err) => return refused(err),
+    };
+    if json {
+        output::print_json(&json!({
+            "order_id": order.id,
+            "refund_id": refund_id,
+            "amount": amount.to_string(),
+            "payment": order.payment,
+        }))?;
+    } else {
+        println!(
+            "Refunded {amount} of order {} (payment {})",
+            order.number, order.payment
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn ledger(app: &App, id: OrderId, json: bool) -> anyhow::Result<ExitCode> {
+    let money = match app.order_money(Scope::Operator, id).await {
+        Ok(money) => money,
+        Err(err) => return refused(err),
+    };
+    if json {
+        output::print_json(&json!({
+            "entries": money.entries.iter().map(|e| json!({
+                "kind": e.kind,
+                "amount": e.amount.to_string(),
+                "sign": e.kind.sign(),
+                "at": long_time(e.at),
+            })).collect::<Vec<_>>(),
+            "revenue": money.profit.revenue.to_string(),
+            "costs": money.profit.costs.to_string(),
+            "profit": money.profit.profit.to_string(),
+            "margin_bp": money.profit.margin_bp,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut table = output::table(["ENTRY", "AMOUNT", "AT (UTC)"]);
+    for entry in &money.entries {
+        let sign = match entry.kind.sign() {
+            1 => "+",
+            0 => "",
+            _ => "-",
+        };
+        table.add_row([
+            entry.kind.to_string(),
+            format!("{sign}{}", entry.amount),
+            long_time(entry.at),
+        ]);
+    }
+    println!("{table}");
+    let margin = money
+        .profit
+        .margin_bp
+        .map(|bp| format!(", margin {}.{:02} %", bp / 100, (bp % 100).abs()))
+        .unwrap_or_default();
+    println!(
+        "Revenue {}, costs {}, profit {}{margin}",
+        money.profit.revenue, money.profit.costs, money.profit.profit
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn list(app: &App, filter: OrderFilter, json: bool) -> anyhow::Result<ExitCode> {

@@ -293,6 +293,44 @@ fn orders_list_show_accept_reject_speak_json() {
     let next = orders(&["orders", "list", "--limit", "1", "--before", &cursor, "--json"]);
     assert_ne!(next["orders"][0]["id"], page["orders"][0]["id"]);
 
+    // A search finds an order by its number.
+    let number = str_of(&pending[0], "number").to_string();
+    let found = orders(&["orders", "list", "--search", &number, "--json"]);
+    assert_eq!(found["orders"][0]["id"], first.as_str(), "{found}");
+
+    // A delivered order: refunded in part, its ledger shows the refund; too much is refused.
+    let delivered = orders(&["orders", "list", "--state", "delivered", "--limit", "1", "--json"]);
+    let delivered = str_of(&delivered["orders"][0], "id").to_string();
+    let refunded = orders(&[
+        "orders", "refund", &delivered, "--amount", "1.00", "--reason", "late", "--json",
+    ]);
+    assert_eq!(refunded["payment"], "partially_refunded", "{refunded}");
+    let ledger = orders(&["orders", "ledger", &delivered, "--json"]);
+    assert!(
+        ledger["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .any(|e| e["kind"] == "refund" && e["amount"].as_str().is_some_and(|a| a.starts_with("1.00 "))),
+        "{ledger}"
+    );
+    let too_much = dropline.run(&[
+        "--data-dir",
+        data_dir.as_str(),
+        "orders",
+        "refund",
+        &delivered,
+        "--amount",
+        "99999.00",
+        "--reason",
+        "x",
+    ]);
+    assert_eq!(too_much.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&too_much.stderr).contains("amount"),
+        "{too_much:?}"
+    );
+
     let shown = orders(&["orders", "show", &first, "--json"]);
     assert_eq!(shown["order"]["id"], first.as_str());
     assert!(!shown["timeline"].as_array().expect("timeline").is_empty());
