@@ -310,11 +310,19 @@ async fn a_seller_signs_in_sees_their_orders_and_signs_out() {
     browser.quit().await;
 }
 
-/// Waits until the page has an element matching `css` whose text contains `text`.
+/// Waits until the page has an element matching `css` whose text contains `text`. An
+/// element of the page being left can go stale between finding and reading it: that read
+/// only counts as "not yet".
 async fn wait_for_text(browser: &Browser, css: &str, text: &str) {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        if browser.texts(css).await.iter().any(|t| t.contains(text)) {
+        let mut found = false;
+        for element in browser.find_all(css).await {
+            if element.text().await.is_ok_and(|t| t.contains(text)) {
+                found = true;
+            }
+        }
+        if found {
             return;
         }
         assert!(
