@@ -361,6 +361,62 @@ impl App {
     }
 }
 
+/// Shipping time of one lane (a supplier to a destination country) over a period.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LaneMetrics {
+    pub supplier_id: dropline_domain::ids::SupplierId,
+    /// ISO 3166-1 alpha-2 of the destination.
+    pub country: String,
+    pub deliveries: usize,
+    /// Hours from shipped to delivered: the middle parcel's, and the one 90 % stayed within
+    /// (nearest rank).
+    pub median_hours: i64,
+    pub p90_hours: i64,
+}
+
+/// The lanes of these deliveries, by supplier then country.
+pub fn lane_metrics(samples: &[crate::ports::LaneSample]) -> Vec<LaneMetrics> {
+    let mut by_lane: std::collections::BTreeMap<(dropline_domain::ids::SupplierId, String), Vec<i64>> =
+        std::collections::BTreeMap::new();
+    for sample in samples {
+        if sample.delivered_at < sample.shipped_at {
+            continue;
+        }
+        by_lane
+            .entry((sample.supplier_id, sample.country.clone()))
+            .or_default()
+            .push((sample.delivered_at - sample.shipped_at).whole_hours());
+    }
+    by_lane
+        .into_iter()
+        .map(|((supplier_id, country), mut hours)| {
+            hours.sort_unstable();
+            let rank = |share: usize| hours[(hours.len() * share).div_ceil(10).max(1) - 1];
+            LaneMetrics {
+                supplier_id,
+                country,
+                deliveries: hours.len(),
+                median_hours: rank(5),
+                p90_hours: rank(9),
+            }
+        })
+        .collect()
+}
+
+impl App {
+    /// The shipping time of each lane of a store over the last `days` days (at most 10 000
+    /// deliveries, the newest).
+    pub async fn lanes(&self, scope: Scope, store_id: StoreId, days: u32) -> Result<Vec<LaneMetrics>, AppError> {
+        if !(1..=366).contains(&days) {
+            return Err(AppError::invalid("days", "must be 1 to 366"));
+        }
+        self.get_store(scope, store_id).await?;
+        let since = self.now() - Duration::days(i64::from(days));
+        let samples = self.backend.lane_samples(store_id, since).await?;
+        Ok(lane_metrics(&samples))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -500,6 +556,29 @@ mod tests {
                 disputed_at: None,
             }
         );
+    }
+
+    #[test]
+    fn lanes_give_the_median_and_the_90th_percentile() {
+        let supplier = dropline_domain::ids::SupplierId::new();
+        let other = dropline_domain::ids::SupplierId::new();
+        let sample = |supplier_id, country: &str, hours: i64| crate::ports::LaneSample {
+            supplier_id,
+            country: country.into(),
+            shipped_at: RECEIVED,
+            delivered_at: RECEIVED + Duration::hours(hours),
+        };
+        let mut samples: Vec<_> = (1..=10).map(|d| sample(supplier, "US", d * 24)).collect();
+        samples.push(sample(supplier, "DE", 100));
+        // Delivered before it shipped: a bad record, left out.
+        samples.push(sample(other, "US", -5));
+        let lanes = lane_metrics(&samples);
+        assert_eq!(lanes.len(), 2);
+        let us = lanes.iter().find(|l| l.country == "US").expect("US");
+        assert_eq!((us.deliveries, us.median_hours, us.p90_hours), (10, 120, 216));
+        let de = lanes.iter().find(|l| l.country == "DE").expect("DE");
+        assert_eq!((de.deliveries, de.median_hours, de.p90_hours), (1, 100, 100));
+        assert!(lane_metrics(&[]).is_empty());
     }
 
     #[test]

@@ -495,7 +495,34 @@ async fn the_customer_asks_for_a_return_from_the_tracking_page(app: TestApp) {
     assert_eq!(response.status(), 404);
 }
 
+async fn lanes_show_the_shipping_time_per_supplier_and_country(app: TestApp) {
+    let seeded = app.seed().await;
+    let api = app.with_token(&seeded.token);
+    delivered_order(&app, &api, &seeded).await;
+    let lanes = api.get("/api/v1/metrics/lanes").await.expect(200);
+    assert_eq!(lanes["days"], 90);
+    let lane = &lanes["lanes"][0];
+    assert_eq!(lane["supplier_id"], json!(seeded.supplier_id));
+    assert_eq!(lane["country"], "US");
+    assert_eq!(lane["deliveries"], 1);
+    assert!(lane["supplier_name"].is_string(), "{lanes}");
+    let admin = app.admin();
+    admin
+        .get("/api/v1/metrics/lanes")
+        .await
+        .expect_error(422, "invalid_input");
+    let refused = api.get("/api/v1/metrics/lanes?days=0").await;
+    refused.expect_error(422, "invalid_input");
+    assert_eq!(refused.refused_fields(), ["days"]);
+    let mine = admin
+        .get(&format!("/api/v1/metrics/lanes?store_id={}&days=7", seeded.store_id))
+        .await
+        .expect(200);
+    assert_eq!(mine["lanes"], lanes["lanes"]);
+}
+
 backend_tests!(
+    lanes_show_the_shipping_time_per_supplier_and_country,
     the_customer_asks_for_a_return_from_the_tracking_page,
     a_delivered_order_is_returned_and_refunded_with_its_ledger,
     a_lost_dispute_costs_its_amount_and_fee,

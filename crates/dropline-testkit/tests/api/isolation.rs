@@ -431,6 +431,13 @@ fn probes(a: &StoreA, b: &Seeded) -> Vec<Probe> {
         ),
         probe(
             "GET",
+            "/api/v1/metrics/lanes",
+            format!("/api/v1/metrics/lanes?store_id={}", s.store_id),
+            None,
+            NotFound,
+        ),
+        probe(
+            "GET",
             "/api/v1/orders/{id}/after-sale",
             format!("/api/v1/orders/{}/after-sale", a.delivered_order),
             None,

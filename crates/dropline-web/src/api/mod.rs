@@ -5,6 +5,7 @@ pub mod addresses;
 pub mod after_sale;
 pub mod exceptions;
 pub mod messages;
+pub mod metrics;
 pub mod offers;
 pub mod orders;
 pub mod products;
@@ -116,6 +117,7 @@ pub(crate) fn routes(registrar: Registrar) -> Registrar {
         .add(routes!(after_sale::post_dispute))
         .add(routes!(after_sale::post_dispute_action))
         .add(routes!(after_sale::get_ledger))
+        .add(routes!(metrics::get_lanes))
         .add(routes!(messages::list_order_messages))
         .add(routes!(messages::list_messages))
         .add(routes!(exceptions::list_exceptions))
