@@ -10,7 +10,7 @@ use crate::ledger::{
     next_dispute_state, next_return_state,
 };
 use crate::money::Money;
-use crate::order::{Order, OrderError};
+use crate::order::{ExceptionKind, Order, OrderError, SuggestedAction};
 use crate::state::{OrderState, PaymentEvent, PaymentState, snake_enum};
 use crate::timeline::Journal;
 use serde::{Deserialize, Serialize};
@@ -139,6 +139,16 @@ pub struct Fees {
     /// In minor units of the order's currency.
     #[serde(default)]
     pub chargeback_fee_minor: i64,
+}
+
+/// The open exception of a dispute waiting for evidence: one per dispute.
+fn dispute_detail(id: DisputeId, amount: Money, due_at: OffsetDateTime) -> String {
+    format!(
+        "dispute {id} of {amount}: evidence due {}-{:02}-{:02}",
+        due_at.year(),
+        u8::from(due_at.month()),
+        due_at.day()
+    )
 }
 
 fn invalid(field: impl Into<String>, reason: impl Into<String>) -> OrderError {
@@ -450,6 +460,12 @@ impl Order {
             return Err(invalid("due_at", "must be in the future"));
         }
         let id = DisputeId::new();
+        self.raise_exception(
+            ExceptionKind::DisputeNeedsResponse,
+            dispute_detail(id, amount, due_at),
+            SuggestedAction::AnswerDispute,
+            journal,
+        );
         self.after_sale.disputes.push(Dispute {
             id,
             amount,
@@ -488,6 +504,11 @@ impl Order {
         found.state = to;
         if matches!(to, DisputeState::Won | DisputeState::Lost) {
             found.closed_at = Some(at);
+        }
+        let detail = dispute_detail(found.id, found.amount, found.due_at);
+        if from == DisputeState::NeedsResponse {
+            // Answered (or lost): the seller has nothing left to do by the due date.
+            self.resolve_exception(ExceptionKind::DisputeNeedsResponse, &detail, journal);
         }
         self.updated_at = at;
         journal.record(
@@ -774,9 +795,12 @@ mod tests {
         let dispute = order
             .open_dispute(paid, "fraudulent".into(), due, &mut j)
             .expect("a dispute");
-        // An open dispute costs nothing yet.
+        // An open dispute costs nothing yet, and is on the seller's work list until answered.
         assert_eq!(order.ledger(&fees).expect("ledger").len(), base_len(&order, &fees));
+        let open: Vec<_> = order.open_exceptions().map(|e| e.kind).collect();
+        assert_eq!(open, [ExceptionKind::DisputeNeedsResponse]);
         order.move_dispute(dispute, DisputeEvent::Lose, &mut j).expect("lost");
+        assert_eq!(order.open_exceptions().count(), 0, "the dispute needs nothing more");
         let entries = order.ledger(&fees).expect("ledger");
         assert!(
             entries

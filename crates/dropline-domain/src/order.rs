@@ -147,6 +147,8 @@ crate::state::snake_enum!(
         TrackingUnreadable => "tracking_unreadable",
         /// A message to the customer could not be delivered (bad address, bounce).
         MessageUndeliverable => "message_undeliverable",
+        /// A payment dispute waits for the seller's evidence (until its due date).
+        DisputeNeedsResponse => "dispute_needs_response",
     }
 );
 
@@ -163,6 +165,8 @@ crate::state::snake_enum!(
         NudgeSupplier => "nudge_supplier",
         /// Check the customer's contact details.
         CheckCustomerContact => "check_customer_contact",
+        /// Send the dispute's evidence to the payment processor before its due date.
+        AnswerDispute => "answer_dispute",
     }
 );
 

@@ -273,10 +273,22 @@ async fn a_lost_dispute_costs_its_amount_and_fee(app: TestApp) {
         )
         .await
         .expect("a dispute");
+    // Until the evidence is sent, the dispute is on the seller's work list with its due date.
+    let work = api
+        .get("/api/v1/exceptions?kind=dispute_needs_response")
+        .await
+        .expect(200);
+    assert_eq!(work["exceptions"].as_array().map(Vec::len), Some(1), "{work}");
+    assert_eq!(work["exceptions"][0]["suggested_action"], "answer_dispute");
     engine
         .move_dispute(scope, id, dispute, DisputeEvent::Respond)
         .await
         .expect("responded");
+    let work = api
+        .get("/api/v1/exceptions?kind=dispute_needs_response")
+        .await
+        .expect(200);
+    assert_eq!(work["exceptions"], json!([]), "answered: nothing left to do");
     engine
         .move_dispute(scope, id, dispute, DisputeEvent::Lose)
         .await
