@@ -72,6 +72,17 @@ pub fn check_store_settings(settings: &StoreSettings) -> Vec<FieldError> {
         "supplier_note",
         settings.supplier_note.as_deref().and_then(supplier_note_problem),
     );
+    check("fees.payment_bp", basis_points_problem(settings.fees.payment_bp));
+    check("fees.platform_bp", basis_points_problem(settings.fees.platform_bp));
+    for (field, minor) in [
+        ("fees.payment_fixed", settings.fees.payment_fixed_minor),
+        ("fees.chargeback_fee", settings.fees.chargeback_fee_minor),
+    ] {
+        check(
+            field,
+            (!(0..=MAX_FIXED_FEE_MINOR).contains(&minor)).then_some("must be zero or more, and at most 1,000,000.00"),
+        );
+    }
 
     let brand = &settings.brand;
     check(
@@ -123,6 +134,9 @@ pub fn routing_weight_problem(weight: u32) -> Option<&'static str> {
 }
 
 /// A share in basis points: at most [`MAX_BASIS_POINTS`].
+/// Most a fixed fee may be, in minor units (a guard against a typo of a few zeros).
+pub const MAX_FIXED_FEE_MINOR: i64 = 100_000_000;
+
 pub fn basis_points_problem(bp: u32) -> Option<&'static str> {
     (bp > MAX_BASIS_POINTS).then_some("must be at most 10000 (100 %)")
 }

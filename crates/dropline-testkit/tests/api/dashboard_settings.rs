@@ -412,9 +412,18 @@ async fn each_section_saves_what_the_api_then_shows(app: TestApp) {
         set(f, "margin_floor", "12");
         set(f, "supplier_note", "  No invoice, neutral packaging  ");
         tick(f, "storefront_notifies_customer", true);
+        set(f, "payment_fee_percent", "2.9");
+        set(f, "payment_fee_fixed", "0.30");
+        set(f, "platform_fee_percent", "5");
+        set(f, "chargeback_fee", "15.00");
     })
     .await;
     saved(&web, response, "/settings?saved=automation#automation").await;
+    let fees = store_json(&app, &id).await["settings"]["fees"].clone();
+    assert_eq!(
+        fees,
+        json!({"payment_bp": 290, "payment_fixed": data::usd("0.30"), "platform_bp": 500, "chargeback_fee": data::usd("15.00")})
+    );
     let settings = store_json(&app, &id).await["settings"].clone();
     assert_eq!(
         settings["auto_accept"],
@@ -577,6 +586,9 @@ async fn refused_values_are_shown_again_with_their_reason_and_change_nothing(app
         ("/settings/automation", "weight_on_time", "4294967296"),
         ("/settings/automation", "routing_policy", "teleport"),
         ("/settings/automation", "supplier_note", &long_note),
+        ("/settings/automation", "payment_fee_percent", "101"),
+        ("/settings/automation", "payment_fee_fixed", "thirty cents"),
+        ("/settings/automation", "chargeback_fee", "-15.00"),
     ];
     for (action, name, value) in cases {
         let response = submit(&web, "/settings", action, |f| set(f, name, value)).await;

@@ -193,9 +193,6 @@ pub struct FeesRequest {
     pub chargeback_fee: Option<Money>,
 }
 
-/// Most a fixed fee may be, in minor units (a guard against a typo of a few zeros).
-const MAX_FIXED_FEE_MINOR: i64 = 100_000_000;
-
 impl ReadJson for FeesRequest {
     fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
         let bp = |name: &str, problems: &mut Problems| {
@@ -214,7 +211,7 @@ impl ReadJson for FeesRequest {
         let chargeback_fee = input.field("chargeback_fee").optional(problems, Input::money);
         for (name, value) in [("payment_fixed", &payment_fixed), ("chargeback_fee", &chargeback_fee)] {
             if let Some(Some(money)) = value
-                && !(0..=MAX_FIXED_FEE_MINOR).contains(&money.minor)
+                && !(0..=rules::MAX_FIXED_FEE_MINOR).contains(&money.minor)
             {
                 problems.push(
                     input.field(name).path(),

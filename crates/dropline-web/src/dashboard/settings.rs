@@ -105,6 +105,33 @@ const ROUTING_WEIGHTS: &[Spec] = &[
     spec("weight_on_time", "On-time rate", Kind::Number, None),
 ];
 
+const FEES: &[Spec] = &[
+    spec(
+        "payment_fee_percent",
+        "Payment processor's fee (%)",
+        Kind::Decimal,
+        Some("Its share of what the customer paid, such as 2.9. The order ledger counts it."),
+    ),
+    spec(
+        "payment_fee_fixed",
+        "Payment processor's fixed fee per order",
+        Kind::Decimal,
+        Some("In the store's currency, such as 0.30."),
+    ),
+    spec(
+        "platform_fee_percent",
+        "Platform's fee (%)",
+        Kind::Decimal,
+        Some("The platform's or marketplace's share of what the customer paid."),
+    ),
+    spec(
+        "chargeback_fee",
+        "Fee of a lost dispute",
+        Kind::Decimal,
+        Some("In the store's currency, on top of the disputed amount."),
+    ),
+];
+
 const SUPPLIER_RULES: &[Spec] = &[
     spec(
         "supplier_price_tolerance",
@@ -284,7 +311,7 @@ impl Section {
 
     fn specs(self) -> Vec<&'static Spec> {
         let groups: &[&[Spec]] = match self {
-            Self::Automation => &[AUTO_ACCEPT, ROUTING_WEIGHTS, SUPPLIER_RULES],
+            Self::Automation => &[AUTO_ACCEPT, ROUTING_WEIGHTS, SUPPLIER_RULES, FEES],
             Self::Brand => &[BRAND],
             Self::Notifications => &[SELLER, CUSTOMER_EMAILS, EXCEPTIONS],
             Self::Clocks => &[CLOCKS],
@@ -333,6 +360,10 @@ fn form_field(path: &str) -> String {
         "routing_weights.on_time" => "weight_on_time",
         "supplier_price_tolerance_bp" => "supplier_price_tolerance",
         "margin_floor_bp" => "margin_floor",
+        "fees.payment_bp" => "payment_fee_percent",
+        "fees.platform_bp" => "platform_fee_percent",
+        "fees.payment_fixed" => "payment_fee_fixed",
+        "fees.chargeback_fee" => "chargeback_fee",
         "seller_notifications.email" => "seller_email",
         _ if path.starts_with("customer_emails.") => {
             return format!("email_{}", path.trim_start_matches("customer_emails."));
@@ -410,6 +441,10 @@ impl Values {
         text("supplier_price_tolerance", percent(s.supplier_price_tolerance_bp));
         text("margin_floor", s.margin_floor_bp.map(percent).unwrap_or_default());
         text("supplier_note", s.supplier_note.clone().unwrap_or_default());
+        text("payment_fee_percent", percent(s.fees.payment_bp));
+        text("payment_fee_fixed", amount(s.fees.payment_fixed_minor, store.currency));
+        text("platform_fee_percent", percent(s.fees.platform_bp));
+        text("chargeback_fee", amount(s.fees.chargeback_fee_minor, store.currency));
         let b = &s.brand;
         for (name, value) in [
             ("display_name", &b.display_name),
@@ -575,6 +610,29 @@ fn read_section(section: Section, form: &Posted, store: &Shop) -> (StoreSettings
             }
             settings.supplier_note = form.text("supplier_note");
             settings.storefront_notifies_customer = form.flag("storefront_notifies_customer");
+            for (name, into) in [
+                ("payment_fee_percent", &mut settings.fees.payment_bp),
+                ("platform_fee_percent", &mut settings.fees.platform_bp),
+            ] {
+                match form.text(name).map(|t| basis_points(&t)) {
+                    Some(Some(bp)) => *into = bp,
+                    Some(None) => errors.push(FieldError::new(name, PERCENT)),
+                    None => *into = 0,
+                }
+            }
+            for (name, into) in [
+                ("payment_fee_fixed", &mut settings.fees.payment_fixed_minor),
+                ("chargeback_fee", &mut settings.fees.chargeback_fee_minor),
+            ] {
+                match form.text(name).map(|t| Money::parse_decimal(t.trim(), store.currency)) {
+                    Some(Ok(money)) => *into = money.minor,
+                    Some(Err(_)) => errors.push(FieldError::new(
+                        name,
+                        "must be an amount in the store's currency, such as 0.30",
+                    )),
+                    None => *into = 0,
+                }
+            }
         }
         Section::Brand => {
             let brand = &mut settings.brand;
@@ -735,6 +793,7 @@ pub(super) struct SettingsPage {
     weights: Vec<Control>,
     weights_error: Option<String>,
     supplier_rules: Vec<Control>,
+    fees: Vec<Control>,
     brand: Vec<Control>,
     seller: Vec<Control>,
     customer_emails: Vec<Control>,
@@ -926,6 +985,7 @@ impl SettingsPage {
             weights: controls(ROUTING_WEIGHTS),
             weights_error: error(WEIGHTS_GROUP),
             supplier_rules: controls(SUPPLIER_RULES),
+            fees: controls(FEES),
             brand: controls(BRAND),
             seller: controls(SELLER),
             customer_emails: controls(CUSTOMER_EMAILS),
