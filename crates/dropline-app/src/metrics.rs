@@ -55,11 +55,7 @@ impl OrderFacts {
             .min();
         let parcels = || order.supplier_orders.iter().flat_map(|so| so.shipments.iter());
         let first_shipped_at = parcels().filter_map(|parcel| parcel.shipped_at).min();
-        let delivered_at = if matches!(order.state, OrderState::Delivered | OrderState::Completed) {
-            parcels().filter_map(|parcel| parcel.delivered_at).max()
-        } else {
-            None
-        };
+        let delivered_at = order.delivered_at();
         let shipping_seconds = match (first_shipped_at, delivered_at) {
             (Some(shipped), Some(delivered)) => Some(seconds_between(shipped, delivered)),
             _ => None,

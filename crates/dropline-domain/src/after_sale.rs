@@ -6,8 +6,8 @@
 
 use crate::ids::{DisputeId, LineItemId, RefundId, ReturnId};
 use crate::ledger::{
-    DisputeEvent, DisputeState, LedgerEntry, LedgerError, LedgerKind, ReturnEvent, ReturnState, check_refund,
-    next_dispute_state, next_return_state,
+    DisputeEvent, DisputeState, EarningEntry, EarningKind, LedgerEntry, LedgerError, LedgerKind, ReturnEvent,
+    ReturnState, check_refund, next_dispute_state, next_return_state,
 };
 use crate::money::Money;
 use crate::order::{ExceptionKind, Order, OrderError, SuggestedAction};
@@ -581,6 +581,68 @@ impl Order {
     }
 }
 
+impl Order {
+    /// When the whole order reached the customer: its last parcel's delivery, once the
+    /// order is delivered (or completed).
+    pub fn delivered_at(&self) -> Option<OffsetDateTime> {
+        if !matches!(self.state, OrderState::Delivered | OrderState::Completed) {
+            return None;
+        }
+        self.supplier_orders
+            .iter()
+            .flat_map(|so| so.shipments.iter())
+            .filter_map(|parcel| parcel.delivered_at)
+            .max()
+    }
+
+    /// The vendor's earning entries of this order (marketplace mode), derived from it: once
+    /// delivered, what the sale left after supplier costs and fees is earned, available
+    /// after `holding`; every refund and lost dispute (with its fee) is a debit, taken from
+    /// the pending part while the holding period runs. An order never delivered earns
+    /// nothing (a refund before delivery takes nothing from the vendor).
+    pub fn earnings(&self, fees: &Fees, holding: time::Duration) -> Result<Vec<EarningEntry>, LedgerError> {
+        let Some(delivered_at) = self.delivered_at() else {
+            return Ok(Vec::new());
+        };
+        let released = delivered_at + holding;
+        let mut entries = Vec::new();
+        let mut sold = Money::zero(self.currency);
+        let mut debits: Vec<(Money, OffsetDateTime)> = Vec::new();
+        for entry in self.ledger(fees)? {
+            match entry.kind {
+                LedgerKind::Refund | LedgerKind::Chargeback | LedgerKind::ChargebackFee => {
+                    debits.push((entry.amount, entry.at));
+                }
+                _ => sold = sold.checked_add(entry.signed())?,
+            }
+        }
+        let (kind, amount) = if sold.minor >= 0 {
+            (EarningKind::Earned, sold)
+        } else {
+            (EarningKind::Debit, Money::new(-sold.minor, sold.currency))
+        };
+        if amount.minor != 0 {
+            entries.push(EarningEntry {
+                kind,
+                amount,
+                at: delivered_at,
+                available_at: released,
+                order_id: Some(self.id),
+            });
+        }
+        for (amount, at) in debits {
+            entries.push(EarningEntry {
+                kind: EarningKind::Debit,
+                amount,
+                at,
+                available_at: at.max(released),
+                order_id: Some(self.id),
+            });
+        }
+        Ok(entries)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -834,6 +896,56 @@ mod tests {
             order.move_dispute(DisputeId::new(), DisputeEvent::Respond, &mut j),
             Err(OrderError::UnknownDispute(_))
         ));
+    }
+
+    #[test]
+    fn a_vendor_earns_on_delivery_and_refunds_come_out_of_it() {
+        use crate::ledger::Balance;
+        let holding = time::Duration::days(14);
+        let fees = Fees::default();
+        // Not delivered: nothing earned, whatever happens to the payment.
+        let mut shipped = delivered();
+        shipped.state = OrderState::Shipped;
+        assert_eq!(shipped.earnings(&fees, holding), Ok(Vec::new()));
+        // Delivered without parcels on record: no delivery moment, nothing earned yet.
+        assert_eq!(delivered().earnings(&fees, holding), Ok(Vec::new()));
+
+        let mut order = delivered();
+        let mut j = journal(&order);
+        let mut supplier_order = crate::order::tests::supplier_order(&order, "Supplier");
+        let mut parcel: crate::order::Shipment = serde_json::from_value(serde_json::json!({
+            "id": crate::ids::ShipmentId::new(),
+            "carrier": "UPS",
+            "tracking_number": "1Z999AA10123456784",
+            "state": "delivered",
+            "events": [],
+        }))
+        .expect("a parcel");
+        parcel.delivered_at = Some(AT);
+        supplier_order.shipments.push(parcel);
+        let cost = supplier_order.actual_cost.unwrap_or(supplier_order.expected_cost);
+        order.supplier_orders.push(supplier_order);
+        assert_eq!(order.delivered_at(), Some(AT));
+        let sold = order
+            .subtotal
+            .checked_add(order.shipping_total)
+            .and_then(|m| m.checked_sub(cost))
+            .expect("sums");
+        let earned = order.earnings(&fees, holding).expect("earnings");
+        assert_eq!(earned.len(), 1);
+        assert_eq!((earned[0].kind, earned[0].amount), (EarningKind::Earned, sold));
+        assert_eq!(earned[0].available_at, AT + holding);
+
+        // A refund during the holding period comes out of the pending part.
+        order
+            .refund(Money::new(1_000, order.currency), "late".into(), vec![], None, &mut j)
+            .expect("a refund");
+        let entries = order.earnings(&fees, holding).expect("earnings");
+        let during = Balance::of(&entries, order.currency, AT + time::Duration::days(1)).expect("balance");
+        assert_eq!(during.pending.minor, sold.minor - 1_000);
+        assert_eq!(during.available.minor, 0);
+        let after = Balance::of(&entries, order.currency, AT + holding).expect("balance");
+        assert_eq!((after.pending.minor, after.available.minor), (0, sold.minor - 1_000));
     }
 
     fn base_len(order: &Order, fees: &Fees) -> usize {

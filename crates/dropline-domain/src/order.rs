@@ -1403,7 +1403,7 @@ pub(crate) mod tests {
         (order, journal)
     }
 
-    fn supplier_order(order: &Order, name: &str) -> SupplierOrder {
+    pub(crate) fn supplier_order(order: &Order, name: &str) -> SupplierOrder {
         SupplierOrder {
             id: SupplierOrderId::new(),
             supplier_id: SupplierId::new(),
