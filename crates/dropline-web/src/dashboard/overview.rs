@@ -6,8 +6,8 @@
 //! a font backend (its default `ttf` feature needs fontconfig, and without one its axis
 //! labels cannot be measured), and its SVG has a fixed pixel size with no `role`, `<title>`
 //! or ARIA label. A bar chart of at most 90 bars is a few dozen elements whose text the
-//! browser lays out itself, drawn with a `viewBox` so it scales to a phone, with no script
-//! (the page's policy allows none). Values stay integers (counts, tenths of hours and days,
+//! browser lays out itself, drawn with a `viewBox` so it scales to a phone, and needs no
+//! script. Values stay integers (counts, tenths of hours and days,
 //! basis points, minor units); coordinates are integer tenths of a `viewBox` unit.
 
 use super::pages::Layout;
