@@ -4,14 +4,13 @@
 
 use crate::error::AppError;
 use crate::scope::Scope;
-use crate::service::App;
+use crate::service::{App, Made};
 use dropline_domain::after_sale::{LineUnits, Resolution, ReturnReason};
 use dropline_domain::ids::{DisputeId, OrderId, RefundId, ReturnId};
 use dropline_domain::ledger::{DisputeEvent, LedgerEntry, Profit, ReturnEvent};
 use dropline_domain::money::Money;
 use dropline_domain::order::Order;
 use dropline_domain::timeline::Actor;
-use std::sync::Mutex;
 use time::OffsetDateTime;
 
 /// A return as the customer or the seller asks for it.
@@ -44,26 +43,6 @@ pub struct NewDispute {
 pub struct OrderMoney {
     pub entries: Vec<LedgerEntry>,
     pub profit: Profit,
-}
-
-/// Keeps what a change closure made (the closure may run again on a write conflict; the
-/// last run's value is the one written).
-struct Made<T>(Mutex<Option<T>>);
-
-impl<T> Made<T> {
-    fn new() -> Self {
-        Self(Mutex::new(None))
-    }
-
-    fn set(&self, value: T) {
-        if let Ok(mut slot) = self.0.lock() {
-            *slot = Some(value);
-        }
-    }
-
-    fn take(self, what: &'static str) -> Result<T, AppError> {
-        self.0.into_inner().ok().flatten().ok_or(AppError::NotFound(what))
-    }
 }
 
 impl App {
@@ -211,6 +190,11 @@ impl App {
     /// The order's ledger with its store's fees, and the profit it adds up to.
     pub async fn order_money(&self, scope: Scope, id: OrderId) -> Result<OrderMoney, AppError> {
         let order = self.get_order(scope, id).await?;
+        self.money_of(scope, &order).await
+    }
+
+    /// [`Self::order_money`] of an order already read.
+    pub async fn money_of(&self, scope: Scope, order: &Order) -> Result<OrderMoney, AppError> {
         let store = self.get_store(scope, order.store_id).await?;
         let entries = order
             .ledger(&store.store.settings.fees)

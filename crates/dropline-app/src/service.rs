@@ -1364,25 +1364,18 @@ impl App {
         tracking_number: &str,
         tracking_url: Option<String>,
     ) -> Result<(Order, ShipmentId), AppError> {
-        let created = std::sync::Mutex::new(None);
+        let created = Made::new();
         let order = self
             .change_supplier_order(scope, id, |order, journal, changes| {
                 let shipment_id = order.add_shipment(id, carrier, tracking_number, tracking_url.clone(), journal)?;
                 changes
                     .jobs
                     .push(jobs::storefront_fulfillment_job(order, shipment_id, journal.at));
-                if let Ok(mut slot) = created.lock() {
-                    *slot = Some(shipment_id);
-                }
+                created.set(shipment_id);
                 Ok(())
             })
             .await?;
-        let shipment_id = created
-            .into_inner()
-            .ok()
-            .flatten()
-            .ok_or(AppError::NotFound("shipment"))?;
-        Ok((order, shipment_id))
+        Ok((order, created.take("shipment")?))
     }
 
     /// Marks a parcel of a supplier order shipped, delivered or failed. Without a shipment
@@ -2099,5 +2092,25 @@ fn looks_like_email(email: &str) -> bool {
     match email.split_once('@') {
         Some((local, domain)) => !local.is_empty() && domain.contains('.') && !domain.contains('@'),
         None => false,
+    }
+}
+
+/// Keeps what a change closure made (the closure may run again on a write conflict; the
+/// last run's value is the one written).
+pub(crate) struct Made<T>(std::sync::Mutex<Option<T>>);
+
+impl<T> Made<T> {
+    pub(crate) fn new() -> Self {
+        Self(std::sync::Mutex::new(None))
+    }
+
+    pub(crate) fn set(&self, value: T) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(value);
+        }
+    }
+
+    pub(crate) fn take(self, what: &'static str) -> Result<T, AppError> {
+        self.0.into_inner().ok().flatten().ok_or(AppError::NotFound(what))
     }
 }

@@ -83,27 +83,10 @@ pub struct MoneyJson {
 impl From<Money> for MoneyJson {
     fn from(money: Money) -> Self {
         Self {
-            amount: format_amount(money),
+            amount: money.amount_string(),
             currency: money.currency.code().to_string(),
         }
     }
-}
-
-/// The decimal text of an amount, with exactly the currency's number of decimals.
-pub fn format_amount(money: Money) -> String {
-    let exponent = money.currency.exponent();
-    let sign = if money.minor < 0 { "-" } else { "" };
-    let abs = money.minor.unsigned_abs();
-    if exponent == 0 {
-        return format!("{sign}{abs}");
-    }
-    let scale = 10u64.pow(exponent);
-    format!(
-        "{sign}{}.{:0width$}",
-        abs / scale,
-        abs % scale,
-        width = exponent as usize
-    )
 }
 
 /// A postal address, as the customer typed it (never rewritten by validation).
@@ -265,7 +248,7 @@ mod tests {
         let check = |minor: i64, code: &str, text: &str| {
             let currency = Currency::parse(code).unwrap_or_else(|_| panic!("{code}"));
             let money = Money::new(minor, currency);
-            assert_eq!(format_amount(money), text);
+            assert_eq!(money.amount_string(), text);
             assert_eq!(Money::parse_decimal(text, currency), Ok(money));
         };
         check(1250, "USD", "12.50");

@@ -542,7 +542,7 @@ async fn render_order(
         Err(err) => return refusal(signed.layout(), &err),
     };
     // The ledger is shown when it can be summed (an order mixing currencies cannot).
-    let money = state.app.order_money(signed.scope, id).await.ok();
+    let money = state.app.money_of(signed.scope, &order).await.ok();
     page(
         status,
         &pages::OrderPage::new(signed.layout(), &order, &timeline, money.as_ref(), notice, refused),

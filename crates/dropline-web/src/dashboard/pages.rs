@@ -23,6 +23,40 @@ pub(crate) struct Layout {
     pub(crate) settings: bool,
 }
 
+/// A posted form, as name and value pairs (checkboxes and lists repeat names).
+pub(crate) struct Posted(pub(crate) Vec<(String, String)>);
+
+impl Posted {
+    /// The value of a field (the last one when the name is repeated).
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The field's text as typed (empty when absent).
+    pub(crate) fn raw(&self, name: &str) -> &str {
+        self.get(name).unwrap_or_default()
+    }
+
+    /// The field's text, trimmed; `None` when empty.
+    pub(crate) fn text(&self, name: &str) -> Option<String> {
+        Some(self.raw(name).trim().to_string()).filter(|t| !t.is_empty())
+    }
+
+    /// Every value of a repeated field.
+    pub(crate) fn values(&self, name: &str) -> impl Iterator<Item = &str> {
+        self.0.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the checkbox was ticked (a browser sends an unticked one not at all).
+    pub(crate) fn flag(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+}
+
 /// The refused fields of a posted form, by field name, shown next to each field when the
 /// form is rendered again.
 #[derive(Default)]

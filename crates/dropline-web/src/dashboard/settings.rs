@@ -17,7 +17,7 @@
 //! Every form carries the store's id; another store's id answers the "not found" page and
 //! changes nothing, as over the API.
 
-use super::pages::{FieldErrors, Layout, label};
+use super::pages::{FieldErrors, Layout, Posted, label};
 use super::{Signed, failure, forbidden_csrf, message, not_found, page, refusal, see_other};
 use crate::AppState;
 use askama::Template;
@@ -378,34 +378,6 @@ fn form_field(path: &str) -> String {
 // What the form holds
 // ---------------------------------------------------------------------------------------------
 
-/// A posted form, as name/value pairs (checkboxes and the product list repeat names).
-struct Posted(Vec<(String, String)>);
-
-impl Posted {
-    fn value(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
-    }
-
-    /// The field's text as typed (empty when absent).
-    fn raw(&self, name: &str) -> &str {
-        self.value(name).unwrap_or_default()
-    }
-
-    /// The field's text, trimmed; `None` when empty.
-    fn text(&self, name: &str) -> Option<String> {
-        Some(self.raw(name).trim().to_string()).filter(|t| !t.is_empty())
-    }
-
-    fn values(&self, name: &str) -> impl Iterator<Item = &str> {
-        self.0.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
-    }
-
-    /// Whether the checkbox was ticked (a browser sends an unticked one not at all).
-    fn flag(&self, name: &str) -> bool {
-        self.value(name).is_some()
-    }
-}
-
 /// The text of every control of the page (and which checkboxes are ticked): from the stored
 /// settings, or as typed for the section that was posted.
 #[derive(Default)]
@@ -520,8 +492,7 @@ impl Values {
 
 /// An amount in minor units as typed in a form (`149.99`, without the currency).
 fn amount(minor: i64, currency: Currency) -> String {
-    let shown = Money::new(minor, currency).to_string();
-    shown.split(' ').next().unwrap_or_default().to_string()
+    Money::new(minor, currency).amount_string()
 }
 
 /// Basis points as a percentage (`250` → `2.5`).
@@ -1094,7 +1065,7 @@ async fn settings_page(State(state): State<AppState>, signed: Signed, Query(quer
 /// What every form checks before anything else: the CSRF token, then the role, then the
 /// store it names (the seller's own when it names none).
 async fn posted_store(state: &AppState, signed: &Signed, form: &Posted) -> Result<StoreRecord, Response> {
-    if !signed.csrf_ok(form.value("csrf")) {
+    if !signed.csrf_ok(form.get("csrf")) {
         return Err(forbidden_csrf(signed.layout()));
     }
     if !signed.may_change_settings() {

@@ -12,6 +12,7 @@
 
 mod suppliers;
 
+pub(super) use super::pages::Posted;
 use super::pages::{FieldErrors, Layout, safe_url};
 use super::{Signed, failure, forbidden_csrf, given, message, not_found, page, refusal, see_other};
 use crate::AppState;
@@ -45,25 +46,6 @@ pub(super) fn routes() -> Router<AppState> {
 // ---------------------------------------------------------------------------------------------
 // Forms: what was posted, and the views of form fields
 // ---------------------------------------------------------------------------------------------
-
-/// A posted form, as name and value pairs.
-pub(super) struct Posted(Vec<(String, String)>);
-
-impl Posted {
-    /// The value of a field (the last one when the name is repeated).
-    pub(super) fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .rev()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    }
-
-    /// The value as typed, or empty.
-    pub(super) fn text(&self, name: &str) -> String {
-        self.get(name).unwrap_or_default().to_string()
-    }
-}
 
 /// Checks what every posted form of these pages needs before anything else: the session's
 /// CSRF token, then a role that may change the catalogue. The answer to send otherwise.
@@ -163,13 +145,6 @@ pub(super) fn count_field(errors: &mut FieldErrors, field: &str, text: &str, bla
             }
         },
     }
-}
-
-/// An amount without its currency (`12.50`), as a form shows it.
-fn amount(money: Money) -> String {
-    let text = money.to_string();
-    text.rsplit_once(' ')
-        .map_or(text.clone(), |(number, _)| number.to_string())
 }
 
 /// The short notice after a change (the address's `saved`), never the address's own text.
@@ -536,7 +511,7 @@ impl OfferFields {
             supplier_variant_id: offer.supplier_variant_id.clone().unwrap_or_default(),
             product_url: offer.product_url.clone().unwrap_or_default(),
             currency: offer.unit_cost.currency.code().to_string(),
-            unit_cost: amount(offer.unit_cost),
+            unit_cost: offer.unit_cost.amount_string(),
             stock: offer.stock.map(|s| s.to_string()).unwrap_or_default(),
             stock_was: offer.stock.map(|s| s.to_string()).unwrap_or_default(),
             priority: offer.priority.as_str().to_string(),
@@ -546,7 +521,7 @@ impl OfferFields {
                 .map(|m| ShippingFields {
                     country: m.country.clone(),
                     name: m.name.clone(),
-                    cost: amount(m.cost),
+                    cost: m.cost.amount_string(),
                     min_days: m.min_days.to_string(),
                     max_days: m.max_days.to_string(),
                 })
@@ -557,7 +532,7 @@ impl OfferFields {
     fn from_posted(posted: &Posted) -> Self {
         let mut shipping: Vec<ShippingFields> = Vec::new();
         for row in 0..MAX_SHIPPING_ROWS {
-            let field = |name: &str| posted.text(&shipping_id(row, name));
+            let field = |name: &str| posted.raw(&shipping_id(row, name)).to_string();
             let fields = ShippingFields {
                 country: field("country"),
                 name: field("name"),
@@ -574,16 +549,16 @@ impl OfferFields {
             }
         }
         Self {
-            supplier_id: posted.text("supplier_id"),
-            supplier_sku: posted.text("supplier_sku"),
-            supplier_product_id: posted.text("supplier_product_id"),
-            supplier_variant_id: posted.text("supplier_variant_id"),
-            product_url: posted.text("product_url"),
-            currency: posted.text("currency"),
-            unit_cost: posted.text("unit_cost"),
-            stock: posted.text("stock"),
-            stock_was: posted.text("stock_was"),
-            priority: posted.text("priority"),
+            supplier_id: posted.raw("supplier_id").to_string(),
+            supplier_sku: posted.raw("supplier_sku").to_string(),
+            supplier_product_id: posted.raw("supplier_product_id").to_string(),
+            supplier_variant_id: posted.raw("supplier_variant_id").to_string(),
+            product_url: posted.raw("product_url").to_string(),
+            currency: posted.raw("currency").to_string(),
+            unit_cost: posted.raw("unit_cost").to_string(),
+            stock: posted.raw("stock").to_string(),
+            stock_was: posted.raw("stock_was").to_string(),
+            priority: posted.raw("priority").to_string(),
             shipping,
         }
     }

@@ -111,14 +111,14 @@ impl SupplierFields {
 
     fn from_posted(posted: &Posted) -> Self {
         Self {
-            store_id: posted.text("store_id"),
-            name: posted.text("name"),
-            kind: posted.text("kind"),
-            ships_from: posted.text("ships_from"),
-            processing_days: posted.text("processing_days"),
-            rating: posted.text("rating"),
-            processing_deadline_days: posted.text("processing_deadline_days"),
-            agent_layout: posted.text("agent_layout"),
+            store_id: posted.raw("store_id").to_string(),
+            name: posted.raw("name").to_string(),
+            kind: posted.raw("kind").to_string(),
+            ships_from: posted.raw("ships_from").to_string(),
+            processing_days: posted.raw("processing_days").to_string(),
+            rating: posted.raw("rating").to_string(),
+            processing_deadline_days: posted.raw("processing_deadline_days").to_string(),
+            agent_layout: posted.raw("agent_layout").to_string(),
         }
     }
 
