@@ -8,12 +8,13 @@ use crate::ports::{CatalogImport, ChangeSet, DeliveryRecord, Job, OrderWrite, St
 use crate::scope::Scope;
 use crate::service::{App, CONFLICT_RETRIES, IngestOutcome, Ingested};
 use crate::storefront::{
-    FulfillmentPush, PushLine, ShopInfo, StatusPush, StorefrontError, StorefrontTarget, Verified, WebhookError,
-    WebhookRequest, WebhookTopic,
+    FulfillmentPush, PushLine, RefundLine, RefundPush, ShopInfo, StatusPush, StorefrontError, StorefrontTarget,
+    Verified, WebhookError, WebhookRequest, WebhookTopic,
 };
+use dropline_domain::after_sale::Refund;
 use dropline_domain::catalog::{MAX_WEBHOOK_SECRETS, Platform, Product, Store as Shop, StoreConnection, Variant};
-use dropline_domain::ids::{OrderId, ProductId, ShipmentId, StoreId, VariantId};
-use dropline_domain::order::{Order, Shipment};
+use dropline_domain::ids::{OrderId, ProductId, RefundId, ShipmentId, StoreId, VariantId};
+use dropline_domain::order::{ExceptionKind, Order, Shipment, SuggestedAction};
 use dropline_domain::state::SupplierOrderStatus;
 use dropline_domain::timeline::{Actor, Journal};
 use std::sync::Arc;
@@ -257,6 +258,7 @@ impl App {
                 self.write_fulfillment(job, order_id, shipment_id).await
             }
             JobKind::StorefrontStatus { order_id, status } => self.write_status(job, order_id, status).await,
+            JobKind::StorefrontRefund { order_id, refund_id } => self.write_refund(job, order_id, refund_id).await,
             JobKind::CatalogPull { store_id, cursor } => {
                 let (_, next) = self
                     .import_catalog_page(Scope::Operator, store_id, cursor.as_deref())
@@ -387,6 +389,78 @@ impl App {
             .await
     }
 
+    /// Makes a refund dropline issued on the storefront, once: a refund that already carries
+    /// the platform's id is not pushed again, and the connector looks the refund up by its key
+    /// before it sends it (a retry after a lost answer finds it). A refusal for good gives
+    /// up: the order gets a timeline entry and an exception for the seller, who refunds on the
+    /// platform by hand; the refund stays recorded in dropline either way.
+    async fn write_refund(&self, job: &Job, order_id: OrderId, refund_id: RefundId) -> Result<(), AppError> {
+        let Some((order, store, target)) = self.write_back_target(order_id).await? else {
+            return self.finish_job(job).await;
+        };
+        let Some(refund) = order.after_sale.refunds.iter().find(|r| r.id == refund_id) else {
+            return self.finish_job(job).await;
+        };
+        if refund.storefront_refund_id.is_some() {
+            return self.finish_job(job).await;
+        }
+        let push = refund_push(&order, refund, store.store.settings.storefront_notifies_customer);
+        let platform = target.platform;
+        let amount = refund.amount;
+        match self.storefront_client()?.push_refund(&target, &push).await {
+            Ok(receipt) => {
+                self.change_order_as_worker(order_id, Some(job), |order, journal, _| {
+                    let Some(refund) = order.after_sale.refunds.iter_mut().find(|r| r.id == refund_id) else {
+                        return Ok(());
+                    };
+                    if refund.storefront_refund_id.is_some() {
+                        return Ok(());
+                    }
+                    refund.storefront_refund_id = Some(receipt.platform_refund_id.clone());
+                    let found = if receipt.found_existing {
+                        " (found there by its key after an unanswered try)"
+                    } else {
+                        ""
+                    };
+                    journal.record(
+                        "storefront.refund_written",
+                        format!(
+                            "Refund of {amount} taken by {platform}: its refund {}{found}",
+                            receipt.platform_refund_id
+                        ),
+                        None,
+                        None,
+                    );
+                    Ok(())
+                })
+                .await?;
+                Ok(())
+            }
+            Err(StorefrontError::Refused(reason) | StorefrontError::NotConfigured(reason)) => {
+                self.change_order_as_worker(order_id, Some(job), |order, journal, _| {
+                    journal.record(
+                        "storefront.refund_refused",
+                        format!("{platform} refused the refund of {amount}: {reason}"),
+                        None,
+                        None,
+                    );
+                    order.raise_exception(
+                        ExceptionKind::StorefrontRefundRefused,
+                        format!(
+                            "refund {refund_id} of {amount} was not made on {platform} ({reason}): refund the customer there by hand"
+                        ),
+                        SuggestedAction::Refund,
+                        journal,
+                    );
+                    Ok(())
+                })
+                .await?;
+                Ok(())
+            }
+            Err(other) => Err(partner_error(other)),
+        }
+    }
+
     async fn finish_with_entry(&self, job: &Job, order: &Order, kind: &str, message: String) -> Result<(), AppError> {
         let mut journal = Journal::new(order.id, Actor::Worker, self.now());
         journal.record(kind, message, None, None);
@@ -396,6 +470,53 @@ impl App {
             ..ChangeSet::default()
         };
         Ok(self.backend.commit(changes).await?)
+    }
+}
+
+/// The refund as the storefront is told it: the order's platform line ids for the units
+/// refunded, each with what those units sold for.
+fn refund_push(order: &Order, refund: &Refund, notify_customer: bool) -> RefundPush {
+    let lines = refund
+        .lines
+        .iter()
+        .filter_map(|units| {
+            let line = order.lines.iter().find(|line| line.id == units.line_item_id)?;
+            Some(RefundLine {
+                external_id: line.external_id.clone(),
+                sku: line.sku.clone(),
+                quantity: units.quantity,
+                // The refund's own checks bound it by what was paid: no overflow here.
+                amount: line.unit_price.checked_mul(units.quantity).ok()?,
+            })
+        })
+        .collect();
+    RefundPush {
+        order_external_id: order.external_id.clone(),
+        idempotency_key: refund.id.to_string(),
+        amount: refund.amount,
+        reason: refund.reason.clone(),
+        lines,
+        notify_customer,
+    }
+}
+
+/// The `storefront_refund` jobs of a change: one per refund the change added, for an order of
+/// a store on a platform (a REST or CSV store keeps the refund recorded only; a test order of
+/// the storefront is never written back). Enqueued in the change set of the refund itself.
+pub(crate) fn push_refund_jobs(
+    store: &Shop,
+    before: &Order,
+    after: &Order,
+    changes: &mut ChangeSet,
+    now: time::OffsetDateTime,
+) {
+    if !is_connected_platform(store.platform) || after.test {
+        return;
+    }
+    for refund in &after.after_sale.refunds {
+        if !before.after_sale.refunds.iter().any(|known| known.id == refund.id) {
+            changes.jobs.push(jobs::storefront_refund_job(after, refund.id, now));
+        }
     }
 }
 
@@ -503,7 +624,197 @@ fn replaced_tracking_number(shipments: &[Shipment], shipment_id: ShipmentId) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dropline_domain::state::ShipmentState;
+    use dropline_domain::address::{Address, Customer};
+    use dropline_domain::after_sale::LineUnits;
+    use dropline_domain::catalog::StoreSettings;
+    use dropline_domain::money::{Currency, Money};
+    use dropline_domain::order::{IncomingLine, IncomingOrder};
+    use dropline_domain::state::{PaymentState, ShipmentState};
+    use dropline_domain::timeline::Actor;
+    use time::macros::datetime;
+
+    const NOW: time::OffsetDateTime = datetime!(2026-11-10 09:00 UTC);
+
+    fn usd(minor: i64) -> Money {
+        Money::new(minor, Currency::parse("USD").expect("USD"))
+    }
+
+    fn shop(platform: Platform) -> Shop {
+        Shop {
+            id: StoreId::new(),
+            name: "Lumen & Co".into(),
+            platform,
+            currency: Currency::parse("USD").expect("USD"),
+            address: None,
+            settings: StoreSettings::default(),
+        }
+    }
+
+    /// A paid order of two lines: the first came with the platform's line id, the second
+    /// without one.
+    fn paid_order(store: &Shop, test: bool) -> Order {
+        let line = |external_id: Option<&str>, sku: &str, quantity, price| IncomingLine {
+            external_id: external_id.map(str::to_string),
+            sku: sku.into(),
+            title: sku.into(),
+            variant_title: None,
+            quantity,
+            unit_price: usd(price),
+            requires_shipping: true,
+            platform_product_id: None,
+            platform_variant_id: None,
+            fulfillable_quantity: None,
+        };
+        let incoming = IncomingOrder {
+            external_id: "450789469".into(),
+            number: "#1001".into(),
+            customer: Customer {
+                name: "Grace Hopper".into(),
+                email: Some("grace@example.com".into()),
+                phone: None,
+            },
+            shipping_address: Address {
+                first_name: "Grace".into(),
+                last_name: "Hopper".into(),
+                address1: "1 Main St".into(),
+                city: "Springfield".into(),
+                postal_code: "62701".into(),
+                country_code: "US".into(),
+                region: Some("IL".into()),
+                ..Address::default()
+            },
+            lines: vec![
+                line(Some("466157049"), "MUG", 2, 1_250),
+                line(None, "GIFT-WRAP", 1, 300),
+            ],
+            currency: Currency::parse("USD").expect("USD"),
+            shipping_total: usd(0),
+            payment: PaymentState::Paid,
+            placed_at: NOW,
+            test,
+            cancelled_at: None,
+            source_updated_at: None,
+            charged_total: None,
+            shipping_method: None,
+        };
+        let mut journal = Journal::new(OrderId::new(), Actor::System, NOW);
+        Order::receive(store.id, incoming, |_| None, &mut journal).expect("order")
+    }
+
+    fn refund(order: &mut Order, amount: Money, lines: Vec<LineUnits>) -> RefundId {
+        let mut journal = Journal::new(order.id, Actor::System, NOW);
+        order
+            .refund(amount, "arrived broken".into(), lines, None, &mut journal)
+            .expect("a refund")
+    }
+
+    #[test]
+    fn a_new_refund_of_a_platform_store_gets_one_job_and_a_rest_store_none() {
+        for platform in [
+            Platform::Shopify,
+            Platform::Woocommerce,
+            Platform::Wix,
+            Platform::Api,
+            Platform::Csv,
+        ] {
+            let store = shop(platform);
+            let before = paid_order(&store, false);
+            let mut after = before.clone();
+            let refund_id = refund(&mut after, usd(1_000), Vec::new());
+            let mut changes = ChangeSet::default();
+            push_refund_jobs(&store, &before, &after, &mut changes, NOW);
+            if is_connected_platform(platform) {
+                assert_eq!(changes.jobs.len(), 1, "{platform}");
+                let job = &changes.jobs[0];
+                assert_eq!(job.kind, jobs::STOREFRONT_REFUND);
+                assert_eq!(job.store_id, Some(store.id));
+                let parsed = jobs::JobKind::parse(&Job {
+                    id: job.id,
+                    kind: job.kind.clone(),
+                    payload: job.payload.clone(),
+                    attempts: 0,
+                    run_after: job.run_after,
+                    store_id: job.store_id,
+                    last_error: None,
+                })
+                .expect("a job dropline reads back");
+                assert_eq!(
+                    parsed,
+                    jobs::JobKind::StorefrontRefund {
+                        order_id: after.id,
+                        refund_id
+                    }
+                );
+            } else {
+                assert!(changes.jobs.is_empty(), "{platform} keeps the refund recorded only");
+            }
+
+            // A later change of the order (the refund already known) adds no job.
+            let mut later = ChangeSet::default();
+            push_refund_jobs(&store, &after, &after, &mut later, NOW);
+            assert!(later.jobs.is_empty(), "{platform}");
+        }
+    }
+
+    #[test]
+    fn a_test_order_of_the_storefront_is_never_refunded_there() {
+        let store = shop(Platform::Shopify);
+        let before = paid_order(&store, true);
+        let mut after = before.clone();
+        refund(&mut after, usd(500), Vec::new());
+        let mut changes = ChangeSet::default();
+        push_refund_jobs(&store, &before, &after, &mut changes, NOW);
+        assert!(changes.jobs.is_empty());
+    }
+
+    #[test]
+    fn the_push_names_the_platform_lines_and_what_they_sold_for() {
+        let store = shop(Platform::Woocommerce);
+        let mut order = paid_order(&store, false);
+        let units = vec![
+            LineUnits {
+                line_item_id: order.lines[0].id,
+                quantity: 2,
+            },
+            LineUnits {
+                line_item_id: order.lines[1].id,
+                quantity: 1,
+            },
+        ];
+        let refund_id = refund(&mut order, usd(2_800), units);
+        let refund = order
+            .after_sale
+            .refunds
+            .iter()
+            .find(|r| r.id == refund_id)
+            .expect("the refund");
+        assert_eq!(refund.storefront_refund_id, None, "not pushed yet");
+        let push = refund_push(&order, refund, false);
+        assert_eq!(
+            push,
+            RefundPush {
+                order_external_id: "450789469".into(),
+                idempotency_key: refund_id.to_string(),
+                amount: usd(2_800),
+                reason: "arrived broken".into(),
+                lines: vec![
+                    RefundLine {
+                        external_id: Some("466157049".into()),
+                        sku: "MUG".into(),
+                        quantity: 2,
+                        amount: usd(2_500),
+                    },
+                    RefundLine {
+                        external_id: None,
+                        sku: "GIFT-WRAP".into(),
+                        quantity: 1,
+                        amount: usd(300),
+                    },
+                ],
+                notify_customer: false,
+            }
+        );
+    }
 
     fn parcel(number: &str, state: ShipmentState) -> Shipment {
         Shipment {

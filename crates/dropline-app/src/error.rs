@@ -96,6 +96,7 @@ impl From<OrderError> for AppError {
             OrderError::Invalid { field, reason } => Self::invalid(field, reason),
             OrderError::UnknownReturn(_) => Self::NotFound("return"),
             OrderError::UnknownDispute(_) => Self::NotFound("dispute"),
+            OrderError::UnknownClaim(_) => Self::NotFound("claim"),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::error::AppError;
 use crate::ports::{Job, NewJob};
-use dropline_domain::ids::{JobId, MessageId, OrderId, ShipmentId, StoreId, SupplierId, SupplierOrderId};
+use dropline_domain::ids::{JobId, MessageId, OrderId, RefundId, ShipmentId, StoreId, SupplierId, SupplierOrderId};
 use dropline_domain::order::Order;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -14,6 +14,8 @@ pub const ROUTE_ORDER: &str = "route_order";
 pub const STOREFRONT_FULFILLMENT: &str = "storefront_fulfillment";
 /// Stored name of the job that writes a delivery or a cancellation back to the storefront.
 pub const STOREFRONT_STATUS: &str = "storefront_status";
+/// Stored name of the job that makes a refund dropline issued on the order's storefront.
+pub const STOREFRONT_REFUND: &str = "storefront_refund";
 /// Stored name of the job that pulls one page of a store's catalogue from its platform.
 pub const CATALOG_PULL: &str = "catalog_pull";
 /// Stored name of the job that places a supplier order with its supplier (exactly once).
@@ -49,6 +51,8 @@ pub enum JobKind {
         order_id: OrderId,
         status: StorefrontStatus,
     },
+    /// Make a refund of the order on its storefront (once).
+    StorefrontRefund { order_id: OrderId, refund_id: RefundId },
     /// Pull a page of the store's catalogue (`cursor` from the previous page).
     CatalogPull { store_id: StoreId, cursor: Option<String> },
     /// Place a supplier order with its supplier; `attempt` counts the tries so far.
@@ -114,6 +118,12 @@ impl JobKind {
                 order_id: order_id()?,
                 status: serde_json::from_value(field("status")?.clone())
                     .map_err(|err| AppError::invalid("payload.status", err.to_string()))?,
+            }),
+            STOREFRONT_REFUND => Ok(Self::StorefrontRefund {
+                order_id: order_id()?,
+                refund_id: parse_field("refund_id")?
+                    .parse()
+                    .map_err(|_| AppError::invalid("payload.refund_id", "not an id"))?,
             }),
             CATALOG_PULL => Ok(Self::CatalogPull {
                 store_id: parse_field("store_id")?
@@ -203,6 +213,17 @@ pub fn storefront_status_job(order: &Order, status: StorefrontStatus, now: Offse
         id: JobId::new(),
         kind: STOREFRONT_STATUS.into(),
         payload: json!({ "order_id": order.id, "status": status }),
+        run_after: now,
+        store_id: Some(order.store_id),
+    }
+}
+
+/// The job that makes a refund of the order on its storefront.
+pub fn storefront_refund_job(order: &Order, refund_id: RefundId, now: OffsetDateTime) -> NewJob {
+    NewJob {
+        id: JobId::new(),
+        kind: STOREFRONT_REFUND.into(),
+        payload: json!({ "order_id": order.id, "refund_id": refund_id }),
         run_after: now,
         store_id: Some(order.store_id),
     }

@@ -78,7 +78,7 @@ impl OrderFacts {
 }
 
 /// Whole seconds from `from` to `to`, never negative (clocks of partners disagree).
-fn seconds_between(from: OffsetDateTime, to: OffsetDateTime) -> i64 {
+pub(crate) fn seconds_between(from: OffsetDateTime, to: OffsetDateTime) -> i64 {
     (to - from).whole_seconds().max(0)
 }
 
@@ -128,6 +128,16 @@ pub fn basis_points(part: u64, whole: u64) -> Option<u64> {
     let scaled = u128::from(part) * 10_000;
     let whole = u128::from(whole);
     u64::try_from((scaled * 2 + whole) / (whole * 2)).ok()
+}
+
+/// The nearest-rank `percent` percentile of `sorted` (ascending): the smallest value that at
+/// least `percent` % of the values do not exceed; `None` when there are none.
+pub fn nearest_rank<T: Copy>(sorted: &[T], percent: usize) -> Option<T> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (sorted.len() * percent.min(100)).div_ceil(100).max(1);
+    sorted.get(rank - 1).copied()
 }
 
 /// `sum / count` rounded half away from zero; `None` when `count` is zero.
@@ -387,13 +397,13 @@ pub fn lane_metrics(samples: &[crate::ports::LaneSample]) -> Vec<LaneMetrics> {
         .into_iter()
         .map(|((supplier_id, country), mut hours)| {
             hours.sort_unstable();
-            let rank = |share: usize| hours[(hours.len() * share).div_ceil(10).max(1) - 1];
             LaneMetrics {
                 supplier_id,
                 country,
                 deliveries: hours.len(),
-                median_hours: rank(5),
-                p90_hours: rank(9),
+                // A lane has at least one delivery.
+                median_hours: nearest_rank(&hours, 50).unwrap_or_default(),
+                p90_hours: nearest_rank(&hours, 90).unwrap_or_default(),
             }
         })
         .collect()

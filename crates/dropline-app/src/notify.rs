@@ -13,8 +13,11 @@ use crate::jobs;
 use crate::mail::{MailError, OutgoingEmail};
 use crate::ports::{ChangeSet, Job, Message, MessageState, MessageUpdate, OrderWrite, StoreError};
 use crate::service::App;
+use dropline_domain::address::Address;
+use dropline_domain::after_sale::{LineUnits, Return};
 use dropline_domain::catalog::Store as Shop;
-use dropline_domain::ids::{MessageId, ShipmentId};
+use dropline_domain::ids::{MessageId, ReturnId, ShipmentId};
+use dropline_domain::ledger::ReturnState;
 use dropline_domain::order::{ExceptionKind, Order, OrderException, Shipment, SuggestedAction};
 use dropline_domain::state::{OrderState, PaymentState, ShipmentState};
 use dropline_domain::timeline::{Actor, Journal};
@@ -48,7 +51,7 @@ impl Default for NotifyConfig {
 }
 
 /// Customer templates, by the event that sends them.
-pub const CUSTOMER_TEMPLATES: [&str; 9] = [
+pub const CUSTOMER_TEMPLATES: [&str; 11] = [
     "order_received",
     "order_confirmed",
     "shipped",
@@ -58,6 +61,8 @@ pub const CUSTOMER_TEMPLATES: [&str; 9] = [
     "delivery_failed",
     "cancelled",
     "refund_issued",
+    "return_approved",
+    "replacement_on_its_way",
 ];
 
 /// Whether a template is written to the seller rather than the customer.
@@ -89,6 +94,98 @@ pub fn order_data(order: &Order) -> Value {
         "shipping_city": order.shipping_address.city,
         "shipping_country": order.shipping_address.country_code,
     })
+}
+
+/// Where a return goes, as the customer's email shows it: per address, the items to put in
+/// the parcel and the address's lines. A supplier's address is shown without its company
+/// (the customer sends the parcel to the store's returns desk, in the store's name);
+/// `address` is missing when no address is known yet.
+pub fn return_data(order: &Order, found: &Return) -> Value {
+    let items = |lines: &[LineUnits]| {
+        lines
+            .iter()
+            .filter_map(|units| {
+                let line = order.lines.iter().find(|l| l.id == units.line_item_id)?;
+                Some(json!({
+                    "title": line.title,
+                    "variant_title": line.variant_title,
+                    "quantity": units.quantity,
+                }))
+            })
+            .collect::<Vec<_>>()
+    };
+    let destinations: Vec<Value> = if found.send_to.is_empty() {
+        vec![json!({ "items": items(&found.lines) })]
+    } else {
+        found
+            .send_to
+            .iter()
+            .map(|d| {
+                json!({
+                    "items": items(&d.lines),
+                    "address": d.address.as_ref().map(|a| address_lines(a, d.supplier_id.is_none())),
+                })
+            })
+            .collect()
+    };
+    json!({ "destinations": destinations })
+}
+
+/// What a return resolved by replacement or exchange sends, as the customer's email shows
+/// it: `kind` (`replacement`, `exchange`) and the titles and quantities of the supplier
+/// orders sent for it; no supplier, no cost.
+pub fn replacement_data(order: &Order, return_id: ReturnId) -> Value {
+    let kind = order
+        .after_sale
+        .returns
+        .iter()
+        .find(|r| r.id == return_id)
+        .and_then(|r| r.resolution)
+        .map(|resolution| resolution.to_string());
+    let items: Vec<Value> = order
+        .after_sale
+        .replacements
+        .iter()
+        .filter(|r| r.return_id == return_id)
+        .filter_map(|r| order.supplier_orders.iter().find(|so| so.id == r.supplier_order_id))
+        .flat_map(|so| &so.lines)
+        .map(|line| {
+            json!({
+                "title": line.title,
+                "variant_title": line.variant_title,
+                "quantity": line.quantity,
+            })
+        })
+        .collect();
+    json!({ "kind": kind, "items": items })
+}
+
+/// The lines of a postal address as written on a parcel; `with_company` keeps the company
+/// (the store's own), which a supplier's address leaves out.
+fn address_lines(address: &Address, with_company: bool) -> Vec<String> {
+    let mut lines = Vec::new();
+    let name = address.full_name();
+    if !name.is_empty() {
+        lines.push(name);
+    }
+    if with_company {
+        lines.extend(address.company.clone().filter(|c| !c.trim().is_empty()));
+    }
+    lines.push(address.address1.clone());
+    lines.extend(address.address2.clone().filter(|a| !a.trim().is_empty()));
+    let region = address.region.clone().unwrap_or_default();
+    let town = [address.postal_code.as_str(), address.city.as_str(), region.as_str()]
+        .iter()
+        .map(|part| part.trim())
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if !town.is_empty() {
+        lines.push(town);
+    }
+    lines.push(address.country_code.clone());
+    lines.retain(|line| !line.trim().is_empty());
+    lines
 }
 
 /// A parcel as a customer email shows it: the carrier, never the supplier.
@@ -172,7 +269,7 @@ impl Notices<'_> {
         let settings = &self.store.settings.seller_notifications;
         let on = match template {
             "seller_new_order" => settings.new_order,
-            "seller_needs_attention" | "seller_message_failed" => settings.needs_attention,
+            "seller_needs_attention" | "seller_message_failed" | "seller_dispute_due" => settings.needs_attention,
             "seller_digest" => settings.daily_digest,
             _ => false,
         };
@@ -344,6 +441,40 @@ pub fn notices_for_change(notices: &Notices<'_>, before: Option<&Order>, after: 
                 "full": after_ref.payment == PaymentState::Refunded,
                 "amount": refund.amount.to_string(),
             } }),
+        ));
+    }
+    // A return the customer is now to send back: where to, and what.
+    for found in &after_ref.after_sale.returns {
+        let was = before
+            .after_sale
+            .returns
+            .iter()
+            .find(|b| b.id == found.id)
+            .map(|b| b.state);
+        if found.state == ReturnState::AwaitingItem && was != Some(ReturnState::AwaitingItem) {
+            out.extend(notices.customer(
+                after_ref,
+                "return_approved",
+                format!("return_approved:{}", found.id),
+                json!({ "return": return_data(after_ref, found) }),
+            ));
+        }
+    }
+    // A return resolved by sending something instead (a replacement or an exchange): what
+    // the new supplier orders carry, one email per return.
+    let mut sent_for: Vec<ReturnId> = Vec::new();
+    for sent in &after_ref.after_sale.replacements {
+        if !before.after_sale.replacements.contains(sent) && !sent_for.contains(&sent.return_id) {
+            sent_for.push(sent.return_id);
+        }
+    }
+    for return_id in sent_for {
+        let replacement = replacement_data(after_ref, return_id);
+        out.extend(notices.customer(
+            after_ref,
+            "replacement_on_its_way",
+            format!("replacement_on_its_way:{return_id}"),
+            json!({ "replacement": replacement }),
         ));
     }
     let refunded = |p: PaymentState| matches!(p, PaymentState::Refunded | PaymentState::PartiallyRefunded);
@@ -556,6 +687,13 @@ pub(crate) fn worth_a_look(before: &Order, after: &Order) -> bool {
         || parcels(before).count() != parcels(after).count()
         || parcels(before).zip(parcels(after)).any(|(b, a)| b.state != a.state)
         || before.after_sale.refunds.len() != after.after_sale.refunds.len()
+        || before.after_sale.replacements.len() != after.after_sale.replacements.len()
+        || before
+            .after_sale
+            .returns
+            .iter()
+            .map(|r| r.state)
+            .ne(after.after_sale.returns.iter().map(|r| r.state))
 }
 
 #[cfg(test)]
@@ -669,6 +807,202 @@ mod tests {
 
     fn templates(messages: &[Message]) -> Vec<&str> {
         messages.iter().map(|m| m.template.as_str()).collect()
+    }
+
+    #[test]
+    fn a_return_to_send_back_tells_where_in_the_stores_name() {
+        use dropline_domain::after_sale::{ReturnDestination, ReturnReason};
+        use dropline_domain::ids::ReturnId;
+        let store = store(StoreSettings::default());
+        let mut before = order_in_fulfillment(&store);
+        let line = LineUnits {
+            line_item_id: before.lines[0].id,
+            quantity: 1,
+        };
+        let supplier_id = before.supplier_orders[0].supplier_id;
+        before.after_sale.returns.push(Return {
+            id: ReturnId::new(),
+            lines: vec![line],
+            reason: ReturnReason::ChangedMind,
+            note: None,
+            photos: Vec::new(),
+            state: ReturnState::Approved,
+            requested_at: NOW,
+            resolution: None,
+            send_to: vec![ReturnDestination {
+                lines: vec![line],
+                supplier_id: Some(supplier_id),
+                address: Some(Address {
+                    first_name: "Returns".into(),
+                    last_name: "Desk".into(),
+                    company: Some("Shenzhen Secret Supplier".into()),
+                    address1: "8 Harbour Road".into(),
+                    city: "Hamburg".into(),
+                    postal_code: "20457".into(),
+                    country_code: "DE".into(),
+                    ..Address::default()
+                }),
+            }],
+            received_at: None,
+        });
+        let mut after = before.clone();
+        after.after_sale.returns[0].state = ReturnState::AwaitingItem;
+        assert!(worth_a_look(&before, &after));
+        let notices = Notices {
+            store: &store,
+            public_url: None,
+            now: NOW,
+        };
+        let messages = notices_for_change(&notices, Some(&before), &mut after.clone());
+        assert_eq!(templates(&messages), vec!["return_approved"]);
+        let destination = &messages[0].data["return"]["destinations"][0];
+        assert_eq!(
+            destination["address"],
+            json!(["Returns Desk", "8 Harbour Road", "20457 Hamburg", "DE"])
+        );
+        assert_eq!(destination["items"][0]["title"], "Desk lamp");
+        assert!(!messages[0].data.to_string().contains("Secret"));
+        assert_eq!(
+            messages[0].dedupe_key.as_deref(),
+            Some(format!("return_approved:{}", after.after_sale.returns[0].id).as_str())
+        );
+        // Switched off: nothing.
+        let mut settings = StoreSettings::default();
+        settings.customer_emails.return_approved = false;
+        let quiet = self::store(settings);
+        let notices = Notices {
+            store: &quiet,
+            public_url: None,
+            now: NOW,
+        };
+        assert!(notices_for_change(&notices, Some(&before), &mut after).is_empty());
+    }
+
+    /// The order with a return of its one line, received back.
+    fn order_with_a_received_return(store: &Shop) -> (Order, dropline_domain::ids::ReturnId) {
+        use dropline_domain::after_sale::ReturnReason;
+        let mut order = order_in_fulfillment(store);
+        let id = dropline_domain::ids::ReturnId::new();
+        order.after_sale.returns.push(Return {
+            id,
+            lines: vec![LineUnits {
+                line_item_id: order.lines[0].id,
+                quantity: 1,
+            }],
+            reason: ReturnReason::Damaged,
+            note: None,
+            photos: Vec::new(),
+            state: ReturnState::Received,
+            requested_at: NOW,
+            resolution: None,
+            send_to: Vec::new(),
+            received_at: Some(NOW),
+        });
+        (order, id)
+    }
+
+    /// `order` with `return_id` resolved by `resolution`, sending a new supplier order of the
+    /// returned line (under `variant_title`) for the two that send something.
+    fn resolved(
+        order: &Order,
+        return_id: dropline_domain::ids::ReturnId,
+        resolution: dropline_domain::after_sale::Resolution,
+        variant_title: &str,
+    ) -> Order {
+        use dropline_domain::after_sale::{Resolution, ReturnTerms};
+        use dropline_domain::ids::{OfferId, VariantId};
+        use dropline_domain::order::SupplierOrderLine;
+        let mut after = order.clone();
+        let mut journal = Journal::new(after.id, Actor::System, NOW);
+        let terms = ReturnTerms::default();
+        if matches!(resolution, Resolution::Replacement | Resolution::Exchange) {
+            let mut sent = order.supplier_orders[0].clone();
+            sent.id = SupplierOrderId::new();
+            sent.state = SupplierOrderState::NEW;
+            sent.supplier_reference = None;
+            sent.shipments = Vec::new();
+            sent.lines = vec![SupplierOrderLine {
+                line_item_id: order.lines[0].id,
+                offer_id: OfferId::new(),
+                variant_id: VariantId::new(),
+                supplier_sku: "SECRET-SKU-77".into(),
+                product_url: None,
+                title: "Desk lamp".into(),
+                variant_title: Some(variant_title.into()),
+                quantity: 1,
+                unit_cost: Money::new(900, Currency::parse("EUR").expect("EUR")),
+                supplier_product_id: None,
+                supplier_variant_id: None,
+            }];
+            after
+                .resolve_return_by_sending(return_id, resolution, vec![sent], &terms, &mut journal)
+                .expect("sent");
+        } else {
+            after
+                .resolve_return_and_claim(return_id, resolution, None, &terms, &mut journal)
+                .expect("resolved");
+        }
+        after
+    }
+
+    #[test]
+    fn a_replacement_or_an_exchange_tells_what_is_sent_once_per_return() {
+        use dropline_domain::after_sale::Resolution;
+        let store = store(StoreSettings::default());
+        let (before, return_id) = order_with_a_received_return(&store);
+        let notices = Notices {
+            store: &store,
+            public_url: None,
+            now: NOW,
+        };
+        for (resolution, variant) in [(Resolution::Replacement, "Brass"), (Resolution::Exchange, "Chrome")] {
+            let after = resolved(&before, return_id, resolution, variant);
+            assert!(worth_a_look(&before, &after));
+            let messages = notices_for_change(&notices, Some(&before), &mut after.clone());
+            assert_eq!(templates(&messages), vec!["replacement_on_its_way"], "{resolution}");
+            let message = &messages[0];
+            assert_eq!(message.recipient.as_deref(), Some("grace@example.com"));
+            assert_eq!(
+                message.dedupe_key.as_deref(),
+                Some(format!("replacement_on_its_way:{return_id}").as_str())
+            );
+            assert_eq!(
+                message.data["replacement"],
+                json!({
+                    "kind": resolution.to_string(),
+                    "items": [{"title": "Desk lamp", "variant_title": variant, "quantity": 1}],
+                })
+            );
+            let text = message.data.to_string();
+            assert!(
+                !text.contains("Shenzhen") && !text.contains("SECRET-SKU") && !text.contains("9.00"),
+                "{text}"
+            );
+            // Once: the same order changed again tells nothing new.
+            let mut again = after.clone();
+            assert!(notices_for_change(&notices, Some(&after), &mut again).is_empty());
+        }
+        // Other resolutions send nothing, so tell nothing of a replacement.
+        for resolution in [Resolution::StoreCredit, Resolution::Refund] {
+            let mut after = resolved(&before, return_id, resolution, "");
+            let messages = notices_for_change(&notices, Some(&before), &mut after);
+            assert!(
+                !templates(&messages).contains(&"replacement_on_its_way"),
+                "{resolution}: {:?}",
+                templates(&messages)
+            );
+        }
+        // Switched off: nothing.
+        let mut settings = StoreSettings::default();
+        settings.customer_emails.replacement_on_its_way = false;
+        let quiet = self::store(settings);
+        let notices = Notices {
+            store: &quiet,
+            public_url: None,
+            now: NOW,
+        };
+        let mut after = resolved(&before, return_id, Resolution::Replacement, "Brass");
+        assert!(notices_for_change(&notices, Some(&before), &mut after).is_empty());
     }
 
     #[test]

@@ -307,6 +307,10 @@ pub struct ExceptionFilter {
     pub kind: Option<ExceptionKind>,
     /// Only exceptions raised before this (at least this old).
     pub raised_before: Option<OffsetDateTime>,
+    /// Only exceptions after this `(raised_at, order_id)` in the listing's order: the last
+    /// entry of a page, to read the next one (an order's exceptions raised at the same time
+    /// as the last entry's are left out with it).
+    pub after: Option<(OffsetDateTime, OrderId)>,
     /// At most this many (the store caps it at 500).
     pub limit: u32,
 }
@@ -332,6 +336,25 @@ pub struct ShipmentRef {
     pub shipment_id: ShipmentId,
 }
 
+/// Where the next page of [`Store::orders_placed_between`] starts: the placing time (as the
+/// store keeps it) and id of the last order of the page before.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlacedCursor {
+    pub placed_at: OffsetDateTime,
+    pub order_id: OrderId,
+}
+
+/// One page of [`Store::orders_placed_between`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PlacedPage {
+    pub orders: Vec<Order>,
+    /// Where the next page starts: set when this page is full (the next may be empty).
+    pub next: Option<PlacedCursor>,
+}
+
+/// Most orders one page of [`Store::orders_placed_between`] holds.
+pub const PLACED_PAGE_MAX: u32 = 500;
+
 /// One delivered parcel of a supplier × destination lane, for the lane's measured times.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LaneSample {
@@ -340,6 +363,32 @@ pub struct LaneSample {
     pub country: String,
     pub shipped_at: OffsetDateTime,
     pub delivered_at: OffsetDateTime,
+}
+
+/// Filters of the payout listing (newest first).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PayoutFilter {
+    pub store_id: Option<StoreId>,
+    pub state: Option<dropline_domain::payout::PayoutState>,
+    /// `id < before` (the next page).
+    pub before: Option<dropline_domain::ids::PayoutId>,
+    /// At most this many (the store caps it at 500).
+    pub limit: u32,
+}
+
+/// What a store's payouts add up to, in minor units of the store's currency.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PayoutTotals {
+    /// Created and not paid yet.
+    pub pending_minor: i64,
+    pub paid_minor: i64,
+}
+
+impl PayoutTotals {
+    /// What counts against the vendor's balance: pending and paid (not cancelled).
+    pub fn counted_minor(&self) -> i64 {
+        self.pending_minor.saturating_add(self.paid_minor)
+    }
 }
 
 /// Durable state: stores, catalogue, orders with their timeline and the outbox.
@@ -418,6 +467,18 @@ pub trait Store: Send + Sync + 'static {
     /// Parcels of a store delivered since `since` (shipped and delivered times known), at
     /// most 10 000, newest first.
     async fn lane_samples(&self, store_id: StoreId, since: OffsetDateTime) -> Result<Vec<LaneSample>, StoreError>;
+    /// A page of a store's orders placed in `[from, to)`, oldest placed first (by
+    /// `placed_at`, then id), those after `after`; at most `limit` (0 or more than
+    /// [`PLACED_PAGE_MAX`] mean [`PLACED_PAGE_MAX`]). Read through the placing-time index of
+    /// the orders' facts, so a page costs the same however many orders the store has.
+    async fn orders_placed_between(
+        &self,
+        store_id: StoreId,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        after: Option<PlacedCursor>,
+        limit: u32,
+    ) -> Result<PlacedPage, StoreError>;
     /// The sums of the [`OrderFacts`](crate::metrics::OrderFacts) of the orders placed in
     /// `[from, to)` (all stores, or one), per UTC day of `placed_at` and currency, by day
     /// then currency code; days without orders are left out. `from` and `to` count as the
@@ -432,6 +493,39 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<crate::metrics::DailyMetrics>, StoreError>;
     /// How many orders (all stores, or one) have at least one open exception.
     async fn count_orders_with_open_exceptions(&self, store_id: Option<StoreId>) -> Result<u64, StoreError>;
+
+    /// A page of a store's delivered orders (the whole order delivered, see
+    /// [`OrderFacts::delivered_at`](crate::metrics::OrderFacts)), by id, those after `after`;
+    /// at most `limit` (capped at 1000). A vendor's earnings are derived from these.
+    async fn delivered_orders(
+        &self,
+        store_id: StoreId,
+        after: Option<OrderId>,
+        limit: u32,
+    ) -> Result<Vec<Order>, StoreError>;
+    /// Adds a payout, only if the store's payouts that count (pending and paid) still add up
+    /// to `counted_minor`, the sum its balance was computed with: Conflict otherwise (another
+    /// payout was made or cancelled meanwhile), and nothing is written. So two payouts made
+    /// at once never both take the same available money.
+    async fn insert_payout(
+        &self,
+        payout: dropline_domain::payout::Payout,
+        counted_minor: i64,
+    ) -> Result<(), StoreError>;
+    /// Replaces a payout's state, closing time and reference, only if its stored state is
+    /// still `from`: Conflict otherwise; NotFound when it does not exist.
+    async fn update_payout(
+        &self,
+        payout: dropline_domain::payout::Payout,
+        from: dropline_domain::payout::PayoutState,
+    ) -> Result<(), StoreError>;
+    async fn get_payout(
+        &self,
+        id: dropline_domain::ids::PayoutId,
+    ) -> Result<Option<dropline_domain::payout::Payout>, StoreError>;
+    async fn list_payouts(&self, filter: &PayoutFilter) -> Result<Vec<dropline_domain::payout::Payout>, StoreError>;
+    /// The sums of a store's payouts by state.
+    async fn payout_totals(&self, store_id: StoreId) -> Result<PayoutTotals, StoreError>;
 
     /// Adds a dashboard user. Conflict when the id or the email (stored lower-cased, see
     /// [`Email`]) exists; NotFound when the user's store does not exist.

@@ -71,6 +71,8 @@ pub struct NewSupplier {
     pub connection: dropline_domain::catalog::SupplierConnection,
     /// An agent's column layout for the spreadsheet of orders (agents only).
     pub agent_layout: Option<String>,
+    /// What the supplier takes back and credits.
+    pub return_policy: dropline_domain::catalog::ReturnPolicy,
 }
 
 /// A new product with its variants.
@@ -134,6 +136,8 @@ pub struct SupplierSettings {
     pub processing_deadline_days: Option<u32>,
     /// Agents only.
     pub agent_layout: Option<String>,
+    /// What the supplier takes back and credits.
+    pub return_policy: dropline_domain::catalog::ReturnPolicy,
 }
 
 /// What ingesting an order did.
@@ -360,6 +364,12 @@ impl App {
         let mut record = self.get_store(scope, id).await?;
         let mut errors = Vec::new();
         check_settings(&mut errors, &settings);
+        if scope != Scope::Operator && settings.holding_days != record.store.settings.holding_days {
+            errors.push(FieldError::new(
+                "settings.holding_days",
+                crate::store_settings::HOLDING_DAYS_OPERATOR_ONLY,
+            ));
+        }
         if let Some(address) = &address {
             push_address_errors(&mut errors, "address", address);
         }
@@ -470,6 +480,7 @@ impl App {
             rating: new.rating,
             processing_deadline_days: new.processing_deadline_days,
             agent_layout: new.agent_layout.clone(),
+            return_policy: new.return_policy.clone(),
         };
         self.check_supplier_settings(&mut errors, new.kind, &settings);
         check_supplier_connection(&mut errors, "connection", &new.connection);
@@ -488,6 +499,7 @@ impl App {
             connection: new.connection.clone(),
             last_reconciliation: None,
             agent_layout: new.agent_layout.clone(),
+            return_policy: settings.return_policy,
         };
         self.backend.insert_supplier(supplier.clone()).await?;
         self.catalog.forget_store(supplier.store_id);
@@ -508,6 +520,25 @@ impl App {
             return Err(AppError::Invalid(errors));
         }
         supplier.connection = connection;
+        self.backend.update_supplier(supplier.clone()).await?;
+        self.catalog.forget_store(supplier.store_id);
+        Ok(supplier)
+    }
+
+    /// Replaces what a supplier takes back and credits (its return policy).
+    pub async fn update_supplier_return_policy(
+        &self,
+        scope: Scope,
+        id: SupplierId,
+        policy: dropline_domain::catalog::ReturnPolicy,
+    ) -> Result<Supplier, AppError> {
+        let mut supplier = self.get_supplier(scope, id).await?;
+        let mut errors = Vec::new();
+        check_return_policy(&mut errors, "", &policy);
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        supplier.return_policy = policy;
         self.backend.update_supplier(supplier.clone()).await?;
         self.catalog.forget_store(supplier.store_id);
         Ok(supplier)
@@ -790,6 +821,7 @@ impl App {
         supplier.rating = settings.rating;
         supplier.processing_deadline_days = settings.processing_deadline_days;
         supplier.agent_layout = settings.agent_layout;
+        supplier.return_policy = settings.return_policy;
         self.backend
             .update_supplier(supplier.clone())
             .await
@@ -820,6 +852,7 @@ impl App {
         if settings.processing_deadline_days.is_some_and(|d| d == 0 || d > 365) {
             errors.push(FieldError::new("processing_deadline_days", "must be between 1 and 365"));
         }
+        check_return_policy(errors, "return_policy", &settings.return_policy);
         if let Some(spec) = &settings.agent_layout {
             if kind != SupplierKind::Agent {
                 errors.push(FieldError::new(
@@ -1636,6 +1669,8 @@ impl App {
         let Some(context) = self.catalog.store(self.backend.as_ref(), after.store_id).await? else {
             return Ok(());
         };
+        // A new refund goes to the storefront by a job written with it (`worth_a_look` sees it).
+        crate::connected::push_refund_jobs(&context.store, before, after, changes, self.now());
         let notices = crate::notify::Notices {
             store: &context.store,
             public_url: self.public_url(),
@@ -1765,53 +1800,7 @@ fn apply_route_plan(
     let mut created = Vec::new();
     for group in plan.groups {
         let attempt = order.next_attempt(group.supplier_id);
-        let lines = group
-            .lines
-            .iter()
-            .map(|planned| {
-                let line = order.lines.iter().find(|l| l.id == planned.line_item_id);
-                let offer = offers.iter().find(|o| o.id == planned.offer_id);
-                SupplierOrderLine {
-                    line_item_id: planned.line_item_id,
-                    offer_id: planned.offer_id,
-                    variant_id: planned.variant_id,
-                    supplier_sku: offer.map(|o| o.supplier_sku.clone()).unwrap_or_default(),
-                    product_url: offer.and_then(|o| o.product_url.clone()),
-                    title: line.map(|l| l.title.clone()).unwrap_or_default(),
-                    variant_title: line.and_then(|l| l.variant_title.clone()),
-                    quantity: planned.quantity,
-                    unit_cost: planned.unit_cost,
-                    supplier_product_id: offer.and_then(|o| o.supplier_product_id.clone()),
-                    supplier_variant_id: offer.and_then(|o| o.supplier_variant_id.clone()),
-                }
-            })
-            .collect();
-        let transit_days = group
-            .lines
-            .iter()
-            .map(|l| (l.min_days, l.max_days))
-            .reduce(|(a, b), (c, d)| (a.max(c), b.max(d)));
-        let supplier_order = SupplierOrder {
-            id: SupplierOrderId::new(),
-            supplier_id: group.supplier_id,
-            supplier_name: group.supplier_name,
-            supplier_kind: group.supplier_kind,
-            lines,
-            ship_to: order.shipping_address.clone(),
-            shipping_method: group.shipping_method,
-            expected_cost: group.expected_cost,
-            actual_cost: None,
-            supplier_reference: None,
-            idempotency_key: dropline_domain::placement::idempotency_key(order.id, group.supplier_id, attempt),
-            attempt,
-            state: SupplierOrderState::NEW,
-            shipments: Vec::new(),
-            created_at: journal.at,
-            placement: dropline_domain::placement::Placement {
-                transit_days,
-                ..Default::default()
-            },
-        };
+        let supplier_order = supplier_order_of_group(order, group, &order.lines, offers, attempt, journal.at);
         created.push(supplier_order.id);
         order.add_supplier_order(supplier_order, journal);
     }
@@ -1819,6 +1808,65 @@ fn apply_route_plan(
         order.apply(OrderEvent::StartFulfillment, journal)?;
     }
     Ok(Routed { held: false, created })
+}
+
+/// The supplier order of one group of a route plan, its lines' titles from `lines` (the
+/// order's lines, or what a replacement or an exchange sends).
+pub(crate) fn supplier_order_of_group(
+    order: &Order,
+    group: dropline_domain::routing::PlannedSupplierOrder,
+    lines: &[dropline_domain::order::LineItem],
+    offers: &[Offer],
+    attempt: u32,
+    at: OffsetDateTime,
+) -> SupplierOrder {
+    let supplier_lines = group
+        .lines
+        .iter()
+        .map(|planned| {
+            let line = lines.iter().find(|l| l.id == planned.line_item_id);
+            let offer = offers.iter().find(|o| o.id == planned.offer_id);
+            SupplierOrderLine {
+                line_item_id: planned.line_item_id,
+                offer_id: planned.offer_id,
+                variant_id: planned.variant_id,
+                supplier_sku: offer.map(|o| o.supplier_sku.clone()).unwrap_or_default(),
+                product_url: offer.and_then(|o| o.product_url.clone()),
+                title: line.map(|l| l.title.clone()).unwrap_or_default(),
+                variant_title: line.and_then(|l| l.variant_title.clone()),
+                quantity: planned.quantity,
+                unit_cost: planned.unit_cost,
+                supplier_product_id: offer.and_then(|o| o.supplier_product_id.clone()),
+                supplier_variant_id: offer.and_then(|o| o.supplier_variant_id.clone()),
+            }
+        })
+        .collect();
+    let transit_days = group
+        .lines
+        .iter()
+        .map(|l| (l.min_days, l.max_days))
+        .reduce(|(a, b), (c, d)| (a.max(c), b.max(d)));
+    SupplierOrder {
+        id: SupplierOrderId::new(),
+        supplier_id: group.supplier_id,
+        supplier_name: group.supplier_name,
+        supplier_kind: group.supplier_kind,
+        lines: supplier_lines,
+        ship_to: order.shipping_address.clone(),
+        shipping_method: group.shipping_method,
+        expected_cost: group.expected_cost,
+        actual_cost: None,
+        supplier_reference: None,
+        idempotency_key: dropline_domain::placement::idempotency_key(order.id, group.supplier_id, attempt),
+        attempt,
+        state: SupplierOrderState::NEW,
+        shipments: Vec::new(),
+        created_at: at,
+        placement: dropline_domain::placement::Placement {
+            transit_days,
+            ..Default::default()
+        },
+    }
 }
 
 fn pick_shipment(
@@ -1995,6 +2043,27 @@ fn has_control_characters(text: &str) -> bool {
 
 fn is_country_code(code: &str) -> bool {
     code.len() == 2 && code.bytes().all(|b| b.is_ascii_alphabetic())
+}
+
+/// The refused fields of a supplier's return policy, under `prefix` (none when empty).
+fn check_return_policy(errors: &mut Vec<FieldError>, prefix: &str, policy: &dropline_domain::catalog::ReturnPolicy) {
+    let field = |name: &str| {
+        if prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{prefix}.{name}")
+        }
+    };
+    let max = dropline_domain::catalog::MAX_RETURN_WINDOW_DAYS;
+    if policy.window_days > max {
+        errors.push(FieldError::new(
+            field("window_days"),
+            format!("must be between 0 and {max}"),
+        ));
+    }
+    if let Some(address) = &policy.return_address {
+        push_address_errors(errors, &field("return_address"), address);
+    }
 }
 
 fn push_address_errors(errors: &mut Vec<FieldError>, prefix: &str, address: &Address) {

@@ -83,6 +83,7 @@ pub fn check_store_settings(settings: &StoreSettings) -> Vec<FieldError> {
             (!(0..=MAX_FIXED_FEE_MINOR).contains(&minor)).then_some("must be zero or more, and at most 1,000,000.00"),
         );
     }
+    check("holding_days", holding_days_problem(settings.holding_days));
 
     let brand = &settings.brand;
     check(
@@ -122,6 +123,15 @@ pub fn check_store_settings(settings: &StoreSettings) -> Vec<FieldError> {
     }
     errors
 }
+
+/// A vendor's holding period, in days: at most a year.
+pub fn holding_days_problem(days: u32) -> Option<&'static str> {
+    (days > dropline_domain::payout::MAX_HOLDING_DAYS).then_some("must be 0 to 365 days")
+}
+
+/// Why a caller may not change a store's holding period: only the marketplace operator
+/// sets it (it decides when the operator owes the vendor).
+pub const HOLDING_DAYS_OPERATOR_ONLY: &str = "only the marketplace operator sets the holding period";
 
 /// The largest order total that auto-accepts, in minor units: not negative.
 pub fn max_total_problem(minor: i64) -> Option<&'static str> {

@@ -138,6 +138,47 @@ pub enum StatusPush {
     Cancelled { reason: String },
 }
 
+/// A line of a refund pushed to the storefront.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefundLine {
+    /// The storefront's line id (`None` for lines that came without one: the platform then
+    /// gets the amount without this line).
+    pub external_id: Option<String>,
+    pub sku: String,
+    pub quantity: u32,
+    /// What these units sold for (unit price × quantity).
+    pub amount: Money,
+}
+
+/// A refund dropline issued, to be made on the storefront's order: the platform returns the
+/// money through the payment the customer made there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefundPush {
+    /// The storefront's order id.
+    pub order_external_id: String,
+    /// dropline's refund id. The platform's refund carries it (in a note, a meta field or the
+    /// reason, by platform), so a push retried after a lost answer finds the refund it made
+    /// instead of refunding twice: none of the three platforms dedupes refunds by itself.
+    pub idempotency_key: String,
+    pub amount: Money,
+    pub reason: String,
+    /// The lines refunded, for a refund of units (empty for an amount only).
+    pub lines: Vec<RefundLine>,
+    /// Whether the platform should email the customer itself (dropline sends its own
+    /// `refund_issued` email).
+    pub notify_customer: bool,
+}
+
+/// What the platform answered to a refund.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefundReceipt {
+    /// The platform's id of the refund.
+    pub platform_refund_id: String,
+    /// The refund was already there (an earlier push made it and its answer was lost): it
+    /// was found by its key, nothing was sent again.
+    pub found_existing: bool,
+}
+
 /// A product of the storefront's catalogue.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RemoteProduct {
@@ -219,6 +260,12 @@ pub trait StorefrontClient: Send + Sync {
         order_external_id: &str,
         status: &StatusPush,
     ) -> Result<(), StorefrontError>;
+    /// Makes a refund dropline issued on the platform's order, once: a refund carrying the
+    /// push's key is looked up first and returned as it is (Shopify: a refund with
+    /// transactions against the order's payments; WooCommerce: an order refund through the
+    /// payment gateway; Wix: Refund Payments of the order billing API).
+    async fn push_refund(&self, target: &StorefrontTarget, push: &RefundPush)
+    -> Result<RefundReceipt, StorefrontError>;
     /// One page of the catalogue; `cursor` is the previous page's `next`.
     async fn products_page(
         &self,

@@ -470,6 +470,7 @@ async fn seed(app: &App, preloading: bool) -> anyhow::Result<Catalog> {
         processing_deadline_days: None,
         connection: Default::default(),
         agent_layout: None,
+        return_policy: Default::default(),
     };
     let primary = app
         .create_supplier(Scope::Operator, supplier("Bench Primary Supply", "CN"))

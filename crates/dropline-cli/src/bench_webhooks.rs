@@ -396,6 +396,7 @@ async fn seed(app: &App) -> anyhow::Result<dropline_domain::ids::StoreId> {
                 processing_deadline_days: None,
                 connection: Default::default(),
                 agent_layout: None,
+                return_policy: Default::default(),
             },
         )
         .await?;

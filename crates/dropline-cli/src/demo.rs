@@ -1315,6 +1315,7 @@ async fn create_suppliers(app: &App, store_id: StoreId) -> anyhow::Result<Vec<Su
             processing_deadline_days: None,
             connection: Default::default(),
             agent_layout: None,
+            return_policy: Default::default(),
         };
         suppliers.push(app.create_supplier(Scope::Operator, supplier).await?.id);
     }
@@ -2071,6 +2072,7 @@ async fn create_api_supplier(
         processing_deadline_days: None,
         connection,
         agent_layout: None,
+        return_policy: Default::default(),
     };
     Ok(app
         .create_supplier(Scope::Operator, supplier)

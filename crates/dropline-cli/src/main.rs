@@ -19,8 +19,10 @@ mod config;
 mod database;
 mod demo;
 mod import;
+mod metrics;
 mod orders;
 mod output;
+mod payouts;
 mod serve;
 mod stores;
 mod suppliers;
@@ -85,6 +87,12 @@ enum Command {
     /// Add and list the people who sign in to the dashboard
     #[command(subcommand)]
     Users(users::UsersCommand),
+    /// Vendor balances and payouts (marketplace mode)
+    #[command(subcommand)]
+    Payouts(payouts::PayoutsCommand),
+    /// Figures of a store's orders per supplier, lane or product
+    #[command(subcommand)]
+    Metrics(metrics::MetricsCommand),
     /// Import data from files
     #[command(subcommand)]
     Import(import::ImportCommand),
@@ -145,6 +153,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Stores(command) => stores::run(&settings, command, json).await,
         Command::Suppliers(command) => suppliers::run(&settings, command, json).await,
         Command::Users(command) => users::run(&settings, command, json).await,
+        Command::Payouts(command) => payouts::run(&settings, command, json).await,
+        Command::Metrics(command) => metrics::run(&settings, command, json).await,
         Command::Import(command) => import::run(&settings, command, json).await,
         Command::Address(command) => address::run(command, json),
         Command::Tracking(command) => tracking::run(command, json),

@@ -113,7 +113,7 @@ pub async fn run(settings: &Settings, command: OrdersCommand, json: bool) -> any
 
 /// A refusal of the engine (bad input, a state that does not allow it, nothing found) is
 /// printed with exit code 1; a failure is an error.
-fn refused(err: dropline_app::AppError) -> anyhow::Result<ExitCode> {
+pub(crate) fn refused(err: dropline_app::AppError) -> anyhow::Result<ExitCode> {
     use dropline_app::AppError as E;
     match err {
         E::Invalid(_) | E::IllegalTransition(_) | E::NotFound(_) => {

@@ -196,6 +196,7 @@ pub async fn run(settings: &Settings, command: SuppliersCommand, json: bool) -> 
                     requests_per_second,
                 },
                 agent_layout,
+                return_policy: Default::default(),
             };
             let supplier = app
                 .create_supplier(Scope::Operator, new)

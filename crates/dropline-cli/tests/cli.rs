@@ -331,6 +331,35 @@ fn orders_list_show_accept_reject_speak_json() {
         "{too_much:?}"
     );
 
+    // The demo's delivered orders earned the store a pending balance; released at once
+    // with a holding period of 0 days, a payout takes part of it, is paid and exported.
+    let balance = orders(&["payouts", "balance", &store, "--json"]);
+    assert!(!str_of(&balance, "pending").starts_with("0.00"), "{balance}");
+    let early = dropline.run(&["--data-dir", &data_dir, "payouts", "create", &store]);
+    assert_eq!(early.status.code(), Some(1), "nothing is available yet");
+    assert!(text(&early.stderr).contains("nothing is available"), "{early:?}");
+    orders(&["payouts", "holding", &store, "0", "--json"]);
+    let released = orders(&["payouts", "balance", &store, "--json"]);
+    // (The demo's followed parcels arrive on the simulated days ahead: those stay pending.)
+    assert_ne!(str_of(&released, "available"), "0.00 USD", "{released}");
+    let made = orders(&[
+        "payouts", "create", &store, "--amount", "1.00", "--note", "demo", "--json",
+    ]);
+    let payout = str_of(&made[0], "id").to_string();
+    assert_eq!(str_of(&made[0], "amount"), "1.00 USD");
+    orders(&["payouts", "paid", &payout, "--reference", "TR-1", "--json"]);
+    let listed = orders(&["payouts", "list", "--store", &store, "--state", "paid", "--json"]);
+    assert_eq!(listed[0]["reference"], "TR-1", "{listed}");
+    let csv = dropline.run(&["--data-dir", &data_dir, "payouts", "export", "--state", "paid"]);
+    assert!(csv.status.success());
+    assert!(
+        text(&csv.stdout).contains(&format!("{payout},{store},")),
+        "{}",
+        text(&csv.stdout)
+    );
+    let twice = dropline.run(&["--data-dir", &data_dir, "payouts", "paid", &payout]);
+    assert_eq!(twice.status.code(), Some(1), "a paid payout is paid once");
+
     let shown = orders(&["orders", "show", &first, "--json"]);
     assert_eq!(shown["order"]["id"], first.as_str());
     assert!(!shown["timeline"].as_array().expect("timeline").is_empty());

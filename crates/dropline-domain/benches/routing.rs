@@ -48,6 +48,7 @@ fn catalogue() -> Catalogue {
             connection: Default::default(),
             last_reconciliation: None,
             agent_layout: None,
+            return_policy: Default::default(),
         })
         .collect();
     // Half the suppliers have measured lanes to the destination, some to elsewhere only.

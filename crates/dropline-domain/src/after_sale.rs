@@ -1,16 +1,22 @@
 //! After delivery (DESIGN.md "States": return, dispute): an order's returns, refunds and
 //! disputes, kept on the order aggregate so that each change is one write with its timeline,
 //! and the order's ledger derived from the order itself (sale, shipping, supplier costs,
-//! re-shipments, fees by the store's settings, refunds, chargebacks), so that it can never
-//! disagree with what happened.
+//! re-shipments, fees by the store's settings, refunds, chargebacks, what suppliers gave
+//! back), so that it can never disagree with what happened.
+//!
+//! Where a returned item goes and what the seller may claim back from a supplier follow the
+//! suppliers' [`ReturnPolicy`]s, handed in as [`ReturnTerms`] (the order does not hold its
+//! suppliers' records).
 
-use crate::ids::{DisputeId, LineItemId, RefundId, ReturnId};
+use crate::address::Address;
+use crate::catalog::ReturnPolicy;
+use crate::ids::{ClaimId, DisputeId, LineItemId, RefundId, ReturnId, SupplierId, SupplierOrderId, VariantId};
 use crate::ledger::{
-    DisputeEvent, DisputeState, EarningEntry, EarningKind, LedgerEntry, LedgerError, LedgerKind, ReturnEvent,
-    ReturnState, check_refund, next_dispute_state, next_return_state,
+    ClaimEvent, ClaimState, DisputeEvent, DisputeState, EarningEntry, EarningKind, LedgerEntry, LedgerError,
+    LedgerKind, ReturnEvent, ReturnState, check_refund, next_claim_state, next_dispute_state, next_return_state,
 };
 use crate::money::Money;
-use crate::order::{ExceptionKind, Order, OrderError, SuggestedAction};
+use crate::order::{ExceptionKind, LineItem, Order, OrderError, SuggestedAction, SupplierOrder};
 use crate::state::{OrderState, PaymentEvent, PaymentState, snake_enum};
 use crate::timeline::Journal;
 use serde::{Deserialize, Serialize};
@@ -31,12 +37,38 @@ pub struct AfterSale {
     pub refunds: Vec<Refund>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub disputes: Vec<Dispute>,
+    /// What the seller claims back from suppliers for returned or damaged units.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<SupplierClaim>,
+    /// The supplier orders returns resolved by replacement or exchange sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replacements: Vec<ReturnShipment>,
 }
 
 impl AfterSale {
     pub fn is_empty(&self) -> bool {
-        self.returns.is_empty() && self.refunds.is_empty() && self.disputes.is_empty()
+        self.returns.is_empty()
+            && self.refunds.is_empty()
+            && self.disputes.is_empty()
+            && self.claims.is_empty()
+            && self.replacements.is_empty()
     }
+
+    /// Whether this supplier order was sent for a return (a replacement or an exchange).
+    pub fn is_return_shipment(&self, supplier_order_id: SupplierOrderId) -> bool {
+        self.replacements
+            .iter()
+            .any(|r| r.supplier_order_id == supplier_order_id)
+    }
+}
+
+/// A supplier order sent for a return resolved by replacement or exchange. Its cost is a
+/// re-shipment in the ledger, and its parcels are after-sale parcels: the order stays
+/// delivered (or completed) while they travel, and they do not move its delivery date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnShipment {
+    pub return_id: ReturnId,
+    pub supplier_order_id: SupplierOrderId,
 }
 
 /// Some units of one line.
@@ -87,6 +119,84 @@ pub struct Return {
     pub requested_at: OffsetDateTime,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution: Option<Resolution>,
+    /// Where the units go back to: set when the return is approved and again when the
+    /// customer is asked to send them; cleared when it is resolved without them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub send_to: Vec<ReturnDestination>,
+    /// When the item came back.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub received_at: Option<OffsetDateTime>,
+}
+
+/// Where some units of a return go back to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnDestination {
+    pub lines: Vec<LineUnits>,
+    /// The supplier whose return address this is; `None`: the store's own address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplier_id: Option<SupplierId>,
+    /// `None` when neither the supplier's policy nor the store has an address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Address>,
+}
+
+/// What a return's steps need to know beyond the order: the return policy of the order's
+/// suppliers (a supplier left out has the default policy: no returns, no credit) and the
+/// store's own address.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReturnTerms {
+    pub policies: Vec<(SupplierId, ReturnPolicy)>,
+    pub store_address: Option<Address>,
+}
+
+impl ReturnTerms {
+    /// The policy of a supplier (the default one when it is not known).
+    pub fn policy(&self, supplier_id: SupplierId) -> ReturnPolicy {
+        self.policies
+            .iter()
+            .find(|(id, _)| *id == supplier_id)
+            .map(|(_, policy)| policy.clone())
+            .unwrap_or_default()
+    }
+}
+
+snake_enum!(
+    /// What a claim to a supplier rests on.
+    ClaimBasis {
+        /// The item came back (to the supplier, or to the seller who sends it on).
+        ReturnedItem => "returned_item",
+        /// Damaged, wrong or not as described, credited on the customer's photos.
+        WithoutItem => "without_item",
+    }
+);
+
+/// A claim to a supplier for the cost of units a customer returned (or kept, damaged).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupplierClaim {
+    pub id: ClaimId,
+    pub supplier_order_id: SupplierOrderId,
+    pub supplier_id: SupplierId,
+    pub return_id: ReturnId,
+    pub lines: Vec<LineUnits>,
+    pub basis: ClaimBasis,
+    /// What the units cost at the supplier, in the supplier order's currency.
+    pub claimed: Money,
+    pub state: ClaimState,
+    /// What the supplier gave back, once accepted: at most what was claimed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovered: Option<Money>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub opened_at: OffsetDateTime,
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub closed_at: Option<OffsetDateTime>,
 }
 
 /// Money given back to the customer.
@@ -102,6 +212,10 @@ pub struct Refund {
     pub return_id: Option<ReturnId>,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+    /// The storefront platform's id of this refund once the store's platform took it (the
+    /// `storefront_refund` job); `None` before, and for stores without a platform.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storefront_refund_id: Option<String>,
 }
 
 /// A payment dispute (chargeback).
@@ -277,6 +391,8 @@ impl Order {
             state: ReturnState::Requested,
             requested_at: journal.at,
             resolution: None,
+            send_to: Vec::new(),
+            received_at: None,
         });
         self.updated_at = journal.at;
         journal.record(
@@ -303,6 +419,9 @@ impl Order {
         let from = found.state;
         let to = next_return_state(from, event)?;
         found.state = to;
+        if to == ReturnState::Received {
+            found.received_at = Some(at);
+        }
         self.updated_at = at;
         journal.record(
             &format!("return.{event}"),
@@ -315,7 +434,8 @@ impl Order {
 
     /// Resolves an approved (or received) return. A refund resolution refunds the returned
     /// lines at the price they were sold at (`amount` when given instead); a returnless
-    /// refund resolves from `approved` without the item.
+    /// refund resolves from `approved` without the item. A replacement or an exchange sends
+    /// something, so it is resolved by [`Self::resolve_return_by_sending`] instead.
     pub fn resolve_return(
         &mut self,
         id: ReturnId,
@@ -323,6 +443,17 @@ impl Order {
         amount: Option<Money>,
         journal: &mut Journal,
     ) -> Result<Option<RefundId>, OrderError> {
+        if sends(resolution) {
+            return Err(invalid(
+                "resolution",
+                "a replacement or an exchange sends a new supplier order: resolve it with the one routing planned",
+            ));
+        }
+        self.settle_return(id, resolution, amount, journal)
+    }
+
+    /// The return, if it can be resolved this way (nothing changes).
+    fn resolvable_return(&self, id: ReturnId, resolution: Resolution) -> Result<Return, OrderError> {
         let found = self
             .after_sale
             .returns
@@ -330,7 +461,6 @@ impl Order {
             .find(|r| r.id == id)
             .cloned()
             .ok_or(OrderError::UnknownReturn(id))?;
-        // Checked before anything changes, so a refused resolution refunds nothing.
         next_return_state(found.state, ReturnEvent::Resolve)?;
         if found.state == ReturnState::Approved
             && resolution != Resolution::ReturnlessRefund
@@ -341,6 +471,18 @@ impl Order {
                 "the item has not come back: receive it first, or choose a returnless refund",
             ));
         }
+        Ok(found)
+    }
+
+    fn settle_return(
+        &mut self,
+        id: ReturnId,
+        resolution: Resolution,
+        amount: Option<Money>,
+        journal: &mut Journal,
+    ) -> Result<Option<RefundId>, OrderError> {
+        // Checked before anything changes, so a refused resolution refunds nothing.
+        let found = self.resolvable_return(id, resolution)?;
         let refund = if matches!(resolution, Resolution::Refund | Resolution::ReturnlessRefund) {
             let amount = match amount {
                 Some(amount) => amount,
@@ -359,8 +501,12 @@ impl Order {
             None
         };
         self.move_return(id, ReturnEvent::Resolve, journal)?;
-        if let Ok(found) = self.return_mut(id) {
-            found.resolution = Some(resolution);
+        if let Ok(resolved) = self.return_mut(id) {
+            resolved.resolution = Some(resolution);
+            if found.state == ReturnState::Approved {
+                // Resolved without the item: it goes back nowhere.
+                resolved.send_to.clear();
+            }
         }
         Ok(refund)
     }
@@ -426,6 +572,7 @@ impl Order {
             lines,
             return_id,
             at: journal.at,
+            storefront_refund_id: None,
         });
         journal.record("refund.issued", format!("Refunded {amount}: {reason}"), None, None);
         Ok(id)
@@ -551,10 +698,13 @@ impl Order {
             if cost.currency != self.currency {
                 continue;
             }
-            let reshipment = supplier_order
-                .lines
-                .iter()
-                .all(|l| lines_seen.contains(&l.line_item_id));
+            // A replacement or an exchange names the returned lines, and is a re-shipment even
+            // when the supplier order that first brought them no longer counts.
+            let reshipment = self.after_sale.is_return_shipment(supplier_order.id)
+                || supplier_order
+                    .lines
+                    .iter()
+                    .all(|l| lines_seen.contains(&l.line_item_id));
             lines_seen.extend(supplier_order.lines.iter().map(|l| l.line_item_id));
             let kind = if reshipment {
                 LedgerKind::ReshipmentCost
@@ -577,19 +727,581 @@ impl Order {
                 )?;
             }
         }
+        // What suppliers gave back on accepted claims; like supplier costs, only amounts in
+        // the order's currency (another one's rate is not known here).
+        for claim in &self.after_sale.claims {
+            if claim.state == ClaimState::Accepted
+                && let Some(recovered) = claim.recovered
+                && recovered.currency == self.currency
+            {
+                push(
+                    LedgerKind::SupplierRefund,
+                    recovered,
+                    claim.closed_at.unwrap_or(claim.opened_at),
+                )?;
+            }
+        }
         Ok(entries)
     }
 }
 
+/// Whether a resolution sends the customer something (a new supplier order).
+fn sends(resolution: Resolution) -> bool {
+    matches!(resolution, Resolution::Replacement | Resolution::Exchange)
+}
+
+/// Reasons a supplier may credit without the item back (its policy permitting).
+fn is_supplier_fault(reason: ReturnReason) -> bool {
+    matches!(
+        reason,
+        ReturnReason::Damaged | ReturnReason::WrongItem | ReturnReason::NotAsDescribed
+    )
+}
+
+/// Adds `units` to the list, merging with the same line.
+fn add_units(list: &mut Vec<LineUnits>, units: LineUnits) {
+    match list.iter_mut().find(|l| l.line_item_id == units.line_item_id) {
+        Some(found) => found.quantity += units.quantity,
+        None => list.push(units),
+    }
+}
+
 impl Order {
+    /// The supplier order that brought a line to the customer: the newest one holding the
+    /// line with a delivered parcel, else the newest live one holding it.
+    pub fn supplier_order_of_line(&self, line_item_id: LineItemId) -> Option<&SupplierOrder> {
+        let holding = || {
+            self.supplier_orders
+                .iter()
+                .rev()
+                .filter(move |so| so.lines.iter().any(|l| l.line_item_id == line_item_id))
+        };
+        holding()
+            .find(|so| so.shipments.iter().any(|p| p.delivered_at.is_some()))
+            .or_else(|| holding().find(|so| so.is_live()))
+    }
+
+    /// Units grouped by the supplier order that brought them; units no supplier order
+    /// brought are left out.
+    fn units_by_supplier_order(&self, lines: &[LineUnits]) -> Vec<(&SupplierOrder, Vec<LineUnits>)> {
+        let mut groups: Vec<(&SupplierOrder, Vec<LineUnits>)> = Vec::new();
+        for units in lines {
+            let Some(so) = self.supplier_order_of_line(units.line_item_id) else {
+                continue;
+            };
+            match groups.iter_mut().find(|(g, _)| g.id == so.id) {
+                Some((_, list)) => add_units(list, *units),
+                None => groups.push((so, vec![*units])),
+            }
+        }
+        groups
+    }
+
+    /// Where units of the order go back to: the return address of the supplier that brought
+    /// them when its policy takes returns and gives an address, else the store's own address.
+    pub fn return_destinations(&self, lines: &[LineUnits], terms: &ReturnTerms) -> Vec<ReturnDestination> {
+        let mut destinations: Vec<ReturnDestination> = Vec::new();
+        let mut place = |supplier_id: Option<SupplierId>, address: Option<Address>, units: LineUnits| match destinations
+            .iter_mut()
+            .find(|d| d.supplier_id == supplier_id)
+        {
+            Some(found) => add_units(&mut found.lines, units),
+            None => destinations.push(ReturnDestination {
+                lines: vec![units],
+                supplier_id,
+                address,
+            }),
+        };
+        for units in lines {
+            let supplier_address = self.supplier_order_of_line(units.line_item_id).and_then(|so| {
+                let policy = terms.policy(so.supplier_id);
+                policy
+                    .accepts_returns
+                    .then_some(policy.return_address)
+                    .flatten()
+                    .map(|address| (so.supplier_id, address))
+            });
+            match supplier_address {
+                Some((supplier_id, address)) => place(Some(supplier_id), Some(address), *units),
+                None => place(None, terms.store_address.clone(), *units),
+            }
+        }
+        destinations
+    }
+
+    /// Records where an approved return's units go back to (on approval, and again when the
+    /// customer is asked to send them, so a policy changed in between is followed).
+    pub fn direct_return(&mut self, id: ReturnId, terms: &ReturnTerms) -> Result<(), OrderError> {
+        let lines = self
+            .after_sale
+            .returns
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.lines.clone())
+            .ok_or(OrderError::UnknownReturn(id))?;
+        let destinations = self.return_destinations(&lines, terms);
+        self.return_mut(id)?.send_to = destinations;
+        Ok(())
+    }
+
+    /// Units of a return's line already in a claim that was not rejected.
+    fn claimed_units(&self, return_id: ReturnId, line_item_id: LineItemId) -> u32 {
+        self.after_sale
+            .claims
+            .iter()
+            .filter(|c| c.return_id == return_id && c.state != ClaimState::Rejected)
+            .flat_map(|c| c.lines.iter())
+            .filter(|l| l.line_item_id == line_item_id)
+            .map(|l| l.quantity)
+            .sum()
+    }
+
+    /// The claims a return about to be resolved gives under the suppliers' policies, per
+    /// supplier order: a received item, when the supplier takes returns and refunds them; a
+    /// damaged, wrong or not-as-described item the customer keeps (resolved from
+    /// `approved`), when the supplier credits without the item. Either only within the
+    /// policy's window after the supplier order's delivery (not judged when the delivery
+    /// moment is unknown), and only for units not claimed yet.
+    pub fn claims_due(
+        &self,
+        return_id: ReturnId,
+        terms: &ReturnTerms,
+    ) -> Vec<(SupplierOrderId, ClaimBasis, Vec<LineUnits>)> {
+        let Some(found) = self.after_sale.returns.iter().find(|r| r.id == return_id) else {
+            return Vec::new();
+        };
+        let basis = match found.state {
+            ReturnState::Received => ClaimBasis::ReturnedItem,
+            ReturnState::Approved => ClaimBasis::WithoutItem,
+            _ => return Vec::new(),
+        };
+        let mut due = Vec::new();
+        for (supplier_order_id, lines) in self.unclaimed_units(return_id) {
+            let Some(so) = self.supplier_orders.iter().find(|so| so.id == supplier_order_id) else {
+                continue;
+            };
+            let policy = terms.policy(so.supplier_id);
+            let allowed = match basis {
+                ClaimBasis::ReturnedItem => policy.accepts_returns && policy.refunds_returned_items,
+                ClaimBasis::WithoutItem => policy.credits_without_return && is_supplier_fault(found.reason),
+            };
+            let delivered = so.shipments.iter().filter_map(|p| p.delivered_at).max();
+            let window = time::Duration::days(i64::from(policy.window_days));
+            let in_window = delivered.is_none_or(|at| found.requested_at <= at + window);
+            if allowed && in_window {
+                due.push((supplier_order_id, basis, lines));
+            }
+        }
+        due
+    }
+
+    /// Units of an approved (or further) return not claimed yet, by the supplier order that
+    /// brought them.
+    pub fn unclaimed_units(&self, return_id: ReturnId) -> Vec<(SupplierOrderId, Vec<LineUnits>)> {
+        let Some(found) = self.after_sale.returns.iter().find(|r| r.id == return_id) else {
+            return Vec::new();
+        };
+        if matches!(found.state, ReturnState::Requested | ReturnState::Rejected) {
+            return Vec::new();
+        }
+        self.units_by_supplier_order(&found.lines)
+            .into_iter()
+            .filter_map(|(so, units)| {
+                let lines: Vec<LineUnits> = units
+                    .into_iter()
+                    .filter_map(|u| {
+                        let in_order = so
+                            .lines
+                            .iter()
+                            .filter(|l| l.line_item_id == u.line_item_id)
+                            .map(|l| l.quantity)
+                            .sum::<u32>();
+                        let left = u
+                            .quantity
+                            .min(in_order)
+                            .saturating_sub(self.claimed_units(return_id, u.line_item_id));
+                        (left > 0).then_some(LineUnits {
+                            line_item_id: u.line_item_id,
+                            quantity: left,
+                        })
+                    })
+                    .collect();
+                (!lines.is_empty()).then_some((so.id, lines))
+            })
+            .collect()
+    }
+
+    /// Resolves a return ([`Self::resolve_return`]) and opens the claims its suppliers'
+    /// policies allow ([`Self::claims_due`]); a claim that cannot be valued is not opened.
+    pub fn resolve_return_and_claim(
+        &mut self,
+        id: ReturnId,
+        resolution: Resolution,
+        amount: Option<Money>,
+        terms: &ReturnTerms,
+        journal: &mut Journal,
+    ) -> Result<(Option<RefundId>, Vec<ClaimId>), OrderError> {
+        if sends(resolution) {
+            // Refused the same way as `resolve_return` refuses it.
+            self.resolve_return(id, resolution, amount, journal)?;
+        }
+        self.settle_and_claim(id, resolution, amount, terms, journal)
+    }
+
+    fn settle_and_claim(
+        &mut self,
+        id: ReturnId,
+        resolution: Resolution,
+        amount: Option<Money>,
+        terms: &ReturnTerms,
+        journal: &mut Journal,
+    ) -> Result<(Option<RefundId>, Vec<ClaimId>), OrderError> {
+        let due = self.claims_due(id, terms);
+        let refund = self.settle_return(id, resolution, amount, journal)?;
+        let mut claims = Vec::new();
+        for (supplier_order_id, basis, lines) in due {
+            // A claim that cannot be valued (units that cost nothing, the seller's own stock;
+            // costs in mixed currencies) is left to the seller; the return is resolved anyway.
+            if let Ok(claim) = self.open_claim(id, supplier_order_id, lines, basis, journal) {
+                claims.push(claim);
+            }
+        }
+        Ok((refund, claims))
+    }
+
+    /// Opens a claim to the supplier of `supplier_order_id` for units of a return that it
+    /// brought (all of them not claimed yet when `lines` is empty). The claim is worth what
+    /// the units cost at the supplier (the supplier order's cost per line). The return must
+    /// have been approved; units already in a claim of the same return that was not rejected
+    /// cannot be claimed again.
+    pub fn open_claim(
+        &mut self,
+        return_id: ReturnId,
+        supplier_order_id: SupplierOrderId,
+        lines: Vec<LineUnits>,
+        basis: ClaimBasis,
+        journal: &mut Journal,
+    ) -> Result<ClaimId, OrderError> {
+        let found = self
+            .after_sale
+            .returns
+            .iter()
+            .find(|r| r.id == return_id)
+            .ok_or(OrderError::UnknownReturn(return_id))?;
+        if matches!(found.state, ReturnState::Requested | ReturnState::Rejected) {
+            return Err(OrderError::Transition(crate::state::TransitionError {
+                machine: "return",
+                from: found.state.to_string(),
+                event: "claim".into(),
+            }));
+        }
+        let so = self
+            .supplier_orders
+            .iter()
+            .find(|so| so.id == supplier_order_id)
+            .ok_or_else(|| invalid("supplier_order_id", "is not a supplier order of this order"))?;
+        let brought = |line_item_id: LineItemId| {
+            self.supplier_order_of_line(line_item_id)
+                .is_some_and(|of| of.id == supplier_order_id)
+        };
+        let returned = |line_item_id: LineItemId| {
+            found
+                .lines
+                .iter()
+                .filter(|l| l.line_item_id == line_item_id)
+                .map(|l| l.quantity)
+                .sum::<u32>()
+        };
+        let in_supplier_order = |line_item_id: LineItemId| {
+            so.lines
+                .iter()
+                .filter(|l| l.line_item_id == line_item_id)
+                .map(|l| l.quantity)
+                .sum::<u32>()
+        };
+        let left = |line_item_id: LineItemId| {
+            returned(line_item_id)
+                .min(in_supplier_order(line_item_id))
+                .saturating_sub(self.claimed_units(return_id, line_item_id))
+        };
+        let lines = if lines.is_empty() {
+            let all: Vec<LineUnits> = found
+                .lines
+                .iter()
+                .filter(|l| brought(l.line_item_id))
+                .map(|l| LineUnits {
+                    line_item_id: l.line_item_id,
+                    quantity: left(l.line_item_id),
+                })
+                .filter(|l| l.quantity > 0)
+                .collect();
+            if all.is_empty() {
+                return Err(invalid(
+                    "lines",
+                    "no unit of this return from this supplier order is left to claim",
+                ));
+            }
+            all
+        } else {
+            for (index, units) in lines.iter().enumerate() {
+                let field = format!("lines[{index}]");
+                if returned(units.line_item_id) == 0 {
+                    return Err(invalid(format!("{field}.line_item_id"), "is not a line of this return"));
+                }
+                if in_supplier_order(units.line_item_id) == 0 || !brought(units.line_item_id) {
+                    return Err(invalid(
+                        format!("{field}.line_item_id"),
+                        "was not shipped by this supplier order",
+                    ));
+                }
+                if lines[..index].iter().any(|l| l.line_item_id == units.line_item_id) {
+                    return Err(invalid(format!("{field}.line_item_id"), "is named twice"));
+                }
+                if units.quantity == 0 {
+                    return Err(invalid(format!("{field}.quantity"), "must be at least 1"));
+                }
+                let left = left(units.line_item_id);
+                if units.quantity > left {
+                    return Err(invalid(
+                        format!("{field}.quantity"),
+                        format!("only {left} returned unit(s) of this line are left to claim"),
+                    ));
+                }
+            }
+            lines
+        };
+        // The supplier's cost of the units, in the supplier order's currency.
+        let currency = so.actual_cost.unwrap_or(so.expected_cost).currency;
+        let mut claimed = Money::zero(currency);
+        for units in &lines {
+            let line = so
+                .lines
+                .iter()
+                .find(|l| l.line_item_id == units.line_item_id)
+                .ok_or_else(|| invalid("lines", "was not shipped by this supplier order"))?;
+            if line.unit_cost.currency != currency {
+                return Err(invalid(
+                    "lines",
+                    format!("the supplier order's costs are not all in {currency}"),
+                ));
+            }
+            claimed = line
+                .unit_cost
+                .checked_mul(units.quantity)
+                .and_then(|cost| claimed.checked_add(cost))
+                .map_err(|err| ledger_invalid("claimed", err.into()))?;
+        }
+        if claimed.minor <= 0 {
+            return Err(invalid("claimed", "these units cost nothing at the supplier"));
+        }
+        let id = ClaimId::new();
+        let units: u32 = lines.iter().map(|l| l.quantity).sum();
+        let supplier = so.supplier_name.clone();
+        self.after_sale.claims.push(SupplierClaim {
+            id,
+            supplier_order_id,
+            supplier_id: so.supplier_id,
+            return_id,
+            lines,
+            basis,
+            claimed,
+            state: ClaimState::Open,
+            recovered: None,
+            opened_at: journal.at,
+            closed_at: None,
+        });
+        self.updated_at = journal.at;
+        journal.record(
+            "claim.opened",
+            format!("Claim to {supplier} opened: {units} unit(s), {claimed} ({basis})"),
+            None,
+            Some(ClaimState::Open.to_string()),
+        );
+        Ok(id)
+    }
+
+    /// Moves a claim: submitted to the supplier, accepted with what it gave back
+    /// (`recovered`, more than zero and at most what was claimed, in the claim's currency),
+    /// or rejected.
+    pub fn move_claim(
+        &mut self,
+        id: ClaimId,
+        event: ClaimEvent,
+        recovered: Option<Money>,
+        journal: &mut Journal,
+    ) -> Result<(), OrderError> {
+        let at = journal.at;
+        let found = self
+            .after_sale
+            .claims
+            .iter_mut()
+            .find(|c| c.id == id)
+            .ok_or(OrderError::UnknownClaim(id))?;
+        let from = found.state;
+        let to = next_claim_state(from, event)?;
+        let recovered = match (event, recovered) {
+            (ClaimEvent::Accept, None) => {
+                return Err(invalid("recovered", "say what the supplier gave back"));
+            }
+            (ClaimEvent::Accept, Some(amount)) => {
+                if amount.currency != found.claimed.currency {
+                    return Err(invalid(
+                        "recovered",
+                        format!("must be in {}, the claim's currency", found.claimed.currency),
+                    ));
+                }
+                if amount.minor <= 0 {
+                    return Err(invalid("recovered", "must be more than zero"));
+                }
+                if amount.minor > found.claimed.minor {
+                    return Err(invalid(
+                        "recovered",
+                        format!("must be at most the {} claimed", found.claimed),
+                    ));
+                }
+                Some(amount)
+            }
+            (_, Some(_)) => {
+                return Err(invalid("recovered", "only an accepted claim recovers money"));
+            }
+            (_, None) => None,
+        };
+        found.state = to;
+        found.recovered = recovered;
+        if matches!(to, ClaimState::Accepted | ClaimState::Rejected) {
+            found.closed_at = Some(at);
+        }
+        let message = match recovered {
+            Some(amount) => format!("Claim accepted: {amount} of {} recovered", found.claimed),
+            None => format!("Claim {to}"),
+        };
+        self.updated_at = at;
+        journal.record(
+            &format!("claim.{event}"),
+            message,
+            Some(from.to_string()),
+            Some(to.to_string()),
+        );
+        Ok(())
+    }
+}
+
+impl Order {
+    /// The lines a return resolved by replacement or exchange sends, to be routed like an
+    /// order's lines ([`crate::routing::route_lines`]): each returned line with the returned
+    /// units, of its own variant (replacement) or of `variant_id` (exchange). It checks what
+    /// resolving checks, so a refused resolution routes nothing; `variant_id` is required for
+    /// an exchange and refused for every other resolution. Empty for resolutions that send
+    /// nothing.
+    pub fn replacement_lines(
+        &self,
+        id: ReturnId,
+        resolution: Resolution,
+        variant_id: Option<VariantId>,
+    ) -> Result<Vec<LineItem>, OrderError> {
+        match (resolution, variant_id) {
+            (Resolution::Exchange, None) => return Err(invalid("variant_id", "name the variant to send instead")),
+            (Resolution::Exchange, Some(_)) | (_, None) => {}
+            (_, Some(_)) => return Err(invalid("variant_id", "only an exchange sends another variant")),
+        }
+        let found = self.resolvable_return(id, resolution)?;
+        if !sends(resolution) {
+            return Ok(Vec::new());
+        }
+        found
+            .lines
+            .iter()
+            .map(|units| {
+                let line = self
+                    .lines
+                    .iter()
+                    .find(|l| l.id == units.line_item_id)
+                    .ok_or_else(|| invalid("lines", "a returned line is not a line of this order"))?;
+                let variant = variant_id.or(line.variant_id).ok_or_else(|| {
+                    invalid(
+                        "resolution",
+                        format!(
+                            "line {} maps to no catalogue variant: exchange it for one instead",
+                            line.sku
+                        ),
+                    )
+                })?;
+                Ok(LineItem {
+                    variant_id: Some(variant),
+                    quantity: units.quantity,
+                    fulfillable_quantity: None,
+                    requires_shipping: true,
+                    ..line.clone()
+                })
+            })
+            .collect()
+    }
+
+    /// Resolves a return by replacement or exchange: `supplier_orders` (what routing planned
+    /// for [`Self::replacement_lines`]) join the order, linked to the return
+    /// ([`AfterSale::replacements`]), and the claims the suppliers' policies allow are
+    /// opened. Nothing is refunded and the customer is not charged again; the cost is a
+    /// re-shipment in the ledger.
+    ///
+    /// The order's state does not change: a delivered (or completed) order stays so while
+    /// the new parcel travels. Going back to `in_fulfillment` would take the order's delivery
+    /// date, and with it the vendor's earnings and the delivery metrics, away until the
+    /// replacement arrives; the supplier order and its parcels follow their own machines
+    /// (placed, tracked, closed when delivered) as any other.
+    pub fn resolve_return_by_sending(
+        &mut self,
+        id: ReturnId,
+        resolution: Resolution,
+        supplier_orders: Vec<SupplierOrder>,
+        terms: &ReturnTerms,
+        journal: &mut Journal,
+    ) -> Result<Vec<ClaimId>, OrderError> {
+        if !sends(resolution) {
+            return Err(invalid(
+                "resolution",
+                "only a replacement or an exchange sends a supplier order",
+            ));
+        }
+        let found = self.resolvable_return(id, resolution)?;
+        if supplier_orders.is_empty() {
+            return Err(invalid("resolution", "nothing was routed to send"));
+        }
+        let foreign = supplier_orders
+            .iter()
+            .flat_map(|so| &so.lines)
+            .any(|l| !found.lines.iter().any(|u| u.line_item_id == l.line_item_id));
+        if foreign {
+            return Err(invalid("lines", "a replacement sends only the returned lines"));
+        }
+        let (_, claims) = self.settle_and_claim(id, resolution, None, terms, journal)?;
+        let count = supplier_orders.len();
+        for supplier_order in supplier_orders {
+            self.after_sale.replacements.push(ReturnShipment {
+                return_id: id,
+                supplier_order_id: supplier_order.id,
+            });
+            self.add_supplier_order(supplier_order, journal);
+        }
+        journal.record(
+            "return.sent",
+            format!("{resolution}: {count} supplier order(s) created for the returned units"),
+            None,
+            None,
+        );
+        Ok(claims)
+    }
+
     /// When the whole order reached the customer: its last parcel's delivery, once the
-    /// order is delivered (or completed).
+    /// order is delivered (or completed). The parcels of a replacement or an exchange come
+    /// later and do not count: the order was delivered before its return, and its earnings'
+    /// holding period and shipping time keep that date.
     pub fn delivered_at(&self) -> Option<OffsetDateTime> {
         if !matches!(self.state, OrderState::Delivered | OrderState::Completed) {
             return None;
         }
         self.supplier_orders
             .iter()
+            .filter(|so| !self.after_sale.is_return_shipment(so.id))
             .flat_map(|so| so.shipments.iter())
             .filter_map(|parcel| parcel.delivered_at)
             .max()
@@ -952,5 +1664,575 @@ mod tests {
         let mut plain = order.clone();
         plain.after_sale.disputes.clear();
         plain.ledger(fees).expect("ledger").len()
+    }
+
+    fn usd(minor: i64) -> Money {
+        Money::new(minor, crate::money::Currency::parse("USD").expect("USD"))
+    }
+
+    fn place(city: &str) -> Address {
+        Address {
+            first_name: "Returns".into(),
+            last_name: "Desk".into(),
+            address1: format!("1 {city} Road"),
+            city: city.into(),
+            postal_code: "10001".into(),
+            country_code: "US".into(),
+            ..Address::default()
+        }
+    }
+
+    /// Adds a supplier order of `name` that brought these (line index, units, unit cost)
+    /// and was delivered two days before `AT`; its supplier's id.
+    fn shipped_by(order: &mut Order, name: &str, lines: &[(usize, u32, i64)]) -> SupplierId {
+        use crate::ids::{OfferId, ShipmentId, VariantId};
+        let mut so = crate::order::tests::supplier_order(order, name);
+        so.lines = lines
+            .iter()
+            .map(|(index, quantity, cost)| crate::order::SupplierOrderLine {
+                line_item_id: order.lines[*index].id,
+                offer_id: OfferId::new(),
+                variant_id: VariantId::new(),
+                supplier_sku: format!("{name}-{index}"),
+                product_url: None,
+                title: order.lines[*index].title.clone(),
+                variant_title: None,
+                quantity: *quantity,
+                unit_cost: usd(*cost),
+                supplier_product_id: None,
+                supplier_variant_id: None,
+            })
+            .collect();
+        so.expected_cost = usd(lines.iter().map(|(_, q, c)| i64::from(*q) * c).sum());
+        let mut parcel: crate::order::Shipment = serde_json::from_value(serde_json::json!({
+            "id": ShipmentId::new(),
+            "carrier": "UPS",
+            "tracking_number": "1Z999AA10123456784",
+            "state": "delivered",
+            "events": [],
+        }))
+        .expect("a parcel");
+        parcel.delivered_at = Some(AT - time::Duration::days(2));
+        so.shipments.push(parcel);
+        let supplier_id = so.supplier_id;
+        order.supplier_orders.push(so);
+        supplier_id
+    }
+
+    /// [`delivered`], line A (2 units) from supplier "A" at 8.00 a unit and line B from
+    /// supplier "B" at 3.00; A takes returns at its own address and refunds them, B takes
+    /// none back but credits damaged items on photos.
+    fn two_suppliers() -> (Order, ReturnTerms, SupplierId, SupplierId) {
+        let mut order = delivered();
+        let a = shipped_by(&mut order, "A", &[(0, 2, 800)]);
+        let b = shipped_by(&mut order, "B", &[(1, 1, 300)]);
+        let terms = ReturnTerms {
+            policies: vec![
+                (
+                    a,
+                    ReturnPolicy {
+                        accepts_returns: true,
+                        return_address: Some(place("Supplier")),
+                        refunds_returned_items: true,
+                        ..ReturnPolicy::default()
+                    },
+                ),
+                (
+                    b,
+                    ReturnPolicy {
+                        credits_without_return: true,
+                        ..ReturnPolicy::default()
+                    },
+                ),
+            ],
+            store_address: Some(place("Store")),
+        };
+        (order, terms, a, b)
+    }
+
+    #[test]
+    fn the_policy_decides_where_a_return_goes() {
+        let (mut order, mut terms, a, _) = two_suppliers();
+        let mut j = journal(&order);
+        let both = vec![units(&order, 0, 1), units(&order, 1, 1)];
+        let destinations = order.return_destinations(&both, &terms);
+        assert_eq!(destinations.len(), 2, "{destinations:?}");
+        assert_eq!(destinations[0].supplier_id, Some(a));
+        assert_eq!(destinations[0].address, Some(place("Supplier")));
+        assert_eq!(destinations[0].lines, [units(&order, 0, 1)]);
+        // B takes nothing back: its unit goes to the store.
+        assert_eq!(destinations[1].supplier_id, None);
+        assert_eq!(destinations[1].address, Some(place("Store")));
+        // Once approved, the return knows where it goes; resolved without the item, nowhere.
+        let id = order
+            .request_return(both.clone(), ReturnReason::Damaged, None, vec![], &mut j)
+            .expect("a return");
+        order.move_return(id, ReturnEvent::Approve, &mut j).expect("approved");
+        order.direct_return(id, &terms).expect("directed");
+        assert_eq!(order.after_sale.returns[0].send_to, destinations);
+        order
+            .resolve_return(id, Resolution::ReturnlessRefund, None, &mut j)
+            .expect("resolved");
+        assert!(order.after_sale.returns[0].send_to.is_empty());
+        // A policy that takes returns without an address sends them to the store; a store
+        // without an address leaves the destination unknown.
+        terms.policies[0].1.return_address = None;
+        terms.store_address = None;
+        let unknown = order.return_destinations(&both[..1], &terms);
+        assert_eq!((unknown[0].supplier_id, unknown[0].address.clone()), (None, None));
+    }
+
+    /// Takes a return of `lines` to its resolution, through the item coming back when
+    /// `back`, else as a returnless refund: the claims opened.
+    fn resolve_through(
+        order: &mut Order,
+        terms: &ReturnTerms,
+        lines: Vec<LineUnits>,
+        reason: ReturnReason,
+        back: bool,
+    ) -> Vec<ClaimId> {
+        let mut j = journal(order);
+        let id = order
+            .request_return(lines, reason, None, vec![], &mut j)
+            .expect("a return");
+        order.move_return(id, ReturnEvent::Approve, &mut j).expect("approved");
+        let resolution = if back {
+            order.move_return(id, ReturnEvent::AwaitItem, &mut j).expect("awaited");
+            order.move_return(id, ReturnEvent::Receive, &mut j).expect("received");
+            Resolution::Refund
+        } else {
+            Resolution::ReturnlessRefund
+        };
+        order
+            .resolve_return_and_claim(id, resolution, None, terms, &mut j)
+            .expect("resolved")
+            .1
+    }
+
+    #[test]
+    fn the_policy_decides_what_is_claimed() {
+        // An item back at A (which refunds returns) is claimed at its cost; B's item back is
+        // not (B takes no returns).
+        let (mut order, terms, a, _) = two_suppliers();
+        let both = vec![units(&order, 0, 1), units(&order, 1, 1)];
+        let claims = resolve_through(&mut order, &terms, both, ReturnReason::ChangedMind, true);
+        assert_eq!(claims.len(), 1);
+        let claim = &order.after_sale.claims[0];
+        assert_eq!(
+            (claim.id, claim.supplier_id, claim.basis),
+            (claims[0], a, ClaimBasis::ReturnedItem)
+        );
+        assert_eq!(claim.claimed, usd(800));
+        assert_eq!(claim.lines, [units(&order, 0, 1)]);
+        assert_eq!(claim.state, ClaimState::Open);
+        assert_eq!(claim.supplier_order_id, order.supplier_orders[0].id);
+
+        // A damaged unit the customer keeps: A does not credit without the item.
+        let kept = vec![units(&order, 0, 1)];
+        assert!(resolve_through(&mut order, &terms, kept, ReturnReason::Damaged, false).is_empty());
+
+        // B credits a damaged unit the customer keeps, not one they changed their mind about.
+        let (mut order, terms, _, _) = two_suppliers();
+        let kept = vec![units(&order, 1, 1)];
+        assert!(resolve_through(&mut order, &terms, kept, ReturnReason::ChangedMind, false).is_empty());
+        let (mut order, terms, _, b) = two_suppliers();
+        let kept = vec![units(&order, 1, 1)];
+        let claims = resolve_through(&mut order, &terms, kept, ReturnReason::WrongItem, false);
+        assert_eq!(claims.len(), 1);
+        let claim = &order.after_sale.claims[0];
+        assert_eq!(
+            (claim.supplier_id, claim.basis, claim.claimed),
+            (b, ClaimBasis::WithoutItem, usd(300))
+        );
+
+        // Past the window after delivery, nothing is claimed; the return is resolved anyway.
+        let (mut order, mut terms, _, _) = two_suppliers();
+        terms.policies[1].1.window_days = 1;
+        let kept = vec![units(&order, 1, 1)];
+        assert!(resolve_through(&mut order, &terms, kept, ReturnReason::Damaged, false).is_empty());
+        assert_eq!(order.after_sale.returns[0].state, ReturnState::Resolved);
+        // A supplier not in the terms has the default policy: nothing.
+        let (mut order, _, _, _) = two_suppliers();
+        let kept = vec![units(&order, 1, 1)];
+        assert!(resolve_through(&mut order, &ReturnTerms::default(), kept, ReturnReason::Damaged, false).is_empty());
+    }
+
+    #[test]
+    fn a_claim_takes_returned_units_and_recovers_at_most_what_was_claimed() {
+        let (mut order, terms, _, _) = two_suppliers();
+        let mut j = journal(&order);
+        let first_so = order.supplier_orders[0].id;
+        let second_so = order.supplier_orders[1].id;
+        let id = order
+            .request_return(vec![units(&order, 0, 2)], ReturnReason::Damaged, None, vec![], &mut j)
+            .expect("a return");
+        // Not approved yet: nothing to claim.
+        let before = order.clone();
+        assert!(matches!(
+            order.open_claim(id, first_so, vec![], ClaimBasis::WithoutItem, &mut j),
+            Err(OrderError::Transition(_))
+        ));
+        assert_eq!(order, before);
+        order.move_return(id, ReturnEvent::Approve, &mut j).expect("approved");
+        order.direct_return(id, &terms).expect("directed");
+        let before_claims = order.clone();
+        for (return_id, so, lines, field) in [
+            (id, second_so, vec![], "lines"),
+            (id, first_so, vec![units(&order, 1, 1)], "lines[0].line_item_id"),
+            (id, second_so, vec![units(&order, 0, 1)], "lines[0].line_item_id"),
+            (id, first_so, vec![units(&order, 0, 3)], "lines[0].quantity"),
+            (id, first_so, vec![units(&order, 0, 0)], "lines[0].quantity"),
+            (id, SupplierOrderId::new(), vec![], "supplier_order_id"),
+        ] {
+            let err = order
+                .open_claim(return_id, so, lines, ClaimBasis::WithoutItem, &mut j)
+                .expect_err("refused");
+            assert!(
+                matches!(&err, OrderError::Invalid { field: f, .. } if f == field),
+                "{field}: {err:?}"
+            );
+            assert_eq!(order, before_claims, "a refused claim changes nothing");
+        }
+        assert!(matches!(
+            order.open_claim(ReturnId::new(), first_so, vec![], ClaimBasis::WithoutItem, &mut j),
+            Err(OrderError::UnknownReturn(_))
+        ));
+
+        // One unit claimed by hand; the other is still free, then no more.
+        let claim = order
+            .open_claim(id, first_so, vec![units(&order, 0, 1)], ClaimBasis::WithoutItem, &mut j)
+            .expect("a claim");
+        assert_eq!(order.after_sale.claims[0].claimed, usd(800));
+        let rest = order
+            .open_claim(id, first_so, vec![], ClaimBasis::WithoutItem, &mut j)
+            .expect("the rest");
+        assert_eq!(order.after_sale.claims[1].lines, [units(&order, 0, 1)]);
+        assert!(matches!(
+            order.open_claim(id, first_so, vec![], ClaimBasis::WithoutItem, &mut j),
+            Err(OrderError::Invalid { field, .. }) if field == "lines"
+        ));
+
+        // Accepted only once submitted, with an amount in the claim's currency, above zero and
+        // at most what was claimed.
+        let fees = Fees::default();
+        let base = Profit::of(&order.ledger(&fees).expect("ledger"), order.currency).expect("profit");
+        assert!(matches!(
+            order.move_claim(claim, ClaimEvent::Accept, Some(usd(800)), &mut j),
+            Err(OrderError::Transition(_))
+        ));
+        assert!(matches!(
+            order.move_claim(claim, ClaimEvent::Submit, Some(usd(1)), &mut j),
+            Err(OrderError::Invalid { field, .. }) if field == "recovered"
+        ));
+        order
+            .move_claim(claim, ClaimEvent::Submit, None, &mut j)
+            .expect("submitted");
+        let eur = Money::new(500, crate::money::Currency::parse("EUR").expect("EUR"));
+        for recovered in [None, Some(usd(801)), Some(usd(0)), Some(eur)] {
+            let before = order.clone();
+            let err = order
+                .move_claim(claim, ClaimEvent::Accept, recovered, &mut j)
+                .expect_err("refused");
+            assert!(
+                matches!(&err, OrderError::Invalid { field, .. } if field == "recovered"),
+                "{recovered:?}: {err:?}"
+            );
+            assert_eq!(order, before);
+        }
+        assert!(matches!(
+            order.move_claim(ClaimId::new(), ClaimEvent::Submit, None, &mut j),
+            Err(OrderError::UnknownClaim(_))
+        ));
+        // Part of it recovered: the ledger gets a supplier refund and the profit rises by it.
+        order
+            .move_claim(claim, ClaimEvent::Accept, Some(usd(650)), &mut j)
+            .expect("accepted");
+        let accepted = &order.after_sale.claims[0];
+        assert_eq!(
+            (accepted.state, accepted.recovered),
+            (ClaimState::Accepted, Some(usd(650)))
+        );
+        assert_eq!(accepted.closed_at, Some(AT));
+        let entries = order.ledger(&fees).expect("ledger");
+        let refunds: Vec<_> = entries
+            .iter()
+            .filter(|e| e.kind == LedgerKind::SupplierRefund)
+            .map(|e| e.amount)
+            .collect();
+        assert_eq!(refunds, [usd(650)]);
+        let after = Profit::of(&entries, order.currency).expect("profit");
+        assert_eq!(after.profit.minor, base.profit.minor + 650);
+        assert_eq!(after.costs.minor, base.costs.minor - 650);
+        assert_eq!(after.revenue, base.revenue);
+        // A closed claim moves no more; a rejected one frees its units for another claim.
+        assert!(order.move_claim(claim, ClaimEvent::Reject, None, &mut j).is_err());
+        order
+            .move_claim(rest, ClaimEvent::Submit, None, &mut j)
+            .expect("submitted");
+        order
+            .move_claim(rest, ClaimEvent::Reject, None, &mut j)
+            .expect("rejected");
+        order
+            .open_claim(id, first_so, vec![], ClaimBasis::WithoutItem, &mut j)
+            .expect("again");
+        let kinds: Vec<&str> = j.events.iter().map(|e| e.kind.as_str()).collect();
+        for kind in ["claim.opened", "claim.submit", "claim.accept", "claim.reject"] {
+            assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+        }
+        // The vendor's earnings follow: what the supplier gave back is earned too.
+        let earned: i64 = order
+            .earnings(&fees, time::Duration::days(14))
+            .expect("earnings")
+            .iter()
+            .filter(|e| e.kind == EarningKind::Earned)
+            .map(|e| e.amount.minor)
+            .sum();
+        let mut without = order.clone();
+        without.after_sale.claims.clear();
+        let earned_without: i64 = without
+            .earnings(&fees, time::Duration::days(14))
+            .expect("earnings")
+            .iter()
+            .filter(|e| e.kind == EarningKind::Earned)
+            .map(|e| e.amount.minor)
+            .sum();
+        assert_eq!(earned, earned_without + 650);
+    }
+
+    #[test]
+    fn a_recovery_in_another_currency_stays_out_of_the_ledger() {
+        let (mut order, _, _, _) = two_suppliers();
+        let cny = crate::money::Currency::parse("CNY").expect("CNY");
+        let so = &mut order.supplier_orders[0];
+        so.expected_cost = Money::new(5_000, cny);
+        for line in &mut so.lines {
+            line.unit_cost = Money::new(2_500, cny);
+        }
+        let so_id = so.id;
+        let mut j = journal(&order);
+        let id = order
+            .request_return(vec![units(&order, 0, 1)], ReturnReason::Damaged, None, vec![], &mut j)
+            .expect("a return");
+        order.move_return(id, ReturnEvent::Approve, &mut j).expect("approved");
+        let claim = order
+            .open_claim(id, so_id, vec![], ClaimBasis::WithoutItem, &mut j)
+            .expect("a claim");
+        assert_eq!(order.after_sale.claims[0].claimed, Money::new(2_500, cny));
+        order
+            .move_claim(claim, ClaimEvent::Submit, None, &mut j)
+            .expect("submitted");
+        assert!(matches!(
+            order.move_claim(claim, ClaimEvent::Accept, Some(usd(100)), &mut j),
+            Err(OrderError::Invalid { field, .. }) if field == "recovered"
+        ));
+        order
+            .move_claim(claim, ClaimEvent::Accept, Some(Money::new(2_500, cny)), &mut j)
+            .expect("accepted");
+        let entries = order.ledger(&Fees::default()).expect("ledger");
+        assert!(entries.iter().all(|e| e.kind != LedgerKind::SupplierRefund));
+    }
+
+    /// [`two_suppliers`] with variants on its lines and a return of one unit of line A,
+    /// received back; the return's id.
+    fn received_return() -> (Order, ReturnTerms, ReturnId) {
+        let (mut order, terms, _, _) = two_suppliers();
+        for line in &mut order.lines {
+            line.variant_id = Some(VariantId::new());
+        }
+        let mut j = journal(&order);
+        let id = order
+            .request_return(vec![units(&order, 0, 1)], ReturnReason::Damaged, None, vec![], &mut j)
+            .expect("a return");
+        for event in [ReturnEvent::Approve, ReturnEvent::AwaitItem, ReturnEvent::Receive] {
+            order.move_return(id, event, &mut j).expect("moved");
+        }
+        (order, terms, id)
+    }
+
+    /// A supplier order for the routed lines, as routing would give it.
+    fn routed(order: &Order, lines: &[LineItem], cost: i64) -> SupplierOrder {
+        let mut so = crate::order::tests::supplier_order(order, "R");
+        so.lines = lines
+            .iter()
+            .map(|line| crate::order::SupplierOrderLine {
+                line_item_id: line.id,
+                offer_id: crate::ids::OfferId::new(),
+                variant_id: line.variant_id.expect("a variant"),
+                supplier_sku: "R-1".into(),
+                product_url: None,
+                title: line.title.clone(),
+                variant_title: None,
+                quantity: line.quantity,
+                unit_cost: usd(cost),
+                supplier_product_id: None,
+                supplier_variant_id: None,
+            })
+            .collect();
+        so.expected_cost = usd(cost);
+        so
+    }
+
+    #[test]
+    fn a_replacement_sends_the_returned_units_of_the_same_variant() {
+        let (mut order, terms, id) = received_return();
+        let lines = order
+            .replacement_lines(id, Resolution::Replacement, None)
+            .expect("lines to send");
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].id, order.lines[0].id);
+        assert_eq!(lines[0].variant_id, order.lines[0].variant_id);
+        assert_eq!(lines[0].quantity, 1, "the returned units, not the line's 2");
+        let before = order.ledger(&Fees::default()).expect("ledger");
+        let so = routed(&order, &lines, 700);
+        let so_id = so.id;
+        let mut j = journal(&order);
+        order
+            .resolve_return_by_sending(id, Resolution::Replacement, vec![so], &terms, &mut j)
+            .expect("resolved");
+        let found = &order.after_sale.returns[0];
+        assert_eq!(found.state, ReturnState::Resolved);
+        assert_eq!(found.resolution, Some(Resolution::Replacement));
+        assert!(order.after_sale.is_return_shipment(so_id));
+        assert_eq!(order.state, OrderState::Delivered, "the order stays delivered");
+        assert!(order.after_sale.refunds.is_empty(), "nothing refunded");
+        // The new cost is a re-shipment; no new sale.
+        let after = order.ledger(&Fees::default()).expect("ledger");
+        let added: Vec<_> = after.iter().filter(|e| !before.contains(e)).collect();
+        assert_eq!(added.len(), 1, "{added:?}");
+        assert_eq!((added[0].kind, added[0].amount), (LedgerKind::ReshipmentCost, usd(700)));
+        // The replacement's delivery does not move the order's.
+        let delivered_at = order.delivered_at();
+        assert_eq!(delivered_at, Some(AT - time::Duration::days(2)));
+    }
+
+    #[test]
+    fn an_exchange_sends_the_chosen_variant() {
+        let (mut order, terms, id) = received_return();
+        let other = VariantId::new();
+        let lines = order
+            .replacement_lines(id, Resolution::Exchange, Some(other))
+            .expect("lines to send");
+        assert_eq!(lines.len(), 1);
+        assert_eq!(
+            (lines[0].id, lines[0].variant_id, lines[0].quantity),
+            (order.lines[0].id, Some(other), 1)
+        );
+        let mut j = journal(&order);
+        order
+            .resolve_return_by_sending(
+                id,
+                Resolution::Exchange,
+                vec![routed(&order, &lines, 900)],
+                &terms,
+                &mut j,
+            )
+            .expect("resolved");
+        let entries = order.ledger(&Fees::default()).expect("ledger");
+        assert!(
+            entries.iter().filter(|e| e.kind == LedgerKind::Sale).count() == 1,
+            "not charged again"
+        );
+        assert!(
+            entries
+                .iter()
+                .any(|e| e.kind == LedgerKind::ReshipmentCost && e.amount == usd(900))
+        );
+    }
+
+    #[test]
+    fn refused_replacements_and_exchanges_change_nothing() {
+        let (mut order, terms, id) = received_return();
+        let field = |err: OrderError| match err {
+            OrderError::Invalid { field, .. } => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            field(
+                order
+                    .replacement_lines(id, Resolution::Exchange, None)
+                    .expect_err("refused")
+            ),
+            "variant_id"
+        );
+        assert_eq!(
+            field(
+                order
+                    .replacement_lines(id, Resolution::Replacement, Some(VariantId::new()))
+                    .expect_err("refused")
+            ),
+            "variant_id"
+        );
+        assert_eq!(
+            field(
+                order
+                    .replacement_lines(id, Resolution::Refund, Some(VariantId::new()))
+                    .expect_err("refused")
+            ),
+            "variant_id"
+        );
+        assert!(
+            order
+                .replacement_lines(id, Resolution::Refund, None)
+                .expect("nothing")
+                .is_empty()
+        );
+        let kept = order.clone();
+        let mut j = journal(&order);
+        // Plain resolving cannot record a replacement without sending it.
+        assert_eq!(
+            field(
+                order
+                    .resolve_return(id, Resolution::Replacement, None, &mut j)
+                    .expect_err("refused")
+            ),
+            "resolution"
+        );
+        assert_eq!(
+            field(
+                order
+                    .resolve_return_and_claim(id, Resolution::Exchange, None, &terms, &mut j)
+                    .expect_err("refused")
+            ),
+            "resolution"
+        );
+        // Nothing routed, or a line that was not returned.
+        assert_eq!(
+            field(
+                order
+                    .resolve_return_by_sending(id, Resolution::Replacement, vec![], &terms, &mut j)
+                    .expect_err("refused")
+            ),
+            "resolution"
+        );
+        let mut foreign = order.lines[1].clone();
+        foreign.quantity = 1;
+        let wrong = routed(&order, &[foreign], 100);
+        assert_eq!(
+            field(
+                order
+                    .resolve_return_by_sending(id, Resolution::Replacement, vec![wrong], &terms, &mut j)
+                    .expect_err("refused")
+            ),
+            "lines"
+        );
+        assert_eq!(order, kept);
+        assert!(j.events.is_empty());
+        // A return whose item has not come back cannot be replaced yet.
+        let (mut early, _, _) = received_return();
+        let mut j = journal(&early);
+        let second = early
+            .request_return(vec![units(&early, 1, 1)], ReturnReason::Damaged, None, vec![], &mut j)
+            .expect("a return");
+        early
+            .move_return(second, ReturnEvent::Approve, &mut j)
+            .expect("approved");
+        assert_eq!(
+            field(
+                early
+                    .replacement_lines(second, Resolution::Replacement, None)
+                    .expect_err("refused")
+            ),
+            "resolution"
+        );
     }
 }

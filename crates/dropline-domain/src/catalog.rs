@@ -121,6 +121,14 @@ pub struct StoreSettings {
     /// ledger's fee entries.
     #[serde(default)]
     pub fees: crate::after_sale::Fees,
+    /// Days a vendor's earning of a delivered order is held before it can be paid out
+    /// (marketplace mode); only the operator changes it.
+    #[serde(default = "default_holding_days")]
+    pub holding_days: u32,
+}
+
+fn default_holding_days() -> u32 {
+    crate::payout::DEFAULT_HOLDING_DAYS
 }
 
 /// The store's brand, the only name a customer ever sees.
@@ -165,6 +173,12 @@ pub struct CustomerEmails {
     pub cancelled: bool,
     #[serde(default = "yes")]
     pub refund_issued: bool,
+    /// The customer is to send a return back: where to, and what.
+    #[serde(default = "yes")]
+    pub return_approved: bool,
+    /// A return resolved by replacement or exchange: what is being sent instead.
+    #[serde(default = "yes")]
+    pub replacement_on_its_way: bool,
 }
 
 impl Default for CustomerEmails {
@@ -178,6 +192,8 @@ impl Default for CustomerEmails {
             delivery_failed: true,
             cancelled: true,
             refund_issued: true,
+            return_approved: true,
+            replacement_on_its_way: true,
         }
     }
 }
@@ -194,6 +210,8 @@ impl CustomerEmails {
             "delivery_failed" => self.delivery_failed,
             "cancelled" => self.cancelled,
             "refund_issued" => self.refund_issued,
+            "return_approved" => self.return_approved,
+            "replacement_on_its_way" => self.replacement_on_its_way,
             _ => false,
         }
     }
@@ -342,6 +360,7 @@ impl Default for StoreSettings {
             clocks: ClockLimits::default(),
             exception_automation: ExceptionAutomation::default(),
             fees: crate::after_sale::Fees::default(),
+            holding_days: default_holding_days(),
         }
     }
 }
@@ -445,6 +464,52 @@ pub struct Supplier {
     /// `None`: the default layout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_layout: Option<String>,
+    /// What the supplier takes back and credits (returns, damaged or wrong items).
+    #[serde(default)]
+    pub return_policy: ReturnPolicy,
+}
+
+/// The longest return window a supplier's policy may have, in days after delivery.
+pub const MAX_RETURN_WINDOW_DAYS: u32 = 365;
+
+/// What a supplier takes back and credits. Suppliers such as AliExpress sellers and CJ rarely
+/// take parcels back from abroad, yet credit a damaged or wrong item against photos; a
+/// sourcing agent or a local warehouse may take returns at its own address.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnPolicy {
+    /// Whether returned items go back to the supplier.
+    #[serde(default)]
+    pub accepts_returns: bool,
+    /// Days after delivery within which the supplier takes a claim (a return, or a damaged
+    /// item without it).
+    #[serde(default = "default_return_window")]
+    pub window_days: u32,
+    /// Where returned items go when the supplier takes them; `None`: the store's own address.
+    #[serde(default)]
+    pub return_address: Option<Address>,
+    /// Whether the supplier refunds the cost of an item that came back to it.
+    #[serde(default)]
+    pub refunds_returned_items: bool,
+    /// Whether the supplier credits a damaged, wrong or not-as-described item without having
+    /// it back (a claim with photos).
+    #[serde(default)]
+    pub credits_without_return: bool,
+}
+
+fn default_return_window() -> u32 {
+    30
+}
+
+impl Default for ReturnPolicy {
+    fn default() -> Self {
+        Self {
+            accepts_returns: false,
+            window_days: default_return_window(),
+            return_address: None,
+            refunds_returned_items: false,
+            credits_without_return: false,
+        }
+    }
 }
 
 /// What comparing a supplier's own order list with dropline's supplier orders found, so

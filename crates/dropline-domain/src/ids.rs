@@ -73,3 +73,7 @@ id_type!(/// Money given back to the customer.
     RefundId);
 id_type!(/// A payment dispute (chargeback).
     DisputeId);
+id_type!(/// A payment of a vendor's available earnings by the marketplace operator.
+    PayoutId);
+id_type!(/// A claim to a supplier for the cost of returned (or damaged) units.
+    ClaimId);

@@ -1,7 +1,7 @@
 //! The money after the sale (DESIGN.md "Concepts": ledger entry; return, refund, dispute):
 //! an order's ledger entries and the profit they add up to, currency conversion at a recorded
 //! rate, a vendor's balance (pending within the holding period, available, paid out) always
-//! summed from its entries, and the return and dispute machines.
+//! summed from its entries, and the return, dispute and supplier-claim machines.
 //!
 //! Amounts are integer minor units; every sum is checked, so an overflow is an error and never
 //! wraps. Entries hold magnitudes; their kind says which way the money moves.
@@ -417,6 +417,44 @@ pub fn next_dispute_state(state: DisputeState, event: DisputeEvent) -> Result<Di
     }
 }
 
+snake_enum!(
+    /// Where a claim to a supplier stands.
+    ClaimState {
+        /// Recorded, not yet sent to the supplier.
+        Open => "open",
+        /// Sent to the supplier (its dispute or return form, an email), waiting for its answer.
+        Submitted => "submitted",
+        /// The supplier gave money back (all or part of what was claimed).
+        Accepted => "accepted",
+        Rejected => "rejected",
+    }
+);
+
+snake_enum!(
+    /// What can happen to a claim.
+    ClaimEvent {
+        Submit => "submit",
+        Accept => "accept",
+        Reject => "reject",
+    }
+);
+
+/// The supplier-claim machine: open → submitted → accepted | rejected.
+pub fn next_claim_state(state: ClaimState, event: ClaimEvent) -> Result<ClaimState, TransitionError> {
+    use ClaimEvent as E;
+    use ClaimState as S;
+    match (state, event) {
+        (S::Open, E::Submit) => Ok(S::Submitted),
+        (S::Submitted, E::Accept) => Ok(S::Accepted),
+        (S::Submitted, E::Reject) => Ok(S::Rejected),
+        _ => Err(TransitionError {
+            machine: "claim",
+            from: state.to_string(),
+            event: event.to_string(),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -625,6 +663,28 @@ mod tests {
             }
         }
         assert!(next_dispute_state(DisputeState::NeedsResponse, DisputeEvent::Win).is_err());
+    }
+
+    #[test]
+    fn claims_are_submitted_before_they_are_answered() {
+        use ClaimEvent as E;
+        use ClaimState as S;
+        assert_eq!(next_claim_state(S::Open, E::Submit), Ok(S::Submitted));
+        assert_eq!(next_claim_state(S::Submitted, E::Accept), Ok(S::Accepted));
+        assert_eq!(next_claim_state(S::Submitted, E::Reject), Ok(S::Rejected));
+        // Every other move is refused, naming the machine and the state.
+        for state in S::ALL {
+            for event in E::ALL {
+                let legal = matches!(
+                    (state, event),
+                    (S::Open, E::Submit) | (S::Submitted, E::Accept | E::Reject)
+                );
+                if !legal {
+                    let refused = next_claim_state(*state, *event).expect_err("refused");
+                    assert_eq!((refused.machine, refused.from.as_str()), ("claim", state.as_str()));
+                }
+            }
+        }
     }
 
     fn any_earning() -> impl Strategy<Value = EarningEntry> {

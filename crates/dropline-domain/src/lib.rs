@@ -14,6 +14,7 @@ pub mod ids;
 pub mod ledger;
 pub mod money;
 pub mod order;
+pub mod payout;
 pub mod placement;
 pub mod routing;
 pub mod state;

@@ -149,6 +149,9 @@ crate::state::snake_enum!(
         MessageUndeliverable => "message_undeliverable",
         /// A payment dispute waits for the seller's evidence (until its due date).
         DisputeNeedsResponse => "dispute_needs_response",
+        /// The storefront's platform refused a refund dropline issued: the customer's money may
+        /// not have gone back; refund it on the platform by hand.
+        StorefrontRefundRefused => "storefront_refund_refused",
     }
 );
 
@@ -365,6 +368,8 @@ pub enum OrderError {
     UnknownReturn(crate::ids::ReturnId),
     #[error("dispute {0} is not part of this order")]
     UnknownDispute(crate::ids::DisputeId),
+    #[error("claim {0} is not part of this order")]
+    UnknownClaim(crate::ids::ClaimId),
 }
 
 /// A customer order with everything that happened to it.
@@ -870,10 +875,13 @@ impl Order {
             }
         }
         let order_state = self.state;
+        // A replacement or an exchange still travels after a completed order's return.
+        let for_return = self.after_sale.is_return_shipment(id);
         let supplier_order = self.supplier_order_mut(id)?;
         let state = supplier_order.state;
         let open_for_parcels = state.status == crate::state::SupplierOrderStatus::InProgress
-            && !matches!(order_state, OrderState::Cancelled | OrderState::Completed);
+            && order_state != OrderState::Cancelled
+            && (order_state != OrderState::Completed || for_return);
         if !open_for_parcels {
             return Err(TransitionError {
                 machine: "supplier_order",

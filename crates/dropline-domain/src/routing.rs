@@ -718,6 +718,7 @@ mod tests {
             connection: Default::default(),
             last_reconciliation: None,
             agent_layout: None,
+            return_policy: Default::default(),
         }
     }
 

@@ -82,12 +82,15 @@ embedded! {
         "delivery_failed",
         "cancelled",
         "refund_issued",
+        "return_approved",
+        "replacement_on_its_way",
     ],
     seller: [
         "seller_new_order",
         "seller_needs_attention",
         "seller_digest",
         "seller_message_failed",
+        "seller_dispute_due",
     ],
 }
 

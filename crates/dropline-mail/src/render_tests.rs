@@ -66,6 +66,17 @@ fn full_data() -> Value {
         "delay": {"reason": "The carrier is handling more parcels than usual.", "expected_latest": "2026-12-14"},
         "failure": {"reason": "Recipient absent", "next_step": "The parcel waits for you at the post office for 10 days."},
         "refund": {"amount": "29.90 EUR"},
+        "return": {"destinations": [
+            {
+                "items": [{"title": "Linen shirt", "variant_title": "M / Blue", "quantity": 1}],
+                "address": ["Returns Desk", "Acme Goods", "4 Rue du Port", "69002 Lyon", "FR"],
+            },
+            {"items": [{"title": "Canvas tote", "quantity": 1}]},
+        ]},
+        "replacement": {
+            "kind": "exchange",
+            "items": [{"title": "Linen shirt", "variant_title": "L / Blue", "quantity": 1}],
+        },
         "attention": {
             "kind": "shipping_late",
             "detail": "Not shipped 6 days after acceptance.",
@@ -87,6 +98,14 @@ fn full_data() -> Value {
             "recipient": "jane@example.invalid",
             "reason": "550 5.1.1 no such user",
             "order_number": "#1042",
+        },
+        "dispute": {
+            "id": "0190a6f0-0000-7000-8000-0000000000d1",
+            "amount": "20.00 EUR",
+            "reason_code": "fraudulent",
+            "due_at": "2026-12-07T12:00:00Z",
+            "hours_left": 48,
+            "evidence_url": "https://app.example/orders/1042/disputes/0190a6f0-0000-7000-8000-0000000000d1/evidence",
         },
         "dashboard_url": "https://app.example/orders/1042",
     })
@@ -448,6 +467,23 @@ fn snapshot_shipped() {
 }
 
 #[test]
+fn snapshot_return_approved() {
+    let email = render("return_approved", &store(STORE_ID), &full_data(), None).unwrap();
+    insta::assert_snapshot!("return_approved", show(&email));
+}
+
+#[test]
+fn snapshot_replacement_on_its_way() {
+    let email = render("replacement_on_its_way", &store(STORE_ID), &full_data(), None).unwrap();
+    insta::assert_snapshot!("replacement_on_its_way", show(&email));
+    assert!(!email.text.contains("Total"), "a replacement shows no price");
+    let mut data = full_data();
+    data["replacement"]["kind"] = json!("replacement");
+    let email = render("replacement_on_its_way", &store(STORE_ID), &data, None).unwrap();
+    assert_eq!(email.subject, "Your replacement for order #1042 is on its way");
+}
+
+#[test]
 fn snapshot_order_confirmed_without_brand() {
     let email = render("order_confirmed", &bare_store(), &full_data(), None).unwrap();
     insta::assert_snapshot!("order_confirmed_bare_store", show(&email));
@@ -457,6 +493,16 @@ fn snapshot_order_confirmed_without_brand() {
 fn snapshot_delivery_failed_without_data() {
     let email = render("delivery_failed", &store(STORE_ID), &json!({}), None).unwrap();
     insta::assert_snapshot!("delivery_failed_empty", show(&email));
+}
+
+#[test]
+fn snapshot_seller_dispute_due() {
+    let email = render("seller_dispute_due", &store(STORE_ID), &full_data(), None).unwrap();
+    assert_eq!(
+        email.subject,
+        "Evidence for the dispute of 20.00 EUR on order #1042 is due in 48 hours"
+    );
+    insta::assert_snapshot!("seller_dispute_due", show(&email));
 }
 
 #[test]

@@ -25,8 +25,9 @@ pub mod tracking;
 pub use orders::{AddressFault, CatalogueItem, GeneratedOrder, OrderGenerator};
 pub use storefront::{
     ApiRequest, ApiStorefront, Attempt, Delivery, DeliveryError, DeliveryKind, FulfilledLine, Fulfillment,
-    Misbehaviour, OrderNote, OrderOutcome, OrderRun, ProductIds, Retry, Scenario, ShopifySim, SimConfig, SimError,
-    SimProduct, SimVariant, Topic, TrackingItem, WebhookDelivery, WebhookEvent, WixSim, WooCommerceSim,
+    Misbehaviour, OrderNote, OrderOutcome, OrderRun, ProductIds, Refund, RefundTransaction, RefundedLine, Retry,
+    Scenario, ShopifySim, SimConfig, SimError, SimProduct, SimVariant, Topic, TrackingItem, WebhookDelivery,
+    WebhookEvent, WixSim, WooCommerceSim,
 };
 pub use supplier::aliexpress::{AeFault, AeSimLine, AeSimOrder, AeSimProduct, AeSimSku, AliExpressSim};
 pub use supplier::{CjOrder, CjSim, CjVariant};

@@ -1580,3 +1580,289 @@ async fn woocommerce_orders_have_the_fields_of_a_real_order() {
         Vec::<String>::new()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Refunds
+// ---------------------------------------------------------------------------------------------
+
+/// Cents of a decimal amount text.
+fn cents_of(text: &str) -> i64 {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    whole.parse::<i64>().unwrap() * 100 + format!("{fraction:0<2}")[..2].parse::<i64>().unwrap()
+}
+
+#[tokio::test]
+async fn shopify_refunds_take_their_transactions_from_the_sale_and_refuse_over_refunding() {
+    let sim = ShopifySim::start(SimConfig::new(41)).await.unwrap();
+    let (order_id, _) = order_with_two_items(&sim);
+    // Captured: only a paid order has money to give back.
+    sim.record(&order_id, Topic::Paid).unwrap();
+    let order = sim.order(&order_id).unwrap();
+    let total = cents_of(order["total_price"].as_str().unwrap());
+    let line = &order["line_items"][0];
+    let listed = answer(shopify(
+        &sim,
+        reqwest::Method::GET,
+        &format!("orders/{order_id}/transactions.json"),
+    ))
+    .await;
+    assert_eq!(listed.status, 200);
+    let sale = &listed.body["transactions"][0];
+    assert_eq!(listed.body["transactions"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        (sale["kind"].as_str(), sale["status"].as_str()),
+        (Some("sale"), Some("success"))
+    );
+    assert_eq!(sale["gateway"], "shopify_payments");
+    assert_eq!(sale["amount"], order["total_price"]);
+    let refunds = format!("orders/{order_id}/refunds.json");
+    let post = |body: Value| shopify(&sim, reqwest::Method::POST, &refunds).json(&body);
+    let refund = |amount: &str, kind: &str| {
+        json!({ "refund": {
+            "currency": "USD",
+            "notify": false,
+            "note": "damaged",
+            "refund_line_items": [{ "line_item_id": line["id"], "quantity": 1, "restock_type": "no_restock" }],
+            "transactions": [{ "parent_id": sale["id"], "amount": amount, "kind": kind, "gateway": "shopify_payments" }],
+        }})
+    };
+
+    // Malformed or impossible: refused in Shopify's words, nothing recorded.
+    let malformed = answer(shopify(&sim, reqwest::Method::POST, &refunds).body("{nope")).await;
+    assert_eq!(malformed.status, 400);
+    let missing = answer(post(json!({ "note": "x" }))).await;
+    assert_eq!(missing.status, 400);
+    assert!(missing.body["errors"]["refund"].is_string(), "{}", missing.body);
+    let not_refund = answer(post(refund("1.00", "sale"))).await;
+    assert_eq!(not_refund.status, 422, "{}", not_refund.body);
+    let too_much = answer(post(refund(
+        &format!("{}.{:02}", total / 100 + 1, total % 100),
+        "refund",
+    )))
+    .await;
+    assert_eq!(too_much.status, 422, "{}", too_much.body);
+    let mut other_parent = refund("1.00", "refund");
+    other_parent["refund"]["transactions"][0]["parent_id"] = json!(1);
+    assert_eq!(answer(post(other_parent)).await.status, 422);
+    let mut too_many_units = refund("1.00", "refund");
+    too_many_units["refund"]["refund_line_items"][0]["quantity"] = json!(line["quantity"].as_u64().unwrap() + 1);
+    assert_eq!(answer(post(too_many_units)).await.status, 422);
+    assert!(sim.refunds(&order_id).is_empty());
+
+    // A refund: recorded, listed, shown on the order, its transaction listed.
+    let created = answer(post(refund("5.00", "refund"))).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let body = &created.body["refund"];
+    assert_eq!(body["note"], "damaged");
+    assert_eq!(body["refund_line_items"][0]["line_item_id"], line["id"]);
+    assert_eq!(body["refund_line_items"][0]["restock_type"], "no_restock");
+    assert_eq!(body["transactions"][0]["kind"], "refund");
+    assert_eq!(body["transactions"][0]["parent_id"], sale["id"]);
+    assert_eq!(body["transactions"][0]["amount"], "5.00");
+    let recorded = sim.refunds(&order_id);
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].amount, 500);
+    assert_eq!(recorded[0].id, body["id"].to_string());
+    assert!(recorded[0].transactions[0].through_gateway);
+    let again = answer(shopify(&sim, reqwest::Method::GET, &refunds)).await;
+    assert_eq!(again.body["refunds"][0]["id"], body["id"]);
+    let after = answer(shopify(
+        &sim,
+        reqwest::Method::GET,
+        &format!("orders/{order_id}/transactions.json"),
+    ))
+    .await;
+    assert_eq!(after.body["transactions"][1]["kind"], "refund");
+    assert_eq!(sim.order(&order_id).unwrap()["financial_status"], "partially_refunded");
+
+    // The same refund again is a second refund: Shopify does not deduplicate.
+    let amount_only = |amount: &str| {
+        let mut body = refund(amount, "refund");
+        body["refund"]["refund_line_items"] = json!([]);
+        body
+    };
+    assert_eq!(answer(post(amount_only("5.00"))).await.status, 201);
+    assert_eq!(sim.refunds(&order_id).len(), 2);
+
+    // The gateway refuses: 422; a lost answer: made, then 500.
+    sim.refuse_refunds(Some("card declined the refund"));
+    let refused = answer(post(amount_only("1.00"))).await;
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused.body.to_string().contains("card declined the refund"),
+        "{}",
+        refused.body
+    );
+    sim.refuse_refunds(None);
+    sim.lose_next_refund_answers(1);
+    let lost = answer(post(amount_only("1.00"))).await;
+    assert_eq!(lost.status, 500);
+    assert_eq!(sim.refunds(&order_id).len(), 3, "made, though the answer was lost");
+    assert_eq!(answer(post(amount_only("1.00"))).await.status, 201);
+}
+
+#[tokio::test]
+async fn woocommerce_refunds_go_through_the_gateway_and_a_full_one_refunds_the_order() {
+    let sim = WooCommerceSim::start(SimConfig::new(42)).await.unwrap();
+    let order_id = sim.create_order().unwrap();
+    sim.record(&order_id, Topic::Paid).unwrap();
+    let order = sim.order(&order_id).unwrap();
+    let total = cents_of(order["total"].as_str().unwrap());
+    let item = &order["line_items"][0];
+    let path = format!("/wp-json/wc/v3/orders/{order_id}/refunds");
+    let post = |body: Value| woo(&sim, reqwest::Method::POST, &path).json(&body);
+
+    let malformed = answer(woo(&sim, reqwest::Method::POST, &path).body("{nope")).await;
+    assert_eq!(
+        (malformed.status, malformed.body["code"].as_str()),
+        (400, Some("rest_invalid_json"))
+    );
+    let zero = answer(post(json!({ "amount": "0.00" }))).await;
+    assert_eq!(zero.status, 400);
+    assert_eq!(zero.body["code"], "woocommerce_rest_invalid_order_refund");
+    let bad_amount = answer(post(json!({ "amount": "ten" }))).await;
+    assert_eq!(
+        (bad_amount.status, bad_amount.body["code"].as_str()),
+        (400, Some("rest_invalid_param"))
+    );
+    let over = answer(post(
+        json!({ "amount": format!("{}.{:02}", total / 100 + 1, total % 100) }),
+    ))
+    .await;
+    assert_eq!(over.status, 500);
+    assert_eq!(over.body["code"], "woocommerce_rest_cannot_create_order_refund");
+    let unknown_item = answer(post(
+        json!({ "amount": "1.00", "line_items": [{ "id": 1, "quantity": 1 }] }),
+    ))
+    .await;
+    assert_eq!(unknown_item.status, 400);
+    assert!(sim.refunds(&order_id).is_empty());
+
+    // The gateway cannot refund: WooCommerce's 500; a manual refund still goes through.
+    sim.refuse_refunds(Some(
+        "The payment gateway for this order does not support automatic refunds.",
+    ));
+    let refused = answer(post(json!({ "amount": "1.00" }))).await;
+    assert_eq!(refused.status, 500);
+    assert_eq!(refused.body["code"], "woocommerce_rest_cannot_create_order_refund");
+    let manual = answer(post(json!({ "amount": "1.00", "api_refund": false }))).await;
+    assert_eq!(manual.status, 201, "{}", manual.body);
+    assert_eq!(manual.body["refunded_payment"], false);
+    sim.refuse_refunds(None);
+
+    let created = answer(post(json!({
+        "amount": "2.50",
+        "reason": "damaged",
+        "api_refund": true,
+        "api_restock": false,
+        "line_items": [{ "id": item["id"], "quantity": 1, "refund_total": "2.50" }],
+        "meta_data": [{ "key": "_dropline_refund_id", "value": "k-1" }],
+    })))
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.body["amount"], "2.50");
+    assert_eq!(created.body["reason"], "damaged");
+    assert_eq!(created.body["refunded_payment"], true);
+    assert_eq!(created.body["line_items"][0]["quantity"], -1);
+    assert_eq!(created.body["line_items"][0]["total"], "-2.50");
+    assert_eq!(created.body["meta_data"][0]["key"], "_dropline_refund_id");
+    assert_eq!(created.body["meta_data"][0]["value"], "k-1");
+    let listed = answer(woo(&sim, reqwest::Method::GET, &path)).await;
+    assert_eq!(listed.status, 200);
+    assert_eq!(listed.body.as_array().unwrap().len(), 2);
+    assert_eq!(listed.body[0]["id"], created.body["id"], "newest first");
+    let recorded = sim.refunds(&order_id);
+    assert_eq!(
+        recorded[1].meta,
+        vec![("_dropline_refund_id".to_string(), "k-1".to_string())]
+    );
+    assert!(!recorded[1].restock);
+    assert_eq!(sim.status(&order_id).as_deref(), Some("processing"));
+
+    // What is left, refunded: the order is refunded, with WooCommerce's note.
+    let left = total - 350;
+    let rest = answer(post(json!({ "amount": format!("{}.{:02}", left / 100, left % 100) }))).await;
+    assert_eq!(rest.status, 201, "{}", rest.body);
+    assert_eq!(sim.status(&order_id).as_deref(), Some("refunded"));
+    assert!(sim.notes(&order_id).iter().any(|n| n.note.contains("to Refunded")));
+    assert_eq!(sim.order(&order_id).unwrap()["refunds"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn wix_refund_payments_refund_the_order_payment_and_are_listed_with_its_transactions() {
+    let sim = WixSim::start(SimConfig::new(43)).await.unwrap();
+    let order_id = sim.create_order().unwrap();
+    sim.record(&order_id, Topic::Paid).unwrap();
+    let order = sim.order(&order_id).unwrap();
+    let line = &order["lineItems"][0];
+    let transactions_path = format!("/ecom/v1/payments/orders/{order_id}");
+    let listed = answer(wix(&sim, reqwest::Method::GET, &transactions_path)).await;
+    assert_eq!(listed.status, 200);
+    let payment = &listed.body["orderTransactions"]["payments"][0];
+    assert_eq!(payment["regularPaymentDetails"]["status"], "APPROVED");
+    assert_eq!(payment["regularPaymentDetails"]["offlinePayment"], false);
+    assert_eq!(payment["amount"]["amount"], order["priceSummary"]["total"]["amount"]);
+    let payment_id = payment["id"].as_str().unwrap().to_string();
+    let post = |body: Value| wix(&sim, reqwest::Method::POST, "/ecom/v1/order-billing/refund-payments").json(&body);
+    let refund = |amount: &str| {
+        json!({
+            "orderId": order_id,
+            "paymentRefunds": [{ "paymentId": payment_id, "amount": { "amount": amount }, "externalRefund": false }],
+            "refundItems": { "lineItems": [{ "lineItemId": line["id"], "quantity": 1 }] },
+            "sideEffects": { "restockInfo": { "type": "NO_ITEMS" }, "sendOrderRefundedEmail": false },
+            "customerReason": "wrong size",
+        })
+    };
+
+    let malformed = answer(wix(&sim, reqwest::Method::POST, "/ecom/v1/order-billing/refund-payments").body("{x")).await;
+    assert_eq!(malformed.status, 400);
+    let no_payments = answer(post(json!({ "orderId": order_id, "paymentRefunds": [] }))).await;
+    assert_eq!(no_payments.status, 400);
+    assert!(no_payments.body["details"]["validationError"].is_object());
+    let mut long_reason = refund("1.00");
+    long_reason["customerReason"] = json!("x".repeat(201));
+    assert_eq!(answer(post(long_reason)).await.status, 400);
+    let mut unknown_payment = refund("1.00");
+    unknown_payment["paymentRefunds"][0]["paymentId"] = json!("nope");
+    assert_eq!(answer(post(unknown_payment)).await.status, 404);
+    let mut unknown_order = refund("1.00");
+    unknown_order["orderId"] = json!("nope");
+    assert_eq!(answer(post(unknown_order)).await.status, 404);
+    let over = answer(post(refund("100000.00"))).await;
+    assert_eq!(over.status, 428, "{}", over.body);
+    assert!(sim.refunds(&order_id).is_empty());
+
+    let created = answer(post(refund("3.00"))).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let body = &created.body["refund"];
+    assert_eq!(body["transactions"][0]["paymentId"], payment_id.as_str());
+    assert_eq!(body["transactions"][0]["amount"]["amount"], "3");
+    assert_eq!(body["transactions"][0]["externalRefund"], false);
+    assert_eq!(body["details"]["items"][0]["lineItemId"], line["id"]);
+    assert_eq!(body["details"]["reason"], "wrong size");
+    assert_eq!(created.body["orderTransactions"]["refunds"][0]["id"], body["id"]);
+    let recorded = sim.refunds(&order_id);
+    assert_eq!((recorded.len(), recorded[0].amount), (1, 300));
+    assert!(!recorded[0].restock && !recorded[0].notify_customer);
+    let listed = answer(wix(&sim, reqwest::Method::GET, &transactions_path)).await;
+    assert_eq!(listed.body["orderTransactions"]["refunds"][0]["id"], body["id"]);
+    assert_eq!(
+        listed.body["orderTransactions"]["payments"][0]["regularPaymentDetails"]["status"],
+        "PARTIALLY_REFUNDED"
+    );
+    assert_eq!(sim.order(&order_id).unwrap()["paymentStatus"], "PARTIALLY_REFUNDED");
+
+    // The provider refuses: 428; an external refund (nothing to call) still goes through.
+    sim.refuse_refunds(Some("the provider declined"));
+    assert_eq!(answer(post(refund("1.00"))).await.status, 428);
+    let mut external = refund("1.00");
+    external["paymentRefunds"][0]["externalRefund"] = json!(true);
+    external["refundItems"] = Value::Null;
+    assert_eq!(answer(post(external)).await.status, 200);
+    sim.refuse_refunds(None);
+    sim.lose_next_refund_answers(1);
+    let mut lost = refund("1.00");
+    lost["refundItems"] = Value::Null;
+    assert_eq!(answer(post(lost)).await.status, 500);
+    assert_eq!(sim.refunds(&order_id).len(), 3, "made, though the answer was lost");
+}

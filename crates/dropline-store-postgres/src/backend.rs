@@ -4,14 +4,15 @@ use crate::PostgresStore;
 use async_trait::async_trait;
 use dropline_app::ports::{
     CatalogImport, ChangeSet, ExceptionEntry, ExceptionFilter, Job, JobQueue, LaneSample, Message, MessageFilter,
-    OrderFilter, ShipmentRef, Store, StoreError, StoreRecord,
+    OrderFilter, PayoutFilter, PayoutTotals, ShipmentRef, Store, StoreError, StoreRecord,
 };
 use dropline_domain::account::{Email, Session, User};
 use dropline_domain::catalog::{Offer, Product, Store as Shop, StoreConnection, Supplier, Variant};
 use dropline_domain::ids::{
-    JobId, MessageId, OrderId, ProductId, StoreId, SupplierId, SupplierOrderId, UserId, VariantId,
+    JobId, MessageId, OrderId, PayoutId, ProductId, StoreId, SupplierId, SupplierOrderId, UserId, VariantId,
 };
 use dropline_domain::order::Order;
+use dropline_domain::payout::{Payout, PayoutState};
 use dropline_domain::state::OrderState;
 use dropline_domain::timeline::TimelineEvent;
 use time::OffsetDateTime;
@@ -162,6 +163,17 @@ impl Store for PostgresStore {
         self.fetch_lane_samples(store_id, since).await
     }
 
+    async fn orders_placed_between(
+        &self,
+        store_id: StoreId,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        after: Option<dropline_app::ports::PlacedCursor>,
+        limit: u32,
+    ) -> Result<dropline_app::ports::PlacedPage, StoreError> {
+        self.fetch_orders_placed_between(store_id, from, to, after, limit).await
+    }
+
     async fn daily_metrics(
         &self,
         store_id: Option<StoreId>,
@@ -173,6 +185,35 @@ impl Store for PostgresStore {
 
     async fn count_orders_with_open_exceptions(&self, store_id: Option<StoreId>) -> Result<u64, StoreError> {
         self.fetch_orders_with_open_exceptions(store_id).await
+    }
+
+    async fn delivered_orders(
+        &self,
+        store_id: StoreId,
+        after: Option<OrderId>,
+        limit: u32,
+    ) -> Result<Vec<Order>, StoreError> {
+        self.fetch_delivered_orders(store_id, after, limit).await
+    }
+
+    async fn insert_payout(&self, payout: Payout, counted_minor: i64) -> Result<(), StoreError> {
+        self.insert_payout_record(payout, counted_minor).await
+    }
+
+    async fn update_payout(&self, payout: Payout, from: PayoutState) -> Result<(), StoreError> {
+        self.update_payout_record(payout, from).await
+    }
+
+    async fn get_payout(&self, id: PayoutId) -> Result<Option<Payout>, StoreError> {
+        self.fetch_payout(id).await
+    }
+
+    async fn list_payouts(&self, filter: &PayoutFilter) -> Result<Vec<Payout>, StoreError> {
+        self.fetch_payouts(filter).await
+    }
+
+    async fn payout_totals(&self, store_id: StoreId) -> Result<PayoutTotals, StoreError> {
+        self.fetch_payout_totals(store_id).await
     }
 
     async fn insert_user(&self, user: User) -> Result<(), StoreError> {

@@ -5,8 +5,8 @@
 use crate::catalog::doc;
 use crate::error::{corrupt, store_error};
 use dropline_app::metrics::{DailyMetrics, OrderFacts};
-use dropline_app::ports::StoreError;
-use dropline_domain::ids::StoreId;
+use dropline_app::ports::{PLACED_PAGE_MAX, PlacedCursor, PlacedPage, StoreError};
+use dropline_domain::ids::{OrderId, StoreId};
 use dropline_domain::money::Currency;
 use dropline_domain::order::Order;
 use sqlx::postgres::{PgConnection, PgPool};
@@ -183,6 +183,74 @@ impl crate::PostgresStore {
                 })
             })
             .collect()
+    }
+
+    /// A page of a store's orders by placing time, keyset on (placed_at, order_id) over
+    /// `order_facts_store_id_placed_at_order_id_idx`, each order then found by its id.
+    pub(crate) async fn fetch_orders_placed_between(
+        &self,
+        store_id: StoreId,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        after: Option<PlacedCursor>,
+        limit: u32,
+    ) -> Result<PlacedPage, StoreError> {
+        let limit = match limit {
+            0 => PLACED_PAGE_MAX,
+            n => n.min(PLACED_PAGE_MAX),
+        };
+        let rows = match after {
+            None => {
+                sqlx::query(
+                    "SELECT o.doc, o.version, f.placed_at, f.order_id \
+                     FROM order_facts f JOIN orders o ON o.id = f.order_id \
+                     WHERE f.store_id = $1 AND f.placed_at >= $2 AND f.placed_at < $3 \
+                     ORDER BY f.placed_at, f.order_id LIMIT $4",
+                )
+                .bind(store_id.0)
+                .bind(from)
+                .bind(to)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+            }
+            Some(cursor) => {
+                sqlx::query(
+                    "SELECT o.doc, o.version, f.placed_at, f.order_id \
+                     FROM order_facts f JOIN orders o ON o.id = f.order_id \
+                     WHERE f.store_id = $1 AND f.placed_at >= $2 AND f.placed_at < $3 \
+                       AND (f.placed_at, f.order_id) > ($5, $6) \
+                     ORDER BY f.placed_at, f.order_id LIMIT $4",
+                )
+                .bind(store_id.0)
+                .bind(from)
+                .bind(to)
+                .bind(i64::from(limit))
+                .bind(cursor.placed_at)
+                .bind(cursor.order_id.0)
+                .fetch_all(&self.pool)
+                .await
+            }
+        }
+        .map_err(store_error)?;
+        let mut orders = Vec::with_capacity(rows.len());
+        let mut last = None;
+        for row in &rows {
+            let mut order: Order = doc(row, "order")?;
+            let version: i64 = row.try_get("version").map_err(|err| corrupt("order version", err))?;
+            order.version = u64::try_from(version).map_err(|err| corrupt("order version", err))?;
+            last = Some(PlacedCursor {
+                placed_at: row.try_get("placed_at").map_err(|err| corrupt("placed_at", err))?,
+                order_id: OrderId(row.try_get("order_id").map_err(|err| corrupt("order id", err))?),
+            });
+            orders.push(order);
+        }
+        let next = if orders.len() as u64 >= u64::from(limit) {
+            last
+        } else {
+            None
+        };
+        Ok(PlacedPage { orders, next })
     }
 
     /// Orders with at least one open exception (one row per open exception).

@@ -26,6 +26,7 @@ mod error;
 mod facts;
 mod jobs;
 mod orders;
+mod payouts;
 pub mod scratch;
 
 pub use commit::CommitStats;

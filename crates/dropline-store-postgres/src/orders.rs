@@ -22,7 +22,7 @@ const LANE_SAMPLES_LIMIT: i64 = 10_000;
 
 /// An order from a `SELECT doc, version` row: the version column is the truth, the copy
 /// inside the document may lag behind it.
-fn order_from_row(row: &PgRow) -> Result<Order, StoreError> {
+pub(crate) fn order_from_row(row: &PgRow) -> Result<Order, StoreError> {
     let mut order: Order = doc(row, "order")?;
     let version: i64 = row.try_get("version").map_err(|err| corrupt("order version", err))?;
     order.version = u64::try_from(version).map_err(|err| corrupt("order version", err))?;
@@ -247,6 +247,14 @@ impl crate::PostgresStore {
         }
         if let Some(before) = filter.raised_before {
             query.push(" AND raised_at < ").push_bind(before);
+        }
+        if let Some((raised_at, order_id)) = filter.after {
+            query
+                .push(" AND (raised_at, order_id) > (")
+                .push_bind(raised_at)
+                .push(", ")
+                .push_bind(order_id.0)
+                .push(")");
         }
         query
             .push(" ORDER BY raised_at, order_id, position LIMIT ")

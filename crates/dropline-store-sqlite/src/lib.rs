@@ -22,6 +22,7 @@ mod facts;
 mod jobs;
 mod migrations;
 mod orders;
+mod payouts;
 mod reader;
 mod sql;
 mod writer;
@@ -30,14 +31,15 @@ use async_trait::async_trait;
 use checkpoint::Checkpointer;
 use dropline_app::ports::{
     CatalogImport, ChangeSet, ExceptionEntry, ExceptionFilter, Job, JobQueue, LaneSample, Message, MessageFilter,
-    OrderFilter, ShipmentRef, Store, StoreError, StoreRecord,
+    OrderFilter, PayoutFilter, PayoutTotals, ShipmentRef, Store, StoreError, StoreRecord,
 };
 use dropline_domain::account::{Email, Session, User};
 use dropline_domain::catalog::{Offer, Product, Store as Shop, StoreConnection, Supplier, Variant};
 use dropline_domain::ids::{
-    JobId, MessageId, OrderId, ProductId, StoreId, SupplierId, SupplierOrderId, UserId, VariantId,
+    JobId, MessageId, OrderId, PayoutId, ProductId, StoreId, SupplierId, SupplierOrderId, UserId, VariantId,
 };
 use dropline_domain::order::Order;
+use dropline_domain::payout::{Payout, PayoutState};
 use dropline_domain::state::OrderState;
 use dropline_domain::timeline::TimelineEvent;
 use reader::ReadPool;
@@ -459,6 +461,19 @@ impl Store for SqliteStore {
         self.read(move |conn| orders::lane_samples(conn, store_id, since)).await
     }
 
+    async fn orders_placed_between(
+        &self,
+        store_id: StoreId,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        after: Option<dropline_app::ports::PlacedCursor>,
+        limit: u32,
+    ) -> Result<dropline_app::ports::PlacedPage, StoreError> {
+        let (from, to) = (micros(from), micros(to));
+        self.read(move |conn| facts::orders_placed_between(conn, store_id, from, to, after, limit))
+            .await
+    }
+
     async fn daily_metrics(
         &self,
         store_id: Option<StoreId>,
@@ -473,6 +488,39 @@ impl Store for SqliteStore {
     async fn count_orders_with_open_exceptions(&self, store_id: Option<StoreId>) -> Result<u64, StoreError> {
         self.read(move |conn| facts::count_orders_with_open_exceptions(conn, store_id))
             .await
+    }
+
+    async fn delivered_orders(
+        &self,
+        store_id: StoreId,
+        after: Option<OrderId>,
+        limit: u32,
+    ) -> Result<Vec<Order>, StoreError> {
+        self.read(move |conn| payouts::delivered_orders(conn, store_id, after, limit))
+            .await
+    }
+
+    async fn insert_payout(&self, payout: Payout, counted_minor: i64) -> Result<(), StoreError> {
+        self.write(move |conn| payouts::insert_payout(conn, &payout, counted_minor))
+            .await
+    }
+
+    async fn update_payout(&self, payout: Payout, from: PayoutState) -> Result<(), StoreError> {
+        self.write(move |conn| payouts::update_payout(conn, &payout, from))
+            .await
+    }
+
+    async fn get_payout(&self, id: PayoutId) -> Result<Option<Payout>, StoreError> {
+        self.read(move |conn| payouts::get_payout(conn, id)).await
+    }
+
+    async fn list_payouts(&self, filter: &PayoutFilter) -> Result<Vec<Payout>, StoreError> {
+        let filter = filter.clone();
+        self.read(move |conn| payouts::list_payouts(conn, &filter)).await
+    }
+
+    async fn payout_totals(&self, store_id: StoreId) -> Result<PayoutTotals, StoreError> {
+        self.read(move |conn| payouts::payout_totals(conn, store_id)).await
     }
 
     async fn insert_user(&self, user: User) -> Result<(), StoreError> {

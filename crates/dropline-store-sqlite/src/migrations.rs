@@ -44,6 +44,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "order_facts",
         sql: include_str!("../migrations/0006_order_facts.sql"),
     },
+    Migration {
+        version: 7,
+        name: "payouts",
+        sql: include_str!("../migrations/0007_payouts.sql"),
+    },
 ];
 
 /// Applies the migrations that `conn`'s database lacks and returns their names

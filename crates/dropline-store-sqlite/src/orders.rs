@@ -829,7 +829,7 @@ pub(crate) fn apply_change_set(conn: &Connection, changes: &EncodedChangeSet) ->
 // Reads
 // ---------------------------------------------------------------------------------------------
 
-fn decode_order(row: &Row<'_>) -> Result<Order, StoreError> {
+pub(crate) fn decode_order(row: &Row<'_>) -> Result<Order, StoreError> {
     let version: i64 = column(row, 0)?;
     let doc: String = column(row, 1)?;
     let mut order: Order = from_json(&doc, "order")?;
@@ -1110,6 +1110,11 @@ fn list_exceptions_query(filter: &ExceptionFilter) -> (String, Vec<Value>) {
         sql.push_str(" AND raised_at < ?");
         values.push(Value::Integer(micros(before)));
     }
+    if let Some((raised_at, order_id)) = filter.after {
+        sql.push_str(" AND (raised_at, order_id) > (?, ?)");
+        values.push(Value::Integer(micros(raised_at)));
+        values.push(uuid_value(order_id.0));
+    }
     sql.push_str(" ORDER BY raised_at, order_id, position LIMIT ?");
     values.push(Value::Integer(listing_limit(filter.limit)));
     (sql, values)
@@ -1288,6 +1293,14 @@ mod tests {
             (
                 ExceptionFilter {
                     kind: Some(ExceptionKind::ShippingLate),
+                    ..ExceptionFilter::default()
+                },
+                "order_exceptions_kind_raised_at_idx",
+            ),
+            (
+                ExceptionFilter {
+                    kind: Some(ExceptionKind::DisputeNeedsResponse),
+                    after: Some((OffsetDateTime::UNIX_EPOCH, OrderId::new())),
                     ..ExceptionFilter::default()
                 },
                 "order_exceptions_kind_raised_at_idx",

@@ -77,6 +77,7 @@ fn migrations_are_applied_once() {
             "0004_accounts".to_string(),
             "0005_order_search".to_string(),
             "0006_order_facts".to_string(),
+            "0007_payouts".to_string(),
         ]
     );
     assert_eq!(migrate(&path).expect("second migration"), Vec::<String>::new());
@@ -92,6 +93,7 @@ fn migrations_are_applied_once() {
             (4, "accounts".to_string()),
             (5, "order_search".to_string()),
             (6, "order_facts".to_string()),
+            (7, "payouts".to_string()),
         ]
     );
 }
@@ -334,7 +336,7 @@ async fn upgrading_from_the_second_schema_backfills_parcels_and_exceptions() {
     }
 
     let store = SqliteStore::open(&path, SqliteOptions::default()).expect("the store opens and upgrades");
-    assert_eq!(applied_migrations(&path).len(), 6);
+    assert_eq!(applied_migrations(&path).len(), 7);
     // The customer search column is filled from the stored orders.
     let found = store
         .list_orders(&dropline_app::ports::OrderFilter {

@@ -142,6 +142,7 @@ pub fn supplier(store_id: StoreId) -> Supplier {
         connection: Default::default(),
         last_reconciliation: None,
         agent_layout: None,
+        return_policy: Default::default(),
     }
 }
 

@@ -2619,6 +2619,21 @@ pub async fn exceptions_listing_filters<B: Backend>(db: Arc<B>) {
         .await,
         all[..2].to_vec()
     );
+    // Pages by keyset: the entries after the last one read.
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let page = list(ExceptionFilter {
+            after,
+            limit: 2,
+            ..ExceptionFilter::default()
+        })
+        .await;
+        let Some(last) = page.last() else { break };
+        after = Some((last.raised_at, last.order_id));
+        paged.extend(page);
+    }
+    assert_eq!(paged, all);
     assert_eq!(
         list(ExceptionFilter {
             store_id: Some(StoreId::new()),
@@ -2819,6 +2834,89 @@ pub async fn lane_samples_window<B: Backend>(db: Arc<B>) {
             sample(p1, "DE", 500, 1000),
         ]
     );
+}
+
+/// A store's orders placed in a period come a page at a time, oldest placed first (ties by
+/// id, whatever order they were created in), each page after the cursor of the one before;
+/// never another store's orders or those placed before or at the end of the period; an
+/// order moved to another time moves in the pages.
+pub async fn orders_placed_between_pages_by_placing_time<B: Backend>(db: Arc<B>) {
+    let store = seed_store(&*db).await.store.id;
+    let other = seed_store(&*db).await.store.id;
+    let mut orders = Vec::new();
+    for seconds in [50, 10, 30, 30, 20, -5, 40, 60, 61] {
+        orders.push(seed_order(&*db, OrderBuilder::new(store).placed_at(at(seconds)).build()).await);
+    }
+    seed_order(&*db, OrderBuilder::new(other).placed_at(at(15)).build()).await;
+    let (from, to) = (at(0), at(60));
+    let in_order = |orders: &[Order], from, to| -> Vec<Order> {
+        let mut kept: Vec<Order> = orders
+            .iter()
+            .filter(|o| o.placed_at >= from && o.placed_at < to)
+            .cloned()
+            .collect();
+        kept.sort_by_key(|o| (o.placed_at, o.id));
+        kept
+    };
+    let expected = in_order(&orders, from, to);
+    assert_eq!(expected.len(), 6);
+
+    // Pages of two: three full pages, each with its cursor, then an empty last one.
+    let mut seen = Vec::new();
+    let mut after = None;
+    let mut sizes = Vec::new();
+    loop {
+        let page = db.orders_placed_between(store, from, to, after, 2).await.unwrap();
+        sizes.push(page.orders.len());
+        seen.extend(page.orders.iter().cloned());
+        let Some(next) = page.next else { break };
+        let last = page.orders.last().expect("a full page has a last order");
+        assert_eq!((next.placed_at, next.order_id), (last.placed_at, last.id));
+        after = Some(next);
+    }
+    assert_eq!(sizes, [2, 2, 2, 0]);
+    assert_eq!(seen, expected);
+
+    // One page of everything (0 is the cap): no next page.
+    let all = db.orders_placed_between(store, from, to, None, 0).await.unwrap();
+    assert_eq!((all.orders, all.next), (expected.clone(), None));
+    // The start is included; a cursor in the middle of a tie continues after its order.
+    let from_30 = db.orders_placed_between(store, at(30), to, None, 1).await.unwrap();
+    assert_eq!(from_30.orders, expected[2..3].to_vec());
+    let rest = db
+        .orders_placed_between(store, at(30), to, from_30.next, 500)
+        .await
+        .unwrap();
+    assert_eq!(rest.orders, expected[3..].to_vec());
+    // The end is excluded.
+    let last = db.orders_placed_between(store, at(50), at(61), None, 0).await.unwrap();
+    let times: Vec<_> = last.orders.iter().map(|o| o.placed_at).collect();
+    assert_eq!(times, [at(50), at(60)]);
+    assert_eq!(
+        db.orders_placed_between(StoreId::new(), from, to, None, 10)
+            .await
+            .unwrap(),
+        dropline_app::ports::PlacedPage::default()
+    );
+
+    // Moved: the order of 40 s to before the start, the one of -5 s to 35 s.
+    let mut moved = Vec::new();
+    for order in &mut orders {
+        let to = match order.placed_at {
+            t if t == at(40) => at(-10),
+            t if t == at(-5) => at(35),
+            _ => continue,
+        };
+        order.placed_at = to;
+        db.commit(update_change_set(order)).await.unwrap();
+        order.version += 1;
+        moved.push(order.id);
+    }
+    assert_eq!(moved.len(), 2);
+    let all = db.orders_placed_between(store, from, to, None, 0).await.unwrap();
+    assert_eq!(all.orders, in_order(&orders, from, to));
+    assert!(all.orders.iter().any(|o| o.placed_at == at(35)));
+    assert!(all.orders.iter().all(|o| o.placed_at != at(40)));
 }
 
 /// Twenty concurrent change sets each with a message of one dedupe key: all are accepted,

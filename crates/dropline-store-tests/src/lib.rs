@@ -26,6 +26,7 @@
 pub mod accounts;
 pub mod builders;
 pub mod cases;
+pub mod payouts;
 
 use dropline_app::ports::Backend;
 use std::any::Any;
@@ -148,6 +149,7 @@ macro_rules! conformance_tests {
             exceptions_follow_order_updates,
             exceptions_listing_is_capped,
             lane_samples_window,
+            orders_placed_between_pages_by_placing_time,
             jobs_claim_respects_run_after,
             jobs_lease_blocks_until_it_expires,
             jobs_lease_extended_by_its_holder,
@@ -168,6 +170,13 @@ macro_rules! conformance_tests {
             users_list_by_store,
             sessions_by_hash_touch_and_delete,
             sessions_expired_are_swept,
+        );
+        $crate::__conformance_cases!(
+            payouts: $factory;
+            payouts_insert_only_on_the_expected_total,
+            payouts_move_from_their_state_only,
+            payouts_listing_filters_and_pages,
+            delivered_orders_walk_a_store_by_id,
         );
         $crate::__conformance_cases!(
             multi: $factory;
@@ -205,6 +214,18 @@ macro_rules! __conformance_cases {
                     return;
                 };
                 $crate::accounts::$case(fixture.backend()).await;
+            }
+        )+
+    };
+    (payouts: $factory:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[::tokio::test]
+            async fn $case() {
+                let Some(fixture) = $crate::IntoFixture::into_fixture($factory.await) else {
+                    println!("{}", $crate::SKIPPED);
+                    return;
+                };
+                $crate::payouts::$case(fixture.backend()).await;
             }
         )+
     };

@@ -12,6 +12,7 @@ pub mod dashboard;
 pub mod dto;
 pub mod error;
 pub mod input;
+mod spreadsheet;
 pub mod track;
 
 use axum::Router;
@@ -147,6 +148,8 @@ fn build(app: Option<App>, config: &WebConfig) -> (Router<()>, OpenApi, Vec<Rout
     };
     (router, doc, served)
 }
+
+pub use api::payouts::payouts_csv;
 
 /// The HTTP interface over `app`: REST API, OpenAPI document, health.
 pub fn router(app: App, config: WebConfig) -> Router {

@@ -116,11 +116,16 @@ impl Worker {
     }
 
     /// The scheduled work: checks the clocks of every order in progress, writes the daily
-    /// digests that are due and deletes the dashboard's expired sessions. All are idempotent,
-    /// so several workers may run them.
+    /// digests that are due and the reminders of disputes whose evidence is due soon, and
+    /// deletes the dashboard's expired sessions. All are idempotent, so several workers may
+    /// run them.
     pub async fn run_schedules(&self) -> Result<(dropline_app::follow::ClockReport, u32), AppError> {
         let clocks = self.app.check_all_clocks().await?;
         let digests = self.app.send_digests().await?;
+        let reminders = self.app.send_dispute_reminders().await?;
+        if reminders > 0 {
+            tracing::debug!(reminders, "dispute reminders written");
+        }
         let expired = self.app.backend().delete_expired_sessions(self.app.now()).await?;
         if expired > 0 {
             tracing::debug!(expired, "expired sessions deleted");

@@ -375,6 +375,42 @@ pub(crate) fn says_already_cancelled(error: &StorefrontError) -> bool {
     }
 }
 
+/// The mark a refund dropline made carries on the platform (in its note, reason or meta):
+/// how a retried push finds it.
+pub(crate) fn refund_mark(key: &str) -> String {
+    format!("dropline refund {key}")
+}
+
+/// The refund's text on the platform: the reason, then the mark, in at most `max` characters
+/// (the reason is cut, never the mark).
+pub(crate) fn marked_reason(reason: &str, key: &str, max: usize) -> String {
+    let mark = format!("({})", refund_mark(key));
+    let room = max.saturating_sub(mark.chars().count() + 1);
+    let reason = reason.trim();
+    if reason.is_empty() || room < 2 {
+        return mark;
+    }
+    format!("{} {mark}", truncate(reason, room - 1))
+}
+
+/// Splits `amount` over what is left of each payment, taking the first ones first; `None`
+/// when together they hold less than `amount`. Every share is positive.
+pub(crate) fn split_over<T: Clone>(payments: &[(T, Money)], amount: Money) -> Option<Vec<(T, Money)>> {
+    let mut left = amount.minor;
+    let mut shares = Vec::new();
+    for (payment, available) in payments {
+        if left <= 0 {
+            break;
+        }
+        let take = left.min(available.minor);
+        if take > 0 {
+            shares.push((payment.clone(), Money::new(take, amount.currency)));
+            left -= take;
+        }
+    }
+    (left <= 0 && !shares.is_empty()).then_some(shares)
+}
+
 /// A price as the platform wrote it (a decimal string, or a JSON number kept as its text).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct DecimalText(pub(crate) String);
@@ -583,6 +619,37 @@ mod tests {
         assert_eq!(segment("..").expect("id"), "%2E%2E");
         assert_eq!(segment("1?x=2").expect("id"), "1%3Fx%3D2");
         assert!(segment("  ").is_err());
+    }
+
+    #[test]
+    fn a_refund_is_split_over_the_payments_in_order() {
+        let usd = Currency::parse("USD").expect("usd");
+        let m = |minor| Money::new(minor, usd);
+        let payments = vec![("a", m(1_000)), ("b", m(0)), ("c", m(2_500))];
+        assert_eq!(split_over(&payments, m(800)), Some(vec![("a", m(800))]));
+        assert_eq!(
+            split_over(&payments, m(1_200)),
+            Some(vec![("a", m(1_000)), ("c", m(200))])
+        );
+        assert_eq!(
+            split_over(&payments, m(3_500)),
+            Some(vec![("a", m(1_000)), ("c", m(2_500))])
+        );
+        assert_eq!(split_over(&payments, m(3_501)), None);
+        assert_eq!(split_over::<&str>(&[], m(1)), None);
+    }
+
+    #[test]
+    fn the_mark_survives_a_reason_cut_to_the_limit() {
+        let key = "0190a4b2-7c1d-7e00-8000-000000000001";
+        assert_eq!(
+            marked_reason("arrived late", key, 200),
+            format!("arrived late (dropline refund {key})")
+        );
+        let long = marked_reason(&"x".repeat(500), key, 200);
+        assert_eq!(long.chars().count(), 200, "{long}");
+        assert!(long.ends_with(&format!("(dropline refund {key})")), "{long}");
+        assert_eq!(marked_reason("  ", key, 200), format!("(dropline refund {key})"));
     }
 
     /// A `NotConfigured` error naming `field`.

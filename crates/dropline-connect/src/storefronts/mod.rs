@@ -3,7 +3,8 @@
 //! with the Shipment Tracking extension) and Wix (eCommerce and Stores APIs).
 //!
 //! Every write is made idempotent by reading first: a fulfillment whose tracking number the
-//! order already carries is not created again, so a job retried after a timeout does no harm.
+//! order already carries is not created again, and a refund carrying dropline's key is found
+//! instead of made twice, so a job retried after a timeout does no harm.
 
 mod http;
 mod shopify;
@@ -12,7 +13,8 @@ mod woocommerce;
 
 use async_trait::async_trait;
 use dropline_app::storefront::{
-    FulfillmentPush, ProductPage, ShopInfo, StatusPush, StorefrontClient, StorefrontError, StorefrontTarget,
+    FulfillmentPush, ProductPage, RefundPush, RefundReceipt, ShopInfo, StatusPush, StorefrontClient, StorefrontError,
+    StorefrontTarget,
 };
 use dropline_domain::catalog::Platform;
 use std::time::Duration;
@@ -116,6 +118,19 @@ impl StorefrontClient for HttpStorefronts {
                 woocommerce::push_status(&woocommerce::api(self, target)?, order_external_id, status).await
             }
             Platform::Wix => wix::push_status(&wix::api(self, target)?, order_external_id, status).await,
+            other => Err(unsupported(other)),
+        }
+    }
+
+    async fn push_refund(
+        &self,
+        target: &StorefrontTarget,
+        push: &RefundPush,
+    ) -> Result<RefundReceipt, StorefrontError> {
+        match target.platform {
+            Platform::Shopify => shopify::push_refund(&shopify::api(self, target)?, push).await,
+            Platform::Woocommerce => woocommerce::push_refund(&woocommerce::api(self, target)?, push).await,
+            Platform::Wix => wix::push_refund(&wix::api(self, target)?, push).await,
             other => Err(unsupported(other)),
         }
     }

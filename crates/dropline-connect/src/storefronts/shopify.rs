@@ -1,12 +1,13 @@
 //! Shopify's REST Admin API (2025-07): the shop, the product catalogue paged by `page_info`
-//! cursors, and the fulfillment-order flow for writing shipments back.
+//! cursors, the fulfillment-order flow for writing shipments back, and refunds.
 
 use super::HttpStorefronts;
 use super::http::{self, Api, DecimalText, IdText};
 use dropline_app::storefront::{
-    FulfillmentPush, ProductPage, RemoteProduct, RemoteVariant, ShopInfo, StatusPush, StorefrontError, StorefrontTarget,
+    FulfillmentPush, ProductPage, RefundPush, RefundReceipt, RemoteProduct, RemoteVariant, ShopInfo, StatusPush,
+    StorefrontError, StorefrontTarget,
 };
-use dropline_domain::money::Currency;
+use dropline_domain::money::{Currency, Money};
 use reqwest::header::HeaderName;
 use serde::Deserialize;
 use serde_json::json;
@@ -423,9 +424,271 @@ pub(super) async fn push_status(api: &Api<'_>, order_id: &str, status: &StatusPu
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Refunds
+// ---------------------------------------------------------------------------------------------
+//
+// `POST orders/{id}/refunds.json` with `refund: {currency, notify, note, refund_line_items,
+// transactions}`. The money goes back through `transactions`, each of `kind: refund` against a
+// payment of the order (`parent_id`: a successful `sale` or `capture`, the `gateway` it was
+// made on), so the transactions are read first (`GET orders/{id}/transactions.json`). The
+// lines are recorded with `restock_type: no_restock`: the goods were never in the seller's
+// stock. Shopify keeps no idempotency key for REST refunds: the note carries the refund's mark
+// and `GET orders/{id}/refunds.json` is read before anything is sent.
+
+#[derive(Deserialize)]
+struct RefundsEnvelope {
+    refunds: Vec<ShopifyRefund>,
+}
+
+#[derive(Deserialize)]
+struct RefundEnvelope {
+    refund: ShopifyRefund,
+}
+
+#[derive(Deserialize)]
+struct ShopifyRefund {
+    id: IdText,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TransactionsEnvelope {
+    transactions: Vec<Transaction>,
+}
+
+#[derive(Deserialize)]
+struct Transaction {
+    id: IdText,
+    kind: String,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    gateway: Option<String>,
+    amount: DecimalText,
+    #[serde(default)]
+    parent_id: Option<IdText>,
+}
+
+/// A payment of the order a refund can be taken from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Payment {
+    transaction_id: IdText,
+    gateway: String,
+}
+
+/// The order's successful sales and captures with what is left of each after its refunds.
+fn refundable_payments(
+    transactions: &[Transaction],
+    currency: Currency,
+    order: &str,
+) -> Result<Vec<(Payment, Money)>, StorefrontError> {
+    let succeeded = |t: &&Transaction| t.status.as_deref().is_none_or(|status| status == "success");
+    let mut payments = Vec::new();
+    for paid in transactions
+        .iter()
+        .filter(succeeded)
+        .filter(|t| matches!(t.kind.as_str(), "sale" | "capture"))
+    {
+        let what = format!("Shopify order {order} transaction {}", paid.id);
+        let mut left = http::price(&paid.amount.0, currency, &what)?;
+        for refund in transactions
+            .iter()
+            .filter(succeeded)
+            .filter(|t| t.kind == "refund" && t.parent_id.as_ref() == Some(&paid.id))
+        {
+            let what = format!("Shopify order {order} transaction {}", refund.id);
+            let refunded = http::price(&refund.amount.0, currency, &what)?;
+            left = Money::new((left.minor - refunded.minor).max(0), currency);
+        }
+        payments.push((
+            Payment {
+                transaction_id: paid.id.clone(),
+                gateway: paid.gateway.clone().unwrap_or_default(),
+            },
+            left,
+        ));
+    }
+    Ok(payments)
+}
+
+/// The body of `POST orders/{id}/refunds.json`: the pushed lines (merged by line item id; lines
+/// without one are refunded by amount only) and one refund transaction per payment share.
+fn refund_body(push: &RefundPush, shares: &[(Payment, Money)]) -> serde_json::Value {
+    let mut lines: Vec<(&str, u32)> = Vec::new();
+    for line in &push.lines {
+        let Some(id) = line.external_id.as_deref().map(str::trim).filter(|id| !id.is_empty()) else {
+            continue;
+        };
+        match lines.iter_mut().find(|(known, _)| *known == id) {
+            Some((_, quantity)) => *quantity += line.quantity,
+            None => lines.push((id, line.quantity)),
+        }
+    }
+    json!({
+        "refund": {
+            "currency": push.amount.currency.code(),
+            "notify": push.notify_customer,
+            "note": http::marked_reason(&push.reason, &push.idempotency_key, 1_000),
+            "refund_line_items": lines
+                .iter()
+                .map(|(id, quantity)| json!({
+                    "line_item_id": id_json(&IdText((*id).to_string())),
+                    "quantity": quantity,
+                    "restock_type": "no_restock",
+                }))
+                .collect::<Vec<_>>(),
+            "transactions": shares
+                .iter()
+                .map(|(payment, amount)| json!({
+                    "parent_id": id_json(&payment.transaction_id),
+                    "amount": amount.amount_string(),
+                    "kind": "refund",
+                    "gateway": payment.gateway,
+                }))
+                .collect::<Vec<_>>(),
+        }
+    })
+}
+
+pub(super) async fn push_refund(api: &Api<'_>, push: &RefundPush) -> Result<RefundReceipt, StorefrontError> {
+    let order = http::segment(&push.order_external_id)?;
+    let refunds_path = format!("{PREFIX}/orders/{order}/refunds.json");
+    let mark = http::refund_mark(&push.idempotency_key);
+    let existing = api.get(&refunds_path, &[]).await?.json::<RefundsEnvelope>()?.refunds;
+    if let Some(found) = existing
+        .into_iter()
+        .find(|refund| refund.note.as_deref().is_some_and(|note| note.contains(&mark)))
+    {
+        return Ok(RefundReceipt {
+            platform_refund_id: found.id.0,
+            found_existing: true,
+        });
+    }
+    let transactions = api
+        .get(&format!("{PREFIX}/orders/{order}/transactions.json"), &[])
+        .await?
+        .json::<TransactionsEnvelope>()?
+        .transactions;
+    let payments = refundable_payments(&transactions, push.amount.currency, &push.order_external_id)?;
+    let Some(shares) = http::split_over(&payments, push.amount) else {
+        let left = payments
+            .iter()
+            .fold(0_i64, |sum, (_, left)| sum.saturating_add(left.minor));
+        return Err(StorefrontError::Refused(format!(
+            "Shopify order {} has {} left to refund on its payments, less than the refund of {}",
+            push.order_external_id,
+            Money::new(left, push.amount.currency),
+            push.amount
+        )));
+    };
+    let created = api
+        .post(&refunds_path, &refund_body(push, &shares))
+        .await?
+        .json::<RefundEnvelope>()?
+        .refund;
+    Ok(RefundReceipt {
+        platform_refund_id: created.id.0,
+        found_existing: false,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dropline_app::storefront::RefundLine;
+
+    fn usd(minor: i64) -> Money {
+        Money::new(minor, Currency::parse("USD").expect("usd"))
+    }
+
+    fn transactions(json: serde_json::Value) -> Vec<Transaction> {
+        serde_json::from_value::<TransactionsEnvelope>(json)
+            .expect("transactions")
+            .transactions
+    }
+
+    /// The refund body has the shape of Shopify's REST Refund resource: `refund` with
+    /// `currency`, `notify`, `note`, `refund_line_items` (`line_item_id`, `quantity`,
+    /// `restock_type`) and `transactions` (`parent_id`, `amount`, `kind: refund`, `gateway`).
+    #[test]
+    fn a_refund_body_names_its_lines_and_the_payment_it_refunds() {
+        let push = RefundPush {
+            order_external_id: "450789469".into(),
+            idempotency_key: "0190a4b2-7c1d-7e00-8000-000000000001".into(),
+            amount: usd(2_499),
+            reason: "arrived broken".into(),
+            lines: vec![
+                RefundLine {
+                    external_id: Some("466157049".into()),
+                    sku: "MUG-1".into(),
+                    quantity: 1,
+                    amount: usd(1_999),
+                },
+                RefundLine {
+                    external_id: Some("466157049".into()),
+                    sku: "MUG-1".into(),
+                    quantity: 1,
+                    amount: usd(1_999),
+                },
+                RefundLine {
+                    external_id: None,
+                    sku: "GIFT-WRAP".into(),
+                    quantity: 1,
+                    amount: usd(500),
+                },
+            ],
+            notify_customer: false,
+        };
+        let paid = transactions(json!({"transactions": [
+            {"id": 389404469, "kind": "authorization", "status": "success", "gateway": "shopify_payments", "amount": "59.97"},
+            {"id": 801038806, "kind": "capture", "status": "success", "gateway": "shopify_payments", "amount": "59.97", "parent_id": 389404469},
+            {"id": 801038807, "kind": "refund", "status": "success", "gateway": "shopify_payments", "amount": "10.00", "parent_id": 801038806},
+            {"id": 801038808, "kind": "refund", "status": "failure", "gateway": "shopify_payments", "amount": "40.00", "parent_id": 801038806},
+        ]}));
+        let payments = refundable_payments(&paid, push.amount.currency, "450789469").expect("payments");
+        assert_eq!(
+            payments,
+            vec![(
+                Payment {
+                    transaction_id: IdText("801038806".into()),
+                    gateway: "shopify_payments".into()
+                },
+                usd(4_997)
+            )],
+            "the capture, less its successful refund; the authorization is no payment"
+        );
+        let shares = http::split_over(&payments, push.amount).expect("enough left");
+        assert_eq!(
+            refund_body(&push, &shares),
+            json!({"refund": {
+                "currency": "USD",
+                "notify": false,
+                "note": "arrived broken (dropline refund 0190a4b2-7c1d-7e00-8000-000000000001)",
+                "refund_line_items": [
+                    {"line_item_id": 466157049_u64, "quantity": 2, "restock_type": "no_restock"},
+                ],
+                "transactions": [
+                    {"parent_id": 801038806_u64, "amount": "24.99", "kind": "refund", "gateway": "shopify_payments"},
+                ],
+            }})
+        );
+        // More than the payments hold: nothing to send.
+        assert_eq!(http::split_over(&payments, usd(4_998)), None);
+    }
+
+    #[test]
+    fn a_refund_is_split_over_two_sales() {
+        let paid = transactions(json!({"transactions": [
+            {"id": 1, "kind": "sale", "status": "success", "gateway": "gift_card", "amount": "5.00"},
+            {"id": 2, "kind": "sale", "status": "success", "gateway": "shopify_payments", "amount": "20.00"},
+        ]}));
+        let payments = refundable_payments(&paid, usd(0).currency, "7").expect("payments");
+        let shares = http::split_over(&payments, usd(1_200)).expect("enough");
+        let gateways: Vec<(&str, i64)> = shares.iter().map(|(p, m)| (p.gateway.as_str(), m.minor)).collect();
+        assert_eq!(gateways, [("gift_card", 500), ("shopify_payments", 700)]);
+    }
 
     #[test]
     fn next_page_info_reads_the_next_link_only() {

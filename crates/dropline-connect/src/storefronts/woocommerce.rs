@@ -1,10 +1,12 @@
 //! WooCommerce's REST API v3, with the Shipment Tracking extension's endpoints for tracking
 //! items. Catalogue pages are numbered; a variable product's variants are its variations.
+//! Refunds are order refunds made through the order's payment gateway.
 
 use super::HttpStorefronts;
 use super::http::{self, Api, DecimalText, IdText};
 use dropline_app::storefront::{
-    FulfillmentPush, ProductPage, RemoteProduct, RemoteVariant, ShopInfo, StatusPush, StorefrontError, StorefrontTarget,
+    FulfillmentPush, ProductPage, RefundPush, RefundReceipt, RemoteProduct, RemoteVariant, ShopInfo, StatusPush,
+    StorefrontError, StorefrontTarget,
 };
 use dropline_domain::money::{Currency, Money};
 use reqwest::header::AUTHORIZATION;
@@ -340,5 +342,198 @@ pub(super) async fn push_status(api: &Api<'_>, order_id: &str, status: &StatusPu
                 Err(error) => Err(error),
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Refunds
+// ---------------------------------------------------------------------------------------------
+//
+// `POST /wp-json/wc/v3/orders/{id}/refunds` with `amount` (it takes precedence over the line
+// totals), `reason`, `line_items` (`id`, `quantity`, `refund_total`), `meta_data` and:
+//
+// - `api_refund: true` (WooCommerce's default): the order's payment gateway returns the money.
+//   dropline has no payment processor of its own; the customer paid on the storefront, and
+//   dropline's refund (whose email tells the customer the money went back to their payment
+//   method) is only true once the gateway has refunded. With `false` WooCommerce would only
+//   write a ledger line and nobody would pay the customer back. Shopify (refund transactions on
+//   the order's payments) and Wix (Refund Payments) return the money the same way. A gateway
+//   that cannot refund by API (cash on delivery, bank transfer) makes WooCommerce refuse the
+//   whole refund with HTTP 500 `woocommerce_rest_cannot_create_order_refund`: that is a
+//   refusal for good (the seller refunds by hand), not an outage.
+// - `api_restock: false`: the goods were never in the seller's stock.
+//
+// The API has no switch for WooCommerce's own "refunded order" email: the shop's email
+// settings decide whether it goes out beside dropline's.
+//
+// WooCommerce keeps no idempotency key: the refund carries dropline's key in `meta_data`, and
+// the order's refunds are read before anything is sent.
+
+/// The meta key of dropline's refund id on a WooCommerce refund.
+const REFUND_KEY_META: &str = "_dropline_refund_id";
+/// WooCommerce's code for a refund it could not create (the gateway refused, the amount is
+/// more than is left).
+const CANNOT_REFUND: &str = "woocommerce_rest_cannot_create_order_refund";
+
+#[derive(Deserialize)]
+struct WooRefund {
+    id: IdText,
+    #[serde(default)]
+    meta_data: Vec<Meta>,
+}
+
+#[derive(Deserialize)]
+struct Meta {
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    value: serde_json::Value,
+}
+
+/// An id sent back as WooCommerce wrote it: a JSON number when it is one.
+fn id_json(id: &str) -> serde_json::Value {
+    match id.parse::<u64>() {
+        Ok(number) => json!(number),
+        Err(_) => json!(id),
+    }
+}
+
+/// The body of `POST orders/{id}/refunds`. Amounts are decimal strings (WordPress takes a
+/// numeric string for a number), so no float ever carries them.
+fn refund_body(push: &RefundPush) -> serde_json::Value {
+    let mut lines: Vec<(&str, u32, Money)> = Vec::new();
+    for line in &push.lines {
+        let Some(id) = line.external_id.as_deref().map(str::trim).filter(|id| !id.is_empty()) else {
+            continue;
+        };
+        match lines.iter_mut().find(|(known, _, _)| *known == id) {
+            Some((_, quantity, total)) => {
+                *quantity += line.quantity;
+                *total = total.checked_add(line.amount).unwrap_or(*total);
+            }
+            None => lines.push((id, line.quantity, line.amount)),
+        }
+    }
+    json!({
+        "amount": push.amount.amount_string(),
+        "reason": push.reason,
+        "api_refund": true,
+        "api_restock": false,
+        "line_items": lines
+            .iter()
+            .map(|(id, quantity, total)| json!({
+                "id": id_json(id),
+                "quantity": quantity,
+                "refund_total": total.amount_string(),
+            }))
+            .collect::<Vec<_>>(),
+        "meta_data": [{ "key": REFUND_KEY_META, "value": push.idempotency_key }],
+    })
+}
+
+/// WooCommerce answers a refund it could not make with HTTP 500: a gateway's refusal (or an
+/// amount above what is left) is for good, only its "please try again" is an outage.
+fn sort_refund_error(error: StorefrontError) -> StorefrontError {
+    match error {
+        StorefrontError::Unavailable(text) if text.contains(CANNOT_REFUND) && !text.contains("try again") => {
+            StorefrontError::Refused(text)
+        }
+        other => other,
+    }
+}
+
+pub(super) async fn push_refund(api: &Api<'_>, push: &RefundPush) -> Result<RefundReceipt, StorefrontError> {
+    let order = http::segment(&push.order_external_id)?;
+    let path = format!("{}/refunds", order_path(&order));
+    let existing = api.get(&path, &[("per_page", "100")]).await?.json::<Vec<WooRefund>>()?;
+    let carries_key = |refund: &WooRefund| {
+        refund
+            .meta_data
+            .iter()
+            .any(|meta| meta.key == REFUND_KEY_META && meta.value.as_str() == Some(push.idempotency_key.as_str()))
+    };
+    if let Some(found) = existing.into_iter().find(carries_key) {
+        return Ok(RefundReceipt {
+            platform_refund_id: found.id.0,
+            found_existing: true,
+        });
+    }
+    let created = api
+        .post(&path, &refund_body(push))
+        .await
+        .map_err(sort_refund_error)?
+        .json::<WooRefund>()?;
+    Ok(RefundReceipt {
+        platform_refund_id: created.id.0,
+        found_existing: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dropline_app::storefront::RefundLine;
+
+    fn usd(minor: i64) -> Money {
+        Money::new(minor, Currency::parse("USD").expect("usd"))
+    }
+
+    /// The body has the fields of WooCommerce's "create a refund" (REST API v3 order refunds):
+    /// `amount`, `reason`, `api_refund`, `api_restock`, `line_items` (`id`, `quantity`,
+    /// `refund_total`) and `meta_data` (`key`, `value`).
+    #[test]
+    fn a_refund_body_goes_through_the_gateway_and_carries_the_key() {
+        let push = RefundPush {
+            order_external_id: "727".into(),
+            idempotency_key: "0190a4b2-7c1d-7e00-8000-000000000002".into(),
+            amount: usd(3_000),
+            reason: "late".into(),
+            lines: vec![
+                RefundLine {
+                    external_id: Some("315".into()),
+                    sku: "LAMP".into(),
+                    quantity: 1,
+                    amount: usd(1_250),
+                },
+                RefundLine {
+                    external_id: Some("315".into()),
+                    sku: "LAMP".into(),
+                    quantity: 1,
+                    amount: usd(1_250),
+                },
+                RefundLine {
+                    external_id: None,
+                    sku: "CUSTOM".into(),
+                    quantity: 1,
+                    amount: usd(500),
+                },
+            ],
+            notify_customer: false,
+        };
+        assert_eq!(
+            refund_body(&push),
+            json!({
+                "amount": "30.00",
+                "reason": "late",
+                "api_refund": true,
+                "api_restock": false,
+                "line_items": [{ "id": 315, "quantity": 2, "refund_total": "25.00" }],
+                "meta_data": [{ "key": "_dropline_refund_id", "value": "0190a4b2-7c1d-7e00-8000-000000000002" }],
+            })
+        );
+    }
+
+    #[test]
+    fn a_gateway_refusal_is_for_good_and_try_again_is_not() {
+        let refused = sort_refund_error(StorefrontError::Unavailable(
+            "WooCommerce answered HTTP 500 to POST /x: The payment gateway for this order does not support automatic refunds. (woocommerce_rest_cannot_create_order_refund)".into(),
+        ));
+        assert!(matches!(refused, StorefrontError::Refused(_)), "{refused:?}");
+        let again = sort_refund_error(StorefrontError::Unavailable(
+            "WooCommerce answered HTTP 500 to POST /x: Cannot create order refund, please try again. (woocommerce_rest_cannot_create_order_refund)".into(),
+        ));
+        assert!(again.is_retryable(), "{again:?}");
+        let outage = sort_refund_error(StorefrontError::Unavailable("WooCommerce answered HTTP 502".into()));
+        assert!(outage.is_retryable());
     }
 }

@@ -15,7 +15,8 @@ mod woocommerce;
 pub use api::ApiStorefront;
 pub use platform::{
     ApiRequest, Attempt, DeliveryKind, FulfilledLine, Fulfillment, Misbehaviour, OrderNote, OrderRun, ProductIds,
-    Scenario, SimConfig, SimError, SimProduct, SimVariant, Topic, TrackingItem, WebhookDelivery, WebhookEvent,
+    Refund, RefundTransaction, RefundedLine, Scenario, SimConfig, SimError, SimProduct, SimVariant, Topic,
+    TrackingItem, WebhookDelivery, WebhookEvent,
 };
 pub use shopify::ShopifySim;
 pub use wix::WixSim;

@@ -521,6 +521,54 @@ pub struct FulfilledLine {
     pub quantity: u32,
 }
 
+/// A refund recorded on an order through the API: a Shopify refund, a WooCommerce order
+/// refund, a Wix refund of payments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refund {
+    pub id: String,
+    /// In minor units of the order's currency.
+    pub amount: i64,
+    /// Its text: Shopify's `note`, WooCommerce's `reason`, Wix's `customerReason`.
+    pub note: Option<String>,
+    /// The order lines refunded, by the platform's line ids (empty for an amount only).
+    pub lines: Vec<RefundedLine>,
+    /// Where the money came from, one entry per payment refunded.
+    pub transactions: Vec<RefundTransaction>,
+    /// Whether the refunded items went back to the store's stock.
+    pub restock: bool,
+    /// Whether the platform emailed the customer about it.
+    pub notify_customer: bool,
+    /// WooCommerce's `meta_data` pairs (empty on the other platforms).
+    pub meta: Vec<(String, String)>,
+    pub created_at: OffsetDateTime,
+}
+
+/// Units of one order line in a [`Refund`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefundedLine {
+    pub line_id: String,
+    pub quantity: u32,
+    /// What the refund gives back for them, minor units (WooCommerce's `refund_total`; their
+    /// price on the other platforms).
+    pub amount: i64,
+}
+
+/// The part of a [`Refund`] taken from one payment of the order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefundTransaction {
+    pub id: String,
+    /// The payment refunded: Shopify's sale transaction, Wix's payment; WooCommerce's order
+    /// (one payment per order).
+    pub payment_id: String,
+    /// In minor units of the order's currency.
+    pub amount: i64,
+    /// The payment's gateway (`shopify_payments`, `stripe`, ...).
+    pub gateway: String,
+    /// Returned through the gateway (Shopify: a gateway other than `manual`; WooCommerce
+    /// `api_refund`; Wix not `externalRefund`), not only written down.
+    pub through_gateway: bool,
+}
+
 /// A WooCommerce order note.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrderNote {
@@ -720,6 +768,9 @@ pub(crate) struct Order {
     pub fulfillments: Vec<Fulfillment>,
     pub notes: Vec<OrderNote>,
     pub tracking: Vec<TrackingItem>,
+    /// The id of the customer's payment (Shopify's sale transaction, Wix's payment).
+    pub payment_id: String,
+    pub refunds: Vec<Refund>,
     /// Where the order came in the store's sequence, and how often its address changed: the
     /// seeds of its address updates.
     pub sequence: u64,
@@ -736,6 +787,31 @@ impl Order {
 
     pub fn total(&self) -> i64 {
         self.subtotal() + self.shipping_price
+    }
+
+    /// What the refunds gave back, minor units.
+    pub fn refunded(&self) -> i64 {
+        self.refunds.iter().map(|refund| refund.amount).sum()
+    }
+
+    /// What may still be refunded: what the customer paid less the refunds (nothing before
+    /// the payment is captured).
+    pub fn refundable(&self) -> i64 {
+        if self.payment == Payment::Paid {
+            (self.total() - self.refunded()).max(0)
+        } else {
+            0
+        }
+    }
+
+    /// Units of the line already refunded.
+    pub fn refunded_units(&self, line_id: &str) -> u32 {
+        self.refunds
+            .iter()
+            .flat_map(|refund| &refund.lines)
+            .filter(|line| line.line_id == line_id)
+            .map(|line| line.quantity)
+            .sum()
     }
 
     /// No line is left to ship.
@@ -935,6 +1011,10 @@ struct Faults {
     rate_limited: u32,
     retry_after: Duration,
     failing: u32,
+    /// Refunds through the gateway are refused with this reason.
+    refuse_refunds: Option<String>,
+    /// Refunds made whose answer is then lost (answered 500).
+    lost_refund_answers: u32,
 }
 
 pub(crate) struct Core {
@@ -1071,6 +1151,29 @@ impl Core {
 
     pub fn fail_next(&self, count: u32) {
         lock(&self.faults).failing = count;
+    }
+
+    pub fn refuse_refunds(&self, reason: Option<String>) {
+        lock(&self.faults).refuse_refunds = reason;
+    }
+
+    pub fn lose_next_refund_answers(&self, count: u32) {
+        lock(&self.faults).lost_refund_answers = count;
+    }
+
+    /// Why refunds through the gateway are refused now, if they are.
+    pub(crate) fn refund_refusal(&self) -> Option<String> {
+        lock(&self.faults).refuse_refunds.clone()
+    }
+
+    /// Whether the answer of the refund just made is to be lost (counted down).
+    pub(crate) fn take_lost_refund_answer(&self) -> bool {
+        let mut faults = lock(&self.faults);
+        if faults.lost_refund_answers > 0 {
+            faults.lost_refund_answers -= 1;
+            return true;
+        }
+        false
     }
 
     pub fn requests(&self) -> Vec<ApiRequest> {
@@ -1281,6 +1384,8 @@ impl Core {
             fulfillments: Vec::new(),
             notes: Vec::new(),
             tracking: Vec::new(),
+            payment_id: state.ids.next(IdKind::Item),
+            refunds: Vec::new(),
             sequence,
             address_changes: 0,
         };
@@ -1421,6 +1526,13 @@ impl Core {
         lock(&self.state)
             .order(order_id)
             .map(|order| order.fulfillments.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn refunds(&self, order_id: &str) -> Vec<Refund> {
+        lock(&self.state)
+            .order(order_id)
+            .map(|order| order.refunds.clone())
             .unwrap_or_default()
     }
 
@@ -1760,6 +1872,25 @@ macro_rules! sim_methods {
         /// Every API request answered so far, in order, with its status.
         pub fn requests(&self) -> Vec<$crate::storefront::ApiRequest> {
             self.core.requests()
+        }
+
+        /// The order's refunds, oldest first (empty for an unknown order).
+        pub fn refunds(&self, order_id: &str) -> Vec<$crate::storefront::Refund> {
+            self.core.refunds(order_id)
+        }
+
+        /// From now on (`Some`), a refund the payment gateway is to return is refused with
+        /// this reason, as the platform refuses one its gateway cannot make: Shopify 422,
+        /// WooCommerce 500 `woocommerce_rest_cannot_create_order_refund`, Wix 428. `None`
+        /// takes refunds again.
+        pub fn refuse_refunds(&self, reason: Option<&str>) {
+            self.core.refuse_refunds(reason.map(str::to_string));
+        }
+
+        /// The next `count` refunds are made, then answered 500, as when the answer is lost
+        /// on its way back.
+        pub fn lose_next_refund_answers(&self, count: u32) {
+            self.core.lose_next_refund_answers(count);
         }
     };
 }

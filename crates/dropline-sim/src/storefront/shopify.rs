@@ -4,9 +4,10 @@
 
 use super::Retry;
 use super::platform::{
-    Core, EventIds, FulfilledLine, Fulfillment, IdKind, IdStyle, Line, Order, Payment, Platform, Product, Server,
-    SimConfig, SimError, Topic, Webhook, country_name, format_amount, hmac_base64, launch, lock, merge, now_seconds,
-    parse_json, query_params, region_name, sim_methods, splitmix,
+    Core, EventIds, FulfilledLine, Fulfillment, IdKind, IdStyle, Line, Order, Payment, Platform, Product, Refund,
+    RefundTransaction, RefundedLine, Server, SimConfig, SimError, Topic, Webhook, country_name, format_amount,
+    hmac_base64, launch, lock, merge, now_seconds, parse_amount, parse_json, query_params, region_name, sim_methods,
+    splitmix,
 };
 use axum::Router;
 use axum::body::Bytes;
@@ -57,7 +58,11 @@ const CANCEL_REASONS: [&str; 6] = ["customer", "inventory", "fraud", "declined",
 /// `POST orders/{id}/fulfillments/{id}/events.json`, `POST fulfillments/{id}/update_tracking.json`
 /// (replaces the tracking number, company and url, keeps the shipment status; 404 for an
 /// unknown fulfillment, 422 for a cancelled one), `POST orders/{id}/cancel.json` (422 when
-/// already cancelled).
+/// already cancelled), `orders/{id}/transactions.json` (the `sale`, or `authorization`, and the
+/// refunds' transactions), `GET|POST orders/{id}/refunds.json` (a refund's `transactions` of
+/// `kind: refund` must name a successful sale as `parent_id`, on its `gateway`, for at most
+/// what is left of it; its lines at most the units not refunded yet: 422 otherwise, 400 for a
+/// malformed body). Refunds are not deduplicated, as on Shopify.
 ///
 /// Webhooks: the REST order as body; `X-Shopify-Topic`, `X-Shopify-Hmac-Sha256` (base64
 /// HMAC-SHA256 of the body with [`Self::webhook_secret`]), `X-Shopify-Shop-Domain`,
@@ -492,6 +497,8 @@ fn render_order(platform: &ShopifyPlatform, core: &Core, order: &Order) -> Value
     let financial_status = match order.payment {
         Payment::Pending => "pending",
         Payment::Authorized => "authorized",
+        Payment::Paid if order.refunded() >= order.total() => "refunded",
+        Payment::Paid if order.refunded() > 0 => "partially_refunded",
         Payment::Paid => "paid",
         Payment::Voided => "voided",
     };
@@ -502,7 +509,7 @@ fn render_order(platform: &ShopifyPlatform, core: &Core, order: &Order) -> Value
     } else {
         Value::Null
     };
-    let gateway = if order.test { "bogus" } else { "shopify_payments" };
+    let gateway = gateway(order);
     let customer = &order.customer;
     let lines: Vec<Value> = order
         .lines
@@ -613,7 +620,11 @@ fn render_order(platform: &ShopifyPlatform, core: &Core, order: &Order) -> Value
             "fulfillments": fulfillments,
             "line_items": lines,
             "payment_terms": null,
-            "refunds": [],
+            "refunds": order
+                .refunds
+                .iter()
+                .map(|refund| render_refund(platform, order, refund))
+                .collect::<Vec<_>>(),
             "shipping_address": render_address(&order.shipping_address),
             "shipping_lines": [{
                 "id": number(&order.shipping_line_id),
@@ -634,6 +645,112 @@ fn render_order(platform: &ShopifyPlatform, core: &Core, order: &Order) -> Value
         }),
     );
     body
+}
+
+/// The gateway the order was paid through.
+fn gateway(order: &Order) -> &'static str {
+    if order.test { "bogus" } else { "shopify_payments" }
+}
+
+/// The order's payment transaction (`sale`, or `authorization` before capture), if any.
+fn payment_transaction(order: &Order) -> Option<Value> {
+    let kind = match order.payment {
+        Payment::Paid => "sale",
+        Payment::Authorized => "authorization",
+        Payment::Pending | Payment::Voided => return None,
+    };
+    let at = order.paid_at.unwrap_or(order.created_at);
+    let amount = format_amount(order.total(), super::platform::currency_scale(&order.currency));
+    Some(json!({
+        "id": number(&order.payment_id),
+        "order_id": number(&order.id),
+        "kind": kind,
+        "gateway": gateway(order),
+        "status": "success",
+        "message": "Transaction approved",
+        "created_at": timestamp(at),
+        "test": order.test,
+        "authorization": format!("ch_{}", &order.token[..24]),
+        "location_id": null,
+        "user_id": null,
+        "parent_id": null,
+        "processed_at": timestamp(at),
+        "device_id": null,
+        "error_code": null,
+        "source_name": "web",
+        "amount": amount,
+        "currency": order.currency,
+        "admin_graphql_api_id": format!("gid://shopify/OrderTransaction/{}", order.payment_id),
+    }))
+}
+
+fn render_refund_transaction(order: &Order, refund: &Refund, transaction: &RefundTransaction) -> Value {
+    let amount = format_amount(transaction.amount, super::platform::currency_scale(&order.currency));
+    json!({
+        "id": number(&transaction.id),
+        "order_id": number(&order.id),
+        "kind": "refund",
+        "gateway": transaction.gateway,
+        "status": "success",
+        "message": "Transaction approved",
+        "created_at": timestamp(refund.created_at),
+        "test": order.test,
+        "authorization": null,
+        "location_id": null,
+        "user_id": null,
+        "parent_id": number(&transaction.payment_id),
+        "processed_at": timestamp(refund.created_at),
+        "device_id": null,
+        "error_code": null,
+        "source_name": "external",
+        "amount": amount,
+        "currency": order.currency,
+        "admin_graphql_api_id": format!("gid://shopify/OrderTransaction/{}", transaction.id),
+    })
+}
+
+fn render_refund(platform: &ShopifyPlatform, order: &Order, refund: &Refund) -> Value {
+    let scale = super::platform::currency_scale(&order.currency);
+    let lines: Vec<Value> = refund
+        .lines
+        .iter()
+        .enumerate()
+        .filter_map(|(index, refunded)| {
+            let line = order.lines.iter().find(|line| line.id == refunded.line_id)?;
+            let subtotal = format_amount(line.price * i64::from(refunded.quantity), scale);
+            Some(json!({
+                "id": number(&refund.id).as_u64().map_or(json!(index), |id| json!(id + 1 + index as u64)),
+                "line_item_id": number(&line.id),
+                "location_id": null,
+                "quantity": refunded.quantity,
+                "restock_type": if refund.restock { "return" } else { "no_restock" },
+                "subtotal": subtotal,
+                "subtotal_set": money_set(&subtotal, &order.currency),
+                "total_tax": format_amount(0, scale),
+                "line_item": render_line(platform, order, line, line.quantity),
+            }))
+        })
+        .collect();
+    json!({
+        "id": number(&refund.id),
+        "order_id": number(&order.id),
+        "created_at": timestamp(refund.created_at),
+        "note": refund.note,
+        "user_id": null,
+        "processed_at": timestamp(refund.created_at),
+        "restock": refund.restock,
+        "duties": [],
+        "total_duties_set": money_set(&format_amount(0, scale), &order.currency),
+        "additional_fees": [],
+        "admin_graphql_api_id": format!("gid://shopify/Refund/{}", refund.id),
+        "refund_line_items": lines,
+        "transactions": refund
+            .transactions
+            .iter()
+            .map(|transaction| render_refund_transaction(order, refund, transaction))
+            .collect::<Vec<_>>(),
+        "order_adjustments": [],
+    })
 }
 
 fn render_product(platform: &ShopifyPlatform, product: &Product, scale: u32) -> Value {
@@ -768,6 +885,14 @@ fn routes(ctx: Ctx) -> Router {
             post(update_tracking),
         )
         .route("/admin/api/2025-07/orders/{order_id}/cancel.json", post(cancel_order))
+        .route(
+            "/admin/api/2025-07/orders/{order_id}/transactions.json",
+            get(list_transactions),
+        )
+        .route(
+            "/admin/api/2025-07/orders/{order_id}/refunds.json",
+            get(list_refunds).post(create_refund),
+        )
         .fallback(not_found)
         .with_state(ctx)
 }
@@ -1311,4 +1436,260 @@ async fn cancel_order(Shared(Ctx { core, .. }): Shared<Ctx>, Path(order_id): Pat
     core.cancel(order, at, &reason);
     let rendered = core.platform.render_order(&core, order);
     reply(StatusCode::OK, json!({ "order": rendered }))
+}
+
+async fn list_transactions(Shared(Ctx { core, .. }): Shared<Ctx>, Path(order_id): Path<String>) -> Response {
+    let state = lock(&core.state);
+    let Some(order) = state.order(&order_id) else {
+        return not_found_reply();
+    };
+    let mut transactions: Vec<Value> = payment_transaction(order).into_iter().collect();
+    for refund in &order.refunds {
+        transactions.extend(
+            refund
+                .transactions
+                .iter()
+                .map(|transaction| render_refund_transaction(order, refund, transaction)),
+        );
+    }
+    reply(StatusCode::OK, json!({ "transactions": transactions }))
+}
+
+async fn list_refunds(Shared(Ctx { core, shop }): Shared<Ctx>, Path(order_id): Path<String>) -> Response {
+    let state = lock(&core.state);
+    match state.order(&order_id) {
+        Some(order) => reply(
+            StatusCode::OK,
+            json!({ "refunds": order.refunds.iter().map(|refund| render_refund(&shop, order, refund)).collect::<Vec<_>>() }),
+        ),
+        None => not_found_reply(),
+    }
+}
+
+/// A 422 with Shopify's errors by field.
+fn unprocessable(field: &str, reason: String) -> Response {
+    reply(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        json!({ "errors": { field: [reason] } }),
+    )
+}
+
+/// What a `POST orders/{id}/refunds.json` asks for, checked for shape.
+struct RefundRequest {
+    currency: Option<String>,
+    notify: bool,
+    note: Option<String>,
+    /// Line item id, quantity, whether it is restocked.
+    lines: Vec<(String, u32, bool)>,
+    /// Parent transaction id, amount text, kind, gateway.
+    transactions: Vec<(String, String, String, Option<String>)>,
+}
+
+fn parse_refund_request(body: &[u8]) -> Result<RefundRequest, Box<Response>> {
+    let body = parse_json(body).map_err(|reason| Box::new(bad_request("refund", &reason)))?;
+    let refund = &body["refund"];
+    if !refund.is_object() {
+        return Err(Box::new(bad_request("refund", "Required parameter missing or invalid")));
+    }
+    let text = |field: &str| -> Result<Option<String>, Box<Response>> {
+        match &refund[field] {
+            Value::Null => Ok(None),
+            Value::String(text) => Ok(Some(text.clone())),
+            _ => Err(Box::new(bad_request(&format!("refund.{field}"), "must be a string"))),
+        }
+    };
+    let notify = match &refund["notify"] {
+        Value::Null => false,
+        Value::Bool(flag) => *flag,
+        _ => return Err(Box::new(bad_request("refund.notify", "must be true or false"))),
+    };
+    let list = |field: &str| -> Result<Vec<Value>, Box<Response>> {
+        match &refund[field] {
+            Value::Null => Ok(Vec::new()),
+            Value::Array(items) => Ok(items.clone()),
+            _ => Err(Box::new(bad_request(&format!("refund.{field}"), "must be a list"))),
+        }
+    };
+    let mut lines = Vec::new();
+    for (index, item) in list("refund_line_items")?.iter().enumerate() {
+        let field = format!("refund.refund_line_items[{index}]");
+        let Some(line_id) = id_text(&item["line_item_id"]) else {
+            return Err(Box::new(bad_request(
+                &format!("{field}.line_item_id"),
+                "must be the id of a line item",
+            )));
+        };
+        let quantity = match item["quantity"].as_u64() {
+            Some(quantity) if (1..=u64::from(u32::MAX)).contains(&quantity) => quantity as u32,
+            _ => {
+                return Err(Box::new(bad_request(
+                    &format!("{field}.quantity"),
+                    "must be a whole number of at least 1",
+                )));
+            }
+        };
+        let restock = match &item["restock_type"] {
+            Value::Null => false,
+            Value::String(kind) if kind == "no_restock" => false,
+            Value::String(kind) if kind == "cancel" || kind == "return" => true,
+            other => {
+                return Err(Box::new(unprocessable(
+                    "restock_type",
+                    format!("{other} is not included in the list"),
+                )));
+            }
+        };
+        lines.push((line_id, quantity, restock));
+    }
+    let mut transactions = Vec::new();
+    for (index, item) in list("transactions")?.iter().enumerate() {
+        let field = format!("refund.transactions[{index}]");
+        let Some(parent_id) = id_text(&item["parent_id"]) else {
+            return Err(Box::new(bad_request(
+                &format!("{field}.parent_id"),
+                "must be the id of a transaction",
+            )));
+        };
+        let amount = match &item["amount"] {
+            Value::String(text) => text.clone(),
+            Value::Number(number) => number.to_string(),
+            _ => {
+                return Err(Box::new(bad_request(
+                    &format!("{field}.amount"),
+                    "Required parameter missing or invalid",
+                )));
+            }
+        };
+        let kind = item["kind"].as_str().unwrap_or_default().to_string();
+        let gateway = item["gateway"].as_str().map(str::to_string);
+        transactions.push((parent_id, amount, kind, gateway));
+    }
+    Ok(RefundRequest {
+        currency: text("currency")?,
+        notify,
+        note: text("note")?,
+        lines,
+        transactions,
+    })
+}
+
+async fn create_refund(Shared(Ctx { core, shop }): Shared<Ctx>, Path(order_id): Path<String>, body: Bytes) -> Response {
+    let request = match parse_refund_request(&body) {
+        Ok(request) => request,
+        Err(response) => return *response,
+    };
+    let scale = core.currency_scale();
+    let mut state = lock(&core.state);
+    let super::platform::State { ids, orders, .. } = &mut *state;
+    let Some(order) = orders.get_mut(&order_id) else {
+        return not_found_reply();
+    };
+    if let Some(currency) = &request.currency
+        && !currency.eq_ignore_ascii_case(&order.currency)
+    {
+        return unprocessable("currency", format!("must be the order's currency, {}", order.currency));
+    }
+    if request.lines.is_empty() && request.transactions.is_empty() {
+        return unprocessable("base", "a refund needs refund line items or transactions".to_string());
+    }
+    // Lines: on the order, at most the units not refunded yet.
+    let mut lines: Vec<RefundedLine> = Vec::new();
+    let mut restock = false;
+    for (line_id, quantity, restocked) in &request.lines {
+        let Some(line) = order.lines.iter().find(|line| &line.id == line_id) else {
+            return unprocessable(
+                "refund_line_items",
+                format!("line item {line_id} is not on order {order_id}"),
+            );
+        };
+        let asked = lines
+            .iter()
+            .filter(|known| &known.line_id == line_id)
+            .map(|known| known.quantity)
+            .sum::<u32>()
+            + quantity;
+        let left = line.quantity.saturating_sub(order.refunded_units(line_id));
+        if asked > left {
+            return unprocessable(
+                "refund_line_items",
+                format!("line item {line_id}: {asked} to refund but only {left} refundable"),
+            );
+        }
+        restock |= *restocked;
+        lines.push(RefundedLine {
+            line_id: line_id.clone(),
+            quantity: *quantity,
+            amount: line.price * i64::from(*quantity),
+        });
+    }
+    // Transactions: refunds of the order's sale, on its gateway, within what is left of it.
+    let mut amount = 0_i64;
+    let mut transactions = Vec::new();
+    for (parent_id, text, kind, gateway) in &request.transactions {
+        if kind != "refund" {
+            return unprocessable(
+                "kind",
+                format!("{kind:?} is not a refund: only kind refund is allowed here"),
+            );
+        }
+        if parent_id != &order.payment_id || order.payment != Payment::Paid {
+            return unprocessable(
+                "parent_id",
+                format!("transaction {parent_id} is not a captured payment of this order"),
+            );
+        }
+        let paid_through = self::gateway(order);
+        if let Some(gateway) = gateway
+            && gateway != paid_through
+        {
+            return unprocessable(
+                "gateway",
+                format!("{gateway:?} is not the gateway of transaction {parent_id}"),
+            );
+        }
+        let Some(minor) = parse_amount(text, scale).filter(|minor| *minor > 0) else {
+            return unprocessable("amount", format!("{text:?} is not a positive amount"));
+        };
+        amount += minor;
+        transactions.push(RefundTransaction {
+            id: ids.next(IdKind::Item),
+            payment_id: parent_id.clone(),
+            amount: minor,
+            gateway: paid_through.to_string(),
+            through_gateway: paid_through != "manual",
+        });
+    }
+    if amount > order.refundable() {
+        return unprocessable(
+            "base",
+            format!(
+                "Refund amount {} is more than the {} that can be refunded",
+                format_amount(amount, scale),
+                format_amount(order.refundable(), scale)
+            ),
+        );
+    }
+    if let Some(reason) = core.refund_refusal()
+        && transactions.iter().any(|transaction| transaction.through_gateway)
+    {
+        return unprocessable("base", reason);
+    }
+    let created_at = order.touch();
+    let refund = Refund {
+        id: ids.next(IdKind::Record),
+        amount,
+        note: request.note,
+        lines,
+        transactions,
+        restock,
+        notify_customer: request.notify,
+        meta: Vec::new(),
+        created_at,
+    };
+    let body = render_refund(&shop, order, &refund);
+    order.refunds.push(refund);
+    if core.take_lost_refund_answer() {
+        return shop.error(StatusCode::INTERNAL_SERVER_ERROR, "internal server error");
+    }
+    reply(StatusCode::CREATED, json!({ "refund": body }))
 }

@@ -4,9 +4,10 @@
 
 use super::Retry;
 use super::platform::{
-    Core, EventIds, FulfilledLine, Fulfillment, IdStyle, Line, Order, Payment, Platform, Product, Server, SimConfig,
-    SimError, Topic, Webhook, amount_number, country_name, format_amount, formatted_amount, launch, lock, merge,
-    now_seconds, parse_json, region_name, sim_methods, splitmix,
+    Core, EventIds, FulfilledLine, Fulfillment, IdStyle, Line, Order, Payment, Platform, Product, Refund,
+    RefundTransaction, RefundedLine, Server, SimConfig, SimError, Topic, Webhook, amount_number, country_name,
+    format_amount, formatted_amount, launch, lock, merge, now_seconds, parse_amount, parse_json, region_name,
+    sim_methods, splitmix,
 };
 use axum::Router;
 use axum::body::Bytes;
@@ -46,7 +47,12 @@ const TOKEN_LIFETIME: time::Duration = time::Duration::days(3);
 /// `GET /ecom/v1/fulfillments/orders/{id}`,
 /// `POST /ecom/v1/fulfillments/orders/{id}/create-fulfillment` (422 when a line is asked more
 /// than remains to ship or the order is cancelled), `POST /ecom/v1/orders/{id}/cancel`
-/// (cancelling a cancelled order answers 200 with the order unchanged).
+/// (cancelling a cancelled order answers 200 with the order unchanged),
+/// `GET /ecom/v1/payments/orders/{id}` (the order's transactions: its payment and refunds),
+/// `POST /ecom/v1/order-billing/refund-payments` (400 for a malformed body or a
+/// `customerReason` over 200 characters, 404 for an unknown order or payment, 428 for more
+/// than is left of a payment or a provider that refuses). Refunds are not deduplicated, as on
+/// Wix.
 ///
 /// Webhooks: the body is a JWT (RS256, verify with [`Self::public_key_pem`]) with claims
 /// `{data, iat, exp}`; `data` is the JSON text of `{eventType, instanceId, data, identity}`,
@@ -402,6 +408,8 @@ fn render_order(order: &Order) -> Value {
     let payment_status = match order.payment {
         Payment::Pending => "NOT_PAID",
         Payment::Authorized => "AUTHORIZED",
+        Payment::Paid if order.refunded() >= order.total() => "FULLY_REFUNDED",
+        Payment::Paid if order.refunded() > 0 => "PARTIALLY_REFUNDED",
         Payment::Paid => "PAID",
         Payment::Voided => "VOIDED",
     };
@@ -603,6 +611,8 @@ fn routes(ctx: Ctx) -> Router {
             "/ecom/v1/fulfillments/orders/{order_id}/create-fulfillment",
             post(create_fulfillment),
         )
+        .route("/ecom/v1/payments/orders/{order_id}", get(list_transactions))
+        .route("/ecom/v1/order-billing/refund-payments", post(refund_payments))
         .fallback(not_found)
         .with_state(ctx)
 }
@@ -884,4 +894,301 @@ async fn cancel_order(Shared(Ctx { core, .. }): Shared<Ctx>, Path(order_id): Pat
         core.cancel(order, at, "canceled through the API");
     }
     reply(StatusCode::OK, json!({ "order": render_order(order) }))
+}
+
+/// The order's payment, as List Transactions For Single Order shows it (none before it is paid).
+fn render_payment(order: &Order) -> Option<Value> {
+    if order.payment != Payment::Paid {
+        return None;
+    }
+    let paid_at = order.paid_at.unwrap_or(order.created_at);
+    let status = if order.refundable() == 0 {
+        "REFUNDED"
+    } else if order.refunded() > 0 {
+        "PARTIALLY_REFUNDED"
+    } else {
+        "APPROVED"
+    };
+    let updated = order.refunds.last().map_or(paid_at, |refund| refund.created_at);
+    Some(json!({
+        "id": order.payment_id,
+        "regularPaymentDetails": {
+            "paymentOrderId": order.id,
+            "gatewayTransactionId": format!("{}-{}", &order.token[..8], &order.token[8..12]),
+            "paymentMethod": "CreditCard",
+            "providerTransactionId": format!("pi_{}", &order.token[..24]),
+            "offlinePayment": false,
+            "status": status,
+            "creditCardDetails": { "lastFourDigits": "4242", "brand": "VISA" },
+        },
+        "createdDate": wix_time(paid_at),
+        "updatedDate": wix_time(updated),
+        "amount": price(order.total(), &order.currency),
+        "refundDisabled": false,
+    }))
+}
+
+fn render_refund(order: &Order, refund: &Refund) -> Value {
+    json!({
+        "id": refund.id,
+        "transactions": refund
+            .transactions
+            .iter()
+            .map(|transaction| json!({
+                "paymentId": transaction.payment_id,
+                "amount": price(transaction.amount, &order.currency),
+                "refundStatus": "SUCCEEDED",
+                "externalRefund": !transaction.through_gateway,
+                "gatewayRefundId": transaction.id,
+            }))
+            .collect::<Vec<_>>(),
+        "details": {
+            "items": refund
+                .lines
+                .iter()
+                .map(|line| json!({ "lineItemId": line.line_id, "quantity": line.quantity }))
+                .collect::<Vec<_>>(),
+            "shippingIncluded": false,
+            "reason": refund.note,
+        },
+        "createdDate": wix_time(refund.created_at),
+    })
+}
+
+fn order_transactions(order: &Order) -> Value {
+    json!({
+        "orderId": order.id,
+        "payments": render_payment(order).into_iter().collect::<Vec<_>>(),
+        "refunds": order.refunds.iter().map(|refund| render_refund(order, refund)).collect::<Vec<_>>(),
+    })
+}
+
+async fn list_transactions(Shared(Ctx { core, .. }): Shared<Ctx>, Path(order_id): Path<String>) -> Response {
+    let state = lock(&core.state);
+    match state.order(&order_id) {
+        Some(order) => reply(
+            StatusCode::OK,
+            json!({ "orderTransactions": order_transactions(order) }),
+        ),
+        None => order_not_found(&order_id),
+    }
+}
+
+/// Longest `customerReason` Wix takes.
+const MAX_REASON_CHARS: usize = 200;
+
+/// What a Refund Payments body asks for, checked for shape.
+struct RefundRequest {
+    order_id: String,
+    /// Payment id, amount in minor units, external.
+    payments: Vec<(String, i64, bool)>,
+    lines: Vec<(String, u32)>,
+    restock: bool,
+    email: bool,
+    reason: Option<String>,
+}
+
+fn parse_refund(body: &[u8], scale: u32) -> Result<RefundRequest, Box<Response>> {
+    let body = parse_json(body).map_err(|reason| Box::new(invalid("body", &reason)))?;
+    let Some(order_id) = body["orderId"].as_str().filter(|id| !id.is_empty()) else {
+        return Err(Box::new(invalid("orderId", "is required")));
+    };
+    let refunds = match body["paymentRefunds"].as_array() {
+        Some(refunds) if (1..=50).contains(&refunds.len()) => refunds,
+        _ => {
+            return Err(Box::new(invalid(
+                "paymentRefunds",
+                "must be a list of 1 to 50 payment refunds",
+            )));
+        }
+    };
+    let mut payments = Vec::new();
+    for (index, refund) in refunds.iter().enumerate() {
+        let field = format!("paymentRefunds[{index}]");
+        let Some(payment_id) = refund["paymentId"].as_str().filter(|id| !id.is_empty()) else {
+            return Err(Box::new(invalid(&format!("{field}.paymentId"), "is required")));
+        };
+        let amount = refund["amount"]["amount"]
+            .as_str()
+            .and_then(|text| parse_amount(text.trim(), scale))
+            .filter(|minor| *minor > 0);
+        let Some(amount) = amount else {
+            return Err(Box::new(invalid(
+                &format!("{field}.amount.amount"),
+                "must be a positive amount",
+            )));
+        };
+        let external = match &refund["externalRefund"] {
+            Value::Null => false,
+            Value::Bool(flag) => *flag,
+            _ => {
+                return Err(Box::new(invalid(
+                    &format!("{field}.externalRefund"),
+                    "must be true or false",
+                )));
+            }
+        };
+        payments.push((payment_id.to_string(), amount, external));
+    }
+    let mut lines = Vec::new();
+    let items = &body["refundItems"];
+    if !items.is_null() && !items.is_object() {
+        return Err(Box::new(invalid("refundItems", "must be an object")));
+    }
+    match &items["lineItems"] {
+        Value::Null => {}
+        Value::Array(list) => {
+            for (index, item) in list.iter().enumerate() {
+                let field = format!("refundItems.lineItems[{index}]");
+                let Some(line_id) = item["lineItemId"].as_str().filter(|id| !id.is_empty()) else {
+                    return Err(Box::new(invalid(&format!("{field}.lineItemId"), "is required")));
+                };
+                let quantity = match item["quantity"].as_u64() {
+                    Some(quantity) if (1..=u64::from(u32::MAX)).contains(&quantity) => quantity as u32,
+                    _ => {
+                        return Err(Box::new(invalid(
+                            &format!("{field}.quantity"),
+                            "must be a whole number of at least 1",
+                        )));
+                    }
+                };
+                lines.push((line_id.to_string(), quantity));
+            }
+        }
+        _ => return Err(Box::new(invalid("refundItems.lineItems", "must be a list"))),
+    }
+    let effects = &body["sideEffects"];
+    if !effects.is_null() && !effects.is_object() {
+        return Err(Box::new(invalid("sideEffects", "must be an object")));
+    }
+    let restock = match &effects["restockInfo"]["type"] {
+        Value::Null => false,
+        Value::String(kind) if kind == "NO_ITEMS" => false,
+        Value::String(kind) if kind == "ALL_ITEMS" || kind == "SOME_ITEMS" => true,
+        _ => {
+            return Err(Box::new(invalid(
+                "sideEffects.restockInfo.type",
+                "must be NO_ITEMS, ALL_ITEMS or SOME_ITEMS",
+            )));
+        }
+    };
+    let email = match &effects["sendOrderRefundedEmail"] {
+        Value::Null => false,
+        Value::Bool(flag) => *flag,
+        _ => {
+            return Err(Box::new(invalid(
+                "sideEffects.sendOrderRefundedEmail",
+                "must be true or false",
+            )));
+        }
+    };
+    let reason = match &body["customerReason"] {
+        Value::Null => None,
+        Value::String(reason) if reason.chars().count() > MAX_REASON_CHARS => {
+            return Err(Box::new(invalid("customerReason", "must be at most 200 characters")));
+        }
+        Value::String(reason) => Some(reason.clone()),
+        _ => return Err(Box::new(invalid("customerReason", "must be text"))),
+    };
+    Ok(RefundRequest {
+        order_id: order_id.to_string(),
+        payments,
+        lines,
+        restock,
+        email,
+        reason,
+    })
+}
+
+async fn refund_payments(Shared(Ctx { core, site }): Shared<Ctx>, body: Bytes) -> Response {
+    let scale = core.currency_scale();
+    let request = match parse_refund(&body, scale) {
+        Ok(request) => request,
+        Err(response) => return *response,
+    };
+    let mut state = lock(&core.state);
+    let super::platform::State { ids, orders, .. } = &mut *state;
+    let Some(order) = orders.get_mut(&request.order_id) else {
+        return order_not_found(&request.order_id);
+    };
+    let mut transactions = Vec::new();
+    for (payment_id, amount, external) in &request.payments {
+        if payment_id != &order.payment_id || order.payment != Payment::Paid {
+            return wix_error(
+                StatusCode::NOT_FOUND,
+                "PAYMENT_NOT_FOUND",
+                &format!("payment {payment_id} of order {} not found", order.id),
+            );
+        }
+        transactions.push(RefundTransaction {
+            id: ids.uuid(),
+            payment_id: payment_id.clone(),
+            amount: *amount,
+            gateway: "CreditCard".to_string(),
+            through_gateway: !external,
+        });
+    }
+    let amount: i64 = transactions.iter().map(|t| t.amount).sum();
+    if amount > order.refundable() {
+        return wix_error(
+            StatusCode::PRECONDITION_REQUIRED,
+            "REFUND_AMOUNT_EXCEEDS_REFUNDABLE",
+            &format!(
+                "{} asked, {} left to refund",
+                formatted_amount(amount, &order.currency),
+                formatted_amount(order.refundable(), &order.currency)
+            ),
+        );
+    }
+    let mut lines: Vec<RefundedLine> = Vec::new();
+    for (line_id, quantity) in &request.lines {
+        let Some(line) = order.lines.iter().find(|line| &line.id == line_id) else {
+            return invalid(
+                "refundItems.lineItems.lineItemId",
+                &format!("{line_id} is not a line item of the order"),
+            );
+        };
+        let left = line.quantity.saturating_sub(order.refunded_units(line_id));
+        if *quantity > left {
+            return invalid(
+                "refundItems.lineItems.quantity",
+                &format!("{quantity} of line item {line_id} asked, {left} refundable"),
+            );
+        }
+        lines.push(RefundedLine {
+            line_id: line_id.clone(),
+            quantity: *quantity,
+            amount: line.price * i64::from(*quantity),
+        });
+    }
+    if let Some(reason) = core.refund_refusal()
+        && transactions.iter().any(|t| t.through_gateway)
+    {
+        return wix_error(
+            StatusCode::PRECONDITION_REQUIRED,
+            "PAYMENT_PROVIDER_REFUND_FAILED",
+            &reason,
+        );
+    }
+    let created_at = order.touch();
+    let refund = Refund {
+        id: ids.uuid(),
+        amount,
+        note: request.reason,
+        lines,
+        transactions,
+        restock: request.restock,
+        notify_customer: request.email,
+        meta: Vec::new(),
+        created_at,
+    };
+    let rendered = render_refund(order, &refund);
+    order.refunds.push(refund);
+    if core.take_lost_refund_answer() {
+        return site.error(StatusCode::INTERNAL_SERVER_ERROR, "internal server error");
+    }
+    reply(
+        StatusCode::OK,
+        json!({ "refund": rendered, "orderTransactions": order_transactions(order) }),
+    )
 }

@@ -4,9 +4,10 @@
 
 use super::Retry;
 use super::platform::{
-    Attempt, Core, EventIds, IdKind, IdStyle, Line, Order, OrderNote, Payment, Platform, Product, Server, SimConfig,
-    SimError, Topic, TrackingItem, Webhook, amount_number, format_amount, hmac_base64, launch, lock, merge,
-    now_seconds, parse_json, query_params, sim_methods, slug, splitmix,
+    Attempt, Core, EventIds, IdKind, IdStyle, Line, Order, OrderNote, Payment, Platform, Product, Refund,
+    RefundTransaction, RefundedLine, Server, SimConfig, SimError, Topic, TrackingItem, Webhook, amount_number,
+    format_amount, hmac_base64, launch, lock, merge, now_seconds, parse_amount, parse_json, query_params, sim_methods,
+    slug, splitmix,
 };
 use axum::Router;
 use axum::body::Bytes;
@@ -49,7 +50,11 @@ const STATUSES: [&str; 8] = [
 /// 1–100, default 10, `page`; newest first; `X-WP-Total`, `X-WP-TotalPages`, `Link`),
 /// `GET …/products/{id}/variations`, `GET|PUT /wp-json/wc/v3/orders/{id}` (PUT changes `status`
 /// only, and writes the status-change note WooCommerce writes), `GET|POST …/orders/{id}/notes`,
-/// `GET|POST /wp-json/wc-shipment-tracking/v3/orders/{id}/shipment-trackings`.
+/// `GET|POST /wp-json/wc-shipment-tracking/v3/orders/{id}/shipment-trackings`,
+/// `GET|POST /wp-json/wc/v3/orders/{id}/refunds` (`amount` first, else the lines'
+/// `refund_total`; 400 for a malformed body or an amount not above zero, 500
+/// `woocommerce_rest_cannot_create_order_refund` for more than is left or a gateway refusal;
+/// a full refund sets the order `refunded`). Refunds are not deduplicated, as on WooCommerce.
 ///
 /// Webhooks: the v3 order JSON as body; `X-WC-Webhook-Source`, `-Topic` (`order.created`,
 /// `order.updated`), `-Resource`, `-Event`, `-Signature` (base64 HMAC-SHA256 of the body with
@@ -497,7 +502,16 @@ fn render_order(site: &WooPlatform, core: &Core, order: &Order) -> Value {
             }],
             "fee_lines": [],
             "coupon_lines": [],
-            "refunds": [],
+            "refunds": order
+                .refunds
+                .iter()
+                .rev()
+                .map(|refund| json!({
+                    "id": number(&refund.id),
+                    "reason": refund.note.clone().unwrap_or_default(),
+                    "total": format!("-{}", amount(refund.amount)),
+                }))
+                .collect::<Vec<_>>(),
             "payment_url": format!("{}/checkout/order-pay/{}/?pay_for_order=true&key=wc_order_{}", site.site_url, order.id, &order.token[..13]),
             "is_editable": matches!(order.status.as_str(), "pending" | "on-hold"),
             "needs_payment": order.status == "pending",
@@ -690,6 +704,10 @@ fn routes(ctx: Ctx) -> Router {
         .route(
             "/wp-json/wc-shipment-tracking/v3/orders/{order_id}/shipment-trackings",
             get(list_trackings).post(post_tracking),
+        )
+        .route(
+            "/wp-json/wc/v3/orders/{order_id}/refunds",
+            get(list_refunds).post(post_refund),
         )
         .fallback(no_route)
         .with_state(ctx)
@@ -1073,5 +1091,292 @@ async fn post_tracking(Shared(Ctx { core, .. }): Shared<Ctx>, Path(order_id): Pa
     };
     let rendered = render_tracking(&item);
     order.tracking.push(item);
+    reply(StatusCode::CREATED, rendered)
+}
+
+/// WooCommerce's code for a refund it could not create.
+const CANNOT_REFUND: &str = "woocommerce_rest_cannot_create_order_refund";
+
+fn render_refund(site: &WooPlatform, order: &Order, refund: &Refund, scale: u32) -> Value {
+    let base = refund.id.parse::<u64>().unwrap_or_default() * 10;
+    let lines: Vec<Value> = refund
+        .lines
+        .iter()
+        .enumerate()
+        .filter_map(|(index, refunded)| {
+            let line = order.lines.iter().find(|line| line.id == refunded.line_id)?;
+            let total = format!("-{}", format_amount(refunded.amount, scale));
+            Some(json!({
+                "id": base + 1 + index as u64,
+                "name": line.title,
+                "product_id": number(&line.product_id),
+                "variation_id": if line.simple { json!(0) } else { number(&line.variant_id) },
+                "quantity": -i64::from(refunded.quantity),
+                "tax_class": "",
+                "subtotal": total,
+                "subtotal_tax": format_amount(0, scale),
+                "total": total,
+                "total_tax": format_amount(0, scale),
+                "taxes": [],
+                "meta_data": [{ "id": base + 5 + index as u64, "key": "_refunded_item_id", "value": line.id }],
+                "sku": line.sku,
+                "price": amount_number(-line.price, scale),
+            }))
+        })
+        .collect();
+    let meta: Vec<Value> = refund
+        .meta
+        .iter()
+        .enumerate()
+        .map(|(index, (key, value))| json!({ "id": base + 8 + index as u64, "key": key, "value": value }))
+        .collect();
+    json!({
+        "id": number(&refund.id),
+        "date_created": local_time(refund.created_at),
+        "date_created_gmt": gmt_time(refund.created_at),
+        "amount": format_amount(refund.amount, scale),
+        "reason": refund.note.clone().unwrap_or_default(),
+        "refunded_by": 1,
+        "refunded_payment": refund.transactions.iter().any(|t| t.through_gateway),
+        "meta_data": meta,
+        "line_items": lines,
+        "shipping_lines": [],
+        "tax_lines": [],
+        "fee_lines": [],
+        "_links": {
+            "self": [{ "href": format!("{}/wp-json/wc/v3/orders/{}/refunds/{}", site.site_url, order.id, refund.id) }],
+            "collection": [{ "href": format!("{}/wp-json/wc/v3/orders/{}/refunds", site.site_url, order.id) }],
+            "up": [{ "href": format!("{}/wp-json/wc/v3/orders/{}", site.site_url, order.id) }],
+        },
+    })
+}
+
+async fn list_refunds(
+    Shared(Ctx { core, site }): Shared<Ctx>,
+    Path(order_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let (per_page, page) = match paging(query.as_deref(), 10, 100) {
+        Ok(paging) => paging,
+        Err(response) => return *response,
+    };
+    let scale = core.currency_scale();
+    let refunds: Vec<Value> = {
+        let state = lock(&core.state);
+        let Some(order) = state.order(&order_id) else {
+            return invalid_order();
+        };
+        // Newest first, as WooCommerce lists them.
+        order
+            .refunds
+            .iter()
+            .rev()
+            .map(|refund| render_refund(&site, order, refund, scale))
+            .collect()
+    };
+    let path = format!("/wp-json/wc/v3/orders/{order_id}/refunds");
+    paged(&core.base_url, &path, refunds, per_page, page)
+}
+
+/// An amount sent as a decimal string or a JSON number.
+fn amount_param(value: &Value, scale: u32) -> Option<i64> {
+    match value {
+        Value::String(text) => parse_amount(text.trim(), scale),
+        Value::Number(number) => parse_amount(&number.to_string(), scale),
+        _ => None,
+    }
+}
+
+/// One item of a refund's `line_items`: the order item, units, `refund_total`.
+type RefundItem = (String, u32, Option<i64>);
+
+/// The refund's `line_items`, checked for shape.
+fn refund_items(value: &Value, scale: u32) -> Result<Vec<RefundItem>, Box<Response>> {
+    let items = match value {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(items) => items,
+        _ => {
+            return Err(Box::new(invalid_param(
+                "line_items",
+                "line_items is not of type array.",
+            )));
+        }
+    };
+    let mut out = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        let id = match &item["id"] {
+            Value::Number(number) => number.as_u64().map(|id| id.to_string()),
+            Value::String(text) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => Some(text.clone()),
+            _ => None,
+        };
+        let Some(id) = id else {
+            return Err(Box::new(invalid_param(
+                "line_items",
+                &format!("line_items[{index}][id] is not of type integer."),
+            )));
+        };
+        let quantity = match &item["quantity"] {
+            Value::Null => 0,
+            value => match value.as_u64() {
+                Some(quantity) if quantity <= u64::from(u32::MAX) => quantity as u32,
+                _ => {
+                    return Err(Box::new(invalid_param(
+                        "line_items",
+                        &format!("line_items[{index}][quantity] is not of type integer."),
+                    )));
+                }
+            },
+        };
+        let total = match &item["refund_total"] {
+            Value::Null => None,
+            value => match amount_param(value, scale) {
+                Some(total) => Some(total),
+                None => {
+                    return Err(Box::new(invalid_param(
+                        "line_items",
+                        &format!("line_items[{index}][refund_total] is not of type number."),
+                    )));
+                }
+            },
+        };
+        out.push((id, quantity, total));
+    }
+    Ok(out)
+}
+
+async fn post_refund(Shared(Ctx { core, site }): Shared<Ctx>, Path(order_id): Path<String>, body: Bytes) -> Response {
+    let body = match parse_json(&body) {
+        Ok(body) => body,
+        Err(reason) => return wp_error(StatusCode::BAD_REQUEST, "rest_invalid_json", &reason),
+    };
+    let scale = core.currency_scale();
+    let amount = match &body["amount"] {
+        Value::Null => None,
+        value => match amount_param(value, scale) {
+            Some(amount) => Some(amount),
+            None => return invalid_param("amount", "amount is not of type string."),
+        },
+    };
+    let reason = match &body["reason"] {
+        Value::Null => None,
+        Value::String(reason) if reason.trim().is_empty() => None,
+        Value::String(reason) => Some(reason.clone()),
+        _ => return invalid_param("reason", "reason is not of type string."),
+    };
+    // As WooCommerce does: anything but a boolean is the default, true.
+    let api_refund = body["api_refund"].as_bool().unwrap_or(true);
+    let api_restock = body["api_restock"].as_bool().unwrap_or(true);
+    let items = match refund_items(&body["line_items"], scale) {
+        Ok(items) => items,
+        Err(response) => return *response,
+    };
+    let meta = match &body["meta_data"] {
+        Value::Null => Vec::new(),
+        Value::Array(entries) => {
+            let mut meta = Vec::new();
+            for entry in entries {
+                let value = match &entry["value"] {
+                    Value::String(text) => text.clone(),
+                    Value::Null => String::new(),
+                    other => other.to_string(),
+                };
+                match entry["key"].as_str() {
+                    Some(key) if !key.is_empty() => meta.push((key.to_string(), value)),
+                    _ => return invalid_param("meta_data", "meta_data[][key] is not of type string."),
+                }
+            }
+            meta
+        }
+        _ => return invalid_param("meta_data", "meta_data is not of type array."),
+    };
+    let mut state = lock(&core.state);
+    let super::platform::State { ids, orders, .. } = &mut *state;
+    let Some(order) = orders.get_mut(&order_id) else {
+        return invalid_order();
+    };
+    let mut lines: Vec<RefundedLine> = Vec::new();
+    for (item_id, quantity, total) in &items {
+        let Some(line) = order.lines.iter().find(|line| &line.id == item_id) else {
+            return invalid_param("line_items", &format!("{item_id} is not an item of order {order_id}."));
+        };
+        let left = line.quantity.saturating_sub(order.refunded_units(item_id));
+        if *quantity > left {
+            return wp_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                CANNOT_REFUND,
+                "Invalid refund quantity.",
+            );
+        }
+        if *quantity > 0 || total.is_some_and(|total| total > 0) {
+            lines.push(RefundedLine {
+                line_id: item_id.clone(),
+                quantity: *quantity,
+                amount: total.unwrap_or(0),
+            });
+        }
+    }
+    // `amount` takes precedence; without it, the lines' totals when every line has one.
+    let amount = amount
+        .or_else(|| {
+            (!items.is_empty() && items.iter().all(|(_, _, total)| total.is_some()))
+                .then(|| items.iter().filter_map(|(_, _, total)| *total).sum())
+        })
+        .unwrap_or(0);
+    if amount <= 0 {
+        return wp_error(
+            StatusCode::BAD_REQUEST,
+            "woocommerce_rest_invalid_order_refund",
+            "Refund amount must be greater than zero.",
+        );
+    }
+    if amount > order.refundable() {
+        return wp_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            CANNOT_REFUND,
+            "Invalid refund amount.",
+        );
+    }
+    if api_refund && let Some(reason) = core.refund_refusal() {
+        return wp_error(StatusCode::INTERNAL_SERVER_ERROR, CANNOT_REFUND, &reason);
+    }
+    let created_at = order.touch();
+    let refund = Refund {
+        id: ids.next(IdKind::Record),
+        amount,
+        note: reason,
+        lines,
+        transactions: vec![RefundTransaction {
+            id: ids.hex(24),
+            payment_id: order.id.clone(),
+            amount,
+            gateway: "stripe".to_string(),
+            through_gateway: api_refund,
+        }],
+        restock: api_restock,
+        // WooCommerce emails the customer about every refund.
+        notify_customer: true,
+        meta,
+        created_at,
+    };
+    let rendered = render_refund(&site, order, &refund, scale);
+    order.refunds.push(refund);
+    if order.refundable() == 0 && order.status != "refunded" {
+        let note = format!(
+            "Order status changed from {} to {}.",
+            status_label(&order.status),
+            status_label("refunded")
+        );
+        order.status = "refunded".to_string();
+        order.notes.push(OrderNote {
+            id: ids.next(IdKind::Note),
+            note,
+            customer_note: false,
+            author: "system".to_string(),
+            created_at,
+        });
+    }
+    if core.take_lost_refund_answer() {
+        return site.error(StatusCode::INTERNAL_SERVER_ERROR, "internal server error");
+    }
     reply(StatusCode::CREATED, rendered)
 }

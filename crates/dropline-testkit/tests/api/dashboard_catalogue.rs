@@ -782,6 +782,100 @@ async fn suppliers_are_added_and_edited_without_showing_secrets(app: TestApp) {
     }
 }
 
+async fn a_suppliers_return_policy_is_set_on_its_form(app: TestApp) {
+    let seeded = app.seed().await;
+    let web = Web::sign_in(&app, &seller(&app, &seeded.store_id, "sam@example.com").await).await;
+    let path = format!("/suppliers/{}", seeded.supplier_id);
+    let (status, body) = web.get(&path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_controls_are_labelled(&body);
+    assert!(body.contains("Takes no returns"), "{body}");
+    let plain = [("name", "Gadget Co"), ("processing_days", "2"), ("rating", "90")];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut pairs = plain.to_vec();
+        pairs.extend_from_slice(extra);
+        pairs
+    };
+    let before = supplier(&app, &seeded.supplier_id).await;
+
+    // A window over a year, an address the engine refuses: named next to their fields.
+    let response = web
+        .post(
+            &path,
+            &with(&[
+                ("accepts_returns", "on"),
+                ("return_window_days", "400"),
+                ("return_first_name", "Returns"),
+                ("return_last_name", "Desk"),
+                ("return_address1", "77 Harbor Blvd"),
+                ("return_city", "Long Beach"),
+                ("return_postal_code", "ABCDE"),
+                ("return_country_code", "US"),
+            ]),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = response.text().await.expect("body");
+    assert_refused(&body, "return_window_days");
+    assert_refused(&body, "return_postal_code");
+    assert!(body.contains("value=\"77 Harbor Blvd\""), "what was typed is kept");
+    let response = web.post(&path, &with(&[("return_window_days", "a month")])).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_refused(&response.text().await.expect("body"), "return_window_days");
+    assert_eq!(supplier(&app, &seeded.supplier_id).await, before);
+
+    let response = web
+        .post(
+            &path,
+            &with(&[
+                ("accepts_returns", "on"),
+                ("refunds_returned_items", "on"),
+                ("return_window_days", "45"),
+                ("return_first_name", "Returns"),
+                ("return_last_name", "Desk"),
+                ("return_address1", "77 Harbor Blvd"),
+                ("return_city", "Long Beach"),
+                ("return_region", "CA"),
+                ("return_postal_code", "90802"),
+                ("return_country_code", "us"),
+            ]),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let saved = supplier(&app, &seeded.supplier_id).await;
+    let policy = &saved.return_policy;
+    assert!(policy.accepts_returns && policy.refunds_returned_items && !policy.credits_without_return);
+    assert_eq!(policy.window_days, 45);
+    let address = policy.return_address.as_ref().expect("an address");
+    assert_eq!(
+        (address.city.as_str(), address.country_code.as_str()),
+        ("Long Beach", "US")
+    );
+    let (_, body) = web.get(&path).await;
+    assert!(
+        body.contains("Takes returns at its own address; refunds returned items, within 45 days"),
+        "{body}"
+    );
+    assert!(
+        body.contains("id=\"accepts_returns\" name=\"accepts_returns\" value=\"on\" checked"),
+        "{body}"
+    );
+    assert!(body.contains("value=\"90802\""), "{body}");
+
+    // An empty address: returns go to the store's address.
+    let response = web
+        .post(
+            &path,
+            &with(&[("credits_without_return", "on"), ("return_window_days", "")]),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let saved = supplier(&app, &seeded.supplier_id).await;
+    assert_eq!(saved.return_policy.return_address, None);
+    assert_eq!(saved.return_policy.window_days, 30);
+    assert!(saved.return_policy.credits_without_return && !saved.return_policy.accepts_returns);
+}
+
 async fn the_operator_sees_every_store(app: TestApp) {
     let first = app.seed().await;
     let second = app.seed().await;
@@ -841,5 +935,6 @@ backend_tests!(
     forms_without_the_sessions_token_are_refused,
     what_sellers_typed_is_escaped,
     suppliers_are_added_and_edited_without_showing_secrets,
+    a_suppliers_return_policy_is_set_on_its_form,
     the_operator_sees_every_store,
 );

@@ -647,7 +647,200 @@ async fn the_order_page_shows_the_money_and_works_returns_refunds_and_disputes(a
     }
 }
 
+async fn the_order_page_shows_where_a_return_goes_and_moves_its_claims(app: TestApp) {
+    let seeded = app.seed().await;
+    let api = app.with_token(&seeded.token);
+    api.put(
+        &format!("/api/v1/suppliers/{}/return-policy", seeded.supplier_id),
+        &json!({
+            "accepts_returns": true,
+            "refunds_returned_items": true,
+            "return_address": {
+                "first_name": "Returns", "last_name": "Desk", "address1": "77 Harbor Blvd",
+                "city": "Long Beach", "region": "CA", "postal_code": "90802", "country_code": "US",
+            },
+        }),
+    )
+    .await
+    .expect(200);
+    let id = crate::after_sale::delivered_order(&app, &api, &seeded)
+        .await
+        .to_string();
+    let email = seller(&app, &seeded.store_id, "sam@example.com").await;
+    let web = Web::sign_in(&app, &email).await;
+    let page = format!("/orders/{id}");
+    let order = api.get_order(&id).await.expect(200);
+    let line = order["lines"][0]["id"].as_str().expect("a line").to_string();
+    let so = order["supplier_orders"][0]["id"]
+        .as_str()
+        .expect("a supplier order")
+        .to_string();
+    let new_return = || async {
+        api.post(
+            &format!("/api/v1/orders/{id}/returns"),
+            &json!({"lines": [{"line_item_id": line, "quantity": 1}], "reason": "changed_mind"}),
+        )
+        .await
+        .expect(201)["created_id"]
+            .as_str()
+            .expect("a return")
+            .to_string()
+    };
+    let return_id = new_return().await;
+
+    // Approved: the page says where the item goes back to.
+    for action in ["approve", "await-item", "receive"] {
+        let response = web.post(&format!("{page}/returns/{return_id}/{action}"), &[]).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{action}");
+        if action == "approve" {
+            let (_, body) = web.get(&page).await;
+            assert!(body.contains(&format!("id=\"return-address-{return_id}-1\"")), "{body}");
+            assert!(body.contains("77 Harbor Blvd"), "{body}");
+            assert!(body.contains("s return address"), "{body}");
+        }
+    }
+    // Refunded: the claim to the supplier opens by itself, with the moves its state allows.
+    let response = web.post(&format!("{page}/returns/{return_id}/refund"), &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let after = api.get(&format!("/api/v1/orders/{id}/after-sale")).await.expect(200);
+    let claim = after["claims"][0]["id"].as_str().expect("a claim").to_string();
+    let (_, body) = web.get(&page).await;
+    assert_controls_are_labelled(&body);
+    assert!(body.contains(&format!("id=\"claim-submit-{claim}\"")), "{body}");
+    assert!(!body.contains(&format!("id=\"claim-accept-{claim}\"")), "{body}");
+    assert!(body.contains("claimed 12.00 USD"), "{body}");
+    assert!(body.contains("<span id=\"profit\">25.49 USD</span>"), "{body}");
+    // Accepting before it was sent: refused, nothing changes.
+    let response = web
+        .post(&format!("{page}/claims/{claim}/accept"), &[("recovered", "10.00")])
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let response = web.post(&format!("{page}/claims/{claim}/submit"), &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, body) = web.get(&format!("{page}?done=claim-submit")).await;
+    assert!(body.contains("Claim sent to the supplier"), "{body}");
+    assert!(body.contains(&format!("id=\"claim-accept-{claim}\"")), "{body}");
+    assert_controls_are_labelled(&body);
+    // More than was claimed: refused next to the field.
+    for recovered in ["12.01", "x"] {
+        let response = web
+            .post(&format!("{page}/claims/{claim}/accept"), &[("recovered", recovered)])
+            .await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{recovered}");
+        let body = response.text().await.expect("body");
+        assert!(body.contains(&format!("id=\"recovered-{claim}-error\"")), "{body}");
+    }
+    let response = web
+        .post(&format!("{page}/claims/{claim}/accept"), &[("recovered", "10.00")])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, body) = web.get(&page).await;
+    assert!(body.contains("recovered 10.00 USD"), "{body}");
+    assert!(body.contains("<span id=\"profit\">35.49 USD</span>"), "{body}");
+
+    // Another return, approved: a claim by hand from its row.
+    let second = new_return().await;
+    let response = web.post(&format!("{page}/returns/{second}/approve"), &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, body) = web.get(&page).await;
+    assert!(body.contains(&format!("id=\"return-claim-{second}-{so}\"")), "{body}");
+    let response = web
+        .post(
+            &format!("{page}/returns/{second}/claim"),
+            &[("supplier_order_id", so.as_str())],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let after = api.get(&format!("/api/v1/orders/{id}/after-sale")).await.expect(200);
+    assert_eq!(after["claims"].as_array().map(Vec::len), Some(2), "{after}");
+    // Unknown claims and moves: not found.
+    for path in [
+        format!("{page}/claims/{}/submit", uuid_of_nothing()),
+        format!("{page}/claims/{claim}/explode"),
+    ] {
+        assert_eq!(web.post(&path, &[]).await.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+}
+
+async fn the_order_page_sends_a_replacement_or_an_exchange_for_a_returned_item(app: TestApp) {
+    let seeded = app.seed().await;
+    let api = app.with_token(&seeded.token);
+    let email = seller(&app, &seeded.store_id, "sam@example.com").await;
+    let web = Web::sign_in(&app, &email).await;
+    // The supplier orders of an order after its first (the one that delivered it).
+    let sent_for_return = |order: &Value| -> Vec<Value> {
+        let sos = order["supplier_orders"].as_array().expect("supplier orders");
+        assert!(sos.len() > 1, "{order}");
+        sos[1..].to_vec()
+    };
+
+    // A replacement: a new supplier order, shown on the page; the order stays delivered.
+    let id = crate::after_sale::delivered_order(&app, &api, &seeded)
+        .await
+        .to_string();
+    let page = format!("/orders/{id}");
+    let return_id = crate::after_sale::received_return(&api, &id).await;
+    let (_, body) = web.get(&page).await;
+    assert!(body.contains(&format!("id=\"return-exchange-{return_id}\"")), "{body}");
+    assert_controls_are_labelled(&body);
+    let response = web.post(&format!("{page}/returns/{return_id}/replacement"), &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let order = api.get_order(&id).await.expect(200);
+    assert_eq!(order["state"], "delivered");
+    let sent = sent_for_return(&order);
+    assert_eq!(sent.len(), 1, "{order}");
+    let sent_id = sent[0]["id"].as_str().expect("an id");
+    let (_, body) = web.get(&format!("{page}?done=return-replacement")).await;
+    assert!(body.contains("Return resolved: a new supplier order"), "{body}");
+    assert!(body.contains(&format!("id=\"supplier-order-{sent_id}\"")), "{body}");
+    assert!(!body.contains(&format!("id=\"return-exchange-{return_id}\"")), "{body}");
+    let after = api.get(&format!("/api/v1/orders/{id}/after-sale")).await.expect(200);
+    assert_eq!(after["returns"][0]["resolution"], "replacement");
+
+    // An exchange without a chosen variant: refused next to the field, nothing written.
+    let id = crate::after_sale::delivered_order(&app, &api, &seeded)
+        .await
+        .to_string();
+    let page = format!("/orders/{id}");
+    let return_id = crate::after_sale::received_return(&api, &id).await;
+    let before = app.snapshot().await;
+    let response = web
+        .post(&format!("{page}/returns/{return_id}/exchange"), &[("variant_id", "")])
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = response.text().await.expect("body");
+    assert!(
+        body.contains(&format!("id=\"exchange-variant-{return_id}-error\"")),
+        "{body}"
+    );
+    assert_eq!(before, app.snapshot().await);
+    let after = api.get(&format!("/api/v1/orders/{id}/after-sale")).await.expect(200);
+    assert_eq!(after["returns"][0]["state"], "received");
+
+    // An exchange to the store's second variant: sent, on the page.
+    let variant = seeded.variant_ids[1].as_str();
+    let response = web
+        .post(
+            &format!("{page}/returns/{return_id}/exchange"),
+            &[("variant_id", variant)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let order = api.get_order(&id).await.expect(200);
+    assert_eq!(order["state"], "delivered");
+    let sent = sent_for_return(&order);
+    assert_eq!(sent.len(), 1, "{order}");
+    assert_eq!(sent[0]["lines"][0]["variant_id"], variant, "{order}");
+    let sent_id = sent[0]["id"].as_str().expect("an id");
+    let (_, body) = web.get(&page).await;
+    assert!(body.contains(&format!("id=\"supplier-order-{sent_id}\"")), "{body}");
+    let after = api.get(&format!("/api/v1/orders/{id}/after-sale")).await.expect(200);
+    assert_eq!(after["returns"][0]["resolution"], "exchange");
+}
+
 backend_tests!(
+    the_order_page_sends_a_replacement_or_an_exchange_for_a_returned_item,
+    the_order_page_shows_where_a_return_goes_and_moves_its_claims,
     the_order_page_shows_the_money_and_works_returns_refunds_and_disputes,
     filters_and_search_find_the_right_orders,
     pages_follow_the_filter_with_a_cursor,

@@ -62,6 +62,10 @@ struct StoreA {
     delivered_order: String,
     return_id: String,
     dispute_id: String,
+    /// A claim to the supplier on that return (approved for it).
+    claim_id: String,
+    /// A payout of A's earnings (held for no days).
+    payout_id: String,
 }
 
 impl StoreA {
@@ -82,6 +86,8 @@ impl StoreA {
             self.return_id.clone(),
             self.dispute_id.clone(),
         ]);
+        ids.push(self.claim_id.clone());
+        ids.push(self.payout_id.clone());
         ids
     }
 }
@@ -130,7 +136,32 @@ async fn store_a(app: &TestApp) -> StoreA {
         )
         .await
         .expect(201);
+    let admin = app.admin();
+    admin
+        .update_store_settings(&seeded.store_id, &json!({"holding_days": 0}))
+        .await
+        .expect(200);
+    let payout = admin
+        .post(
+            "/api/v1/payouts",
+            &json!({"store_id": seeded.store_id, "amount": data::usd("1.00")}),
+        )
+        .await
+        .expect(201);
+    let return_id = returned["created_id"].as_str().expect("a return id").to_string();
+    api.post_empty(&format!("/api/v1/orders/{delivered_order}/returns/{return_id}/approve"))
+        .await
+        .expect(200);
+    let claimed = api
+        .post(
+            &format!("/api/v1/orders/{delivered_order}/claims"),
+            &json!({"return_id": return_id, "supplier_order_id": delivered_so}),
+        )
+        .await
+        .expect(201);
     StoreA {
+        claim_id: claimed["created_id"].as_str().expect("a claim id").to_string(),
+        payout_id: payout["id"].as_str().expect("a payout id").to_string(),
         seeded,
         pending_order,
         routed_order,
@@ -275,6 +306,13 @@ fn probes(a: &StoreA, b: &Seeded) -> Vec<Probe> {
             "/api/v1/suppliers/{id}/connection",
             format!("/api/v1/suppliers/{}/connection", s.supplier_id),
             Some(json!({ "api_key": "intruder-key" })),
+            NotFound,
+        ),
+        probe(
+            "PUT",
+            "/api/v1/suppliers/{id}/return-policy",
+            format!("/api/v1/suppliers/{}/return-policy", s.supplier_id),
+            Some(json!({"accepts_returns": true, "window_days": 14})),
             NotFound,
         ),
         probe(
@@ -438,6 +476,62 @@ fn probes(a: &StoreA, b: &Seeded) -> Vec<Probe> {
         ),
         probe(
             "GET",
+            "/api/v1/metrics/breakdown",
+            format!("/api/v1/metrics/breakdown?store_id={}&by=product", s.store_id),
+            None,
+            NotFound,
+        ),
+        probe(
+            "GET",
+            "/api/v1/stores/{id}/balance",
+            format!("/api/v1/stores/{}/balance", s.store_id),
+            None,
+            NotFound,
+        ),
+        probe(
+            "POST",
+            "/api/v1/payouts",
+            "/api/v1/payouts".into(),
+            Some(json!({"store_id": s.store_id})),
+            Forbidden,
+        ),
+        probe(
+            "GET",
+            "/api/v1/payouts",
+            format!("/api/v1/payouts?store_id={}", s.store_id),
+            None,
+            NotFound,
+        ),
+        probe(
+            "GET",
+            "/api/v1/payouts/export",
+            format!("/api/v1/payouts/export?store_id={}", s.store_id),
+            None,
+            NotFound,
+        ),
+        probe(
+            "GET",
+            "/api/v1/payouts/{id}",
+            format!("/api/v1/payouts/{}", a.payout_id),
+            None,
+            NotFound,
+        ),
+        probe(
+            "POST",
+            "/api/v1/payouts/{id}/paid",
+            format!("/api/v1/payouts/{}/paid", a.payout_id),
+            Some(json!({"reference": "stolen"})),
+            NotFound,
+        ),
+        probe(
+            "POST",
+            "/api/v1/payouts/{id}/cancel",
+            format!("/api/v1/payouts/{}/cancel", a.payout_id),
+            None,
+            NotFound,
+        ),
+        probe(
+            "GET",
             "/api/v1/orders/{id}/after-sale",
             format!("/api/v1/orders/{}/after-sale", a.delivered_order),
             None,
@@ -493,6 +587,27 @@ fn probes(a: &StoreA, b: &Seeded) -> Vec<Probe> {
             "/api/v1/orders/{id}/disputes/{dispute_id}/{action}",
             format!("/api/v1/orders/{}/disputes/{}/win", a.delivered_order, a.dispute_id),
             None,
+            NotFound,
+        ),
+        probe(
+            "POST",
+            "/api/v1/orders/{id}/claims",
+            format!("/api/v1/orders/{}/claims", a.delivered_order),
+            Some(json!({"return_id": a.return_id, "supplier_order_id": a.supplier_order})),
+            NotFound,
+        ),
+        probe(
+            "POST",
+            "/api/v1/orders/{id}/claims/{claim_id}/{action}",
+            format!("/api/v1/orders/{}/claims/{}/submit", a.delivered_order, a.claim_id),
+            None,
+            NotFound,
+        ),
+        probe(
+            "POST",
+            "/api/v1/orders/{id}/claims/{claim_id}/accept",
+            format!("/api/v1/orders/{}/claims/{}/accept", a.delivered_order, a.claim_id),
+            Some(json!({"recovered": data::usd("1.00")})),
             NotFound,
         ),
         probe(

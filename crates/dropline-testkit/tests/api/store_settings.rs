@@ -27,6 +27,8 @@ fn every_setting() -> Value {
             "delivery_failed": false,
             "cancelled": false,
             "refund_issued": false,
+            "return_approved": false,
+            "replacement_on_its_way": false,
         },
         "seller_notifications": {
             "email": "owner@acme.example",
@@ -71,6 +73,8 @@ fn defaults() -> Value {
             "delivery_failed": true,
             "cancelled": true,
             "refund_issued": true,
+            "return_approved": true,
+            "replacement_on_its_way": true,
         },
         "seller_notifications": {
             "email": null,
@@ -158,6 +162,8 @@ async fn every_new_setting_is_set_and_read_back(app: TestApp) {
             "delivery_failed": false,
             "cancelled": true,
             "refund_issued": false,
+            "return_approved": true,
+            "replacement_on_its_way": false,
         },
         "seller_notifications": {
             "email": "ops@acme.example",

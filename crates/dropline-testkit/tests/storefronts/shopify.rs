@@ -3,7 +3,9 @@
 //! deliveries and cancellations written back through the fulfillment-order flow.
 
 use crate::support::{self, Sim, SimLine, SimOrder, cents, id_of, id_text};
-use dropline_sim::{ApiRequest, OrderRun, ProductIds, Scenario, ShopifySim, SimConfig, SimError, SimProduct, Topic};
+use dropline_sim::{
+    ApiRequest, OrderRun, ProductIds, RefundedLine, Scenario, ShopifySim, SimConfig, SimError, SimProduct, Topic,
+};
 use dropline_testkit::TestApp;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -16,6 +18,9 @@ backend_tests!(
     the_seller_cancelling_cancels_the_shopify_order,
     a_rate_limited_fulfillment_is_retried_after_retry_after,
     a_reshipped_parcel_moves_the_fulfillment_to_its_new_number,
+    a_refund_reaches_shopify_once_against_the_sale,
+    a_refund_survives_a_failure_and_a_lost_answer,
+    a_refund_shopify_refuses_leaves_an_exception,
 );
 
 impl Sim for ShopifySim {
@@ -94,6 +99,22 @@ impl Sim for ShopifySim {
 
     fn rate_limit_next(&self, count: u32, retry_after: Duration) {
         ShopifySim::rate_limit_next(self, count, retry_after);
+    }
+
+    fn fail_next(&self, count: u32) {
+        ShopifySim::fail_next(self, count);
+    }
+
+    fn refunds(&self, id: &str) -> Vec<dropline_sim::Refund> {
+        ShopifySim::refunds(self, id)
+    }
+
+    fn refuse_refunds(&self, reason: Option<&str>) {
+        ShopifySim::refuse_refunds(self, reason);
+    }
+
+    fn lose_next_refund_answers(&self, count: u32) {
+        ShopifySim::lose_next_refund_answers(self, count);
     }
 
     async fn deliver_orders(&self, count: usize, scenario: &Scenario) -> Vec<OrderRun> {
@@ -406,4 +427,81 @@ async fn a_reshipped_parcel_moves_the_fulfillment_to_its_new_number(app: TestApp
     );
     let order = app.admin().get_order(&written.order_id).await.expect(200);
     assert_eq!(order["state"], "delivered", "{order:#}");
+}
+
+/// The POSTs of refunds the simulator answered.
+fn refund_posts(sim: &ShopifySim) -> Vec<ApiRequest> {
+    sim.requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/refunds.json"))
+        .collect()
+}
+
+async fn a_refund_reaches_shopify_once_against_the_sale(app: TestApp) {
+    let sim = shop().await;
+    let refunded = support::refund_is_pushed_once(&app, &sim).await;
+    let made = &sim.refunds(&refunded.external_id)[0];
+    assert_eq!(
+        made.lines,
+        vec![RefundedLine {
+            line_id: refunded.line_id.clone(),
+            quantity: 1,
+            amount: refunded.unit_price,
+        }],
+        "the unit refunded, by its Shopify line item id"
+    );
+    assert_eq!(made.transactions.len(), 1, "{made:#?}");
+    let transaction = &made.transactions[0];
+    assert_eq!(
+        (
+            transaction.amount,
+            transaction.gateway.as_str(),
+            transaction.through_gateway
+        ),
+        (refunded.unit_price, "shopify_payments", true),
+        "a refund transaction on the sale's gateway returns the money"
+    );
+    assert!(!made.restock, "dropshipped goods never were in the seller's stock");
+    assert!(!made.notify_customer, "dropline emails the customer itself");
+    let note = made.note.as_deref().unwrap_or_default();
+    assert!(
+        note.contains("arrived broken") && note.contains(&refunded.refund_id),
+        "the note carries the reason and dropline's key: {note}"
+    );
+    let order = ShopifySim::order(&sim, &refunded.external_id).expect("the order");
+    assert_eq!(order["financial_status"], "partially_refunded");
+    assert_eq!(order["refunds"][0]["id"].to_string(), made.id);
+    assert_eq!(refund_posts(&sim).len(), 1);
+    // The API shows where the refund went.
+    let after_sale = app
+        .admin()
+        .get(&format!("/api/v1/orders/{}/after-sale", refunded.order_id))
+        .await
+        .expect(200);
+    let refund = after_sale["refunds"]
+        .as_array()
+        .and_then(|refunds| refunds.iter().find(|r| r["id"] == refunded.refund_id.as_str()))
+        .unwrap_or_else(|| panic!("the refund in {after_sale:#}"));
+    assert_eq!(refund["storefront_refund_id"], made.id.as_str(), "{refund:#}");
+}
+
+async fn a_refund_survives_a_failure_and_a_lost_answer(app: TestApp) {
+    let sim = shop().await;
+    let refunded = support::refund_survives_platform_failures(&app, &sim).await;
+    let posts = refund_posts(&sim);
+    assert_eq!(
+        posts.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [201, 500],
+        "one POST per refund: the unanswered one was found, not sent again"
+    );
+    let order = ShopifySim::order(&sim, &refunded.external_id).expect("the order");
+    assert_eq!(order["refunds"].as_array().map(Vec::len), Some(2));
+}
+
+async fn a_refund_shopify_refuses_leaves_an_exception(app: TestApp) {
+    let sim = shop().await;
+    support::refused_refund_leaves_an_exception(&app, &sim).await;
+    let posts = refund_posts(&sim);
+    assert_eq!(posts.len(), 1, "asked once, not retried: {posts:?}");
+    assert_eq!(posts[0].status, 422);
 }

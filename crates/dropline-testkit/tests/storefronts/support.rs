@@ -1,7 +1,7 @@
 //! What the platform modules share: the [`Sim`] trait each simulator is driven through, the
 //! platform's view of an order ([`SimOrder`]), helpers over dropline's REST API, and the
 //! flows every platform goes through (connect, pull the catalogue, take orders in, write a
-//! shipment back, survive a rate limit).
+//! shipment back, survive a rate limit, make a refund once).
 
 use dropline_app::ports::Job;
 use dropline_sim::{ApiRequest, OrderRun, ProductIds, Scenario, SimError, SimProduct, SimVariant};
@@ -74,6 +74,14 @@ pub trait Sim {
     fn order(&self, id: &str) -> SimOrder;
     fn requests(&self) -> Vec<ApiRequest>;
     fn rate_limit_next(&self, count: u32, retry_after: Duration);
+    /// The next `count` API requests are answered 500.
+    fn fail_next(&self, count: u32);
+    /// The order's refunds as the platform recorded them.
+    fn refunds(&self, id: &str) -> Vec<dropline_sim::Refund>;
+    /// Refunds through the payment gateway refused with this reason (`None`: taken again).
+    fn refuse_refunds(&self, reason: Option<&str>);
+    /// The next `count` refunds are made, then answered 500.
+    fn lose_next_refund_answers(&self, count: u32);
     async fn deliver_orders(&self, count: usize, scenario: &Scenario) -> Vec<OrderRun>;
     /// Creates one order and sends its creation webhook; returns its platform id.
     async fn new_order(&self) -> String;
@@ -903,4 +911,239 @@ pub fn calls(requests: &[ApiRequest]) -> BTreeMap<String, usize> {
         *counted.entry(format!("{} {path}", request.method)).or_default() += 1;
     }
     counted
+}
+
+// ---------------------------------------------------------------------------------------------
+// Refunds
+// ---------------------------------------------------------------------------------------------
+
+/// A refund the seller made in dropline on an order of a connected store.
+pub struct RefundedOrder {
+    pub external_id: String,
+    pub order_id: String,
+    pub refund_id: String,
+    /// The platform's line id of the unit refunded, and its price in cents.
+    pub line_id: String,
+    pub unit_price: i64,
+}
+
+/// An order arrives paid; the seller refunds one unit of its first line in dropline: the
+/// refund is recorded at once, and nothing reaches the platform before its job runs.
+pub async fn order_refunded_in_dropline<S: Sim>(app: &TestApp, sim: &S, store: &Connected) -> RefundedOrder {
+    let external_id = sim.new_order().await;
+    let order = order_by_external_id(app, &store.store_id, &external_id).await;
+    assert_eq!(order["payment"], "paid", "{order:#}");
+    let order_id = id_of(&order);
+    let line = &order["lines"][0];
+    let line_id = line["external_id"]
+        .as_str()
+        .expect("the platform's line id")
+        .to_string();
+    let unit_price = cents(&line["unit_price"]["amount"]);
+    let requests_before = sim.requests().len();
+    let answer = app
+        .admin()
+        .post(
+            &format!("/api/v1/orders/{order_id}/refunds"),
+            &json!({ "reason": "arrived broken", "lines": [{ "line_item_id": id_of(line), "quantity": 1 }] }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(answer["payment"], "partially_refunded", "{answer:#}");
+    let refund_id = answer["created_id"].as_str().expect("the refund's id").to_string();
+    assert_eq!(
+        sim.requests().len(),
+        requests_before,
+        "nothing is sent before the job runs"
+    );
+    assert_eq!(storefront_refund_id(app, &order_id, &refund_id).await, None);
+    RefundedOrder {
+        external_id,
+        order_id,
+        refund_id,
+        line_id,
+        unit_price,
+    }
+}
+
+/// The platform's id dropline keeps on the refund (`None` before the platform took it).
+pub async fn storefront_refund_id(app: &TestApp, order_id: &str, refund_id: &str) -> Option<String> {
+    let order = app
+        .app()
+        .backend()
+        .get_order(order_id.parse().expect("an order id"))
+        .await
+        .expect("read the order")
+        .expect("the order");
+    order
+        .after_sale
+        .refunds
+        .iter()
+        .find(|refund| refund.id.to_string() == refund_id)
+        .expect("the refund")
+        .storefront_refund_id
+        .clone()
+}
+
+/// Queues the refund's job again (as after a worker that died before it could mark it done)
+/// and runs it.
+pub async fn refund_job_runs_again(app: &TestApp, refunded: &RefundedOrder) {
+    let order = app
+        .app()
+        .backend()
+        .get_order(refunded.order_id.parse().expect("an order id"))
+        .await
+        .expect("read the order")
+        .expect("the order");
+    let job = dropline_app::jobs::storefront_refund_job(
+        &order,
+        refunded.refund_id.parse().expect("a refund id"),
+        time::OffsetDateTime::now_utc(),
+    );
+    app.app()
+        .backend()
+        .commit(dropline_app::ports::ChangeSet {
+            jobs: vec![job],
+            ..Default::default()
+        })
+        .await
+        .expect("queue the job again");
+    assert_eq!(app.run_pending_jobs().await.succeeded, 1);
+}
+
+/// A refund made in dropline reaches the platform by its job, once: the timeline says so once
+/// and the refund keeps the platform's id. The job queued again, and every later run of the
+/// jobs, send nothing more. The platform's side (amount, lines, gateway) is for the caller.
+pub async fn refund_is_pushed_once<S: Sim>(app: &TestApp, sim: &S) -> RefundedOrder {
+    let store = connected_store(app, sim, false).await;
+    let refunded = order_refunded_in_dropline(app, sim, &store).await;
+    app.run_pending_jobs().await;
+    assert_eq!(entries(app, &refunded.order_id, "storefront.refund_written").await, 1);
+    let made = sim.refunds(&refunded.external_id);
+    assert_eq!(made.len(), 1, "one refund on the platform: {made:#?}");
+    assert_eq!(made[0].amount, refunded.unit_price);
+    assert_eq!(
+        storefront_refund_id(app, &refunded.order_id, &refunded.refund_id).await,
+        Some(made[0].id.clone()),
+        "the refund keeps the platform's id"
+    );
+
+    let requests = sim.requests().len();
+    refund_job_runs_again(app, &refunded).await;
+    assert_eq!(
+        sim.requests().len(),
+        requests,
+        "a refund the platform has is not sent again"
+    );
+    assert_eq!(app.run_pending_jobs().await.claimed(), 0);
+    assert_eq!(sim.refunds(&refunded.external_id).len(), 1);
+    assert_eq!(entries(app, &refunded.order_id, "storefront.refund_written").await, 1);
+    refunded
+}
+
+/// The platform answers the refund job's first call 500: the job is retried (not buried) and
+/// the refund is made on the retry, once. A second refund is made on the platform but its
+/// answer is lost (500): the retry finds it by its key and sends nothing again. Returns the
+/// order; its two refunds are on the platform, each once.
+pub async fn refund_survives_platform_failures<S: Sim>(app: &TestApp, sim: &S) -> RefundedOrder {
+    let store = connected_store(app, sim, false).await;
+    let refunded = order_refunded_in_dropline(app, sim, &store).await;
+    let worker = worker(app);
+
+    // 500, then 200.
+    sim.fail_next(1);
+    let first = worker.run_pass().await.expect("a worker pass");
+    assert_eq!(
+        (first.retried, first.buried),
+        (1, 0),
+        "the refund job is retried: {first:?}"
+    );
+    assert!(sim.refunds(&refunded.external_id).is_empty());
+    assert_eq!(entries(app, &refunded.order_id, "storefront.refund_written").await, 0);
+    let (pass, _) = next_job_run(&worker, Duration::from_secs(15)).await;
+    assert_eq!((pass.retried, pass.buried), (0, 0), "{pass:?}");
+    assert_eq!(sim.refunds(&refunded.external_id).len(), 1, "made on the retry");
+    assert_eq!(entries(app, &refunded.order_id, "storefront.refund_written").await, 1);
+
+    // Made, but the answer is lost: found by its key on the retry, not made twice.
+    let second = app
+        .admin()
+        .post(
+            &format!("/api/v1/orders/{}/refunds", refunded.order_id),
+            &json!({ "reason": "late delivery", "amount": { "amount": "1.00", "currency": "USD" } }),
+        )
+        .await
+        .expect(201);
+    let second_id = second["created_id"].as_str().expect("the refund's id").to_string();
+    sim.lose_next_refund_answers(1);
+    let lost = worker.run_pass().await.expect("a worker pass");
+    assert_eq!((lost.retried, lost.buried), (1, 0), "{lost:?}");
+    assert_eq!(sim.refunds(&refunded.external_id).len(), 2, "made, though unanswered");
+    assert_eq!(storefront_refund_id(app, &refunded.order_id, &second_id).await, None);
+    let (pass, _) = next_job_run(&worker, Duration::from_secs(15)).await;
+    assert_eq!((pass.retried, pass.buried), (0, 0), "{pass:?}");
+    let made = sim.refunds(&refunded.external_id);
+    assert_eq!(made.len(), 2, "the retry found the refund and made none: {made:#?}");
+    assert_eq!(made[1].amount, 100);
+    assert_eq!(
+        storefront_refund_id(app, &refunded.order_id, &second_id).await,
+        Some(made[1].id.clone())
+    );
+    assert_eq!(entries(app, &refunded.order_id, "storefront.refund_written").await, 2);
+    let timeline = app.admin().timeline(&refunded.order_id).await.expect(200);
+    let found = timeline["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|event| event["kind"] == "storefront.refund_written")
+        .filter(|event| event["message"].as_str().unwrap_or_default().contains("found there"))
+        .count();
+    assert_eq!(found, 1, "the entry says the refund was found: {timeline:#}");
+    assert!(buried(app).await.is_empty());
+    refunded
+}
+
+/// The platform refuses the refund for good (its gateway cannot make it): the job gives up at
+/// once, neither retried nor buried; the order gets a `storefront.refund_refused` entry and an
+/// open `storefront_refund_refused` exception for the seller, the refund stays recorded in
+/// dropline without a platform id, and nothing is refunded on the platform.
+pub async fn refused_refund_leaves_an_exception<S: Sim>(app: &TestApp, sim: &S) -> RefundedOrder {
+    let store = connected_store(app, sim, false).await;
+    let reason = "The payment gateway for this order does not support automatic refunds.";
+    sim.refuse_refunds(Some(reason));
+    let refunded = order_refunded_in_dropline(app, sim, &store).await;
+    // `run_pending_jobs` fails the test on a retried or buried job.
+    app.run_pending_jobs().await;
+    assert!(buried(app).await.is_empty());
+    assert_eq!(entries(app, &refunded.order_id, "storefront.refund_refused").await, 1);
+    assert_eq!(entries(app, &refunded.order_id, "storefront.refund_written").await, 0);
+    assert!(sim.refunds(&refunded.external_id).is_empty());
+    assert_eq!(
+        storefront_refund_id(app, &refunded.order_id, &refunded.refund_id).await,
+        None
+    );
+    let order = app.admin().get_order(&refunded.order_id).await.expect(200);
+    assert_eq!(
+        order["payment"], "partially_refunded",
+        "the refund stays recorded: {order:#}"
+    );
+    let open: Vec<&Value> = order["exceptions"]
+        .as_array()
+        .expect("exceptions")
+        .iter()
+        .filter(|e| e["resolved_at"].is_null())
+        .collect();
+    assert_eq!(open.len(), 1, "{order:#}");
+    assert_eq!(open[0]["kind"], "storefront_refund_refused");
+    assert_eq!(open[0]["suggested_action"], "refund");
+    let detail = open[0]["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains(&refunded.refund_id) && detail.contains(reason),
+        "the seller reads which refund and why: {detail}"
+    );
+    // Nothing is retried later.
+    let requests = sim.requests().len();
+    assert_eq!(app.run_pending_jobs().await.claimed(), 0);
+    assert_eq!(sim.requests().len(), requests);
+    refunded
 }

@@ -3,7 +3,9 @@
 //! written back as eCommerce fulfillments; cancellations through the cancel call.
 
 use crate::support::{self, Sim, SimLine, SimOrder, cents, id_text};
-use dropline_sim::{ApiRequest, OrderRun, ProductIds, Scenario, SimConfig, SimError, SimProduct, Topic, WixSim};
+use dropline_sim::{
+    ApiRequest, OrderRun, ProductIds, RefundedLine, Scenario, SimConfig, SimError, SimProduct, Topic, WixSim,
+};
 use dropline_testkit::TestApp;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -16,6 +18,9 @@ backend_tests!(
     a_shipment_becomes_one_fulfillment,
     the_seller_cancelling_cancels_the_wix_order,
     a_rate_limited_fulfillment_is_retried_after_retry_after,
+    a_refund_reaches_wix_once_through_refund_payments,
+    a_refund_survives_a_failure_and_a_lost_answer,
+    a_refund_wix_refuses_leaves_an_exception,
 );
 
 impl Sim for WixSim {
@@ -94,6 +99,22 @@ impl Sim for WixSim {
 
     fn rate_limit_next(&self, count: u32, retry_after: Duration) {
         WixSim::rate_limit_next(self, count, retry_after);
+    }
+
+    fn fail_next(&self, count: u32) {
+        WixSim::fail_next(self, count);
+    }
+
+    fn refunds(&self, id: &str) -> Vec<dropline_sim::Refund> {
+        WixSim::refunds(self, id)
+    }
+
+    fn refuse_refunds(&self, reason: Option<&str>) {
+        WixSim::refuse_refunds(self, reason);
+    }
+
+    fn lose_next_refund_answers(&self, count: u32) {
+        WixSim::lose_next_refund_answers(self, count);
     }
 
     async fn deliver_orders(&self, count: usize, scenario: &Scenario) -> Vec<OrderRun> {
@@ -239,4 +260,61 @@ async fn a_rate_limited_fulfillment_is_retried_after_retry_after(app: TestApp) {
         fulfillments[0].tracking_number.as_deref(),
         Some(written.tracking_number.as_str())
     );
+}
+
+/// The Refund Payments calls the simulator answered.
+fn refund_posts(sim: &WixSim) -> Vec<ApiRequest> {
+    sim.requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/refund-payments"))
+        .collect()
+}
+
+async fn a_refund_reaches_wix_once_through_refund_payments(app: TestApp) {
+    let sim = site().await;
+    let refunded = support::refund_is_pushed_once(&app, &sim).await;
+    let made = &sim.refunds(&refunded.external_id)[0];
+    assert_eq!(
+        made.lines,
+        vec![RefundedLine {
+            line_id: refunded.line_id.clone(),
+            quantity: 1,
+            amount: refunded.unit_price,
+        }],
+        "the unit refunded, by its Wix line item id"
+    );
+    assert_eq!(made.transactions.len(), 1, "{made:#?}");
+    assert!(
+        made.transactions[0].through_gateway,
+        "not an external refund: Wix has the provider return the money"
+    );
+    assert!(!made.restock, "restockInfo NO_ITEMS: the goods were never in stock");
+    assert!(!made.notify_customer, "dropline emails the customer itself");
+    let reason = made.note.as_deref().unwrap_or_default();
+    assert!(
+        reason.contains("arrived broken") && reason.contains(&refunded.refund_id) && reason.chars().count() <= 200,
+        "the customer reason carries dropline's key: {reason}"
+    );
+    let order = WixSim::order(&sim, &refunded.external_id).expect("the order");
+    assert_eq!(order["paymentStatus"], "PARTIALLY_REFUNDED");
+    assert_eq!(refund_posts(&sim).len(), 1);
+}
+
+async fn a_refund_survives_a_failure_and_a_lost_answer(app: TestApp) {
+    let sim = site().await;
+    support::refund_survives_platform_failures(&app, &sim).await;
+    let posts = refund_posts(&sim);
+    assert_eq!(
+        posts.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [200, 500],
+        "one call per refund: the unanswered one was found, not sent again"
+    );
+}
+
+async fn a_refund_wix_refuses_leaves_an_exception(app: TestApp) {
+    let sim = site().await;
+    support::refused_refund_leaves_an_exception(&app, &sim).await;
+    let posts = refund_posts(&sim);
+    assert_eq!(posts.len(), 1, "asked once, not retried: {posts:?}");
+    assert_eq!(posts[0].status, 428);
 }

@@ -5,7 +5,7 @@
 
 use crate::support::{self, Sim, SimLine, SimOrder, cents, id_text};
 use dropline_sim::{
-    ApiRequest, OrderRun, ProductIds, Scenario, SimConfig, SimError, SimProduct, Topic, WooCommerceSim,
+    ApiRequest, OrderRun, ProductIds, RefundedLine, Scenario, SimConfig, SimError, SimProduct, Topic, WooCommerceSim,
 };
 use dropline_testkit::TestApp;
 use serde_json::{Value, json};
@@ -19,6 +19,9 @@ backend_tests!(
     a_delivery_is_noted_once_even_when_its_job_runs_twice,
     the_seller_cancelling_cancels_the_woocommerce_order,
     a_rate_limited_tracking_item_is_retried_after_retry_after,
+    a_refund_reaches_woocommerce_once_through_the_gateway,
+    a_refund_survives_a_failure_and_a_lost_answer,
+    a_refund_the_gateway_refuses_leaves_an_exception,
 );
 
 impl Sim for WooCommerceSim {
@@ -109,6 +112,22 @@ impl Sim for WooCommerceSim {
 
     fn rate_limit_next(&self, count: u32, retry_after: Duration) {
         WooCommerceSim::rate_limit_next(self, count, retry_after);
+    }
+
+    fn fail_next(&self, count: u32) {
+        WooCommerceSim::fail_next(self, count);
+    }
+
+    fn refunds(&self, id: &str) -> Vec<dropline_sim::Refund> {
+        WooCommerceSim::refunds(self, id)
+    }
+
+    fn refuse_refunds(&self, reason: Option<&str>) {
+        WooCommerceSim::refuse_refunds(self, reason);
+    }
+
+    fn lose_next_refund_answers(&self, count: u32) {
+        WooCommerceSim::lose_next_refund_answers(self, count);
     }
 
     async fn deliver_orders(&self, count: usize, scenario: &Scenario) -> Vec<OrderRun> {
@@ -273,4 +292,70 @@ async fn a_rate_limited_tracking_item_is_retried_after_retry_after(app: TestApp)
     assert_eq!(tracking[0].tracking_number, written.tracking_number);
     assert_eq!(api_notes(&sim, &written.external_id).len(), 1);
     assert_eq!(sim.status(&written.external_id).as_deref(), Some("completed"));
+}
+
+/// The POSTs of refunds the simulator answered.
+fn refund_posts(sim: &WooCommerceSim) -> Vec<ApiRequest> {
+    sim.requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/refunds"))
+        .collect()
+}
+
+async fn a_refund_reaches_woocommerce_once_through_the_gateway(app: TestApp) {
+    let sim = site().await;
+    let refunded = support::refund_is_pushed_once(&app, &sim).await;
+    let made = &sim.refunds(&refunded.external_id)[0];
+    assert_eq!(
+        made.lines,
+        vec![RefundedLine {
+            line_id: refunded.line_id.clone(),
+            quantity: 1,
+            amount: refunded.unit_price,
+        }],
+        "the unit refunded, by its order item id, with its refund total"
+    );
+    assert_eq!(made.note.as_deref(), Some("arrived broken"));
+    assert_eq!(
+        made.meta,
+        vec![("_dropline_refund_id".to_string(), refunded.refund_id.clone())],
+        "the refund carries dropline's key"
+    );
+    assert!(
+        made.transactions.iter().all(|t| t.through_gateway),
+        "api_refund: the gateway returns the money: {made:#?}"
+    );
+    assert!(!made.restock, "api_restock is false: the goods were never in stock");
+    assert_eq!(
+        WooCommerceSim::status(&sim, &refunded.external_id).as_deref(),
+        Some("processing"),
+        "a partial refund leaves the order as it was"
+    );
+    let order = WooCommerceSim::order(&sim, &refunded.external_id).expect("the order");
+    assert_eq!(
+        order["refunds"][0]["total"],
+        format!("-{}.{:02}", refunded.unit_price / 100, refunded.unit_price % 100)
+    );
+    assert_eq!(refund_posts(&sim).len(), 1);
+}
+
+async fn a_refund_survives_a_failure_and_a_lost_answer(app: TestApp) {
+    let sim = site().await;
+    support::refund_survives_platform_failures(&app, &sim).await;
+    let posts = refund_posts(&sim);
+    assert_eq!(
+        posts.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [201, 500],
+        "one POST per refund: the unanswered one was found, not sent again"
+    );
+}
+
+async fn a_refund_the_gateway_refuses_leaves_an_exception(app: TestApp) {
+    let sim = site().await;
+    support::refused_refund_leaves_an_exception(&app, &sim).await;
+    let posts = refund_posts(&sim);
+    // WooCommerce answers a gateway's refusal with a 500 of its own code: read as a refusal
+    // for good, the job is not retried.
+    assert_eq!(posts.len(), 1, "asked once, not retried: {posts:?}");
+    assert_eq!(posts[0].status, 500);
 }

@@ -1,18 +1,19 @@
-//! After delivery over the API: an order's returns, refunds and disputes, and its ledger.
+//! After delivery over the API: an order's returns, refunds, disputes and claims to
+//! suppliers, and its ledger.
 
 use crate::AppState;
 use crate::api::{BodyErrors, CommonErrors, reply};
 use crate::auth::Caller;
-use crate::dto::MoneyJson;
+use crate::dto::{AddressJson, MoneyJson};
 use crate::error::{ApiError, ErrorBody};
 use crate::input::{Input, JsonBody, Problems, ReadJson, path_id};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use dropline_app::after_sale::{NewDispute, NewRefund, NewReturn};
+use dropline_app::after_sale::{NewClaim, NewDispute, NewRefund, NewReturn};
 use dropline_domain::after_sale::{LineUnits, Resolution, ReturnReason};
-use dropline_domain::ids::{DisputeId, LineItemId, OrderId, ReturnId};
-use dropline_domain::ledger::{DisputeEvent, ReturnEvent};
+use dropline_domain::ids::{ClaimId, DisputeId, LineItemId, OrderId, ReturnId, SupplierOrderId, VariantId};
+use dropline_domain::ledger::{ClaimEvent, DisputeEvent, ReturnEvent, next_claim_state};
 use dropline_domain::money::Money;
 use dropline_domain::order::Order;
 use serde::Serialize;
@@ -95,9 +96,14 @@ pub struct ResolveRequest {
     /// `replacement`, `exchange` or `store_credit`.
     #[schema(value_type = String, example = "returnless_refund")]
     pub resolution: Resolution,
-    /// The refund's amount; default: what the returned lines sold for.
+    /// The refund's amount; default: what the returned lines sold for. Refunds only.
     #[schema(value_type = Option<MoneyJson>)]
     pub amount: Option<Money>,
+    /// The variant an `exchange` sends instead (a variant of the order's store, with an
+    /// offer); required for an exchange, refused for every other resolution. A
+    /// `replacement` sends the returned lines' own variants.
+    #[schema(value_type = Option<String>)]
+    pub variant_id: Option<VariantId>,
 }
 
 impl ReadJson for ResolveRequest {
@@ -113,9 +119,11 @@ impl ReadJson for ResolveRequest {
             })
         });
         let amount = input.field("amount").optional(problems, Input::money);
+        let variant_id = input.field("variant_id").optional(problems, Input::id::<VariantId>);
         Some(Self {
             resolution: resolution?,
             amount: amount?,
+            variant_id: variant_id?,
         })
     }
 }
@@ -171,6 +179,64 @@ impl ReadJson for DisputeRequest {
     }
 }
 
+/// A claim to a supplier, opened by hand.
+#[derive(ToSchema)]
+pub struct ClaimRequest {
+    /// The return whose units are claimed (approved, or further).
+    #[schema(value_type = String)]
+    pub return_id: ReturnId,
+    /// The supplier order that brought the units.
+    #[schema(value_type = String)]
+    pub supplier_order_id: SupplierOrderId,
+    /// The units; left out: every unit of the return that supplier order brought and that is
+    /// not claimed yet.
+    #[schema(value_type = Option<Vec<LineUnitsJson>>)]
+    pub lines: Option<Vec<LineUnits>>,
+}
+
+impl ReadJson for ClaimRequest {
+    fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
+        let return_id = input.field("return_id").required(problems, Input::id::<ReturnId>);
+        let supplier_order_id = input
+            .field("supplier_order_id")
+            .required(problems, Input::id::<SupplierOrderId>);
+        let lines = input
+            .field("lines")
+            .optional(problems, |i, p| i.list(p, LineUnits::read));
+        Some(Self {
+            return_id: return_id?,
+            supplier_order_id: supplier_order_id?,
+            lines: lines?,
+        })
+    }
+}
+
+/// What the supplier gave back on a claim.
+#[derive(ToSchema)]
+pub struct AcceptClaimRequest {
+    /// More than zero, at most what was claimed, in the claim's currency.
+    #[schema(value_type = MoneyJson)]
+    pub recovered: Money,
+}
+
+impl ReadJson for AcceptClaimRequest {
+    fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
+        let recovered = input.field("recovered").required(problems, Input::money);
+        Some(Self { recovered: recovered? })
+    }
+}
+
+/// Where some units of a return go back to.
+#[derive(Serialize, ToSchema)]
+pub struct ReturnDestinationJson {
+    pub lines: Vec<LineUnitsJson>,
+    /// `supplier` (the supplier's return address) or `store` (the store's own address).
+    pub to: &'static str,
+    pub supplier_id: Option<String>,
+    /// Null when no address is known (neither the supplier's policy nor the store has one).
+    pub address: Option<AddressJson>,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct ReturnJson {
     pub id: String,
@@ -184,6 +250,43 @@ pub struct ReturnJson {
     #[schema(value_type = String)]
     pub requested_at: OffsetDateTime,
     pub resolution: Option<String>,
+    /// Where the units go back to, once the return is approved (empty when resolved without
+    /// them).
+    pub send_to: Vec<ReturnDestinationJson>,
+    /// When the item came back.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>)]
+    pub received_at: Option<OffsetDateTime>,
+    /// The supplier orders a replacement or an exchange sent (on the order's
+    /// `supplier_orders`; their cost is a `reshipment_cost` in the ledger).
+    pub supplier_order_ids: Vec<String>,
+}
+
+/// A claim to a supplier for the cost of returned (or damaged) units.
+#[derive(Serialize, ToSchema)]
+pub struct ClaimJson {
+    pub id: String,
+    pub return_id: String,
+    pub supplier_order_id: String,
+    pub supplier_id: String,
+    pub supplier_name: Option<String>,
+    pub lines: Vec<LineUnitsJson>,
+    /// `returned_item` (the item came back) or `without_item` (damaged or wrong, on photos).
+    pub basis: String,
+    /// What the units cost at the supplier, in the supplier order's currency.
+    pub claimed: MoneyJson,
+    /// `open`, `submitted`, `accepted` or `rejected`.
+    pub state: String,
+    /// What the supplier gave back, once accepted.
+    pub recovered: Option<MoneyJson>,
+    /// The moves the claim's state allows: `submit`, `accept`, `reject`.
+    pub allowed_actions: Vec<&'static str>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String)]
+    pub opened_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>)]
+    pub closed_at: Option<OffsetDateTime>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -196,6 +299,9 @@ pub struct RefundJson {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String)]
     pub at: OffsetDateTime,
+    /// The storefront platform's id of the refund, once the platform made it (the
+    /// `storefront_refund` job); null before, and for stores without a platform.
+    pub storefront_refund_id: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -221,6 +327,7 @@ pub struct AfterSaleJson {
     pub returns: Vec<ReturnJson>,
     pub refunds: Vec<RefundJson>,
     pub disputes: Vec<DisputeJson>,
+    pub claims: Vec<ClaimJson>,
     /// The id of what the request created, when it created something.
     pub created_id: Option<String>,
 }
@@ -248,6 +355,23 @@ impl AfterSaleJson {
                     state: r.state.to_string(),
                     requested_at: r.requested_at,
                     resolution: r.resolution.map(|x| x.to_string()),
+                    send_to: r
+                        .send_to
+                        .iter()
+                        .map(|d| ReturnDestinationJson {
+                            lines: units_json(&d.lines),
+                            to: if d.supplier_id.is_some() { "supplier" } else { "store" },
+                            supplier_id: d.supplier_id.map(|id| id.to_string()),
+                            address: d.address.clone().map(AddressJson::from),
+                        })
+                        .collect(),
+                    received_at: r.received_at,
+                    supplier_order_ids: after
+                        .replacements
+                        .iter()
+                        .filter(|sent| sent.return_id == r.id)
+                        .map(|sent| sent.supplier_order_id.to_string())
+                        .collect(),
                 })
                 .collect(),
             refunds: after
@@ -260,6 +384,7 @@ impl AfterSaleJson {
                     lines: units_json(&r.lines),
                     return_id: r.return_id.map(|id| id.to_string()),
                     at: r.at,
+                    storefront_refund_id: r.storefront_refund_id.clone(),
                 })
                 .collect(),
             disputes: after
@@ -271,6 +396,33 @@ impl AfterSaleJson {
                     reason_code: d.reason_code.clone(),
                     due_at: d.due_at,
                     state: d.state.to_string(),
+                })
+                .collect(),
+            claims: after
+                .claims
+                .iter()
+                .map(|c| ClaimJson {
+                    id: c.id.to_string(),
+                    return_id: c.return_id.to_string(),
+                    supplier_order_id: c.supplier_order_id.to_string(),
+                    supplier_id: c.supplier_id.to_string(),
+                    supplier_name: order
+                        .supplier_orders
+                        .iter()
+                        .find(|so| so.id == c.supplier_order_id)
+                        .map(|so| so.supplier_name.clone()),
+                    lines: units_json(&c.lines),
+                    basis: c.basis.to_string(),
+                    claimed: c.claimed.into(),
+                    state: c.state.to_string(),
+                    recovered: c.recovered.map(MoneyJson::from),
+                    allowed_actions: ClaimEvent::ALL
+                        .iter()
+                        .filter(|event| next_claim_state(c.state, **event).is_ok())
+                        .map(|event| event.as_str())
+                        .collect(),
+                    opened_at: c.opened_at,
+                    closed_at: c.closed_at,
                 })
                 .collect(),
             created_id,
@@ -390,7 +542,10 @@ pub async fn post_return_action(
     Ok(reply(StatusCode::OK, AfterSaleJson::new(&order, None)?))
 }
 
-/// Resolves a return; a refund resolution refunds and `created_id` is the refund's id.
+/// Resolves a return; a refund resolution refunds and `created_id` is the refund's id. A
+/// replacement or an exchange routes the returned units (of the same variant, or of
+/// `variant_id`) to a supplier order, placed like any other, whose id is `created_id`; its
+/// cost is a `reshipment_cost` in the ledger and the customer is not charged again.
 #[utoipa::path(
     post, path = "/orders/{id}/returns/{return_id}/resolve", tag = "after sale",
     params(
@@ -416,12 +571,25 @@ pub async fn post_resolve_return(
     let request: ResolveRequest = body.read()?;
     let (order, refund) = state
         .app
-        .resolve_return(scope, id, return_id, request.resolution, request.amount)
+        .resolve_return(
+            scope,
+            id,
+            return_id,
+            request.resolution,
+            request.amount,
+            request.variant_id,
+        )
         .await?;
-    Ok(reply(
-        StatusCode::OK,
-        AfterSaleJson::new(&order, refund.map(|r| r.to_string()))?,
-    ))
+    // What the resolution created: the refund, or the supplier order a replacement sent.
+    let created = refund.map(|r| r.to_string()).or_else(|| {
+        order
+            .after_sale
+            .replacements
+            .iter()
+            .find(|sent| sent.return_id == return_id)
+            .map(|sent| sent.supplier_order_id.to_string())
+    });
+    Ok(reply(StatusCode::OK, AfterSaleJson::new(&order, created)?))
 }
 
 /// Refunds the customer (at most what is still refundable).
@@ -516,6 +684,102 @@ pub async fn post_dispute_action(
         _ => return Err(ApiError::RouteNotFound),
     };
     let order = state.app.move_dispute(scope, id, dispute_id, event).await?;
+    Ok(reply(StatusCode::OK, AfterSaleJson::new(&order, None)?))
+}
+
+/// Opens a claim to a supplier by hand, for units of an approved return (a resolved return
+/// opens the claims its suppliers' return policies allow by itself).
+#[utoipa::path(
+    post, path = "/orders/{id}/claims", tag = "after sale",
+    params(("id" = String, Path, description = "Order id")),
+    request_body = ClaimRequest,
+    responses(
+        (status = 201, description = "`created_id` is the claim's id", body = AfterSaleJson),
+        (status = 404, description = "No such order or return, or not the caller's", body = ErrorBody),
+        (status = 409, description = "The return is not approved", body = ErrorBody),
+        BodyErrors, CommonErrors,
+    )
+)]
+pub async fn post_claim(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let id: OrderId = path_id(&id, "order")?;
+    let request: ClaimRequest = body.read()?;
+    let new = NewClaim {
+        return_id: request.return_id,
+        supplier_order_id: request.supplier_order_id,
+        lines: request.lines.unwrap_or_default(),
+    };
+    let (order, claim_id) = state.app.open_claim(scope, id, new).await?;
+    Ok(reply(
+        StatusCode::CREATED,
+        AfterSaleJson::new(&order, Some(claim_id.to_string()))?,
+    ))
+}
+
+/// Moves a claim: `submit` (sent to the supplier) or `reject` (the supplier refused).
+#[utoipa::path(
+    post, path = "/orders/{id}/claims/{claim_id}/{action}", tag = "after sale",
+    params(
+        ("id" = String, Path, description = "Order id"),
+        ("claim_id" = String, Path, description = "Claim id"),
+        ("action" = String, Path, description = "submit or reject"),
+    ),
+    responses(
+        (status = 200, body = AfterSaleJson),
+        (status = 404, description = "No such order, claim or action", body = ErrorBody),
+        (status = 409, description = "The claim's state does not allow it", body = ErrorBody),
+        CommonErrors,
+    )
+)]
+pub async fn post_claim_action(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    Path((id, claim_id, action)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let id: OrderId = path_id(&id, "order")?;
+    let claim_id: ClaimId = path_id(&claim_id, "claim")?;
+    let event = match action.as_str() {
+        "submit" => ClaimEvent::Submit,
+        "reject" => ClaimEvent::Reject,
+        _ => return Err(ApiError::RouteNotFound),
+    };
+    let order = state.app.move_claim(scope, id, claim_id, event, None).await?;
+    Ok(reply(StatusCode::OK, AfterSaleJson::new(&order, None)?))
+}
+
+/// Accepts a submitted claim with what the supplier gave back (at most what was claimed):
+/// the ledger gets a supplier refund in the order's currency.
+#[utoipa::path(
+    post, path = "/orders/{id}/claims/{claim_id}/accept", tag = "after sale",
+    params(
+        ("id" = String, Path, description = "Order id"),
+        ("claim_id" = String, Path, description = "Claim id"),
+    ),
+    request_body = AcceptClaimRequest,
+    responses(
+        (status = 200, body = AfterSaleJson),
+        (status = 404, description = "No such order or claim", body = ErrorBody),
+        (status = 409, description = "The claim's state does not allow it", body = ErrorBody),
+        BodyErrors, CommonErrors,
+    )
+)]
+pub async fn post_accept_claim(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    Path((id, claim_id)): Path<(String, String)>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let id: OrderId = path_id(&id, "order")?;
+    let claim_id: ClaimId = path_id(&claim_id, "claim")?;
+    let request: AcceptClaimRequest = body.read()?;
+    let order = state
+        .app
+        .move_claim(scope, id, claim_id, ClaimEvent::Accept, Some(request.recovered))
+        .await?;
     Ok(reply(StatusCode::OK, AfterSaleJson::new(&order, None)?))
 }
 

@@ -83,6 +83,7 @@ pub async fn list_exceptions(
         store_id,
         kind,
         raised_before: older_than.map(|hours| now - time::Duration::hours(i64::from(hours))),
+        after: None,
         limit,
     };
     let entries = state.app.list_exceptions(scope, filter).await?;

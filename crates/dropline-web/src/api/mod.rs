@@ -8,6 +8,7 @@ pub mod messages;
 pub mod metrics;
 pub mod offers;
 pub mod orders;
+pub mod payouts;
 pub mod products;
 pub mod stores;
 pub mod supplier_orders;
@@ -56,6 +57,7 @@ Nothing is written when a request is refused."
         (name = "addresses", description = "Address checks"),
         (name = "tracking", description = "Tracking-number checks: carrier detection and check digits"),
         (name = "messages", description = "The outbox: customer emails and seller notifications"),
+        (name = "payouts", description = "Vendor balances and the operator's payouts (marketplace mode)"),
         (name = "system", description = "Health and this document"),
         (name = "webhooks", description = "Receivers of the storefront platforms' webhooks (signed by the platform, no token)"),
     )
@@ -93,6 +95,7 @@ pub(crate) fn routes(registrar: Registrar) -> Registrar {
         .add(routes!(suppliers::create_supplier, suppliers::list_suppliers))
         .add(routes!(suppliers::get_supplier))
         .add(routes!(suppliers::put_supplier_connection))
+        .add(routes!(suppliers::put_supplier_return_policy))
         .add(routes!(suppliers::post_reconcile))
         .add(routes!(suppliers::post_agent_export))
         .add(routes!(suppliers::post_agent_import))
@@ -116,8 +119,18 @@ pub(crate) fn routes(registrar: Registrar) -> Registrar {
         .add(routes!(after_sale::post_refund))
         .add(routes!(after_sale::post_dispute))
         .add(routes!(after_sale::post_dispute_action))
+        .add(routes!(after_sale::post_claim))
+        .add(routes!(after_sale::post_accept_claim))
+        .add(routes!(after_sale::post_claim_action))
         .add(routes!(after_sale::get_ledger))
         .add(routes!(metrics::get_lanes))
+        .add(routes!(metrics::get_breakdown))
+        .add(routes!(payouts::get_balance))
+        .add(routes!(payouts::create_payout, payouts::list_payouts))
+        .add(routes!(payouts::export_payouts))
+        .add(routes!(payouts::get_payout))
+        .add(routes!(payouts::post_payout_paid))
+        .add(routes!(payouts::post_payout_cancel))
         .add(routes!(messages::list_order_messages))
         .add(routes!(messages::list_messages))
         .add(routes!(exceptions::list_exceptions))
@@ -184,7 +197,9 @@ mod tests {
     //! agree: same property names, same required ones.
 
     use super::addresses::AddressToCheck;
-    use super::after_sale::{DisputeRequest, RefundRequest, ResolveRequest, ReturnRequest};
+    use super::after_sale::{
+        AcceptClaimRequest, ClaimRequest, DisputeRequest, RefundRequest, ResolveRequest, ReturnRequest,
+    };
     use super::offers::{CreateOfferRequest, ShippingMethodJson};
     use super::orders::{BulkRequest, CreateOrderRequest, LineRequest};
     use super::products::{CreateProductRequest, VariantRequest};
@@ -234,12 +249,17 @@ mod tests {
     fn request_schemas_match_their_readers() {
         let doc = serde_json::to_value(crate::openapi()).unwrap_or_default();
         let schemas = &doc["components"]["schemas"];
-        let readers: [(&str, Reader); 37] = [
+        let readers: [(&str, Reader); 42] = [
             ("LineUnitsJson", refused::<dropline_domain::after_sale::LineUnits>),
             ("ReturnRequest", refused::<ReturnRequest>),
             ("ResolveRequest", refused::<ResolveRequest>),
             ("RefundRequest", refused::<RefundRequest>),
             ("DisputeRequest", refused::<DisputeRequest>),
+            ("ClaimRequest", refused::<ClaimRequest>),
+            ("AcceptClaimRequest", refused::<AcceptClaimRequest>),
+            ("ReturnPolicyRequest", refused::<super::suppliers::ReturnPolicyRequest>),
+            ("PayoutRequest", refused::<super::payouts::PayoutRequest>),
+            ("PaidRequest", refused::<super::payouts::PaidRequest>),
             ("FeesRequest", refused::<super::stores::FeesRequest>),
             ("CreateStoreRequest", refused::<CreateStoreRequest>),
             ("ConnectionRequest", refused::<ConnectionRequest>),

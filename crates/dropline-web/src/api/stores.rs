@@ -174,6 +174,10 @@ pub struct SettingsRequest {
     pub exception_automation: Option<ExceptionAutomationRequest>,
     /// What the store pays on its sales, for the order ledger (default: nothing).
     pub fees: Option<FeesRequest>,
+    /// Days a vendor's earning of a delivered order is held before it can be paid out (0 to
+    /// 365; default 14). Only the operator sets it: a store's token may send it unchanged,
+    /// and leaving it out keeps it.
+    pub holding_days: Option<u32>,
 }
 
 /// What the store pays on its sales; amounts in the store's currency, what is left out is
@@ -247,6 +251,12 @@ impl ReadJson for SettingsRequest {
         let clocks = input.field("clocks").optional_of(problems);
         let exception_automation = input.field("exception_automation").optional_of(problems);
         let fees = input.field("fees").optional_of(problems);
+        let holding_days = input.field("holding_days").optional(problems, Input::count);
+        if let Some(Some(days)) = holding_days
+            && let Some(reason) = rules::holding_days_problem(days)
+        {
+            problems.push(input.field("holding_days").path(), reason);
+        }
         // The paths of the input name the fields (`settings.…` inside `POST /stores`).
         if let Some(Some(bp)) = tolerance
             && let Some(reason) = rules::basis_points_problem(bp)
@@ -277,6 +287,7 @@ impl ReadJson for SettingsRequest {
             clocks: clocks?,
             exception_automation: exception_automation?,
             fees: fees?,
+            holding_days: holding_days?,
         })
     }
 }
@@ -336,6 +347,10 @@ pub struct CustomerEmailsRequest {
     pub delivery_failed: Option<bool>,
     pub cancelled: Option<bool>,
     pub refund_issued: Option<bool>,
+    /// Where to send an approved return, and what.
+    pub return_approved: Option<bool>,
+    /// What is sent for a return resolved by replacement or exchange.
+    pub replacement_on_its_way: Option<bool>,
 }
 
 impl ReadJson for CustomerEmailsRequest {
@@ -349,6 +364,8 @@ impl ReadJson for CustomerEmailsRequest {
         let delivery_failed = flag("delivery_failed");
         let cancelled = flag("cancelled");
         let refund_issued = flag("refund_issued");
+        let return_approved = flag("return_approved");
+        let replacement_on_its_way = flag("replacement_on_its_way");
         Some(Self {
             order_confirmed: order_confirmed?,
             shipped: shipped?,
@@ -358,6 +375,8 @@ impl ReadJson for CustomerEmailsRequest {
             delivery_failed: delivery_failed?,
             cancelled: cancelled?,
             refund_issued: refund_issued?,
+            return_approved: return_approved?,
+            replacement_on_its_way: replacement_on_its_way?,
         })
     }
 }
@@ -660,6 +679,7 @@ impl SettingsRequest {
                     }
                 }
             },
+            holding_days: self.holding_days.unwrap_or(defaults.holding_days),
         }
     }
 }
@@ -689,6 +709,8 @@ impl CustomerEmailsRequest {
             delivery_failed: self.delivery_failed.unwrap_or(defaults.delivery_failed),
             cancelled: self.cancelled.unwrap_or(defaults.cancelled),
             refund_issued: self.refund_issued.unwrap_or(defaults.refund_issued),
+            return_approved: self.return_approved.unwrap_or(defaults.return_approved),
+            replacement_on_its_way: self.replacement_on_its_way.unwrap_or(defaults.replacement_on_its_way),
         }
     }
 }
@@ -751,6 +773,7 @@ pub struct UpdateSettingsRequest {
     pub clocks: Option<ClockLimitsRequest>,
     pub exception_automation: Option<ExceptionAutomationRequest>,
     pub fees: Option<FeesRequest>,
+    pub holding_days: Option<u32>,
     #[schema(value_type = Option<AddressJson>)]
     pub address: Option<Address>,
 }
@@ -774,6 +797,7 @@ impl ReadJson for UpdateSettingsRequest {
             clocks: settings.clocks,
             exception_automation: settings.exception_automation,
             fees: settings.fees,
+            holding_days: settings.holding_days,
             address: address?,
         })
     }
@@ -837,6 +861,8 @@ pub struct SettingsJson {
     pub clocks: ClockLimitsJson,
     pub exception_automation: ExceptionAutomationJson,
     pub fees: FeesJson,
+    /// Days a vendor's earning is held before it can be paid out.
+    pub holding_days: u32,
 }
 
 /// What the store pays on its sales.
@@ -887,6 +913,8 @@ pub struct CustomerEmailsJson {
     pub delivery_failed: bool,
     pub cancelled: bool,
     pub refund_issued: bool,
+    pub return_approved: bool,
+    pub replacement_on_its_way: bool,
 }
 
 impl From<CustomerEmails> for CustomerEmailsJson {
@@ -900,6 +928,8 @@ impl From<CustomerEmails> for CustomerEmailsJson {
             delivery_failed: emails.delivery_failed,
             cancelled: emails.cancelled,
             refund_issued: emails.refund_issued,
+            return_approved: emails.return_approved,
+            replacement_on_its_way: emails.replacement_on_its_way,
         }
     }
 }
@@ -1035,6 +1065,7 @@ impl StoreJson {
                     platform_bp: settings.fees.platform_bp,
                     chargeback_fee: Money::new(settings.fees.chargeback_fee_minor, store.currency).into(),
                 },
+                holding_days: settings.holding_days,
             },
             created_at: record.created_at,
             api_token,
@@ -1159,8 +1190,15 @@ pub async fn put_store_settings(
         clocks: request.clocks,
         exception_automation: request.exception_automation,
         fees: request.fees,
+        holding_days: request.holding_days,
     }
     .into_settings(store.currency, "", &mut problems);
+    let settings = StoreSettings {
+        // Left out: kept (only the operator changes it, so a store's own update of its other
+        // settings must not reset it).
+        holding_days: request.holding_days.unwrap_or(store.settings.holding_days),
+        ..settings
+    };
     problems.finish(Some(()))?;
     let record = state
         .app

@@ -3,14 +3,15 @@
 use crate::AppState;
 use crate::api::{BodyErrors, CommonErrors, reply};
 use crate::auth::Caller;
-use crate::dto::SupplierKindName;
+use crate::dto::{AddressJson, SupplierKindName};
 use crate::error::{ApiError, ErrorBody};
 use crate::input::{Input, JsonBody, Problems, QueryParams, ReadJson, parse_id, path_id};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use dropline_app::{NewSupplier, Scope};
-use dropline_domain::catalog::{Supplier, SupplierConnection, SupplierKind};
+use dropline_domain::address::Address;
+use dropline_domain::catalog::{ReturnPolicy, Supplier, SupplierConnection, SupplierKind};
 use dropline_domain::ids::{StoreId, SupplierId};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -42,6 +43,55 @@ pub struct CreateSupplierRequest {
     /// only; default: dropline's layout).
     #[schema(example = "Order No=order_number, SKU=supplier_sku, Qty=quantity, ID=supplier_order_id")]
     pub agent_layout: Option<String>,
+    /// What the supplier takes back and credits (default: no returns, no credit).
+    pub return_policy: Option<ReturnPolicyRequest>,
+}
+
+/// What a supplier takes back and credits; what is left out takes its default.
+#[derive(ToSchema, Default)]
+pub struct ReturnPolicyRequest {
+    /// Whether returned items go back to the supplier (default false).
+    pub accepts_returns: Option<bool>,
+    /// Days after delivery within which the supplier takes a claim, 0 to 365 (default 30).
+    pub window_days: Option<u32>,
+    /// Where returned items go; left out: the store's own address.
+    #[schema(value_type = Option<AddressJson>)]
+    pub return_address: Option<Address>,
+    /// Whether the supplier refunds the cost of an item that came back to it (default false).
+    pub refunds_returned_items: Option<bool>,
+    /// Whether the supplier credits a damaged, wrong or not-as-described item without having
+    /// it back, on photos (default false; typical of AliExpress and CJ).
+    pub credits_without_return: Option<bool>,
+}
+
+impl ReadJson for ReturnPolicyRequest {
+    fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
+        let accepts_returns = input.field("accepts_returns").optional(problems, Input::flag);
+        let window_days = input.field("window_days").optional(problems, Input::count);
+        let return_address = input.field("return_address").optional_of(problems);
+        let refunds_returned_items = input.field("refunds_returned_items").optional(problems, Input::flag);
+        let credits_without_return = input.field("credits_without_return").optional(problems, Input::flag);
+        Some(Self {
+            accepts_returns: accepts_returns?,
+            window_days: window_days?,
+            return_address: return_address?,
+            refunds_returned_items: refunds_returned_items?,
+            credits_without_return: credits_without_return?,
+        })
+    }
+}
+
+impl From<ReturnPolicyRequest> for ReturnPolicy {
+    fn from(r: ReturnPolicyRequest) -> Self {
+        let defaults = ReturnPolicy::default();
+        Self {
+            accepts_returns: r.accepts_returns.unwrap_or(defaults.accepts_returns),
+            window_days: r.window_days.unwrap_or(defaults.window_days),
+            return_address: r.return_address,
+            refunds_returned_items: r.refunds_returned_items.unwrap_or(defaults.refunds_returned_items),
+            credits_without_return: r.credits_without_return.unwrap_or(defaults.credits_without_return),
+        }
+    }
 }
 
 /// How dropline reaches a supplier's API; secrets are never shown again.
@@ -99,6 +149,7 @@ impl ReadJson for CreateSupplierRequest {
         let deadline = input.field("processing_deadline_days").optional(problems, Input::count);
         let connection = input.field("connection").optional_of(problems);
         let agent_layout = input.field("agent_layout").optional(problems, Input::text);
+        let return_policy = input.field("return_policy").optional_of(problems);
         Some(Self {
             store_id: store_id?,
             name: name?,
@@ -109,6 +160,7 @@ impl ReadJson for CreateSupplierRequest {
             processing_deadline_days: deadline?,
             connection: connection?,
             agent_layout: agent_layout?,
+            return_policy: return_policy?,
         })
     }
 }
@@ -132,6 +184,35 @@ pub struct SupplierJson {
     pub last_reconciliation: Option<ReconciliationJson>,
     /// An agent's spreadsheet layout, when not the default.
     pub agent_layout: Option<String>,
+    pub return_policy: ReturnPolicyJson,
+}
+
+/// What a supplier takes back and credits.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ReturnPolicy)]
+pub struct ReturnPolicyJson {
+    /// Whether returned items go back to the supplier.
+    pub accepts_returns: bool,
+    /// Days after delivery within which the supplier takes a claim.
+    pub window_days: u32,
+    /// Where returned items go; null: the store's own address.
+    pub return_address: Option<AddressJson>,
+    /// Whether the supplier refunds the cost of an item that came back to it.
+    pub refunds_returned_items: bool,
+    /// Whether the supplier credits a damaged, wrong or not-as-described item without it.
+    pub credits_without_return: bool,
+}
+
+impl From<ReturnPolicy> for ReturnPolicyJson {
+    fn from(p: ReturnPolicy) -> Self {
+        Self {
+            accepts_returns: p.accepts_returns,
+            window_days: p.window_days,
+            return_address: p.return_address.map(AddressJson::from),
+            refunds_returned_items: p.refunds_returned_items,
+            credits_without_return: p.credits_without_return,
+        }
+    }
 }
 
 /// A supplier's API connection, secrets hidden.
@@ -210,6 +291,7 @@ impl From<Supplier> for SupplierJson {
                 complete: r.complete,
             }),
             agent_layout: s.agent_layout,
+            return_policy: s.return_policy.into(),
         }
     }
 }
@@ -279,6 +361,7 @@ pub async fn create_supplier(
         processing_deadline_days: request.processing_deadline_days,
         connection: request.connection.map(SupplierConnection::from).unwrap_or_default(),
         agent_layout: request.agent_layout,
+        return_policy: request.return_policy.map(ReturnPolicy::from).unwrap_or_default(),
     };
     let supplier = state.app.create_supplier(scope, new).await?;
     Ok(reply(StatusCode::CREATED, SupplierJson::from(supplier)))
@@ -355,6 +438,33 @@ pub async fn put_supplier_connection(
     let supplier = state
         .app
         .update_supplier_connection(scope, id, SupplierConnection::from(request))
+        .await?;
+    Ok(reply(StatusCode::OK, SupplierJson::from(supplier)))
+}
+
+/// Replaces what the supplier takes back and credits (every field; what is left out takes
+/// its default).
+#[utoipa::path(
+    put, path = "/suppliers/{id}/return-policy", tag = "suppliers",
+    params(("id" = String, Path, description = "Supplier id")),
+    request_body = ReturnPolicyRequest,
+    responses(
+        (status = 200, body = SupplierJson),
+        (status = 404, description = "No such supplier, or not the caller's", body = ErrorBody),
+        BodyErrors, CommonErrors,
+    )
+)]
+pub async fn put_supplier_return_policy(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let id: SupplierId = path_id(&id, "supplier")?;
+    let request: ReturnPolicyRequest = body.read()?;
+    let supplier = state
+        .app
+        .update_supplier_return_policy(scope, id, ReturnPolicy::from(request))
         .await?;
     Ok(reply(StatusCode::OK, SupplierJson::from(supplier)))
 }

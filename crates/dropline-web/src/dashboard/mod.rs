@@ -19,6 +19,7 @@ mod evidence;
 mod orders;
 mod overview;
 mod pages;
+mod payouts;
 mod settings;
 
 use crate::AppState;
@@ -54,6 +55,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(orders::routes())
         .merge(catalogue::routes())
         .merge(settings::routes())
+        .merge(payouts::routes())
 }
 
 /// The signed-in user of a request, with their session and the scope of their use cases.

@@ -10,19 +10,20 @@
 use super::pages::{self, FieldErrors, Layout};
 use super::{Signed, failure, forbidden_csrf, given, html, message, not_found, page, refusal, see_other};
 use crate::AppState;
+use crate::spreadsheet::cell;
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
-use dropline_app::after_sale::NewRefund;
+use dropline_app::after_sale::{NewClaim, NewRefund};
 use dropline_app::ports::OrderFilter;
 use dropline_app::{AppError, Decision, ParcelAction, Scope};
 use dropline_domain::after_sale::Resolution;
 use dropline_domain::carrier::detect_carrier;
-use dropline_domain::ids::{DisputeId, ReturnId};
+use dropline_domain::ids::{ClaimId, DisputeId, ReturnId};
 use dropline_domain::ids::{OrderId, ShipmentId, StoreId, SupplierId, SupplierOrderId};
-use dropline_domain::ledger::{DisputeEvent, ReturnEvent};
+use dropline_domain::ledger::{ClaimEvent, DisputeEvent, ReturnEvent};
 use dropline_domain::money::Money;
 use dropline_domain::order::Order;
 use dropline_domain::state::OrderState;
@@ -415,15 +416,6 @@ async fn export_filtered(State(state): State<AppState>, signed: Signed, Query(qu
     csv_response(&orders)
 }
 
-/// A cell that a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab, CR) gets a
-/// leading `'`, so an order's text can never run in the seller's spreadsheet.
-fn cell(text: &str) -> String {
-    match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
-        _ => text.to_string(),
-    }
-}
-
 /// The CSV of orders: one row per order.
 pub(super) fn orders_csv(orders: &[Order]) -> Result<Vec<u8>, csv::Error> {
     let mut writer = csv::Writer::from_writer(Vec::new());
@@ -543,9 +535,25 @@ async fn render_order(
     };
     // The ledger is shown when it can be summed (an order mixing currencies cannot).
     let money = state.app.money_of(signed.scope, &order).await.ok();
+    // The exchange form's choice: read only when a returned item is there to exchange.
+    let returned = order
+        .after_sale
+        .returns
+        .iter()
+        .any(|r| r.state == dropline_domain::ledger::ReturnState::Received);
+    let products = if returned {
+        state
+            .app
+            .list_products(signed.scope, Some(order.store_id))
+            .await
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     page(
         status,
-        &pages::OrderPage::new(signed.layout(), &order, &timeline, money.as_ref(), notice, refused),
+        &pages::OrderPage::new(signed.layout(), &order, &timeline, money.as_ref(), notice, refused)
+            .with_variants(&products),
     )
 }
 
@@ -578,9 +586,16 @@ fn done_notice(code: &str) -> Option<&'static str> {
         "return-receive" => "Returned item received.",
         "return-refund" | "return-returnless-refund" => "Return resolved with a refund: the customer is told.",
         "return-store-credit" => "Return resolved with store credit.",
+        "return-replacement" | "return-exchange" => {
+            "Return resolved: a new supplier order sends it to the customer, who hears when it ships."
+        }
         "dispute-respond" => "Dispute answered: waiting for the decision.",
         "dispute-win" => "Dispute won.",
         "dispute-lose" => "Dispute lost: its amount and fee are in the ledger.",
+        "return-claim" => "Claim opened: send it to the supplier.",
+        "claim-submit" => "Claim sent to the supplier: waiting for its answer.",
+        "claim-accept" => "Claim accepted: the supplier's refund is in the ledger.",
+        "claim-reject" => "Claim refused by the supplier.",
         _ => return None,
     })
 }
@@ -618,6 +633,15 @@ struct ActionForm {
     amount: String,
     #[serde(default)]
     reason: String,
+    /// A claim's supplier order (opening a claim from a return).
+    #[serde(default)]
+    supplier_order_id: String,
+    /// What a supplier gave back on a claim.
+    #[serde(default)]
+    recovered: String,
+    /// The variant an exchange sends.
+    #[serde(default)]
+    variant_id: String,
 }
 
 /// The order of the path, in the user's scope, after the CSRF check; or the answer.
@@ -800,6 +824,50 @@ async fn refund(state: &AppState, signed: &Signed, order: &Order, form: &ActionF
     after_action(state, signed, order.id, "refund", result, "refund", values).await
 }
 
+/// A claim's move from its row on the order page; accepting takes what was recovered.
+async fn claim_action(
+    state: &AppState,
+    signed: &Signed,
+    order: &Order,
+    item: &str,
+    action: &str,
+    form: &ActionForm,
+) -> Response {
+    let Some(claim) = item
+        .parse::<ClaimId>()
+        .ok()
+        .and_then(|id| order.after_sale.claims.iter().find(|c| c.id == id))
+    else {
+        return not_found(Some(signed.layout()));
+    };
+    let event = match action {
+        "submit" => ClaimEvent::Submit,
+        "reject" => ClaimEvent::Reject,
+        "accept" => ClaimEvent::Accept,
+        _ => return not_found(Some(signed.layout())),
+    };
+    let code = format!("claim-{action}");
+    if event != ClaimEvent::Accept {
+        let result = state
+            .app
+            .move_claim(signed.scope, order.id, claim.id, event, None)
+            .await
+            .map(drop);
+        return after_action(state, signed, order.id, &code, result, "", Vec::new()).await;
+    }
+    let values = vec![("recovered".to_string(), form.recovered.clone())];
+    let result = match Money::parse_decimal(form.recovered.trim(), claim.claimed.currency) {
+        Ok(recovered) => state
+            .app
+            .move_claim(signed.scope, order.id, claim.id, event, Some(recovered))
+            .await
+            .map(drop),
+        Err(err) => Err(AppError::invalid("recovered", err.to_string())),
+    };
+    let form_key = format!("claim-{}", claim.id);
+    after_action(state, signed, order.id, &code, result, &form_key, values).await
+}
+
 /// A return's or a dispute's move from its row on the order page.
 async fn after_sale_action(
     State(state): State<AppState>,
@@ -832,13 +900,52 @@ async fn after_sale_action(
                 "refund" => Some(Resolution::Refund),
                 "returnless-refund" => Some(Resolution::ReturnlessRefund),
                 "store-credit" => Some(Resolution::StoreCredit),
+                "replacement" => Some(Resolution::Replacement),
+                "exchange" => Some(Resolution::Exchange),
                 _ => None,
             };
+            if let Some(resolution @ (Resolution::Replacement | Resolution::Exchange)) = resolution {
+                // Sent again: refused input is shown next to the return's exchange form.
+                let typed = form.variant_id.trim();
+                let result = match (resolution, typed) {
+                    (Resolution::Exchange, "") => Err(AppError::invalid("variant_id", "choose the variant to send")),
+                    (Resolution::Exchange, text) => match text.parse() {
+                        Ok(variant_id) => state
+                            .app
+                            .resolve_return(scope, order.id, return_id, resolution, None, Some(variant_id))
+                            .await
+                            .map(drop),
+                        Err(_) => Err(AppError::invalid("variant_id", "choose one of the store's variants")),
+                    },
+                    _ => state
+                        .app
+                        .resolve_return(scope, order.id, return_id, resolution, None, None)
+                        .await
+                        .map(drop),
+                };
+                let values = vec![("variant_id".to_string(), form.variant_id.clone())];
+                let code = format!("return-{action}");
+                let form_key = format!("return-{return_id}");
+                return after_action(&state, &signed, order.id, &code, result, &form_key, values).await;
+            }
+            if action == "claim" {
+                // A claim by hand, for every unit of the return that supplier order brought.
+                let Ok(supplier_order_id) = form.supplier_order_id.trim().parse() else {
+                    return not_found(Some(signed.layout()));
+                };
+                let new = NewClaim {
+                    return_id,
+                    supplier_order_id,
+                    lines: Vec::new(),
+                };
+                let result = state.app.open_claim(scope, order.id, new).await.map(drop);
+                return after_action(&state, &signed, order.id, "return-claim", result, "", Vec::new()).await;
+            }
             match (event, resolution) {
                 (Some(event), _) => state.app.move_return(scope, order.id, return_id, event).await.map(drop),
                 (None, Some(resolution)) => state
                     .app
-                    .resolve_return(scope, order.id, return_id, resolution, None)
+                    .resolve_return(scope, order.id, return_id, resolution, None, None)
                     .await
                     .map(drop),
                 (None, None) => return not_found(Some(signed.layout())),
@@ -864,6 +971,7 @@ async fn after_sale_action(
                 .await
                 .map(drop)
         }
+        "claims" => return claim_action(&state, &signed, &order, &item, &action, &form).await,
         _ => return not_found(Some(signed.layout())),
     };
     let code = format!("{}-{action}", kind.trim_end_matches('s'));
@@ -1113,15 +1221,6 @@ mod tests {
         assert_eq!(list_address("state=on_hold&q=a%20b"), "/orders?state=on_hold&q=a%20b");
         assert_eq!(list_address("//evil.example/x"), "/orders?evil.examplex");
         assert_eq!(list_address("\r\nSet-Cookie: a"), "/orders?Set-Cookiea");
-    }
-
-    #[test]
-    fn spreadsheet_formulas_are_defused() {
-        assert_eq!(cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(cell("+1"), "'+1");
-        assert_eq!(cell("@sum"), "'@sum");
-        assert_eq!(cell("Ada"), "Ada");
-        assert_eq!(cell(""), "");
     }
 
     #[test]

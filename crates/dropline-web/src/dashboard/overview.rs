@@ -1,6 +1,9 @@
 //! The dashboard's overview page (`/`): today's orders, the orders waiting for a person, and
 //! six charts of the last 7, 30 or 90 UTC days (orders, processing time, shipping time,
-//! refund rate, chargeback rate, fulfillment cost per order), each with its numbers in a table.
+//! refund rate, chargeback rate, fulfillment cost per order), each with its numbers in a table;
+//! under them, for one store, the same period by supplier, by lane (supplier × destination)
+//! and the 20 most profitable products: times, rates, cost per order, revenue, costs, profit
+//! and margin ([`dropline_app::breakdown`]).
 //!
 //! The charts are small SVG drawings written here, not plotters: plotters lays text out with
 //! a font backend (its default `ttf` feature needs fontconfig, and without one its axis
@@ -17,6 +20,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use dropline_app::breakdown::{Breakdown, BreakdownBy, BreakdownGroup, Durations, Figures};
 use dropline_app::metrics::{DaySummary, Overview, rounded_average};
 use dropline_app::{AppError, Scope};
 use dropline_domain::ids::StoreId;
@@ -98,6 +102,15 @@ pub(super) async fn overview_page(
     } else {
         Vec::new()
     };
+    // The breakdowns need one store: the seller's, or the one the operator picked.
+    let breakdowns = match overview.store_id {
+        Some(id) => match state.app.breakdowns(signed.scope, id, days, &BreakdownBy::ALL).await {
+            Ok(breakdowns) => Some(breakdowns),
+            Err(AppError::NotFound(_)) => return not_found(Some(signed.layout())),
+            Err(err) => return failure(&err),
+        },
+        None => None,
+    };
     let scope_label = match overview.store_id {
         Some(id) => stores
             .iter()
@@ -107,7 +120,15 @@ pub(super) async fn overview_page(
     };
     page(
         StatusCode::OK,
-        &OverviewPage::new(signed.layout(), operator, scope_label, picker, days, &overview),
+        &OverviewPage::new(
+            signed.layout(),
+            operator,
+            scope_label,
+            picker,
+            days,
+            &overview,
+            breakdowns.as_deref(),
+        ),
     )
 }
 
@@ -139,6 +160,26 @@ pub(crate) struct Chart {
     rows: Vec<TableRow>,
 }
 
+/// One row of a breakdown table: the group's name and its figures.
+pub(crate) struct GroupRow {
+    /// The group's ids (`supplier id`, `supplier id/country`, `product id`, `none`).
+    key: String,
+    label: String,
+    cells: Vec<String>,
+}
+
+/// A table of the period by supplier, lane or product.
+pub(crate) struct GroupTable {
+    id: &'static str,
+    title: String,
+    caption: String,
+    headers: Vec<String>,
+    rows: Vec<GroupRow>,
+    /// The period's orders once, under the groups.
+    total: Vec<String>,
+    notes: Vec<String>,
+}
+
 #[derive(Template)]
 #[template(path = "dashboard/overview.html")]
 pub(crate) struct OverviewPage {
@@ -154,6 +195,8 @@ pub(crate) struct OverviewPage {
     on_hold: u64,
     with_exceptions: u64,
     charts: Vec<Chart>,
+    /// By supplier, by lane and by product; empty over every store.
+    tables: Vec<GroupTable>,
 }
 
 impl OverviewPage {
@@ -164,6 +207,7 @@ impl OverviewPage {
         stores: Vec<StoreOption>,
         days: u32,
         overview: &Overview,
+        breakdowns: Option<&[Breakdown]>,
     ) -> Self {
         let store = overview.store_id.map(|id| id.to_string()).unwrap_or_default();
         let periods = PERIODS
@@ -191,7 +235,178 @@ impl OverviewPage {
             on_hold: overview.on_hold,
             with_exceptions: overview.with_exceptions,
             charts: charts(overview),
+            tables: breakdowns.unwrap_or_default().iter().map(group_table).collect(),
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The breakdown tables
+// ---------------------------------------------------------------------------------------------
+
+/// Products a table shows at most.
+const TOP_PRODUCTS: usize = 20;
+
+/// Median and 90th percentile in tenths of `unit` seconds: `12.5 / 30.0`.
+fn durations_cell(durations: Option<Durations>, unit: i64) -> String {
+    match durations {
+        Some(d) => format!(
+            "{} / {}",
+            cell(
+                rounded_average(d.median_seconds.saturating_mul(10), unit.unsigned_abs()),
+                1
+            ),
+            cell(
+                rounded_average(d.p90_seconds.saturating_mul(10), unit.unsigned_abs()),
+                1
+            ),
+        ),
+        None => "–".to_string(),
+    }
+}
+
+fn rate_cell(bp: Option<u64>) -> String {
+    cell(bp.map(|bp| i64::try_from(bp).unwrap_or(i64::MAX)), 2)
+}
+
+/// The figures of a row, in the order of [`FIGURE_HEADERS`].
+fn figure_cells(figures: &Figures) -> Vec<String> {
+    vec![
+        figures.orders.to_string(),
+        durations_cell(figures.processing, 3600),
+        durations_cell(figures.shipping, 86_400),
+        rate_cell(figures.refund_rate_bp),
+        rate_cell(figures.chargeback_rate_bp),
+        figures
+            .cost_per_order
+            .map_or_else(|| "–".to_string(), |money| money.amount_string()),
+        figures.revenue.amount_string(),
+        figures.costs.amount_string(),
+        figures.profit.amount_string(),
+        cell(figures.margin_bp, 2),
+    ]
+}
+
+fn figure_headers(currency: &str) -> Vec<String> {
+    vec![
+        "Orders".into(),
+        "Processing hours (median / 90 %)".into(),
+        "Shipping days (median / 90 %)".into(),
+        "Refund rate (%)".into(),
+        "Chargeback rate (%)".into(),
+        format!("Cost per order ({currency})"),
+        format!("Revenue ({currency})"),
+        format!("Costs ({currency})"),
+        format!("Profit ({currency})"),
+        "Margin (%)".into(),
+    ]
+}
+
+fn supplier_label(group: &BreakdownGroup) -> String {
+    match (group.key.supplier_id, &group.supplier_name) {
+        (None, _) => "Not at a supplier yet".to_string(),
+        (Some(_), Some(name)) => name.clone(),
+        (Some(id), None) => id.to_string(),
+    }
+}
+
+fn group_table(breakdown: &Breakdown) -> GroupTable {
+    let currency = breakdown.currency.code();
+    let mut headers = Vec::new();
+    let (id, title, first_header) = match breakdown.by {
+        BreakdownBy::Supplier => ("by-supplier", "By supplier", "Supplier"),
+        BreakdownBy::Lane => ("by-lane", "By lane (supplier × destination)", "Supplier"),
+        BreakdownBy::Product => ("by-product", "Most profitable products", "Product"),
+    };
+    headers.push(first_header.to_string());
+    if breakdown.by == BreakdownBy::Lane {
+        headers.push("Destination".to_string());
+    }
+    headers.extend(figure_headers(currency));
+    let shown = match breakdown.by {
+        BreakdownBy::Product => TOP_PRODUCTS,
+        _ => usize::MAX,
+    };
+    let rows = breakdown
+        .groups
+        .iter()
+        .take(shown)
+        .map(|group| {
+            let none = || "none".to_string();
+            let (key, label) = match breakdown.by {
+                BreakdownBy::Supplier => (
+                    group.key.supplier_id.map_or_else(none, |id| id.to_string()),
+                    supplier_label(group),
+                ),
+                BreakdownBy::Lane => (
+                    format!(
+                        "{}/{}",
+                        group.key.supplier_id.map_or_else(none, |id| id.to_string()),
+                        group.key.country.as_deref().unwrap_or_default()
+                    ),
+                    supplier_label(group),
+                ),
+                BreakdownBy::Product => (
+                    group.key.product_id.map_or_else(none, |id| id.to_string()),
+                    match (group.key.product_id, &group.product_title) {
+                        (None, _) => "Not in the catalogue".to_string(),
+                        (Some(_), Some(title)) => title.clone(),
+                        (Some(id), None) => id.to_string(),
+                    },
+                ),
+            };
+            let mut cells = Vec::with_capacity(11);
+            if breakdown.by == BreakdownBy::Lane {
+                cells.push(group.key.country.clone().unwrap_or_default());
+            }
+            cells.extend(figure_cells(&group.figures));
+            GroupRow { key, label, cells }
+        })
+        .collect();
+    let mut total = Vec::with_capacity(11);
+    if breakdown.by == BreakdownBy::Lane {
+        total.push(String::new());
+    }
+    total.extend(figure_cells(&breakdown.total));
+    let mut notes = Vec::new();
+    if breakdown.by == BreakdownBy::Product && breakdown.groups.len() > TOP_PRODUCTS {
+        notes.push(format!(
+            "The {TOP_PRODUCTS} most profitable of {} products.",
+            breakdown.groups.len()
+        ));
+    }
+    match breakdown.total.orders_left_out {
+        0 => {}
+        1 => notes.push(format!(
+            "1 order in another currency than {currency}: its money is not in this table."
+        )),
+        n => notes.push(format!(
+            "{n} orders in other currencies than {currency}: their money is not in this table."
+        )),
+    }
+    match breakdown.supplier_costs_left_out {
+        0 => {}
+        1 => notes.push("1 supplier order charged in another currency is not in the costs.".to_string()),
+        n => notes.push(format!(
+            "{n} supplier orders charged in another currency are not in the costs."
+        )),
+    }
+    GroupTable {
+        id,
+        title: title.to_string(),
+        caption: format!(
+            "{title}, orders placed {} to {} (UTC); an order with several {} counts in each, its money split by line value",
+            breakdown.from.date(),
+            (breakdown.to - time::Duration::days(1)).date(),
+            match breakdown.by {
+                BreakdownBy::Product => "products",
+                _ => "suppliers",
+            }
+        ),
+        headers,
+        rows,
+        total,
+        notes,
     }
 }
 

@@ -6,7 +6,7 @@ use askama::Template;
 use dropline_app::AppError;
 use dropline_domain::catalog::Supplier;
 use dropline_domain::ids::OrderId;
-use dropline_domain::ledger::{DisputeState, ReturnState};
+use dropline_domain::ledger::{ClaimEvent, ClaimState, DisputeState, ReturnState, next_claim_state};
 use dropline_domain::money::Money;
 use dropline_domain::order::{Order, SupplierOrder};
 use dropline_domain::state::{OrderEvent, OrderState, PaymentState, ShipmentState, next_order_state};
@@ -458,12 +458,47 @@ pub(crate) struct ReturnView {
     state: String,
     /// The moves offered: (path segment, button text).
     actions: Vec<(&'static str, &'static str)>,
+    /// Where the units go back to, once approved.
+    send_to: Vec<DestinationView>,
+    /// Claims the seller may open by hand: (supplier order id, button text).
+    claim_from: Vec<(String, String)>,
+    /// Whether the item came back, so it may be exchanged for another variant.
+    can_exchange: bool,
+    /// The exchange form, refused input kept (`variant_id`, `resolution`).
+    resolve_form: FormState,
+}
+
+/// Where some units of a return go back to.
+pub(crate) struct DestinationView {
+    units: String,
+    /// Whose address it is.
+    to: String,
+    /// The address's lines; empty when no address is known.
+    lines: Vec<String>,
+}
+
+/// A claim to a supplier.
+pub(crate) struct ClaimView {
+    id: String,
+    summary: String,
+    claimed: String,
+    recovered: Option<String>,
+    state: String,
+    state_class: &'static str,
+    /// The moves without input: (path segment, button text).
+    actions: Vec<(&'static str, &'static str)>,
+    /// Accepting asks what the supplier gave back.
+    can_accept: bool,
+    currency: String,
+    accept_form: FormState,
 }
 
 pub(crate) struct RefundView {
     amount: String,
     reason: String,
     when: String,
+    /// The platform's id of the refund, once the storefront made it.
+    storefront_refund_id: Option<String>,
 }
 
 pub(crate) struct DisputeView {
@@ -514,9 +549,45 @@ fn return_actions(state: ReturnState) -> Vec<(&'static str, &'static str)> {
             ("store-credit", "Store credit"),
         ],
         ReturnState::AwaitingItem => vec![("receive", "Item received")],
-        ReturnState::Received => vec![("refund", "Refund"), ("store-credit", "Store credit")],
+        ReturnState::Received => vec![
+            ("refund", "Refund"),
+            ("store-credit", "Store credit"),
+            ("replacement", "Send a replacement"),
+        ],
         ReturnState::Rejected | ReturnState::Resolved => Vec::new(),
     }
+}
+
+fn claim_actions(state: ClaimState) -> Vec<(&'static str, &'static str)> {
+    [
+        (ClaimEvent::Submit, "submit", "Sent to the supplier"),
+        (ClaimEvent::Reject, "reject", "Refused by the supplier"),
+    ]
+    .into_iter()
+    .filter(|(event, _, _)| next_claim_state(state, *event).is_ok())
+    .map(|(_, action, text)| (action, text))
+    .collect()
+}
+
+/// The lines of a postal address, as written on a parcel.
+fn address_lines(a: &dropline_domain::address::Address) -> Vec<String> {
+    let mut lines = vec![a.full_name()];
+    lines.extend(a.company.clone());
+    lines.push(a.address1.clone());
+    lines.extend(a.address2.clone());
+    let region = a.region.clone().unwrap_or_default();
+    lines.push(
+        [a.postal_code.as_str(), a.city.as_str(), region.as_str()]
+            .iter()
+            .filter(|part| !part.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    lines.push(a.country_code.clone());
+    lines.extend(a.phone.clone());
+    lines.retain(|line| !line.trim().is_empty());
+    lines
 }
 
 fn dispute_actions(state: DisputeState) -> Vec<(&'static str, &'static str)> {
@@ -561,10 +632,28 @@ pub(crate) struct OrderPage {
     returns: Vec<ReturnView>,
     refunds: Vec<RefundView>,
     disputes: Vec<DisputeView>,
+    claims: Vec<ClaimView>,
     /// What may still be refunded, when a refund is possible.
     refundable: Option<String>,
     currency: String,
     refund_form: FormState,
+    /// The store's variants an exchange may send: (id, label).
+    variants: Vec<(String, String)>,
+}
+
+impl OrderPage {
+    /// The store's variants, offered by the exchange form of a returned item.
+    pub(crate) fn with_variants(mut self, products: &[dropline_domain::catalog::Product]) -> Self {
+        self.variants = products
+            .iter()
+            .flat_map(|p| {
+                p.variants
+                    .iter()
+                    .map(move |v| (v.id.to_string(), format!("{} · {} ({})", p.title, v.title, v.sku)))
+            })
+            .collect();
+        self
+    }
 }
 
 fn actor(actor: &Actor) -> String {
@@ -647,6 +736,13 @@ impl OrderPage {
                 .map(|l| format!("{} × {}", l.quantity, line_title(l.line_item_id)))
                 .collect::<Vec<_>>()
                 .join(", ")
+        };
+        let supplier_of = |id: dropline_domain::ids::SupplierId| {
+            order
+                .supplier_orders
+                .iter()
+                .find(|so| so.supplier_id == id)
+                .map_or_else(|| "The supplier".to_string(), |so| so.supplier_name.clone())
         };
         let refundable = matches!(order.payment, PaymentState::Paid | PaymentState::PartiallyRefunded)
             .then(|| {
@@ -839,6 +935,32 @@ impl OrderPage {
                     photos: r.photos.iter().filter_map(|p| safe_url(Some(p))).collect(),
                     state: label(r.state.as_str()),
                     actions: return_actions(r.state),
+                    send_to: r
+                        .send_to
+                        .iter()
+                        .map(|d| DestinationView {
+                            units: units_text(&d.lines),
+                            to: match d.supplier_id {
+                                Some(id) => format!("{}'s return address", supplier_of(id)),
+                                None => "The store's address".to_string(),
+                            },
+                            lines: d.address.as_ref().map(address_lines).unwrap_or_default(),
+                        })
+                        .collect(),
+                    claim_from: order
+                        .unclaimed_units(r.id)
+                        .into_iter()
+                        .map(|(so, lines)| {
+                            let name = order
+                                .supplier_orders
+                                .iter()
+                                .find(|s| s.id == so)
+                                .map_or_else(String::new, |s| s.supplier_name.clone());
+                            (so.to_string(), format!("Claim {} from {name}", units_text(&lines)))
+                        })
+                        .collect(),
+                    can_exchange: r.state == ReturnState::Received,
+                    resolve_form: form_state(&mut refused, &format!("return-{}", r.id)),
                 })
                 .collect(),
             refunds: order
@@ -849,6 +971,7 @@ impl OrderPage {
                     amount: r.amount.to_string(),
                     reason: r.reason.clone(),
                     when: moment(r.at),
+                    storefront_refund_id: r.storefront_refund_id.clone(),
                 })
                 .collect(),
             disputes: order
@@ -864,9 +987,39 @@ impl OrderPage {
                     actions: dispute_actions(d.state),
                 })
                 .collect(),
+            claims: order
+                .after_sale
+                .claims
+                .iter()
+                .map(|c| ClaimView {
+                    id: c.id.to_string(),
+                    summary: format!(
+                        "{} from {} · {}",
+                        units_text(&c.lines),
+                        supplier_of(c.supplier_id),
+                        match c.basis {
+                            dropline_domain::after_sale::ClaimBasis::ReturnedItem => "item returned",
+                            dropline_domain::after_sale::ClaimBasis::WithoutItem => "without the item (photos)",
+                        }
+                    ),
+                    claimed: c.claimed.to_string(),
+                    recovered: c.recovered.map(|m| m.to_string()),
+                    state: label(c.state.as_str()),
+                    state_class: match c.state {
+                        ClaimState::Accepted => "ok",
+                        ClaimState::Rejected => "bad",
+                        ClaimState::Open | ClaimState::Submitted => "wait",
+                    },
+                    actions: claim_actions(c.state),
+                    can_accept: next_claim_state(c.state, ClaimEvent::Accept).is_ok(),
+                    currency: c.claimed.currency.to_string(),
+                    accept_form: form_state(&mut refused, &format!("claim-{}", c.id)),
+                })
+                .collect(),
             refundable,
             currency: order.currency.to_string(),
             refund_form: form_state(&mut refused, "refund"),
+            variants: Vec::new(),
         }
     }
 }

@@ -227,6 +227,18 @@ const CUSTOMER_EMAILS: &[Spec] = &[
     spec("email_delivery_failed", "Delivery failed", Kind::Switch, None),
     spec("email_cancelled", "Cancelled", Kind::Switch, None),
     spec("email_refund_issued", "Refund issued", Kind::Switch, None),
+    spec(
+        "email_return_approved",
+        "Return approved (where to send it)",
+        Kind::Switch,
+        None,
+    ),
+    spec(
+        "email_replacement_on_its_way",
+        "Replacement or exchange on its way",
+        Kind::Switch,
+        None,
+    ),
 ];
 
 const EXCEPTIONS: &[Spec] = &[
@@ -460,6 +472,8 @@ impl Values {
             ("email_delivery_failed", e.delivery_failed),
             ("email_cancelled", e.cancelled),
             ("email_refund_issued", e.refund_issued),
+            ("email_return_approved", e.return_approved),
+            ("email_replacement_on_its_way", e.replacement_on_its_way),
             ("tell_customer_when_late", x.tell_customer_when_late),
             ("switch_supplier_when_late", x.switch_supplier_when_late),
         ] {
@@ -640,6 +654,8 @@ fn read_section(section: Section, form: &Posted, store: &Shop) -> (StoreSettings
             e.delivery_failed = form.flag("email_delivery_failed");
             e.cancelled = form.flag("email_cancelled");
             e.refund_issued = form.flag("email_refund_issued");
+            e.return_approved = form.flag("email_return_approved");
+            e.replacement_on_its_way = form.flag("email_replacement_on_its_way");
             let x = &mut settings.exception_automation;
             x.tell_customer_when_late = form.flag("tell_customer_when_late");
             x.switch_supplier_when_late = form.flag("switch_supplier_when_late");

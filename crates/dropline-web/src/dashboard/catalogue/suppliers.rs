@@ -1,7 +1,7 @@
 //! The dashboard's suppliers: `/suppliers` lists a store's suppliers (the operator's: every
 //! store's) and adds one; `/suppliers/{id}` shows a supplier's settings with the offers that
-//! use it, and edits its plain settings. A supplier's API credentials are never shown, only
-//! whether they are set, and are not edited here.
+//! use it, and edits its plain settings and its return policy. A supplier's API credentials
+//! are never shown, only whether they are set, and are not edited here.
 
 use super::super::pages::{FieldErrors, Layout, moment};
 use super::super::{Signed, failure, not_found, page, refusal, see_other};
@@ -15,7 +15,8 @@ use axum::response::Response;
 use axum::routing::get;
 use dropline_app::service::SupplierSettings;
 use dropline_app::{AppError, NewSupplier, Scope};
-use dropline_domain::catalog::{Offer, Supplier, SupplierConnection, SupplierKind};
+use dropline_domain::address::Address;
+use dropline_domain::catalog::{Offer, ReturnPolicy, Supplier, SupplierConnection, SupplierKind};
 use dropline_domain::ids::{StoreId, SupplierId, VariantId};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -62,6 +63,58 @@ fn kind_label(kind: SupplierKind) -> &'static str {
     }
 }
 
+/// A return policy in a sentence.
+fn policy_text(policy: &ReturnPolicy) -> String {
+    let window = days(policy.window_days);
+    let mut parts = Vec::new();
+    if policy.accepts_returns {
+        parts.push(if policy.return_address.is_some() {
+            "takes returns at its own address".to_string()
+        } else {
+            "takes returns (sent to the store's address)".to_string()
+        });
+        if policy.refunds_returned_items {
+            parts.push("refunds returned items".to_string());
+        }
+    } else {
+        parts.push("takes no returns (they go to the store's address)".to_string());
+    }
+    if policy.credits_without_return {
+        parts.push("credits damaged or wrong items on photos".to_string());
+    }
+    let sentence = parts.join("; ");
+    let mut text = sentence[..1].to_uppercase() + &sentence[1..];
+    if policy.refunds_returned_items || policy.credits_without_return {
+        text.push_str(&format!(", within {window} of delivery"));
+    }
+    text.push('.');
+    text
+}
+
+/// The lines of an address as shown on the page.
+fn address_lines(address: &Address) -> Vec<String> {
+    let region = address.region.clone().unwrap_or_default();
+    [
+        Some(address.full_name()),
+        address.company.clone(),
+        Some(address.address1.clone()),
+        address.address2.clone(),
+        Some(
+            [address.postal_code.as_str(), address.city.as_str(), region.as_str()]
+                .iter()
+                .filter(|part| !part.trim().is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        Some(address.country_code.clone()),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|line| !line.trim().is_empty())
+    .collect()
+}
+
 fn days(days: u32) -> String {
     if days == 1 {
         "1 day".into()
@@ -74,6 +127,30 @@ fn days(days: u32) -> String {
 // The supplier form
 // ---------------------------------------------------------------------------------------------
 
+/// The return address's inputs, named `return_{field}`: (the address's field, label).
+const RETURN_ADDRESS: [(&str, &str); 10] = [
+    ("first_name", "Return address: first name"),
+    ("last_name", "Return address: last name"),
+    ("company", "Return address: company (optional)"),
+    ("address1", "Return address: street"),
+    ("address2", "Return address: line 2 (optional)"),
+    ("city", "Return address: city"),
+    ("region", "Return address: region or state (optional)"),
+    ("postal_code", "Return address: postal code"),
+    ("country_code", "Return address: country code"),
+    ("phone", "Return address: phone (optional)"),
+];
+
+/// The return policy's switches: (input name, label).
+const RETURN_SWITCHES: [(&str, &str); 3] = [
+    ("accepts_returns", "Takes returned items back"),
+    ("refunds_returned_items", "Refunds the cost of an item that came back"),
+    (
+        "credits_without_return",
+        "Credits a damaged or wrong item without it (a claim with photos)",
+    ),
+];
+
 /// The supplier form, as typed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct SupplierFields {
@@ -85,6 +162,47 @@ struct SupplierFields {
     rating: String,
     processing_deadline_days: String,
     agent_layout: String,
+    accepts_returns: bool,
+    refunds_returned_items: bool,
+    credits_without_return: bool,
+    return_window_days: String,
+    /// In the order of [`RETURN_ADDRESS`].
+    return_address: Vec<String>,
+}
+
+/// A return address's value of one field, by its name in [`RETURN_ADDRESS`].
+fn address_value(address: &Address, field: &str) -> String {
+    let optional = |value: &Option<String>| value.clone().unwrap_or_default();
+    match field {
+        "first_name" => address.first_name.clone(),
+        "last_name" => address.last_name.clone(),
+        "company" => optional(&address.company),
+        "address1" => address.address1.clone(),
+        "address2" => optional(&address.address2),
+        "city" => address.city.clone(),
+        "region" => optional(&address.region),
+        "postal_code" => address.postal_code.clone(),
+        "country_code" => address.country_code.clone(),
+        "phone" => optional(&address.phone),
+        _ => String::new(),
+    }
+}
+
+/// The engine's names of refused return-policy fields, as the form names them.
+fn form_errors(refused: &[dropline_app::FieldError]) -> FieldErrors {
+    let mut errors = FieldErrors::default();
+    for error in refused {
+        let field = match error.field.strip_prefix("return_policy.") {
+            Some("window_days") => "return_window_days".to_string(),
+            Some(other) => match other.strip_prefix("return_address.") {
+                Some(part) => format!("return_{part}"),
+                None => format!("return_{other}"),
+            },
+            None => error.field.clone(),
+        };
+        errors.add(field, error.reason.clone());
+    }
+    errors
 }
 
 fn optional(text: &str) -> Option<String> {
@@ -106,6 +224,21 @@ impl SupplierFields {
                 .map(|d| d.to_string())
                 .unwrap_or_default(),
             agent_layout: supplier.agent_layout.clone().unwrap_or_default(),
+            accepts_returns: supplier.return_policy.accepts_returns,
+            refunds_returned_items: supplier.return_policy.refunds_returned_items,
+            credits_without_return: supplier.return_policy.credits_without_return,
+            return_window_days: supplier.return_policy.window_days.to_string(),
+            return_address: RETURN_ADDRESS
+                .iter()
+                .map(|(field, _)| {
+                    supplier
+                        .return_policy
+                        .return_address
+                        .as_ref()
+                        .map(|a| address_value(a, field))
+                        .unwrap_or_default()
+                })
+                .collect(),
         }
     }
 
@@ -119,7 +252,43 @@ impl SupplierFields {
             rating: posted.raw("rating").to_string(),
             processing_deadline_days: posted.raw("processing_deadline_days").to_string(),
             agent_layout: posted.raw("agent_layout").to_string(),
+            accepts_returns: posted.flag("accepts_returns"),
+            refunds_returned_items: posted.flag("refunds_returned_items"),
+            credits_without_return: posted.flag("credits_without_return"),
+            return_window_days: posted.raw("return_window_days").to_string(),
+            return_address: RETURN_ADDRESS
+                .iter()
+                .map(|(field, _)| posted.raw(&format!("return_{field}")).to_string())
+                .collect(),
         }
+    }
+
+    /// The return address typed, `None` when every field is blank (the store's address is
+    /// used). The engine checks it as it checks every address.
+    fn return_address(&self) -> Option<Address> {
+        let value = |field: &str| {
+            RETURN_ADDRESS
+                .iter()
+                .position(|(name, _)| *name == field)
+                .and_then(|index| self.return_address.get(index))
+                .map(|v| v.trim().to_string())
+                .unwrap_or_default()
+        };
+        if RETURN_ADDRESS.iter().all(|(field, _)| value(field).is_empty()) {
+            return None;
+        }
+        Some(Address {
+            first_name: value("first_name"),
+            last_name: value("last_name"),
+            company: optional(&value("company")),
+            address1: value("address1"),
+            address2: optional(&value("address2")),
+            city: value("city"),
+            region: optional(&value("region")),
+            postal_code: value("postal_code"),
+            country_code: value("country_code").to_ascii_uppercase(),
+            phone: optional(&value("phone")),
+        })
     }
 
     /// Reads the plain settings; `None` when a field was refused (recorded in `errors`).
@@ -134,6 +303,12 @@ impl SupplierFields {
             "" => Some(None),
             text => count_field(errors, "processing_deadline_days", text, None).map(Some),
         };
+        let window_days = count_field(
+            errors,
+            "return_window_days",
+            &self.return_window_days,
+            Some(ReturnPolicy::default().window_days),
+        );
         if !errors.is_empty() {
             return None;
         }
@@ -144,8 +319,22 @@ impl SupplierFields {
             rating: rating?,
             processing_deadline_days: deadline?,
             agent_layout: optional(&self.agent_layout),
+            return_policy: ReturnPolicy {
+                accepts_returns: self.accepts_returns,
+                window_days: window_days?,
+                return_address: self.return_address(),
+                refunds_returned_items: self.refunds_returned_items,
+                credits_without_return: self.credits_without_return,
+            },
         })
     }
+}
+
+/// One checkbox of a form.
+struct CheckView {
+    id: &'static str,
+    label: &'static str,
+    checked: bool,
 }
 
 struct SupplierFormView {
@@ -159,6 +348,9 @@ struct SupplierFormView {
     kinds: Option<Vec<ChoiceView>>,
     kind_error: Option<String>,
     fields: Vec<FieldView>,
+    /// The return policy: its switches, its window and its address.
+    return_switches: Vec<CheckView>,
+    return_fields: Vec<FieldView>,
     summary: Vec<String>,
 }
 
@@ -202,7 +394,39 @@ impl SupplierFormView {
                 .hint("Header=field, … ; empty for dropline's layout"),
             );
         }
-        let mut labels: HashMap<String, String> = text.iter().map(|f| (f.id.clone(), f.label.clone())).collect();
+        let switches = [
+            fields.accepts_returns,
+            fields.refunds_returned_items,
+            fields.credits_without_return,
+        ];
+        let return_switches = RETURN_SWITCHES
+            .iter()
+            .zip(switches)
+            .map(|((id, label), checked)| CheckView { id, label, checked })
+            .collect();
+        let mut return_fields = vec![
+            FieldView::new(
+                "return_window_days",
+                "Return window in days",
+                &fields.return_window_days,
+                errors,
+            )
+            .hint("Days after delivery within which the supplier takes a claim (0 to 365)")
+            .mode("numeric"),
+        ];
+        for (index, (field, label)) in RETURN_ADDRESS.iter().enumerate() {
+            let value = fields.return_address.get(index).map_or("", String::as_str);
+            let mut view = FieldView::new(format!("return_{field}"), *label, value, errors);
+            if index == 0 {
+                view = view.hint("Leave the address empty to have returns sent to the store's own address");
+            }
+            return_fields.push(view);
+        }
+        let mut labels: HashMap<String, String> = text
+            .iter()
+            .chain(&return_fields)
+            .map(|f| (f.id.clone(), f.label.clone()))
+            .collect();
         labels.insert("store_id".into(), "Store".into());
         labels.insert("kind".into(), "Kind".into());
         Self {
@@ -223,6 +447,8 @@ impl SupplierFormView {
             }),
             kind_error: errors.get("kind").map(str::to_string),
             fields: text,
+            return_switches,
+            return_fields,
             summary: summary(errors, &labels),
         }
     }
@@ -404,6 +630,7 @@ async fn add_supplier(
         processing_deadline_days: settings.processing_deadline_days,
         connection: SupplierConnection::default(),
         agent_layout: settings.agent_layout,
+        return_policy: settings.return_policy,
     };
     match state.app.create_supplier(signed.scope, new).await {
         Ok(supplier) => see_other(&format!("/suppliers?saved=added#supplier-{}", supplier.id)),
@@ -414,7 +641,7 @@ async fn add_supplier(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 None,
                 &fields,
-                &FieldErrors::from(refused.as_slice()),
+                &form_errors(&refused),
             )
             .await
         }
@@ -452,6 +679,9 @@ struct SupplierPage {
     processing: String,
     deadline: String,
     rating: u32,
+    /// The return policy in a sentence, and its address's lines when it has one.
+    return_policy: String,
+    return_address: Option<Vec<String>>,
     connection: &'static str,
     connection_class: &'static str,
     rate_limit: Option<u32>,
@@ -573,6 +803,8 @@ impl SupplierContext {
             processing: days(s.processing_days),
             deadline: s.processing_deadline_days.map_or_else(|| "None".into(), days),
             rating: s.rating,
+            return_policy: policy_text(&s.return_policy),
+            return_address: s.return_policy.return_address.as_ref().map(address_lines),
             connection,
             connection_class,
             rate_limit: s.connection.requests_per_second,
@@ -637,7 +869,7 @@ async fn edit_supplier(
         Ok(supplier) => see_other(&format!("/suppliers/{}?saved=settings", supplier.id)),
         Err(AppError::Invalid(refused)) => page(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &context.page(&signed, None, &fields, &FieldErrors::from(refused.as_slice())),
+            &context.page(&signed, None, &fields, &form_errors(&refused)),
         ),
         Err(err) => refusal(signed.layout(), &err),
     }
