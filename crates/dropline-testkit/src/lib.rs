@@ -12,12 +12,14 @@
 
 pub mod browser;
 mod client;
+mod clock;
 pub mod data;
 mod postgres;
 pub mod smtp;
 mod snapshot;
 
 pub use client::{Api, TestResponse};
+pub use clock::Clock;
 pub use data::Seeded;
 pub use snapshot::Snapshot;
 

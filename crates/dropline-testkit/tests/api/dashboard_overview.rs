@@ -6,41 +6,11 @@
 use crate::dashboard::{Web, seller, user};
 use crate::id_of;
 use dropline_domain::account::Role;
-use dropline_testkit::{Seeded, TestApp, data};
+use dropline_testkit::{Clock, Seeded, TestApp, data};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
 use time::format_description::well_known::Rfc3339;
 use time::{Date, Duration, OffsetDateTime, Time};
-
-/// The engine's clock, moved by the test.
-#[derive(Clone)]
-struct Clock(Arc<Mutex<OffsetDateTime>>);
-
-impl Clock {
-    /// 09:00 UTC five days ago: every moment the test reaches is still in the past, so the
-    /// jobs it causes are due for the worker (which claims by the real time).
-    fn new() -> Self {
-        let start = (OffsetDateTime::now_utc() - Duration::days(5))
-            .date()
-            .with_time(Time::from_hms(9, 0, 0).expect("09:00"))
-            .assume_utc();
-        Self(Arc::new(Mutex::new(start)))
-    }
-
-    fn now(&self) -> OffsetDateTime {
-        *self.0.lock().expect("clock")
-    }
-
-    fn advance(&self, by: Duration) {
-        *self.0.lock().expect("clock") += by;
-    }
-
-    fn configure(&self) -> impl FnOnce(dropline_app::App) -> dropline_app::App + use<> {
-        let clock = self.clone();
-        move |app| app.with_clock(move || clock.now())
-    }
-}
 
 async fn spawn_sqlite(clock: &Clock) -> Option<TestApp> {
     Some(TestApp::spawn_with(clock.configure()).await)
@@ -96,7 +66,7 @@ fn number(body: &str, id: &str) -> u64 {
 }
 
 async fn the_overview_shows_a_stores_orders_over_time(spawn: impl AsyncFnOnce(&Clock) -> Option<TestApp>) {
-    let clock = Clock::new();
+    let clock = nine_five_days_back();
     let Some(app) = spawn(&clock).await else {
         return;
     };
@@ -283,3 +253,14 @@ async fn an_unknown_period_or_store_is_refused_and_every_role_sees_the_page(app:
 }
 
 backend_tests!(an_unknown_period_or_store_is_refused_and_every_role_sees_the_page);
+
+/// 09:00 UTC five days ago: every moment the test reaches is still in the past, so the jobs
+/// it causes are due for the worker (which claims by the real time).
+fn nine_five_days_back() -> Clock {
+    Clock::starting_at(
+        (OffsetDateTime::now_utc() - Duration::days(5))
+            .date()
+            .with_time(Time::from_hms(9, 0, 0).expect("09:00"))
+            .assume_utc(),
+    )
+}

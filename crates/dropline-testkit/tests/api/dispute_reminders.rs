@@ -6,40 +6,20 @@
 use crate::after_sale::delivered_order;
 use dropline_app::Scope;
 use dropline_app::notify::NotifyConfig;
-use dropline_testkit::{Api, TestApp, data};
+use dropline_testkit::{Api, Clock, TestApp, data};
 use dropline_worker::{Worker, WorkerConfig};
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-/// The engine's clock, moved by the test. It starts five days back so that every moment
-/// the test reaches is still in the past for the worker, which claims by the real time.
-#[derive(Clone)]
-struct Clock(Arc<Mutex<OffsetDateTime>>);
-
-impl Clock {
-    fn new() -> Self {
-        Self(Arc::new(Mutex::new(OffsetDateTime::now_utc() - Duration::days(5))))
-    }
-
-    fn now(&self) -> OffsetDateTime {
-        *self.0.lock().expect("clock")
-    }
-
-    fn advance(&self, by: Duration) {
-        *self.0.lock().expect("clock") += by;
-    }
-
-    fn configure(&self) -> impl FnOnce(dropline_app::App) -> dropline_app::App + use<> {
-        let clock = self.clone();
-        move |app| {
-            app.with_clock(move || *clock.0.lock().expect("clock"))
-                .with_notify_config(NotifyConfig {
-                    public_url: Some("https://shop.example/".into()),
-                    ..NotifyConfig::default()
-                })
-        }
+/// The engine reads `clock` and builds links on a public address.
+fn configure(clock: &Clock) -> impl FnOnce(dropline_app::App) -> dropline_app::App + use<> {
+    let with_clock = clock.configure();
+    move |app| {
+        with_clock(app).with_notify_config(NotifyConfig {
+            public_url: Some("https://shop.example/".into()),
+            ..NotifyConfig::default()
+        })
     }
 }
 
@@ -138,15 +118,15 @@ async fn the_seller_is_reminded_once_before_the_evidence_is_due(app: TestApp, cl
 
 #[tokio::test]
 async fn sqlite_the_seller_is_reminded_once_before_the_evidence_is_due() {
-    let clock = Clock::new();
-    let app = TestApp::spawn_with(clock.configure()).await;
+    let clock = Clock::days_back(5);
+    let app = TestApp::spawn_with(configure(&clock)).await;
     the_seller_is_reminded_once_before_the_evidence_is_due(app, clock).await;
 }
 
 #[tokio::test]
 async fn postgres_the_seller_is_reminded_once_before_the_evidence_is_due() {
-    let clock = Clock::new();
-    match TestApp::spawn_postgres_with(clock.configure()).await {
+    let clock = Clock::days_back(5);
+    match TestApp::spawn_postgres_with(configure(&clock)).await {
         Some(app) => the_seller_is_reminded_once_before_the_evidence_is_due(app, clock).await,
         None => println!("skipped: {} is not set", dropline_testkit::POSTGRES_URL_VARIABLE),
     }

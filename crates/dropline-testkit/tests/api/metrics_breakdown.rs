@@ -9,41 +9,11 @@ use dropline_app::Scope;
 use dropline_app::ports::{ChangeSet, OrderWrite};
 use dropline_domain::account::Role;
 use dropline_domain::money::{Currency, Money};
-use dropline_testkit::{Api, Seeded, TestApp, data};
+use dropline_testkit::{Api, Clock, Seeded, TestApp, data};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime, Time};
-
-/// The engine's clock, moved by the test.
-#[derive(Clone)]
-struct Clock(Arc<Mutex<OffsetDateTime>>);
-
-impl Clock {
-    /// 09:00 UTC five days ago: every moment the test reaches is still in the past, so the
-    /// jobs it causes are due for the worker (which claims by the real time).
-    fn new() -> Self {
-        let start = (OffsetDateTime::now_utc() - Duration::days(5))
-            .date()
-            .with_time(Time::from_hms(9, 0, 0).expect("09:00"))
-            .assume_utc();
-        Self(Arc::new(Mutex::new(start)))
-    }
-
-    fn now(&self) -> OffsetDateTime {
-        *self.0.lock().expect("clock")
-    }
-
-    fn advance(&self, by: Duration) {
-        *self.0.lock().expect("clock") += by;
-    }
-
-    fn configure(&self) -> impl FnOnce(dropline_app::App) -> dropline_app::App + use<> {
-        let clock = self.clone();
-        move |app| app.with_clock(move || clock.now())
-    }
-}
 
 async fn spawn_sqlite(clock: &Clock) -> Option<TestApp> {
     Some(TestApp::spawn_with(clock.configure()).await)
@@ -185,7 +155,7 @@ fn row(body: &str, table: &str, key: &str) -> (String, Vec<String>) {
 async fn the_breakdown_gives_each_supplier_lane_and_product_its_share(
     spawn: impl AsyncFnOnce(&Clock) -> Option<TestApp>,
 ) {
-    let clock = Clock::new();
+    let clock = nine_five_days_back();
     let Some(app) = spawn(&clock).await else {
         return;
     };
@@ -591,3 +561,14 @@ async fn bad_breakdown_queries_are_refused_by_name(app: TestApp) {
 }
 
 backend_tests!(bad_breakdown_queries_are_refused_by_name);
+
+/// 09:00 UTC five days ago: every moment the test reaches is still in the past, so the jobs
+/// it causes are due for the worker (which claims by the real time).
+fn nine_five_days_back() -> Clock {
+    Clock::starting_at(
+        (OffsetDateTime::now_utc() - Duration::days(5))
+            .date()
+            .with_time(Time::from_hms(9, 0, 0).expect("09:00"))
+            .assume_utc(),
+    )
+}
