@@ -169,6 +169,24 @@ pub struct RefundPush {
     pub notify_customer: bool,
 }
 
+impl RefundPush {
+    /// The refunded lines by the platform's line item id, each id once with its units added
+    /// up; lines the platform has no id for are refunded by amount only, so they are left out.
+    pub fn platform_lines(&self) -> Vec<(&str, u32)> {
+        let mut lines: Vec<(&str, u32)> = Vec::new();
+        for line in &self.lines {
+            let Some(id) = line.external_id.as_deref().map(str::trim).filter(|id| !id.is_empty()) else {
+                continue;
+            };
+            match lines.iter_mut().find(|(known, _)| *known == id) {
+                Some((_, quantity)) => *quantity += line.quantity,
+                None => lines.push((id, line.quantity)),
+            }
+        }
+        lines
+    }
+}
+
 /// What the platform answered to a refund.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RefundReceipt {

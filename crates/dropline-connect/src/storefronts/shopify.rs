@@ -516,16 +516,7 @@ fn refundable_payments(
 /// The body of `POST orders/{id}/refunds.json`: the pushed lines (merged by line item id; lines
 /// without one are refunded by amount only) and one refund transaction per payment share.
 fn refund_body(push: &RefundPush, shares: &[(Payment, Money)]) -> serde_json::Value {
-    let mut lines: Vec<(&str, u32)> = Vec::new();
-    for line in &push.lines {
-        let Some(id) = line.external_id.as_deref().map(str::trim).filter(|id| !id.is_empty()) else {
-            continue;
-        };
-        match lines.iter_mut().find(|(known, _)| *known == id) {
-            Some((_, quantity)) => *quantity += line.quantity,
-            None => lines.push((id, line.quantity)),
-        }
-    }
+    let lines = push.platform_lines();
     json!({
         "refund": {
             "currency": push.amount.currency.code(),

@@ -566,16 +566,7 @@ fn refundable_payments(
 /// The body of Refund Payments: one payment refund per share, the lines refunded (merged by
 /// line item id; lines without one are refunded by amount only).
 fn refund_body(push: &RefundPush, shares: &[(Refundable, Money)]) -> serde_json::Value {
-    let mut lines: Vec<(&str, u32)> = Vec::new();
-    for line in &push.lines {
-        let Some(id) = line.external_id.as_deref().map(str::trim).filter(|id| !id.is_empty()) else {
-            continue;
-        };
-        match lines.iter_mut().find(|(known, _)| *known == id) {
-            Some((_, quantity)) => *quantity += line.quantity,
-            None => lines.push((id, line.quantity)),
-        }
-    }
+    let lines = push.platform_lines();
     let mut body = json!({
         "orderId": push.order_external_id.trim(),
         "paymentRefunds": shares
