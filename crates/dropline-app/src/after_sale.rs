@@ -9,10 +9,10 @@ use crate::scope::Scope;
 use crate::service::supplier_order_of_group;
 use crate::service::{App, Made};
 use dropline_domain::after_sale::{ClaimBasis, LineUnits, Resolution, ReturnReason, ReturnTerms};
-use dropline_domain::catalog::Offer;
+use dropline_domain::catalog::{Offer, ReturnRules};
 use dropline_domain::ids::{ClaimId, DisputeId, OrderId, RefundId, ReturnId, SupplierOrderId, VariantId};
 use dropline_domain::ledger::{ClaimEvent, DisputeEvent, LedgerEntry, Profit, ReturnEvent};
-use dropline_domain::money::Money;
+use dropline_domain::money::{Currency, Money};
 use dropline_domain::order::{LineItem, Order, SupplierOrder};
 use dropline_domain::routing::{RoutePlan, RoutingContext, route_lines};
 use dropline_domain::timeline::Actor;
@@ -60,21 +60,27 @@ pub struct OrderMoney {
 }
 
 impl App {
-    /// Opens a return on delivered units of an order.
+    /// Opens a return on delivered units of an order, under the store's return rules (see
+    /// [`Order::request_return_under_rules`]): refused after the window, and approved or
+    /// refunded without the item by the rules in the same write.
     pub async fn request_return(
         &self,
         scope: Scope,
         id: OrderId,
         new: NewReturn,
     ) -> Result<(Order, ReturnId), AppError> {
+        let (rules, currency, terms) = self.return_rules(&self.get_order(scope, id).await?).await?;
         let made = Made::new();
         let order = self
             .change_order(scope, id, scope.actor(), |order, journal, _| {
-                let return_id = order.request_return(
+                let (return_id, _refund) = order.request_return_under_rules(
                     new.lines.clone(),
                     new.reason,
                     new.note.clone(),
                     new.photos.clone(),
+                    &rules,
+                    currency,
+                    &terms,
                     journal,
                 )?;
                 made.set(return_id);
@@ -84,7 +90,8 @@ impl App {
         Ok((order, made.take("return")?))
     }
 
-    /// The customer asks for a return from the tracking page: the token is their access.
+    /// The customer asks for a return from the tracking page: the token is their access. The
+    /// store's return rules apply as in [`Self::request_return`].
     pub async fn request_return_by_token(&self, token: &str, new: NewReturn) -> Result<ReturnId, AppError> {
         if !crate::follow::is_tracking_token(token) {
             return Err(AppError::NotFound("tracking page"));
@@ -94,20 +101,40 @@ impl App {
             .order_by_tracking_token(token)
             .await?
             .ok_or(AppError::NotFound("tracking page"))?;
+        let (rules, currency, terms) = self.return_rules(&order).await?;
         let made = Made::new();
         self.change_order(
             Scope::Store(order.store_id),
             order.id,
             Actor::Customer,
             |order, journal, _| {
-                let return_id =
-                    order.request_return(new.lines.clone(), new.reason, new.note.clone(), Vec::new(), journal)?;
+                let (return_id, _refund) = order.request_return_under_rules(
+                    new.lines.clone(),
+                    new.reason,
+                    new.note.clone(),
+                    Vec::new(),
+                    &rules,
+                    currency,
+                    &terms,
+                    journal,
+                )?;
                 made.set(return_id);
                 Ok(())
             },
         )
         .await?;
         made.take("return")
+    }
+
+    /// The store's return rules and the return terms of an order, read before its change:
+    /// a request is refused outside the store's window, and approved (or refunded without
+    /// the item) by its rules in the same write.
+    async fn return_rules(&self, order: &Order) -> Result<(ReturnRules, Currency, ReturnTerms), AppError> {
+        let Some(context) = self.catalog.store(self.backend.as_ref(), order.store_id).await? else {
+            return Err(AppError::NotFound("store"));
+        };
+        let rules = context.store.settings.returns.clone();
+        Ok((rules, context.store.currency, self.return_terms(order).await?))
     }
 
     /// What the return steps of an order need beyond it: its suppliers' return policies and

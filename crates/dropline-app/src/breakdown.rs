@@ -24,8 +24,9 @@
 //!
 //! Amounts in two currencies are never added: an order in another currency than the store's
 //! counts in the orders, times and rates but its money is left out, and counted
-//! (`orders_left_out`); a supplier order charged in another currency than its order is left
-//! out of the ledger (its rate is not known) and counted (`supplier_costs_left_out`).
+//! (`orders_left_out`); a supplier order charged in another currency than its order is
+//! converted at the rate recorded on it, and without one left out of the ledger and counted
+//! (`supplier_costs_left_out`).
 
 use crate::error::AppError;
 use crate::metrics::{MAX_OVERVIEW_DAYS, basis_points, nearest_rank, seconds_between};
@@ -164,7 +165,8 @@ pub struct Breakdown {
     pub currency: Currency,
     /// Every order of the period, counted once.
     pub total: Figures,
-    /// Supplier orders charged in another currency than their order's, left out.
+    /// Supplier orders charged in another currency than their order's without a recorded
+    /// rate, left out.
     pub supplier_costs_left_out: u64,
     /// Most profit first.
     pub groups: Vec<BreakdownGroup>,
@@ -304,6 +306,26 @@ fn counted(supplier_order: &SupplierOrder) -> bool {
 
 fn cost_of(supplier_order: &SupplierOrder) -> Money {
     supplier_order.actual_cost.unwrap_or(supplier_order.expected_cost)
+}
+
+/// The ledger entries of a supplier order's cost as an entry of `kind` sees them: the goods
+/// and the supplier's shipping of a first shipment apart, a re-shipment whole.
+fn cost_parts(kind: LedgerKind, supplier_order: &SupplierOrder) -> Vec<(LedgerKind, Money)> {
+    let kind = match kind {
+        LedgerKind::ReshipmentCost => kind,
+        _ => LedgerKind::SupplierCost,
+    };
+    dropline_domain::after_sale::split_supplier_cost(kind, supplier_order, cost_of(supplier_order))
+}
+
+/// Whether the ledger has the supplier order's cost: in the order's currency, or in another
+/// with the rate it was converted at recorded.
+fn converts(supplier_order: &SupplierOrder, currency: Currency) -> bool {
+    let cost = cost_of(supplier_order).currency;
+    cost == currency
+        || supplier_order
+            .cost_rate
+            .is_some_and(|used| used.rate.from == cost && used.rate.to == currency)
 }
 
 fn holds(supplier_order: &SupplierOrder, line: LineItemId) -> bool {
@@ -447,7 +469,7 @@ impl BreakdownBuilder {
             self.supplier_names
                 .entry(supplier_order.supplier_id)
                 .or_insert_with(|| supplier_order.supplier_name.clone());
-            if entries.is_some() && cost_of(supplier_order).currency != order.currency {
+            if entries.is_some() && !converts(supplier_order, order.currency) {
                 self.supplier_costs_left_out += 1;
             }
             let keys: Vec<GroupKey> = match self.by {
@@ -558,19 +580,31 @@ impl BreakdownBuilder {
         // unused supplier order of that cost and creation time, a refund to the first unused
         // refund of that amount and time. One matched to nothing goes by the lines' price.
         let mut used_supplier_orders = vec![false; order.supplier_orders.len()];
+        let mut used_supplier_shipping = vec![false; order.supplier_orders.len()];
         let mut used_refunds = vec![false; order.after_sale.refunds.len()];
         for entry in entries {
             if entry.kind.sign() == 0 {
                 continue;
             }
             let targets: Vec<(GroupKey, u64)> = match entry.kind {
-                LedgerKind::SupplierCost | LedgerKind::ReshipmentCost => {
+                LedgerKind::SupplierCost | LedgerKind::SupplierShipping | LedgerKind::ReshipmentCost => {
+                    // The goods and the supplier's shipping of one supplier order are two
+                    // entries: each marks its supplier order used for its own kind.
+                    let used = if entry.kind == LedgerKind::SupplierShipping {
+                        &mut used_supplier_shipping
+                    } else {
+                        &mut used_supplier_orders
+                    };
                     let found = order.supplier_orders.iter().enumerate().position(|(i, so)| {
-                        !used_supplier_orders[i] && so.created_at == entry.at && cost_of(so) == entry.amount
+                        // A converted cost is matched by what the supplier charged.
+                        let charged = entry.converted_from.map_or(entry.amount, |(charged, _)| charged);
+                        !used[i]
+                            && so.created_at == entry.at
+                            && cost_parts(entry.kind, so).contains(&(entry.kind, charged))
                     });
                     match found {
                         Some(index) => {
-                            used_supplier_orders[index] = true;
+                            used[index] = true;
                             self.supplier_order_targets(&order.supplier_orders[index])
                         }
                         None => Vec::new(),
@@ -656,7 +690,10 @@ impl BreakdownBuilder {
 
 /// Whether an entry is what fulfilling the order cost.
 fn is_fulfillment(kind: LedgerKind) -> bool {
-    matches!(kind, LedgerKind::SupplierCost | LedgerKind::ReshipmentCost)
+    matches!(
+        kind,
+        LedgerKind::SupplierCost | LedgerKind::SupplierShipping | LedgerKind::ReshipmentCost
+    )
 }
 
 impl App {
@@ -886,6 +923,8 @@ mod tests {
             updated_at: RECEIVED,
             test: false,
             charged_total: None,
+            discount_total: None,
+            tax_total: None,
             shipping_method: None,
             source_updated_at: None,
             exceptions: Vec::new(),
@@ -933,6 +972,7 @@ mod tests {
             shipping_method: None,
             expected_cost: cost,
             actual_cost: None,
+            cost_rate: None,
             supplier_reference: None,
             idempotency_key: format!("key-{}", SupplierOrderId::new()),
             attempt: 1,
@@ -1329,6 +1369,33 @@ mod tests {
         assert_eq!(second.revenue, usd_minor(2_000));
         assert_eq!(total.costs, usd_minor(100));
         assert_eq!(total.orders_left_out, 0);
+    }
+
+    #[test]
+    fn a_supplier_order_in_another_currency_with_its_rate_is_converted_and_counted_in() {
+        let scenario = scenario();
+        let mut order = scenario.orders[3].clone();
+        let mut charged_in_euros = supplier_order(&order, scenario.second, &[0], 500, usd_minor(1_000), HOUR);
+        charged_in_euros.actual_cost = Some(Money::new(950, eur()));
+        // 9.50 EUR at 1.1 = 10.45 USD.
+        charged_in_euros.cost_rate = Some(dropline_domain::ledger::RateUsed {
+            rate: dropline_domain::ledger::Rate {
+                from: eur(),
+                to: usd(),
+                per_million: 1_100_000,
+                as_of: order.placed_at,
+            },
+            effective_on: order.placed_at.date(),
+            charged: false,
+        });
+        order.supplier_orders = vec![charged_in_euros];
+        let mut builder = BreakdownBuilder::new(BreakdownBy::Supplier, usd(), fees(), HashMap::new());
+        builder.add(&order);
+        let (total, groups, left_out) = builder.finish();
+        assert_eq!(left_out, 0);
+        let second = group(&groups, &supplier(Some(scenario.second), None));
+        assert_eq!((second.costed, second.fulfillment_cost), (1, usd_minor(1_045)));
+        assert_eq!(total.costs, usd_minor(1_145));
     }
 
     #[test]

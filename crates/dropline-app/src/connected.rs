@@ -695,6 +695,8 @@ mod tests {
             cancelled_at: None,
             source_updated_at: None,
             charged_total: None,
+            discount_total: None,
+            tax_total: None,
             shipping_method: None,
         };
         let mut journal = Journal::new(OrderId::new(), Actor::System, NOW);

@@ -20,6 +20,7 @@ pub mod notify;
 pub mod payouts;
 pub mod placement;
 pub mod ports;
+pub mod rates;
 pub mod reconcile;
 pub mod reminders;
 pub mod scope;

@@ -759,6 +759,8 @@ mod tests {
             cancelled_at: None,
             source_updated_at: None,
             charged_total: None,
+            discount_total: None,
+            tax_total: None,
             shipping_method: None,
         };
         let mut journal = Journal::new(OrderId::new(), Actor::System, NOW);
@@ -775,6 +777,7 @@ mod tests {
                 shipping_method: None,
                 expected_cost: eur(900),
                 actual_cost: None,
+                cost_rate: None,
                 supplier_reference: None,
                 idempotency_key: "k".into(),
                 attempt: 1,

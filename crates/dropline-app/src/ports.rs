@@ -527,6 +527,21 @@ pub trait Store: Send + Sync + 'static {
     /// The sums of a store's payouts by state.
     async fn payout_totals(&self, store_id: StoreId) -> Result<PayoutTotals, StoreError>;
 
+    /// Adds a row of the operator's exchange-rate table (rows are never changed: a new rate
+    /// is a new row).
+    async fn insert_exchange_rate(&self, rate: dropline_domain::ledger::ExchangeRate) -> Result<(), StoreError>;
+    /// The rate from `from` to `to` in effect on `on`: the row with the newest effective
+    /// date not after `on`, on the same date the one set last.
+    async fn exchange_rate(
+        &self,
+        from: dropline_domain::money::Currency,
+        to: dropline_domain::money::Currency,
+        on: time::Date,
+    ) -> Result<Option<dropline_domain::ledger::ExchangeRate>, StoreError>;
+    /// The table, by pair (from, to), then newest effective date and newest set first; at
+    /// most 1000 rows.
+    async fn list_exchange_rates(&self) -> Result<Vec<dropline_domain::ledger::ExchangeRate>, StoreError>;
+
     /// Adds a dashboard user. Conflict when the id or the email (stored lower-cased, see
     /// [`Email`]) exists; NotFound when the user's store does not exist.
     async fn insert_user(&self, user: User) -> Result<(), StoreError>;

@@ -1048,6 +1048,7 @@ impl App {
                 } else {
                     self.assess(context, &mut order, &mut journal, &mut changes).await?
                 };
+                self.rate_foreign_costs(None, &mut order, &mut journal).await?;
                 let notices = crate::notify::Notices {
                     store: &context.store,
                     public_url: self.public_url(),
@@ -1382,8 +1383,46 @@ impl App {
         reference: &str,
         actual_cost: Option<Money>,
     ) -> Result<Order, AppError> {
+        self.record_supplier_reference_at_rate(scope, id, reference, actual_cost, None)
+            .await
+    }
+
+    /// As [`App::record_supplier_reference`], with the rate the seller was charged at
+    /// (`per_million`, see [`dropline_domain::ledger::Rate`]) when the actual cost is in
+    /// another currency than the order's: it wins over the exchange-rate table. A rate
+    /// without such a cost, or out of range, is refused (field `rate`).
+    pub async fn record_supplier_reference_at_rate(
+        &self,
+        scope: Scope,
+        id: SupplierOrderId,
+        reference: &str,
+        actual_cost: Option<Money>,
+        rate: Option<u64>,
+    ) -> Result<Order, AppError> {
         self.change_supplier_order(scope, id, |order, journal, _| {
-            Ok(order.record_supplier_reference(id, reference, actual_cost, journal)?)
+            order.record_supplier_reference(id, reference, actual_cost, journal)?;
+            if let Some(per_million) = rate {
+                let Some(cost) = actual_cost.filter(|cost| cost.currency != order.currency) else {
+                    return Err(AppError::invalid(
+                        "rate",
+                        format!("only with an actual_cost in another currency than {}", order.currency),
+                    ));
+                };
+                dropline_domain::ledger::ExchangeRate::check(cost.currency, order.currency, per_million)
+                    .map_err(|(_, reason)| AppError::invalid("rate", reason))?;
+                let used = dropline_domain::ledger::RateUsed {
+                    rate: dropline_domain::ledger::Rate {
+                        from: cost.currency,
+                        to: order.currency,
+                        per_million,
+                        as_of: journal.at,
+                    },
+                    effective_on: journal.at.date(),
+                    charged: true,
+                };
+                order.record_cost_rate(id, Some(used), journal)?;
+            }
+            Ok(())
         })
         .await
     }
@@ -1526,7 +1565,9 @@ impl App {
             let context = self.store_context(Scope::Operator, order.store_id).await?;
             let (plan, offers) = self.plan_route(&context, &order).await?;
             let mut journal = Journal::new(order.id, Actor::Worker, self.now());
+            let before = order.clone();
             let routed = apply_route_plan(&context.store, &mut order, plan, &offers, &mut journal)?;
+            self.rate_foreign_costs(Some(&before), &mut order, &mut journal).await?;
             let held = routed.held;
             let mut changes = ChangeSet {
                 finished_jobs: vec![job.id],
@@ -1661,6 +1702,10 @@ impl App {
         after: &mut Order,
         changes: &mut ChangeSet,
     ) -> Result<(), AppError> {
+        // A supplier order made or re-priced in another currency records its rate now.
+        let mut rated = Journal::new(after.id, Actor::System, self.now());
+        self.rate_foreign_costs(Some(before), after, &mut rated).await?;
+        changes.timeline.append(&mut rated.events);
         self.push_follow_jobs(before, after, changes);
         if !crate::notify::worth_a_look(before, after) {
             return Ok(());
@@ -1856,6 +1901,7 @@ pub(crate) fn supplier_order_of_group(
         shipping_method: group.shipping_method,
         expected_cost: group.expected_cost,
         actual_cost: None,
+        cost_rate: None,
         supplier_reference: None,
         idempotency_key: dropline_domain::placement::idempotency_key(order.id, group.supplier_id, attempt),
         attempt,
@@ -2115,6 +2161,17 @@ fn check_incoming(incoming: &IncomingOrder, store: &Shop) -> Result<(), AppError
         && !looks_like_email(email)
     {
         errors.push(FieldError::new("customer.email", "is not an email address"));
+    }
+    for (field, amount) in [
+        ("discount_total", incoming.discount_total),
+        ("tax_total", incoming.tax_total),
+    ] {
+        if let Some(amount) = amount
+            && let Err(dropline_domain::order::OrderError::Invalid { field, reason }) =
+                dropline_domain::order::check_order_amount(field, amount, incoming.currency)
+        {
+            errors.push(FieldError::new(field, reason));
+        }
     }
     refuse_control_characters(&mut errors, incoming);
     if errors.is_empty() {

@@ -84,6 +84,12 @@ pub fn check_store_settings(settings: &StoreSettings) -> Vec<FieldError> {
         );
     }
     check("holding_days", holding_days_problem(settings.holding_days));
+    let returns = &settings.returns;
+    check("returns.window_days", return_window_problem(returns.window_days));
+    check(
+        "returns.returnless_refund_up_to",
+        returns.returnless_refund_up_to_minor.and_then(returnless_limit_problem),
+    );
 
     let brand = &settings.brand;
     check(
@@ -127,6 +133,17 @@ pub fn check_store_settings(settings: &StoreSettings) -> Vec<FieldError> {
 /// A vendor's holding period, in days: at most a year.
 pub fn holding_days_problem(days: u32) -> Option<&'static str> {
     (days > dropline_domain::payout::MAX_HOLDING_DAYS).then_some("must be 0 to 365 days")
+}
+
+/// A store's return window, in days after delivery: 0 (no returns) to a year.
+pub fn return_window_problem(days: u32) -> Option<&'static str> {
+    (days > dropline_domain::catalog::MAX_STORE_RETURN_WINDOW_DAYS).then_some("must be 0 (no returns) to 365 days")
+}
+
+/// The most a return refunded without the item may be worth, in minor units: zero or more,
+/// within the fixed fees' guard.
+pub fn returnless_limit_problem(minor: i64) -> Option<&'static str> {
+    (!(0..=MAX_FIXED_FEE_MINOR).contains(&minor)).then_some("must be zero or more, and at most 1,000,000.00")
 }
 
 /// Why a caller may not change a store's holding period: only the marketplace operator
@@ -344,6 +361,22 @@ mod tests {
             ..StoreSettings::default()
         };
         assert_eq!(fields(&settings), ["routing_weights"]);
+    }
+
+    #[test]
+    fn return_rules_are_checked_by_field() {
+        let mut settings = StoreSettings::default();
+        for (days, minor) in [(0, 0), (365, MAX_FIXED_FEE_MINOR)] {
+            settings.returns.window_days = days;
+            settings.returns.returnless_refund_up_to_minor = Some(minor);
+            assert_eq!(fields(&settings), Vec::<String>::new(), "{days} {minor}");
+        }
+        settings.returns.window_days = 366;
+        settings.returns.returnless_refund_up_to_minor = Some(-1);
+        assert_eq!(
+            fields(&settings),
+            ["returns.window_days", "returns.returnless_refund_up_to"]
+        );
     }
 
     #[test]

@@ -618,6 +618,8 @@ fn bench_order(catalog: &Catalog, prefix: &str, n: u64) -> IncomingOrder {
         cancelled_at: None,
         source_updated_at: None,
         charged_total: None,
+        discount_total: None,
+        tax_total: None,
         shipping_method: None,
     }
 }

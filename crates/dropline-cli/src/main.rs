@@ -23,6 +23,7 @@ mod metrics;
 mod orders;
 mod output;
 mod payouts;
+mod rates;
 mod serve;
 mod stores;
 mod suppliers;
@@ -90,6 +91,9 @@ enum Command {
     /// Vendor balances and payouts (marketplace mode)
     #[command(subcommand)]
     Payouts(payouts::PayoutsCommand),
+    /// The operator's exchange-rate table (supplier costs in another currency)
+    #[command(subcommand)]
+    Rates(rates::RatesCommand),
     /// Figures of a store's orders per supplier, lane or product
     #[command(subcommand)]
     Metrics(metrics::MetricsCommand),
@@ -154,6 +158,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Suppliers(command) => suppliers::run(&settings, command, json).await,
         Command::Users(command) => users::run(&settings, command, json).await,
         Command::Payouts(command) => payouts::run(&settings, command, json).await,
+        Command::Rates(command) => rates::run(&settings, command, json).await,
         Command::Metrics(command) => metrics::run(&settings, command, json).await,
         Command::Import(command) => import::run(&settings, command, json).await,
         Command::Address(command) => address::run(command, json),

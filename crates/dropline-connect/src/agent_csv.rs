@@ -1454,6 +1454,7 @@ mod tests {
             shipping_method: Some("YunExpress".into()),
             expected_cost: Money::new(1500, usd()),
             actual_cost: None,
+            cost_rate: None,
             supplier_reference: None,
             idempotency_key: key.into(),
             attempt: 1,

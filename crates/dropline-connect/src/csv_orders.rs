@@ -853,6 +853,8 @@ impl Draft {
             cancelled_at: None,
             source_updated_at: None,
             charged_total: None,
+            discount_total: None,
+            tax_total: None,
             shipping_method: None,
         })
     }

@@ -45,6 +45,8 @@
 //! | `currency` (the shop currency, which all the amounts above are in) | `currency` |
 //! | sum of `shipping_lines[].price` (lines marked `is_removed` left out) | `shipping_total` |
 //! | `total_price` | `charged_total` |
+//! | `total_discounts` (not negative) | `discount_total` |
+//! | `total_tax` (not negative) | `tax_total` |
 //! | first `shipping_lines[].title` | `shipping_method` |
 //! | `financial_status`: `pending` / `authorized` / `paid` / `partially_refunded` / `refunded` / `voided` | the payment state of the same name |
 //! | `financial_status`: `expired` (an authorization that lapsed) | `voided` |
@@ -198,6 +200,8 @@ struct Order {
     currency: Scalar,
     financial_status: Scalar,
     total_price: Scalar,
+    total_discounts: Scalar,
+    total_tax: Scalar,
     created_at: Scalar,
     processed_at: Scalar,
     updated_at: Scalar,
@@ -379,6 +383,10 @@ fn map(order: &Order) -> Result<IncomingOrder, WebhookError> {
         cancelled_at: order.cancelled_at.timestamp(&root.key("cancelled_at"))?,
         source_updated_at: order.updated_at.timestamp(&root.key("updated_at"))?,
         charged_total: order.total_price.money(currency, &root.key("total_price"))?,
+        discount_total: order
+            .total_discounts
+            .optional_price(currency, &root.key("total_discounts"))?,
+        tax_total: order.total_tax.optional_price(currency, &root.key("total_tax"))?,
         shipping_method,
     })
 }

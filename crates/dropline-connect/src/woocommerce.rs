@@ -47,6 +47,8 @@
 //! | `currency` | `currency` |
 //! | sum of `shipping_lines[].total` | `shipping_total` |
 //! | `total` | `charged_total` |
+//! | `discount_total` (before tax; `discount_tax` is within `total_tax`), not negative | `discount_total` |
+//! | `total_tax` (not negative) | `tax_total` |
 //! | first `shipping_lines[].method_title` | `shipping_method` |
 //! | `status`: `processing`, `completed` | `paid`; `partially_refunded` when `refunds` is not empty |
 //! | `status`: `refunded` | `refunded` |
@@ -202,6 +204,8 @@ struct Order {
     status: Scalar,
     currency: Scalar,
     total: Scalar,
+    discount_total: Scalar,
+    total_tax: Scalar,
     date_created_gmt: Scalar,
     date_modified_gmt: Scalar,
     date_paid_gmt: Scalar,
@@ -348,6 +352,10 @@ fn map(order: &Order) -> Result<IncomingOrder, WebhookError> {
         },
         source_updated_at,
         charged_total: order.total.money(currency, &root.key("total"))?,
+        discount_total: order
+            .discount_total
+            .optional_price(currency, &root.key("discount_total"))?,
+        tax_total: order.total_tax.optional_price(currency, &root.key("total_tax"))?,
         shipping_method,
     })
 }

@@ -217,6 +217,8 @@ fn shopify_maps_our_order_field_by_field() {
         cancelled_at: None,
         source_updated_at: Some(datetime!(2026-03-09 09:05 UTC)),
         charged_total: Some(money(6490, "EUR")),
+        discount_total: None,
+        tax_total: None,
         shipping_method: Some("DHL".into()),
     };
     assert_eq!(order, expected);
@@ -595,6 +597,8 @@ fn shopify_standard_test_notification_fixture() {
         cancelled_at: Some(at("2019-06-04T13:53:06-04:00")),
         source_updated_at: Some(at("2019-06-04T13:53:06-04:00")),
         charged_total: Some(money(40300, "USD")),
+        discount_total: Some(money(500, "USD")),
+        tax_total: Some(money(0, "USD")),
         shipping_method: Some("Generic Shipping".into()),
     };
     assert_eq!(order, expected);
@@ -608,6 +612,7 @@ struct AudOrder {
     price: i64,
     shipping: i64,
     total: i64,
+    tax: i64,
     created: &'static str,
     updated: &'static str,
 }
@@ -648,6 +653,8 @@ fn shopify_aud_expected(o: AudOrder) -> IncomingOrder {
         cancelled_at: None,
         source_updated_at: Some(at(o.updated)),
         charged_total: Some(money(o.total, "AUD")),
+        discount_total: Some(money(0, "AUD")),
+        tax_total: Some(money(o.tax, "AUD")),
         shipping_method: Some("Standard".into()),
     }
 }
@@ -665,6 +672,7 @@ fn shopify_paid_test_mode_fixtures() {
             price: 4495,
             shipping: 1000,
             total: 5945,
+            tax: 450,
             created: "2020-12-27T08:23:58+11:00",
             updated: "2020-12-27T08:23:59+11:00",
         })
@@ -680,6 +688,7 @@ fn shopify_paid_test_mode_fixtures() {
             price: 4562,
             shipping: 1015,
             total: 6033,
+            tax: 456,
             created: "2020-12-27T08:18:47+11:00",
             updated: "2020-12-27T08:18:48+11:00",
         })
@@ -730,6 +739,8 @@ fn shopify_rest_order_fixture() {
         cancelled_at: None,
         source_updated_at: Some(at("2008-01-10T11:00:00-05:00")),
         charged_total: Some(money(40994, "USD")),
+        discount_total: Some(money(0, "USD")),
+        tax_total: Some(money(1194, "USD")),
         shipping_method: Some("Free Shipping".into()),
     };
     assert_eq!(order, expected);
@@ -864,6 +875,8 @@ fn woocommerce_maps_our_order_field_by_field() {
         cancelled_at: None,
         source_updated_at: Some(datetime!(2026-02-01 09:31:10 UTC)),
         charged_total: Some(money(5896, "USD")),
+        discount_total: None,
+        tax_total: None,
         shipping_method: Some("Flat rate".into()),
     };
     assert_eq!(order, expected);
@@ -1129,6 +1142,8 @@ fn woocommerce_processing_fixture() {
         cancelled_at: None,
         source_updated_at: Some(datetime!(2021-09-06 18:05:12 UTC)),
         charged_total: Some(money(2844, "USD")),
+        discount_total: Some(money(0, "USD")),
+        tax_total: Some(money(0, "USD")),
         shipping_method: Some("Flat rate".into()),
     };
     assert_eq!(order, expected);
@@ -1182,6 +1197,8 @@ fn woocommerce_virtual_fixture_falls_back_to_billing() {
         cancelled_at: None,
         source_updated_at: Some(datetime!(2025-05-10 22:51:48 UTC)),
         charged_total: Some(money(2435, "CAD")),
+        discount_total: Some(money(0, "CAD")),
+        tax_total: Some(money(0, "CAD")),
         shipping_method: None,
     };
     assert_eq!(order, expected);
@@ -1338,6 +1355,8 @@ fn wix_expected() -> IncomingOrder {
         cancelled_at: None,
         source_updated_at: Some(at("2026-03-05T10:16:00Z")),
         charged_total: Some(money(5840, "EUR")),
+        discount_total: Some(money(0, "EUR")),
+        tax_total: Some(money(0, "EUR")),
         shipping_method: Some("DHL Paket".into()),
     }
 }
@@ -1719,6 +1738,8 @@ fn wix_stores_order_fixture() {
         cancelled_at: None,
         source_updated_at: Some(at("2020-05-27T12:20:37.994Z")),
         charged_total: Some(money(500, "ILS")),
+        discount_total: Some(money(0, "ILS")),
+        tax_total: Some(money(0, "ILS")),
         shipping_method: Some("Free Shipping".into()),
     };
     assert_eq!(order, expected);

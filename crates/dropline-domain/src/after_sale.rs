@@ -9,7 +9,7 @@
 //! suppliers' records).
 
 use crate::address::Address;
-use crate::catalog::ReturnPolicy;
+use crate::catalog::{ReturnPolicy, ReturnRules};
 use crate::ids::{ClaimId, DisputeId, LineItemId, RefundId, ReturnId, SupplierId, SupplierOrderId, VariantId};
 use crate::ledger::{
     ClaimEvent, ClaimState, DisputeEvent, DisputeState, EarningEntry, EarningKind, LedgerEntry, LedgerError,
@@ -18,9 +18,15 @@ use crate::ledger::{
 use crate::money::Money;
 use crate::order::{ExceptionKind, LineItem, Order, OrderError, SuggestedAction, SupplierOrder};
 use crate::state::{OrderState, PaymentEvent, PaymentState, snake_enum};
-use crate::timeline::Journal;
+use crate::timeline::{Actor, Journal};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+
+/// The timeline's name of the store rule that approves a return by its reason.
+pub const AUTO_APPROVE_RULE: &str = "return_auto_approve";
+
+/// The timeline's name of the store rule that refunds a cheap return without the item.
+pub const RETURNLESS_REFUND_RULE: &str = "returnless_refund";
 
 /// Longest note a return or refund keeps.
 pub const MAX_NOTE_CHARS: usize = 2_000;
@@ -404,6 +410,93 @@ impl Order {
         Ok(id)
     }
 
+    /// The last day (UTC) on which the store's rules let a return be requested: `window_days`
+    /// whole days after the day of delivery. `None` when the order has no delivery date.
+    pub fn return_window_ends_on(&self, rules: &ReturnRules) -> Option<time::Date> {
+        let delivered = self.delivered_at()?.to_offset(time::UtcOffset::UTC).date();
+        delivered
+            .checked_add(time::Duration::days(i64::from(rules.window_days)))
+            .or(Some(time::Date::MAX))
+    }
+
+    /// Refuses a return requested when the store's rules take none: a window of 0 days, or
+    /// after the window's last day. Changes nothing.
+    pub fn check_return_window(&self, rules: &ReturnRules, now: OffsetDateTime) -> Result<(), OrderError> {
+        if rules.window_days == 0 {
+            return Err(invalid("lines", "this store does not take returns"));
+        }
+        let Some(last_day) = self.return_window_ends_on(rules) else {
+            return Ok(());
+        };
+        if now.to_offset(time::UtcOffset::UTC).date() > last_day {
+            return Err(invalid(
+                "lines",
+                format!(
+                    "can no longer be returned: the store's return window of {} day(s) after delivery ended on {last_day}",
+                    rules.window_days
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A return requested under the store's rules, all in the one change: refused outside
+    /// the return window; approved at once when the store approves its reason (and directed
+    /// where the items go back by the suppliers' policies); then, when the store says so and
+    /// the units sold for at most its limit, refunded without the item (with the claims the
+    /// suppliers' policies give). The rules' steps are journaled by [`Actor::Rule`]. Gives
+    /// the return and the refund made by the rule, if any. `currency` is the store's, the
+    /// returnless limit's: an order in another currency is never refunded by it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn request_return_under_rules(
+        &mut self,
+        lines: Vec<LineUnits>,
+        reason: ReturnReason,
+        note: Option<String>,
+        photos: Vec<String>,
+        rules: &ReturnRules,
+        currency: crate::money::Currency,
+        terms: &ReturnTerms,
+        journal: &mut Journal,
+    ) -> Result<(ReturnId, Option<RefundId>), OrderError> {
+        if matches!(self.state, OrderState::Delivered | OrderState::Completed) {
+            self.check_return_window(rules, journal.at)?;
+        }
+        let id = self.request_return(lines, reason, note, photos, journal)?;
+        if !rules.auto_approve_reasons.contains(&reason) {
+            return Ok((id, None));
+        }
+        let mut approve = Journal::new(self.id, Actor::Rule(AUTO_APPROVE_RULE.into()), journal.at);
+        self.move_return(id, ReturnEvent::Approve, &mut approve)?;
+        self.direct_return(id, terms)?;
+        if let Some(last) = approve.events.last_mut() {
+            last.message = format!("Return approved: the store approves returns for {reason}");
+        }
+        journal.events.append(&mut approve.events);
+        let Some(limit) = rules.returnless_refund_up_to_minor else {
+            return Ok((id, None));
+        };
+        let lines = self.return_lines(id)?;
+        let worth = self.value_of(&lines).map_err(|err| ledger_invalid("lines", err))?;
+        if worth.currency != currency || worth.minor > limit {
+            return Ok((id, None));
+        }
+        let mut returnless = Journal::new(self.id, Actor::Rule(RETURNLESS_REFUND_RULE.into()), journal.at);
+        let (refund, _claims) =
+            self.resolve_return_and_claim(id, Resolution::ReturnlessRefund, None, terms, &mut returnless)?;
+        journal.events.append(&mut returnless.events);
+        Ok((id, refund))
+    }
+
+    fn return_lines(&self, id: ReturnId) -> Result<Vec<LineUnits>, OrderError> {
+        self.after_sale
+            .returns
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.lines.clone())
+            .ok_or(OrderError::UnknownReturn(id))
+    }
+
     fn return_mut(&mut self, id: ReturnId) -> Result<&mut Return, OrderError> {
         self.after_sale
             .returns
@@ -668,26 +761,61 @@ impl Order {
     }
 
     /// Every money movement of the order, derived from it: the sale and shipping charged,
-    /// supplier costs (a supplier order after the first for the same lines is a
-    /// re-shipment), the fees by `fees`, refunds, and lost disputes with their fee. Supplier
-    /// costs in another currency are left out (their rate is not known here).
+    /// discounts and taxes collected (when the storefront said), supplier costs (the goods
+    /// apart from the supplier's shipping; a supplier order after the first for the same
+    /// lines is a re-shipment), the fees by `fees`, refunds, and lost disputes with their fee. A supplier
+    /// cost in another currency is converted with the rate recorded on its supplier order
+    /// ([`LedgerEntry::converted`]), and left out when none was recorded.
     pub fn ledger(&self, fees: &Fees) -> Result<Vec<LedgerEntry>, LedgerError> {
         let mut entries = Vec::new();
-        let mut push = |kind: LedgerKind, amount: Money, at: OffsetDateTime| -> Result<(), LedgerError> {
-            if amount.minor != 0 {
-                entries.push(LedgerEntry::new(self.id, kind, amount, at)?);
+        let entry = |kind: LedgerKind,
+                     amount: Money,
+                     at: OffsetDateTime,
+                     rate: Option<crate::ledger::Rate>|
+         -> Result<LedgerEntry, LedgerError> {
+            match rate {
+                Some(rate) => LedgerEntry::converted(self.id, kind, amount, rate, at),
+                None => LedgerEntry::new(self.id, kind, amount, at),
+            }
+        };
+        let mut push = |entry: LedgerEntry| -> Result<(), LedgerError> {
+            if entry.amount.minor != 0 {
+                entries.push(entry);
             }
             Ok(())
         };
         let cancelled = matches!(self.state, OrderState::Cancelled | OrderState::Rejected);
         if !cancelled && !matches!(self.payment, PaymentState::Pending | PaymentState::Voided) {
-            push(LedgerKind::Sale, self.subtotal, self.placed_at)?;
-            push(LedgerKind::ShippingCharged, self.shipping_total, self.placed_at)?;
+            push(entry(LedgerKind::Sale, self.subtotal, self.placed_at, None)?)?;
+            push(entry(
+                LedgerKind::ShippingCharged,
+                self.shipping_total,
+                self.placed_at,
+                None,
+            )?)?;
+            let zero = Money::zero(self.currency);
+            push(entry(
+                LedgerKind::Discount,
+                self.discount_total.unwrap_or(zero),
+                self.placed_at,
+                None,
+            )?)?;
+            push(entry(
+                LedgerKind::TaxCollected,
+                self.tax_total.unwrap_or(zero),
+                self.placed_at,
+                None,
+            )?)?;
             let paid = self.paid_total();
             let payment_fee = share(paid, fees.payment_bp)?
                 .checked_add(Money::new(fees.payment_fixed_minor.max(0), self.currency))?;
-            push(LedgerKind::PaymentFee, payment_fee, self.placed_at)?;
-            push(LedgerKind::PlatformFee, share(paid, fees.platform_bp)?, self.placed_at)?;
+            push(entry(LedgerKind::PaymentFee, payment_fee, self.placed_at, None)?)?;
+            push(entry(
+                LedgerKind::PlatformFee,
+                share(paid, fees.platform_bp)?,
+                self.placed_at,
+                None,
+            )?)?;
         }
         let mut lines_seen: Vec<LineItemId> = Vec::new();
         for supplier_order in &self.supplier_orders {
@@ -695,9 +823,11 @@ impl Order {
                 continue;
             }
             let cost = supplier_order.actual_cost.unwrap_or(supplier_order.expected_cost);
-            if cost.currency != self.currency {
-                continue;
-            }
+            let rate = match supplier_order.cost_rate {
+                _ if cost.currency == self.currency => None,
+                Some(used) if used.rate.from == cost.currency && used.rate.to == self.currency => Some(used.rate),
+                _ => continue,
+            };
             // A replacement or an exchange names the returned lines, and is a re-shipment even
             // when the supplier order that first brought them no longer counts.
             let reshipment = self.after_sale.is_return_shipment(supplier_order.id)
@@ -711,20 +841,44 @@ impl Order {
             } else {
                 LedgerKind::SupplierCost
             };
-            push(kind, cost, supplier_order.created_at)?;
+            let parts = split_supplier_cost(kind, supplier_order, cost);
+            match (rate, parts.as_slice()) {
+                // Converted in parts, the parts must still add up to the converted whole:
+                // the goods are converted, the shipping is what is left of the whole.
+                (Some(rate), [(goods_kind, goods), (shipping_kind, shipping)]) => {
+                    let whole = rate.convert(cost)?;
+                    let goods_entry =
+                        LedgerEntry::converted(self.id, *goods_kind, *goods, rate, supplier_order.created_at)?;
+                    let mut shipping_entry = LedgerEntry::new(
+                        self.id,
+                        *shipping_kind,
+                        whole.checked_sub(goods_entry.amount)?,
+                        supplier_order.created_at,
+                    )?;
+                    shipping_entry.converted_from = Some((*shipping, rate));
+                    push(goods_entry)?;
+                    push(shipping_entry)?;
+                }
+                _ => {
+                    for (kind, cost) in parts {
+                        push(entry(kind, cost, supplier_order.created_at, rate)?)?;
+                    }
+                }
+            }
         }
         for refund in &self.after_sale.refunds {
-            push(LedgerKind::Refund, refund.amount, refund.at)?;
+            push(entry(LedgerKind::Refund, refund.amount, refund.at, None)?)?;
         }
         for dispute in &self.after_sale.disputes {
             if dispute.state == DisputeState::Lost {
                 let at = dispute.closed_at.unwrap_or(dispute.opened_at);
-                push(LedgerKind::Chargeback, dispute.amount, at)?;
-                push(
+                push(entry(LedgerKind::Chargeback, dispute.amount, at, None)?)?;
+                push(entry(
                     LedgerKind::ChargebackFee,
                     Money::new(fees.chargeback_fee_minor.max(0), self.currency),
                     at,
-                )?;
+                    None,
+                )?)?;
             }
         }
         // What suppliers gave back on accepted claims; like supplier costs, only amounts in
@@ -734,14 +888,46 @@ impl Order {
                 && let Some(recovered) = claim.recovered
                 && recovered.currency == self.currency
             {
-                push(
+                push(entry(
                     LedgerKind::SupplierRefund,
                     recovered,
                     claim.closed_at.unwrap_or(claim.opened_at),
-                )?;
+                    None,
+                )?)?;
             }
         }
         Ok(entries)
+    }
+}
+
+/// A supplier order's cost as ledger entries: a first shipment's cost is split into the
+/// goods (`supplier_cost`: Σ unit cost × quantity of its lines) and the supplier's shipping
+/// (`supplier_shipping`: the rest, when positive); the two add up to `cost`. A re-shipment,
+/// or lines without costs or whose costs cannot be summed in `cost`'s currency, stay one
+/// entry of `kind`.
+pub fn split_supplier_cost(
+    kind: LedgerKind,
+    supplier_order: &crate::order::SupplierOrder,
+    cost: Money,
+) -> Vec<(LedgerKind, Money)> {
+    if kind != LedgerKind::SupplierCost {
+        return vec![(kind, cost)];
+    }
+    let goods = supplier_order
+        .lines
+        .iter()
+        .try_fold(Money::zero(cost.currency), |sum, line| {
+            sum.checked_add(line.unit_cost.checked_mul(line.quantity)?)
+        });
+    match goods {
+        Ok(goods) if goods.minor > 0 && goods.minor < cost.minor => vec![
+            (LedgerKind::SupplierCost, goods),
+            (
+                LedgerKind::SupplierShipping,
+                Money::new(cost.minor - goods.minor, cost.currency),
+            ),
+        ],
+        _ => vec![(kind, cost)],
     }
 }
 
@@ -1660,6 +1846,227 @@ mod tests {
         assert_eq!((after.pending.minor, after.available.minor), (0, sold.minor - 1_000));
     }
 
+    /// Store rules of a `window_days` window approving `reasons`, refunding returnless up
+    /// to `up_to` minor units of USD when given.
+    fn rules(window_days: u32, reasons: &[ReturnReason], up_to: Option<i64>) -> ReturnRules {
+        ReturnRules {
+            window_days,
+            auto_approve_reasons: reasons.to_vec(),
+            returnless_refund_up_to_minor: up_to,
+        }
+    }
+
+    /// What a request under the store's rules gave.
+    type Asked = Result<(ReturnId, Option<RefundId>), OrderError>;
+
+    /// [`two_suppliers`] (delivered on 2026-12-02) asking at `at` under `rules` for one unit
+    /// of line B (sold 10.00) as damaged.
+    fn ask_under(rules: &ReturnRules, at: OffsetDateTime) -> (Order, Journal, Asked) {
+        let (mut order, terms, _, _) = two_suppliers();
+        let mut j = Journal::new(order.id, Actor::Customer, at);
+        let asked = order.request_return_under_rules(
+            vec![units(&order, 1, 1)],
+            ReturnReason::Damaged,
+            None,
+            vec![],
+            rules,
+            usd(0).currency,
+            &terms,
+            &mut j,
+        );
+        (order, j, asked)
+    }
+
+    #[test]
+    fn the_return_window_accepts_its_last_day_and_refuses_the_next() {
+        let delivered_on = datetime!(2026-12-02 12:00 UTC);
+        let thirty = rules(30, &[], None);
+        // The 30th day after delivery, late in the evening: still inside.
+        let (order, j, asked) = ask_under(&thirty, datetime!(2027-01-01 23:59 UTC));
+        assert_eq!(order.delivered_at(), Some(delivered_on));
+        let (id, refund) = asked.expect("the last day is accepted");
+        assert_eq!(refund, None);
+        assert_eq!(order.after_sale.returns[0].id, id);
+        assert_eq!(order.after_sale.returns[0].state, ReturnState::Requested);
+        assert_eq!(j.events.len(), 1, "{:?}", j.events);
+        // The day after: refused by field, saying when the window ended, nothing changed.
+        let (order, j, asked) = ask_under(&thirty, datetime!(2027-01-02 00:00 UTC));
+        let refused = asked.expect_err("the day after is refused");
+        assert!(
+            matches!(&refused, OrderError::Invalid { field, reason }
+                if field == "lines" && reason.contains("ended on 2027-01-01")),
+            "{refused:?}"
+        );
+        assert!(order.after_sale.returns.is_empty());
+        assert!(j.events.is_empty());
+        // A window of 0 days: the store takes no returns at all.
+        let (order, _, asked) = ask_under(&rules(0, &[ReturnReason::Damaged], None), delivered_on);
+        let refused = asked.expect_err("no returns");
+        assert!(
+            matches!(&refused, OrderError::Invalid { field, reason } if field == "lines" && reason.contains("does not take returns")),
+            "{refused:?}"
+        );
+        assert!(order.after_sale.returns.is_empty());
+    }
+
+    #[test]
+    fn a_reason_the_store_approves_is_approved_by_its_rule() {
+        let approving = rules(30, &[ReturnReason::Damaged, ReturnReason::WrongItem], None);
+        let (order, j, asked) = ask_under(&approving, AT);
+        let (_, refund) = asked.expect("approved");
+        assert_eq!(refund, None);
+        let made = &order.after_sale.returns[0];
+        assert_eq!(made.state, ReturnState::Approved);
+        assert!(!made.send_to.is_empty(), "directed by the suppliers' policies");
+        assert!(order.after_sale.refunds.is_empty());
+        let kinds: Vec<_> = j.events.iter().map(|e| (e.kind.as_str(), e.actor.clone())).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("return.requested", Actor::Customer),
+                ("return.approve", Actor::Rule(AUTO_APPROVE_RULE.into())),
+            ]
+        );
+        assert!(j.events[1].message.contains("damaged"), "{}", j.events[1].message);
+
+        // A reason the store does not approve waits for the seller.
+        let (mut order, terms, _, _) = two_suppliers();
+        let mut j = journal(&order);
+        order
+            .request_return_under_rules(
+                vec![units(&order, 1, 1)],
+                ReturnReason::ChangedMind,
+                None,
+                vec![],
+                &approving,
+                usd(0).currency,
+                &terms,
+                &mut j,
+            )
+            .expect("requested");
+        assert_eq!(order.after_sale.returns[0].state, ReturnState::Requested);
+    }
+
+    #[test]
+    fn a_cheap_approved_return_is_refunded_without_the_item_and_a_dearer_one_only_approved() {
+        // Line B's unit sold for 10.00: at the limit, refunded returnless.
+        let (order, j, asked) = ask_under(&rules(30, &[ReturnReason::Damaged], Some(1_000)), AT);
+        let (id, refund) = asked.expect("refunded");
+        let refund = refund.expect("a refund");
+        let made = &order.after_sale.returns[0];
+        assert_eq!((made.id, made.state), (id, ReturnState::Resolved));
+        assert_eq!(made.resolution, Some(Resolution::ReturnlessRefund));
+        assert!(made.send_to.is_empty(), "the item stays with the customer");
+        assert_eq!(order.after_sale.refunds.len(), 1);
+        assert_eq!(order.after_sale.refunds[0].id, refund);
+        assert_eq!(order.after_sale.refunds[0].amount, usd(1_000));
+        assert!(
+            j.events
+                .iter()
+                .any(|e| e.actor == Actor::Rule(RETURNLESS_REFUND_RULE.into()) && e.kind == "return.resolve"),
+            "{:?}",
+            j.events
+        );
+
+        // Worth more than the limit: approved, the item to come back, nothing refunded.
+        let (order, _, asked) = ask_under(&rules(30, &[ReturnReason::Damaged], Some(999)), AT);
+        assert_eq!(asked.expect("approved").1, None);
+        assert_eq!(order.after_sale.returns[0].state, ReturnState::Approved);
+        assert!(order.after_sale.refunds.is_empty());
+
+        // A reason not approved by the store is never refunded by the rule.
+        let (mut order, terms, _, _) = two_suppliers();
+        let mut j = journal(&order);
+        let (_, refund) = order
+            .request_return_under_rules(
+                vec![units(&order, 1, 1)],
+                ReturnReason::ChangedMind,
+                None,
+                vec![],
+                &rules(30, &[ReturnReason::Damaged], Some(100_000)),
+                usd(0).currency,
+                &terms,
+                &mut j,
+            )
+            .expect("requested");
+        assert_eq!(refund, None);
+        assert!(order.after_sale.refunds.is_empty());
+    }
+
+    #[test]
+    fn a_cost_in_another_currency_is_converted_at_its_recorded_rate_or_left_out() {
+        use crate::ledger::{ExchangeRate, Rate, RateUsed};
+        let eur = crate::money::Currency::parse("EUR").expect("EUR");
+        let mut order = delivered();
+        let mut so = crate::order::tests::supplier_order(&order, "Euro supplier");
+        so.expected_cost = Money::new(1_000, eur);
+        let so_id = so.id;
+        let before = order.clone();
+        order.supplier_orders.push(so);
+        let fees = Fees::default();
+        let costs = |order: &Order| -> Vec<LedgerEntry> {
+            let entries = order.ledger(&fees).expect("ledger");
+            entries
+                .into_iter()
+                .filter(|e| e.converted_from.is_some() || e.kind == LedgerKind::SupplierCost)
+                .collect()
+        };
+        // A new supplier order in euros needs a rate; without one its cost stays out.
+        assert_eq!(order.costs_to_rate(Some(&before)), [(so_id, eur)]);
+        let mut j = journal(&order);
+        order.record_cost_rate(so_id, None, &mut j).expect("no rate");
+        assert!(costs(&order).is_empty());
+        assert!(j.events[0].message.contains("left out"), "{:?}", j.events);
+        // With the table's EUR→USD 1.0005: 10.00 EUR is 10.005 USD, rounded half away from zero.
+        let row = ExchangeRate {
+            from: eur,
+            to: order.currency,
+            per_million: 1_000_500,
+            effective_on: time::macros::date!(2026 - 12 - 01),
+            set_at: AT,
+            set_by: "operator".into(),
+        };
+        order
+            .record_cost_rate(so_id, Some(row.used(AT)), &mut j)
+            .expect("a rate");
+        let entries = costs(&order);
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].amount, usd(1_001));
+        let (charged, rate) = entries[0].converted_from.expect("converted");
+        assert_eq!((charged, rate.per_million), (Money::new(1_000, eur), 1_000_500));
+        // The recorded rate stays: a later change that leaves the cost alone asks for none.
+        let recorded = order.clone();
+        assert!(order.costs_to_rate(Some(&recorded)).is_empty());
+        // Recording the actual cost asks for the rate in effect then...
+        let pos = so_pos(&order, so_id);
+        order.supplier_orders[pos].actual_cost = Some(Money::new(1_200, eur));
+        assert_eq!(order.costs_to_rate(Some(&recorded)), [(so_id, eur)]);
+        // ...unless the change recorded the rate the seller was charged at.
+        order.supplier_orders[pos].cost_rate = Some(RateUsed {
+            rate: Rate {
+                from: eur,
+                to: order.currency,
+                per_million: 1_100_000,
+                as_of: AT,
+            },
+            effective_on: AT.date(),
+            charged: true,
+        });
+        assert!(order.costs_to_rate(Some(&recorded)).is_empty());
+        assert_eq!(costs(&order)[0].amount, usd(1_320));
+        // A rate of another pair is refused.
+        let wrong = ExchangeRate {
+            from: order.currency,
+            to: eur,
+            ..row
+        };
+        assert!(order.record_cost_rate(so_id, Some(wrong.used(AT)), &mut j).is_err());
+    }
+
+    fn so_pos(order: &Order, id: crate::ids::SupplierOrderId) -> usize {
+        order.supplier_orders.iter().position(|so| so.id == id).expect("held")
+    }
+
     fn base_len(order: &Order, fees: &Fees) -> usize {
         let mut plain = order.clone();
         plain.after_sale.disputes.clear();
@@ -2234,5 +2641,189 @@ mod tests {
             ),
             "resolution"
         );
+    }
+
+    /// The order of `delivered()` with one supplier order for both lines: goods 2 × 8.00 +
+    /// 1 × 3.00 = 19.00, charged `cost` in all.
+    fn with_supplier(cost: i64) -> Order {
+        let mut order = delivered();
+        let mut so = crate::order::tests::supplier_order(&order, "S");
+        so.lines = [(0, 800), (1, 300)]
+            .iter()
+            .map(|&(index, unit): &(usize, i64)| {
+                let line = &order.lines[index];
+                crate::order::SupplierOrderLine {
+                    line_item_id: line.id,
+                    offer_id: crate::ids::OfferId::new(),
+                    variant_id: crate::ids::VariantId::new(),
+                    supplier_sku: line.sku.clone(),
+                    product_url: None,
+                    title: line.title.clone(),
+                    variant_title: None,
+                    quantity: line.quantity,
+                    unit_cost: usd(unit),
+                    supplier_product_id: None,
+                    supplier_variant_id: None,
+                }
+            })
+            .collect();
+        so.expected_cost = usd(cost);
+        order.supplier_orders.push(so);
+        order
+    }
+
+    fn amount_of(entries: &[LedgerEntry], kind: LedgerKind) -> Option<Money> {
+        let found: Vec<_> = entries.iter().filter(|e| e.kind == kind).collect();
+        assert!(found.len() <= 1, "one {kind} entry at most");
+        found.first().map(|e| e.amount)
+    }
+
+    #[test]
+    fn a_discount_lowers_revenue_and_profit_and_a_tax_changes_neither() {
+        let fees = Fees::default();
+        let plain = with_supplier(2_400);
+        let base = Profit::of(&plain.ledger(&fees).expect("ledger"), plain.currency).expect("profit");
+        let mut order = plain.clone();
+        order.discount_total = Some(usd(700));
+        order.tax_total = Some(usd(480));
+        let entries = order.ledger(&fees).expect("ledger");
+        assert_eq!(amount_of(&entries, LedgerKind::Discount), Some(usd(700)));
+        assert_eq!(amount_of(&entries, LedgerKind::TaxCollected), Some(usd(480)));
+        assert!(
+            entries
+                .iter()
+                .filter(|e| matches!(e.kind, LedgerKind::Discount | LedgerKind::TaxCollected))
+                .all(|e| e.at == order.placed_at)
+        );
+        let profit = Profit::of(&entries, order.currency).expect("profit");
+        assert_eq!(profit.revenue.minor, base.revenue.minor - 700);
+        assert_eq!(profit.profit.minor, base.profit.minor - 700);
+        assert_eq!(profit.costs, base.costs);
+        // Only a tax: nothing moves.
+        order.discount_total = None;
+        let taxed = Profit::of(&order.ledger(&fees).expect("ledger"), order.currency).expect("profit");
+        assert_eq!(taxed, base);
+        // Earnings follow the profit: the discount comes off what the vendor earns.
+        let holding = time::Duration::days(14);
+        let mut parcel: crate::order::Shipment = serde_json::from_value(serde_json::json!({
+            "id": crate::ids::ShipmentId::new(),
+            "carrier": "UPS",
+            "tracking_number": "1Z999AA10123456784",
+            "state": "delivered",
+            "events": [],
+        }))
+        .expect("a parcel");
+        parcel.delivered_at = Some(AT);
+        let mut earning = plain.clone();
+        earning.supplier_orders[0].shipments.push(parcel);
+        let before = earning.earnings(&fees, holding).expect("earnings")[0].amount;
+        earning.discount_total = Some(usd(700));
+        earning.tax_total = Some(usd(480));
+        let after = earning.earnings(&fees, holding).expect("earnings")[0].amount;
+        assert_eq!(after.minor, before.minor - 700);
+        // Zero amounts and unpaid or cancelled orders record neither.
+        order.discount_total = Some(usd(0));
+        order.tax_total = Some(usd(0));
+        let entries = order.ledger(&fees).expect("ledger");
+        assert_eq!(amount_of(&entries, LedgerKind::Discount), None);
+        assert_eq!(amount_of(&entries, LedgerKind::TaxCollected), None);
+        for (state, payment) in [
+            (OrderState::Delivered, PaymentState::Pending),
+            (OrderState::Cancelled, PaymentState::Paid),
+        ] {
+            let mut other = plain.clone();
+            (other.state, other.payment) = (state, payment);
+            other.discount_total = Some(usd(700));
+            other.tax_total = Some(usd(480));
+            let entries = other.ledger(&fees).expect("ledger");
+            assert_eq!(amount_of(&entries, LedgerKind::Sale), None);
+            assert_eq!(amount_of(&entries, LedgerKind::Discount), None);
+            assert_eq!(amount_of(&entries, LedgerKind::TaxCollected), None);
+        }
+    }
+
+    #[test]
+    fn converted_goods_and_shipping_add_up_to_the_converted_whole() {
+        use crate::ledger::{Rate, RateUsed};
+        let eur = crate::money::Currency::parse("EUR").expect("EUR");
+        let mut order = delivered();
+        let mut so = crate::order::tests::supplier_order(&order, "Euro supplier");
+        // 0.01 EUR of goods and 0.01 EUR of shipping at 1.5: each part alone rounds to
+        // 0.02 USD, the whole 0.02 EUR is 0.03 USD.
+        so.lines = vec![crate::order::SupplierOrderLine {
+            line_item_id: order.lines[0].id,
+            offer_id: crate::ids::OfferId::new(),
+            variant_id: crate::ids::VariantId::new(),
+            supplier_sku: "EU-1".into(),
+            product_url: None,
+            title: "Item".into(),
+            variant_title: None,
+            quantity: 1,
+            unit_cost: Money::new(1, eur),
+            supplier_product_id: None,
+            supplier_variant_id: None,
+        }];
+        so.expected_cost = Money::new(2, eur);
+        so.actual_cost = None;
+        so.cost_rate = Some(RateUsed {
+            rate: Rate {
+                from: eur,
+                to: order.currency,
+                per_million: 1_500_000,
+                as_of: AT,
+            },
+            effective_on: AT.date(),
+            charged: false,
+        });
+        order.supplier_orders.push(so);
+        let entries = order.ledger(&Fees::default()).expect("ledger");
+        let part = |kind: LedgerKind| entries.iter().find(|e| e.kind == kind).expect("a part").clone();
+        let (goods, shipping) = (part(LedgerKind::SupplierCost), part(LedgerKind::SupplierShipping));
+        assert_eq!((goods.amount, shipping.amount), (usd(2), usd(1)));
+        assert_eq!(
+            shipping.converted_from.map(|(charged, _)| charged),
+            Some(Money::new(1, eur))
+        );
+    }
+
+    #[test]
+    fn a_supplier_orders_cost_is_split_into_goods_and_shipping() {
+        let fees = Fees::default();
+        // 24.00 charged for 19.00 of goods: 5.00 is the supplier's shipping.
+        let order = with_supplier(2_400);
+        let entries = order.ledger(&fees).expect("ledger");
+        assert_eq!(amount_of(&entries, LedgerKind::SupplierCost), Some(usd(1_900)));
+        assert_eq!(amount_of(&entries, LedgerKind::SupplierShipping), Some(usd(500)));
+        let profit = Profit::of(&entries, order.currency).expect("profit");
+        assert_eq!(
+            profit.costs,
+            usd(2_400),
+            "the costs add up to what the supplier charged"
+        );
+        // The actual cost is what is split when the supplier said it.
+        let mut actual = order.clone();
+        actual.supplier_orders[0].actual_cost = Some(usd(2_150));
+        let entries = actual.ledger(&fees).expect("ledger");
+        assert_eq!(amount_of(&entries, LedgerKind::SupplierShipping), Some(usd(250)));
+        // No shipping left (or less than the goods): one supplier_cost entry of the whole.
+        for cost in [1_900, 1_500] {
+            let entries = with_supplier(cost).ledger(&fees).expect("ledger");
+            assert_eq!(amount_of(&entries, LedgerKind::SupplierCost), Some(usd(cost)));
+            assert_eq!(amount_of(&entries, LedgerKind::SupplierShipping), None);
+        }
+        // A line cost in another currency cannot be summed: the whole stays one entry.
+        let mut mixed = with_supplier(2_400);
+        mixed.supplier_orders[0].lines[0].unit_cost =
+            Money::new(800, crate::money::Currency::parse("EUR").expect("EUR"));
+        let entries = mixed.ledger(&fees).expect("ledger");
+        assert_eq!(amount_of(&entries, LedgerKind::SupplierCost), Some(usd(2_400)));
+        // A re-shipment stays one reshipment_cost.
+        let mut again = with_supplier(2_400);
+        let mut second = again.supplier_orders[0].clone();
+        second.id = crate::ids::SupplierOrderId::new();
+        again.supplier_orders.push(second);
+        let entries = again.ledger(&fees).expect("ledger");
+        assert_eq!(amount_of(&entries, LedgerKind::ReshipmentCost), Some(usd(2_400)));
+        assert_eq!(amount_of(&entries, LedgerKind::SupplierShipping), Some(usd(500)));
     }
 }

@@ -125,10 +125,45 @@ pub struct StoreSettings {
     /// (marketplace mode); only the operator changes it.
     #[serde(default = "default_holding_days")]
     pub holding_days: u32,
+    /// The store's rules on its customers' returns: the window, and what is decided
+    /// without the seller.
+    #[serde(default)]
+    pub returns: ReturnRules,
 }
 
 fn default_holding_days() -> u32 {
     crate::payout::DEFAULT_HOLDING_DAYS
+}
+
+/// The longest return window a store may give, in days after delivery.
+pub const MAX_STORE_RETURN_WINDOW_DAYS: u32 = 365;
+
+/// A store's rules on returns, applied in the write of the request itself (see
+/// `Order::request_return_under_rules`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnRules {
+    /// Days after delivery within which a return may be requested, counted in whole UTC
+    /// days (the last day is accepted); 0: the store takes no returns.
+    #[serde(default = "default_return_window")]
+    pub window_days: u32,
+    /// The reasons whose returns are approved at once, without the seller.
+    #[serde(default)]
+    pub auto_approve_reasons: Vec<crate::after_sale::ReturnReason>,
+    /// When set, an auto-approved return whose units sold for at most this amount (minor
+    /// units of the store's currency) is refunded at once and the customer keeps the item:
+    /// sending it back would cost more than it is worth. `None`: never.
+    #[serde(default)]
+    pub returnless_refund_up_to_minor: Option<i64>,
+}
+
+impl Default for ReturnRules {
+    fn default() -> Self {
+        Self {
+            window_days: default_return_window(),
+            auto_approve_reasons: Vec::new(),
+            returnless_refund_up_to_minor: None,
+        }
+    }
 }
 
 /// The store's brand, the only name a customer ever sees.
@@ -361,6 +396,7 @@ impl Default for StoreSettings {
             exception_automation: ExceptionAutomation::default(),
             fees: crate::after_sale::Fees::default(),
             holding_days: default_holding_days(),
+            returns: ReturnRules::default(),
         }
     }
 }

@@ -10,7 +10,7 @@ use crate::ids::OrderId;
 use crate::money::{Currency, Money, MoneyError};
 use crate::state::{TransitionError, snake_enum};
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
 /// Why a money step is refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -123,6 +123,117 @@ impl Rate {
         let minor = i64::try_from(rounded).map_err(|_| MoneyError::Overflow)?;
         Ok(Money::new(minor, self.to))
     }
+}
+
+time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
+
+/// The largest rate the table takes: one unit of `from` for a million units of `to`
+/// (more is a typo, not a currency).
+pub const MAX_RATE_PER_MILLION: u64 = 1_000_000 * 1_000_000;
+
+/// Parses a rate written as a decimal (`0.92`, `151.2345`): more than zero, at most six
+/// decimals, at most [`MAX_RATE_PER_MILLION`]; the reason when refused.
+pub fn parse_rate(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let (whole, fraction) = trimmed.split_once('.').unwrap_or((trimmed, ""));
+    if whole.is_empty()
+        || whole.len() > 7
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+        || (trimmed.contains('.') && fraction.is_empty())
+    {
+        return Err("must be a positive decimal such as 0.92".into());
+    }
+    if fraction.len() > 6 {
+        return Err("must have at most 6 decimals".into());
+    }
+    let mut per_million: u64 = whole
+        .parse()
+        .map_err(|_| "must be a positive decimal such as 0.92".to_string())?;
+    per_million *= 1_000_000;
+    let mut scale = 100_000;
+    for digit in fraction.bytes() {
+        per_million += u64::from(digit - b'0') * scale;
+        scale /= 10;
+    }
+    if per_million == 0 {
+        return Err("must be more than zero".into());
+    }
+    if per_million > MAX_RATE_PER_MILLION {
+        return Err("must be at most 1000000".into());
+    }
+    Ok(per_million)
+}
+
+/// A rate as a decimal without trailing zeros: `0.92`, `151.2345`, `1`.
+pub fn format_rate(per_million: u64) -> String {
+    let whole = per_million / 1_000_000;
+    let fraction = per_million % 1_000_000;
+    if fraction == 0 {
+        return whole.to_string();
+    }
+    let digits = format!("{fraction:06}");
+    format!("{whole}.{}", digits.trim_end_matches('0'))
+}
+
+/// One row of the exchange-rate table the operator keeps: from `effective_on`, one unit of
+/// `from` is `per_million / 1_000_000` units of `to`. For a pair and a day the row with the
+/// newest effective date not after that day wins (on the same date, the one set last).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExchangeRate {
+    pub from: Currency,
+    pub to: Currency,
+    pub per_million: u64,
+    #[serde(with = "iso_date")]
+    pub effective_on: Date,
+    #[serde(with = "time::serde::rfc3339")]
+    pub set_at: OffsetDateTime,
+    /// Who set it (the operator's name or email, `cli`).
+    pub set_by: String,
+}
+
+impl ExchangeRate {
+    /// Checks a row's pair and rate: the field and the reason when refused.
+    pub fn check(from: Currency, to: Currency, per_million: u64) -> Result<(), (&'static str, String)> {
+        if from == to {
+            return Err(("to", "must be another currency than from".into()));
+        }
+        if per_million == 0 {
+            return Err(("rate", "must be more than zero".into()));
+        }
+        if per_million > MAX_RATE_PER_MILLION {
+            return Err(("rate", "must be at most 1000000".into()));
+        }
+        Ok(())
+    }
+
+    /// This row as the rate a cost was converted with at `at`.
+    pub fn used(&self, at: OffsetDateTime) -> RateUsed {
+        RateUsed {
+            rate: Rate {
+                from: self.from,
+                to: self.to,
+                per_million: self.per_million,
+                as_of: at,
+            },
+            effective_on: self.effective_on,
+            charged: false,
+        }
+    }
+}
+
+/// The rate a supplier order's cost in another currency was converted with, recorded once
+/// on the supplier order (a later change of the table does not move it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateUsed {
+    /// The rate; `as_of` is when it was applied.
+    pub rate: Rate,
+    /// The table row's effective date, or the day a charged rate was recorded.
+    #[serde(with = "iso_date")]
+    pub effective_on: Date,
+    /// The rate the seller says it was charged at (not the table's).
+    #[serde(default)]
+    pub charged: bool,
 }
 
 /// One money movement of an order.
@@ -562,6 +673,23 @@ mod tests {
         .expect("converted");
         assert_eq!(converted.amount, usd(138));
         assert_eq!(converted.converted_from.map(|(m, _)| m.minor), Some(1_000));
+    }
+
+    #[test]
+    fn rates_are_parsed_exactly_and_checked() {
+        assert_eq!(parse_rate("0.92"), Ok(920_000));
+        assert_eq!(parse_rate("151.2345"), Ok(151_234_500));
+        assert_eq!(parse_rate("1"), Ok(1_000_000));
+        assert_eq!(parse_rate("0.000001"), Ok(1));
+        for bad in ["0", "0.000", "-1", "1.", ".5", "abc", "", "0.0000001", "1000001", "1e3"] {
+            assert!(parse_rate(bad).is_err(), "{bad}");
+        }
+        assert_eq!(format_rate(920_000), "0.92");
+        assert_eq!(format_rate(151_234_500), "151.2345");
+        assert_eq!(format_rate(2_000_000), "2");
+        assert!(ExchangeRate::check(currency("USD"), currency("USD"), 1).is_err());
+        assert!(ExchangeRate::check(currency("USD"), currency("EUR"), 0).is_err());
+        assert!(ExchangeRate::check(currency("USD"), currency("EUR"), 920_000).is_ok());
     }
 
     #[test]

@@ -86,6 +86,12 @@ pub struct IncomingOrder {
     /// What the storefront charged in all (taxes and discounts included), when it says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub charged_total: Option<Money>,
+    /// The discounts the storefront gave on the order, when it says (order currency, not negative).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discount_total: Option<Money>,
+    /// The taxes the storefront collected, when it says (order currency, not negative).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_total: Option<Money>,
     /// The shipping method the customer chose at checkout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipping_method: Option<String>,
@@ -338,6 +344,11 @@ pub struct SupplierOrder {
     /// Cost the supplier actually charged, once known.
     #[serde(default)]
     pub actual_cost: Option<Money>,
+    /// When the cost is in another currency than the order's: the rate it was converted
+    /// with, recorded when the supplier order was made and again when the actual cost was;
+    /// `None` when no rate was known then (the cost is left out of the ledger).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_rate: Option<crate::ledger::RateUsed>,
     /// The supplier's own order id.
     #[serde(default)]
     pub supplier_reference: Option<String>,
@@ -409,6 +420,12 @@ pub struct Order {
     /// What the storefront charged in all, when it says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub charged_total: Option<Money>,
+    /// The discounts given on the order, when the storefront said (a `discount` entry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discount_total: Option<Money>,
+    /// The taxes collected with the order, when the storefront said (a `tax_collected` entry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_total: Option<Money>,
     /// The shipping method the customer chose at checkout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipping_method: Option<String>,
@@ -468,6 +485,8 @@ impl Order {
             updated_at: journal.at,
             test: incoming.test,
             charged_total: incoming.charged_total,
+            discount_total: incoming.discount_total,
+            tax_total: incoming.tax_total,
             shipping_method: incoming.shipping_method,
             source_updated_at: incoming.source_updated_at,
             exceptions: Vec::new(),
@@ -533,7 +552,10 @@ impl Order {
         if !same_lines {
             changed.push("lines");
         }
-        if self.shipping_total != incoming.shipping_total || self.total != total {
+        if self.shipping_total != incoming.shipping_total
+            || self.total != total
+            || (self.discount_total, self.tax_total) != (incoming.discount_total, incoming.tax_total)
+        {
             changed.push("totals");
         }
         if self.number != incoming.number {
@@ -578,6 +600,8 @@ impl Order {
             self.total = total;
             self.number = incoming.number;
             self.charged_total = incoming.charged_total;
+            self.discount_total = incoming.discount_total;
+            self.tax_total = incoming.tax_total;
             self.shipping_method = incoming.shipping_method;
             self.updated_at = journal.at;
             journal.record(
@@ -805,6 +829,67 @@ impl Order {
             Some(from.to_string()),
             Some(to.to_string()),
         );
+        Ok(())
+    }
+
+    /// The supplier orders whose cost is in another currency than the order's and needs
+    /// its rate recorded by this change (from `before`): new ones, and those whose actual
+    /// cost changed, unless the change recorded a rate itself (a rate the seller was charged
+    /// at); with the currency to convert from.
+    pub fn costs_to_rate(&self, before: Option<&Order>) -> Vec<(SupplierOrderId, Currency)> {
+        self.supplier_orders
+            .iter()
+            .filter_map(|so| {
+                let currency = so.actual_cost.unwrap_or(so.expected_cost).currency;
+                if currency == self.currency {
+                    return None;
+                }
+                let previous = before.and_then(|b| b.supplier_orders.iter().find(|p| p.id == so.id));
+                let (cost_changed, rate_changed) = match previous {
+                    None => (true, so.cost_rate.is_some()),
+                    Some(p) => (p.actual_cost != so.actual_cost, p.cost_rate != so.cost_rate),
+                };
+                (cost_changed && !rate_changed).then_some((so.id, currency))
+            })
+            .collect()
+    }
+
+    /// Records the rate a supplier order's cost is converted with (`None`: no rate is known,
+    /// the cost stays out of the ledger), saying so in the journal.
+    pub fn record_cost_rate(
+        &mut self,
+        id: SupplierOrderId,
+        rate: Option<crate::ledger::RateUsed>,
+        journal: &mut Journal,
+    ) -> Result<(), OrderError> {
+        let currency = self.currency;
+        let supplier_order = self.supplier_order_mut(id)?;
+        let cost = supplier_order.actual_cost.unwrap_or(supplier_order.expected_cost);
+        if let Some(used) = rate
+            && (used.rate.from != cost.currency || used.rate.to != currency)
+        {
+            return Err(OrderError::Invalid {
+                field: "rate".into(),
+                reason: format!("must convert {} to {currency}", cost.currency),
+            });
+        }
+        supplier_order.cost_rate = rate;
+        let message = match rate {
+            Some(used) => format!(
+                "Supplier cost {cost} converted to {currency} at {} ({})",
+                crate::ledger::format_rate(used.rate.per_million),
+                if used.charged {
+                    "the rate charged".to_string()
+                } else {
+                    format!("rate effective {}", used.effective_on)
+                }
+            ),
+            None => format!(
+                "No {} to {currency} rate is set: the supplier cost {cost} is left out of the ledger",
+                cost.currency
+            ),
+        };
+        journal.record("supplier_order.cost_rate", message, None, None);
         Ok(())
     }
 
@@ -1225,6 +1310,24 @@ fn build_lines(
         .collect()
 }
 
+/// An amount of the order as a whole (discounts, taxes): in the order's currency and not
+/// negative, else refused with its field.
+pub fn check_order_amount(field: &str, amount: Money, currency: Currency) -> Result<(), OrderError> {
+    if amount.currency != currency {
+        return Err(OrderError::Invalid {
+            field: format!("{field}.currency"),
+            reason: format!("must be the order currency {currency}"),
+        });
+    }
+    if amount.minor < 0 {
+        return Err(OrderError::Invalid {
+            field: field.into(),
+            reason: "must not be negative".into(),
+        });
+    }
+    Ok(())
+}
+
 fn totals(incoming: &IncomingOrder, lines: &[LineItem]) -> Result<(Money, Money), OrderError> {
     let overflow = |field: &str| OrderError::Invalid {
         field: field.into(),
@@ -1249,6 +1352,14 @@ fn totals(incoming: &IncomingOrder, lines: &[LineItem]) -> Result<(Money, Money)
             field: "shipping_total".into(),
             reason: "must not be negative".into(),
         });
+    }
+    for (field, amount) in [
+        ("discount_total", incoming.discount_total),
+        ("tax_total", incoming.tax_total),
+    ] {
+        if let Some(amount) = amount {
+            check_order_amount(field, amount, incoming.currency)?;
+        }
     }
     let total = subtotal
         .checked_add(incoming.shipping_total)
@@ -1306,6 +1417,8 @@ pub(crate) mod test_support {
             cancelled_at: None,
             source_updated_at: None,
             charged_total: None,
+            discount_total: None,
+            tax_total: None,
             shipping_method: None,
         };
         let mut order = Order::receive(StoreId::new(), incoming, |_| None, &mut journal).expect("order");
@@ -1325,6 +1438,7 @@ pub(crate) mod test_support {
             shipping_method: None,
             expected_cost: eur(900),
             actual_cost: None,
+            cost_rate: None,
             supplier_reference: None,
             idempotency_key: "k-1".into(),
             attempt: 1,
@@ -1397,6 +1511,8 @@ pub(crate) mod tests {
             cancelled_at: None,
             source_updated_at: None,
             charged_total: None,
+            discount_total: None,
+            tax_total: None,
             shipping_method: None,
         }
     }
@@ -1422,6 +1538,7 @@ pub(crate) mod tests {
             shipping_method: None,
             expected_cost: usd(1000),
             actual_cost: None,
+            cost_rate: None,
             supplier_reference: None,
             idempotency_key: format!("{}-{name}-1", order.id),
             attempt: 1,

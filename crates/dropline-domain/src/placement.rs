@@ -636,6 +636,8 @@ mod tests {
             cancelled_at: None,
             source_updated_at: None,
             charged_total: None,
+            discount_total: None,
+            tax_total: None,
             shipping_method: None,
         };
         let mut order =
@@ -669,6 +671,7 @@ mod tests {
             shipping_method: None,
             expected_cost: usd(3200),
             actual_cost: None,
+            cost_rate: None,
             supplier_reference: None,
             idempotency_key: idempotency_key(order.id, supplier_id, 1),
             attempt: 1,

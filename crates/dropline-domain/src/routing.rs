@@ -1402,6 +1402,8 @@ mod tests {
             updated_at: at,
             test: false,
             charged_total: None,
+            discount_total: None,
+            tax_total: None,
             shipping_method: None,
             source_updated_at: None,
             exceptions: Vec::new(),

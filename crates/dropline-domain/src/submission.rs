@@ -600,6 +600,7 @@ mod tests {
             shipping_method: None,
             expected_cost: usd(1500),
             actual_cost: None,
+            cost_rate: None,
             supplier_reference: None,
             idempotency_key: "order-cj-1".into(),
             attempt: 1,

@@ -216,6 +216,23 @@ impl Store for PostgresStore {
         self.fetch_payout_totals(store_id).await
     }
 
+    async fn insert_exchange_rate(&self, rate: dropline_domain::ledger::ExchangeRate) -> Result<(), StoreError> {
+        self.insert_exchange_rate_record(rate).await
+    }
+
+    async fn exchange_rate(
+        &self,
+        from: dropline_domain::money::Currency,
+        to: dropline_domain::money::Currency,
+        on: time::Date,
+    ) -> Result<Option<dropline_domain::ledger::ExchangeRate>, StoreError> {
+        self.fetch_exchange_rate(from, to, on).await
+    }
+
+    async fn list_exchange_rates(&self) -> Result<Vec<dropline_domain::ledger::ExchangeRate>, StoreError> {
+        self.fetch_exchange_rates().await
+    }
+
     async fn insert_user(&self, user: User) -> Result<(), StoreError> {
         self.insert_user_record(user).await
     }

@@ -27,6 +27,7 @@ mod facts;
 mod jobs;
 mod orders;
 mod payouts;
+mod rates;
 pub mod scratch;
 
 pub use commit::CommitStats;

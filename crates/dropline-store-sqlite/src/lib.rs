@@ -23,6 +23,7 @@ mod jobs;
 mod migrations;
 mod orders;
 mod payouts;
+mod rates;
 mod reader;
 mod sql;
 mod writer;
@@ -521,6 +522,23 @@ impl Store for SqliteStore {
 
     async fn payout_totals(&self, store_id: StoreId) -> Result<PayoutTotals, StoreError> {
         self.read(move |conn| payouts::payout_totals(conn, store_id)).await
+    }
+
+    async fn insert_exchange_rate(&self, rate: dropline_domain::ledger::ExchangeRate) -> Result<(), StoreError> {
+        self.write(move |conn| rates::insert_exchange_rate(conn, &rate)).await
+    }
+
+    async fn exchange_rate(
+        &self,
+        from: dropline_domain::money::Currency,
+        to: dropline_domain::money::Currency,
+        on: time::Date,
+    ) -> Result<Option<dropline_domain::ledger::ExchangeRate>, StoreError> {
+        self.read(move |conn| rates::exchange_rate(conn, from, to, on)).await
+    }
+
+    async fn list_exchange_rates(&self) -> Result<Vec<dropline_domain::ledger::ExchangeRate>, StoreError> {
+        self.read(rates::list_exchange_rates).await
     }
 
     async fn insert_user(&self, user: User) -> Result<(), StoreError> {

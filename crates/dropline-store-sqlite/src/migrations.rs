@@ -49,6 +49,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "payouts",
         sql: include_str!("../migrations/0007_payouts.sql"),
     },
+    Migration {
+        version: 8,
+        name: "exchange_rates",
+        sql: include_str!("../migrations/0008_exchange_rates.sql"),
+    },
 ];
 
 /// Applies the migrations that `conn`'s database lacks and returns their names

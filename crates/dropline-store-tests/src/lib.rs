@@ -27,6 +27,7 @@ pub mod accounts;
 pub mod builders;
 pub mod cases;
 pub mod payouts;
+pub mod rates;
 
 use dropline_app::ports::Backend;
 use std::any::Any;
@@ -179,6 +180,11 @@ macro_rules! conformance_tests {
             delivered_orders_walk_a_store_by_id,
         );
         $crate::__conformance_cases!(
+            rates: $factory;
+            exchange_rates_newest_effective_wins,
+            exchange_rates_listing_by_pair_newest_first,
+        );
+        $crate::__conformance_cases!(
             multi: $factory;
             concurrent_commits_all_land,
             concurrent_batch_with_failing_change_sets,
@@ -226,6 +232,18 @@ macro_rules! __conformance_cases {
                     return;
                 };
                 $crate::payouts::$case(fixture.backend()).await;
+            }
+        )+
+    };
+    (rates: $factory:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[::tokio::test]
+            async fn $case() {
+                let Some(fixture) = $crate::IntoFixture::into_fixture($factory.await) else {
+                    println!("{}", $crate::SKIPPED);
+                    return;
+                };
+                $crate::rates::$case(fixture.backend()).await;
             }
         )+
     };

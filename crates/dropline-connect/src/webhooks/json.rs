@@ -255,6 +255,14 @@ impl Scalar {
         decimal_money(&text, currency).map(Some).map_err(|r| path.bad(r))
     }
 
+    /// An optional amount that must not be negative (discounts, taxes). `None` when absent.
+    pub(crate) fn optional_price(&self, currency: Currency, path: &Path<'_>) -> Result<Option<Money>, WebhookError> {
+        match self.money(currency, path)? {
+            Some(money) if money.minor < 0 => Err(path.bad(format!("must not be negative, got {money}"))),
+            other => Ok(other),
+        }
+    }
+
     /// A required amount that must not be negative.
     pub(crate) fn price(&self, currency: Currency, path: &Path<'_>) -> Result<Money, WebhookError> {
         let money = self.money(currency, path)?.ok_or_else(|| path.missing())?;

@@ -60,6 +60,8 @@
 //! | `currency` | `currency` | `currency` |
 //! | `priceSummary.shipping.amount`; else `shippingInfo.cost.price.amount`; else 0 | `totals.shipping` | `shipping_total` |
 //! | `priceSummary.total.amount` | `totals.total` | `charged_total` |
+//! | `priceSummary.discount.amount` (not negative) | `totals.discount` | `discount_total` |
+//! | `priceSummary.tax.amount` (not negative) | `totals.tax` | `tax_total` |
 //! | `shippingInfo.title` | `shippingInfo.deliveryOption` | `shipping_method` |
 //! | `paymentStatus`: `PAID` / `AUTHORIZED` / `PARTIALLY_REFUNDED` / `FULLY_REFUNDED` / `VOIDED` | the same | `paid` / `authorized` / `partially_refunded` / `refunded` / `voided` |
 //! | `paymentStatus`: `CANCELED` | the same | `voided` |
@@ -613,6 +615,8 @@ struct StoresOption {
 struct PriceSummary {
     shipping: Obj<Price>,
     total: Obj<Price>,
+    discount: Obj<Price>,
+    tax: Obj<Price>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -620,6 +624,8 @@ struct PriceSummary {
 struct Totals {
     shipping: Scalar,
     total: Scalar,
+    discount: Scalar,
+    tax: Scalar,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -718,6 +724,7 @@ fn map(order: &Order, prefix: &str) -> Result<IncomingOrder, WebhookError> {
     }
 
     let (shipping_total, charged_total) = totals(order, shipping_info, currency, &root)?;
+    let (discount_total, tax_total) = discount_and_tax(order, currency, &root)?;
     let shipping_method = match shipping_info {
         Some(info) => match info.title.text(&shipping_path.key("title"))? {
             Some(title) => Some(title),
@@ -744,6 +751,8 @@ fn map(order: &Order, prefix: &str) -> Result<IncomingOrder, WebhookError> {
         cancelled_at,
         source_updated_at,
         charged_total,
+        discount_total,
+        tax_total,
         shipping_method,
     })
 }
@@ -1028,6 +1037,41 @@ fn totals(
             .bad(format!("must not be negative, got {shipping}")));
     }
     Ok((shipping, total))
+}
+
+/// The order's discounts and taxes: the eCommerce `priceSummary`'s, else the Stores
+/// `totals`'; neither may be negative.
+fn discount_and_tax(
+    order: &Order,
+    currency: Currency,
+    root: &Path<'_>,
+) -> Result<(Option<Money>, Option<Money>), WebhookError> {
+    let summary_path = root.key("priceSummary");
+    let totals_path = root.key("totals");
+    let summary = order.price_summary.get(&summary_path)?;
+    let totals = order.totals.get(&totals_path)?;
+    let pick = |key: &str,
+                in_summary: fn(&PriceSummary) -> &Obj<Price>,
+                in_totals: fn(&Totals) -> &Scalar|
+     -> Result<Option<Money>, WebhookError> {
+        if let Some(summary) = summary {
+            let path = summary_path.key(key);
+            if let Some(price) = in_summary(summary).get(&path)? {
+                let found = price.amount.optional_price(currency, &path.key("amount"))?;
+                if found.is_some() {
+                    return Ok(found);
+                }
+            }
+        }
+        match totals {
+            Some(totals) => in_totals(totals).optional_price(currency, &totals_path.key(key)),
+            None => Ok(None),
+        }
+    };
+    Ok((
+        pick("discount", |s| &s.discount, |t| &t.discount)?,
+        pick("tax", |s| &s.tax, |t| &t.tax)?,
+    ))
 }
 
 fn payment(status: Option<&str>) -> PaymentState {

@@ -110,7 +110,8 @@ async fn a_delivered_order_is_returned_and_refunded_with_its_ledger(app: TestApp
     assert_eq!(order.after_sale.refunds[0].amount, usd(4_999));
     assert_eq!(order.payment, PaymentState::PartiallyRefunded);
 
-    // The ledger: sale 99.98, shipping 5.00, supplier 29.50, refund 49.99.
+    // The ledger: sale 99.98, shipping 5.00, supplier 29.50 (2 × 12.00 of goods and 5.50 of
+    // its shipping), refund 49.99.
     let money = engine.order_money(scope, id).await.expect("the ledger");
     let amount_of = |kind: LedgerKind| {
         money
@@ -122,7 +123,8 @@ async fn a_delivered_order_is_returned_and_refunded_with_its_ledger(app: TestApp
     };
     assert_eq!(amount_of(LedgerKind::Sale), 9_998);
     assert_eq!(amount_of(LedgerKind::ShippingCharged), 500);
-    assert_eq!(amount_of(LedgerKind::SupplierCost), 2_950);
+    assert_eq!(amount_of(LedgerKind::SupplierCost), 2_400);
+    assert_eq!(amount_of(LedgerKind::SupplierShipping), 550);
     assert_eq!(amount_of(LedgerKind::Refund), 4_999);
     assert_eq!(money.profit.profit, usd(9_998 + 500 - 2_950 - 4_999));
 
@@ -396,7 +398,16 @@ async fn the_api_takes_a_return_to_a_refund_and_shows_the_ledger(app: TestApp) {
         .iter()
         .filter_map(|e| e["kind"].as_str())
         .collect();
-    assert_eq!(kinds, ["sale", "shipping_charged", "supplier_cost", "refund"]);
+    assert_eq!(
+        kinds,
+        [
+            "sale",
+            "shipping_charged",
+            "supplier_cost",
+            "supplier_shipping",
+            "refund"
+        ]
+    );
     assert_eq!(ledger["profit"], data::usd("25.49"));
     assert_eq!(ledger["revenue"], data::usd("54.99"));
     assert_eq!(ledger["margin_bp"], 4635);

@@ -195,10 +195,11 @@ async fn seller_of_seeded(app: &TestApp) -> (data::Seeded, Web) {
 }
 
 /// Every settings route posts, with their section or action.
-const ACTIONS: [&str; 8] = [
+const ACTIONS: [&str; 9] = [
     "/settings/automation",
     "/settings/brand",
     "/settings/notifications",
+    "/settings/returns",
     "/settings/clocks",
     "/settings/webhook-secret/generate",
     "/settings/webhook-secret/set",
@@ -510,6 +511,44 @@ async fn each_section_saves_what_the_api_then_shows(app: TestApp) {
         json!({"tell_customer_when_late": false, "switch_supplier_when_late": true})
     );
 
+    // Return rules: the window, the reasons approved at once, the returnless limit.
+    let (_, body) = web.get("/settings").await;
+    let returns = form_fields(&body, "/settings/returns");
+    assert_eq!(field(&returns, "return_window_days"), Some("30"));
+    assert_eq!(field(&returns, "returnless_refund_up_to"), Some(""));
+    assert_eq!(field(&returns, "return_approve_damaged"), None, "no reason ticked");
+    let response = submit(&web, "/settings", "/settings/returns", |f| {
+        set(f, "return_window_days", " 14 ");
+        tick(f, "return_approve_damaged", true);
+        tick(f, "return_approve_not_as_described", true);
+        set(f, "returnless_refund_up_to", "12.5");
+    })
+    .await;
+    saved(&web, response, "/settings?saved=returns#returns").await;
+    let settings = store_json(&app, &id).await["settings"].clone();
+    assert_eq!(
+        settings["returns"],
+        json!({"window_days": 14, "auto_approve_reasons": ["damaged", "not_as_described"],
+               "returnless_refund_up_to": {"amount": "12.50", "currency": "USD"}})
+    );
+    let (_, body) = web.get("/settings").await;
+    let returns = form_fields(&body, "/settings/returns");
+    assert_eq!(field(&returns, "return_approve_damaged"), Some("on"));
+    assert_eq!(field(&returns, "returnless_refund_up_to"), Some("12.50"));
+    // Emptied: no returnless refunds; 0 days: no returns at all.
+    let response = submit(&web, "/settings", "/settings/returns", |f| {
+        set(f, "return_window_days", "0");
+        tick(f, "return_approve_damaged", false);
+        set(f, "returnless_refund_up_to", "");
+    })
+    .await;
+    saved(&web, response, "/settings?saved=returns#returns").await;
+    assert_eq!(
+        store_json(&app, &id).await["settings"]["returns"],
+        json!({"window_days": 0, "auto_approve_reasons": ["not_as_described"],
+               "returnless_refund_up_to": null})
+    );
+
     // Clock limits, the limits themselves included.
     let response = submit(&web, "/settings", "/settings/clocks", |f| {
         set(f, "placed_within_hours", "1");
@@ -533,6 +572,7 @@ async fn each_section_saves_what_the_api_then_shows(app: TestApp) {
     assert_eq!(settings["brand"]["display_name"], "Acme Gadgets");
     assert_eq!(settings["routing_policy"], "weighted");
     assert_eq!(settings["seller_notifications"]["digest_hour_utc"], 22);
+    assert_eq!(settings["returns"]["auto_approve_reasons"], json!(["not_as_described"]));
 
     // Saving a page unchanged changes nothing.
     let stored = app.snapshot().await;
@@ -540,6 +580,7 @@ async fn each_section_saves_what_the_api_then_shows(app: TestApp) {
         "/settings/automation",
         "/settings/brand",
         "/settings/notifications",
+        "/settings/returns",
         "/settings/clocks",
     ] {
         let response = submit(&web, "/settings", action, |_| {}).await;
@@ -589,6 +630,11 @@ async fn refused_values_are_shown_again_with_their_reason_and_change_nothing(app
         ("/settings/automation", "payment_fee_percent", "101"),
         ("/settings/automation", "payment_fee_fixed", "thirty cents"),
         ("/settings/automation", "chargeback_fee", "-15.00"),
+        ("/settings/returns", "return_window_days", "366"),
+        ("/settings/returns", "return_window_days", "-1"),
+        ("/settings/returns", "return_window_days", ""),
+        ("/settings/returns", "returnless_refund_up_to", "-5"),
+        ("/settings/returns", "returnless_refund_up_to", "five"),
     ];
     for (action, name, value) in cases {
         let response = submit(&web, "/settings", action, |f| set(f, name, value)).await;

@@ -496,6 +496,20 @@ fn probes(a: &StoreA, b: &Seeded) -> Vec<Probe> {
             Forbidden,
         ),
         probe(
+            "PUT",
+            "/api/v1/exchange-rates",
+            "/api/v1/exchange-rates".into(),
+            Some(json!({"from": "USD", "to": "EUR", "rate": "0.01", "effective_on": "2026-12-01"})),
+            Forbidden,
+        ),
+        probe(
+            "GET",
+            "/api/v1/exchange-rates",
+            "/api/v1/exchange-rates".into(),
+            None,
+            Public,
+        ),
+        probe(
             "GET",
             "/api/v1/payouts",
             format!("/api/v1/payouts?store_id={}", s.store_id),

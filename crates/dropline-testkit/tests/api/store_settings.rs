@@ -1,5 +1,5 @@
-//! A store's brand, customer emails, seller notifications, clock limits and exception
-//! automation over HTTP: set by `POST /stores` and `PUT /stores/{id}/settings`, shown by
+//! A store's brand, customer emails, seller notifications, clock limits, exception
+//! automation and return rules over HTTP: set by `POST /stores` and `PUT /stores/{id}/settings`, shown by
 //! every store answer; partial objects take the defaults for the rest; every bad value is
 //! refused naming its field, with nothing written; another store's token reaches none of it.
 
@@ -50,6 +50,11 @@ fn every_setting() -> Value {
             "tell_customer_when_late": false,
             "switch_supplier_when_late": true,
         },
+        "returns": {
+            "window_days": 365,
+            "auto_approve_reasons": ["damaged", "wrong_item", "not_as_described"],
+            "returnless_refund_up_to": {"amount": "12.50", "currency": "USD"},
+        },
     })
 }
 
@@ -96,18 +101,24 @@ fn defaults() -> Value {
             "tell_customer_when_late": true,
             "switch_supplier_when_late": false,
         },
+        "returns": {
+            "window_days": 30,
+            "auto_approve_reasons": [],
+            "returnless_refund_up_to": null,
+        },
     })
 }
 
-const NEW_KEYS: [&str; 5] = [
+const NEW_KEYS: [&str; 6] = [
     "brand",
     "customer_emails",
     "seller_notifications",
     "clocks",
     "exception_automation",
+    "returns",
 ];
 
-/// Asserts that the new settings of a store answer are `expected` (an object of the five).
+/// Asserts that the new settings of a store answer are `expected` (an object of the six).
 #[track_caller]
 fn assert_new_settings(store: &Value, expected: &Value) {
     for key in NEW_KEYS {
@@ -185,6 +196,11 @@ async fn every_new_setting_is_set_and_read_back(app: TestApp) {
             "tell_customer_when_late": true,
             "switch_supplier_when_late": false,
         },
+        "returns": {
+            "window_days": 0,
+            "auto_approve_reasons": ["changed_mind"],
+            "returnless_refund_up_to": {"amount": "0.00", "currency": "USD"},
+        },
     });
     let updated = api.update_store_settings(&id, &other).await.expect(200);
     // The display name is kept trimmed.
@@ -223,6 +239,7 @@ async fn partial_objects_take_the_defaults_for_the_rest(app: TestApp) {
         "seller_notifications": {"email": "owner@acme.example", "digest_hour_utc": 5},
         "clocks": {"customs_hours": 200, "transit_within_hours": null},
         "exception_automation": {"switch_supplier_when_late": true},
+        "returns": {"auto_approve_reasons": ["wrong_item", " damaged", "wrong_item"]},
         "not_a_setting": 1,
     });
     let updated = api.update_store_settings(id, &partial).await.expect(200);
@@ -233,6 +250,8 @@ async fn partial_objects_take_the_defaults_for_the_rest(app: TestApp) {
     expected["seller_notifications"]["digest_hour_utc"] = json!(5);
     expected["clocks"]["customs_hours"] = json!(200);
     expected["exception_automation"]["switch_supplier_when_late"] = json!(true);
+    // Reasons are kept once each, in the order given.
+    expected["returns"]["auto_approve_reasons"] = json!(["wrong_item", "damaged"]);
     assert_new_settings(&updated, &expected);
     assert_new_settings(&api.get_store(id).await.expect(200), &expected);
 
@@ -244,6 +263,7 @@ async fn partial_objects_take_the_defaults_for_the_rest(app: TestApp) {
         "seller_notifications": {},
         "clocks": {},
         "exception_automation": {},
+        "returns": {},
     });
     assert_new_settings(&api.update_store_settings(id, &empty).await.expect(200), &defaults());
     api.update_store_settings(id, &every_setting()).await.expect(200);
@@ -253,6 +273,7 @@ async fn partial_objects_take_the_defaults_for_the_rest(app: TestApp) {
         "seller_notifications": null,
         "clocks": null,
         "exception_automation": null,
+        "returns": null,
     });
     assert_new_settings(&api.update_store_settings(id, &nulls).await.expect(200), &defaults());
     api.update_store_settings(id, &every_setting()).await.expect(200);
@@ -387,6 +408,40 @@ fn bad_values() -> Vec<(Value, String)> {
         "exception_automation.tell_customer_when_late".into(),
     ));
     cases.push((json!({"exception_automation": 1}), "exception_automation".into()));
+
+    let returns = [
+        (json!({"window_days": 366}), "returns.window_days"),
+        (json!({"window_days": -1}), "returns.window_days"),
+        (json!({"window_days": "30"}), "returns.window_days"),
+        (
+            json!({"auto_approve_reasons": ["broken"]}),
+            "returns.auto_approve_reasons[0]",
+        ),
+        (
+            json!({"auto_approve_reasons": ["damaged", 3]}),
+            "returns.auto_approve_reasons[1]",
+        ),
+        (
+            json!({"auto_approve_reasons": "damaged"}),
+            "returns.auto_approve_reasons",
+        ),
+        (
+            json!({"returnless_refund_up_to": {"amount": "-1.00", "currency": "USD"}}),
+            "returns.returnless_refund_up_to",
+        ),
+        (
+            json!({"returnless_refund_up_to": {"amount": "5.00", "currency": "EUR"}}),
+            "returns.returnless_refund_up_to.currency",
+        ),
+        (
+            json!({"returnless_refund_up_to": 500}),
+            "returns.returnless_refund_up_to",
+        ),
+    ];
+    for (value, path) in returns {
+        cases.push((json!({ "returns": value }), path.into()));
+    }
+    cases.push((json!({"returns": []}), "returns".into()));
     cases
 }
 
@@ -503,6 +558,11 @@ async fn each_bad_value_is_refused_naming_its_field_and_nothing_changes(app: Tes
         (
             json!({"supplier_price_tolerance_bp": 10_001}),
             "settings.supplier_price_tolerance_bp",
+        ),
+        (json!({"returns": {"window_days": 400}}), "settings.returns.window_days"),
+        (
+            json!({"returns": {"returnless_refund_up_to": {"amount": "1.00", "currency": "EUR"}}}),
+            "settings.returns.returnless_refund_up_to.currency",
         ),
     ] {
         let mut body = data::store("Refused");

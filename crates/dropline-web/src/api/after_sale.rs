@@ -442,6 +442,19 @@ pub struct LedgerEntryJson {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String)]
     pub at: OffsetDateTime,
+    /// When the amount was charged in another currency: what was charged and the rate it
+    /// was converted at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub converted_from: Option<ConvertedJson>,
+}
+
+/// An amount charged in another currency and the rate it was converted at.
+#[derive(Serialize, ToSchema)]
+pub struct ConvertedJson {
+    pub amount: MoneyJson,
+    /// One unit of the charged currency in the order's, as a decimal.
+    #[schema(example = "0.92")]
+    pub rate: String,
 }
 
 /// An order's ledger and what it adds up to.
@@ -815,6 +828,10 @@ pub async fn get_ledger(
                         _ => "out",
                     },
                     at: e.at,
+                    converted_from: e.converted_from.map(|(charged, rate)| ConvertedJson {
+                        amount: charged.into(),
+                        rate: dropline_domain::ledger::format_rate(rate.per_million),
+                    }),
                 })
                 .collect(),
             revenue: money.profit.revenue.into(),

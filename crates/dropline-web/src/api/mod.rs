@@ -4,6 +4,7 @@
 pub mod addresses;
 pub mod after_sale;
 pub mod exceptions;
+pub mod exchange_rates;
 pub mod messages;
 pub mod metrics;
 pub mod offers;
@@ -58,6 +59,7 @@ Nothing is written when a request is refused."
         (name = "tracking", description = "Tracking-number checks: carrier detection and check digits"),
         (name = "messages", description = "The outbox: customer emails and seller notifications"),
         (name = "payouts", description = "Vendor balances and the operator's payouts (marketplace mode)"),
+        (name = "exchange rates", description = "The operator's exchange-rate table: supplier costs in another currency are converted with it"),
         (name = "system", description = "Health and this document"),
         (name = "webhooks", description = "Receivers of the storefront platforms' webhooks (signed by the platform, no token)"),
     )
@@ -131,6 +133,10 @@ pub(crate) fn routes(registrar: Registrar) -> Registrar {
         .add(routes!(payouts::get_payout))
         .add(routes!(payouts::post_payout_paid))
         .add(routes!(payouts::post_payout_cancel))
+        .add(routes!(
+            exchange_rates::put_exchange_rate,
+            exchange_rates::list_exchange_rates
+        ))
         .add(routes!(messages::list_order_messages))
         .add(routes!(messages::list_messages))
         .add(routes!(exceptions::list_exceptions))
@@ -249,7 +255,7 @@ mod tests {
     fn request_schemas_match_their_readers() {
         let doc = serde_json::to_value(crate::openapi()).unwrap_or_default();
         let schemas = &doc["components"]["schemas"];
-        let readers: [(&str, Reader); 42] = [
+        let readers: [(&str, Reader); 44] = [
             ("LineUnitsJson", refused::<dropline_domain::after_sale::LineUnits>),
             ("ReturnRequest", refused::<ReturnRequest>),
             ("ResolveRequest", refused::<ResolveRequest>),
@@ -260,7 +266,12 @@ mod tests {
             ("ReturnPolicyRequest", refused::<super::suppliers::ReturnPolicyRequest>),
             ("PayoutRequest", refused::<super::payouts::PayoutRequest>),
             ("PaidRequest", refused::<super::payouts::PaidRequest>),
+            (
+                "ExchangeRateRequest",
+                refused::<super::exchange_rates::ExchangeRateRequest>,
+            ),
             ("FeesRequest", refused::<super::stores::FeesRequest>),
+            ("ReturnRulesRequest", refused::<super::stores::ReturnRulesRequest>),
             ("CreateStoreRequest", refused::<CreateStoreRequest>),
             ("ConnectionRequest", refused::<ConnectionRequest>),
             ("SettingsRequest", refused::<SettingsRequest>),

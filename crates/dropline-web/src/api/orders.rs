@@ -61,6 +61,12 @@ pub struct CreateOrderRequest {
     /// Shipping charged to the customer (default zero).
     #[schema(value_type = Option<MoneyJson>)]
     pub shipping_total: Option<Money>,
+    /// Discounts given on the order (not negative): a `discount` entry of the ledger.
+    #[schema(value_type = Option<MoneyJson>)]
+    pub discount_total: Option<Money>,
+    /// Taxes collected with the order (not negative): a `tax_collected` entry, not revenue.
+    #[schema(value_type = Option<MoneyJson>)]
+    pub tax_total: Option<Money>,
     #[schema(value_type = PaymentStateName)]
     pub payment: PaymentState,
     /// When the customer ordered (RFC 3339; default now).
@@ -80,6 +86,8 @@ impl ReadJson for CreateOrderRequest {
         });
         let currency = input.field("currency").optional(problems, Input::currency);
         let shipping_total = input.field("shipping_total").optional(problems, Input::money);
+        let discount_total = input.field("discount_total").optional(problems, Input::money);
+        let tax_total = input.field("tax_total").optional(problems, Input::money);
         let payment = input.field("payment").required(problems, Input::choice);
         let placed_at = input.field("placed_at").optional(problems, Input::timestamp);
         Some(Self {
@@ -91,6 +99,8 @@ impl ReadJson for CreateOrderRequest {
             lines: lines?,
             currency: currency?,
             shipping_total: shipping_total?,
+            discount_total: discount_total?,
+            tax_total: tax_total?,
             payment: payment?,
             placed_at: placed_at?,
         })
@@ -171,6 +181,10 @@ pub struct OrderJson {
     pub test: bool,
     /// What the storefront charged in all (taxes and discounts included), when it said.
     pub charged_total: Option<MoneyJson>,
+    /// The discounts given on the order, when said.
+    pub discount_total: Option<MoneyJson>,
+    /// The taxes collected with the order, when said.
+    pub tax_total: Option<MoneyJson>,
     /// The shipping method the customer chose at checkout.
     pub shipping_method: Option<String>,
     /// Problems the seller must look at.
@@ -261,6 +275,8 @@ impl From<Order> for OrderJson {
             updated_at: order.updated_at,
             test: order.test,
             charged_total: order.charged_total.map(MoneyJson::from),
+            discount_total: order.discount_total.map(MoneyJson::from),
+            tax_total: order.tax_total.map(MoneyJson::from),
             shipping_method: order.shipping_method,
             exceptions: order
                 .exceptions
@@ -472,13 +488,19 @@ pub async fn create_order(
             );
         }
     }
-    if let Some(shipping) = request.shipping_total
-        && shipping.currency != currency
-    {
-        problems.push(
-            "shipping_total.currency",
-            format!("must be the order currency {currency}"),
-        );
+    for (field, amount) in [
+        ("shipping_total", request.shipping_total),
+        ("discount_total", request.discount_total),
+        ("tax_total", request.tax_total),
+    ] {
+        if let Some(amount) = amount
+            && amount.currency != currency
+        {
+            problems.push(
+                format!("{field}.currency"),
+                format!("must be the order currency {currency}"),
+            );
+        }
     }
     problems.finish(Some(()))?;
     let incoming = IncomingOrder {
@@ -510,6 +532,8 @@ pub async fn create_order(
         cancelled_at: None,
         source_updated_at: None,
         charged_total: None,
+        discount_total: request.discount_total,
+        tax_total: request.tax_total,
         shipping_method: None,
     };
     let outcome = state

@@ -13,10 +13,10 @@ use dropline_app::ports::StoreRecord;
 use dropline_app::store_settings as rules;
 use dropline_app::{NewStore, Scope};
 use dropline_domain::address::Address;
-use dropline_domain::after_sale::Fees;
+use dropline_domain::after_sale::{Fees, ReturnReason};
 use dropline_domain::catalog::{
-    AutoAcceptRules, ClockLimits, CustomerEmails, ExceptionAutomation, Platform, RoutingPolicy, RoutingWeights,
-    SellerNotifications, StoreBrand, StoreConnection, StoreSettings,
+    AutoAcceptRules, ClockLimits, CustomerEmails, ExceptionAutomation, Platform, ReturnRules, RoutingPolicy,
+    RoutingWeights, SellerNotifications, StoreBrand, StoreConnection, StoreSettings,
 };
 use dropline_domain::ids::StoreId;
 use dropline_domain::money::{Currency, Money};
@@ -178,6 +178,57 @@ pub struct SettingsRequest {
     /// 365; default 14). Only the operator sets it: a store's token may send it unchanged,
     /// and leaving it out keeps it.
     pub holding_days: Option<u32>,
+    /// The store's rules on returns (default: a 30-day window, every return decided by the
+    /// seller).
+    pub returns: Option<ReturnRulesRequest>,
+}
+
+/// The store's rules on returns, applied when a return is requested (also from the
+/// customer's tracking page); what is left out takes its default.
+#[derive(ToSchema)]
+pub struct ReturnRulesRequest {
+    /// Days after delivery within which a return may be requested, the last day included
+    /// (0 to 365; 0: the store takes no returns; default 30).
+    #[schema(minimum = 0, maximum = 365)]
+    pub window_days: Option<u32>,
+    /// Reasons whose returns are approved at once (`damaged`, `wrong_item`,
+    /// `not_as_described`, `changed_mind`, `not_received`; default none).
+    #[schema(value_type = Option<Vec<String>>, example = json!(["damaged", "wrong_item"]))]
+    pub auto_approve_reasons: Option<Vec<ReturnReason>>,
+    /// An auto-approved return whose units sold for at most this (store currency) is
+    /// refunded at once and the customer keeps the item (default `null`: never).
+    #[schema(value_type = Option<MoneyJson>)]
+    pub returnless_refund_up_to: Option<Money>,
+}
+
+impl ReadJson for ReturnRulesRequest {
+    fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
+        let window_days = input.field("window_days").optional(problems, |i, p| {
+            let days = i.count(p)?;
+            ruled(i, p, days, rules::return_window_problem(days))
+        });
+        let auto_approve_reasons = input.field("auto_approve_reasons").optional(problems, |i, p| {
+            i.list(p, |item, p| {
+                let text = item.text(p)?;
+                ReturnReason::parse(text.trim()).or_else(|| {
+                    p.push(
+                        item.path(),
+                        "must be damaged, wrong_item, not_as_described, changed_mind or not_received",
+                    );
+                    None
+                })
+            })
+        });
+        let up_to = input.field("returnless_refund_up_to").optional(problems, |i, p| {
+            let money = i.money(p)?;
+            ruled(i, p, money, rules::returnless_limit_problem(money.minor))
+        });
+        Some(Self {
+            window_days: window_days?,
+            auto_approve_reasons: auto_approve_reasons?,
+            returnless_refund_up_to: up_to?,
+        })
+    }
 }
 
 /// What the store pays on its sales; amounts in the store's currency, what is left out is
@@ -252,6 +303,7 @@ impl ReadJson for SettingsRequest {
         let exception_automation = input.field("exception_automation").optional_of(problems);
         let fees = input.field("fees").optional_of(problems);
         let holding_days = input.field("holding_days").optional(problems, Input::count);
+        let returns = input.field("returns").optional_of(problems);
         if let Some(Some(days)) = holding_days
             && let Some(reason) = rules::holding_days_problem(days)
         {
@@ -288,6 +340,7 @@ impl ReadJson for SettingsRequest {
             exception_automation: exception_automation?,
             fees: fees?,
             holding_days: holding_days?,
+            returns: returns?,
         })
     }
 }
@@ -680,6 +733,31 @@ impl SettingsRequest {
                 }
             },
             holding_days: self.holding_days.unwrap_or(defaults.holding_days),
+            returns: match self.returns {
+                None => defaults.returns,
+                Some(returns) => {
+                    if let Some(limit) = returns.returnless_refund_up_to
+                        && limit.currency != currency
+                    {
+                        problems.push(
+                            format!("{prefix}returns.returnless_refund_up_to.currency"),
+                            format!("must be {currency}, the store's currency"),
+                        );
+                    }
+                    let mut reasons = returns.auto_approve_reasons.unwrap_or_default();
+                    let mut seen = Vec::new();
+                    reasons.retain(|reason| {
+                        let first = !seen.contains(reason);
+                        seen.push(*reason);
+                        first
+                    });
+                    ReturnRules {
+                        window_days: returns.window_days.unwrap_or(defaults.returns.window_days),
+                        auto_approve_reasons: reasons,
+                        returnless_refund_up_to_minor: returns.returnless_refund_up_to.map(|m| m.minor),
+                    }
+                }
+            },
         }
     }
 }
@@ -774,6 +852,7 @@ pub struct UpdateSettingsRequest {
     pub exception_automation: Option<ExceptionAutomationRequest>,
     pub fees: Option<FeesRequest>,
     pub holding_days: Option<u32>,
+    pub returns: Option<ReturnRulesRequest>,
     #[schema(value_type = Option<AddressJson>)]
     pub address: Option<Address>,
 }
@@ -798,6 +877,7 @@ impl ReadJson for UpdateSettingsRequest {
             exception_automation: settings.exception_automation,
             fees: settings.fees,
             holding_days: settings.holding_days,
+            returns: settings.returns,
             address: address?,
         })
     }
@@ -863,6 +943,21 @@ pub struct SettingsJson {
     pub fees: FeesJson,
     /// Days a vendor's earning is held before it can be paid out.
     pub holding_days: u32,
+    pub returns: ReturnRulesJson,
+}
+
+/// The store's rules on returns.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ReturnRules)]
+pub struct ReturnRulesJson {
+    /// Days after delivery within which a return may be requested (0: no returns).
+    pub window_days: u32,
+    /// Reasons whose returns are approved at once.
+    #[schema(value_type = Vec<String>)]
+    pub auto_approve_reasons: Vec<&'static str>,
+    /// An auto-approved return worth at most this is refunded without the item (`null`:
+    /// never).
+    pub returnless_refund_up_to: Option<MoneyJson>,
 }
 
 /// What the store pays on its sales.
@@ -1066,6 +1161,19 @@ impl StoreJson {
                     chargeback_fee: Money::new(settings.fees.chargeback_fee_minor, store.currency).into(),
                 },
                 holding_days: settings.holding_days,
+                returns: ReturnRulesJson {
+                    window_days: settings.returns.window_days,
+                    auto_approve_reasons: settings
+                        .returns
+                        .auto_approve_reasons
+                        .iter()
+                        .map(|r| r.as_str())
+                        .collect(),
+                    returnless_refund_up_to: settings
+                        .returns
+                        .returnless_refund_up_to_minor
+                        .map(|minor| Money::new(minor, store.currency).into()),
+                },
             },
             created_at: record.created_at,
             api_token,
@@ -1191,6 +1299,7 @@ pub async fn put_store_settings(
         exception_automation: request.exception_automation,
         fees: request.fees,
         holding_days: request.holding_days,
+        returns: request.returns,
     }
     .into_settings(store.currency, "", &mut problems);
     let settings = StoreSettings {

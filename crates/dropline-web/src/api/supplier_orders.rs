@@ -249,6 +249,11 @@ pub struct SupplierOrderJson {
     pub expected_cost: MoneyJson,
     /// What the supplier actually charged, once recorded.
     pub actual_cost: Option<MoneyJson>,
+    /// When the cost is in another currency than the order's: the rate it is converted with
+    /// in the order's ledger; `null` with `cost_in_ledger` false when no rate was known.
+    pub cost_rate: Option<super::exchange_rates::RateUsedJson>,
+    /// Whether the order's ledger has this cost (false: in another currency, without a rate).
+    pub cost_in_ledger: bool,
     /// The supplier's own order id, once recorded.
     pub supplier_reference: Option<String>,
     pub attempt: u32,
@@ -389,6 +394,9 @@ impl SupplierOrderJson {
             shipping_method: so.shipping_method.clone(),
             expected_cost: so.expected_cost.into(),
             actual_cost: so.actual_cost.map(MoneyJson::from),
+            cost_rate: so.cost_rate.map(Into::into),
+            cost_in_ledger: so.actual_cost.unwrap_or(so.expected_cost).currency == order.currency
+                || so.cost_rate.is_some(),
             supplier_reference: so.supplier_reference.clone(),
             attempt: so.attempt,
             shipments: so.shipments.iter().map(ShipmentJson::from).collect(),
@@ -413,15 +421,22 @@ pub struct ReferenceRequest {
     /// What the supplier actually charged, in the expected cost's currency.
     #[schema(value_type = Option<MoneyJson>)]
     pub actual_cost: Option<Money>,
+    /// When `actual_cost` is in another currency than the order's: the rate the seller was
+    /// charged at (one unit of it in the order's currency, a decimal string such as
+    /// `"0.92"`); it wins over the exchange-rate table.
+    #[schema(value_type = Option<String>, example = "0.92")]
+    pub rate: Option<u64>,
 }
 
 impl ReadJson for ReferenceRequest {
     fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
         let supplier_reference = input.field("supplier_reference").required(problems, Input::text);
         let actual_cost = input.field("actual_cost").optional(problems, Input::money);
+        let rate = input.field("rate").optional(problems, super::exchange_rates::read_rate);
         Some(Self {
             supplier_reference: supplier_reference?,
             actual_cost: actual_cost?,
+            rate: rate?,
         })
     }
 }
@@ -535,7 +550,13 @@ pub async fn post_supplier_reference(
     let request: ReferenceRequest = body.read()?;
     let order = state
         .app
-        .record_supplier_reference(scope, id, &request.supplier_reference, request.actual_cost)
+        .record_supplier_reference_at_rate(
+            scope,
+            id,
+            &request.supplier_reference,
+            request.actual_cost,
+            request.rate,
+        )
         .await?;
     Ok(reply(StatusCode::OK, SupplierOrderJson::of(&order, id)?))
 }

@@ -448,6 +448,8 @@ pub(crate) struct LedgerRow {
     /// `+`, `−` or nothing (passing through).
     sign: &'static str,
     when: String,
+    /// `(from 30.00 USD at 0.92)` when charged in another currency.
+    converted: Option<String>,
 }
 
 pub(crate) struct ReturnView {
@@ -535,6 +537,12 @@ fn money_view(money: &dropline_app::after_sale::OrderMoney) -> MoneyView {
                     _ => "−",
                 },
                 when: moment(e.at),
+                converted: e.converted_from.map(|(charged, rate)| {
+                    format!(
+                        "(from {charged} at {})",
+                        dropline_domain::ledger::format_rate(rate.per_million)
+                    )
+                }),
             })
             .collect(),
     }

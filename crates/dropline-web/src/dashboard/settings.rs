@@ -3,10 +3,11 @@
 //! are refused every route, reading included.
 //!
 //! Each section is its own form: `POST /settings/automation`, `/settings/brand`,
-//! `/settings/notifications` and `/settings/clocks` replace that part of the settings
-//! through [`App::update_store_settings`](dropline_app::App::update_store_settings), whose
-//! rules ([`dropline_app::store_settings`]) are the API's too; the dashboard only turns the
-//! form's text into values (numbers, percentages, amounts) first. A refused form is shown
+//! `/settings/notifications`, `/settings/returns` and `/settings/clocks` replace that part
+//! of the settings through
+//! [`App::update_store_settings`](dropline_app::App::update_store_settings), whose rules
+//! ([`dropline_app::store_settings`]) are the API's too; the dashboard only turns the form's
+//! text into values (numbers, percentages, amounts) first. A refused form is shown
 //! again with 422, as typed, each refused field with its reason; a saved one answers 303 back
 //! to `/settings`, which says "Saved".
 //!
@@ -29,6 +30,7 @@ use axum::routing::{get, post};
 use dropline_app::ports::StoreRecord;
 use dropline_app::store_settings::{check_store_settings, digest_hour_problem};
 use dropline_app::{AppError, FieldError, Scope};
+use dropline_domain::after_sale::ReturnReason;
 use dropline_domain::catalog::{Platform, Product, RoutingPolicy, Store as Shop, StoreSettings};
 use dropline_domain::ids::StoreId;
 use dropline_domain::money::{Currency, Money};
@@ -301,6 +303,42 @@ const CLOCKS: &[Spec] = &[
     ),
 ];
 
+const RETURNS: &[Spec] = &[
+    spec(
+        "return_window_days",
+        "Return window (days after delivery)",
+        Kind::Number,
+        Some("0 to 365, the last day included; a request after it is refused. 0: the store takes no returns."),
+    ),
+    spec(
+        "returnless_refund_up_to",
+        "Refund without the item up to",
+        Kind::Decimal,
+        Some(
+            "In {currency}: a return approved by the reasons below whose items sold for at most this is refunded at once, and the customer keeps them. Empty: never.",
+        ),
+    ),
+];
+
+/// One checkbox per reason, named `return_approve_<reason>`.
+const RETURN_REASONS: &[Spec] = &[
+    spec("return_approve_damaged", "Damaged", Kind::Switch, None),
+    spec("return_approve_wrong_item", "Wrong item", Kind::Switch, None),
+    spec(
+        "return_approve_not_as_described",
+        "Not as described",
+        Kind::Switch,
+        None,
+    ),
+    spec("return_approve_changed_mind", "Changed their mind", Kind::Switch, None),
+    spec("return_approve_not_received", "Not received", Kind::Switch, None),
+];
+
+/// The checkbox of a return reason in [`RETURN_REASONS`].
+fn reason_control(reason: ReturnReason) -> String {
+    format!("return_approve_{reason}")
+}
+
 /// The form that owns a field outside the tables: the policy and the product allow-list.
 const ROUTING_POLICY: &str = "routing_policy";
 const ALLOWED_SKUS: &str = "allowed_skus";
@@ -315,17 +353,25 @@ enum Section {
     Automation,
     Brand,
     Notifications,
+    Returns,
     Clocks,
 }
 
 impl Section {
-    const ALL: [Self; 4] = [Self::Automation, Self::Brand, Self::Notifications, Self::Clocks];
+    const ALL: [Self; 5] = [
+        Self::Automation,
+        Self::Brand,
+        Self::Notifications,
+        Self::Returns,
+        Self::Clocks,
+    ];
 
     fn specs(self) -> Vec<&'static Spec> {
         let groups: &[&[Spec]] = match self {
             Self::Automation => &[AUTO_ACCEPT, ROUTING_WEIGHTS, SUPPLIER_RULES, FEES],
             Self::Brand => &[BRAND],
             Self::Notifications => &[SELLER, CUSTOMER_EMAILS, EXCEPTIONS],
+            Self::Returns => &[RETURNS, RETURN_REASONS],
             Self::Clocks => &[CLOCKS],
         };
         groups.iter().flat_map(|group| group.iter()).collect()
@@ -337,6 +383,7 @@ impl Section {
             Self::Automation => "automation",
             Self::Brand => "brand",
             Self::Notifications => "notifications",
+            Self::Returns => "returns",
             Self::Clocks => "clocks",
         }
     }
@@ -348,6 +395,7 @@ fn saved_notice(slug: &str) -> Option<&'static str> {
         "automation" => "Saved: the automation settings.",
         "brand" => "Saved: the brand of customer messages.",
         "notifications" => "Saved: the emails and notifications.",
+        "returns" => "Saved: the return rules.",
         "clocks" => "Saved: the clock limits.",
         "secret" => {
             "Saved: the platform's secret is the current one; the previous one is still accepted until you retire it."
@@ -377,6 +425,8 @@ fn form_field(path: &str) -> String {
         "fees.payment_fixed" => "payment_fee_fixed",
         "fees.chargeback_fee" => "chargeback_fee",
         "seller_notifications.email" => "seller_email",
+        "returns.window_days" => "return_window_days",
+        "returns.returnless_refund_up_to" => "returnless_refund_up_to",
         _ if path.starts_with("customer_emails.") => {
             return format!("email_{}", path.trim_start_matches("customer_emails."));
         }
@@ -429,6 +479,23 @@ impl Values {
         text("payment_fee_fixed", amount(s.fees.payment_fixed_minor, store.currency));
         text("platform_fee_percent", percent(s.fees.platform_bp));
         text("chargeback_fee", amount(s.fees.chargeback_fee_minor, store.currency));
+        text("return_window_days", s.returns.window_days.to_string());
+        text(
+            "returnless_refund_up_to",
+            s.returns
+                .returnless_refund_up_to_minor
+                .map(|minor| amount(minor, store.currency))
+                .unwrap_or_default(),
+        );
+        for spec in RETURN_REASONS {
+            if s.returns
+                .auto_approve_reasons
+                .iter()
+                .any(|reason| reason_control(*reason) == spec.name)
+            {
+                values.on.insert(spec.name);
+            }
+        }
         let b = &s.brand;
         for (name, value) in [
             ("display_name", &b.display_name),
@@ -660,6 +727,30 @@ fn read_section(section: Section, form: &Posted, store: &Shop) -> (StoreSettings
             x.tell_customer_when_late = form.flag("tell_customer_when_late");
             x.switch_supplier_when_late = form.flag("switch_supplier_when_late");
         }
+        Section::Returns => {
+            let returns = &mut settings.returns;
+            whole(
+                "return_window_days",
+                "must be a whole number of days, from 0 to 365",
+                &mut returns.window_days,
+            );
+            returns.auto_approve_reasons = ReturnReason::ALL
+                .iter()
+                .copied()
+                .filter(|reason| form.flag(&reason_control(*reason)))
+                .collect();
+            match form
+                .text("returnless_refund_up_to")
+                .map(|t| Money::parse_decimal(t.trim(), store.currency))
+            {
+                Some(Ok(money)) => returns.returnless_refund_up_to_minor = Some(money.minor),
+                Some(Err(_)) => errors.push(FieldError::new(
+                    "returnless_refund_up_to",
+                    format!("must be an amount in {} such as 5 or 4.99", store.currency),
+                )),
+                None => returns.returnless_refund_up_to_minor = None,
+            }
+        }
         Section::Clocks => {
             let c = &mut settings.clocks;
             const HOURS: &str = "must be a whole number of hours, from 1 to 8760";
@@ -785,6 +876,8 @@ pub(super) struct SettingsPage {
     seller: Vec<Control>,
     customer_emails: Vec<Control>,
     exceptions: Vec<Control>,
+    returns: Vec<Control>,
+    return_reasons: Vec<Control>,
     clocks: Vec<Control>,
     webhooks: Option<WebhookView>,
 }
@@ -905,6 +998,8 @@ impl SettingsPage {
             SELLER,
             CUSTOMER_EMAILS,
             EXCEPTIONS,
+            RETURNS,
+            RETURN_REASONS,
             CLOCKS,
         ]
         .iter()
@@ -977,6 +1072,8 @@ impl SettingsPage {
             seller: controls(SELLER),
             customer_emails: controls(CUSTOMER_EMAILS),
             exceptions: controls(EXCEPTIONS),
+            returns: controls(RETURNS),
+            return_reasons: controls(RETURN_REASONS),
             clocks: controls(CLOCKS),
             webhooks,
         }
