@@ -881,20 +881,24 @@ impl Order {
                 )?)?;
             }
         }
-        // What suppliers gave back on accepted claims; like supplier costs, only amounts in
-        // the order's currency (another one's rate is not known here).
+        // What suppliers gave back on accepted claims; in another currency, converted at the
+        // rate recorded on the claim's supplier order (left out without one, like its cost).
         for claim in &self.after_sale.claims {
-            if claim.state == ClaimState::Accepted
-                && let Some(recovered) = claim.recovered
-                && recovered.currency == self.currency
+            let (ClaimState::Accepted, Some(recovered)) = (claim.state, claim.recovered) else {
+                continue;
+            };
+            let rate = match self
+                .supplier_orders
+                .iter()
+                .find(|so| so.id == claim.supplier_order_id)
+                .and_then(|so| so.cost_rate)
             {
-                push(entry(
-                    LedgerKind::SupplierRefund,
-                    recovered,
-                    claim.closed_at.unwrap_or(claim.opened_at),
-                    None,
-                )?)?;
-            }
+                _ if recovered.currency == self.currency => None,
+                Some(used) if used.rate.from == recovered.currency && used.rate.to == self.currency => Some(used.rate),
+                _ => continue,
+            };
+            let at = claim.closed_at.unwrap_or(claim.opened_at);
+            push(entry(LedgerKind::SupplierRefund, recovered, at, rate)?)?;
         }
         Ok(entries)
     }
@@ -2783,6 +2787,32 @@ mod tests {
         assert_eq!(
             shipping.converted_from.map(|(charged, _)| charged),
             Some(Money::new(1, eur))
+        );
+
+        // What the supplier gives back on a claim is converted at the same recorded rate.
+        let so = order.supplier_orders.last().expect("the euro supplier order").clone();
+        order.after_sale.claims.push(SupplierClaim {
+            id: crate::ids::ClaimId::new(),
+            supplier_order_id: so.id,
+            supplier_id: so.supplier_id,
+            return_id: ReturnId::new(),
+            lines: vec![],
+            basis: ClaimBasis::WithoutItem,
+            claimed: Money::new(2, eur),
+            state: ClaimState::Accepted,
+            recovered: Some(Money::new(2, eur)),
+            opened_at: AT,
+            closed_at: Some(AT),
+        });
+        let entries = order.ledger(&Fees::default()).expect("ledger");
+        let refund = entries
+            .iter()
+            .find(|e| e.kind == LedgerKind::SupplierRefund)
+            .expect("the claim's refund");
+        assert_eq!(refund.amount, usd(3));
+        assert_eq!(
+            refund.converted_from.map(|(charged, _)| charged),
+            Some(Money::new(2, eur))
         );
     }
 
