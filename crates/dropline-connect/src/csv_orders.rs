@@ -276,6 +276,8 @@ enum Column {
     ShipCountry,
     ShipPhone,
     ShippingTotal,
+    DiscountTotal,
+    TaxTotal,
     LineId,
     Sku,
     Title,
@@ -286,7 +288,7 @@ enum Column {
 }
 
 impl Column {
-    const ALL: [Column; 26] = [
+    const ALL: [Column; 28] = [
         Column::OrderId,
         Column::OrderNumber,
         Column::PlacedAt,
@@ -306,6 +308,8 @@ impl Column {
         Column::ShipCountry,
         Column::ShipPhone,
         Column::ShippingTotal,
+        Column::DiscountTotal,
+        Column::TaxTotal,
         Column::LineId,
         Column::Sku,
         Column::Title,
@@ -336,6 +340,8 @@ impl Column {
             Column::ShipCountry => "ship_country",
             Column::ShipPhone => "ship_phone",
             Column::ShippingTotal => "shipping_total",
+            Column::DiscountTotal => "discount_total",
+            Column::TaxTotal => "tax_total",
             Column::LineId => "line_id",
             Column::Sku => "sku",
             Column::Title => "title",
@@ -557,6 +563,8 @@ struct OrderCells {
     country: Value<String>,
     ship_phone: Value<String>,
     shipping_total: Value<Money>,
+    discount_total: Value<Money>,
+    tax_total: Value<Money>,
 }
 
 impl OrderCells {
@@ -586,6 +594,8 @@ impl OrderCells {
             country: row.cell(Column::ShipCountry, parse_country),
             ship_phone: row.text_cell(Column::ShipPhone),
             shipping_total: amount_cell(row, Column::ShippingTotal, amount_currency),
+            discount_total: amount_cell(row, Column::DiscountTotal, amount_currency),
+            tax_total: amount_cell(row, Column::TaxTotal, amount_currency),
         }
     }
 
@@ -659,6 +669,14 @@ impl OrderCells {
             &first.shipping_total,
             first_row,
         );
+        agree(
+            row,
+            Column::DiscountTotal,
+            &self.discount_total,
+            &first.discount_total,
+            first_row,
+        );
+        agree(row, Column::TaxTotal, &self.tax_total, &first.tax_total, first_row);
     }
 }
 
@@ -853,8 +871,8 @@ impl Draft {
             cancelled_at: None,
             source_updated_at: None,
             charged_total: None,
-            discount_total: None,
-            tax_total: None,
+            discount_total: first.discount_total.into_option(),
+            tax_total: first.tax_total.into_option(),
             shipping_method: None,
         })
     }
@@ -995,7 +1013,12 @@ mod tests {
 
     /// Parses `HEADER` + `body` and checks the (row, field) of every problem, in order.
     fn check_rows(body: &str, expected: &[(u64, &str)]) -> CsvImportError {
-        let error = parse(&format!("{HEADER}{body}")).expect_err("should fail");
+        check_rows_under(HEADER, body, expected)
+    }
+
+    /// Like [`check_rows`], under another header.
+    fn check_rows_under(header: &str, body: &str, expected: &[(u64, &str)]) -> CsvImportError {
+        let error = parse(&format!("{header}{body}")).expect_err("should fail");
         let got: Vec<(u64, &str)> = error.rows.iter().map(|e| (e.row, e.field.as_str())).collect();
         assert_eq!(got, expected, "problems were:\n{error}");
         assert!(error.file.is_empty(), "{error}");
@@ -1196,6 +1219,103 @@ mod tests {
         check_rows(
             "1,2025-03-14,USD,US,0,SKU,Mug,1,99999999999999999999\n",
             &[(2, "unit_price")],
+        );
+    }
+
+    /// `HEADER` with the optional order-level amounts after `shipping_total`.
+    const TOTALS_HEADER: &str = "order_id,placed_at,currency,ship_country,shipping_total,discount_total,tax_total,sku,title,quantity,unit_price\n";
+
+    #[test]
+    fn discount_and_tax_totals_are_read_once_per_order() {
+        let orders = parse_ok(&format!(
+            "{TOTALS_HEADER}\
+             A,2025-03-14,USD,US,4.99,5.00,2.1,SKU-1,Mug,1,10.00\n\
+             B,2025-03-14,JPY,JP,0,,,SKU-2,Cap,1,1250\n\
+             A,,,,,5,,SKU-3,Pen,1,1\n\
+             C,2025-03-14,EUR,FR,,0,0.00,SKU-4,Cup,1,3\n\
+             A,2025-03-14,USD,US,4.99,5,2.10,SKU-5,Ink,1,2\n"
+        ));
+        let totals: Vec<(&str, Option<Money>, Option<Money>)> = orders
+            .iter()
+            .map(|o| (o.external_id.as_str(), o.discount_total, o.tax_total))
+            .collect();
+        assert_eq!(
+            totals,
+            [
+                ("A", Some(money("5", "USD")), Some(money("2.10", "USD"))),
+                ("B", None, None),
+                ("C", Some(money("0", "EUR")), Some(money("0", "EUR"))),
+            ]
+        );
+        assert_eq!(orders[0].discount_total.map(|m| m.minor), Some(500));
+        assert_eq!(orders[0].tax_total.map(|m| m.minor), Some(210));
+        assert_eq!(orders[0].shipping_total.minor, 499);
+        assert_eq!(orders[0].lines.len(), 3);
+        // Without the columns there is nothing to say.
+        let orders = parse_ok(&format!("{HEADER}{GOOD}"));
+        assert_eq!((orders[0].discount_total, orders[0].tax_total), (None, None));
+        assert!(
+            parse_ok(SAMPLE_CSV)
+                .iter()
+                .all(|o| o.discount_total.is_none() && o.tax_total.is_none())
+        );
+    }
+
+    #[test]
+    fn a_bad_discount_or_tax_total_names_row_and_field() {
+        let error = check_rows_under(
+            TOTALS_HEADER,
+            "1,2025-03-14,USD,US,0,-1.00,0,SKU,Mug,1,1\n",
+            &[(2, "discount_total")],
+        );
+        assert_eq!(error.to_string(), "row 2, discount_total: '-1.00' must not be negative");
+        let error = check_rows_under(
+            TOTALS_HEADER,
+            "1,2025-03-14,USD,US,0,0,\"1,50\",SKU,Mug,1,1\n",
+            &[(2, "tax_total")],
+        );
+        assert_eq!(
+            error.to_string(),
+            "row 2, tax_total: '1,50' is not an amount in USD (use digits and a '.', at most 2 decimal(s), e.g. 12.50)"
+        );
+        check_rows_under(
+            TOTALS_HEADER,
+            "1,2025-03-14,USD,US,0,1.2.3,-0.01,SKU,Mug,1,1\n",
+            &[(2, "discount_total"), (2, "tax_total")],
+        );
+        check_rows_under(
+            TOTALS_HEADER,
+            "1,2025-03-14,JPY,JP,0,10.5,$3,SKU,Mug,1,1\n",
+            &[(2, "discount_total"), (2, "tax_total")],
+        );
+        // A later row's amount is read in the order's currency, and checked like the first's.
+        check_rows_under(
+            TOTALS_HEADER,
+            "1,2025-03-14,USD,US,0,1,1,SKU,Mug,1,1\n\
+             1,,,,,,-1,SKU,Mug,1,1\n",
+            &[(3, "tax_total")],
+        );
+    }
+
+    #[test]
+    fn discount_and_tax_totals_must_agree_across_the_rows_of_an_order() {
+        let error = check_rows_under(
+            TOTALS_HEADER,
+            "1,2025-03-14,USD,US,0,5.00,,SKU-1,Mug,1,1\n\
+             1,,,,,5.01,0,SKU-2,Cap,1,1\n",
+            &[(3, "discount_total"), (3, "tax_total")],
+        );
+        assert_eq!(
+            error.to_string(),
+            "row 3, discount_total: '5.01' disagrees with '5.00' on row 2, the order's first row\n\
+             row 3, tax_total: '0' disagrees with row 2, the order's first row, where it is blank"
+        );
+        check_rows_under(
+            TOTALS_HEADER,
+            "1,2025-03-14,USD,US,0,,2.00,SKU-1,Mug,1,1\n\
+             1,,,,,,2,SKU-2,Cap,1,1\n\
+             1,,,,,,1.99,SKU-3,Pen,1,1\n",
+            &[(4, "tax_total")],
         );
     }
 
@@ -1480,6 +1600,31 @@ mod tests {
             prop_assert_eq!(orders[0].lines[0].unit_price, amount);
             prop_assert_eq!(orders[0].lines[0].quantity, quantity);
             prop_assert_eq!(orders[0].shipping_total, amount);
+        }
+
+        #[test]
+        fn any_valid_order_amounts_round_trip(
+            shipping in 0i64..10_000_000_000,
+            discount in proptest::option::of(0i64..10_000_000_000),
+            tax in proptest::option::of(0i64..10_000_000_000),
+            code in prop_oneof![Just("USD"), Just("JPY"), Just("KWD")],
+            repeat in any::<bool>(),
+        ) {
+            let currency = Currency::parse(code).expect("currency");
+            let cell = |minor: Option<i64>| minor.map(|m| Money::new(m, currency).amount_string()).unwrap_or_default();
+            let (shipping_cell, discount_cell, tax_cell) = (cell(Some(shipping)), cell(discount), cell(tax));
+            // A later row of the order repeats the amounts or leaves them blank.
+            let later = if repeat { (shipping_cell.as_str(), discount_cell.as_str(), tax_cell.as_str()) } else { ("", "", "") };
+            let text = format!(
+                "{TOTALS_HEADER}1,2025-03-14,{code},US,{shipping_cell},{discount_cell},{tax_cell},SKU,Mug,1,1\n\
+                 1,,,,{},{},{},SKU-2,Cap,1,1\n",
+                later.0, later.1, later.2
+            );
+            let orders = parse(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(orders.len(), 1);
+            prop_assert_eq!(orders[0].shipping_total, Money::new(shipping, currency));
+            prop_assert_eq!(orders[0].discount_total, discount.map(|m| Money::new(m, currency)));
+            prop_assert_eq!(orders[0].tax_total, tax.map(|m| Money::new(m, currency)));
         }
     }
 }
