@@ -285,6 +285,19 @@ impl<'a> Api<'a> {
         self.get(&format!("/api/v1/orders/{order_id}/messages")).await
     }
 
+    /// The order's messages of one template (a customer email, a seller notice), as the
+    /// outbox lists them.
+    pub async fn order_messages_of(&self, order_id: &str, template: &str) -> Vec<Value> {
+        let outbox = self.order_messages(order_id).await.expect(200);
+        outbox["messages"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no messages in {outbox}"))
+            .iter()
+            .filter(|m| m["template"] == template)
+            .cloned()
+            .collect()
+    }
+
     pub async fn list_messages(&self, query: &str) -> TestResponse {
         self.get(&with_query("/api/v1/messages", query)).await
     }

@@ -129,14 +129,8 @@ async fn a_delivered_order_is_returned_and_refunded_with_its_ledger(app: TestApp
     assert_eq!(money.profit.profit, usd(9_998 + 500 - 2_950 - 4_999));
 
     // The customer is told, with the amount.
-    let messages = api.order_messages(&id.to_string()).await.expect(200);
-    let refund_emails: Vec<_> = messages["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .filter(|m| m["template"] == "refund_issued")
-        .collect();
-    assert_eq!(refund_emails.len(), 1, "{messages}");
+    let refund_emails = api.order_messages_of(&id.to_string(), "refund_issued").await;
+    assert_eq!(refund_emails.len(), 1, "{refund_emails:?}");
     assert_eq!(refund_emails[0]["data"]["refund"]["amount"], "49.99 USD");
 
     // The timeline tells the story.
@@ -185,15 +179,12 @@ async fn a_delivered_order_is_returned_and_refunded_with_its_ledger(app: TestApp
         .expect("the rest");
     assert_eq!(order.payment, PaymentState::Refunded);
     // Each refund has its own email.
-    let messages = api.order_messages(&id.to_string()).await.expect(200);
-    let amounts: Vec<&str> = messages["messages"]
-        .as_array()
-        .expect("messages")
+    let emails = api.order_messages_of(&id.to_string(), "refund_issued").await;
+    let amounts: Vec<&str> = emails
         .iter()
-        .filter(|m| m["template"] == "refund_issued")
         .filter_map(|m| m["data"]["refund"]["amount"].as_str())
         .collect();
-    assert_eq!(amounts.len(), 2, "{messages}");
+    assert_eq!(amounts.len(), 2, "{emails:?}");
 }
 
 async fn a_lost_dispute_costs_its_amount_and_fee(app: TestApp) {
@@ -630,14 +621,8 @@ async fn a_supplier_takes_the_return_back_and_a_claim_recovers_its_cost(app: Tes
         .await
         .expect(200);
     assert_eq!(awaiting["returns"][0]["state"], "awaiting_item");
-    let messages = api.order_messages(&id).await.expect(200);
-    let emails: Vec<_> = messages["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .filter(|m| m["template"] == "return_approved")
-        .collect();
-    assert_eq!(emails.len(), 1, "{messages}");
+    let emails = api.order_messages_of(&id, "return_approved").await;
+    assert_eq!(emails.len(), 1, "{emails:?}");
     assert_eq!(emails[0]["recipient"], "ada@example.com");
     let destination = &emails[0]["data"]["return"]["destinations"][0];
     assert_eq!(
@@ -1045,14 +1030,8 @@ async fn a_return_is_replaced_or_exchanged_by_a_new_supplier_order(app: TestApp)
     assert_eq!(order["supplier_orders"].as_array().expect("supplier orders").len(), 2);
     // The customer hears once what is on its way, in the store's name: titles and
     // quantities, no supplier and no cost.
-    let messages = api.order_messages(&id).await.expect(200);
-    let emails: Vec<_> = messages["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .filter(|m| m["template"] == "replacement_on_its_way")
-        .collect();
-    assert_eq!(emails.len(), 1, "{messages}");
+    let emails = api.order_messages_of(&id, "replacement_on_its_way").await;
+    assert_eq!(emails.len(), 1, "{emails:?}");
     let replacement = &emails[0]["data"]["replacement"];
     assert_eq!(replacement["kind"], "replacement", "{replacement}");
     assert_eq!(replacement["items"].as_array().map(Vec::len), Some(1), "{replacement}");

@@ -40,14 +40,7 @@ async fn open_dispute(api: &Api<'_>, order: &str, due_at: OffsetDateTime) -> Str
 
 /// The order's dispute reminders.
 async fn reminders(api: &Api<'_>, order: &str) -> Vec<Value> {
-    let outbox = api.order_messages(order).await.expect(200);
-    outbox["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .filter(|m| m["template"] == "seller_dispute_due")
-        .cloned()
-        .collect()
+    api.order_messages_of(order, "seller_dispute_due").await
 }
 
 async fn the_seller_is_reminded_once_before_the_evidence_is_due(app: TestApp, clock: Clock) {

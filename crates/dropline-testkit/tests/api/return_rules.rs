@@ -92,14 +92,8 @@ async fn store_rules_decide_the_customers_return(app: TestApp, clock: Clock) {
         "{timeline}"
     );
     app.run_pending_jobs().await;
-    let messages = api.order_messages(&cheap.to_string()).await.expect(200);
-    let refunds: Vec<_> = messages["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .filter(|m| m["template"] == "refund_issued")
-        .collect();
-    assert_eq!(refunds.len(), 1, "{messages}");
+    let refunds = api.order_messages_of(&cheap.to_string(), "refund_issued").await;
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
     assert_eq!(refunds[0]["data"]["refund"]["amount"], "49.99 USD");
 
     // Changed their mind: not a reason the store approves; it waits for the seller.
