@@ -177,13 +177,7 @@ pub async fn run(settings: &Settings, command: PayoutsCommand, json: bool) -> an
                 Err(err) => return refused(err),
             };
             let stores = app.list_stores(scope).await?;
-            let csv = dropline_web::payouts_csv(&payouts, |store_id| {
-                stores
-                    .iter()
-                    .find(|r| r.store.id == store_id)
-                    .map(|r| r.store.name.clone())
-                    .unwrap_or_default()
-            })?;
+            let csv = dropline_web::payouts_csv(&payouts, &stores)?;
             use std::io::Write;
             std::io::stdout().write_all(&csv)?;
         }

@@ -14,6 +14,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dropline_app::Scope;
 use dropline_app::payouts::{NewPayout, VendorBalance};
+use dropline_app::ports::StoreRecord;
 use dropline_domain::ids::{PayoutId, StoreId};
 use dropline_domain::money::Money;
 use dropline_domain::payout::{Payout, PayoutEvent, PayoutState};
@@ -208,8 +209,13 @@ pub async fn create_payout(
     Ok(reply(StatusCode::CREATED, PayoutJson::from(payout)))
 }
 
-/// The filters of a payout listing, read from the query.
-async fn listed(state: &AppState, scope: Scope, query: &QueryParams, limit: u32) -> Result<Vec<Payout>, ApiError> {
+/// The payouts a listing's query asks for, and the page size it used.
+async fn listed(
+    state: &AppState,
+    scope: Scope,
+    query: &QueryParams,
+    limit: u32,
+) -> Result<(Vec<Payout>, u32), ApiError> {
     let mut problems = Problems::default();
     let store_id: Option<StoreId> = query.get(&mut problems, "store_id", parse_id);
     let payout_state = query.get(&mut problems, "state", |text| {
@@ -218,10 +224,11 @@ async fn listed(state: &AppState, scope: Scope, query: &QueryParams, limit: u32)
     let before: Option<PayoutId> = query.get(&mut problems, "before", parse_id);
     let limit = query.get(&mut problems, "limit", parse_limit).unwrap_or(limit);
     problems.finish(Some(()))?;
-    Ok(state
+    let payouts = state
         .app
         .list_payouts(scope, store_id, payout_state, before, limit)
-        .await?)
+        .await?;
+    Ok((payouts, limit))
 }
 
 /// Payouts, newest first: the caller's store's, or every store's with the operator token.
@@ -245,13 +252,8 @@ pub async fn list_payouts(
     Caller(scope): Caller,
     query: QueryParams,
 ) -> Result<Response, ApiError> {
-    let payouts = listed(&state, scope, &query, 50).await?;
-    let asked = query
-        .0
-        .get("limit")
-        .and_then(|l| l.trim().parse::<usize>().ok())
-        .unwrap_or(50);
-    let next_before = (payouts.len() >= asked)
+    let (payouts, limit) = listed(&state, scope, &query, 50).await?;
+    let next_before = (payouts.len() >= limit as usize)
         .then(|| payouts.last().map(|p| p.id.to_string()))
         .flatten();
     Ok(reply(
@@ -282,16 +284,9 @@ pub async fn export_payouts(
     Caller(scope): Caller,
     query: QueryParams,
 ) -> Result<Response, ApiError> {
-    let payouts = listed(&state, scope, &query, MAX_EXPORT).await?;
+    let (payouts, _) = listed(&state, scope, &query, MAX_EXPORT).await?;
     let stores = state.app.list_stores(scope).await?;
-    let name_of = |id: StoreId| {
-        stores
-            .iter()
-            .find(|r| r.store.id == id)
-            .map(|r| r.store.name.clone())
-            .unwrap_or_default()
-    };
-    let csv = payouts_csv(&payouts, name_of).map_err(|err| {
+    let csv = payouts_csv(&payouts, &stores).map_err(|err| {
         ApiError::App(dropline_app::AppError::Conflict(format!(
             "the CSV cannot be written: {err}"
         )))
@@ -307,8 +302,15 @@ pub async fn export_payouts(
         .into_response())
 }
 
-/// The CSV of payouts: one row per payout, texts defused for spreadsheets.
-pub fn payouts_csv(payouts: &[Payout], name_of: impl Fn(StoreId) -> String) -> Result<Vec<u8>, csv::Error> {
+/// The CSV of payouts: one row per payout with its store's name (from `stores`), texts
+/// defused for spreadsheets.
+pub fn payouts_csv(payouts: &[Payout], stores: &[StoreRecord]) -> Result<Vec<u8>, csv::Error> {
+    let name_of = |id: StoreId| {
+        stores
+            .iter()
+            .find(|r| r.store.id == id)
+            .map_or("", |r| r.store.name.as_str())
+    };
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record([
         "payout_id",
@@ -327,7 +329,7 @@ pub fn payouts_csv(payouts: &[Payout], name_of: impl Fn(StoreId) -> String) -> R
         writer.write_record([
             payout.id.to_string(),
             payout.store_id.to_string(),
-            cell(&name_of(payout.store_id)),
+            cell(name_of(payout.store_id)),
             payout.amount.amount_string(),
             payout.amount.currency.code().to_string(),
             payout.state.to_string(),

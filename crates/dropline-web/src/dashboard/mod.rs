@@ -190,6 +190,21 @@ fn html(status: StatusCode, body: String) -> Response {
     response
 }
 
+/// A CSV file to download, with the dashboard's headers (`no-store`, ...).
+fn csv_download(body: Vec<u8>, filename: &str) -> Response {
+    let mut response = html(StatusCode::OK, String::new());
+    *response.body_mut() = axum::body::Body::from(body);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(disposition) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, disposition);
+    }
+    response
+}
+
 /// The dashboard's one script, built into the binary (no CDN: the dashboard works offline).
 const SCRIPT: &str = include_str!("../../assets/dashboard.js");
 

@@ -8,12 +8,12 @@
 //! re-renders the order page with the message next to the field (422).
 
 use super::pages::{self, FieldErrors, Layout};
-use super::{Signed, failure, forbidden_csrf, given, html, message, not_found, page, refusal, see_other};
+use super::{Signed, failure, forbidden_csrf, given, message, not_found, page, refusal, see_other};
 use crate::AppState;
 use crate::spreadsheet::cell;
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use dropline_app::after_sale::{NewClaim, NewRefund};
@@ -478,20 +478,7 @@ pub(super) fn orders_csv(orders: &[Order]) -> Result<Vec<u8>, csv::Error> {
 
 fn csv_response(orders: &[Order]) -> Response {
     match orders_csv(orders) {
-        Ok(body) => {
-            let mut response = html(StatusCode::OK, String::new());
-            *response.body_mut() = axum::body::Body::from(body);
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            );
-            headers.insert(
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_static("attachment; filename=\"orders.csv\""),
-            );
-            response
-        }
+        Ok(body) => super::csv_download(body, "orders.csv"),
         Err(err) => {
             tracing::error!(error = %err, "writing the orders CSV failed");
             super::message(

@@ -4,13 +4,13 @@
 //! and payouts; staff see none of it (money is the owner's business).
 
 use super::pages::{Layout, Posted, moment};
-use super::{Signed, failure, forbidden_csrf, html, not_found, page, refusal, see_other};
+use super::{Signed, failure, forbidden_csrf, not_found, page, refusal, see_other};
 use crate::AppState;
 use crate::api::payouts::payouts_csv;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use dropline_app::payouts::{NewPayout, VendorBalance};
@@ -211,21 +211,8 @@ async fn export(State(state): State<AppState>, signed: Signed, Query(query): Que
         (Ok(payouts), Ok(stores)) => (payouts, stores),
         (Err(err), _) | (_, Err(err)) => return failure(&err),
     };
-    match payouts_csv(&payouts, |id| store_name(&stores, id)) {
-        Ok(body) => {
-            let mut response = html(StatusCode::OK, String::new());
-            *response.body_mut() = axum::body::Body::from(body);
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            );
-            headers.insert(
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_static("attachment; filename=\"payouts.csv\""),
-            );
-            response
-        }
+    match payouts_csv(&payouts, &stores) {
+        Ok(body) => super::csv_download(body, "payouts.csv"),
         Err(err) => failure(&AppError::Conflict(format!("the CSV cannot be written: {err}"))),
     }
 }
