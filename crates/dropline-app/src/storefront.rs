@@ -223,6 +223,49 @@ pub struct ProductPage {
     pub next: Option<String>,
 }
 
+/// A variant's stock and price as the storefront should show them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VariantListing {
+    /// The storefront's id of the variant.
+    pub platform_variant_id: String,
+    pub sku: String,
+    /// Units to show; `None` leaves the platform's stock as it is.
+    pub stock: Option<u32>,
+    /// The selling price and compare-at price to set; `None` leaves the prices as they are.
+    pub price: Option<ListingPrice>,
+}
+
+/// A selling price written to the storefront.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListingPrice {
+    pub price: Money,
+    /// The "was" price shown struck through; `None` clears it.
+    pub compare_at: Option<Money>,
+}
+
+/// Stock, prices and visibility of one storefront product, written in as few calls as the
+/// platform allows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListingPush {
+    /// The storefront's id of the product.
+    pub platform_product_id: String,
+    /// `Some(false)`: hide the product from the shop (every variant is out of stock and the
+    /// store unpublishes rather than showing zero); `Some(true)`: show it again; `None`:
+    /// leave it.
+    pub published: Option<bool>,
+    pub variants: Vec<VariantListing>,
+}
+
+/// What the platform made of a batch of [`ListingPush`]es.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListingReceipt {
+    /// HTTP requests made, for the sync's report.
+    pub requests: u32,
+    /// Variants (by platform id) or products the platform refused, with its reason; the
+    /// rest were written.
+    pub refused: Vec<(String, String)>,
+}
+
 /// What a credentials check found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShopInfo {
@@ -290,4 +333,19 @@ pub trait StorefrontClient: Send + Sync {
         target: &StorefrontTarget,
         cursor: Option<&str>,
     ) -> Result<ProductPage, StorefrontError>;
+    /// Writes stock levels, prices and visibility (Shopify: inventory levels at the shop's
+    /// location, variant prices, product status; WooCommerce: variation batches with
+    /// `stock_quantity`, prices and status; Wix: inventory and variant prices, product
+    /// visibility). Writing the same values twice changes nothing.
+    async fn push_listings(
+        &self,
+        target: &StorefrontTarget,
+        pushes: &[ListingPush],
+    ) -> Result<ListingReceipt, StorefrontError> {
+        let _ = pushes;
+        Err(StorefrontError::NotConfigured(format!(
+            "{} takes no stock or price updates",
+            target.platform
+        )))
+    }
 }

@@ -144,6 +144,36 @@ pub struct StockLevel {
     /// `None`: the supplier no longer sells the variant.
     pub available: Option<u32>,
     pub unit_cost: Option<Money>,
+    /// What was wrong with the supplier's answer for this SKU (a negative count, a price
+    /// that cannot be read): nothing of it is applied, and the sync records an exception.
+    pub problem: Option<String>,
+}
+
+/// A product of a supplier's catalogue, to map onto the store's variants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SupplierProduct {
+    /// The supplier's product id (CJ `pid`, AliExpress product id).
+    pub product_id: String,
+    pub title: String,
+    /// The product page, for a person who orders by hand.
+    pub url: Option<String>,
+    pub variants: Vec<SupplierProductVariant>,
+}
+
+/// A variant of a [`SupplierProduct`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SupplierProductVariant {
+    /// The SKU orders are placed with.
+    pub sku: String,
+    /// The supplier's variant id (CJ `vid`, AliExpress `sku_id`).
+    pub variant_id: Option<String>,
+    /// The options as the supplier writes them ("Black / XL", "color: black; size: XL").
+    pub options: String,
+    /// UPC or EAN where the supplier gives one.
+    pub barcode: Option<String>,
+    pub unit_cost: Money,
+    /// `None` when the supplier does not say.
+    pub stock: Option<u32>,
 }
 
 /// One carrier event of a parcel, normalized.
@@ -218,4 +248,14 @@ pub trait SupplierClient: Send + Sync + 'static {
 
     /// A page (from 1) of the supplier's own list of orders.
     async fn list_orders(&self, supplier: &Supplier, page: u32) -> Result<RemoteOrderPage, SupplierError>;
+
+    /// A product of the supplier's catalogue with its variants, costs and stock, `None`
+    /// when the supplier has no such product.
+    async fn product(&self, supplier: &Supplier, product_id: &str) -> Result<Option<SupplierProduct>, SupplierError> {
+        let _ = product_id;
+        Err(SupplierError::Misconfigured(format!(
+            "{} suppliers have no catalogue to import from",
+            supplier.kind
+        )))
+    }
 }

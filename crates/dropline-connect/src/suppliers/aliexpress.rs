@@ -431,6 +431,7 @@ pub(crate) async fn stock(client: &AliExpressClient, offers: &[Offer]) -> Result
             supplier_sku: offer.supplier_sku.clone(),
             available: sku.map(|s| if s.available { s.stock } else { 0 }),
             unit_cost: sku.map(|s| s.price),
+            problem: None,
         });
     }
     Ok(levels)

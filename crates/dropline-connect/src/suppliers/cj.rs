@@ -324,6 +324,7 @@ pub(crate) async fn stock(client: &CjClient, offers: &[Offer]) -> Result<Vec<Sto
             supplier_sku: offer.supplier_sku.clone(),
             available,
             unit_cost: variant.map(|v| v.sell_price),
+            problem: None,
         });
     }
     Ok(levels)
