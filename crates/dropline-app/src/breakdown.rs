@@ -878,6 +878,7 @@ mod tests {
 
     fn line(variant_id: Option<VariantId>, quantity: u32, unit: Money) -> LineItem {
         LineItem {
+            offer_override: None,
             id: LineItemId::new(),
             external_id: None,
             variant_id,

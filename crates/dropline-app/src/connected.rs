@@ -216,6 +216,7 @@ impl App {
             .map(|remote| {
                 let product_id = ProductId::new();
                 Product {
+                    collections: Vec::new(),
                     id: product_id,
                     store_id,
                     title: remote.title,
@@ -280,7 +281,8 @@ impl App {
             | JobKind::PlaceSupplierOrder { .. }
             | JobKind::SyncSupplierOrder { .. }
             | JobKind::CancelAtSupplier { .. }
-            | JobKind::ReconcileSupplier { .. } => Err(AppError::invalid("kind", "not a storefront job")),
+            | JobKind::ReconcileSupplier { .. }
+            | JobKind::StockSync { .. } => Err(AppError::invalid("kind", "not a storefront job")),
         }
     }
 
@@ -520,7 +522,7 @@ pub(crate) fn push_refund_jobs(
     }
 }
 
-fn target_of(store: &Shop, connection: &StoreConnection) -> Result<StorefrontTarget, AppError> {
+pub(crate) fn target_of(store: &Shop, connection: &StoreConnection) -> Result<StorefrontTarget, AppError> {
     if !is_connected_platform(store.platform) {
         return Err(AppError::invalid(
             "platform",
@@ -541,7 +543,7 @@ fn webhook_error(err: WebhookError) -> AppError {
     }
 }
 
-fn partner_error(err: StorefrontError) -> AppError {
+pub(crate) fn partner_error(err: StorefrontError) -> AppError {
     match err {
         StorefrontError::RateLimited { retry_after } => AppError::RetryLater {
             reason: "rate limited by the platform".into(),

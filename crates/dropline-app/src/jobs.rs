@@ -26,6 +26,8 @@ pub const SYNC_SUPPLIER_ORDER: &str = "sync_supplier_order";
 pub const CANCEL_AT_SUPPLIER: &str = "cancel_at_supplier";
 /// Stored name of the job that compares a supplier's own order list with dropline's.
 pub const RECONCILE_SUPPLIER: &str = "reconcile_supplier";
+/// Stored name of the job that syncs a supplier's stock and costs and writes the storefront.
+pub const STOCK_SYNC: &str = "stock_sync";
 /// Stored name of the job that sends one message of the outbox.
 pub const SEND_MESSAGE: &str = "send_message";
 /// Stored name of the job that asks the tracking sources about one parcel.
@@ -75,6 +77,8 @@ pub enum JobKind {
     },
     /// Compare a supplier's order list with dropline's (`page` from 1).
     ReconcileSupplier { supplier_id: SupplierId },
+    /// Read a supplier's stock and costs, reprice and write the storefront.
+    StockSync { supplier_id: SupplierId },
     /// Send one message of the outbox.
     SendMessage { message_id: MessageId },
     /// Ask the tracking sources about one parcel; `attempt` counts failed tries in a row.
@@ -160,6 +164,11 @@ impl JobKind {
                 })
             }
             RECONCILE_SUPPLIER => Ok(Self::ReconcileSupplier {
+                supplier_id: parse_field("supplier_id")?
+                    .parse()
+                    .map_err(|_| AppError::invalid("payload.supplier_id", "not an id"))?,
+            }),
+            STOCK_SYNC => Ok(Self::StockSync {
                 supplier_id: parse_field("supplier_id")?
                     .parse()
                     .map_err(|_| AppError::invalid("payload.supplier_id", "not an id"))?,
@@ -263,6 +272,17 @@ pub fn reconcile_job(supplier_id: SupplierId, store_id: StoreId, now: OffsetDate
     NewJob {
         id: JobId::new(),
         kind: RECONCILE_SUPPLIER.into(),
+        payload: json!({ "supplier_id": supplier_id }),
+        run_after: now,
+        store_id: Some(store_id),
+    }
+}
+
+/// The job that syncs a supplier's stock and costs.
+pub fn stock_sync_job(supplier_id: SupplierId, store_id: StoreId, now: OffsetDateTime) -> NewJob {
+    NewJob {
+        id: JobId::new(),
+        kind: STOCK_SYNC.into(),
         payload: json!({ "supplier_id": supplier_id }),
         run_after: now,
         store_id: Some(store_id),

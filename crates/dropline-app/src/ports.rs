@@ -28,6 +28,10 @@ pub enum StoreError {
     /// Anything else (a bug, a corrupt row).
     #[error("store error: {0}")]
     Other(String),
+    /// An order accepted in this change set ([`ChangeSet::stock_checked`]) would hold more
+    /// units of the variant than its offers can ship, with what the others already hold.
+    #[error("out of stock: variant {0}")]
+    OutOfStock(VariantId),
 }
 
 /// A store (seller) with the hash of its API token.
@@ -181,6 +185,13 @@ pub struct ChangeSet {
     pub deliveries: Vec<DeliveryRecord>,
     /// Stock moved by this step (units reserved at the seller's own warehouse, or returned).
     pub stock_changes: Vec<StockChange>,
+    /// Orders accepted by this step. Every order write replaces the order's reservations
+    /// ([`dropline_domain::inventory::reserved_units`]); for these orders the store first
+    /// checks, under a lock on each variant, that the units they newly hold fit what the
+    /// variant's offers can ship less what other orders hold, and refuses the whole change
+    /// set with [`StoreError::OutOfStock`] when they do not, so two orders never both take
+    /// the last unit.
+    pub stock_checked: Vec<OrderId>,
 }
 
 /// Units taken from (negative) or returned to (positive) an offer's stock. An offer whose
@@ -541,6 +552,67 @@ pub trait Store: Send + Sync + 'static {
     /// The table, by pair (from, to), then newest effective date and newest set first; at
     /// most 1000 rows.
     async fn list_exchange_rates(&self) -> Result<Vec<dropline_domain::ledger::ExchangeRate>, StoreError>;
+
+    /// Units accepted orders hold per variant (variants no order holds are left out).
+    async fn reserved_units(&self, variant_ids: &[VariantId]) -> Result<Vec<(VariantId, u32)>, StoreError>;
+    /// A supplier's offers in id order after `after`, at most `limit`.
+    async fn offers_of_supplier(
+        &self,
+        supplier_id: SupplierId,
+        after: Option<OfferId>,
+        limit: u32,
+    ) -> Result<Vec<Offer>, StoreError>;
+    /// Applies supplier readings to their offers in one transaction: the stock, and the cost
+    /// when given. A cost that differs from the offer's adds a point to the cost history.
+    /// Readings of offers that are gone are skipped.
+    async fn apply_offer_readings(
+        &self,
+        readings: &[dropline_domain::inventory::OfferReading],
+    ) -> Result<(), StoreError>;
+    /// An offer's cost history, newest first, at most `limit` points.
+    async fn cost_history(
+        &self,
+        offer_id: OfferId,
+        limit: u32,
+    ) -> Result<Vec<dropline_domain::inventory::CostPoint>, StoreError>;
+    /// What was last written to the storefront for these variants.
+    async fn listings(&self, variant_ids: &[VariantId])
+    -> Result<Vec<dropline_domain::inventory::Listing>, StoreError>;
+    /// Records what was written (insert or replace per variant).
+    async fn save_listings(&self, listings: &[dropline_domain::inventory::Listing]) -> Result<(), StoreError>;
+    /// Sets a variant's selling price in the catalogue and records the price change (or
+    /// records a pending one without touching the price). Pending changes of the same
+    /// variant made before it become superseded.
+    async fn record_price_change(&self, change: &dropline_domain::inventory::PriceChange) -> Result<(), StoreError>;
+    /// Moves a pending price change to `change.status` (applied: the variant takes the new
+    /// price). NotFound when it is gone; Conflict when it is no longer pending.
+    async fn decide_price_change(&self, change: &dropline_domain::inventory::PriceChange) -> Result<(), StoreError>;
+    async fn get_price_change(
+        &self,
+        id: dropline_domain::ids::PriceChangeId,
+    ) -> Result<Option<dropline_domain::inventory::PriceChange>, StoreError>;
+    /// A store's price changes (all stores: `None`), newest first, of one status or all, at
+    /// most `limit`.
+    async fn list_price_changes(
+        &self,
+        store_id: Option<StoreId>,
+        status: Option<dropline_domain::inventory::PriceChangeStatus>,
+        limit: u32,
+    ) -> Result<Vec<dropline_domain::inventory::PriceChange>, StoreError>;
+    async fn insert_sync_problem(&self, problem: &dropline_domain::inventory::SyncProblem) -> Result<(), StoreError>;
+    /// A store's sync problems (all stores: `None`), newest first; open ones only or all.
+    async fn list_sync_problems(
+        &self,
+        store_id: Option<StoreId>,
+        open_only: bool,
+        limit: u32,
+    ) -> Result<Vec<dropline_domain::inventory::SyncProblem>, StoreError>;
+    /// Marks a problem resolved; false when it is gone or already resolved.
+    async fn resolve_sync_problem(
+        &self,
+        id: dropline_domain::ids::SyncProblemId,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
 
     /// Adds a dashboard user. Conflict when the id or the email (stored lower-cased, see
     /// [`Email`]) exists; NotFound when the user's store does not exist.

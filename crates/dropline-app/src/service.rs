@@ -376,6 +376,10 @@ impl App {
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
+        // Stock sync and pricing are set through their own calls and kept here.
+        let mut settings = settings;
+        settings.inventory = record.store.settings.inventory.clone();
+        settings.pricing = record.store.settings.pricing.clone();
         record.store.settings = settings;
         if address.is_some() {
             record.store.address = address;
@@ -488,6 +492,7 @@ impl App {
             return Err(AppError::Invalid(errors));
         }
         let supplier = Supplier {
+            last_stock_sync: None,
             id: SupplierId::new(),
             store_id: new.store_id,
             name: new.name.trim().to_string(),
@@ -597,6 +602,7 @@ impl App {
         }
         let product_id = ProductId::new();
         let product = Product {
+            collections: Vec::new(),
             id: product_id,
             store_id: new.store_id,
             title: new.title.trim().to_string(),
@@ -667,6 +673,7 @@ impl App {
             return Err(AppError::Invalid(errors));
         }
         let offer = Offer {
+            units: 1,
             id: OfferId::new(),
             variant_id: new.variant_id,
             supplier_id: new.supplier_id,
@@ -901,9 +908,12 @@ impl App {
         // existing order only when the store says the external id is taken.
         let mut assume_new = true;
         let mut attempt = 0;
+        // Variants whose last units other orders took while this one was accepted by a rule:
+        // the order is planned again and held for them.
+        let mut short: Vec<VariantId> = Vec::new();
         loop {
             let (mut changes, outcome) = self
-                .plan_ingest(context, incoming.clone(), actor.clone(), assume_new, cancel)
+                .plan_ingest(context, incoming.clone(), actor.clone(), assume_new, cancel, &short)
                 .await?;
             if changes.is_empty() {
                 return Ok(Ingested::Done(outcome));
@@ -934,6 +944,7 @@ impl App {
                     assume_new = false;
                     attempt += 1;
                 }
+                Err(StoreError::OutOfStock(variant)) if !short.contains(&variant) => short.push(variant),
                 Err(err) => return Err(err.into()),
             }
         }
@@ -948,12 +959,35 @@ impl App {
         actor: Actor,
     ) -> Result<Vec<IngestOutcome>, AppError> {
         let context = self.store_context(scope, store_id).await?;
+        let mut short: Vec<VariantId> = Vec::new();
+        loop {
+            match self.import_once(&context, &orders, actor.clone(), &short).await {
+                Err(AppError::Store(StoreError::OutOfStock(variant))) if !short.contains(&variant) => {
+                    short.push(variant)
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One try of [`Self::import_orders`]; orders of the `short` variants are held instead of
+    /// being accepted by a rule.
+    async fn import_once(
+        &self,
+        context: &StoreContext,
+        orders: &[IncomingOrder],
+        actor: Actor,
+        short: &[VariantId],
+    ) -> Result<Vec<IngestOutcome>, AppError> {
         let mut all = ChangeSet::default();
         let mut outcomes = Vec::with_capacity(orders.len());
         let mut errors = Vec::new();
-        for (index, incoming) in orders.into_iter().enumerate() {
+        for (index, incoming) in orders.iter().cloned().enumerate() {
             let number = incoming.number.clone();
-            match self.plan_ingest(&context, incoming, actor.clone(), false, false).await {
+            match self
+                .plan_ingest(context, incoming, actor.clone(), false, false, short)
+                .await
+            {
                 Ok((changes, outcome)) => {
                     merge(&mut all, changes);
                     outcomes.push(outcome);
@@ -1004,6 +1038,7 @@ impl App {
         actor: Actor,
         assume_new: bool,
         cancel: bool,
+        short: &[VariantId],
     ) -> Result<(ChangeSet, IngestOutcome), AppError> {
         let store = &context.store;
         check_incoming(&incoming, store)?;
@@ -1046,7 +1081,8 @@ impl App {
                     cancel_in_place(&mut order, &mut journal)?;
                     false
                 } else {
-                    self.assess(context, &mut order, &mut journal, &mut changes).await?
+                    self.assess(context, &mut order, &mut journal, &mut changes, short)
+                        .await?
                 };
                 self.rate_foreign_costs(None, &mut order, &mut journal).await?;
                 let notices = crate::notify::Notices {
@@ -1080,7 +1116,9 @@ impl App {
                     changed |= cancel_in_place(&mut order, &mut journal)?;
                     self.push_cancellation_jobs(&mut changes, &before, &order);
                 } else if changed && (order.shipping_address != address_before || order.payment != payment_before) {
-                    routed = self.assess(context, &mut order, &mut journal, &mut changes).await?;
+                    routed = self
+                        .assess(context, &mut order, &mut journal, &mut changes, short)
+                        .await?;
                 }
                 let outcome = IngestOutcome {
                     order_id: order.id,
@@ -1108,6 +1146,7 @@ impl App {
         order: &mut Order,
         journal: &mut Journal,
         changes: &mut ChangeSet,
+        short: &[VariantId],
     ) -> Result<bool, AppError> {
         let store = &context.store;
         let (findings, reasons) = assess_order(store, order);
@@ -1135,10 +1174,25 @@ impl App {
         if order.state != OrderState::PendingReview || !passes_auto_accept_rules(store, order) {
             return Ok(false);
         }
+        let short_sku = order
+            .shippable_lines()
+            .find(|l| l.variant_id.is_some_and(|v| short.contains(&v)))
+            .map(|l| l.sku.clone());
+        if let Some(sku) = short_sku {
+            journal.record("inventory.out_of_stock", out_of_stock_note(&sku), None, None);
+            order.apply(
+                OrderEvent::Hold {
+                    reasons: vec![HoldReason::OutOfStock],
+                },
+                journal,
+            )?;
+            return Ok(false);
+        }
         let (plan, offers) = self.plan_route(context, order).await?;
         if !plan.is_complete() || plan.groups.is_empty() {
             return Ok(false);
         }
+        changes.stock_checked.push(order.id);
         let mut rule_journal = Journal::new(order.id, Actor::Rule("auto_accept".into()), journal.at);
         order.apply(OrderEvent::Accept, &mut rule_journal)?;
         let routed = apply_route_plan(store, order, plan, &offers, &mut rule_journal)?;
@@ -1196,10 +1250,16 @@ impl App {
             .collect();
         variant_ids.sort_unstable();
         variant_ids.dedup();
-        let offers = self
+        let mut offers = self
             .catalog
             .offers(self.backend.as_ref(), context.store.id, &variant_ids)
             .await?;
+        // A line the seller pinned to an offer is routed to that offer only.
+        for line in order.shippable_lines().filter(|l| uncovered.contains(&l.id)) {
+            if let (Some(variant_id), Some(pinned)) = (line.variant_id, line.offer_override) {
+                offers.retain(|o| o.variant_id != variant_id || o.id == pinned);
+            }
+        }
         let settings = &context.store.settings;
         let routing = RoutingContext {
             offers: &offers,
@@ -1215,17 +1275,91 @@ impl App {
         Ok((plan, offers))
     }
 
-    /// Accepts an order in review: it will be routed to its suppliers.
+    /// Accepts an order in review: it will be routed to its suppliers. Its units are held
+    /// from now on; when other accepted orders already hold what the offers of one of its
+    /// variants can ship, the order goes on hold (out of stock) instead.
     pub async fn accept_order(&self, scope: Scope, id: OrderId) -> Result<Order, AppError> {
-        self.change_order(scope, id, scope.actor(), |order, journal, changes| {
-            if order.test {
+        let accepted = self
+            .change_order(scope, id, scope.actor(), |order, journal, changes| {
+                if order.test {
+                    return Err(AppError::invalid(
+                        "order",
+                        "a test order of the storefront is never sent to a supplier",
+                    ));
+                }
+                order.apply(OrderEvent::Accept, journal)?;
+                changes.stock_checked.push(order.id);
+                changes.jobs.push(jobs::route_job(order.id, order.store_id, journal.at));
+                Ok(())
+            })
+            .await;
+        let Err(AppError::Store(StoreError::OutOfStock(variant))) = accepted else {
+            return accepted;
+        };
+        self.change_order(scope, id, scope.actor(), |order, journal, _| {
+            let sku = order
+                .lines
+                .iter()
+                .find(|l| l.variant_id == Some(variant))
+                .map_or_else(|| variant.to_string(), |l| l.sku.clone());
+            journal.record("inventory.out_of_stock", out_of_stock_note(&sku), None, None);
+            Ok(order.apply(
+                OrderEvent::Hold {
+                    reasons: vec![HoldReason::OutOfStock],
+                },
+                journal,
+            )?)
+        })
+        .await
+    }
+
+    /// Pins a line of an order to one of its variant's offers before the line is placed
+    /// (a per-order override of the mapping); `None` lets routing choose again.
+    pub async fn override_line_offer(
+        &self,
+        scope: Scope,
+        id: OrderId,
+        line_id: dropline_domain::ids::LineItemId,
+        offer_id: Option<OfferId>,
+    ) -> Result<Order, AppError> {
+        let offer = match offer_id {
+            Some(offer_id) => Some(
+                self.get_offer(scope, offer_id)
+                    .await
+                    .map_err(|_| AppError::invalid("offer_id", "no such offer in this store"))?,
+            ),
+            None => None,
+        };
+        self.change_order(scope, id, scope.actor(), |order, journal, _| {
+            let covered = !order.uncovered_lines().contains(&line_id);
+            let Some(line) = order.lines.iter_mut().find(|l| l.id == line_id) else {
+                return Err(AppError::NotFound("line"));
+            };
+            if let Some(offer) = &offer
+                && Some(offer.variant_id) != line.variant_id
+            {
                 return Err(AppError::invalid(
-                    "order",
-                    "a test order of the storefront is never sent to a supplier",
+                    "offer_id",
+                    format!("the offer ships another variant than line {}", line.sku),
                 ));
             }
-            order.apply(OrderEvent::Accept, journal)?;
-            changes.jobs.push(jobs::route_job(order.id, order.store_id, journal.at));
+            if covered || order.state.is_terminal() {
+                return Err(AppError::invalid(
+                    "line_id",
+                    "the line is already with a supplier; cancel its supplier order first",
+                ));
+            }
+            let line = order
+                .lines
+                .iter_mut()
+                .find(|l| l.id == line_id)
+                .ok_or(AppError::NotFound("line"))?;
+            line.offer_override = offer.as_ref().map(|o| o.id);
+            let text = match &offer {
+                Some(offer) => format!("Line {} will be ordered from offer {}", line.sku, offer.supplier_sku),
+                None => format!("Line {} is routed by the store's policy again", line.sku),
+            };
+            journal.record("routing.override", text, None, None);
             Ok(())
         })
         .await
@@ -1541,6 +1675,7 @@ impl App {
                 attempt,
             } => self.cancel_job(job, order_id, supplier_order_id, attempt).await,
             JobKind::ReconcileSupplier { supplier_id } => self.reconcile_job(job, supplier_id).await,
+            JobKind::StockSync { supplier_id } => self.stock_sync_job(job, supplier_id).await,
             JobKind::SendMessage { message_id } => self.send_message_job(job, message_id).await,
             JobKind::PollTracking {
                 order_id,
@@ -1729,6 +1864,11 @@ impl App {
 }
 
 /// Findings and hold reasons of an order's address and payment.
+/// The timeline's note on an order held because others took the last units.
+fn out_of_stock_note(sku: &str) -> String {
+    format!("Held: other accepted orders already hold every unit of SKU {sku} the suppliers can ship")
+}
+
 pub fn assess_order(store: &Shop, order: &Order) -> (Vec<Finding>, Vec<HoldReason>) {
     let mut findings = validate_address(&order.shipping_address);
     for finding in &mut findings {

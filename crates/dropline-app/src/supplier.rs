@@ -150,7 +150,7 @@ pub struct StockLevel {
 }
 
 /// A product of a supplier's catalogue, to map onto the store's variants.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct SupplierProduct {
     /// The supplier's product id (CJ `pid`, AliExpress product id).
     pub product_id: String,
@@ -161,7 +161,7 @@ pub struct SupplierProduct {
 }
 
 /// A variant of a [`SupplierProduct`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct SupplierProductVariant {
     /// The SKU orders are placed with.
     pub sku: String,

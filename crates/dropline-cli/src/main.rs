@@ -15,6 +15,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod address;
 mod bench;
 mod bench_webhooks;
+mod catalogue;
 mod config;
 mod database;
 mod demo;
@@ -94,6 +95,15 @@ enum Command {
     /// The operator's exchange-rate table (supplier costs in another currency)
     #[command(subcommand)]
     Rates(rates::RatesCommand),
+    /// Map the catalogue onto suppliers: imports, mappings, unmapped variants
+    #[command(subcommand)]
+    Catalogue(catalogue::CatalogueCommand),
+    /// Stock synced from the suppliers
+    #[command(subcommand)]
+    Stock(catalogue::StockCommand),
+    /// Pricing rules and the price changes they make
+    #[command(subcommand)]
+    Prices(catalogue::PricesCommand),
     /// Figures of a store's orders per supplier, lane or product
     #[command(subcommand)]
     Metrics(metrics::MetricsCommand),
@@ -159,6 +169,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Users(command) => users::run(&settings, command, json).await,
         Command::Payouts(command) => payouts::run(&settings, command, json).await,
         Command::Rates(command) => rates::run(&settings, command, json).await,
+        Command::Catalogue(command) => catalogue::run_catalogue(&settings, command, json).await,
+        Command::Stock(command) => catalogue::run_stock(&settings, command, json).await,
+        Command::Prices(command) => catalogue::run_prices(&settings, command, json).await,
         Command::Metrics(command) => metrics::run(&settings, command, json).await,
         Command::Import(command) => import::run(&settings, command, json).await,
         Command::Address(command) => address::run(command, json),

@@ -1560,6 +1560,7 @@ mod tests {
     fn a_two_line_order_exports_one_row_per_line() {
         let order = two_line_order();
         let offers = [Offer {
+            units: 1,
             id: order.lines[0].offer_id,
             variant_id: order.lines[0].variant_id,
             supplier_id: order.supplier_id,

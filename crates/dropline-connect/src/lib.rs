@@ -10,6 +10,7 @@ pub mod cj;
 pub mod csv_orders;
 mod http_text;
 pub mod pace;
+pub mod price_list;
 pub mod shopify;
 pub mod signature;
 pub mod storefronts;

@@ -37,6 +37,7 @@ fn catalogue() -> Catalogue {
     let supplier_id = |s: u32| SupplierId(Uuid::from_u128(u128::from(s) + 1_000));
     let suppliers = (0..SUPPLIERS)
         .map(|s| Supplier {
+            last_stock_sync: None,
             id: supplier_id(s),
             store_id: StoreId(Uuid::from_u128(1)),
             name: format!("Supplier {s}"),
@@ -72,6 +73,7 @@ fn catalogue() -> Catalogue {
                 _ => "US",
             };
             Offer {
+                units: 1,
                 id: OfferId(Uuid::from_u128(u128::from(n) + 10_000)),
                 variant_id: variant(v),
                 supplier_id: supplier_id(i),
@@ -98,6 +100,7 @@ fn catalogue() -> Catalogue {
         .collect();
     let lines = (0..VARIANTS)
         .map(|v| LineItem {
+            offer_override: None,
             id: LineItemId(Uuid::from_u128(u128::from(v) + 100)),
             external_id: None,
             variant_id: Some(variant(v)),

@@ -129,6 +129,12 @@ pub struct StoreSettings {
     /// without the seller.
     #[serde(default)]
     pub returns: ReturnRules,
+    /// Stock sync from the suppliers to the storefront.
+    #[serde(default)]
+    pub inventory: crate::inventory::InventorySettings,
+    /// Prices computed from the suppliers' costs.
+    #[serde(default)]
+    pub pricing: crate::inventory::PricingSettings,
 }
 
 fn default_holding_days() -> u32 {
@@ -397,6 +403,8 @@ impl Default for StoreSettings {
             fees: crate::after_sale::Fees::default(),
             holding_days: default_holding_days(),
             returns: ReturnRules::default(),
+            inventory: crate::inventory::InventorySettings::default(),
+            pricing: crate::inventory::PricingSettings::default(),
         }
     }
 }
@@ -503,6 +511,9 @@ pub struct Supplier {
     /// What the supplier takes back and credits (returns, damaged or wrong items).
     #[serde(default)]
     pub return_policy: ReturnPolicy,
+    /// What the last stock and price sync of the supplier's offers did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_stock_sync: Option<crate::inventory::StockSyncSummary>,
 }
 
 /// The longest return window a supplier's policy may have, in days after delivery.
@@ -625,6 +636,9 @@ pub struct Product {
     /// The storefront's id of the product, for products pulled from the storefront.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform_product_id: Option<String>,
+    /// The collections the product is in, for pricing rules by collection.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub collections: Vec<String>,
 }
 
 /// A variant: what a line item buys.
@@ -681,6 +695,14 @@ pub struct Offer {
     pub stock: Option<u32>,
     pub shipping: Vec<ShippingMethod>,
     pub priority: OfferPriority,
+    /// Supplier units one store unit takes (a bundle of n: the store's "pack of 3" is three
+    /// of the supplier's units); 1 for a plain mapping.
+    #[serde(default = "one_unit")]
+    pub units: u32,
+}
+
+fn one_unit() -> u32 {
+    1
 }
 
 impl Offer {

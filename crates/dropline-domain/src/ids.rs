@@ -77,3 +77,7 @@ id_type!(/// A payment of a vendor's available earnings by the marketplace opera
     PayoutId);
 id_type!(/// A claim to a supplier for the cost of returned (or damaged) units.
     ClaimId);
+id_type!(/// A new selling price of a variant, applied or waiting for the seller.
+    PriceChangeId);
+id_type!(/// A supplier's stock or price reading that was not applied.
+    SyncProblemId);

@@ -11,6 +11,7 @@ pub mod carrier;
 pub mod catalog;
 pub mod clocks;
 pub mod ids;
+pub mod inventory;
 pub mod ledger;
 pub mod mapping;
 pub mod money;

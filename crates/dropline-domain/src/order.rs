@@ -43,6 +43,10 @@ pub struct LineItem {
     /// there already); `None` means all of `quantity`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fulfillable_quantity: Option<u32>,
+    /// The offer the seller chose for this line before placement, over what routing would
+    /// pick (a per-order override of the variant's mapping).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer_override: Option<crate::ids::OfferId>,
 }
 
 impl LineItem {
@@ -1293,6 +1297,7 @@ fn build_lines(
                 });
             }
             Ok(LineItem {
+                offer_override: None,
                 id: LineItemId::new(),
                 external_id: line.external_id.clone(),
                 variant_id: variant_of(line),

@@ -707,6 +707,7 @@ mod tests {
 
     fn supplier(n: u128, rating: u32, processing_days: u32) -> Supplier {
         Supplier {
+            last_stock_sync: None,
             id: supplier_id(n),
             store_id: StoreId(Uuid::from_u128(1)),
             name: format!("Supplier {n}"),
@@ -735,6 +736,7 @@ mod tests {
     /// A primary USD offer shipping to the US, with unknown (so available) stock.
     fn offer(n: u128, variant: u128, supplier: u128, unit_cost: i64, shipping_cost: i64, max_days: u32) -> Offer {
         Offer {
+            units: 1,
             id: offer_id(n),
             variant_id: variant_id(variant),
             supplier_id: supplier_id(supplier),
@@ -758,6 +760,7 @@ mod tests {
 
     fn line(n: u128, variant: Option<u128>, quantity: u32) -> LineItem {
         LineItem {
+            offer_override: None,
             id: line_id(n),
             external_id: None,
             variant_id: variant.map(variant_id),

@@ -30,7 +30,7 @@ pub use storefront::{
     WebhookEvent, WixSim, WooCommerceSim,
 };
 pub use supplier::aliexpress::{AeFault, AeSimLine, AeSimOrder, AeSimProduct, AeSimSku, AliExpressSim};
-pub use supplier::{CjOrder, CjSim, CjVariant};
+pub use supplier::{CjOrder, CjProduct, CjSim, CjVariant};
 pub use tracking::{JourneyDelays, ScriptedEvent, TrackingServiceSim, WebhookInbox};
 
 /// A simulator's HTTP server; stops when the last handle to it is dropped.

@@ -9,8 +9,10 @@ use dropline_app::ports::{
 use dropline_domain::account::{Email, Session, User};
 use dropline_domain::catalog::{Offer, Product, Store as Shop, StoreConnection, Supplier, Variant};
 use dropline_domain::ids::{
-    JobId, MessageId, OrderId, PayoutId, ProductId, StoreId, SupplierId, SupplierOrderId, UserId, VariantId,
+    JobId, MessageId, OfferId, OrderId, PayoutId, PriceChangeId, ProductId, StoreId, SupplierId, SupplierOrderId,
+    SyncProblemId, UserId, VariantId,
 };
+use dropline_domain::inventory::{CostPoint, Listing, OfferReading, PriceChange, PriceChangeStatus, SyncProblem};
 use dropline_domain::order::Order;
 use dropline_domain::payout::{Payout, PayoutState};
 use dropline_domain::state::OrderState;
@@ -231,6 +233,73 @@ impl Store for PostgresStore {
 
     async fn list_exchange_rates(&self) -> Result<Vec<dropline_domain::ledger::ExchangeRate>, StoreError> {
         self.fetch_exchange_rates().await
+    }
+
+    async fn reserved_units(&self, variant_ids: &[VariantId]) -> Result<Vec<(VariantId, u32)>, StoreError> {
+        self.fetch_reserved_units(variant_ids).await
+    }
+
+    async fn offers_of_supplier(
+        &self,
+        supplier_id: SupplierId,
+        after: Option<OfferId>,
+        limit: u32,
+    ) -> Result<Vec<Offer>, StoreError> {
+        self.fetch_offers_of_supplier(supplier_id, after, limit).await
+    }
+
+    async fn apply_offer_readings(&self, readings: &[OfferReading]) -> Result<(), StoreError> {
+        self.apply_readings(readings).await
+    }
+
+    async fn cost_history(&self, offer_id: OfferId, limit: u32) -> Result<Vec<CostPoint>, StoreError> {
+        self.fetch_cost_history(offer_id, limit).await
+    }
+
+    async fn listings(&self, variant_ids: &[VariantId]) -> Result<Vec<Listing>, StoreError> {
+        self.fetch_listings(variant_ids).await
+    }
+
+    async fn save_listings(&self, listings: &[Listing]) -> Result<(), StoreError> {
+        self.upsert_listings(listings).await
+    }
+
+    async fn record_price_change(&self, change: &PriceChange) -> Result<(), StoreError> {
+        self.insert_price_change(change).await
+    }
+
+    async fn decide_price_change(&self, change: &PriceChange) -> Result<(), StoreError> {
+        self.decide_pending_price_change(change).await
+    }
+
+    async fn get_price_change(&self, id: PriceChangeId) -> Result<Option<PriceChange>, StoreError> {
+        self.fetch_price_change(id).await
+    }
+
+    async fn list_price_changes(
+        &self,
+        store_id: Option<StoreId>,
+        status: Option<PriceChangeStatus>,
+        limit: u32,
+    ) -> Result<Vec<PriceChange>, StoreError> {
+        self.fetch_price_changes(store_id, status, limit).await
+    }
+
+    async fn insert_sync_problem(&self, problem: &SyncProblem) -> Result<(), StoreError> {
+        self.insert_sync_problem_record(problem).await
+    }
+
+    async fn list_sync_problems(
+        &self,
+        store_id: Option<StoreId>,
+        open_only: bool,
+        limit: u32,
+    ) -> Result<Vec<SyncProblem>, StoreError> {
+        self.fetch_sync_problems(store_id, open_only, limit).await
+    }
+
+    async fn resolve_sync_problem(&self, id: SyncProblemId, at: OffsetDateTime) -> Result<bool, StoreError> {
+        self.resolve_sync_problem_record(id, at).await
     }
 
     async fn insert_user(&self, user: User) -> Result<(), StoreError> {

@@ -636,16 +636,23 @@ async fn write_import(
     }
     if !touched.is_empty() {
         let touched: Vec<Uuid> = touched.into_iter().map(|id| id.0).collect();
-        sqlx::query(
-            "UPDATE products p SET doc = jsonb_set(p.doc, '{variants}', coalesce(\
-               (SELECT jsonb_agg(v.doc ORDER BY v.position) FROM variants v WHERE v.product_id = p.id), \
-               '[]'::jsonb)) \
-             WHERE p.id = ANY($1)",
-        )
-        .bind(&touched)
-        .execute(&mut *conn)
-        .await
-        .map_err(store_error)?;
+        rebuild_product_docs(conn, &touched).await?;
     }
+    Ok(())
+}
+
+/// Rebuilds the `variants` array of these products' docs from their variant rows, after a
+/// write of the variants.
+pub(crate) async fn rebuild_product_docs(conn: &mut PgConnection, product_ids: &[Uuid]) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE products p SET doc = jsonb_set(p.doc, '{variants}', coalesce(\
+           (SELECT jsonb_agg(v.doc ORDER BY v.position) FROM variants v WHERE v.product_id = p.id), \
+           '[]'::jsonb)) \
+         WHERE p.id = ANY($1)",
+    )
+    .bind(product_ids)
+    .execute(&mut *conn)
+    .await
+    .map_err(store_error)?;
     Ok(())
 }

@@ -143,16 +143,31 @@ fn fail_all(count: usize, err: StoreError) -> Vec<Result<(), StoreError>> {
 
 /// Writes one change set: the webhook deliveries first (a redelivery is refused before
 /// anything else is written, and a concurrent one waits on the delivery's key), then the
-/// orders (the rest refers to them), timeline, jobs, messages and their updates, and finally
-/// the finished jobs.
+/// orders with their reservations (the rest refers to them), timeline, jobs, messages and
+/// their updates, the finished jobs and the warehouse stock moves.
+///
+/// The stock check of [`ChangeSet::stock_checked`] comes last, once everything else is
+/// written: a refusal rolls the whole change set back all the same, and the offers it reads
+/// then count what this change set took from the seller's own warehouse.
 async fn write_change_set(conn: &mut PgConnection, changes: &ChangeSet) -> Result<(), StoreError> {
     for delivery in &changes.deliveries {
         insert_delivery(conn, delivery).await?;
     }
+    // Variants of which a checked order now holds more units than before this change set.
+    let mut grown: Vec<Uuid> = Vec::new();
     for write in &changes.orders {
+        let (OrderWrite::Insert(order) | OrderWrite::Update(order)) = write;
+        let checked = changes.stock_checked.contains(&order.id);
+        let held_before = match write {
+            OrderWrite::Update(_) if checked => crate::inventory::reservations_of(conn, order.id.0).await?,
+            _ => Vec::new(),
+        };
         match write {
             OrderWrite::Insert(order) => insert_order(conn, order).await?,
             OrderWrite::Update(order) => update_order(conn, order).await?,
+        }
+        if checked {
+            crate::inventory::note_growth(&held_before, &crate::inventory::reservations(order), &mut grown);
         }
     }
     for event in &changes.timeline {
@@ -187,7 +202,7 @@ async fn write_change_set(conn: &mut PgConnection, changes: &ChangeSet) -> Resul
         .await
         .map_err(store_error)?;
     }
-    Ok(())
+    crate::inventory::check_stock(conn, &grown).await
 }
 
 fn stored_version(version: u64) -> Result<i64, StoreError> {
@@ -275,12 +290,13 @@ async fn update_order(conn: &mut PgConnection, order: &Order) -> Result<(), Stor
     rewrite_side_rows(conn, order).await
 }
 
-/// Rewrites the side tables of an order (supplier orders, shipments, open exceptions) from
-/// the aggregate: one statement clears them, then [`insert_side_rows`].
+/// Rewrites the side tables of an order (supplier orders, shipments, open exceptions,
+/// reservations) from the aggregate: one statement clears them, then [`insert_side_rows`].
 async fn rewrite_side_rows(conn: &mut PgConnection, order: &Order) -> Result<(), StoreError> {
     sqlx::query(
         "WITH supplier_orders_gone AS (DELETE FROM supplier_orders WHERE order_id = $1), \
-              shipments_gone AS (DELETE FROM shipments WHERE order_id = $1) \
+              shipments_gone AS (DELETE FROM shipments WHERE order_id = $1), \
+              reservations_gone AS (DELETE FROM reservations WHERE order_id = $1) \
          DELETE FROM order_exceptions WHERE order_id = $1",
     )
     .bind(order.id.0)
@@ -295,6 +311,7 @@ async fn insert_side_rows(conn: &mut PgConnection, order: &Order) -> Result<(), 
     insert_supplier_orders(conn, order).await?;
     insert_shipments(conn, order).await?;
     insert_exceptions(conn, order).await?;
+    crate::inventory::insert_reservations(conn, order).await?;
     crate::facts::write_facts(conn, order).await
 }
 

@@ -24,6 +24,7 @@ mod catalog;
 mod commit;
 mod error;
 mod facts;
+mod inventory;
 mod jobs;
 mod orders;
 mod payouts;

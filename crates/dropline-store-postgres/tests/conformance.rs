@@ -38,15 +38,17 @@ dropline_store_tests::conformance_tests!(postgres_fixture());
 mod postgres_only {
     use super::*;
     use dropline_app::ports::{
-        ChangeSet, ExceptionEntry, ExceptionFilter, LaneSample, Message, MessageState, ShipmentRef, Store, StoreError,
+        ChangeSet, ExceptionEntry, ExceptionFilter, LaneSample, Message, MessageState, OrderWrite, ShipmentRef, Store,
+        StoreError,
     };
     use dropline_domain::catalog::StoreConnection;
     use dropline_domain::ids::SupplierId;
     use dropline_domain::order::ExceptionKind;
+    use dropline_domain::state::OrderState;
     use dropline_store_tests::builders::{
         OrderBuilder, at, connection, delivered_change_set, delivered_shipment, delivery, digest_message, exception,
-        insert_change_set, message, platform_product, product, sent_attempt, shipment, sku, store_record,
-        tracking_number, tracking_token, update_change_set, updated,
+        insert_change_set, job, message, offer, platform_product, product, sent_attempt, shipment, sku, store_record,
+        supplier, tracking_number, tracking_token, update_change_set, updated,
     };
     use sqlx::postgres::PgPoolOptions;
     use std::str::FromStr;
@@ -188,6 +190,77 @@ mod postgres_only {
         for record in [&deliveries[0], &deliveries[2]] {
             assert!(store.delivery_seen(shop, &record.delivery_id).await.unwrap());
         }
+    }
+
+    /// Two processes (two stores on one schema, each with its own committer and so its own
+    /// transactions) accept orders for the last units of one variant at once: the variant's
+    /// row lock makes their checks take turns, so no unit is taken twice.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn stock_checks_of_two_processes_take_turns() {
+        let Some((store, guard)) = isolated_store(PostgresSettings::default()).await else {
+            println!("{}", dropline_store_tests::SKIPPED);
+            return;
+        };
+        let url = std::env::var(URL_VARIABLE).unwrap();
+        let options = ConnectOptions::from_str(&url)
+            .unwrap()
+            .options([("search_path", guard.name())])
+            .application_name(guard.name());
+        let settings = PostgresSettings {
+            max_connections: 5,
+            ..PostgresSettings::default()
+        };
+        let other = PostgresStore::connect_with(options, settings).await.unwrap();
+
+        let record = store_record();
+        store.insert_store(record.clone()).await.unwrap();
+        let shop = record.store.id;
+        let sup = supplier(shop);
+        store.insert_supplier(sup.clone()).await.unwrap();
+        for _ in 0..3 {
+            let p = product(shop, &[&sku()]);
+            store.insert_product(p.clone()).await.unwrap();
+            let variant = p.variants[0].id;
+            let mut last_unit = offer(variant, sup.id);
+            last_unit.stock = Some(1);
+            store.insert_offer(shop, last_unit).await.unwrap();
+
+            // Both change sets wait on the jobs table, so that both reach their checks at once.
+            let mut blocker = store.pool().begin().await.unwrap();
+            sqlx::query("LOCK TABLE jobs IN EXCLUSIVE MODE")
+                .execute(&mut *blocker)
+                .await
+                .unwrap();
+            let mut tasks = Vec::new();
+            // Placed on different days: the daily metrics row of one day would make them take
+            // turns anyway.
+            for (day, db) in [store.clone(), other.clone()].into_iter().enumerate() {
+                let order = OrderBuilder::new(shop)
+                    .placed_at(at(day as i64 * 86_400))
+                    .state(OrderState::Accepted)
+                    .lines(&[(variant, 1)])
+                    .build();
+                tasks.push(tokio::spawn(async move {
+                    db.commit(ChangeSet {
+                        stock_checked: vec![order.id],
+                        jobs: vec![job("route_order", at(0), Some(order.store_id))],
+                        orders: vec![OrderWrite::Insert(order)],
+                        ..ChangeSet::default()
+                    })
+                    .await
+                }));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            blocker.rollback().await.unwrap();
+            let mut results = Vec::new();
+            for task in tasks {
+                results.push(task.await.unwrap());
+            }
+            results.sort_by_key(Result::is_err);
+            assert_eq!(results, vec![Ok(()), Err(StoreError::OutOfStock(variant))]);
+            assert_eq!(store.reserved_units(&[variant]).await.unwrap(), vec![(variant, 1)]);
+        }
+        other.close().await;
     }
 
     /// A schema made by the first migration, with a store and a product in it, upgrades in

@@ -224,20 +224,24 @@ fn insert_product_row(
     store_id: StoreId,
     product: &Product,
 ) -> Result<(), StoreError> {
-    conn.prepare_cached("INSERT INTO products (id, store_id, title, platform_product_id) VALUES (?1, ?2, ?3, ?4)")
-        .store()?
-        .execute(rusqlite::params![
-            id.0,
-            store_id.0,
-            product.title,
-            product.platform_product_id
-        ])
-        .map_err(conflict_as(|| match &product.platform_product_id {
-            Some(platform_id) => {
-                format!("product {id} or platform product id '{platform_id}' already exists in store {store_id}")
-            }
-            None => format!("product {id} already exists"),
-        }))?;
+    let collections = to_json(&product.collections)?;
+    conn.prepare_cached(
+        "INSERT INTO products (id, store_id, title, platform_product_id, collections) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .store()?
+    .execute(rusqlite::params![
+        id.0,
+        store_id.0,
+        product.title,
+        product.platform_product_id,
+        collections
+    ])
+    .map_err(conflict_as(|| match &product.platform_product_id {
+        Some(platform_id) => {
+            format!("product {id} or platform product id '{platform_id}' already exists in store {store_id}")
+        }
+        None => format!("product {id} already exists"),
+    }))?;
     Ok(())
 }
 
@@ -303,7 +307,7 @@ fn decode_variant(row: &Row<'_>) -> Result<Variant, StoreError> {
     })
 }
 
-const PRODUCT_COLUMNS: &str = "id, store_id, title, platform_product_id";
+const PRODUCT_COLUMNS: &str = "id, store_id, title, platform_product_id, collections";
 
 fn decode_product(row: &Row<'_>) -> Result<Product, StoreError> {
     Ok(Product {
@@ -312,6 +316,7 @@ fn decode_product(row: &Row<'_>) -> Result<Product, StoreError> {
         title: column(row, 2)?,
         variants: Vec::new(),
         platform_product_id: column(row, 3)?,
+        collections: from_json(&column::<String>(row, 4)?, "product collections")?,
     })
 }
 
@@ -670,6 +675,7 @@ mod tests {
         let product = |platform_id: Option<&str>, variants: &[Option<&str>]| {
             let id = ProductId::new();
             Product {
+                collections: Vec::new(),
                 id,
                 store_id,
                 title: "Mug".into(),

@@ -19,6 +19,7 @@ mod accounts;
 mod catalog;
 mod checkpoint;
 mod facts;
+mod inventory;
 mod jobs;
 mod migrations;
 mod orders;
@@ -37,8 +38,10 @@ use dropline_app::ports::{
 use dropline_domain::account::{Email, Session, User};
 use dropline_domain::catalog::{Offer, Product, Store as Shop, StoreConnection, Supplier, Variant};
 use dropline_domain::ids::{
-    JobId, MessageId, OrderId, PayoutId, ProductId, StoreId, SupplierId, SupplierOrderId, UserId, VariantId,
+    JobId, MessageId, OfferId, OrderId, PayoutId, PriceChangeId, ProductId, StoreId, SupplierId, SupplierOrderId,
+    SyncProblemId, UserId, VariantId,
 };
+use dropline_domain::inventory::{CostPoint, Listing, OfferReading, PriceChange, PriceChangeStatus, SyncProblem};
 use dropline_domain::order::Order;
 use dropline_domain::payout::{Payout, PayoutState};
 use dropline_domain::state::OrderState;
@@ -539,6 +542,109 @@ impl Store for SqliteStore {
 
     async fn list_exchange_rates(&self) -> Result<Vec<dropline_domain::ledger::ExchangeRate>, StoreError> {
         self.read(rates::list_exchange_rates).await
+    }
+
+    async fn reserved_units(&self, variant_ids: &[VariantId]) -> Result<Vec<(VariantId, u32)>, StoreError> {
+        if variant_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let variant_ids = variant_ids.to_vec();
+        self.read(move |conn| inventory::reserved_units(conn, &variant_ids))
+            .await
+    }
+
+    async fn offers_of_supplier(
+        &self,
+        supplier_id: SupplierId,
+        after: Option<OfferId>,
+        limit: u32,
+    ) -> Result<Vec<Offer>, StoreError> {
+        self.read(move |conn| inventory::offers_of_supplier(conn, supplier_id, after, limit))
+            .await
+    }
+
+    async fn apply_offer_readings(&self, readings: &[OfferReading]) -> Result<(), StoreError> {
+        if readings.is_empty() {
+            return Ok(());
+        }
+        let readings = readings.to_vec();
+        self.write(move |conn| inventory::apply_offer_readings(conn, &readings))
+            .await
+    }
+
+    async fn cost_history(&self, offer_id: OfferId, limit: u32) -> Result<Vec<CostPoint>, StoreError> {
+        self.read(move |conn| inventory::cost_history(conn, offer_id, limit))
+            .await
+    }
+
+    async fn listings(&self, variant_ids: &[VariantId]) -> Result<Vec<Listing>, StoreError> {
+        if variant_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let variant_ids = variant_ids.to_vec();
+        self.read(move |conn| inventory::listings(conn, &variant_ids)).await
+    }
+
+    async fn save_listings(&self, listings: &[Listing]) -> Result<(), StoreError> {
+        if listings.is_empty() {
+            return Ok(());
+        }
+        let encoded = listings
+            .iter()
+            .map(inventory::encode_listing)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.write(move |conn| inventory::save_listings(conn, &encoded)).await
+    }
+
+    async fn record_price_change(&self, change: &PriceChange) -> Result<(), StoreError> {
+        let change = change.clone();
+        let doc = to_json(&change)?;
+        self.write(move |conn| inventory::record_price_change(conn, &change, &doc))
+            .await
+    }
+
+    async fn decide_price_change(&self, change: &PriceChange) -> Result<(), StoreError> {
+        let change = change.clone();
+        let doc = to_json(&change)?;
+        self.write(move |conn| inventory::decide_price_change(conn, &change, &doc))
+            .await
+    }
+
+    async fn get_price_change(&self, id: PriceChangeId) -> Result<Option<PriceChange>, StoreError> {
+        self.read(move |conn| inventory::get_price_change(conn, id)).await
+    }
+
+    async fn list_price_changes(
+        &self,
+        store_id: Option<StoreId>,
+        status: Option<PriceChangeStatus>,
+        limit: u32,
+    ) -> Result<Vec<PriceChange>, StoreError> {
+        self.read(move |conn| inventory::list_price_changes(conn, store_id, status, limit))
+            .await
+    }
+
+    async fn insert_sync_problem(&self, problem: &SyncProblem) -> Result<(), StoreError> {
+        let problem = problem.clone();
+        let doc = to_json(&problem)?;
+        self.write(move |conn| inventory::insert_sync_problem(conn, &problem, &doc))
+            .await
+    }
+
+    async fn list_sync_problems(
+        &self,
+        store_id: Option<StoreId>,
+        open_only: bool,
+        limit: u32,
+    ) -> Result<Vec<SyncProblem>, StoreError> {
+        self.read(move |conn| inventory::list_sync_problems(conn, store_id, open_only, limit))
+            .await
+    }
+
+    async fn resolve_sync_problem(&self, id: SyncProblemId, at: OffsetDateTime) -> Result<bool, StoreError> {
+        let at = inventory::rfc3339(at)?;
+        self.write(move |conn| inventory::resolve_sync_problem(conn, id, &at))
+            .await
     }
 
     async fn insert_user(&self, user: User) -> Result<(), StoreError> {

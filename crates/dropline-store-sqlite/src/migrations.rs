@@ -54,6 +54,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "exchange_rates",
         sql: include_str!("../migrations/0008_exchange_rates.sql"),
     },
+    Migration {
+        version: 9,
+        name: "inventory",
+        sql: include_str!("../migrations/0009_inventory.sql"),
+    },
 ];
 
 /// Applies the migrations that `conn`'s database lacks and returns their names

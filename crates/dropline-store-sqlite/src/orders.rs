@@ -47,6 +47,8 @@ pub(crate) struct EncodedOrder {
     exceptions: Vec<EncodedException>,
     /// Its row of `order_facts`.
     facts: crate::facts::EncodedFacts,
+    /// Its rows of `reservations`: (variant, units), units above zero.
+    reservations: Vec<(Uuid, i64)>,
 }
 
 struct EncodedSupplierOrder {
@@ -139,6 +141,8 @@ pub(crate) struct EncodedChangeSet {
     message_updates: Vec<EncodedMessageUpdate>,
     finished_jobs: Vec<Uuid>,
     stock_changes: Vec<(Uuid, i64)>,
+    /// Orders whose new reservations are checked against what their variants can ship.
+    stock_checked: Vec<Uuid>,
     created_at: i64,
 }
 
@@ -161,6 +165,7 @@ fn encode_order(write: OrderWrite) -> Result<EncodedOrder, StoreError> {
     let version = version_column(order.version)?;
     let doc = to_json(&order)?;
     let facts = crate::facts::encode_facts(&order);
+    let reservations = crate::inventory::encode_reservations(&order);
     let supplier_orders = order
         .supplier_orders
         .iter()
@@ -224,6 +229,7 @@ fn encode_order(write: OrderWrite) -> Result<EncodedOrder, StoreError> {
         shipments,
         exceptions,
         facts,
+        reservations,
     })
 }
 
@@ -316,6 +322,7 @@ pub(crate) fn encode_change_set(changes: ChangeSet, now: OffsetDateTime) -> Resu
             .into_iter()
             .map(|change| (change.offer_id.0, change.delta))
             .collect(),
+        stock_checked: changes.stock_checked.into_iter().map(|id| id.0).collect(),
         created_at: micros(now),
     })
 }
@@ -354,12 +361,14 @@ fn write_order(conn: &Connection, order: &EncodedOrder) -> Result<(), StoreError
         insert_supplier_orders(conn, order, &order.supplier_orders.iter().collect::<Vec<_>>())?;
         insert_shipments(conn, order, &order.shipments.iter().collect::<Vec<_>>())?;
         insert_exceptions(conn, order)?;
+        crate::inventory::insert_reservations(conn, order.id, order.store_id, &order.reservations)?;
         return crate::facts::write_facts(conn, &order.facts);
     }
     update_order(conn, order)?;
     sync_supplier_orders(conn, order)?;
     sync_shipments(conn, order)?;
     sync_exceptions(conn, order)?;
+    crate::inventory::replace_reservations(conn, order.id, order.store_id, &order.reservations)?;
     crate::facts::write_facts(conn, &order.facts)
 }
 
@@ -687,7 +696,10 @@ fn sync_exceptions(conn: &Connection, order: &EncodedOrder) -> Result<(), StoreE
 }
 
 /// Writes a change set; run by the writer inside the change set's savepoint. Deliveries go
-/// first: a redelivery is refused before anything else is written.
+/// first: a redelivery is refused before anything else is written. The stock check of
+/// [`ChangeSet::stock_checked`] comes last, once everything else (the warehouse stock moves
+/// included) is written: a refusal rolls the whole change set back all the same, and the
+/// offers it reads then count what this change set took from the seller's own warehouse.
 pub(crate) fn apply_change_set(conn: &Connection, changes: &EncodedChangeSet) -> Result<(), StoreError> {
     if !changes.deliveries.is_empty() {
         let mut statement = conn
@@ -705,8 +717,19 @@ pub(crate) fn apply_change_set(conn: &Connection, changes: &EncodedChangeSet) ->
                 }))?;
         }
     }
+    // Variants of which a checked order now holds more units than before this change set.
+    let mut grown: Vec<Uuid> = Vec::new();
     for order in &changes.orders {
+        let checked = changes.stock_checked.contains(&order.id);
+        let held_before = if checked && !order.insert {
+            crate::inventory::reservations_of(conn, order.id)?
+        } else {
+            Vec::new()
+        };
         write_order(conn, order)?;
+        if checked {
+            crate::inventory::note_growth(&held_before, &order.reservations, &mut grown);
+        }
     }
     if !changes.timeline.is_empty() {
         let mut statement = conn
@@ -822,7 +845,7 @@ pub(crate) fn apply_change_set(conn: &Connection, changes: &EncodedChangeSet) ->
             statement.execute(rusqlite::params![offer_id, delta]).store()?;
         }
     }
-    Ok(())
+    crate::inventory::check_stock(conn, &grown)
 }
 
 // ---------------------------------------------------------------------------------------------

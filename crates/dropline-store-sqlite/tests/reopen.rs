@@ -79,6 +79,7 @@ fn migrations_are_applied_once() {
             "0006_order_facts".to_string(),
             "0007_payouts".to_string(),
             "0008_exchange_rates".to_string(),
+            "0009_inventory".to_string(),
         ]
     );
     assert_eq!(migrate(&path).expect("second migration"), Vec::<String>::new());
@@ -96,6 +97,7 @@ fn migrations_are_applied_once() {
             (6, "order_facts".to_string()),
             (7, "payouts".to_string()),
             (8, "exchange_rates".to_string()),
+            (9, "inventory".to_string()),
         ]
     );
 }
@@ -338,7 +340,7 @@ async fn upgrading_from_the_second_schema_backfills_parcels_and_exceptions() {
     }
 
     let store = SqliteStore::open(&path, SqliteOptions::default()).expect("the store opens and upgrades");
-    assert_eq!(applied_migrations(&path).len(), 8);
+    assert_eq!(applied_migrations(&path).len(), 9);
     // The customer search column is filled from the stored orders.
     let found = store
         .list_orders(&dropline_app::ports::OrderFilter {

@@ -143,6 +143,7 @@ pub fn supplier(store_id: StoreId) -> Supplier {
         last_reconciliation: None,
         agent_layout: None,
         return_policy: Default::default(),
+        last_stock_sync: None,
     }
 }
 
@@ -162,6 +163,7 @@ pub fn variant(product_id: ProductId, sku: &str) -> Variant {
 pub fn product(store_id: StoreId, skus: &[&str]) -> Product {
     let id = ProductId::new();
     Product {
+        collections: Vec::new(),
         id,
         store_id,
         title: format!("Product {}", unique()),
@@ -199,6 +201,7 @@ pub fn sku() -> String {
 pub fn offer(variant_id: VariantId, supplier_id: SupplierId) -> Offer {
     let n = unique();
     Offer {
+        units: 1,
         id: OfferId::new(),
         variant_id,
         supplier_id,
@@ -253,6 +256,7 @@ impl OrderBuilder {
                 platform_product_id: Some(format!("P{n}")),
                 platform_variant_id: Some(format!("V{n}")),
                 fulfillable_quantity: Some(1),
+                offer_override: None,
             },
             LineItem {
                 id: LineItemId::new(),
@@ -267,6 +271,7 @@ impl OrderBuilder {
                 platform_product_id: None,
                 platform_variant_id: None,
                 fulfillable_quantity: None,
+                offer_override: None,
             },
         ];
         let order = Order {
@@ -328,6 +333,25 @@ impl OrderBuilder {
     /// When the customer placed it.
     pub fn placed_at(mut self, placed_at: OffsetDateTime) -> Self {
         self.order.placed_at = placed_at;
+        self
+    }
+
+    /// Replaces the lines with one line per (variant, units to ship), made from the first.
+    pub fn lines(mut self, lines: &[(VariantId, u32)]) -> Self {
+        let template = self.order.lines[0].clone();
+        let n = unique();
+        self.order.lines = lines
+            .iter()
+            .enumerate()
+            .map(|(index, (variant_id, quantity))| LineItem {
+                id: LineItemId::new(),
+                external_id: Some(format!("L{n}-{index}")),
+                variant_id: Some(*variant_id),
+                quantity: *quantity,
+                fulfillable_quantity: None,
+                ..template.clone()
+            })
+            .collect();
         self
     }
 
@@ -619,6 +643,7 @@ pub fn insert_change_set(order: &Order) -> ChangeSet {
         finished_jobs: Vec::new(),
         deliveries: Vec::new(),
         stock_changes: Vec::new(),
+        stock_checked: Vec::new(),
     }
 }
 
@@ -634,6 +659,7 @@ pub fn update_change_set(order: &Order) -> ChangeSet {
         finished_jobs: Vec::new(),
         deliveries: Vec::new(),
         stock_changes: Vec::new(),
+        stock_checked: Vec::new(),
     }
 }
 

@@ -26,6 +26,7 @@
 pub mod accounts;
 pub mod builders;
 pub mod cases;
+pub mod inventory;
 pub mod payouts;
 pub mod rates;
 
@@ -185,6 +186,22 @@ macro_rules! conformance_tests {
             exchange_rates_listing_by_pair_newest_first,
         );
         $crate::__conformance_cases!(
+            inventory: $factory;
+            reservations_follow_the_order,
+            stock_checked_orders_fit_what_the_offers_can_ship,
+            offers_of_supplier_page_by_id,
+            offer_readings_set_stock_and_cost_and_record_moves,
+            listings_round_trip_and_upsert,
+            applied_price_change_sets_the_variant_price,
+            pending_price_changes_are_superseded_and_decided_once,
+            sync_problems_are_listed_and_resolved_once,
+            product_collections_survive_an_import,
+        );
+        $crate::__conformance_cases!(
+            inventory_multi: $factory;
+            concurrent_stock_checked_commits_never_share_a_unit,
+        );
+        $crate::__conformance_cases!(
             multi: $factory;
             concurrent_commits_all_land,
             concurrent_batch_with_failing_change_sets,
@@ -244,6 +261,30 @@ macro_rules! __conformance_cases {
                     return;
                 };
                 $crate::rates::$case(fixture.backend()).await;
+            }
+        )+
+    };
+    (inventory: $factory:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[::tokio::test]
+            async fn $case() {
+                let Some(fixture) = $crate::IntoFixture::into_fixture($factory.await) else {
+                    println!("{}", $crate::SKIPPED);
+                    return;
+                };
+                $crate::inventory::$case(fixture.backend()).await;
+            }
+        )+
+    };
+    (inventory_multi: $factory:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                let Some(fixture) = $crate::IntoFixture::into_fixture($factory.await) else {
+                    println!("{}", $crate::SKIPPED);
+                    return;
+                };
+                $crate::inventory::$case(fixture.backend()).await;
             }
         )+
     };

@@ -7,13 +7,15 @@
 use crate::input::{Input, NamedEnum, Problems, ReadJson};
 use dropline_domain::address::{Address, Customer};
 use dropline_domain::catalog::{OfferPriority, Platform, RoutingPolicy, SupplierKind};
-use dropline_domain::money::Money;
+use dropline_domain::inventory::{PriceChangeStatus, WhenOutOfStock};
+use dropline_domain::money::{Currency, Money};
 use dropline_domain::order::{ExceptionKind, SuggestedAction};
 use dropline_domain::state::{
     HoldReason, OrderState, PaymentState, RequestStatus, ShipmentState, SupplierOrderEvent, SupplierOrderStatus,
 };
 use dropline_domain::validation::{Finding, Severity};
 use serde::Serialize;
+use serde_json::Value;
 use std::borrow::Cow;
 use utoipa::ToSchema;
 use utoipa::openapi::RefOr;
@@ -65,6 +67,38 @@ named_enums! {
     SupplierOrderEvent => SupplierOrderEventName as "SupplierOrderEvent", "An event of the supplier-order state machine.";
     ExceptionKind => ExceptionKindName as "ExceptionKind", "What kind of problem an order has.";
     SuggestedAction => SuggestedActionName as "SuggestedAction", "What the seller should probably do about an exception.";
+    WhenOutOfStock => WhenOutOfStockName as "WhenOutOfStock", "What the storefront does with a variant no offer has stock of.";
+    PriceChangeStatus => PriceChangeStatusName as "PriceChangeStatus", "Where a new price stands.";
+}
+
+/// A domain record as the API shows it: its serde form with every amount of money
+/// (`{"minor": 1250, "currency": "USD"}`) written as the API's money
+/// (`{"amount": "12.50", "currency": "USD"}`).
+pub fn api_value<T: Serialize>(value: &T) -> Value {
+    let mut value = serde_json::to_value(value).unwrap_or(Value::Null);
+    rewrite_money(&mut value);
+    value
+}
+
+fn rewrite_money(value: &mut Value) {
+    match value {
+        Value::Array(items) => items.iter_mut().for_each(rewrite_money),
+        Value::Object(map) => {
+            let money = (map.len() == 2)
+                .then(|| Some((map.get("minor")?.as_i64()?, map.get("currency")?.as_str()?)))
+                .flatten()
+                .and_then(|(minor, code)| Some(Money::new(minor, Currency::parse(code).ok()?)));
+            match money {
+                Some(money) => {
+                    if let Ok(json) = serde_json::to_value(MoneyJson::from(money)) {
+                        *value = json;
+                    }
+                }
+                None => map.values_mut().for_each(rewrite_money),
+            }
+        }
+        _ => {}
+    }
 }
 
 /// An amount of money. `amount` is a decimal string with at most the currency's decimals

@@ -116,13 +116,18 @@ impl Worker {
     }
 
     /// The scheduled work: checks the clocks of every order in progress, writes the daily
-    /// digests that are due and the reminders of disputes whose evidence is due soon, and
+    /// digests that are due, the reminders of disputes whose evidence is due soon and the stock
+    /// syncs of suppliers that are due, and
     /// deletes the dashboard's expired sessions. All are idempotent, so several workers may
     /// run them.
     pub async fn run_schedules(&self) -> Result<(dropline_app::follow::ClockReport, u32), AppError> {
         let clocks = self.app.check_all_clocks().await?;
         let digests = self.app.send_digests().await?;
         let reminders = self.app.send_dispute_reminders().await?;
+        let syncs = self.app.schedule_stock_syncs().await?;
+        if syncs > 0 {
+            tracing::debug!(syncs, "stock syncs queued");
+        }
         if reminders > 0 {
             tracing::debug!(reminders, "dispute reminders written");
         }

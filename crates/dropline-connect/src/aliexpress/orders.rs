@@ -226,6 +226,20 @@ pub struct AeSku {
     pub stock: u32,
     /// In stock and the product is on sale.
     pub available: bool,
+    /// The SKU's properties as the seller names them, `name:value` joined by `;`
+    /// (`Color:Black;Size:XL`), from `ae_sku_property_dtos`; empty when it has none.
+    pub options: String,
+}
+
+/// A SKU of a product whose price or stock cannot be believed, with why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AeUnreadableSku {
+    /// `sku_id`, when it could be read (else the entry cannot be tied to a SKU).
+    pub sku_id: Option<String>,
+    /// `sku_attr`, when it could be read.
+    pub sku_attr: Option<String>,
+    /// What is wrong, naming the field.
+    pub reason: String,
 }
 
 /// A product as `aliexpress.ds.product.get` shows it.
@@ -237,12 +251,28 @@ pub struct AeProduct {
     /// `product_status_type` (`onSelling` when on sale).
     pub status: Option<String>,
     pub skus: Vec<AeSku>,
+    /// SKUs listed with a price or stock that cannot be believed: one SKU's bad data does not
+    /// hide the others.
+    pub unreadable: Vec<AeUnreadableSku>,
 }
 
 impl AeProduct {
     /// The SKU with this id.
     pub fn sku(&self, sku_id: &str) -> Option<&AeSku> {
         self.skus.iter().find(|sku| sku.sku_id == sku_id)
+    }
+
+    /// The unreadable entry of the SKU with this id or `sku_attr`.
+    pub fn unreadable_sku(&self, id_or_attr: &str) -> Option<&AeUnreadableSku> {
+        self.unreadable
+            .iter()
+            .find(|sku| sku.sku_id.as_deref() == Some(id_or_attr) || sku.sku_attr.as_deref() == Some(id_or_attr))
+    }
+
+    /// Whether some listed entry could not be tied to a SKU at all: then a SKU's absence
+    /// from the answer proves nothing.
+    pub fn has_untied_entries(&self) -> bool {
+        self.unreadable.iter().any(|sku| sku.sku_id.is_none())
     }
 }
 
@@ -414,6 +444,10 @@ pub fn read_tracking(body: &[u8]) -> Result<Vec<AeTrackingEvent>, AeError> {
 /// Other `rsp_code`s than 200 are refusals (602: not for sale to that country, a
 /// [`RejectKind::CannotShip`](super::error::RejectKind::CannotShip)). Prices without a
 /// `currency_code` are in `currency` (the one asked for).
+///
+/// Each SKU is read on its own: one whose price or stock cannot be believed (negative, more
+/// decimals than the currency has, absurd, missing) goes to [`AeProduct::unreadable`] with
+/// why, and the others are read as usual.
 pub fn read_product(body: &[u8], product_id: &str, currency: Currency) -> Result<Option<AeProduct>, AeError> {
     let (object, key) = response(body, PRODUCT)?;
     let response = Obj::new(&object, key)?;
@@ -437,46 +471,94 @@ pub fn read_product(body: &[u8], product_id: &str, currency: Currency) -> Result
         None => (None, None, None),
     };
     let on_sale = status.as_deref().is_none_or(|s| s == "onSelling");
-    let skus = result
-        .list("ae_item_sku_info_dtos")?
-        .iter()
-        .map(|sku| {
-            let currency = match sku.text("currency_code")? {
-                Some(code) => Currency::parse(&code)
-                    .map_err(|_| sku.bad("currency_code", format!("{code:?} is not a currency")))?,
-                None => currency,
-            };
-            let list_price = sku.money("sku_price", currency)?;
-            let price = match sku.money("offer_sale_price", currency)? {
-                Some(price) => price,
-                None => list_price.ok_or_else(|| sku.bad("sku_price", "missing (and no offer_sale_price)"))?,
-            };
-            let stock = match sku.count("sku_available_stock")? {
-                Some(stock) => stock,
-                None => sku
-                    .count("ipm_sku_stock")?
-                    .ok_or_else(|| sku.bad("sku_available_stock", "missing"))?,
-            };
-            let sku_attr = match sku.text("sku_attr")? {
-                Some(attr) => attr,
-                None => sku.text("id")?.unwrap_or_default(),
-            };
-            Ok(AeSku {
-                sku_id: sku.required_text("sku_id")?,
-                sku_attr,
-                price,
-                list_price,
-                stock,
-                available: on_sale && stock > 0,
-            })
-        })
-        .collect::<Result<Vec<_>, AeError>>()?;
+    let mut skus = Vec::new();
+    let mut unreadable = Vec::new();
+    for (i, value) in result.list_values("ae_item_sku_info_dtos")?.into_iter().enumerate() {
+        let sku = match Obj::new(value, format!("{}.ae_item_sku_info_dtos[{i}]", result.path)) {
+            Ok(sku) => sku,
+            Err(error) => {
+                unreadable.push(AeUnreadableSku {
+                    sku_id: None,
+                    sku_attr: None,
+                    reason: error.to_string(),
+                });
+                continue;
+            }
+        };
+        match read_sku(&sku, currency, on_sale) {
+            Ok(read) => skus.push(read),
+            Err(error) => unreadable.push(AeUnreadableSku {
+                sku_id: sku.text("sku_id").ok().flatten(),
+                sku_attr: sku.text("sku_attr").ok().flatten(),
+                reason: match error {
+                    AeError::Malformed(reason) => reason,
+                    other => other.to_string(),
+                },
+            }),
+        }
+    }
     Ok(Some(AeProduct {
         product_id: listed_id.unwrap_or_else(|| product_id.trim().to_string()),
         title,
         status,
         skus,
+        unreadable,
     }))
+}
+
+/// One entry of `ae_item_sku_info_dtos`; any field that cannot be believed is an error naming
+/// it.
+fn read_sku(sku: &Obj<'_>, currency: Currency, on_sale: bool) -> Result<AeSku, AeError> {
+    let currency = match sku.text("currency_code")? {
+        Some(code) => {
+            Currency::parse(&code).map_err(|_| sku.bad("currency_code", format!("{code:?} is not a currency")))?
+        }
+        None => currency,
+    };
+    let list_price = sku.money("sku_price", currency)?;
+    let price = match sku.money("offer_sale_price", currency)? {
+        Some(price) => price,
+        None => list_price.ok_or_else(|| sku.bad("sku_price", "missing (and no offer_sale_price)"))?,
+    };
+    let stock = match sku.count("sku_available_stock")? {
+        Some(stock) => stock,
+        None => sku
+            .count("ipm_sku_stock")?
+            .ok_or_else(|| sku.bad("sku_available_stock", "missing"))?,
+    };
+    let sku_attr = match sku.text("sku_attr")? {
+        Some(attr) => attr,
+        None => sku.text("id")?.unwrap_or_default(),
+    };
+    Ok(AeSku {
+        sku_id: sku.required_text("sku_id")?,
+        sku_attr,
+        price,
+        list_price,
+        stock,
+        available: on_sale && stock > 0,
+        options: sku_options(sku),
+    })
+}
+
+/// `Color:Black;Size:XL` from a SKU's `ae_sku_property_dtos`: each property's name and the
+/// seller's own name of its value (`property_value_definition_name`), else the platform's
+/// (`sku_property_value`). Properties that cannot be read are left out: they describe, they
+/// do not price.
+fn sku_options(sku: &Obj<'_>) -> String {
+    let Ok(properties) = sku.list("ae_sku_property_dtos") else {
+        return String::new();
+    };
+    properties
+        .iter()
+        .filter_map(|property| {
+            let text = |key: &str| property.text(key).ok().flatten();
+            let name = text("sku_property_name")?;
+            let value = text("property_value_definition_name").or_else(|| text("sku_property_value"))?;
+            Some(format!("{name}:{value}"))
+        })
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 /// The answer of `aliexpress.ds.freight.query`. A failed query (`success: false` or a
@@ -1079,10 +1161,14 @@ mod tests {
         let body = json!({"aliexpress_ds_product_get_response": {"result": {
             "ae_item_base_info_dto": {"product_id": 4000903675543u64, "subject": "Sunglasses", "product_status_type": "onSelling"},
             "ae_item_sku_info_dtos": {"ae_item_sku_info_d_t_o": [
-                {"sku_attr": "73:175#Black Green;71:193#Polarized", "offer_sale_price": "3.94", "sku_price": "5.10", "sku_id": "12000027158136202", "currency_code": "USD", "sku_available_stock": "57"},
+                {"sku_attr": "73:175#Black Green;71:193#Polarized", "offer_sale_price": "3.94", "sku_price": "5.10", "sku_id": "12000027158136202", "currency_code": "USD", "sku_available_stock": "57",
+                 "ae_sku_property_dtos": {"ae_sku_property_d_t_o": [
+                    {"sku_property_id": 73, "sku_property_name": "Color", "sku_property_value": "black", "property_value_definition_name": "Black Green", "property_value_id": 175},
+                    {"sku_property_id": 71, "sku_property_name": "Lenses Color", "sku_property_value": "Polarized", "property_value_id": 193}]}},
                 {"id": "73:176", "sku_price": 2.5, "sku_id": "12000027158136203", "sku_available_stock": 0}]}},
             "rsp_code": "200", "rsp_msg": "Call succeeds"}});
         let product = read_product(&bytes(body), "4000903675543", usd()).unwrap().unwrap();
+        assert!(product.unreadable.is_empty());
         assert_eq!(product.product_id, "4000903675543");
         assert_eq!(product.title.as_deref(), Some("Sunglasses"));
         let first = product.sku("12000027158136202").unwrap();
@@ -1090,6 +1176,7 @@ mod tests {
         assert_eq!(first.list_price, Some(Money::new(510, usd())));
         assert_eq!((first.stock, first.available), (57, true));
         assert_eq!(first.sku_attr, "73:175#Black Green;71:193#Polarized");
+        assert_eq!(first.options, "Color:Black Green;Lenses Color:Polarized");
         let second = product.sku("12000027158136203").unwrap();
         assert_eq!(second.price, Money::new(250, usd()));
         assert_eq!(second.sku_attr, "73:176");
@@ -1106,14 +1193,40 @@ mod tests {
             "ae_item_sku_info_dtos": [{"sku_id": "1", "sku_price": "1.00", "sku_available_stock": 5}]}}});
         let product = read_product(&bytes(off), "1", usd()).unwrap().unwrap();
         assert!(!product.skus[0].available, "an offline product cannot be bought");
-        let negative = json!({"aliexpress_ds_product_get_response": {"result": {"ae_item_sku_info_dtos": [{"sku_id": "1", "offer_sale_price": "-3.00", "sku_available_stock": 5}]}}});
+        // One SKU's bad price or stock stays with that SKU.
+        let bad = json!({"aliexpress_ds_product_get_response": {"result": {"ae_item_sku_info_dtos": [
+            {"sku_id": "1", "offer_sale_price": "-3.00", "sku_available_stock": 5},
+            {"sku_id": "2", "sku_attr": "14:10#Red", "sku_price": "3.00", "sku_available_stock": -5},
+            {"sku_id": "3", "sku_price": "3.00", "sku_available_stock": 5},
+            {"sku_price": "3.00"},
+            "x"]}}});
+        let product = read_product(&bytes(bad), "1", usd()).unwrap().unwrap();
+        assert_eq!(product.skus.len(), 1);
+        assert_eq!(product.skus[0].sku_id, "3");
         assert!(
-            matches!(read_product(&bytes(negative), "1", usd()), Err(AeError::Malformed(m)) if m.contains("offer_sale_price: -3.00 is a negative amount"))
+            product
+                .unreadable_sku("1")
+                .unwrap()
+                .reason
+                .contains("offer_sale_price: -3.00 is a negative amount")
         );
-        let stock = json!({"aliexpress_ds_product_get_response": {"result": {"ae_item_sku_info_dtos": [{"sku_id": "1", "sku_price": "3.00", "sku_available_stock": -5}]}}});
         assert!(
-            matches!(read_product(&bytes(stock), "1", usd()), Err(AeError::Malformed(m)) if m.contains("sku_available_stock"))
+            product
+                .unreadable_sku("14:10#Red")
+                .unwrap()
+                .reason
+                .contains("sku_available_stock")
         );
+        assert_eq!(product.unreadable.len(), 4);
+        assert!(product.has_untied_entries());
+        assert!(matches!(
+            read_product(
+                &bytes(json!({"aliexpress_ds_product_get_response": {"result": 3}})),
+                "1",
+                usd()
+            ),
+            Err(AeError::Malformed(_))
+        ));
     }
 
     #[test]

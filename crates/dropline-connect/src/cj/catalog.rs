@@ -47,13 +47,7 @@ pub fn parse_variant(body: &[u8]) -> Result<Option<CjVariantInfo>, CjError> {
         return Ok(None);
     };
     let item = Fields::new(&data, "data")?;
-    let sell_price = item
-        .plausible_money("variantSellPrice", Money::new(MAX_VARIANT_PRICE_CENTS, usd()))?
-        .ok_or_else(|| item.missing("variantSellPrice", ""))?;
-    // A variant is never given away: zero is a missing price written as a number.
-    if sell_price.minor == 0 {
-        return Err(item.invalid("variantSellPrice", "0 is not a price"));
-    }
+    let sell_price = sell_price(&item)?;
     Ok(Some(CjVariantInfo {
         vid: item.required_text("vid")?,
         pid: item.text("pid")?,
@@ -64,6 +58,19 @@ pub fn parse_variant(body: &[u8]) -> Result<Option<CjVariantInfo>, CjError> {
         },
         sell_price,
     }))
+}
+
+/// `variantSellPrice` of a variant object, in USD: above zero and at most
+/// [`MAX_VARIANT_PRICE_CENTS`].
+pub(crate) fn sell_price(item: &Fields<'_>) -> Result<Money, CjError> {
+    let price = item
+        .plausible_money("variantSellPrice", Money::new(MAX_VARIANT_PRICE_CENTS, usd()))?
+        .ok_or_else(|| item.missing("variantSellPrice", ""))?;
+    // A variant is never given away: zero is a missing price written as a number.
+    if price.minor == 0 {
+        return Err(item.invalid("variantSellPrice", "0 is not a price"));
+    }
+    Ok(price)
 }
 
 /// A variant's stock in one CJ warehouse.

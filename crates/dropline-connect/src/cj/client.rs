@@ -34,6 +34,7 @@ use super::catalog::{self, CjVariantInfo, WarehouseStock};
 use super::envelope::{self, CjError};
 use super::freight::{self, FreightQuote};
 use super::orders::{self, CancelOutcome, CjOrderPage, CjOrderStatus, ORDER_NOT_FOUND_CODE};
+use super::product::{self, CjProductInfo, CjProductStock, CjProductVariants, CjVariantEntry};
 use super::tracking::{self, TrackInfo};
 use super::values::Fields;
 use reqwest::header::HeaderValue;
@@ -272,6 +273,94 @@ impl CjClient {
             &[("vid", vid)],
             None,
             catalog::parse_stock,
+        )
+        .await
+    }
+
+    /// The variant by its id, read leniently (`product/variant/queryByVid`): `None` when CJ
+    /// answers without data (it no longer sells it), `Some(Err(why))` when the answer for it
+    /// cannot be read or is about another variant. Its price may itself be untrusted (see
+    /// [`CjVariantEntry::sell_price`]). Only a body that is not CJ's envelope is an error.
+    pub async fn variant_entry(&self, vid: &str) -> Result<Option<Result<CjVariantEntry, String>>, CjError> {
+        let vid = required("vid", vid)?;
+        let entry = self
+            .authed(
+                Method::GET,
+                "/product/variant/queryByVid",
+                &[("vid", vid)],
+                None,
+                product::parse_variant_entry,
+            )
+            .await?;
+        Ok(entry.map(|entry| {
+            entry.and_then(|entry| {
+                if entry.vid.eq_ignore_ascii_case(vid) {
+                    Ok(entry)
+                } else {
+                    Err(format!("data.vid: {:?} is not the variant asked for", entry.vid))
+                }
+            })
+        }))
+    }
+
+    /// The variant's units over all warehouses, read leniently (`product/stock/queryByVid`):
+    /// `None` when CJ answers without data, `Some(Err(why))` when a count cannot be believed.
+    pub async fn stock_entry(&self, vid: &str) -> Result<Option<Result<u32, String>>, CjError> {
+        let vid = required("vid", vid)?;
+        self.authed(
+            Method::GET,
+            "/product/stock/queryByVid",
+            &[("vid", vid)],
+            None,
+            product::parse_stock_entry,
+        )
+        .await
+    }
+
+    /// The product's name and SKU (`product/query`); `None` when CJ answers without data. An
+    /// answer for another product than the one asked for is [`CjError::Malformed`].
+    pub async fn product(&self, pid: &str) -> Result<Option<CjProductInfo>, CjError> {
+        let pid = required("pid", pid)?;
+        let info = self
+            .authed(
+                Method::GET,
+                "/product/query",
+                &[("pid", pid)],
+                None,
+                product::parse_product,
+            )
+            .await?;
+        match info {
+            Some(info) if !info.pid.eq_ignore_ascii_case(pid) => Err(CjError::Malformed(format!(
+                "data.pid: {:?} is not the product asked for",
+                info.pid
+            ))),
+            other => Ok(other),
+        }
+    }
+
+    /// Every variant of the product with its SKU, options and sell price
+    /// (`product/variant/query?pid=`), each price kept with why it cannot be believed when it
+    /// cannot; empty when CJ lists none (it no longer sells the product).
+    pub async fn product_variants(&self, pid: &str) -> Result<CjProductVariants, CjError> {
+        let pid = required("pid", pid)?;
+        self.authed(Method::GET, "/product/variant/query", &[("pid", pid)], None, |body| {
+            product::parse_product_variants(body, pid)
+        })
+        .await
+    }
+
+    /// The units of each of the product's variants over all warehouses
+    /// (`product/stock/getInventoryByPid`), each kept with why it cannot be believed when it
+    /// cannot; `None` when CJ answers without data.
+    pub async fn product_stock(&self, pid: &str) -> Result<Option<CjProductStock>, CjError> {
+        let pid = required("pid", pid)?;
+        self.authed(
+            Method::GET,
+            "/product/stock/getInventoryByPid",
+            &[("pid", pid)],
+            None,
+            product::parse_product_stock,
         )
         .await
     }

@@ -64,7 +64,11 @@
 //! |---|---|---|
 //! | `freight` | `POST /logistic/freightCalculate` | quotes per method |
 //! | `variant` | `GET /product/variant/queryByVid?vid=` | SKU and exact sell price, `None` when CJ no longer sells it |
-//! | `stock`, `stock_by_warehouse` | `GET /product/stock/queryByVid?vid=` | units summed over warehouses (`totalInventoryNum`, else `storageNum`) |
+//! | `variant_entry` | `GET /product/variant/queryByVid?vid=` | the same, a bad price kept as its reason instead of failing |
+//! | `stock`, `stock_by_warehouse`, `stock_entry` | `GET /product/stock/queryByVid?vid=` | units summed over warehouses (`totalInventoryNum`, else `storageNum`) |
+//! | `product` | `GET /product/query?pid=` | the product's name and SKU, `None` when CJ has no such product |
+//! | `product_variants` | `GET /product/variant/query?pid=` | every variant with SKU, options and price, each bad price kept as its reason |
+//! | `product_stock` | `GET /product/stock/getInventoryByPid?pid=` | every variant's units, each bad count kept as its reason |
 //! | `create_order` | `POST /shopping/order/createOrderV2` | CJ's order id; the order number is the idempotency key |
 //! | `order_detail`, `order_by_number` | `GET /shopping/order/getOrderDetail?orderId=` | status, amounts, tracking, lines |
 //! | `list_orders`, `list_orders_by_status` | `GET /shopping/order/list?pageNum=&pageSize=(&status=)` | a page of orders, for reconciliation |
@@ -102,13 +106,15 @@
 //! the field (`data[0].logisticPrice: …`). Amounts above a plausible ceiling (a variant over
 //! 10,000.00 USD, an order over 1,000,000.00 USD) and a variant price of zero are refused the
 //! same way; an order status outside CJ's table is [`CjOrderStatus::Unknown`], its text kept.
-//! See [`freight`], [`catalog`], [`orders`] and [`tracking`].
+//! See [`freight`], [`catalog`], [`product`], [`orders`] and [`tracking`]; [`product`] says
+//! how one variant's bad data is kept apart from its product's other variants.
 
 pub mod catalog;
 pub mod client;
 pub mod envelope;
 pub mod freight;
 pub mod orders;
+pub mod product;
 pub mod tracking;
 mod values;
 

@@ -130,6 +130,20 @@ impl<'a> Fields<'a> {
             .transpose()
     }
 
+    /// The elements of a nested array, whatever they are; absent is empty.
+    pub(crate) fn values(&self, key: &str) -> Result<&'a [Value], CjError> {
+        match self.get(key) {
+            None => Ok(&[]),
+            Some(Value::Array(items)) => Ok(items),
+            Some(other) => Err(self.bad(key, format!("{} is not an array", kind(other)))),
+        }
+    }
+
+    /// Where this object sits in the response (`data[0]`).
+    pub(crate) fn path(&self) -> &str {
+        &self.path
+    }
+
     /// The objects of a nested array, each with its path; absent is empty.
     pub(crate) fn objects(&self, key: &str) -> Result<Vec<Fields<'a>>, CjError> {
         match self.get(key) {

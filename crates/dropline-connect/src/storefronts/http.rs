@@ -169,21 +169,21 @@ impl Api<'_> {
     }
 
     pub(crate) async fn post(&self, path: &str, body: &serde_json::Value) -> Result<Answer, StorefrontError> {
-        self.send(Method::POST, path, &[], Some(body)).await
+        self.send(Method::POST, path, &[], Some(body.to_string())).await
     }
 
     pub(crate) async fn put(&self, path: &str, body: &serde_json::Value) -> Result<Answer, StorefrontError> {
-        self.send(Method::PUT, path, &[], Some(body)).await
+        self.send(Method::PUT, path, &[], Some(body.to_string())).await
     }
 
     /// Sends one call and sorts the answer: 2xx is returned read whole, anything else is the
-    /// matching [`StorefrontError`].
+    /// matching [`StorefrontError`]. `body` is JSON text.
     pub(crate) async fn send(
         &self,
         method: Method,
         path: &str,
         query: &[(&str, &str)],
-        body: Option<&serde_json::Value>,
+        body: Option<String>,
     ) -> Result<Answer, StorefrontError> {
         let url = self.url(path, query)?;
         let call = format!("{method} {path}");
@@ -196,7 +196,9 @@ impl Api<'_> {
             request = request.header(name.clone(), value.clone());
         }
         if let Some(body) = body {
-            request = request.json(body);
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body);
         }
         let started = std::time::Instant::now();
         let mut response = request.send().await.map_err(|e| self.transport_error(&call, e))?;

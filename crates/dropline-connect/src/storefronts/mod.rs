@@ -4,27 +4,32 @@
 //!
 //! Every write is made idempotent by reading first: a fulfillment whose tracking number the
 //! order already carries is not created again, and a refund carrying dropline's key is found
-//! instead of made twice, so a job retried after a timeout does no harm.
+//! instead of made twice, so a job retried after a timeout does no harm. Listing pushes
+//! (stock, prices, visibility) set values, so writing them again changes nothing.
 
 mod http;
+mod listing;
 mod shopify;
 pub(crate) mod wix;
 mod woocommerce;
 
 use async_trait::async_trait;
 use dropline_app::storefront::{
-    FulfillmentPush, ProductPage, RefundPush, RefundReceipt, ShopInfo, StatusPush, StorefrontClient, StorefrontError,
-    StorefrontTarget,
+    FulfillmentPush, ListingPush, ListingReceipt, ProductPage, RefundPush, RefundReceipt, ShopInfo, StatusPush,
+    StorefrontClient, StorefrontError, StorefrontTarget,
 };
 use dropline_domain::catalog::Platform;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The storefront client over HTTPS; one value serves every store and platform. Cloning is
-/// cheap (the connection pool is shared).
+/// cheap (the connection pool and what the client remembers of the shops are shared).
 #[derive(Clone, Debug)]
 pub struct HttpStorefronts {
     http: reqwest::Client,
     timeout: Duration,
+    /// Shopify shops' locations and variants' inventory items, read once for listing pushes.
+    shopify_listings: Arc<shopify::ListingCache>,
 }
 
 impl HttpStorefronts {
@@ -57,6 +62,7 @@ impl HttpStorefronts {
         Self {
             http,
             timeout: Self::DEFAULT_TIMEOUT,
+            shopify_listings: Arc::default(),
         }
     }
 
@@ -146,6 +152,24 @@ impl StorefrontClient for HttpStorefronts {
                 woocommerce::products_page(&woocommerce::api(self, target)?, target.currency, cursor).await
             }
             Platform::Wix => wix::products_page(&wix::api(self, target)?, target.currency, cursor).await,
+            other => Err(unsupported(other)),
+        }
+    }
+
+    async fn push_listings(
+        &self,
+        target: &StorefrontTarget,
+        pushes: &[ListingPush],
+    ) -> Result<ListingReceipt, StorefrontError> {
+        match target.platform {
+            Platform::Shopify => {
+                let api = shopify::api(self, target)?;
+                shopify::push_listings(&api, &self.shopify_listings, target.currency, pushes).await
+            }
+            Platform::Woocommerce => {
+                woocommerce::push_listings(&woocommerce::api(self, target)?, target.currency, pushes).await
+            }
+            Platform::Wix => wix::push_listings(&wix::api(self, target)?, target.currency, pushes).await,
             other => Err(unsupported(other)),
         }
     }

@@ -1,17 +1,21 @@
 //! Shopify's REST Admin API (2025-07): the shop, the product catalogue paged by `page_info`
-//! cursors, the fulfillment-order flow for writing shipments back, and refunds.
+//! cursors, the fulfillment-order flow for writing shipments back, refunds, and listings
+//! (stock at the shop's location, variant prices, product status).
 
 use super::HttpStorefronts;
 use super::http::{self, Api, DecimalText, IdText};
+use super::listing::{self, Batch};
 use dropline_app::storefront::{
-    FulfillmentPush, ProductPage, RefundPush, RefundReceipt, RemoteProduct, RemoteVariant, ShopInfo, StatusPush,
-    StorefrontError, StorefrontTarget,
+    FulfillmentPush, ListingPush, ListingReceipt, ProductPage, RefundPush, RefundReceipt, RemoteProduct, RemoteVariant,
+    ShopInfo, StatusPush, StorefrontError, StorefrontTarget, VariantListing,
 };
 use dropline_domain::money::{Currency, Money};
+use reqwest::Method;
 use reqwest::header::HeaderName;
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 
 const PLATFORM: &str = "Shopify";
 const PREFIX: &str = "/admin/api/2025-07";
@@ -585,6 +589,317 @@ pub(super) async fn push_refund(api: &Api<'_>, push: &RefundPush) -> Result<Refu
     })
 }
 
+// ---------------------------------------------------------------------------------------------
+// Listings
+// ---------------------------------------------------------------------------------------------
+//
+// Stock: `POST inventory_levels/set.json` with `location_id`, `inventory_item_id` and
+// `available`, at the shop's first active location (`GET locations.json`); a variant's
+// inventory item is read from `GET variants/{id}.json`. Both are remembered per shop by the
+// connector (a variant's inventory item never changes; a location whose write is refused is
+// read again next time). Prices: `PUT variants/{id}.json` with `price` and `compare_at_price`
+// (`null` clears it). Visibility: `PUT products/{id}.json` with `status` `active` or `draft`;
+// hiding goes before the variants' writes and showing after them, so a product never shows
+// with its old stock.
+
+/// What the Shopify connector remembers between listing pushes, per shop (by API address).
+#[derive(Default)]
+pub(super) struct ListingCache {
+    shops: Mutex<HashMap<String, ShopMemory>>,
+}
+
+impl std::fmt::Debug for ListingCache {
+    /// How much is remembered, not all of it (a shop may have thousands of variants).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shops = self.shops.lock().unwrap_or_else(PoisonError::into_inner);
+        f.debug_struct("ListingCache")
+            .field("shops", &shops.len())
+            .field(
+                "inventory_items",
+                &shops.values().map(|shop| shop.inventory_items.len()).sum::<usize>(),
+            )
+            .finish()
+    }
+}
+
+#[derive(Default)]
+struct ShopMemory {
+    location_id: Option<String>,
+    /// Variant id → its inventory item id.
+    inventory_items: HashMap<String, String>,
+}
+
+impl ListingCache {
+    fn with_shop<T>(&self, shop: &str, f: impl FnOnce(&mut ShopMemory) -> T) -> T {
+        let mut shops = self.shops.lock().unwrap_or_else(PoisonError::into_inner);
+        f(shops.entry(shop.to_string()).or_default())
+    }
+}
+
+#[derive(Deserialize)]
+struct LocationsEnvelope {
+    locations: Vec<Location>,
+}
+
+#[derive(Deserialize)]
+struct Location {
+    id: IdText,
+    #[serde(default)]
+    active: Option<bool>,
+    /// A fulfillment service's own location: not the shop's stock.
+    #[serde(default)]
+    legacy: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct VariantEnvelope {
+    variant: ListedVariant,
+}
+
+#[derive(Deserialize)]
+struct ListedVariant {
+    id: IdText,
+    #[serde(default)]
+    inventory_item_id: Option<IdText>,
+}
+
+#[derive(Deserialize)]
+struct InventoryLevelEnvelope {
+    inventory_level: InventoryLevel,
+}
+
+#[derive(Deserialize)]
+struct InventoryLevel {
+    #[serde(default)]
+    available: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct ProductEnvelope {
+    product: StatusOnly,
+}
+
+#[derive(Deserialize)]
+struct StatusOnly {
+    #[serde(default)]
+    status: Option<String>,
+}
+
+/// The id of the shop's first active location that is its own (not a fulfillment service's).
+fn first_active_location(locations: &[Location]) -> Option<String> {
+    locations
+        .iter()
+        .find(|location| location.active != Some(false) && location.legacy != Some(true))
+        .map(|location| location.id.0.clone())
+}
+
+/// The inventory item of a variant as `GET variants/{id}.json` answered it.
+fn inventory_item_of(answer: &http::Answer, variant_id: &str) -> Result<String, StorefrontError> {
+    let variant = answer.json::<VariantEnvelope>()?.variant;
+    match variant.inventory_item_id {
+        Some(item) if !item.0.trim().is_empty() => Ok(item.0),
+        _ => Err(StorefrontError::BadResponse(format!(
+            "Shopify answered variant {} (asked {variant_id}) without its inventory_item_id",
+            variant.id
+        ))),
+    }
+}
+
+/// Checks the answer of `inventory_levels/set.json`: the level, at the units sent.
+fn check_inventory_level(answer: &http::Answer, units: u32) -> Result<(), StorefrontError> {
+    let level = answer.json::<InventoryLevelEnvelope>()?.inventory_level;
+    match level.available {
+        Some(available) if available == i64::from(units) => Ok(()),
+        other => Err(StorefrontError::BadResponse(format!(
+            "Shopify answered {} with available {} after {units} was set",
+            answer.call,
+            other.map_or("missing".to_string(), |n| n.to_string())
+        ))),
+    }
+}
+
+fn inventory_body(location_id: &str, inventory_item_id: &str, units: u32) -> serde_json::Value {
+    json!({
+        "location_id": id_json(&IdText(location_id.to_string())),
+        "inventory_item_id": id_json(&IdText(inventory_item_id.to_string())),
+        "available": units,
+    })
+}
+
+fn variant_price_body(variant_id: &str, price: Money, compare_at: Option<Money>) -> serde_json::Value {
+    json!({
+        "variant": {
+            "id": id_json(&IdText(variant_id.to_string())),
+            "price": price.amount_string(),
+            "compare_at_price": compare_at.map(|was| was.amount_string()),
+        }
+    })
+}
+
+fn product_status_body(product_id: &str, published: bool) -> serde_json::Value {
+    json!({
+        "product": {
+            "id": id_json(&IdText(product_id.to_string())),
+            "status": if published { "active" } else { "draft" },
+        }
+    })
+}
+
+/// One push's calls with what it knows of the shop.
+struct ListingRun<'a, 'c> {
+    batch: Batch<'a>,
+    cache: &'c ListingCache,
+    currency: Currency,
+    /// The shop's key in the cache.
+    shop: String,
+    /// Why stock cannot be set at all, once found out in this push.
+    no_location: Option<String>,
+}
+
+pub(super) async fn push_listings(
+    api: &Api<'_>,
+    cache: &ListingCache,
+    currency: Currency,
+    pushes: &[ListingPush],
+) -> Result<ListingReceipt, StorefrontError> {
+    let mut run = ListingRun {
+        batch: Batch::new(api),
+        cache,
+        currency,
+        shop: api.base.clone(),
+        no_location: None,
+    };
+    for push in pushes {
+        let Some(product) = listing::id_of(&push.platform_product_id) else {
+            run.batch
+                .refuse(&push.platform_product_id, "the product has no Shopify id");
+            continue;
+        };
+        if push.published == Some(false) {
+            run.set_status(product, false).await?;
+        }
+        for variant in &push.variants {
+            run.push_variant(variant).await?;
+        }
+        if push.published == Some(true) {
+            run.set_status(product, true).await?;
+        }
+    }
+    Ok(run.batch.receipt())
+}
+
+impl ListingRun<'_, '_> {
+    async fn set_status(&mut self, product: &str, published: bool) -> Result<(), StorefrontError> {
+        let path = format!("{PREFIX}/products/{}.json", http::segment(product)?);
+        let body = product_status_body(product, published).to_string();
+        if let Some(answer) = self.batch.attempt(&[product], Method::PUT, &path, Some(body)).await? {
+            let status = answer.json::<ProductEnvelope>()?.product.status;
+            let wanted = if published { "active" } else { "draft" };
+            if status.as_deref().is_some_and(|status| status != wanted) {
+                self.batch.refuse(
+                    product,
+                    format!("Shopify kept the product {}, not {wanted}", status.unwrap_or_default()),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    async fn push_variant(&mut self, variant: &VariantListing) -> Result<(), StorefrontError> {
+        let Some(id) = listing::id_of(&variant.platform_variant_id) else {
+            self.batch.refuse(
+                &variant.platform_variant_id,
+                format!("the variant with SKU {:?} has no Shopify id", variant.sku),
+            );
+            return Ok(());
+        };
+        let segment = http::segment(id)?;
+        if let Some(units) = variant.stock
+            && !self.set_stock(id, &segment, units).await?
+        {
+            // Shopify does not know the variant: its price would be refused the same way.
+            return Ok(());
+        }
+        if let Some(price) = &variant.price {
+            match listing::checked_price(price, self.currency) {
+                Err(reason) => self.batch.refuse(id, reason),
+                Ok((price, compare_at)) => {
+                    let path = format!("{PREFIX}/variants/{segment}.json");
+                    let body = variant_price_body(id, price, compare_at).to_string();
+                    if let Some(answer) = self.batch.attempt(&[id], Method::PUT, &path, Some(body)).await? {
+                        answer.json::<VariantEnvelope>()?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the variant's stock, or records why it could not be; `false` when Shopify does not
+    /// know the variant at all.
+    async fn set_stock(&mut self, id: &str, segment: &str, units: u32) -> Result<bool, StorefrontError> {
+        let known = self
+            .cache
+            .with_shop(&self.shop, |shop| shop.inventory_items.get(id).cloned());
+        let item = match known {
+            Some(item) => item,
+            None => {
+                let path = format!("{PREFIX}/variants/{segment}.json");
+                let Some(answer) = self.batch.attempt(&[id], Method::GET, &path, None).await? else {
+                    return Ok(false);
+                };
+                let item = inventory_item_of(&answer, id)?;
+                self.cache.with_shop(&self.shop, |shop| {
+                    shop.inventory_items.insert(id.to_string(), item.clone())
+                });
+                item
+            }
+        };
+        let location = match self.location().await? {
+            Ok(location) => location,
+            Err(reason) => {
+                self.batch.refuse(id, reason);
+                return Ok(true);
+            }
+        };
+        let path = format!("{PREFIX}/inventory_levels/set.json");
+        let body = inventory_body(&location, &item, units).to_string();
+        match self.batch.attempt(&[id], Method::POST, &path, Some(body)).await? {
+            Some(answer) => check_inventory_level(&answer, units)?,
+            // The location may have been deactivated: the next push reads it again.
+            None => self.cache.with_shop(&self.shop, |shop| shop.location_id = None),
+        }
+        Ok(true)
+    }
+
+    /// The location stock is set at, or why there is none.
+    async fn location(&mut self) -> Result<Result<String, String>, StorefrontError> {
+        if let Some(reason) = &self.no_location {
+            return Ok(Err(reason.clone()));
+        }
+        if let Some(known) = self.cache.with_shop(&self.shop, |shop| shop.location_id.clone()) {
+            return Ok(Ok(known));
+        }
+        let answer = self
+            .batch
+            .send(Method::GET, &format!("{PREFIX}/locations.json"), None)
+            .await?;
+        let locations = answer.json::<LocationsEnvelope>()?.locations;
+        match first_active_location(&locations) {
+            Some(location) => {
+                self.cache
+                    .with_shop(&self.shop, |shop| shop.location_id = Some(location.clone()));
+                Ok(Ok(location))
+            }
+            None => {
+                let reason = "the Shopify shop has no active location to hold stock".to_string();
+                self.no_location = Some(reason.clone());
+                Ok(Err(reason))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -679,6 +994,84 @@ mod tests {
         let shares = http::split_over(&payments, usd(1_200)).expect("enough");
         let gateways: Vec<(&str, i64)> = shares.iter().map(|(p, m)| (p.gateway.as_str(), m.minor)).collect();
         assert_eq!(gateways, [("gift_card", 500), ("shopify_payments", 700)]);
+    }
+
+    fn answer(body: &str) -> http::Answer {
+        http::Answer {
+            headers: reqwest::header::HeaderMap::new(),
+            body: body.as_bytes().to_vec(),
+            call: "GET /admin/api/2025-07/x.json".into(),
+            platform: PLATFORM,
+        }
+    }
+
+    /// The listing bodies have the shapes of the REST resources: `variant {id, price,
+    /// compare_at_price}` with decimal strings (`null` clears the compare-at price),
+    /// `inventory_levels/set` with numeric ids, `product {id, status}`.
+    #[test]
+    fn listing_bodies_carry_decimal_strings_and_numeric_ids() {
+        assert_eq!(
+            variant_price_body("808950810", usd(1299), Some(usd(1999))),
+            json!({"variant": {"id": 808950810_u64, "price": "12.99", "compare_at_price": "19.99"}})
+        );
+        assert_eq!(
+            variant_price_body("808950810", usd(1299), None),
+            json!({"variant": {"id": 808950810_u64, "price": "12.99", "compare_at_price": null}})
+        );
+        assert_eq!(
+            inventory_body("655441491", "808950810", 7),
+            json!({"location_id": 655441491_u64, "inventory_item_id": 808950810_u64, "available": 7})
+        );
+        assert_eq!(
+            product_status_body("632910392", false),
+            json!({"product": {"id": 632910392_u64, "status": "draft"}})
+        );
+        assert_eq!(product_status_body("632910392", true)["product"]["status"], "active");
+    }
+
+    #[test]
+    fn the_first_active_location_of_the_shop_holds_the_stock() {
+        let listed: LocationsEnvelope = serde_json::from_value(json!({"locations": [
+            {"id": 1, "name": "Closed", "active": false, "legacy": false},
+            {"id": 2, "name": "A fulfillment service", "active": true, "legacy": true},
+            {"id": 3, "name": "Shop", "active": true, "legacy": false},
+            {"id": 4, "name": "Second", "active": true},
+        ]}))
+        .expect("locations");
+        assert_eq!(first_active_location(&listed.locations).as_deref(), Some("3"));
+        let none: LocationsEnvelope =
+            serde_json::from_value(json!({"locations": [{"id": 1, "active": false}]})).expect("locations");
+        assert_eq!(first_active_location(&none.locations), None);
+    }
+
+    #[test]
+    fn a_variant_answer_without_its_inventory_item_is_a_bad_response() {
+        let good = answer(r#"{"variant": {"id": 808950810, "inventory_item_id": 341629, "price": "12.99"}}"#);
+        assert_eq!(inventory_item_of(&good, "808950810").expect("item"), "341629");
+        for bad in [
+            r#"{"variant": {"id": 808950810, "inventory_item_id": null}}"#,
+            r#"{"variant": {"id": 808950810}}"#,
+            r#"{"variants": []}"#,
+            "<html>maintenance</html>",
+        ] {
+            let error = inventory_item_of(&answer(bad), "808950810").expect_err(bad);
+            assert!(matches!(error, StorefrontError::BadResponse(_)), "{bad}: {error:?}");
+        }
+    }
+
+    #[test]
+    fn an_inventory_level_answer_must_show_the_units_set() {
+        let level = r#"{"inventory_level": {"inventory_item_id": 1, "location_id": 2, "available": 7}}"#;
+        assert!(check_inventory_level(&answer(level), 7).is_ok());
+        let error = check_inventory_level(&answer(level), 8).expect_err("other units");
+        assert!(
+            matches!(&error, StorefrontError::BadResponse(text) if text.contains("available 7")),
+            "{error:?}"
+        );
+        for bad in [r#"{"inventory_level": {}}"#, r#"{}"#, "null"] {
+            let error = check_inventory_level(&answer(bad), 7).expect_err(bad);
+            assert!(matches!(error, StorefrontError::BadResponse(_)), "{bad}: {error:?}");
+        }
     }
 
     #[test]

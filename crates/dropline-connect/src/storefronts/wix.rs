@@ -1,13 +1,16 @@
 //! Wix: site properties, the Stores catalogue (queried by offset), the eCommerce
-//! fulfillments of an order, and refunds through the eCommerce order billing API.
+//! fulfillments of an order, refunds through the eCommerce order billing API, and listings
+//! (Stores inventory, variant prices with the product's discount, visibility).
 
 use super::HttpStorefronts;
 use super::http::{self, Api, DecimalText, IdText};
+use super::listing::{self, Batch};
 use dropline_app::storefront::{
-    FulfillmentPush, ProductPage, RefundPush, RefundReceipt, RemoteProduct, RemoteVariant, ShopInfo, StatusPush,
-    StorefrontError, StorefrontTarget,
+    FulfillmentPush, ListingPush, ListingReceipt, ProductPage, RefundPush, RefundReceipt, RemoteProduct, RemoteVariant,
+    ShopInfo, StatusPush, StorefrontError, StorefrontTarget,
 };
 use dropline_domain::money::{Currency, Money};
+use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderName};
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -118,6 +121,9 @@ struct PriceData {
     currency: Option<String>,
     #[serde(default)]
     price: Option<DecimalText>,
+    /// What the customer pays once the product's discount is taken off `price`.
+    #[serde(default)]
+    discounted_price: Option<DecimalText>,
 }
 
 #[derive(Deserialize)]
@@ -181,8 +187,8 @@ struct VariantData {
     sku: Option<String>,
 }
 
-/// A Wix price (a JSON number, read from its text), refused when it is in another currency
-/// than the store's.
+/// A Wix selling price (`discountedPrice`, else `price`: a JSON number, read from its text),
+/// refused when it is in another currency than the store's.
 fn wix_price(data: Option<&PriceData>, currency: Currency, what: &str) -> Result<Money, StorefrontError> {
     let data = data.ok_or_else(|| StorefrontError::BadResponse(format!("{what}: no priceData")))?;
     if let Some(code) = data.currency.as_deref().filter(|c| !c.is_empty())
@@ -193,9 +199,11 @@ fn wix_price(data: Option<&PriceData>, currency: Currency, what: &str) -> Result
             currency.code()
         )));
     }
+    // The selling price: with a discount, `price` is the struck-through one.
     let price = data
-        .price
+        .discounted_price
         .as_ref()
+        .or(data.price.as_ref())
         .ok_or_else(|| StorefrontError::BadResponse(format!("{what}: no priceData.price")))?;
     http::price(&price.0, currency, what)
 }
@@ -638,6 +646,337 @@ pub(super) async fn push_refund(api: &Api<'_>, push: &RefundPush) -> Result<Refu
     })
 }
 
+// ---------------------------------------------------------------------------------------------
+// Listings
+// ---------------------------------------------------------------------------------------------
+//
+// Stock: Update Inventory Variants (`PATCH /stores/v2/inventoryItems/product/{id}`) with
+// `inventoryItem {productId, trackQuantity: true, variants: [{variantId, quantity}]}`; the one
+// variant of a product without options has the all-zero id there. Tracking quantities is
+// product-wide on Wix: once on, a variant given no quantity counts what it had (0 at first).
+//
+// Prices: Wix Stores (catalog v1) has no compare-at price per variant. A product has one
+// `discount` (`{type: NONE | AMOUNT | PERCENT, value}`) taken off every variant's price: the
+// variant's `price` is then shown struck through and the discounted one is what the customer
+// pays. So a push's prices are written as:
+// - every priced variant with a compare-at price the same amount above its price: the
+//   variants' prices are the compare-at prices, the product's discount that amount;
+// - otherwise the variants' prices are the prices and the discount `NONE`; a variant whose
+//   compare-at price could not be shown that way is refused, its price written (the reason
+//   says so).
+// Variant prices go through Update Product Variants (`PATCH /stores/v1/products/{id}/variants`,
+// `variants: [{variantIds, price}]`, one entry per price), a product without options' price
+// through Update Product's `priceData.price`. The discount, and the visibility (`visible`), go
+// in one Update Product (`PATCH /stores/v1/products/{id}`). Hiding goes first, everything else
+// before showing. The discount applies to the product's variants that a push does not name
+// too: a push with prices is expected to carry every variant of the product.
+//
+// Stores amounts are JSON numbers: they are written from the decimal text (see [`Body`]),
+// never through a float. When a call for several variants is refused whole (one unknown
+// variant), each is sent alone so that only the unknown one is refused.
+
+/// The variant id Wix gives the one variant of a product without options.
+const NIL_ID: &str = "00000000-0000-0000-0000-000000000000";
+
+/// A JSON body written by hand around amounts: Wix Stores takes prices as JSON numbers, and a
+/// number inside a `serde_json::Value` would be carried by an `f64`. An amount is written with
+/// the digits of its decimal text; text and the rest go through serde_json.
+#[derive(Clone, Debug)]
+enum Body {
+    Amount(Money),
+    Value(serde_json::Value),
+    Object(Vec<(&'static str, Body)>),
+    Array(Vec<Body>),
+}
+
+impl Body {
+    fn text(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out);
+        out
+    }
+
+    fn write(&self, out: &mut String) {
+        match self {
+            // `12.99`, `1200`: a JSON number's grammar (non-negative amounts only are sent).
+            Body::Amount(money) => out.push_str(&money.amount_string()),
+            Body::Value(value) => out.push_str(&value.to_string()),
+            Body::Object(fields) => {
+                out.push('{');
+                for (index, (name, value)) in fields.iter().enumerate() {
+                    if index > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&serde_json::Value::from(*name).to_string());
+                    out.push(':');
+                    value.write(out);
+                }
+                out.push('}');
+            }
+            Body::Array(items) => {
+                out.push('[');
+                for (index, item) in items.iter().enumerate() {
+                    if index > 0 {
+                        out.push(',');
+                    }
+                    item.write(out);
+                }
+                out.push(']');
+            }
+        }
+    }
+}
+
+/// How a push's prices are written on one product.
+#[derive(Debug, PartialEq, Eq)]
+struct PricePlan<'a> {
+    /// The product's discount: an amount off every variant's price, `None` for `NONE`.
+    discount: Option<Money>,
+    /// Each priced variant's Wix price (before the discount).
+    bases: Vec<(&'a str, Money)>,
+    /// Variants whose compare-at price cannot be shown beside the others'.
+    unshown: Vec<&'a str>,
+}
+
+/// The plan for the priced variants of one product: `(id, price, compare-at)` each, checked.
+fn price_plan<'a>(priced: &[(&'a str, Money, Option<Money>)]) -> PricePlan<'a> {
+    let off = |price: &Money, was: &Option<Money>| was.map(|was| was.minor - price.minor);
+    let first = priced.first().and_then(|(_, price, was)| off(price, was));
+    let one_discount = first.is_some() && priced.iter().all(|(_, price, was)| off(price, was) == first);
+    if one_discount {
+        return PricePlan {
+            discount: priced
+                .first()
+                .and_then(|(_, price, was)| was.map(|was| Money::new(was.minor - price.minor, price.currency))),
+            bases: priced
+                .iter()
+                .map(|(id, price, was)| (*id, was.unwrap_or(*price)))
+                .collect(),
+            unshown: Vec::new(),
+        };
+    }
+    PricePlan {
+        discount: None,
+        bases: priced.iter().map(|(id, price, _)| (*id, *price)).collect(),
+        unshown: priced
+            .iter()
+            .filter(|(_, _, was)| was.is_some())
+            .map(|(id, _, _)| *id)
+            .collect(),
+    }
+}
+
+fn inventory_body(product: &str, quantities: &[(&str, String, u32)]) -> String {
+    json!({
+        "inventoryItem": {
+            "productId": product,
+            "trackQuantity": true,
+            "variants": quantities
+                .iter()
+                .map(|(_, variant, quantity)| json!({ "variantId": variant, "quantity": quantity }))
+                .collect::<Vec<_>>(),
+        }
+    })
+    .to_string()
+}
+
+/// Update Product Variants' body: one entry per price, naming every variant at that price.
+fn variants_body(bases: &[(&str, Money)]) -> String {
+    let mut entries: Vec<(Money, Vec<&str>)> = Vec::new();
+    for (id, base) in bases {
+        match entries.iter_mut().find(|(price, _)| price == base) {
+            Some((_, ids)) => ids.push(id),
+            None => entries.push((*base, vec![id])),
+        }
+    }
+    Body::Object(vec![(
+        "variants",
+        Body::Array(
+            entries
+                .into_iter()
+                .map(|(price, ids)| {
+                    Body::Object(vec![
+                        ("variantIds", Body::Value(json!(ids))),
+                        ("price", Body::Amount(price)),
+                    ])
+                })
+                .collect(),
+        ),
+    )])
+    .text()
+}
+
+/// Update Product's body: visibility, a product without options' price, the discount.
+fn product_body(product: &str, visible: Option<bool>, own_price: Option<Money>, plan: Option<&PricePlan>) -> String {
+    let mut fields = vec![("id", Body::Value(json!(product)))];
+    if let Some(visible) = visible {
+        fields.push(("visible", Body::Value(json!(visible))));
+    }
+    if let Some(price) = own_price {
+        fields.push(("priceData", Body::Object(vec![("price", Body::Amount(price))])));
+    }
+    if let Some(plan) = plan {
+        let discount = match plan.discount {
+            Some(off) => Body::Object(vec![
+                ("type", Body::Value(json!("AMOUNT"))),
+                ("value", Body::Amount(off)),
+            ]),
+            None => Body::Object(vec![("type", Body::Value(json!("NONE")))]),
+        };
+        fields.push(("discount", discount));
+    }
+    Body::Object(vec![("product", Body::Object(fields))]).text()
+}
+
+/// Update Product Variants' answer: only its shape is checked.
+#[derive(Deserialize)]
+struct UpdatedVariants {
+    #[serde(rename = "variants")]
+    _variants: Vec<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct UpdatedProduct {
+    product: WrittenProduct,
+}
+
+#[derive(Deserialize)]
+struct WrittenProduct {
+    id: IdText,
+    #[serde(default)]
+    visible: Option<bool>,
+}
+
+pub(super) async fn push_listings(
+    api: &Api<'_>,
+    currency: Currency,
+    pushes: &[ListingPush],
+) -> Result<ListingReceipt, StorefrontError> {
+    let mut batch = Batch::new(api);
+    for push in pushes {
+        push_product(&mut batch, currency, push).await?;
+    }
+    Ok(batch.receipt())
+}
+
+async fn push_product(batch: &mut Batch<'_>, currency: Currency, push: &ListingPush) -> Result<(), StorefrontError> {
+    let Some(product) = listing::id_of(&push.platform_product_id) else {
+        batch.refuse(&push.platform_product_id, "the product has no Wix id");
+        return Ok(());
+    };
+    let segment = http::segment(product)?;
+    // (dropline's id, Wix's variant id, units)
+    let mut stock: Vec<(&str, String, u32)> = Vec::new();
+    let mut priced: Vec<(&str, Money, Option<Money>)> = Vec::new();
+    for variant in &push.variants {
+        let Some(id) = listing::id_of(&variant.platform_variant_id) else {
+            batch.refuse(
+                &variant.platform_variant_id,
+                format!("the variant with SKU {:?} has no Wix id", variant.sku),
+            );
+            continue;
+        };
+        // The one variant of a product without options goes by the product's id in dropline.
+        let own = id == product || is_nil_id(id);
+        if let Some(units) = variant.stock {
+            stock.push((id, if own { NIL_ID.to_string() } else { id.to_string() }, units));
+        }
+        if let Some(price) = &variant.price {
+            match listing::checked_price(price, currency) {
+                Ok((price, compare_at)) => priced.push((id, price, compare_at)),
+                Err(reason) => batch.refuse(id, reason),
+            }
+        }
+    }
+    let plan = (!priced.is_empty()).then(|| price_plan(&priced));
+    let own_price = plan.as_ref().and_then(|plan| {
+        plan.bases
+            .iter()
+            .find(|(id, _)| *id == product || is_nil_id(id))
+            .map(|(_, base)| *base)
+    });
+    let variant_bases: Vec<(&str, Money)> = plan
+        .as_ref()
+        .map(|plan| {
+            plan.bases
+                .iter()
+                .filter(|(id, _)| *id != product && !is_nil_id(id))
+                .copied()
+                .collect()
+        })
+        .unwrap_or_default();
+    let product_path = format!("/stores/v1/products/{segment}");
+    let write_product = push.published.is_some() || plan.is_some();
+    let hide_first = push.published == Some(false);
+    if hide_first {
+        update_product(batch, product, &product_path, push.published, own_price, plan.as_ref()).await?;
+    }
+    let inventory_path = format!("/stores/v2/inventoryItems/product/{segment}");
+    for answer in batch
+        .attempt_each_on_refusal(
+            &stock,
+            |(id, _, _)| id,
+            Method::PATCH,
+            &inventory_path,
+            |some| inventory_body(product, some),
+        )
+        .await?
+    {
+        answer.json::<serde_json::Map<String, serde_json::Value>>()?;
+    }
+    for answer in batch
+        .attempt_each_on_refusal(
+            &variant_bases,
+            |(id, _)| id,
+            Method::PATCH,
+            &format!("{product_path}/variants"),
+            variants_body,
+        )
+        .await?
+    {
+        answer.json::<UpdatedVariants>()?;
+    }
+    if write_product && !hide_first {
+        update_product(batch, product, &product_path, push.published, own_price, plan.as_ref()).await?;
+    }
+    if let Some(plan) = &plan {
+        for id in &plan.unshown {
+            batch.refuse(
+                id,
+                "price written, compare-at price not shown: a Wix product has one discount for all its \
+                 variants, and the pushed compare-at prices are not the same amount above their prices",
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Update Product with the visibility, the price of a product without options and the
+/// discount. Refused, it refuses the product and every variant whose price hangs on it.
+async fn update_product(
+    batch: &mut Batch<'_>,
+    product: &str,
+    path: &str,
+    visible: Option<bool>,
+    own_price: Option<Money>,
+    plan: Option<&PricePlan<'_>>,
+) -> Result<(), StorefrontError> {
+    let mut ids = vec![product];
+    if let Some(plan) = plan {
+        ids.extend(plan.bases.iter().map(|(id, _)| *id).filter(|id| *id != product));
+    }
+    let body = product_body(product, visible, own_price, plan);
+    if let Some(answer) = batch.attempt(&ids, Method::PATCH, path, Some(body)).await? {
+        let written = answer.json::<UpdatedProduct>()?.product;
+        if let (Some(wanted), Some(kept)) = (visible, written.visible)
+            && wanted != kept
+        {
+            batch.refuse(product, format!("Wix kept product {} visible: {kept}", written.id));
+        }
+    }
+    Ok(())
+}
+
 /// Whether a Wix id is the all-zero UUID (the one variant of a product without options).
 pub(crate) fn is_nil_id(id: &str) -> bool {
     !id.is_empty() && id.chars().all(|c| c == '0' || c == '-')
@@ -650,6 +989,132 @@ mod tests {
 
     fn usd(minor: i64) -> Money {
         Money::new(minor, Currency::parse("USD").expect("usd"))
+    }
+
+    fn money(minor: i64, code: &str) -> Money {
+        Money::new(minor, Currency::parse(code).expect("currency"))
+    }
+
+    /// Amounts are written as JSON numbers with the digits of their decimal text, in the
+    /// currency's decimals; text goes through serde_json's escaping.
+    #[test]
+    fn bodies_write_amounts_as_exact_json_numbers() {
+        let body = Body::Object(vec![
+            ("usd", Body::Amount(money(1299, "USD"))),
+            ("jpy", Body::Amount(money(1200, "JPY"))),
+            ("kwd", Body::Amount(money(1234, "KWD"))),
+            ("cents", Body::Amount(money(5, "USD"))),
+            ("large", Body::Amount(money(9_007_199_254_740_993, "USD"))),
+            ("text", Body::Value(json!("a \"quoted\" name"))),
+            (
+                "list",
+                Body::Array(vec![Body::Value(json!(1)), Body::Amount(money(10, "USD"))]),
+            ),
+        ])
+        .text();
+        assert_eq!(
+            body,
+            r#"{"usd":12.99,"jpy":1200,"kwd":1.234,"cents":0.05,"large":90071992547409.93,"text":"a \"quoted\" name","list":[1,0.10]}"#
+        );
+        // It is JSON.
+        let parsed: serde_json::Value = serde_json::from_str(&body).expect("valid JSON");
+        assert_eq!(parsed["text"], "a \"quoted\" name");
+    }
+
+    #[test]
+    fn one_amount_off_every_variant_is_the_products_discount() {
+        let plan = price_plan(&[("a", usd(1299), Some(usd(1999))), ("b", usd(1499), Some(usd(2199)))]);
+        assert_eq!(
+            plan,
+            PricePlan {
+                discount: Some(usd(700)),
+                bases: vec![("a", usd(1999)), ("b", usd(2199))],
+                unshown: Vec::new(),
+            }
+        );
+        let plan = price_plan(&[("a", usd(1299), None), ("b", usd(1499), None)]);
+        assert_eq!(plan.discount, None);
+        assert_eq!(plan.bases, vec![("a", usd(1299)), ("b", usd(1499))]);
+        assert!(plan.unshown.is_empty());
+        // Different amounts off, or some without: no discount, those compare-at prices unshown.
+        let plan = price_plan(&[
+            ("a", usd(1299), Some(usd(1999))),
+            ("b", usd(1499), Some(usd(2999))),
+            ("c", usd(999), None),
+        ]);
+        assert_eq!(plan.discount, None);
+        assert_eq!(plan.bases, vec![("a", usd(1299)), ("b", usd(1499)), ("c", usd(999))]);
+        assert_eq!(plan.unshown, vec!["a", "b"]);
+    }
+
+    /// The bodies have the shapes of Update Product Variants (`variants: [{variantIds, price}]`),
+    /// Update Product (`product: {id, visible, priceData.price, discount}`) and Update Inventory
+    /// Variants (`inventoryItem: {productId, trackQuantity, variants: [{variantId, quantity}]}`).
+    #[test]
+    fn listing_bodies_have_the_stores_shapes() {
+        let variants = variants_body(&[("v1", usd(1999)), ("v2", usd(2199)), ("v3", usd(1999))]);
+        assert_eq!(
+            variants,
+            r#"{"variants":[{"variantIds":["v1","v3"],"price":19.99},{"variantIds":["v2"],"price":21.99}]}"#
+        );
+        let plan = price_plan(&[("v1", usd(1299), Some(usd(1999)))]);
+        assert_eq!(
+            product_body("p1", Some(false), None, Some(&plan)),
+            r#"{"product":{"id":"p1","visible":false,"discount":{"type":"AMOUNT","value":7.00}}}"#
+        );
+        let none = price_plan(&[("p1", usd(1750), None)]);
+        assert_eq!(
+            product_body("p1", None, Some(usd(1750)), Some(&none)),
+            r#"{"product":{"id":"p1","priceData":{"price":17.50},"discount":{"type":"NONE"}}}"#
+        );
+        assert_eq!(
+            product_body("p1", Some(true), None, None),
+            r#"{"product":{"id":"p1","visible":true}}"#
+        );
+        let inventory: serde_json::Value =
+            serde_json::from_str(&inventory_body("p1", &[("p1", NIL_ID.to_string(), 4)])).expect("JSON");
+        assert_eq!(
+            inventory,
+            json!({"inventoryItem": {"productId": "p1", "trackQuantity": true, "variants": [
+                {"variantId": "00000000-0000-0000-0000-000000000000", "quantity": 4}
+            ]}})
+        );
+    }
+
+    #[test]
+    fn listing_answers_of_another_shape_are_bad_responses() {
+        let answer = |body: &str| http::Answer {
+            headers: reqwest::header::HeaderMap::new(),
+            body: body.as_bytes().to_vec(),
+            call: "PATCH /stores/v1/products/p1".into(),
+            platform: PLATFORM,
+        };
+        assert!(
+            answer(r#"{"product": {"id": "p1", "visible": false}}"#)
+                .json::<UpdatedProduct>()
+                .is_ok()
+        );
+        assert!(answer(r#"{"variants": []}"#).json::<UpdatedVariants>().is_ok());
+        for bad in [r#"{"product": null}"#, r#"{}"#, "oops"] {
+            let error = answer(bad).json::<UpdatedProduct>().map(|_| ()).expect_err(bad);
+            assert!(matches!(error, StorefrontError::BadResponse(_)), "{bad}: {error:?}");
+        }
+        let error = answer(r#"{"variants": "none"}"#)
+            .json::<UpdatedVariants>()
+            .map(|_| ())
+            .expect_err("shape");
+        assert!(matches!(error, StorefrontError::BadResponse(_)));
+    }
+
+    /// With a discount, the catalogue's `price` is the struck-through one: the selling price is
+    /// `discountedPrice`.
+    #[test]
+    fn the_catalogue_reads_the_discounted_price() {
+        let data: PriceData =
+            serde_json::from_value(json!({"currency": "USD", "price": 19.99, "discountedPrice": 12.99})).expect("data");
+        assert_eq!(wix_price(Some(&data), usd(0).currency, "x").expect("price"), usd(1299));
+        let plain: PriceData = serde_json::from_value(json!({"currency": "USD", "price": 19.99})).expect("data");
+        assert_eq!(wix_price(Some(&plain), usd(0).currency, "x").expect("price"), usd(1999));
     }
 
     /// The body has the fields of Wix's Refund Payments: `orderId`, `paymentRefunds`

@@ -1,14 +1,17 @@
 //! WooCommerce's REST API v3, with the Shipment Tracking extension's endpoints for tracking
 //! items. Catalogue pages are numbered; a variable product's variants are its variations.
-//! Refunds are order refunds made through the order's payment gateway.
+//! Refunds are order refunds made through the order's payment gateway. Listings are written
+//! in variation batches and product updates.
 
 use super::HttpStorefronts;
 use super::http::{self, Api, DecimalText, IdText};
+use super::listing::{self, Batch};
 use dropline_app::storefront::{
-    FulfillmentPush, ProductPage, RefundPush, RefundReceipt, RemoteProduct, RemoteVariant, ShopInfo, StatusPush,
-    StorefrontError, StorefrontTarget,
+    FulfillmentPush, ListingPush, ListingReceipt, ProductPage, RefundPush, RefundReceipt, RemoteProduct, RemoteVariant,
+    ShopInfo, StatusPush, StorefrontError, StorefrontTarget, VariantListing,
 };
 use dropline_domain::money::{Currency, Money};
+use reqwest::Method;
 use reqwest::header::AUTHORIZATION;
 use serde::Deserialize;
 use serde_json::json;
@@ -469,6 +472,212 @@ pub(super) async fn push_refund(api: &Api<'_>, push: &RefundPush) -> Result<Refu
     })
 }
 
+// ---------------------------------------------------------------------------------------------
+// Listings
+// ---------------------------------------------------------------------------------------------
+//
+// A variable product's variations: `POST products/{id}/variations/batch` with `update`, at most
+// 100 a request, of `{id, manage_stock: true, stock_quantity, regular_price, sale_price}`. Each
+// item is answered on its own: one WooCommerce could not update comes back as `{id, error:
+// {code, message}}` and is refused alone. A simple product (its one variant has the product's
+// id) takes the same fields in `PUT products/{id}`, which also carries the visibility: `status`
+// `publish` or `private`. Hiding goes before the variations' writes and showing after them.
+//
+// WooCommerce shows the regular price struck through beside a lower sale price: with a
+// compare-at price the regular price is the compare-at and the sale price the price; without
+// one the regular price is the price and the sale price `""` (none). Prices are decimal
+// strings, as WooCommerce writes them.
+
+/// WooCommerce takes at most this many items in one batch request.
+const BATCH_LIMIT: usize = 100;
+
+/// The stock and price fields of a variation or simple product update (empty when the variant
+/// asks for neither), or why its price cannot be written.
+fn listing_fields(
+    variant: &VariantListing,
+    currency: Currency,
+) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    let mut fields = serde_json::Map::new();
+    if let Some(units) = variant.stock {
+        fields.insert("manage_stock".into(), json!(true));
+        fields.insert("stock_quantity".into(), json!(units));
+    }
+    if let Some(price) = &variant.price {
+        let (price, compare_at) = listing::checked_price(price, currency)?;
+        let (regular, sale) = match compare_at {
+            Some(was) => (was.amount_string(), price.amount_string()),
+            None => (price.amount_string(), String::new()),
+        };
+        fields.insert("regular_price".into(), json!(regular));
+        fields.insert("sale_price".into(), json!(sale));
+    }
+    Ok(fields)
+}
+
+/// The body of one variations batch.
+fn batch_body(updates: &[(&str, serde_json::Map<String, serde_json::Value>)]) -> serde_json::Value {
+    let items: Vec<serde_json::Value> = updates
+        .iter()
+        .map(|(id, fields)| {
+            let mut item = serde_json::Map::new();
+            item.insert("id".into(), id_json(id));
+            item.extend(fields.clone());
+            serde_json::Value::Object(item)
+        })
+        .collect();
+    json!({ "update": items })
+}
+
+#[derive(Deserialize)]
+struct BatchAnswer {
+    update: Vec<BatchItem>,
+}
+
+#[derive(Deserialize)]
+struct BatchItem {
+    #[serde(default)]
+    id: Option<IdText>,
+    #[serde(default)]
+    error: Option<ItemError>,
+}
+
+#[derive(Deserialize)]
+struct ItemError {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+impl ItemError {
+    fn reason(&self) -> String {
+        let message = self.message.as_deref().map(str::trim).filter(|m| !m.is_empty());
+        match (message, self.code.as_deref().filter(|c| !c.is_empty())) {
+            (Some(message), Some(code)) => format!("WooCommerce refused it: {message} ({code})"),
+            (Some(message), None) => format!("WooCommerce refused it: {message}"),
+            (None, Some(code)) => format!("WooCommerce refused it ({code})"),
+            (None, None) => "WooCommerce refused it without a reason".to_string(),
+        }
+    }
+}
+
+/// What a batch answer says of each variation sent: `(id, None)` written, `(id, Some(reason))`
+/// refused. An item is matched by its id, else by its place; a variation the answer does not
+/// mention is refused as not written.
+fn batch_outcome(sent: &[&str], answer: &BatchAnswer) -> Vec<(String, Option<String>)> {
+    sent.iter()
+        .enumerate()
+        .map(|(position, id)| {
+            let item = answer
+                .update
+                .iter()
+                .find(|item| item.id.as_ref().is_some_and(|answered| answered.0 == *id))
+                .or_else(|| {
+                    answer
+                        .update
+                        .get(position)
+                        .filter(|item| item.id.as_ref().is_none_or(|answered| answered.0 == "0"))
+                });
+            let outcome = match item {
+                None => Some(format!("WooCommerce's batch answer does not mention variation {id}")),
+                Some(item) => item.error.as_ref().map(ItemError::reason),
+            };
+            (id.to_string(), outcome)
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+struct WrittenProduct {
+    id: IdText,
+    #[serde(default)]
+    status: Option<String>,
+}
+
+pub(super) async fn push_listings(
+    api: &Api<'_>,
+    currency: Currency,
+    pushes: &[ListingPush],
+) -> Result<ListingReceipt, StorefrontError> {
+    let mut batch = Batch::new(api);
+    for push in pushes {
+        let Some(product) = listing::id_of(&push.platform_product_id) else {
+            batch.refuse(&push.platform_product_id, "the product has no WooCommerce id");
+            continue;
+        };
+        let product_path = format!("/wp-json/wc/v3/products/{}", http::segment(product)?);
+        // The product's own fields (a simple product's stock and prices, the status).
+        let mut own = serde_json::Map::new();
+        let mut variations: Vec<(&str, serde_json::Map<String, serde_json::Value>)> = Vec::new();
+        for variant in &push.variants {
+            let Some(id) = listing::id_of(&variant.platform_variant_id) else {
+                batch.refuse(
+                    &variant.platform_variant_id,
+                    format!("the variant with SKU {:?} has no WooCommerce id", variant.sku),
+                );
+                continue;
+            };
+            match listing_fields(variant, currency) {
+                Err(reason) => batch.refuse(id, reason),
+                Ok(fields) if fields.is_empty() => {}
+                Ok(fields) if id == product => own.extend(fields),
+                Ok(fields) => variations.push((id, fields)),
+            }
+        }
+        let status = push.published.map(|shown| if shown { "publish" } else { "private" });
+        if let Some(status) = status {
+            own.insert("status".into(), json!(status));
+        }
+        let hide_first = push.published == Some(false);
+        if hide_first {
+            put_product(&mut batch, product, &product_path, own.clone(), status).await?;
+        }
+        for chunk in variations.chunks(BATCH_LIMIT) {
+            let ids: Vec<&str> = chunk.iter().map(|(id, _)| *id).collect();
+            let path = format!("{product_path}/variations/batch");
+            let body = batch_body(chunk).to_string();
+            let Some(answer) = batch.attempt(&ids, Method::POST, &path, Some(body)).await? else {
+                continue;
+            };
+            for (id, refusal) in batch_outcome(&ids, &answer.json::<BatchAnswer>()?) {
+                if let Some(reason) = refusal {
+                    batch.refuse(&id, reason);
+                }
+            }
+        }
+        if !hide_first {
+            put_product(&mut batch, product, &product_path, own, status).await?;
+        }
+    }
+    Ok(batch.receipt())
+}
+
+/// `PUT products/{id}` with the product's own fields, when there are any.
+async fn put_product(
+    batch: &mut Batch<'_>,
+    product: &str,
+    path: &str,
+    fields: serde_json::Map<String, serde_json::Value>,
+    status: Option<&str>,
+) -> Result<(), StorefrontError> {
+    if fields.is_empty() {
+        return Ok(());
+    }
+    let body = serde_json::Value::Object(fields).to_string();
+    if let Some(answer) = batch.attempt(&[product], Method::PUT, path, Some(body)).await? {
+        let written = answer.json::<WrittenProduct>()?;
+        if let (Some(wanted), Some(kept)) = (status, written.status.as_deref())
+            && wanted != kept
+        {
+            batch.refuse(
+                product,
+                format!("WooCommerce kept product {} {kept}, not {wanted}", written.id),
+            );
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -521,6 +730,102 @@ mod tests {
                 "meta_data": [{ "key": "_dropline_refund_id", "value": "0190a4b2-7c1d-7e00-8000-000000000002" }],
             })
         );
+    }
+
+    fn listing(id: &str, stock: Option<u32>, price: Option<(i64, Option<i64>)>) -> VariantListing {
+        VariantListing {
+            platform_variant_id: id.into(),
+            sku: "SKU".into(),
+            stock,
+            price: price.map(|(price, compare_at)| dropline_app::storefront::ListingPrice {
+                price: usd(price),
+                compare_at: compare_at.map(usd),
+            }),
+        }
+    }
+
+    /// With a compare-at price the regular price is the compare-at and the sale price the
+    /// price; without, the regular price is the price and the sale price empty. Stock is
+    /// managed. Prices are decimal strings.
+    #[test]
+    fn listing_fields_put_the_compare_at_in_the_regular_price() {
+        let fields = |variant: &VariantListing| {
+            serde_json::Value::Object(listing_fields(variant, usd(0).currency).expect("fields"))
+        };
+        assert_eq!(
+            fields(&listing("733", Some(4), Some((1299, Some(1999))))),
+            json!({"manage_stock": true, "stock_quantity": 4, "regular_price": "19.99", "sale_price": "12.99"})
+        );
+        assert_eq!(
+            fields(&listing("733", None, Some((1299, None)))),
+            json!({"regular_price": "12.99", "sale_price": ""})
+        );
+        assert_eq!(
+            fields(&listing("733", Some(0), None)),
+            json!({"manage_stock": true, "stock_quantity": 0})
+        );
+        assert_eq!(fields(&listing("733", None, None)), json!({}));
+        let euros = VariantListing {
+            price: Some(dropline_app::storefront::ListingPrice {
+                price: Money::new(100, Currency::parse("EUR").expect("eur")),
+                compare_at: None,
+            }),
+            ..listing("733", None, None)
+        };
+        assert!(listing_fields(&euros, usd(0).currency).is_err());
+    }
+
+    #[test]
+    fn a_batch_body_names_each_variation_by_its_numeric_id() {
+        let mut fields = serde_json::Map::new();
+        fields.insert("stock_quantity".into(), json!(3));
+        assert_eq!(
+            batch_body(&[("733", fields.clone()), ("x-1", fields)]),
+            json!({"update": [{"id": 733, "stock_quantity": 3}, {"id": "x-1", "stock_quantity": 3}]})
+        );
+    }
+
+    fn outcome(sent: &[&str], answer: serde_json::Value) -> Vec<(String, Option<String>)> {
+        batch_outcome(sent, &serde_json::from_value(answer).expect("a batch answer"))
+    }
+
+    /// WooCommerce answers each batch item: the variation, or `{id, error}`.
+    #[test]
+    fn a_batch_answer_refuses_only_its_failed_items() {
+        let result = outcome(
+            &["733", "999", "734"],
+            json!({"update": [
+                {"id": 733, "sku": "A", "stock_quantity": 3},
+                {"id": 999, "error": {"code": "woocommerce_rest_product_variation_invalid_id", "message": "Invalid ID.", "data": {"status": 400}}},
+            ]}),
+        );
+        assert_eq!(result[0], ("733".to_string(), None));
+        assert_eq!(
+            result[1],
+            (
+                "999".to_string(),
+                Some("WooCommerce refused it: Invalid ID. (woocommerce_rest_product_variation_invalid_id)".to_string())
+            )
+        );
+        let missing = result[2].1.as_deref().expect("not mentioned");
+        assert!(missing.contains("does not mention variation 734"), "{missing}");
+        // An error item without an id is matched by its place.
+        let result = outcome(&["733"], json!({"update": [{"id": 0, "error": {"message": "Sorry"}}]}));
+        assert_eq!(result[0].1.as_deref(), Some("WooCommerce refused it: Sorry"));
+    }
+
+    #[test]
+    fn a_batch_answer_without_its_update_list_is_a_bad_response() {
+        for bad in [r#"{"create": []}"#, r#"{"update": {}}"#, "[]", "not json"] {
+            let answer = http::Answer {
+                headers: reqwest::header::HeaderMap::new(),
+                body: bad.as_bytes().to_vec(),
+                call: "POST /wp-json/wc/v3/products/1/variations/batch".into(),
+                platform: PLATFORM,
+            };
+            let error = answer.json::<BatchAnswer>().map(|_| ()).expect_err(bad);
+            assert!(matches!(error, StorefrontError::BadResponse(_)), "{bad}: {error:?}");
+        }
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! | status | `aliexpress.trade.ds.order.get` for each AliExpress order of the supplier order |
 //! | cancel | not offered by AliExpress: refused, for a person to cancel in AliExpress |
 //! | tracking | `aliexpress.logistics.ds.trackinginfo.query` |
-//! | stock | `aliexpress.ds.product.get` |
+//! | stock | `aliexpress.ds.product.get`, once per product |
+//! | product | `aliexpress.ds.product.get` |
 //! | list_orders | not offered |
 //!
 //! An offer names AliExpress's product id (`supplier_product_id`) and SKU id
@@ -22,7 +23,7 @@ use crate::aliexpress::error::{AeError, RejectKind};
 use crate::aliexpress::orders::{AeOrder, AeOrderStatus, AeProduct};
 use dropline_app::supplier::{
     CancelOutcome, PlaceRequest, RemoteOrder, RemoteOrderPage, RemoteParcel, RemoteStatus, StockLevel, SupplierError,
-    TrackingEvent,
+    SupplierProduct, SupplierProductVariant, TrackingEvent,
 };
 use dropline_domain::catalog::{Offer, SupplierConnection};
 use dropline_domain::money::Money;
@@ -30,7 +31,7 @@ use dropline_domain::order::{SupplierOrder, SupplierOrderLine};
 use dropline_domain::placement::FailureKind;
 use dropline_domain::state::ShipmentState;
 use dropline_domain::submission::Quote;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 /// The service AliExpress uses when none is named.
@@ -122,6 +123,18 @@ async fn line_at_ae(
     let Some(product) = client.product(&product_id, country).await.map_err(error)? else {
         return Ok(None);
     };
+    // The line's own SKU unreadable: AliExpress's answer for it cannot be bought on.
+    let wanted = line.supplier_variant_id.as_deref().unwrap_or(&line.supplier_sku);
+    if find_sku(&product, line.supplier_variant_id.as_deref(), &line.supplier_sku).is_none()
+        && let Some(bad) = product
+            .unreadable_sku(wanted)
+            .or_else(|| product.unreadable_sku(&line.supplier_sku))
+    {
+        return Err(SupplierError::Retryable(format!(
+            "AliExpress's answer for {} cannot be read: {}",
+            line.supplier_sku, bad.reason
+        )));
+    }
     Ok(
         find_sku(&product, line.supplier_variant_id.as_deref(), &line.supplier_sku).map(|sku| LineAtAe {
             product_id: product_id.clone(),
@@ -418,23 +431,152 @@ pub(crate) async fn tracking(
     Ok(Vec::new())
 }
 
+/// Stock and cost of the offers: `aliexpress.ds.product.get` once per AliExpress product
+/// (`supplier_product_id`), however many of its SKUs are asked; levels come back in the
+/// order of `offers`.
+///
+/// - A product AliExpress does not know, or a SKU missing from its product: no longer sold
+///   (`available` `None`, no problem).
+/// - An offer without a product id, a SKU whose price or stock cannot be believed, a product
+///   whose answer has entries that cannot be tied to a SKU (an absence then proves nothing),
+///   or a product AliExpress refuses to show (not sold to the country asked): a `problem`,
+///   nothing applied.
+/// - A gateway, token, rate-limit or transport failure, or an unreadable body: the error for
+///   the whole read.
 pub(crate) async fn stock(client: &AliExpressClient, offers: &[Offer]) -> Result<Vec<StockLevel>, SupplierError> {
+    // Each product's answer (or why it could not be had), asked once.
+    let mut answers: HashMap<String, Result<Option<AeProduct>, String>> = HashMap::new();
     let mut levels = Vec::with_capacity(offers.len());
     for offer in offers {
-        let product_id = product_id(offer.supplier_product_id.as_ref(), &offer.supplier_sku)?;
-        // Stock is the same whatever the destination; the United States is asked.
-        let product = client.product(&product_id, "US").await.map_err(error)?;
-        let sku = product
-            .as_ref()
-            .and_then(|p| find_sku(p, offer.supplier_variant_id.as_deref(), &offer.supplier_sku));
-        levels.push(StockLevel {
-            supplier_sku: offer.supplier_sku.clone(),
-            available: sku.map(|s| if s.available { s.stock } else { 0 }),
-            unit_cost: sku.map(|s| s.price),
-            problem: None,
+        let Some(product_id) = offer
+            .supplier_product_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+        else {
+            levels.push(untrusted(
+                offer,
+                "the offer names no AliExpress product id (supplier_product_id)",
+            ));
+            continue;
+        };
+        if !answers.contains_key(product_id) {
+            // Stock is the same whatever the destination; the United States is asked.
+            let answer = match client.product(product_id, "US").await {
+                Ok(product) => Ok(product),
+                Err(refused @ (AeError::Rejected { .. } | AeError::Invalid { .. })) => {
+                    Err(format!("AliExpress refused to show product {product_id}: {refused}"))
+                }
+                Err(other) => return Err(error(other)),
+            };
+            answers.insert(product_id.to_string(), answer);
+        }
+        let Some(answer) = answers.get(product_id) else {
+            continue;
+        };
+        levels.push(match answer {
+            Err(why) => untrusted(offer, why.clone()),
+            Ok(None) => gone(offer),
+            Ok(Some(product)) => level_in_product(offer, product),
         });
     }
     Ok(levels)
+}
+
+fn untrusted(offer: &Offer, reason: impl Into<String>) -> StockLevel {
+    StockLevel {
+        supplier_sku: offer.supplier_sku.clone(),
+        available: None,
+        unit_cost: None,
+        problem: Some(reason.into()),
+    }
+}
+
+fn gone(offer: &Offer) -> StockLevel {
+    StockLevel {
+        supplier_sku: offer.supplier_sku.clone(),
+        available: None,
+        unit_cost: None,
+        problem: None,
+    }
+}
+
+fn level_in_product(offer: &Offer, product: &AeProduct) -> StockLevel {
+    let sku_id = offer.supplier_variant_id.as_deref();
+    if let Some(sku) = find_sku(product, sku_id, &offer.supplier_sku) {
+        return StockLevel {
+            supplier_sku: offer.supplier_sku.clone(),
+            available: Some(if sku.available { sku.stock } else { 0 }),
+            unit_cost: Some(sku.price),
+            problem: None,
+        };
+    }
+    let bad = sku_id
+        .and_then(|id| product.unreadable_sku(id))
+        .or_else(|| product.unreadable_sku(&offer.supplier_sku));
+    if let Some(bad) = bad {
+        return untrusted(
+            offer,
+            format!(
+                "AliExpress's answer for {} cannot be read: {}",
+                offer.supplier_sku, bad.reason
+            ),
+        );
+    }
+    if product.has_untied_entries() {
+        return untrusted(
+            offer,
+            format!(
+                "AliExpress's answer for product {} has SKUs that cannot be read, so the absence of {} proves nothing",
+                product.product_id, offer.supplier_sku
+            ),
+        );
+    }
+    gone(offer)
+}
+
+/// A product of AliExpress's catalogue (`aliexpress.ds.product.get`, as sold to the United
+/// States, in USD): `None` when AliExpress does not know it. Each SKU is a variant, its SKU
+/// the `sku_attr` orders take (the SKU id for a product with a single SKU), its options the
+/// seller's property names and values (`Color:Black;Size:XL`). SKUs whose price or stock
+/// cannot be believed are left out; AliExpress gives no barcode.
+pub(crate) async fn product(
+    client: &AliExpressClient,
+    product_id: &str,
+) -> Result<Option<SupplierProduct>, SupplierError> {
+    let product_id = product_id.trim();
+    // AliExpress's ids are digits: anything else names no product of it.
+    if product_id.is_empty() || !product_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(None);
+    }
+    let Some(product) = client.product(product_id, "US").await.map_err(error)? else {
+        return Ok(None);
+    };
+    for bad in &product.unreadable {
+        tracing::warn!(product_id, sku_id = ?bad.sku_id, reason = %bad.reason, "AliExpress SKU left out of the import");
+    }
+    let variants = product
+        .skus
+        .iter()
+        .map(|sku| SupplierProductVariant {
+            sku: if sku.sku_attr.is_empty() {
+                sku.sku_id.clone()
+            } else {
+                sku.sku_attr.clone()
+            },
+            variant_id: Some(sku.sku_id.clone()),
+            options: sku.options.clone(),
+            barcode: None,
+            unit_cost: sku.price,
+            stock: Some(if sku.available { sku.stock } else { 0 }),
+        })
+        .collect();
+    Ok(Some(SupplierProduct {
+        url: Some(format!("https://www.aliexpress.com/item/{}.html", product.product_id)),
+        title: product.title.clone().unwrap_or_else(|| product.product_id.clone()),
+        product_id: product.product_id,
+        variants,
+    }))
 }
 
 pub(crate) async fn list_orders(_client: &AliExpressClient, _page: u32) -> Result<RemoteOrderPage, SupplierError> {

@@ -8,7 +8,8 @@
 //! | status | `getOrderDetail` by CJ's order id |
 //! | cancel | `deleteOrder` |
 //! | tracking | `trackInfo` |
-//! | stock | `stock/queryByVid` + `variant/queryByVid` |
+//! | stock | per CJ product: `variant/query?pid=` + `getInventoryByPid`; offers without a product id: `variant/queryByVid` + `stock/queryByVid` |
+//! | product | `product/query` + `variant/query?pid=` + `getInventoryByPid` |
 //! | list_orders | `shopping/order/list`, 50 a page |
 //!
 //! CJ's line id is the offer's `supplier_variant_id` (CJ's `vid`), else its SKU. CJ documents
@@ -19,9 +20,10 @@ use super::remark;
 use crate::cj::CjError;
 use crate::cj::client::{CjClient, FreightRequest, Line, OrderRequest};
 use crate::cj::orders::{CancelOutcome as CjCancel, CjOrderStatus, OrderDetail};
+use crate::cj::product::{CjProductStock, CjProductVariants};
 use dropline_app::supplier::{
     CancelOutcome, PlaceRequest, RemoteOrder, RemoteOrderPage, RemoteParcel, RemoteStatus, StockLevel, SupplierError,
-    TrackingEvent,
+    SupplierProduct, SupplierProductVariant, TrackingEvent,
 };
 use dropline_domain::catalog::{Offer, Supplier, SupplierConnection};
 use dropline_domain::money::Money;
@@ -29,7 +31,7 @@ use dropline_domain::order::{SupplierOrder, SupplierOrderLine};
 use dropline_domain::placement::FailureKind;
 use dropline_domain::state::ShipmentState;
 use dropline_domain::submission::Quote;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 /// Orders per page of CJ's order list (CJ's own client asks for at most 50).
@@ -308,26 +310,267 @@ pub(crate) async fn tracking(client: &CjClient, tracking_number: &str) -> Result
         .collect())
 }
 
+/// The trimmed, non-blank text.
+fn given(text: Option<&str>) -> Option<&str> {
+    text.map(str::trim).filter(|t| !t.is_empty())
+}
+
+/// A level for an offer whose answer cannot be trusted: nothing of it is applied.
+fn untrusted(offer: &Offer, reason: impl Into<String>) -> StockLevel {
+    StockLevel {
+        supplier_sku: offer.supplier_sku.clone(),
+        available: None,
+        unit_cost: None,
+        problem: Some(reason.into()),
+    }
+}
+
+/// A level for an offer CJ no longer sells.
+fn gone(offer: &Offer) -> StockLevel {
+    StockLevel {
+        supplier_sku: offer.supplier_sku.clone(),
+        available: None,
+        unit_cost: None,
+        problem: None,
+    }
+}
+
+/// Whether a CJ error concerns the one product (or variant) asked about rather than the
+/// whole account or connection: a parameter refused or a business refusal. Those become a
+/// problem of the offers concerned; every other error fails the whole read.
+fn concerns_one_item(error: &CjError) -> bool {
+    matches!(error, CjError::Invalid { .. } | CjError::Rejected { .. })
+}
+
+/// Stock and cost of the offers, read by product: `variant/query?pid=` and
+/// `getInventoryByPid` once per CJ product (`supplier_product_id`), whatever the number of its
+/// offers; offers without a product id are read by variant (`variant/queryByVid` +
+/// `stock/queryByVid`). Levels come back in the order of `offers`.
+///
+/// - A variant missing from its product's list (or a product CJ lists no variant of) is no
+///   longer sold: `available` `None`, no problem.
+/// - A variant whose price or stock cannot be believed, a variant missing from its product's
+///   inventory, a product whose list had entries that could not be read (so an absence proves
+///   nothing), or a product CJ refused to answer for: a `problem`, nothing applied.
+/// - A body that is not CJ's envelope, a token, rate-limit or transport failure: the error
+///   for the whole read (the sync tries again later).
 pub(crate) async fn stock(client: &CjClient, offers: &[Offer]) -> Result<Vec<StockLevel>, SupplierError> {
-    let mut levels = Vec::with_capacity(offers.len());
-    for offer in offers {
-        let id = offer
-            .supplier_variant_id
-            .clone()
-            .unwrap_or_else(|| offer.supplier_sku.clone());
-        let variant = client.variant(&id).await.map_err(error)?;
-        let available = match &variant {
-            Some(_) => client.stock(&id).await.map_err(error)?.or(Some(0)),
-            None => None,
+    let mut levels: Vec<Option<StockLevel>> = vec![None; offers.len()];
+    // Products in the order first met, with the offers of each (CJ's ids compared without
+    // case).
+    let mut products: Vec<(&str, Vec<usize>)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut loose = Vec::new();
+    for (i, offer) in offers.iter().enumerate() {
+        let Some(pid) = given(offer.supplier_product_id.as_deref()) else {
+            loose.push(i);
+            continue;
         };
-        levels.push(StockLevel {
-            supplier_sku: offer.supplier_sku.clone(),
-            available,
-            unit_cost: variant.map(|v| v.sell_price),
-            problem: None,
+        match index.get(&pid.to_ascii_uppercase()) {
+            Some(&at) => products[at].1.push(i),
+            None => {
+                index.insert(pid.to_ascii_uppercase(), products.len());
+                products.push((pid, vec![i]));
+            }
+        }
+    }
+    for (pid, members) in products {
+        let variants = match client.product_variants(pid).await {
+            Ok(variants) => variants,
+            Err(refused) if concerns_one_item(&refused) => {
+                for i in members {
+                    levels[i] = Some(untrusted(
+                        &offers[i],
+                        format!("CJ refused to list product {pid}: {refused}"),
+                    ));
+                }
+                continue;
+            }
+            Err(other) => return Err(error(other)),
+        };
+        // A product without variants has no stock to read.
+        let inventory = if variants.variants.is_empty() {
+            None
+        } else {
+            match client.product_stock(pid).await {
+                Ok(inventory) => inventory,
+                Err(refused) if concerns_one_item(&refused) => {
+                    for i in members {
+                        levels[i] = Some(untrusted(
+                            &offers[i],
+                            format!("CJ refused the inventory of product {pid}: {refused}"),
+                        ));
+                    }
+                    continue;
+                }
+                Err(other) => return Err(error(other)),
+            }
+        };
+        for i in members {
+            levels[i] = Some(level_in_product(&offers[i], pid, &variants, inventory.as_ref()));
+        }
+    }
+    for i in loose {
+        levels[i] = Some(level_by_variant(client, &offers[i]).await?);
+    }
+    Ok(levels.into_iter().flatten().collect())
+}
+
+/// An offer's level from its product's variants and inventory (`None`: CJ answered without
+/// data, or it was not asked, the product having no variant).
+fn level_in_product(
+    offer: &Offer,
+    pid: &str,
+    variants: &CjProductVariants,
+    inventory: Option<&CjProductStock>,
+) -> StockLevel {
+    let sku = offer.supplier_sku.as_str();
+    let found = match given(offer.supplier_variant_id.as_deref()) {
+        Some(vid) => variants.by_vid(vid),
+        None => variants.by_sku(sku).or_else(|| variants.by_vid(sku)),
+    };
+    let Some(variant) = found else {
+        if !variants.unreadable.is_empty() {
+            return untrusted(
+                offer,
+                format!(
+                    "CJ's variants of product {pid} include entries that cannot be read ({}), so the absence of {sku} proves nothing",
+                    variants.unreadable.join("; ")
+                ),
+            );
+        }
+        return gone(offer);
+    };
+    let price = match &variant.sell_price {
+        Ok(price) => *price,
+        Err(why) => return untrusted(offer, format!("CJ's price of {sku} cannot be read: {why}")),
+    };
+    let units = match inventory {
+        Some(stock) => match stock.of(&variant.vid) {
+            Some(Ok(units)) => *units,
+            Some(Err(why)) => return untrusted(offer, format!("CJ's stock of {sku} cannot be read: {why}")),
+            None => {
+                return untrusted(
+                    offer,
+                    format!("CJ's inventory of product {pid} does not list variant {}", variant.vid),
+                );
+            }
+        },
+        None => return untrusted(offer, format!("CJ gave no inventory for product {pid}")),
+    };
+    StockLevel {
+        supplier_sku: offer.supplier_sku.clone(),
+        available: Some(units),
+        unit_cost: Some(price),
+        problem: None,
+    }
+}
+
+/// An offer's level read by its variant id (or its SKU when it has none): for offers that do
+/// not name their CJ product.
+async fn level_by_variant(client: &CjClient, offer: &Offer) -> Result<StockLevel, SupplierError> {
+    let Some(id) = given(offer.supplier_variant_id.as_deref()).or(given(Some(&offer.supplier_sku))) else {
+        return Ok(untrusted(offer, "the offer names no CJ variant id nor SKU"));
+    };
+    let sku = offer.supplier_sku.as_str();
+    let variant = match client.variant_entry(id).await {
+        Ok(Some(Ok(variant))) => variant,
+        Ok(Some(Err(why))) => return Ok(untrusted(offer, format!("CJ's answer for {sku} cannot be read: {why}"))),
+        Ok(None) => return Ok(gone(offer)),
+        Err(refused) if concerns_one_item(&refused) => {
+            return Ok(untrusted(offer, format!("CJ refused to show variant {id}: {refused}")));
+        }
+        Err(other) => return Err(error(other)),
+    };
+    let price = match variant.sell_price {
+        Ok(price) => price,
+        Err(why) => return Ok(untrusted(offer, format!("CJ's price of {sku} cannot be read: {why}"))),
+    };
+    let units = match client.stock_entry(id).await {
+        Ok(Some(Ok(units))) => units,
+        Ok(Some(Err(why))) => return Ok(untrusted(offer, format!("CJ's stock of {sku} cannot be read: {why}"))),
+        // A variant CJ sells but holds in no warehouse.
+        Ok(None) => 0,
+        Err(refused) if concerns_one_item(&refused) => {
+            return Ok(untrusted(
+                offer,
+                format!("CJ refused the stock of variant {id}: {refused}"),
+            ));
+        }
+        Err(other) => return Err(error(other)),
+    };
+    Ok(StockLevel {
+        supplier_sku: offer.supplier_sku.clone(),
+        available: Some(units),
+        unit_cost: Some(price),
+        problem: None,
+    })
+}
+
+/// A product of CJ's catalogue with its variants (`product/query`, `variant/query`,
+/// `getInventoryByPid`): `None` when CJ has no such product. A variant whose price cannot be
+/// believed is left out (there is no cost to map it with); one whose stock cannot be is given
+/// without stock.
+pub(crate) async fn product(client: &CjClient, product_id: &str) -> Result<Option<SupplierProduct>, SupplierError> {
+    let Some(pid) = given(Some(product_id)) else {
+        return Ok(None);
+    };
+    let Some(info) = client.product(pid).await.map_err(error)? else {
+        return Ok(None);
+    };
+    let variants = client.product_variants(pid).await.map_err(error)?;
+    let inventory = if variants.variants.is_empty() {
+        None
+    } else {
+        client.product_stock(pid).await.map_err(error)?
+    };
+    let mut out = Vec::with_capacity(variants.variants.len());
+    for variant in &variants.variants {
+        let unit_cost = match &variant.sell_price {
+            Ok(price) => *price,
+            Err(why) => {
+                tracing::warn!(pid, vid = %variant.vid, %why, "CJ variant left out of the import: its price cannot be read");
+                continue;
+            }
+        };
+        let stock = inventory
+            .as_ref()
+            .and_then(|stock| stock.of(&variant.vid))
+            .and_then(|units| units.as_ref().ok().copied());
+        out.push(SupplierProductVariant {
+            // CJ places orders by variant id; a variant without a SKU is known by it.
+            sku: variant.sku.clone().unwrap_or_else(|| variant.vid.clone()),
+            variant_id: Some(variant.vid.clone()),
+            options: variant.key.clone().or_else(|| variant.name.clone()).unwrap_or_default(),
+            // CJ's API gives no UPC or EAN.
+            barcode: None,
+            unit_cost,
+            stock,
         });
     }
-    Ok(levels)
+    Ok(Some(SupplierProduct {
+        url: Some(product_page(&info.name, &info.pid)),
+        product_id: info.pid,
+        title: info.name,
+        variants: out,
+    }))
+}
+
+/// CJ's product page: `https://cjdropshipping.com/product/<name as a slug>-p-<pid>.html`, the
+/// form CJ's own pages link to. CJ's API gives no address; this one is built as CJ writes
+/// them, the slug made of the English name's letters and digits.
+fn product_page(name: &str, pid: &str) -> String {
+    let mut slug = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    let slug = if slug.is_empty() { "product" } else { slug };
+    format!("https://cjdropshipping.com/product/{slug}-p-{pid}.html")
 }
 
 pub(crate) async fn list_orders(client: &CjClient, page: u32) -> Result<RemoteOrderPage, SupplierError> {

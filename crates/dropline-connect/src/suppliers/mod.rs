@@ -11,7 +11,8 @@ pub mod cj;
 
 use async_trait::async_trait;
 use dropline_app::supplier::{
-    CancelOutcome, PlaceRequest, RemoteOrder, RemoteOrderPage, StockLevel, SupplierClient, SupplierError, TrackingEvent,
+    CancelOutcome, PlaceRequest, RemoteOrder, RemoteOrderPage, StockLevel, SupplierClient, SupplierError,
+    SupplierProduct, TrackingEvent,
 };
 use dropline_domain::catalog::{Offer, Supplier, SupplierConnection, SupplierKind};
 use dropline_domain::ids::SupplierId;
@@ -189,6 +190,16 @@ impl SupplierClient for HttpSuppliers {
             SupplierKind::Cj => cj::list_orders(&*self.cj(supplier)?, page).await,
             SupplierKind::Aliexpress => aliexpress::list_orders(&*self.aliexpress(supplier)?, page).await,
             other => Err(not_placed(other)),
+        }
+    }
+
+    async fn product(&self, supplier: &Supplier, product_id: &str) -> Result<Option<SupplierProduct>, SupplierError> {
+        match supplier.kind {
+            SupplierKind::Cj => cj::product(&*self.cj(supplier)?, product_id).await,
+            SupplierKind::Aliexpress => aliexpress::product(&*self.aliexpress(supplier)?, product_id).await,
+            other => Err(SupplierError::Misconfigured(format!(
+                "{other} suppliers have no catalogue to import from"
+            ))),
         }
     }
 }

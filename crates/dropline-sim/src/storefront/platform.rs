@@ -21,7 +21,9 @@ use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use sha2::Sha256;
 use std::collections::HashMap;
+use std::collections::HashSet;
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
@@ -653,6 +655,12 @@ pub(crate) struct Product {
     /// The option names, in order (empty for a simple product).
     pub option_names: Vec<String>,
     pub variants: Vec<Variant>,
+    /// Shown in the shop (Shopify `active`, WooCommerce `publish`, Wix `visible`); hidden is
+    /// Shopify `draft` or `archived`, WooCommerce `private`, `draft` or `pending`, Wix
+    /// `visible: false`.
+    pub published: bool,
+    /// Wix's product discount, off every variant's price (the other platforms keep none).
+    pub discount: Discount,
 }
 
 impl Product {
@@ -665,10 +673,42 @@ impl Product {
 pub(crate) struct Variant {
     pub id: String,
     pub sku: String,
-    /// In minor units of the store currency.
+    /// What the customer pays, in minor units of the store currency.
     pub price: i64,
+    /// The "was" price shown struck through (Shopify `compare_at_price`, WooCommerce
+    /// `regular_price` beside a `sale_price`, Wix `priceData.price` beside a discount).
+    pub compare_at: Option<i64>,
+    /// Units in stock when the platform counts them (`None`: stock not tracked).
+    pub stock: Option<u32>,
     pub options: Vec<(String, String)>,
     pub inventory_item_id: String,
+}
+
+/// A Wix product's discount (Stores catalog v1), taken off every variant's price: the variant's
+/// price is then the struck-through "was" price and the discounted one is what the customer pays.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Discount {
+    #[default]
+    None,
+    /// Minor units off.
+    Amount(i64),
+    /// Hundredths of a percent off (`1250` is 12.5 %).
+    Percent(i64),
+}
+
+impl Discount {
+    /// What the customer pays for a variant whose price (before the discount) is `base`.
+    pub fn apply(self, base: i64) -> i64 {
+        match self {
+            Discount::None => base,
+            Discount::Amount(off) => (base - off).max(0),
+            // Rounded half up, in integers.
+            Discount::Percent(hundredths) => {
+                let off = (i128::from(base) * i128::from(hundredths) + 5_000) / 10_000;
+                (base - i64::try_from(off).unwrap_or(base)).max(0)
+            }
+        }
+    }
 }
 
 impl Variant {
@@ -940,6 +980,13 @@ pub(crate) struct Webhook {
 pub(crate) struct State {
     pub ids: Ids,
     pub products: Vec<Product>,
+    /// Where each product is in `products`, by id.
+    product_index: HashMap<String, usize>,
+    /// Where each variant is (product, variant), by id; Wix's all-zero variant ids, shared by
+    /// every product without options, are left out (such a variant is found by its product).
+    variant_index: HashMap<String, (usize, usize)>,
+    /// Where each variant is, by its inventory item id (Shopify).
+    inventory_index: HashMap<String, (usize, usize)>,
     pub orders: HashMap<String, Order>,
     /// Order ids in the order they were created.
     pub order_list: Vec<String>,
@@ -956,6 +1003,31 @@ impl State {
 
     pub fn order_mut(&mut self, id: &str) -> Option<&mut Order> {
         self.orders.get_mut(id)
+    }
+
+    /// The position of a product in `products`.
+    pub fn product_position(&self, id: &str) -> Option<usize> {
+        self.product_index.get(id).copied()
+    }
+
+    /// The position (product, variant) of a variant by its id; the one variant of a product
+    /// without options is also found by the product's id (as dropline names it).
+    pub fn variant_position(&self, id: &str) -> Option<(usize, usize)> {
+        if let Some(found) = self.variant_index.get(id) {
+            return Some(*found);
+        }
+        let product = self.product_position(id)?;
+        (self.products[product].variants.len() == 1 && self.products[product].is_simple()).then_some((product, 0))
+    }
+
+    /// The position (product, variant) of a variant by its own id only.
+    pub fn variant_id_position(&self, id: &str) -> Option<(usize, usize)> {
+        self.variant_index.get(id).copied()
+    }
+
+    /// The position of a variant by its inventory item id.
+    pub fn inventory_position(&self, inventory_item_id: &str) -> Option<(usize, usize)> {
+        self.inventory_index.get(inventory_item_id).copied()
     }
 
     fn variant_by_sku(&self, sku: &str) -> Option<(&Product, &Variant)> {
@@ -999,6 +1071,10 @@ pub(crate) trait Platform: Send + Sync + 'static {
     fn render_order(&self, core: &Core, order: &Order) -> Value;
     /// The webhook announcing `topic` for this version of the order.
     fn webhook(&self, core: &Core, order: &Order, topic: Topic, ids: EventIds) -> Result<Webhook, SimError>;
+    /// The stock a new variant starts with (`None`: not tracked).
+    fn initial_stock(&self) -> Option<u32> {
+        None
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1024,6 +1100,8 @@ pub(crate) struct Core {
     pub state: Mutex<State>,
     faults: Mutex<Faults>,
     requests: Mutex<Vec<ApiRequest>>,
+    /// Requests that reached a listing write (stock, price, visibility), whatever their answer.
+    listing_writes: AtomicUsize,
     webhook_url: Mutex<Option<String>>,
     http: reqwest::Client,
     retry: Retry,
@@ -1062,6 +1140,9 @@ pub(crate) async fn launch(
     let state = State {
         ids: Ids::new(config.seed, platform.id_style()),
         products: Vec::new(),
+        product_index: HashMap::new(),
+        variant_index: HashMap::new(),
+        inventory_index: HashMap::new(),
         orders: HashMap::new(),
         order_list: Vec::new(),
         fulfillment_orders: HashMap::new(),
@@ -1080,6 +1161,7 @@ pub(crate) async fn launch(
         state: Mutex::new(state),
         faults: Mutex::new(Faults::default()),
         requests: Mutex::new(Vec::new()),
+        listing_writes: AtomicUsize::new(0),
         http: crate::http_client(),
         retry,
         timeout,
@@ -1195,6 +1277,62 @@ impl Core {
     /// Adds a product after checking it: a title, at least one variant, unique non-empty
     /// SKUs, prices in the store currency, and the same option names on every variant.
     pub fn add_product(&self, product: SimProduct) -> Result<ProductIds, SimError> {
+        let mut state = lock(&self.state);
+        let prices = self.check_product(&product, |sku| state.variant_by_sku(sku).is_some())?;
+        let ids = self.insert_product(&mut state, product, prices);
+        // The next order draws from the new catalogue.
+        state.generator = None;
+        Ok(ids)
+    }
+
+    /// Adds `products` generated products of `variants_each` variants (a simple product for
+    /// one; options `Size` × `Color` otherwise) at once, for tests and benchmarks that need a
+    /// large catalogue fast. SKUs are `BULK-{n}` (simple) or `BULK-{n}-{v}`, prices from 5.00
+    /// up, in the store currency; the products come back in order, with their ids.
+    pub fn add_products(
+        &self,
+        products: usize,
+        variants_each: usize,
+    ) -> Result<Vec<(SimProduct, ProductIds)>, SimError> {
+        if variants_each == 0 {
+            return Err(SimError::InvalidProduct(
+                "variants_each: a product needs at least one variant".to_string(),
+            ));
+        }
+        let scale = self.currency_scale();
+        let mut state = lock(&self.state);
+        let mut taken: HashSet<String> = state
+            .products
+            .iter()
+            .flat_map(|product| product.variants.iter().map(|variant| variant.sku.clone()))
+            .collect();
+        let first = state.products.len();
+        let mut added = Vec::with_capacity(products);
+        for index in first..first + products {
+            let price = |variant: usize| format_amount(500 + ((index * 7 + variant * 3) % 9_500) as i64, scale);
+            let product = if variants_each == 1 {
+                SimProduct::simple(format!("Bulk product {index}"), format!("BULK-{index}"), price(0))
+            } else {
+                (0..variants_each).fold(SimProduct::new(format!("Bulk product {index}")), |product, variant| {
+                    product.variant(
+                        SimVariant::new(format!("BULK-{index}-{variant}"), price(variant))
+                            .option("Size", format!("S{}", variant / 4 + 1))
+                            .option("Color", ["Black", "White", "Red", "Blue"][variant % 4]),
+                    )
+                })
+            };
+            let prices = self.check_product(&product, |sku| taken.contains(sku))?;
+            taken.extend(product.variants.iter().map(|variant| variant.sku.clone()));
+            let ids = self.insert_product(&mut state, product.clone(), prices);
+            added.push((product, ids));
+        }
+        state.generator = None;
+        Ok(added)
+    }
+
+    /// The variants' prices in minor units once the product is checked; `taken` says whether
+    /// a SKU is already in the store.
+    fn check_product(&self, product: &SimProduct, taken: impl Fn(&str) -> bool) -> Result<Vec<i64>, SimError> {
         let scale = self.currency_scale();
         if product.title.trim().is_empty() {
             return Err(SimError::InvalidProduct("title: must not be empty".to_string()));
@@ -1205,8 +1343,7 @@ impl Core {
                 product.title
             )));
         };
-        let option_names: Vec<String> = first.options.iter().map(|(name, _)| name.clone()).collect();
-        let mut state = lock(&self.state);
+        let option_names: Vec<&String> = first.options.iter().map(|(name, _)| name).collect();
         let mut prices = Vec::with_capacity(product.variants.len());
         for (index, variant) in product.variants.iter().enumerate() {
             if variant.sku.trim().is_empty() {
@@ -1214,16 +1351,14 @@ impl Core {
                     "variants[{index}].sku: must not be empty"
                 )));
             }
-            let taken = state.variant_by_sku(&variant.sku).is_some()
-                || product.variants[..index].iter().any(|other| other.sku == variant.sku);
-            if taken {
+            if taken(&variant.sku) || product.variants[..index].iter().any(|other| other.sku == variant.sku) {
                 return Err(SimError::InvalidProduct(format!(
                     "variants[{index}].sku: \"{}\" is already used",
                     variant.sku
                 )));
             }
             let names: Vec<&String> = variant.options.iter().map(|(name, _)| name).collect();
-            if names.len() != option_names.len() || names.iter().zip(&option_names).any(|(a, b)| *a != b) {
+            if names != option_names {
                 return Err(SimError::InvalidProduct(format!(
                     "variants[{index}].options: must name the options {option_names:?} in that order"
                 )));
@@ -1248,8 +1383,20 @@ impl Core {
                 product.title
             )));
         }
+        Ok(prices)
+    }
+
+    /// Gives a checked product its ids and stores it, published, at the platform's initial
+    /// stock, without compare-at prices.
+    fn insert_product(&self, state: &mut State, product: SimProduct, prices: Vec<i64>) -> ProductIds {
+        let option_names: Vec<String> = product.variants[0]
+            .options
+            .iter()
+            .map(|(name, _)| name.clone())
+            .collect();
         let simple = option_names.is_empty();
         let product_id = state.ids.next(IdKind::Record);
+        let stock = self.platform.initial_stock();
         let variants: Vec<Variant> = product
             .variants
             .iter()
@@ -1264,6 +1411,8 @@ impl Core {
                 },
                 sku: variant.sku.clone(),
                 price,
+                compare_at: None,
+                stock,
                 options: variant.options.clone(),
                 inventory_item_id: state.ids.next(IdKind::Item),
             })
@@ -1272,6 +1421,16 @@ impl Core {
             product_id: product_id.clone(),
             variant_ids: variants.iter().map(|variant| variant.id.clone()).collect(),
         };
+        let position = state.products.len();
+        state.product_index.insert(product_id.clone(), position);
+        for (index, variant) in variants.iter().enumerate() {
+            if !(simple && self.platform.id_style() == IdStyle::Uuid) {
+                state.variant_index.insert(variant.id.clone(), (position, index));
+            }
+            state
+                .inventory_index
+                .insert(variant.inventory_item_id.clone(), (position, index));
+        }
         state.products.push(Product {
             id: product_id,
             handle: slug(&product.title),
@@ -1279,10 +1438,39 @@ impl Core {
             created_at: now_seconds(),
             option_names,
             variants,
+            published: true,
+            discount: Discount::None,
         });
-        // The next order draws from the new catalogue.
-        state.generator = None;
-        Ok(ids)
+        ids
+    }
+
+    /// Counts a request that reached a listing write.
+    pub(crate) fn count_listing_write(&self) {
+        self.listing_writes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn listing_writes(&self) -> usize {
+        self.listing_writes.load(Ordering::Relaxed)
+    }
+
+    pub fn stock_of(&self, variant_id: &str) -> Option<u32> {
+        let state = lock(&self.state);
+        let (product, variant) = state.variant_position(variant_id)?;
+        state.products[product].variants[variant].stock
+    }
+
+    pub fn price_of(&self, variant_id: &str) -> Option<(i64, Option<i64>)> {
+        let state = lock(&self.state);
+        let (product, variant) = state.variant_position(variant_id)?;
+        let variant = &state.products[product].variants[variant];
+        Some((variant.price, variant.compare_at))
+    }
+
+    pub fn is_published(&self, product_id: &str) -> bool {
+        let state = lock(&self.state);
+        state
+            .product_position(product_id)
+            .is_some_and(|product| state.products[product].published)
     }
 
     /// Creates an order drawn from the seed and the catalogue; no webhook is sent.
@@ -1891,6 +2079,44 @@ macro_rules! sim_methods {
         /// on its way back.
         pub fn lose_next_refund_answers(&self, count: u32) {
             self.core.lose_next_refund_answers(count);
+        }
+
+        /// Adds `products` generated products of `variants_each` variants each in one go (a
+        /// simple product when `variants_each` is 1), for a large catalogue fast; see
+        /// [`SimProduct`](crate::storefront::SimProduct) for what each is. SKUs are `BULK-{n}`
+        /// or `BULK-{n}-{v}`. Refused when `variants_each` is 0.
+        pub fn add_products(
+            &self,
+            products: usize,
+            variants_each: usize,
+        ) -> Result<Vec<($crate::storefront::SimProduct, $crate::storefront::ProductIds)>, $crate::storefront::SimError>
+        {
+            self.core.add_products(products, variants_each)
+        }
+
+        /// The variant's stock, `None` when the platform does not count it (or the variant is
+        /// unknown). A variant is named by its platform id; the one variant of a product
+        /// without options also by the product's id.
+        pub fn stock_of(&self, platform_variant_id: &str) -> Option<u32> {
+            self.core.stock_of(platform_variant_id)
+        }
+
+        /// The variant's price and compare-at ("was") price in minor units of the store
+        /// currency, as the shop shows them; `None` for an unknown variant.
+        pub fn price_of(&self, platform_variant_id: &str) -> Option<(i64, Option<i64>)> {
+            self.core.price_of(platform_variant_id)
+        }
+
+        /// Whether the product is shown in the shop (`false` for an unknown product).
+        pub fn is_published(&self, product_id: &str) -> bool {
+            self.core.is_published(product_id)
+        }
+
+        /// How many requests reached one of the listing writes (stock, price, visibility),
+        /// whatever they were answered; requests stopped by the credential check or an
+        /// injected fault are not counted.
+        pub fn listing_writes(&self) -> usize {
+            self.core.listing_writes()
         }
     };
 }

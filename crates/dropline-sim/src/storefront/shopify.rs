@@ -1,6 +1,7 @@
 //! Shopify: the REST Admin API (version 2025-07) endpoints dropline calls — shop, products
 //! paged by `page_info` cursors in the `Link` header, fulfillment orders, fulfillments and their
-//! events, cancellation — and the `orders/*` webhooks, HMAC-SHA256 signed with the app secret.
+//! events, cancellation, refunds, and listings (locations, variants, inventory levels, product
+//! status) — and the `orders/*` webhooks, HMAC-SHA256 signed with the app secret.
 
 use super::Retry;
 use super::platform::{
@@ -14,7 +15,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State as Shared};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use base64::Engine;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -63,6 +64,15 @@ const CANCEL_REASONS: [&str; 6] = ["customer", "inventory", "fraud", "declined",
 /// `kind: refund` must name a successful sale as `parent_id`, on its `gateway`, for at most
 /// what is left of it; its lines at most the units not refunded yet: 422 otherwise, 400 for a
 /// malformed body). Refunds are not deduplicated, as on Shopify.
+///
+/// Listings: `locations.json` (an inactive former warehouse listed first, then the shop's
+/// active location), `GET|PUT variants/{id}.json` (PUT takes `price` and `compare_at_price`,
+/// decimal strings or numbers, `null` or `""` clearing the compare-at price: 422 for an amount
+/// the currency cannot hold, 404 for an unknown variant), `POST inventory_levels/set.json`
+/// (`location_id`, `inventory_item_id`, `available` from 0: 422 at the inactive location, 404
+/// for an unknown location or item), `PUT products/{id}.json` (`status` `active`, `draft` or
+/// `archived`, 422 otherwise; a hidden product is listed as `draft`). Every variant starts
+/// with 100 in stock; `products.json` shows the prices, stock and status as written.
 ///
 /// Webhooks: the REST order as body; `X-Shopify-Topic`, `X-Shopify-Hmac-Sha256` (base64
 /// HMAC-SHA256 of the body with [`Self::webhook_secret`]), `X-Shopify-Shop-Domain`,
@@ -197,6 +207,11 @@ impl Platform for ShopifyPlatform {
 
     fn default_timeout(&self) -> Duration {
         Duration::from_secs(5)
+    }
+
+    fn initial_stock(&self) -> Option<u32> {
+        // Shopify tracks inventory by default; the simulator's shop starts with 100 of each.
+        Some(100)
     }
 
     fn accepts(&self, status: u16) -> bool {
@@ -753,49 +768,53 @@ fn render_refund(platform: &ShopifyPlatform, order: &Order, refund: &Refund) -> 
     })
 }
 
+/// A variant as `products.json` and `variants/{id}.json` show it.
+fn render_variant(product: &Product, position: usize, scale: u32) -> Value {
+    let variant = &product.variants[position];
+    let created = timestamp(product.created_at);
+    let option = |index: usize| {
+        variant
+            .options
+            .get(index)
+            .map(|(_, value)| json!(value))
+            .unwrap_or(if index == 0 {
+                json!("Default Title")
+            } else {
+                Value::Null
+            })
+    };
+    let quantity = variant.stock.unwrap_or(0);
+    json!({
+        "id": number(&variant.id),
+        "product_id": number(&product.id),
+        "title": variant.title().unwrap_or_else(|| "Default Title".to_string()),
+        "price": format_amount(variant.price, scale),
+        "position": position + 1,
+        "inventory_policy": "deny",
+        "compare_at_price": variant.compare_at.map(|minor| format_amount(minor, scale)),
+        "option1": option(0),
+        "option2": option(1),
+        "option3": option(2),
+        "created_at": created,
+        "updated_at": created,
+        "taxable": true,
+        "barcode": null,
+        "sku": variant.sku,
+        "inventory_management": variant.stock.map(|_| "shopify"),
+        "inventory_item_id": number(&variant.inventory_item_id),
+        "inventory_quantity": quantity,
+        "old_inventory_quantity": quantity,
+        "requires_shipping": true,
+        "image_id": null,
+        "admin_graphql_api_id": format!("gid://shopify/ProductVariant/{}", variant.id),
+    })
+}
+
 fn render_product(platform: &ShopifyPlatform, product: &Product, scale: u32) -> Value {
     let created = timestamp(product.created_at);
     let product_number = product.id.parse::<u64>().unwrap_or_default();
-    let variants: Vec<Value> = product
-        .variants
-        .iter()
-        .enumerate()
-        .map(|(position, variant)| {
-            let option = |index: usize| {
-                variant
-                    .options
-                    .get(index)
-                    .map(|(_, value)| json!(value))
-                    .unwrap_or(if index == 0 {
-                        json!("Default Title")
-                    } else {
-                        Value::Null
-                    })
-            };
-            json!({
-                "id": number(&variant.id),
-                "product_id": number(&product.id),
-                "title": variant.title().unwrap_or_else(|| "Default Title".to_string()),
-                "price": format_amount(variant.price, scale),
-                "position": position + 1,
-                "inventory_policy": "deny",
-                "compare_at_price": null,
-                "option1": option(0),
-                "option2": option(1),
-                "option3": option(2),
-                "created_at": created,
-                "updated_at": created,
-                "taxable": true,
-                "barcode": null,
-                "sku": variant.sku,
-                "inventory_item_id": number(&variant.inventory_item_id),
-                "inventory_quantity": 100,
-                "old_inventory_quantity": 100,
-                "requires_shipping": true,
-                "image_id": null,
-                "admin_graphql_api_id": format!("gid://shopify/ProductVariant/{}", variant.id),
-            })
-        })
+    let variants: Vec<Value> = (0..product.variants.len())
+        .map(|position| render_variant(product, position, scale))
         .collect();
     let options: Vec<Value> = if product.is_simple() {
         vec![json!({
@@ -838,11 +857,11 @@ fn render_product(platform: &ShopifyPlatform, product: &Product, scale: u32) -> 
         "created_at": created,
         "handle": product.handle,
         "updated_at": created,
-        "published_at": created,
+        "published_at": if product.published { json!(created) } else { Value::Null },
         "template_suffix": null,
         "published_scope": "global",
         "tags": "",
-        "status": "active",
+        "status": if product.published { "active" } else { "draft" },
         "admin_graphql_api_id": format!("gid://shopify/Product/{}", product.id),
         "variants": variants,
         "options": options,
@@ -866,6 +885,13 @@ fn routes(ctx: Ctx) -> Router {
     Router::new()
         .route("/admin/api/2025-07/shop.json", get(get_shop))
         .route("/admin/api/2025-07/products.json", get(list_products))
+        .route("/admin/api/2025-07/products/{file}", put(put_product))
+        .route("/admin/api/2025-07/variants/{file}", get(get_variant).put(put_variant))
+        .route("/admin/api/2025-07/locations.json", get(list_locations))
+        .route(
+            "/admin/api/2025-07/inventory_levels/set.json",
+            post(set_inventory_level),
+        )
         .route("/admin/api/2025-07/orders/{order_id}", get(get_order))
         .route(
             "/admin/api/2025-07/orders/{order_id}/fulfillment_orders.json",
@@ -1692,4 +1718,204 @@ async fn create_refund(Shared(Ctx { core, shop }): Shared<Ctx>, Path(order_id): 
         return shop.error(StatusCode::INTERNAL_SERVER_ERROR, "internal server error");
     }
     reply(StatusCode::CREATED, json!({ "refund": body }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Listings: stock, prices, visibility
+// ---------------------------------------------------------------------------------------------
+
+/// The id of a `{id}.json` path segment.
+fn json_file_id(file: &str) -> Option<&str> {
+    file.strip_suffix(".json").filter(|id| !id.is_empty())
+}
+
+/// The shop's former warehouse: listed, but no longer active (stock cannot be set there).
+fn inactive_location_id(platform: &ShopifyPlatform) -> u64 {
+    platform.location_id - 1_000
+}
+
+/// An amount written as a decimal string or a JSON number, in minor units; `None` when it is
+/// neither, has more decimals than the currency or is negative.
+fn listing_amount(value: &Value, scale: u32) -> Option<i64> {
+    let text = match value {
+        Value::String(text) => text.trim().to_string(),
+        Value::Number(number) => number.to_string(),
+        _ => return None,
+    };
+    parse_amount(&text, scale).filter(|minor| *minor >= 0)
+}
+
+async fn list_locations(Shared(Ctx { shop, .. }): Shared<Ctx>) -> Response {
+    let location = |id: u64, name: &str, active: bool| {
+        json!({
+            "id": id,
+            "name": name,
+            "address1": "150 Elgin Street",
+            "address2": null,
+            "city": "Ottawa",
+            "zip": "K2P 1L4",
+            "province": "Ontario",
+            "country": "CA",
+            "phone": null,
+            "country_code": "CA",
+            "province_code": "ON",
+            "legacy": false,
+            "active": active,
+            "admin_graphql_api_id": format!("gid://shopify/Location/{id}"),
+        })
+    };
+    reply(
+        StatusCode::OK,
+        json!({ "locations": [
+            location(inactive_location_id(&shop), "Old warehouse", false),
+            location(shop.location_id, "Shop location", true),
+        ]}),
+    )
+}
+
+async fn get_variant(Shared(Ctx { core, .. }): Shared<Ctx>, Path(file): Path<String>) -> Response {
+    let Some(id) = json_file_id(&file) else {
+        return not_found_reply();
+    };
+    let state = lock(&core.state);
+    match state.variant_id_position(id) {
+        Some((product, variant)) => reply(
+            StatusCode::OK,
+            json!({ "variant": render_variant(&state.products[product], variant, core.currency_scale()) }),
+        ),
+        None => not_found_reply(),
+    }
+}
+
+/// `PUT variants/{id}.json`: takes `price` and `compare_at_price` (`null` or `""` clears it);
+/// other fields are ignored.
+async fn put_variant(Shared(Ctx { core, .. }): Shared<Ctx>, Path(file): Path<String>, body: Bytes) -> Response {
+    core.count_listing_write();
+    let Some(id) = json_file_id(&file) else {
+        return not_found_reply();
+    };
+    let body = match parse_json(&body) {
+        Ok(body) => body,
+        Err(reason) => return bad_request("variant", &reason),
+    };
+    let fields = &body["variant"];
+    if !fields.is_object() {
+        return bad_request("variant", "Required parameter missing or invalid");
+    }
+    let scale = core.currency_scale();
+    let price = match fields.get("price") {
+        None => None,
+        Some(value) => match listing_amount(value, scale) {
+            Some(minor) => Some(minor),
+            None => return unprocessable("price", format!("{value} is invalid")),
+        },
+    };
+    let compare_at = match fields.get("compare_at_price") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(Value::String(text)) if text.trim().is_empty() => Some(None),
+        Some(value) => match listing_amount(value, scale) {
+            Some(minor) => Some(Some(minor)),
+            None => return unprocessable("compare_at_price", format!("{value} is invalid")),
+        },
+    };
+    let mut state = lock(&core.state);
+    let Some((product, position)) = state.variant_id_position(id) else {
+        return not_found_reply();
+    };
+    let variant = &mut state.products[product].variants[position];
+    if let Some(price) = price {
+        variant.price = price;
+    }
+    if let Some(compare_at) = compare_at {
+        variant.compare_at = compare_at;
+    }
+    reply(
+        StatusCode::OK,
+        json!({ "variant": render_variant(&state.products[product], position, scale) }),
+    )
+}
+
+/// `PUT products/{id}.json`: takes `status` (`active` shows the product, `draft` or `archived`
+/// hides it; the simulator shows both hidden ones as `draft`); other fields are ignored.
+async fn put_product(Shared(Ctx { core, shop }): Shared<Ctx>, Path(file): Path<String>, body: Bytes) -> Response {
+    core.count_listing_write();
+    let Some(id) = json_file_id(&file) else {
+        return not_found_reply();
+    };
+    let body = match parse_json(&body) {
+        Ok(body) => body,
+        Err(reason) => return bad_request("product", &reason),
+    };
+    let fields = &body["product"];
+    if !fields.is_object() {
+        return bad_request("product", "Required parameter missing or invalid");
+    }
+    let published = match fields.get("status") {
+        None => None,
+        Some(Value::String(status)) if matches!(status.as_str(), "active" | "draft" | "archived") => {
+            Some(status == "active")
+        }
+        Some(other) => return unprocessable("status", format!("{other} is not included in the list")),
+    };
+    let mut state = lock(&core.state);
+    let Some(position) = state.product_position(id) else {
+        return not_found_reply();
+    };
+    if let Some(published) = published {
+        state.products[position].published = published;
+    }
+    reply(
+        StatusCode::OK,
+        json!({ "product": render_product(&shop, &state.products[position], core.currency_scale()) }),
+    )
+}
+
+/// `POST inventory_levels/set.json` with `location_id`, `inventory_item_id` and `available`.
+async fn set_inventory_level(Shared(Ctx { core, shop }): Shared<Ctx>, body: Bytes) -> Response {
+    core.count_listing_write();
+    let body = match parse_json(&body) {
+        Ok(body) => body,
+        Err(reason) => return bad_request("inventory_level", &reason),
+    };
+    let Some(location_id) = id_text(&body["location_id"]) else {
+        return bad_request("location_id", "Required parameter missing or invalid");
+    };
+    let Some(inventory_item_id) = id_text(&body["inventory_item_id"]) else {
+        return bad_request("inventory_item_id", "Required parameter missing or invalid");
+    };
+    let Some(available) = body["available"].as_i64() else {
+        return bad_request("available", "Required parameter missing or invalid");
+    };
+    // Shopify lets stock go below zero (oversold); the simulator keeps whole units.
+    let Ok(units) = u32::try_from(available) else {
+        return unprocessable("available", format!("{available} is not a number of units from 0"));
+    };
+    if location_id == inactive_location_id(&shop).to_string() {
+        return refused(format!("Location {location_id} is not active"));
+    }
+    if location_id != shop.location_id.to_string() {
+        return not_found_reply();
+    }
+    let mut state = lock(&core.state);
+    let Some((product, position)) = state.inventory_position(&inventory_item_id) else {
+        return not_found_reply();
+    };
+    let variant = &mut state.products[product].variants[position];
+    if variant.stock.is_none() {
+        return refused("Inventory item does not have inventory tracking enabled".to_string());
+    }
+    variant.stock = Some(units);
+    reply(
+        StatusCode::OK,
+        json!({ "inventory_level": {
+            "inventory_item_id": number(&inventory_item_id),
+            "location_id": number(&location_id),
+            "available": units,
+            "updated_at": timestamp(now_seconds()),
+            "admin_graphql_api_id": format!(
+                "gid://shopify/InventoryLevel/{location_id}?inventory_item_id={inventory_item_id}"
+            ),
+        }}),
+    )
 }

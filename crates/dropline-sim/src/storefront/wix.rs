@@ -1,11 +1,12 @@
 //! Wix: the eCommerce and Stores API endpoints dropline calls — site properties, the Stores
-//! catalogue queried by offset, order fulfillments, cancellation — and the eCommerce order
-//! webhooks, whose whole body is a JWT signed (RS256) with the app's key.
+//! catalogue queried by offset, order fulfillments, cancellation, refunds, and the Stores
+//! product, variant and inventory updates — and the eCommerce order webhooks, whose whole body
+//! is a JWT signed (RS256) with the app's key.
 
 use super::Retry;
 use super::platform::{
-    Core, EventIds, FulfilledLine, Fulfillment, IdStyle, Line, Order, Payment, Platform, Product, Refund,
-    RefundTransaction, RefundedLine, Server, SimConfig, SimError, Topic, Webhook, amount_number, country_name,
+    Core, Discount, EventIds, FulfilledLine, Fulfillment, IdStyle, Line, Order, Payment, Platform, Product, Refund,
+    RefundTransaction, RefundedLine, Server, SimConfig, SimError, Topic, Variant, Webhook, amount_number, country_name,
     format_amount, formatted_amount, launch, lock, merge, now_seconds, parse_amount, parse_json, region_name,
     sim_methods, splitmix,
 };
@@ -14,7 +15,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State as Shared};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rand::rngs::StdRng;
@@ -53,6 +54,16 @@ const TOKEN_LIFETIME: time::Duration = time::Duration::days(3);
 /// `customerReason` over 200 characters, 404 for an unknown order or payment, 428 for more
 /// than is left of a payment or a provider that refuses). Refunds are not deduplicated, as on
 /// Wix.
+///
+/// Listings: `GET|PATCH /stores/v1/products/{id}` (PATCH takes `visible`, `priceData.price`
+/// for a product without options, and `discount` `{type: NONE | AMOUNT | PERCENT, value}`
+/// taken off every variant's price), `PATCH /stores/v1/products/{id}/variants` (`variants` of
+/// `{variantIds, price}`, the price before the discount; 400 for a product without options),
+/// `PATCH /stores/v2/inventoryItems/product/{id}` (`trackQuantity` for the whole product,
+/// `variants` of `{variantId, quantity}`; answers `{}`). Prices are JSON numbers; a bad body is
+/// a 400 with `validationError.fieldViolations`, an unknown product or variant a 404
+/// `PRODUCT_NOT_FOUND` / `VARIANT_NOT_FOUND`. The one variant of a product without options is
+/// the all-zero id. Stock is not tracked at first.
 ///
 /// Webhooks: the body is a JWT (RS256, verify with [`Self::public_key_pem`]) with claims
 /// `{data, iat, exp}`; `data` is the JSON text of `{eventType, instanceId, data, identity}`,
@@ -509,20 +520,58 @@ fn order_with_fulfillments(order: &Order) -> Value {
     })
 }
 
+/// A variant's price before the product's discount: the "was" price when it is discounted.
+fn base_price(variant: &Variant) -> i64 {
+    variant.compare_at.unwrap_or(variant.price)
+}
+
+/// Wix's `stock` of a variant.
+fn variant_stock(stock: Option<u32>) -> Value {
+    match stock {
+        Some(quantity) => json!({ "trackQuantity": true, "quantity": quantity, "inStock": quantity > 0 }),
+        None => json!({ "trackQuantity": false, "inStock": true }),
+    }
+}
+
+fn render_discount(discount: Discount, scale: u32) -> Value {
+    match discount {
+        Discount::None => json!({ "type": "NONE", "value": 0 }),
+        Discount::Amount(minor) => json!({ "type": "AMOUNT", "value": amount_number(minor, scale) }),
+        Discount::Percent(hundredths) => json!({ "type": "PERCENT", "value": amount_number(hundredths, 2) }),
+    }
+}
+
 fn render_product(product: &Product, currency: &str, scale: u32, include_variants: bool) -> Value {
-    let price_data = |minor: i64| {
+    let price_data = |base: i64, discounted: i64| {
         json!({
             "currency": currency,
-            "price": amount_number(minor, scale),
-            "discountedPrice": amount_number(minor, scale),
+            "price": amount_number(base, scale),
+            "discountedPrice": amount_number(discounted, scale),
             "formatted": {
-                "price": formatted_amount(minor, currency),
-                "discountedPrice": formatted_amount(minor, currency),
+                "price": formatted_amount(base, currency),
+                "discountedPrice": formatted_amount(discounted, currency),
             },
         })
     };
     let first = product.variants.first();
-    let base_price = product.variants.iter().map(|variant| variant.price).min().unwrap_or(0);
+    let cheapest = product.variants.iter().min_by_key(|variant| variant.price);
+    let (base, discounted) = cheapest.map_or((0, 0), |variant| (base_price(variant), variant.price));
+    let tracked = product.variants.iter().any(|variant| variant.stock.is_some());
+    let quantity: u64 = product
+        .variants
+        .iter()
+        .filter_map(|variant| variant.stock)
+        .map(u64::from)
+        .sum();
+    let in_stock = !tracked || product.variants.iter().any(|variant| variant.stock != Some(0));
+    let mut stock = json!({
+        "trackInventory": tracked,
+        "inStock": in_stock,
+        "inventoryStatus": if in_stock { "IN_STOCK" } else { "OUT_OF_STOCK" },
+    });
+    if tracked {
+        stock["quantity"] = json!(quantity);
+    }
     let options: Vec<Value> = product
         .option_names
         .iter()
@@ -550,14 +599,15 @@ fn render_product(product: &Product, currency: &str, scale: u32, include_variant
         "id": product.id,
         "name": product.title,
         "slug": product.handle,
-        "visible": true,
+        "visible": product.published,
         "productType": "physical",
         "description": "",
         "sku": if product.is_simple() { first.map(|variant| variant.sku.clone()).unwrap_or_default() } else { String::new() },
         "weight": 0.25,
-        "stock": { "trackInventory": false, "inStock": true, "inventoryStatus": "IN_STOCK" },
-        "price": price_data(base_price),
-        "priceData": price_data(base_price),
+        "stock": stock,
+        "price": price_data(base, discounted),
+        "priceData": price_data(base, discounted),
+        "discount": render_discount(product.discount, scale),
         "manageVariants": !product.is_simple(),
         "productOptions": options,
         "lastUpdated": wix_time(product.created_at),
@@ -567,26 +617,37 @@ fn render_product(product: &Product, currency: &str, scale: u32, include_variant
         let variants: Vec<Value> = product
             .variants
             .iter()
-            .map(|variant| {
-                let choices: BTreeMap<&String, &String> =
-                    variant.options.iter().map(|(name, value)| (name, value)).collect();
-                json!({
-                    "id": variant.id,
-                    "choices": choices,
-                    "variant": {
-                        "priceData": price_data(variant.price),
-                        "convertedPriceData": price_data(variant.price),
-                        "weight": 0.25,
-                        "sku": variant.sku,
-                        "visible": true,
-                    },
-                    "stock": { "trackQuantity": false, "inStock": true },
-                })
-            })
+            .map(|variant| render_variant(variant, currency, scale))
             .collect();
         json["variants"] = Value::Array(variants);
     }
     json
+}
+
+/// A variant as the Stores catalog shows it (in a product, or answering an update).
+fn render_variant(variant: &Variant, currency: &str, scale: u32) -> Value {
+    let price_data = json!({
+        "currency": currency,
+        "price": amount_number(base_price(variant), scale),
+        "discountedPrice": amount_number(variant.price, scale),
+        "formatted": {
+            "price": formatted_amount(base_price(variant), currency),
+            "discountedPrice": formatted_amount(variant.price, currency),
+        },
+    });
+    let choices: BTreeMap<&String, &String> = variant.options.iter().map(|(name, value)| (name, value)).collect();
+    json!({
+        "id": variant.id,
+        "choices": choices,
+        "variant": {
+            "priceData": price_data,
+            "convertedPriceData": price_data,
+            "weight": 0.25,
+            "sku": variant.sku,
+            "visible": true,
+        },
+        "stock": variant_stock(variant.stock),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -604,6 +665,12 @@ fn routes(ctx: Ctx) -> Router {
     Router::new()
         .route("/site-properties/v4/properties", get(get_properties))
         .route("/stores/v1/products/query", post(query_products))
+        .route(
+            "/stores/v1/products/{product_id}",
+            get(get_product).patch(patch_product),
+        )
+        .route("/stores/v1/products/{product_id}/variants", patch(patch_variants))
+        .route("/stores/v2/inventoryItems/product/{product_id}", patch(patch_inventory))
         .route("/ecom/v1/orders/{order_id}", get(get_order))
         .route("/ecom/v1/orders/{order_id}/cancel", post(cancel_order))
         .route("/ecom/v1/fulfillments/orders/{order_id}", get(list_fulfillments))
@@ -1191,4 +1258,309 @@ async fn refund_payments(Shared(Ctx { core, site }): Shared<Ctx>, body: Bytes) -
         StatusCode::OK,
         json!({ "refund": rendered, "orderTransactions": order_transactions(order) }),
     )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Listings: stock, prices, visibility
+// ---------------------------------------------------------------------------------------------
+
+fn product_not_found(product_id: &str) -> Response {
+    wix_error(
+        StatusCode::NOT_FOUND,
+        "PRODUCT_NOT_FOUND",
+        &format!("Product with id {product_id} not found"),
+    )
+}
+
+fn variant_not_found(product_id: &str, variant_id: &str) -> Response {
+    wix_error(
+        StatusCode::NOT_FOUND,
+        "VARIANT_NOT_FOUND",
+        &format!("Variant with id {variant_id} not found in product {product_id}"),
+    )
+}
+
+/// A Stores amount (a JSON number) in minor units; `None` when it is not a number, is negative
+/// or has more decimals than `scale`.
+fn stores_amount(value: &Value, scale: u32) -> Option<i64> {
+    match value {
+        Value::Number(number) => parse_amount(&number.to_string(), scale).filter(|minor| *minor >= 0),
+        _ => None,
+    }
+}
+
+/// The variant of `product` a request names: the all-zero id is the one variant of a product
+/// without options; other ids must be the product's own variants.
+fn variant_of(state: &super::platform::State, product: usize, variant_id: &str) -> Option<usize> {
+    let owner = &state.products[product];
+    if owner.is_simple() {
+        return (variant_id == uuid::Uuid::nil().to_string()).then_some(0);
+    }
+    state
+        .variant_id_position(variant_id)
+        .filter(|(found, _)| *found == product)
+        .map(|(_, index)| index)
+}
+
+/// Sets a variant's price before the discount and what the customer pays after it.
+fn set_base_price(variant: &mut Variant, base: i64, discount: Discount) {
+    let paid = discount.apply(base);
+    variant.price = paid;
+    variant.compare_at = (paid < base).then_some(base);
+}
+
+async fn get_product(Shared(Ctx { core, .. }): Shared<Ctx>, Path(product_id): Path<String>) -> Response {
+    let state = lock(&core.state);
+    match state.product_position(&product_id) {
+        Some(position) => reply(
+            StatusCode::OK,
+            json!({ "product": render_product(&state.products[position], &core.config.currency, core.currency_scale(), true) }),
+        ),
+        None => product_not_found(&product_id),
+    }
+}
+
+/// Update Product (`PATCH /stores/v1/products/{id}`): takes `visible`, `priceData.price` (a
+/// product without options: its one variant's price) and `discount` (`{type: NONE | AMOUNT |
+/// PERCENT, value}`, off every variant's price); other fields are ignored.
+async fn patch_product(Shared(Ctx { core, .. }): Shared<Ctx>, Path(product_id): Path<String>, body: Bytes) -> Response {
+    core.count_listing_write();
+    let body = match parse_json(&body) {
+        Ok(body) => body,
+        Err(reason) => return invalid("product", &reason),
+    };
+    let fields = &body["product"];
+    if !fields.is_object() {
+        return invalid("product", "a product object is required");
+    }
+    if let Some(id) = fields.get("id")
+        && id.as_str() != Some(product_id.as_str())
+    {
+        return invalid("product.id", "must be the id of the product in the path");
+    }
+    let visible = match fields.get("visible") {
+        None => None,
+        Some(Value::Bool(flag)) => Some(*flag),
+        Some(_) => return invalid("product.visible", "must be true or false"),
+    };
+    let scale = core.currency_scale();
+    let price = match fields.get("priceData").map(|data| data.get("price")) {
+        None | Some(None) => None,
+        Some(Some(value)) => match stores_amount(value, scale) {
+            Some(minor) => Some(minor),
+            None => {
+                return invalid(
+                    "product.priceData.price",
+                    &format!(
+                        "{value} is not a price in {} (a number, at most {scale} decimals)",
+                        core.config.currency
+                    ),
+                );
+            }
+        },
+    };
+    let discount = match fields.get("discount") {
+        None => None,
+        Some(discount) => {
+            let value = discount.get("value").unwrap_or(&Value::Null);
+            match discount.get("type").and_then(Value::as_str) {
+                Some("NONE") => Some(Discount::None),
+                Some("AMOUNT") => match stores_amount(value, scale) {
+                    Some(minor) => Some(Discount::Amount(minor)),
+                    None => return invalid("product.discount.value", "must be an amount of at least 0"),
+                },
+                Some("PERCENT") => match stores_amount(value, 2).filter(|hundredths| *hundredths <= 10_000) {
+                    Some(hundredths) => Some(Discount::Percent(hundredths)),
+                    None => return invalid("product.discount.value", "must be a percentage from 0 to 100"),
+                },
+                _ => return invalid("product.discount.type", "must be NONE, AMOUNT or PERCENT"),
+            }
+        }
+    };
+    let mut state = lock(&core.state);
+    let Some(position) = state.product_position(&product_id) else {
+        return product_not_found(&product_id);
+    };
+    let product = &mut state.products[position];
+    if price.is_some() && !product.is_simple() {
+        return invalid(
+            "product.priceData.price",
+            "the product manages its variants: set their prices with Update Product Variants",
+        );
+    }
+    if let Some(visible) = visible {
+        product.published = visible;
+    }
+    if price.is_some() || discount.is_some() {
+        let bases: Vec<i64> = product.variants.iter().map(base_price).collect();
+        if let Some(discount) = discount {
+            product.discount = discount;
+        }
+        let discount = product.discount;
+        for (variant, base) in product.variants.iter_mut().zip(bases) {
+            set_base_price(variant, price.unwrap_or(base), discount);
+        }
+    }
+    reply(
+        StatusCode::OK,
+        json!({ "product": render_product(&state.products[position], &core.config.currency, scale, true) }),
+    )
+}
+
+/// Update Product Variants (`PATCH /stores/v1/products/{id}/variants`): `variants` of
+/// `{variantIds, price}` (the price before the product's discount); the simulator takes
+/// variants by id only, not by `choices`, and ignores the other fields.
+async fn patch_variants(
+    Shared(Ctx { core, .. }): Shared<Ctx>,
+    Path(product_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    core.count_listing_write();
+    let body = match parse_json(&body) {
+        Ok(body) => body,
+        Err(reason) => return invalid("variants", &reason),
+    };
+    let Some(entries) = body["variants"].as_array() else {
+        return invalid("variants", "a list of variant updates is required");
+    };
+    let scale = core.currency_scale();
+    let mut updates: Vec<(Vec<String>, Option<i64>)> = Vec::with_capacity(entries.len());
+    for (index, entry) in entries.iter().enumerate() {
+        let field = format!("variants[{index}]");
+        let ids: Option<Vec<String>> = entry["variantIds"]
+            .as_array()
+            .and_then(|ids| ids.iter().map(|id| id.as_str().map(str::to_string)).collect());
+        let Some(ids) = ids.filter(|ids| !ids.is_empty()) else {
+            return invalid(
+                &format!("{field}.variantIds"),
+                "a non-empty list of variant ids is required (the simulator does not take choices)",
+            );
+        };
+        let price = match entry.get("price") {
+            None => None,
+            Some(value) => match stores_amount(value, scale) {
+                Some(minor) => Some(minor),
+                None => {
+                    return invalid(
+                        &format!("{field}.price"),
+                        &format!("{value} is not a price (a number, at most {scale} decimals)"),
+                    );
+                }
+            },
+        };
+        updates.push((ids, price));
+    }
+    let mut state = lock(&core.state);
+    let Some(position) = state.product_position(&product_id) else {
+        return product_not_found(&product_id);
+    };
+    if state.products[position].is_simple() {
+        return invalid(
+            "variants",
+            "the product does not manage variants: set its price with Update Product",
+        );
+    }
+    // Every variant is found before anything changes.
+    let mut resolved: Vec<(usize, Option<i64>)> = Vec::new();
+    for (ids, price) in &updates {
+        for id in ids {
+            match variant_of(&state, position, id) {
+                Some(index) => resolved.push((index, *price)),
+                None => return variant_not_found(&product_id, id),
+            }
+        }
+    }
+    let product = &mut state.products[position];
+    let discount = product.discount;
+    for (index, price) in &resolved {
+        if let Some(price) = price {
+            set_base_price(&mut product.variants[*index], *price, discount);
+        }
+    }
+    let currency = &core.config.currency;
+    let variants: Vec<Value> = resolved
+        .iter()
+        .map(|(index, _)| render_variant(&product.variants[*index], currency, scale))
+        .collect();
+    reply(StatusCode::OK, json!({ "variants": variants }))
+}
+
+/// Update Inventory Variants (`PATCH /stores/v2/inventoryItems/product/{id}`):
+/// `inventoryItem.trackQuantity` (for the whole product) and `variants` of `{variantId,
+/// quantity}`. Once quantities are tracked a variant not given one has 0; untracked, none
+/// counts. Answers `{}`.
+async fn patch_inventory(
+    Shared(Ctx { core, .. }): Shared<Ctx>,
+    Path(product_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    core.count_listing_write();
+    let body = match parse_json(&body) {
+        Ok(body) => body,
+        Err(reason) => return invalid("inventoryItem", &reason),
+    };
+    let item = &body["inventoryItem"];
+    if !item.is_object() {
+        return invalid("inventoryItem", "an inventory item is required");
+    }
+    if let Some(id) = item.get("productId")
+        && id.as_str() != Some(product_id.as_str())
+    {
+        return invalid("inventoryItem.productId", "must be the id of the product in the path");
+    }
+    let track = match item.get("trackQuantity") {
+        None => None,
+        Some(Value::Bool(flag)) => Some(*flag),
+        Some(_) => return invalid("inventoryItem.trackQuantity", "must be true or false"),
+    };
+    let entries = match item.get("variants") {
+        None => Vec::new(),
+        Some(Value::Array(entries)) => entries.clone(),
+        Some(_) => return invalid("inventoryItem.variants", "must be a list"),
+    };
+    let mut quantities: Vec<(String, Option<u32>)> = Vec::with_capacity(entries.len());
+    for (index, entry) in entries.iter().enumerate() {
+        let field = format!("inventoryItem.variants[{index}]");
+        let Some(id) = entry["variantId"].as_str() else {
+            return invalid(&format!("{field}.variantId"), "a variant id is required");
+        };
+        let quantity = match entry.get("quantity") {
+            None => None,
+            Some(value) => match value.as_u64().and_then(|quantity| u32::try_from(quantity).ok()) {
+                Some(quantity) => Some(quantity),
+                None => {
+                    return invalid(&format!("{field}.quantity"), "must be a whole number of units from 0");
+                }
+            },
+        };
+        quantities.push((id.to_string(), quantity));
+    }
+    let mut state = lock(&core.state);
+    let Some(position) = state.product_position(&product_id) else {
+        return product_not_found(&product_id);
+    };
+    let mut resolved = Vec::with_capacity(quantities.len());
+    for (id, quantity) in &quantities {
+        match variant_of(&state, position, id) {
+            Some(index) => resolved.push((index, *quantity)),
+            None => return variant_not_found(&product_id, id),
+        }
+    }
+    let product = &mut state.products[position];
+    let tracked = track.unwrap_or_else(|| product.variants.iter().any(|variant| variant.stock.is_some()));
+    if tracked {
+        for variant in &mut product.variants {
+            variant.stock = Some(variant.stock.unwrap_or(0));
+        }
+        for (index, quantity) in resolved {
+            if let Some(quantity) = quantity {
+                product.variants[index].stock = Some(quantity);
+            }
+        }
+    } else {
+        for variant in &mut product.variants {
+            variant.stock = None;
+        }
+    }
+    reply(StatusCode::OK, json!({}))
 }

@@ -1,11 +1,12 @@
 //! WooCommerce: the REST API v3 endpoints dropline calls — system status, products paged by
-//! `page` with `X-WP-Total` / `X-WP-TotalPages`, variations, orders, order notes — the Shipment
-//! Tracking extension's endpoints, and the `order.*` webhooks, HMAC-SHA256 signed.
+//! `page` with `X-WP-Total` / `X-WP-TotalPages`, variations, orders, order notes, refunds,
+//! product updates and variation batches — the Shipment Tracking extension's endpoints, and
+//! the `order.*` webhooks, HMAC-SHA256 signed.
 
 use super::Retry;
 use super::platform::{
     Attempt, Core, EventIds, IdKind, IdStyle, Line, Order, OrderNote, Payment, Platform, Product, Refund,
-    RefundTransaction, RefundedLine, Server, SimConfig, SimError, Topic, TrackingItem, Webhook, amount_number,
+    RefundTransaction, RefundedLine, Server, SimConfig, SimError, Topic, TrackingItem, Variant, Webhook, amount_number,
     format_amount, hmac_base64, launch, lock, merge, now_seconds, parse_amount, parse_json, query_params, sim_methods,
     slug, splitmix,
 };
@@ -14,7 +15,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State as Shared};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use base64::Engine;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -55,6 +56,15 @@ const STATUSES: [&str; 8] = [
 /// `refund_total`; 400 for a malformed body or an amount not above zero, 500
 /// `woocommerce_rest_cannot_create_order_refund` for more than is left or a gateway refusal;
 /// a full refund sets the order `refunded`). Refunds are not deduplicated, as on WooCommerce.
+///
+/// Listings: `GET|PUT /wp-json/wc/v3/products/{id}` (PUT takes `status` — `publish` shows
+/// the product; `private`, `draft`, `pending`, `future` hide it — and, for a simple product,
+/// `manage_stock`, `stock_quantity`, `regular_price`, `sale_price`; 400 `rest_invalid_param`
+/// for a bad value, 404 `woocommerce_rest_product_invalid_id`),
+/// `POST …/products/{id}/variations/batch` (`update` only, at most 100 items, 413 above; each
+/// item answered on its own, one that cannot be updated as `{id, error: {code, message}}`).
+/// Prices are decimal strings; a sale price below the regular price puts the variant on sale.
+/// Stock is not managed at first.
 ///
 /// Webhooks: the v3 order JSON as body; `X-WC-Webhook-Source`, `-Topic` (`order.created`,
 /// `order.updated`), `-Resource`, `-Event`, `-Signature` (base64 HMAC-SHA256 of the body with
@@ -542,6 +552,28 @@ fn currency_symbol(currency: &str) -> &str {
     }
 }
 
+/// The price fields of a product or variation: `price` (what the customer pays),
+/// `regular_price`, `sale_price` (set when on sale, the regular price then struck through) and
+/// `on_sale`.
+fn price_fields(variant: &Variant, scale: u32) -> Value {
+    let regular = variant.compare_at.unwrap_or(variant.price);
+    json!({
+        "price": format_amount(variant.price, scale),
+        "regular_price": format_amount(regular, scale),
+        "sale_price": variant.compare_at.map_or(String::new(), |_| format_amount(variant.price, scale)),
+        "on_sale": variant.compare_at.is_some(),
+    })
+}
+
+/// The stock fields of a product or variation.
+fn stock_fields(stock: Option<u32>) -> Value {
+    json!({
+        "manage_stock": stock.is_some(),
+        "stock_quantity": stock,
+        "stock_status": if stock == Some(0) { "outofstock" } else { "instock" },
+    })
+}
+
 fn render_product(site: &WooPlatform, products: &[Product], product: &Product, scale: u32) -> Value {
     let created = product.created_at;
     let simple = product.is_simple();
@@ -575,7 +607,7 @@ fn render_product(site: &WooPlatform, products: &[Product], product: &Product, s
     } else {
         product.variants.iter().map(|variant| number(&variant.id)).collect()
     };
-    json!({
+    let mut json = json!({
         "id": number(&product.id),
         "name": product.title,
         "slug": product.handle,
@@ -585,14 +617,14 @@ fn render_product(site: &WooPlatform, products: &[Product], product: &Product, s
         "date_modified": local_time(created),
         "date_modified_gmt": gmt_time(created),
         "type": if simple { "simple" } else { "variable" },
-        "status": "publish",
+        "status": if product.published { "publish" } else { "private" },
         "featured": false,
         "catalog_visibility": "visible",
         "description": "",
         "short_description": "",
         "sku": if simple { product.variants[0].sku.clone() } else { String::new() },
         "price": format_amount(min_price, scale),
-        "regular_price": if simple { format_amount(min_price, scale) } else { String::new() },
+        "regular_price": "",
         "sale_price": "",
         "on_sale": false,
         "purchasable": true,
@@ -613,12 +645,18 @@ fn render_product(site: &WooPlatform, products: &[Product], product: &Product, s
         "default_attributes": [],
         "variations": variations,
         "meta_data": [],
-    })
+    });
+    if simple {
+        merge(&mut json, price_fields(&product.variants[0], scale));
+        merge(&mut json, stock_fields(product.variants[0].stock));
+    } else if product.variants.iter().all(|variant| variant.stock == Some(0)) {
+        json["stock_status"] = json!("outofstock");
+    }
+    json
 }
 
 fn render_variation(products: &[Product], product: &Product, index: usize, scale: u32) -> Value {
     let variant = &product.variants[index];
-    let price = format_amount(variant.price, scale);
     let attributes: Vec<Value> = variant
         .options
         .iter()
@@ -630,7 +668,7 @@ fn render_variation(products: &[Product], product: &Product, index: usize, scale
             })
         })
         .collect();
-    json!({
+    let mut json = json!({
         "id": number(&variant.id),
         "date_created": local_time(product.created_at),
         "date_created_gmt": gmt_time(product.created_at),
@@ -638,23 +676,19 @@ fn render_variation(products: &[Product], product: &Product, index: usize, scale
         "date_modified_gmt": gmt_time(product.created_at),
         "description": "",
         "sku": variant.sku,
-        "price": price,
-        "regular_price": price,
-        "sale_price": "",
-        "on_sale": false,
         "status": "publish",
         "purchasable": true,
         "virtual": false,
         "downloadable": false,
-        "manage_stock": false,
-        "stock_quantity": null,
-        "stock_status": "instock",
         "weight": "0.25",
         "image": null,
         "attributes": attributes,
         "menu_order": index,
         "meta_data": [],
-    })
+    });
+    merge(&mut json, price_fields(variant, scale));
+    merge(&mut json, stock_fields(variant.stock));
+    json
 }
 
 fn render_note(note: &OrderNote) -> Value {
@@ -695,7 +729,15 @@ fn routes(ctx: Ctx) -> Router {
     Router::new()
         .route("/wp-json/wc/v3/system_status", get(get_system_status))
         .route("/wp-json/wc/v3/products", get(list_products))
+        .route(
+            "/wp-json/wc/v3/products/{product_id}",
+            get(get_product).put(put_product),
+        )
         .route("/wp-json/wc/v3/products/{product_id}/variations", get(list_variations))
+        .route(
+            "/wp-json/wc/v3/products/{product_id}/variations/batch",
+            post(batch_variations),
+        )
         .route("/wp-json/wc/v3/orders/{order_id}", get(get_order).put(put_order))
         .route(
             "/wp-json/wc/v3/orders/{order_id}/notes",
@@ -1379,4 +1421,260 @@ async fn post_refund(Shared(Ctx { core, site }): Shared<Ctx>, Path(order_id): Pa
         return site.error(StatusCode::INTERNAL_SERVER_ERROR, "internal server error");
     }
     reply(StatusCode::CREATED, rendered)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Listings: stock, prices, visibility
+// ---------------------------------------------------------------------------------------------
+
+/// WooCommerce takes at most this many items in one batch request.
+const BATCH_LIMIT: usize = 100;
+
+/// The post statuses a product may be given; only `publish` shows it in the shop.
+const PRODUCT_STATUSES: [&str; 5] = ["draft", "pending", "private", "publish", "future"];
+
+fn invalid_product() -> Response {
+    wp_error(
+        StatusCode::NOT_FOUND,
+        "woocommerce_rest_product_invalid_id",
+        "Invalid ID.",
+    )
+}
+
+/// The stock and price fields of a product or variation update, checked.
+#[derive(Default)]
+struct ListingFields {
+    manage_stock: Option<bool>,
+    stock_quantity: Option<u32>,
+    regular_price: Option<i64>,
+    /// `Some(None)`: `""`, no sale.
+    sale_price: Option<Option<i64>>,
+}
+
+/// Reads the listing fields of an update; `Err((param, reason))` as WordPress words it.
+fn listing_fields(fields: &Value, scale: u32) -> Result<ListingFields, (String, String)> {
+    let bad = |param: &str, reason: String| Err((param.to_string(), reason));
+    let mut out = ListingFields::default();
+    match fields.get("manage_stock") {
+        None | Some(Value::Null) => {}
+        Some(Value::Bool(flag)) => out.manage_stock = Some(*flag),
+        Some(_) => return bad("manage_stock", "manage_stock is not of type boolean.".to_string()),
+    }
+    match fields.get("stock_quantity") {
+        None | Some(Value::Null) => {}
+        // WordPress takes an integer or its text for an integer parameter.
+        Some(value) => {
+            let units = match value {
+                Value::Number(number) => number.as_u64(),
+                Value::String(text) => text.trim().parse::<u64>().ok(),
+                _ => None,
+            };
+            match units.and_then(|units| u32::try_from(units).ok()) {
+                Some(units) => out.stock_quantity = Some(units),
+                None => {
+                    return bad(
+                        "stock_quantity",
+                        "stock_quantity is not of type integer (the simulator keeps stock from 0).".to_string(),
+                    );
+                }
+            }
+        }
+    }
+    let price = |param: &str| -> Result<Option<Option<i64>>, (String, String)> {
+        match fields.get(param) {
+            None => Ok(None),
+            Some(Value::String(text)) if text.trim().is_empty() => Ok(Some(None)),
+            Some(Value::String(text)) => match parse_amount(text.trim(), scale).filter(|minor| *minor >= 0) {
+                Some(minor) => Ok(Some(Some(minor))),
+                None => Err((param.to_string(), format!("{param} {text:?} is not a price."))),
+            },
+            Some(_) => Err((param.to_string(), format!("{param} is not of type string."))),
+        }
+    };
+    out.regular_price = match price("regular_price")? {
+        None => None,
+        Some(Some(minor)) => Some(minor),
+        Some(None) => return bad("regular_price", "the simulator needs a regular price.".to_string()),
+    };
+    out.sale_price = price("sale_price")?;
+    Ok(out)
+}
+
+impl ListingFields {
+    /// Writes the fields to a variant as WooCommerce does: stock counts only when managed; a
+    /// sale price below the regular price puts the variant on sale (it then sells at the sale
+    /// price, the regular one struck through), any other sale price is ignored.
+    fn apply(&self, variant: &mut Variant) {
+        match self.manage_stock {
+            Some(false) => variant.stock = None,
+            Some(true) => variant.stock = Some(self.stock_quantity.or(variant.stock).unwrap_or(0)),
+            None => {
+                if variant.stock.is_some()
+                    && let Some(units) = self.stock_quantity
+                {
+                    variant.stock = Some(units);
+                }
+            }
+        }
+        if self.regular_price.is_none() && self.sale_price.is_none() {
+            return;
+        }
+        let regular = self
+            .regular_price
+            .unwrap_or_else(|| variant.compare_at.unwrap_or(variant.price));
+        let sale = match self.sale_price {
+            Some(sale) => sale,
+            None => variant.compare_at.map(|_| variant.price),
+        };
+        match sale {
+            Some(sale) if sale < regular => {
+                variant.price = sale;
+                variant.compare_at = Some(regular);
+            }
+            _ => {
+                variant.price = regular;
+                variant.compare_at = None;
+            }
+        }
+    }
+}
+
+/// The 400 of a parameter WordPress refused.
+fn refused_param((param, reason): (String, String)) -> Response {
+    invalid_param(&param, &reason)
+}
+
+async fn get_product(Shared(Ctx { core, site }): Shared<Ctx>, Path(product_id): Path<String>) -> Response {
+    let state = lock(&core.state);
+    match state.product_position(&product_id) {
+        Some(position) => reply(
+            StatusCode::OK,
+            render_product(&site, &state.products, &state.products[position], core.currency_scale()),
+        ),
+        None => invalid_product(),
+    }
+}
+
+/// `PUT products/{id}`: takes `status`, and for a simple product `manage_stock`,
+/// `stock_quantity`, `regular_price` and `sale_price` (a variable product's prices and stock are
+/// its variations'; the simulator ignores them here). Other fields are ignored.
+async fn put_product(Shared(Ctx { core, site }): Shared<Ctx>, Path(product_id): Path<String>, body: Bytes) -> Response {
+    core.count_listing_write();
+    let body = match parse_json(&body) {
+        Ok(body) => body,
+        Err(reason) => return wp_error(StatusCode::BAD_REQUEST, "rest_invalid_json", &reason),
+    };
+    let published = match body.get("status") {
+        None => None,
+        Some(Value::String(status)) if PRODUCT_STATUSES.contains(&status.as_str()) => Some(status == "publish"),
+        Some(_) => {
+            return invalid_param(
+                "status",
+                "status is not one of draft, pending, private, publish, and future.",
+            );
+        }
+    };
+    let scale = core.currency_scale();
+    let fields = match listing_fields(&body, scale) {
+        Ok(fields) => fields,
+        Err(refusal) => return refused_param(refusal),
+    };
+    let mut state = lock(&core.state);
+    let Some(position) = state.product_position(&product_id) else {
+        return invalid_product();
+    };
+    let product = &mut state.products[position];
+    if let Some(published) = published {
+        product.published = published;
+    }
+    if product.is_simple() {
+        fields.apply(&mut product.variants[0]);
+    }
+    reply(
+        StatusCode::OK,
+        render_product(&site, &state.products, &state.products[position], scale),
+    )
+}
+
+/// A batch item WooCommerce could not update: its id and the error, in the batch answer.
+fn item_error(id: &Value, code: &str, message: &str) -> Value {
+    json!({ "id": id, "error": { "code": code, "message": message, "data": { "status": 400 } } })
+}
+
+/// `POST products/{id}/variations/batch`: `update` only (the simulator creates and deletes no
+/// variations), at most 100 items; each item is answered on its own, an item WooCommerce could
+/// not update as `{id, error}`.
+async fn batch_variations(
+    Shared(Ctx { core, .. }): Shared<Ctx>,
+    Path(product_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    core.count_listing_write();
+    let body = match parse_json(&body) {
+        Ok(body) => body,
+        Err(reason) => return wp_error(StatusCode::BAD_REQUEST, "rest_invalid_json", &reason),
+    };
+    for unsupported in ["create", "delete"] {
+        if body
+            .get(unsupported)
+            .is_some_and(|items| items.as_array().is_none_or(|items| !items.is_empty()))
+        {
+            return invalid_param(unsupported, "the simulator only updates variations.");
+        }
+    }
+    let items = match body.get("update") {
+        None => Vec::new(),
+        Some(Value::Array(items)) => items.clone(),
+        Some(_) => return invalid_param("update", "update is not of type array."),
+    };
+    if items.len() > BATCH_LIMIT {
+        return wp_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "woocommerce_rest_request_entity_too_large",
+            &format!("Unable to accept more than {BATCH_LIMIT} items for this request."),
+        );
+    }
+    let scale = core.currency_scale();
+    let mut state = lock(&core.state);
+    let Some(product) = state.product_position(&product_id) else {
+        return invalid_product();
+    };
+    let mut updated = Vec::with_capacity(items.len());
+    for item in &items {
+        let id = item.get("id").cloned().unwrap_or(Value::Null);
+        let id_text = match &id {
+            Value::Number(number) => number.as_u64().map(|id| id.to_string()),
+            Value::String(text) => Some(text.trim().to_string()),
+            _ => None,
+        };
+        let position = id_text
+            .as_deref()
+            .and_then(|id| state.variant_id_position(id))
+            .filter(|(owner, _)| *owner == product && !state.products[product].is_simple());
+        let Some((_, index)) = position else {
+            updated.push(item_error(
+                &id,
+                "woocommerce_rest_product_variation_invalid_id",
+                "Invalid ID.",
+            ));
+            continue;
+        };
+        match listing_fields(item, scale) {
+            Ok(fields) => {
+                fields.apply(&mut state.products[product].variants[index]);
+                updated.push(render_variation(
+                    &state.products,
+                    &state.products[product],
+                    index,
+                    scale,
+                ));
+            }
+            Err((param, reason)) => updated.push(item_error(
+                &id,
+                "rest_invalid_param",
+                &format!("Invalid parameter(s): {param} ({reason})"),
+            )),
+        }
+    }
+    reply(StatusCode::OK, json!({ "update": updated }))
 }

@@ -14,7 +14,8 @@
 //!   - `aliexpress.logistics.ds.trackinginfo.query` (`logistics_no`, `origin`, `out_ref`,
 //!     `service_name`, `to_area`).
 //!   - `aliexpress.ds.product.get` (`product_id`, `ship_to_country`): `rsp_code` 605 for an
-//!     unknown product, 602 for a country it does not sell to; prices in USD.
+//!     unknown product, 602 for a country it does not sell to; prices in USD; each SKU with
+//!     its properties (`ae_sku_property_dtos`: colour and size, the seller's value names).
 //!   - `aliexpress.ds.freight.query` (`queryDeliveryReq`): one option per service that goes
 //!     to the country; `code` 505 `DELIVERY_NOT_AVAILABLE_TO_YOUR_ADDRESS` otherwise.
 //! - `POST|GET /rest/auth/token/refresh` (`refresh_token`): a new token pair, top-level
@@ -58,6 +59,10 @@
 //!   `result_success: false` with an `error_desc`; events are listed oldest first;
 //! - a refresh token is used once (the refresh hands out a new one); an unknown one answers
 //!   `IllegalRefreshToken`;
+//! - bad data on request: [`AliExpressSim::set_raw_price`] and
+//!   [`AliExpressSim::set_raw_stock`] make a SKU's answers print any JSON value;
+//! - with [`AliExpressSim::set_rate_limit`], requests past the limit (over a sliding second)
+//!   get the gateway's throttling error (`ApiCallLimit`, HTTP 200) and do nothing;
 //! - the freight query answers `605`/`ITEM_ID_NOT_FOUND` for an unknown product and
 //!   `506`/`SKU_NOT_FOUND` for an unknown SKU; its fee is a decimal amount in
 //!   `shipping_fee_cent`, as in AliExpress's own sample.
@@ -307,6 +312,20 @@ struct World {
     calls: BTreeMap<String, u32>,
     refreshes: u32,
     rng: u64,
+    /// SKU id → what its answers print instead of its price and stock.
+    raw: HashMap<String, RawValues>,
+    /// At most this many requests a second, when set.
+    rate_limit: Option<u32>,
+    /// When the requests let through in the last second arrived.
+    recent: std::collections::VecDeque<std::time::Instant>,
+    rate_limited: u32,
+}
+
+/// What a SKU's answers print instead of its price or stock (bad data, for tests).
+#[derive(Clone, Default)]
+struct RawValues {
+    price: Option<Value>,
+    stock: Option<Value>,
 }
 
 struct Inner {
@@ -359,6 +378,8 @@ fn token(rng: &mut u64, prefix: &str) -> String {
 /// Colour and size values for the seeded SKUs: `(property value id, custom name)`.
 const COLOURS: [(u32, &str); 4] = [(350_853, "Black"), (691, "Grey"), (173, "Blue"), (10, "Red")];
 const SIZES: [u32; 3] = [361_386, 361_385, 100_014_064];
+/// The platform's names of [`SIZES`].
+const SIZE_NAMES: [&str; 3] = ["M", "L", "XL"];
 const TITLES: [&str; 5] = [
     "Stainless Steel Insulated Water Bottle 500ML",
     "Polarized Square Sunglasses UV400",
@@ -436,6 +457,10 @@ impl AliExpressSim {
             calls: BTreeMap::new(),
             refreshes: 0,
             rng,
+            raw: HashMap::new(),
+            rate_limit: None,
+            recent: std::collections::VecDeque::new(),
+            rate_limited: 0,
         };
         let inner = Arc::new(Inner {
             app_key,
@@ -565,6 +590,128 @@ impl AliExpressSim {
         let before = state.catalogue.len();
         state.catalogue.retain(|p| p.product_id != product_id);
         state.catalogue.len() != before
+    }
+
+    /// Adds `count` products of `skus_each` SKUs (colour and size properties, prices from 1.99
+    /// to 49.99 USD, 20 to 299 units), ids following the simulator's seed. Gives each
+    /// product's id with its SKU ids.
+    pub fn add_products(&self, count: usize, skus_each: usize) -> Vec<(String, Vec<String>)> {
+        let mut state = lock(&self.inner.state);
+        let mut added = Vec::with_capacity(count);
+        for _ in 0..count {
+            let rng = &mut state.rng;
+            let product_id = format!("1005{}", digits(rng, 12));
+            let skus: Vec<AeSimSku> = (0..skus_each)
+                .map(|s| {
+                    let (colour, name) = COLOURS[s % COLOURS.len()];
+                    let size = SIZES[(s / COLOURS.len()) % SIZES.len()];
+                    AeSimSku {
+                        sku_id: format!("12000{}", digits(rng, 12)),
+                        sku_attr: if skus_each == 1 {
+                            String::new()
+                        } else {
+                            format!("14:{colour}#{name};5:{size}")
+                        },
+                        price_cents: 199 + (next(rng) % 4_801) as i64,
+                        stock: 20 + (next(rng) % 280) as u32,
+                    }
+                })
+                .collect();
+            let store_id = 1_105_000_000 + next(rng) % 900_000;
+            added.push((product_id.clone(), skus.iter().map(|s| s.sku_id.clone()).collect()));
+            let title = format!("Simulated product {}", state.catalogue.len() + 1);
+            state.catalogue.push(AeSimProduct {
+                product_id,
+                title,
+                store_id,
+                skus,
+            });
+        }
+        added
+    }
+
+    /// Moves about `share_bp` / 10,000 of the SKUs, chosen from `seed` (the same seed moves
+    /// the same SKUs the same way): a quarter run out (or come back), a quarter change stock
+    /// by a few dozen units, most others change price by 1 to 10 % up or down, and about one in
+    /// thirty gets an absurd price (0, or 10,000 times its price). Gives the SKU ids moved.
+    pub fn drift(&self, seed: u64, share_bp: u32) -> Vec<String> {
+        let mut rng = seed ^ 0xAED1_F700_0000_0000;
+        let mut state = lock(&self.inner.state);
+        let mut moved = Vec::new();
+        for sku in state.catalogue.iter_mut().flat_map(|p| p.skus.iter_mut()) {
+            if next(&mut rng) % 10_000 >= u64::from(share_bp) {
+                continue;
+            }
+            let roll = next(&mut rng) % 100;
+            let amount = next(&mut rng);
+            match roll {
+                0..25 => sku.stock = if sku.stock == 0 { 10 + (amount % 200) as u32 } else { 0 },
+                25..50 => {
+                    let change = (amount % 60) as u32;
+                    sku.stock = if amount.is_multiple_of(2) {
+                        sku.stock.saturating_add(change)
+                    } else {
+                        sku.stock.saturating_sub(change)
+                    };
+                }
+                50..97 => {
+                    let step = (sku.price_cents * (1 + (amount % 10) as i64) / 100).max(1);
+                    sku.price_cents = if roll < 74 {
+                        sku.price_cents.saturating_add(step)
+                    } else {
+                        (sku.price_cents - step).max(1)
+                    };
+                }
+                _ => {
+                    sku.price_cents = if amount.is_multiple_of(2) {
+                        0
+                    } else {
+                        sku.price_cents.saturating_mul(10_000)
+                    };
+                }
+            }
+            moved.push(sku.sku_id.clone());
+        }
+        moved
+    }
+
+    /// The SKU's answers print `value` as its price (`offer_sale_price` and `sku_price`),
+    /// whatever it is (`json!("-3.00")`, `json!("abc")`). False when there is no such SKU.
+    pub fn set_raw_price(&self, sku_id: &str, value: Value) -> bool {
+        self.with_raw(sku_id, |raw| raw.price = Some(value))
+    }
+
+    /// The SKU's answers print `value` as its stock (`sku_available_stock`); orders still go
+    /// by its real stock. False when there is no such SKU.
+    pub fn set_raw_stock(&self, sku_id: &str, value: Value) -> bool {
+        self.with_raw(sku_id, |raw| raw.stock = Some(value))
+    }
+
+    /// The SKU's answers print its real price and stock again.
+    pub fn clear_raw(&self, sku_id: &str) {
+        lock(&self.inner.state).raw.remove(sku_id);
+    }
+
+    fn with_raw(&self, sku_id: &str, change: impl FnOnce(&mut RawValues)) -> bool {
+        if self.sku(sku_id).is_none() {
+            return false;
+        }
+        change(lock(&self.inner.state).raw.entry(sku_id.to_string()).or_default());
+        true
+    }
+
+    /// At most `per_second` requests a second (over a sliding second) are answered; the ones
+    /// past it get the gateway's throttling error, as [`AeFault::Throttled`] gives it
+    /// (`ApiCallLimit`, "this ban will last 1 seconds"), and do nothing. `None` lifts it.
+    pub fn set_rate_limit(&self, per_second: Option<u32>) {
+        let mut state = lock(&self.inner.state);
+        state.rate_limit = per_second;
+        state.recent.clear();
+    }
+
+    /// How many requests the rate limit of [`Self::set_rate_limit`] refused.
+    pub fn rate_limited(&self) -> u32 {
+        lock(&self.inner.state).rate_limited
     }
 
     fn with_sku(&self, sku_id: &str, change: impl FnOnce(&mut AeSimSku)) -> bool {
@@ -959,6 +1106,10 @@ async fn sync(Shared(inner): Shared<Arc<Inner>>, uri: Uri, body: Bytes) -> Respo
                 method.clone()
             })
             .or_default() += 1;
+        if over_rate_limit(&mut state) {
+            return pre_fault(&mut state, Some(&AeFault::Throttled { ban_secs: 1 }))
+                .unwrap_or_else(|| StatusCode::TOO_MANY_REQUESTS.into_response());
+        }
         let fault = take_fault(&mut state, &method);
         if let Some(answer) = pre_fault(&mut state, fault.as_ref()) {
             return answer;
@@ -992,6 +1143,27 @@ async fn refresh_token(Shared(inner): Shared<Arc<Inner>>, uri: Uri, body: Bytes)
         ((StatusCode::OK, answer), fault)
     };
     deliver(outcome, post_fault).await
+}
+
+/// Whether a request arriving now is past the rate limit; one let through is counted.
+fn over_rate_limit(state: &mut World) -> bool {
+    let Some(limit) = state.rate_limit else {
+        return false;
+    };
+    let now = std::time::Instant::now();
+    while state
+        .recent
+        .front()
+        .is_some_and(|at| now.duration_since(*at) >= Duration::from_secs(1))
+    {
+        state.recent.pop_front();
+    }
+    if state.recent.len() >= limit as usize {
+        state.rate_limited += 1;
+        return true;
+    }
+    state.recent.push_back(now);
+    false
 }
 
 /// The answer of a fault that stops the request before it is carried out.
@@ -1574,6 +1746,51 @@ fn tracking(state: &mut World, params: &[(String, String)]) -> Value {
     )
 }
 
+/// The properties of a SKU from its `sku_attr` (`14:350853#Black;5:361386`), in the shape of
+/// `ae_sku_property_dtos`: the property's name (14 colour, 5 size), the platform's name of the
+/// value and the seller's own (after `#`), when given.
+fn sku_properties(sku_attr: &str) -> Vec<Value> {
+    sku_attr
+        .split(';')
+        .filter(|part| !part.is_empty())
+        .filter_map(|part| {
+            let (ids, custom) = match part.split_once('#') {
+                Some((ids, custom)) => (ids, Some(custom)),
+                None => (part, None),
+            };
+            let (property, value) = ids.split_once(':')?;
+            let value_id: u32 = value.parse().ok()?;
+            let (name, standard) = match property {
+                "14" => (
+                    "Color",
+                    COLOURS
+                        .iter()
+                        .find(|(id, _)| *id == value_id)
+                        .map_or_else(|| "other".to_string(), |(_, name)| name.to_ascii_lowercase()),
+                ),
+                "5" => (
+                    "Size",
+                    SIZES
+                        .iter()
+                        .position(|id| *id == value_id)
+                        .map_or_else(|| "One Size".to_string(), |at| SIZE_NAMES[at].to_string()),
+                ),
+                _ => ("Type", value.to_string()),
+            };
+            let mut dto = json!({
+                "sku_property_id": property.parse::<u32>().unwrap_or(0),
+                "sku_property_name": name,
+                "sku_property_value": standard,
+                "property_value_id": value_id,
+            });
+            if let Some(custom) = custom {
+                dto["property_value_definition_name"] = json!(custom);
+            }
+            Some(dto)
+        })
+        .collect()
+}
+
 fn product_get(state: &mut World, params: &[(String, String)]) -> Value {
     let Some(product_id) = param(params, "product_id").map(str::to_string) else {
         return parameter_error(state, true, "product_id", "product_id is required");
@@ -1599,16 +1816,18 @@ fn product_get(state: &mut World, params: &[(String, String)]) -> Value {
         .skus
         .iter()
         .map(|sku| {
+            let raw = state.raw.get(&sku.sku_id).cloned().unwrap_or_default();
             json!({
                 "sku_id": sku.sku_id,
                 "sku_attr": sku.sku_attr,
                 "id": sku.sku_attr,
                 // The list price before the account's discount: a third higher.
-                "sku_price": money(sku.price_cents + sku.price_cents / 3),
-                "offer_sale_price": money(sku.price_cents),
+                "sku_price": raw.price.clone().unwrap_or_else(|| json!(money(sku.price_cents + sku.price_cents / 3))),
+                "offer_sale_price": raw.price.unwrap_or_else(|| json!(money(sku.price_cents))),
                 "currency_code": "USD",
-                "sku_available_stock": sku.stock,
+                "sku_available_stock": raw.stock.unwrap_or_else(|| json!(sku.stock)),
                 "price_include_tax": false,
+                "ae_sku_property_dtos": {"ae_sku_property_d_t_o": sku_properties(&sku.sku_attr)},
             })
         })
         .collect();
@@ -1778,6 +1997,51 @@ mod tests {
                 "sku_attr": product.skus[0].sku_attr, "logistics_service_name": "CAINIAO_STANDARD"}],
         })
         .to_string()
+    }
+
+    #[tokio::test]
+    async fn skus_carry_their_properties_and_bad_data_on_request() {
+        let sim = AliExpressSim::start(41).await.unwrap();
+        let (id, skus) = sim.add_products(1, 2).remove(0);
+        assert!(sim.set_raw_stock(&skus[1], json!(-5)));
+        assert!(sim.set_raw_price(&skus[1], json!("abc")));
+        assert!(!sim.set_raw_price("no-such-sku", json!(1)));
+        let mut params = base(&sim, PRODUCT);
+        params.push(("product_id".into(), id.clone()));
+        params.push(("ship_to_country".into(), "US".into()));
+        let (_, answer) = call(&sim, &signed(&sim, None, params)).await;
+        let listed =
+            &answer["aliexpress_ds_product_get_response"]["result"]["ae_item_sku_info_dtos"]["ae_item_sku_info_d_t_o"];
+        let properties = &listed[0]["ae_sku_property_dtos"]["ae_sku_property_d_t_o"];
+        assert_eq!(properties[0]["sku_property_name"], "Color");
+        assert_eq!(properties[0]["sku_property_value"], "black");
+        assert_eq!(properties[0]["property_value_definition_name"], "Black");
+        assert_eq!(properties[1]["sku_property_name"], "Size");
+        assert_eq!(properties[1]["sku_property_value"], "M");
+        assert_eq!(listed[1]["sku_available_stock"], -5);
+        assert_eq!(listed[1]["offer_sale_price"], "abc");
+        assert_eq!(
+            sim.drift(5, 10_000).len(),
+            sim.products().iter().map(|p| p.skus.len()).sum::<usize>()
+        );
+    }
+
+    #[tokio::test]
+    async fn requests_past_the_rate_limit_are_throttled() {
+        let sim = AliExpressSim::start(42).await.unwrap();
+        sim.set_rate_limit(Some(1));
+        let product = sim.products()[0].product_id.clone();
+        let ask = || {
+            let mut params = base(&sim, PRODUCT);
+            params.push(("product_id".into(), product.clone()));
+            params.push(("ship_to_country".into(), "US".into()));
+            signed(&sim, None, params)
+        };
+        let (_, first) = call(&sim, &ask()).await;
+        assert!(first.get("aliexpress_ds_product_get_response").is_some());
+        let (status, second) = call(&sim, &ask()).await;
+        assert_eq!((status, second["code"].clone()), (200, json!("ApiCallLimit")));
+        assert_eq!(sim.rate_limited(), 1);
     }
 
     #[test]

@@ -10,10 +10,18 @@
 //!   expired refresh token answers 1600003.
 //! - `POST /logistic/freightCalculate`: one quote per shipping method for the route, priced
 //!   from the catalogue's weights, in the shape of CJ's answer.
+//! - `GET /product/query?pid=`: the product (`pid`, `productNameEn`, `productSku`,
+//!   `productImage`, `status` "3", …) with its listed `variants`, in the shape of CJ's product
+//!   page (§1.3).
+//! - `GET /product/variant/query?pid=`: the product's listed variants (§2.1).
 //! - `GET /product/variant/queryByVid?vid=`: the variant (`vid`, `pid`, `variantSku`,
-//!   `variantNameEn`, `variantWeight`, `variantSellPrice`), in the shape of CJ's product page.
+//!   `variantNameEn`, `variantKey`, `variantWeight`, `variantSellPrice`), in the shape of CJ's
+//!   product page.
 //! - `GET /product/stock/queryByVid?vid=`: the variant's stock in two warehouses (China and
 //!   US), `totalInventoryNum` each (and the deprecated `storageNum`).
+//! - `GET /product/stock/getInventoryByPid?pid=`: `{inventories, variantInventories}` as in
+//!   CJ's example (§3.3): per warehouse `totalInventoryNum`, per variant and warehouse
+//!   `totalInventory` (the name CJ's example uses; its table says `totalInventoryNum`).
 //! - `POST /shopping/order/createOrderV2`: creates an order; `orderNumber` is the idempotency
 //!   key. Stock goes down by the quantities ordered.
 //! - `GET /shopping/order/getOrderDetail?orderId=`: by CJ order id or by the caller's
@@ -53,7 +61,13 @@
 //!   with [`CjSim::COUNTRY_REFUSED_CODE`]; nothing is created. Freight to a refused
 //!   destination is an empty list.
 //! - `variant/queryByVid` and `stock/queryByVid` answer code 200 with `data: null` for a
-//!   variant that is unknown or no longer sold.
+//!   variant that is unknown or no longer sold; `product/query` and `getInventoryByPid` the
+//!   same for a product; `variant/query?pid=` answers an empty list. A removed variant is
+//!   left out of its product's answers.
+//! - Every variant belongs to a product ([`CjProduct`]); [`CjSim::start`] makes four
+//!   products of one variant each, [`CjSim::add_products`] adds more.
+//! - Bad data on request: [`CjSim::set_raw_price`] and [`CjSim::set_raw_stock`] make a
+//!   variant's answers print any JSON value as its price or China stock.
 //! - `deleteOrder` cancels an order that is `CREATED` (the order stays, `CANCELLED`, and its
 //!   stock comes back); deleting a cancelled order again succeeds; an order paid, shipped or
 //!   delivered is refused with [`CjSim::CANCEL_REFUSED_CODE`]; an unknown id answers 1600300.
@@ -63,6 +77,9 @@
 //!   `trackingStatus` moves `Info received` → `In transit` → `Out for delivery` →
 //!   `Delivered` as the days pass.
 //! - A 429 carries `Retry-After` and a plain-text body (CJ's 429 body is not documented).
+//! - With [`CjSim::set_rate_limit`], requests past the account's requests per second (over a
+//!   sliding second; the account level's QPS of CJ's limit page) get that 429 with
+//!   `Retry-After: 1` and do nothing.
 //!
 //! # Faults
 //!
@@ -99,6 +116,22 @@ const EPOCH: OffsetDateTime = datetime!(2025-01-06 00:00:00 UTC);
 const MAX_PAGE_SIZE: usize = 50;
 /// Stock of each variant at start.
 const INITIAL_STOCK: u32 = 100;
+/// Option values of the simulated variants.
+const COLOURS: [&str; 5] = ["Black", "White", "Blue", "Red", "Green"];
+const SIZES: [&str; 4] = ["S", "M", "L", "XL"];
+
+/// A product CJ sells (or sold): the variants with its `pid` belong to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CjProduct {
+    /// CJ's product id.
+    pub pid: String,
+    /// English name (`productNameEn`).
+    pub title: String,
+    /// `productSku`.
+    pub sku: String,
+    /// Whether CJ still sells it ([`CjSim::remove_product`] ends that).
+    pub listed: bool,
+}
 
 /// A variant CJ sells (or sold).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,6 +142,8 @@ pub struct CjVariant {
     pub sku: String,
     /// English name.
     pub name: String,
+    /// The option values (`variantKey`), e.g. `Black-M`.
+    pub key: String,
     /// Shipping weight in grams.
     pub weight_grams: u32,
     /// Price in US cents.
@@ -346,13 +381,110 @@ impl SimOrder {
     }
 }
 
+/// What a variant's answers print instead of its price or stock (bad data, for tests).
+#[derive(Clone, Default)]
+struct RawValues {
+    price: Option<Value>,
+    stock: Option<Value>,
+}
+
+/// Products and variants, indexed: a catalogue of 10,000 products is looked up per request.
+#[derive(Default)]
+struct Catalogue {
+    products: Vec<CjProduct>,
+    variants: Vec<CjVariant>,
+    /// vid → index in `variants`.
+    by_vid: HashMap<String, usize>,
+    /// pid → (index in `products`, indexes of its variants).
+    by_pid: HashMap<String, (usize, Vec<usize>)>,
+    /// Variant index → what its answers print instead.
+    raw: HashMap<usize, RawValues>,
+}
+
+impl Catalogue {
+    fn add(&mut self, product: CjProduct, variants: Vec<CjVariant>) {
+        let at = self.products.len();
+        let mut members = Vec::with_capacity(variants.len());
+        for variant in variants {
+            self.by_vid.insert(variant.vid.clone(), self.variants.len());
+            members.push(self.variants.len());
+            self.variants.push(variant);
+        }
+        self.by_pid.insert(product.pid.clone(), (at, members));
+        self.products.push(product);
+    }
+
+    fn variant(&self, vid: &str) -> Option<&CjVariant> {
+        self.by_vid.get(vid).map(|&i| &self.variants[i])
+    }
+
+    fn variant_mut(&mut self, vid: &str) -> Option<&mut CjVariant> {
+        self.by_vid.get(vid).map(|&i| &mut self.variants[i])
+    }
+
+    /// A listed variant, with what its answers print instead of its price and stock.
+    fn listed_variant(&self, vid: &str) -> Option<(&CjVariant, RawValues)> {
+        let &i = self.by_vid.get(vid)?;
+        let variant = &self.variants[i];
+        variant
+            .listed
+            .then(|| (variant, self.raw.get(&i).cloned().unwrap_or_default()))
+    }
+
+    /// A listed product and its listed variants (each with its raw values).
+    fn listed_product(&self, pid: &str) -> Option<(&CjProduct, Vec<(&CjVariant, RawValues)>)> {
+        let (at, members) = self.by_pid.get(pid)?;
+        let product = &self.products[*at];
+        if !product.listed {
+            return None;
+        }
+        let variants = members
+            .iter()
+            .map(|&i| (&self.variants[i], self.raw.get(&i).cloned().unwrap_or_default()))
+            .filter(|(v, _)| v.listed)
+            .collect();
+        Some((product, variants))
+    }
+}
+
 /// The catalogue, the orders and the clock, behind one lock.
 struct World {
-    variants: Vec<CjVariant>,
+    catalogue: Catalogue,
     orders: Vec<SimOrder>,
     now: OffsetDateTime,
     timings: Timings,
     refused_countries: BTreeSet<String>,
+}
+
+/// The account's requests-per-second limit, over a sliding second.
+#[derive(Default)]
+struct RateLimit {
+    per_second: Option<u32>,
+    /// When the requests let through in the last second arrived.
+    recent: VecDeque<std::time::Instant>,
+    refused: u32,
+}
+
+impl RateLimit {
+    /// Whether a request arriving now is over the limit; one let through is counted.
+    fn refuses(&mut self, now: std::time::Instant) -> bool {
+        let Some(limit) = self.per_second else {
+            return false;
+        };
+        while self
+            .recent
+            .front()
+            .is_some_and(|at| now.duration_since(*at) >= std::time::Duration::from_secs(1))
+        {
+            self.recent.pop_front();
+        }
+        if self.recent.len() >= limit as usize {
+            self.refused += 1;
+            return true;
+        }
+        self.recent.push_back(now);
+        false
+    }
 }
 
 struct Inner {
@@ -361,6 +493,7 @@ struct Inner {
     state: Mutex<World>,
     faults: Mutex<Faults>,
     counters: Mutex<Counters>,
+    rate: Mutex<RateLimit>,
     rng: Mutex<u64>,
 }
 
@@ -497,24 +630,32 @@ impl CjSim {
             next(&mut rng),
             next(&mut rng)
         );
-        let variants = (0..4)
-            .map(|i| {
-                let hi = next(&mut rng);
-                let lo = next(&mut rng);
-                CjVariant {
-                    vid: uuid::Uuid::from_u64_pair(hi, lo).to_string().to_uppercase(),
-                    pid: uuid::Uuid::from_u64_pair(next(&mut rng), next(&mut rng))
-                        .to_string()
-                        .to_uppercase(),
-                    sku: format!("CJSIM{:04}{:02}", seed % 10_000, i + 1),
-                    name: format!("Simulated gadget {}", i + 1),
-                    weight_grams: 80 + 120 * i as u32,
-                    price_cents: 299 + 450 * i64::from(i),
-                    stock: INITIAL_STOCK,
-                    listed: true,
-                }
-            })
-            .collect();
+        // Four products of one variant each.
+        let mut catalogue = Catalogue::default();
+        for i in 0..4u8 {
+            let hi = next(&mut rng);
+            let lo = next(&mut rng);
+            let variant = CjVariant {
+                vid: uuid::Uuid::from_u64_pair(hi, lo).to_string().to_uppercase(),
+                pid: uuid::Uuid::from_u64_pair(next(&mut rng), next(&mut rng))
+                    .to_string()
+                    .to_uppercase(),
+                sku: format!("CJSIM{:04}{:02}", seed % 10_000, i + 1),
+                name: format!("Simulated gadget {}", i + 1),
+                key: COLOURS[usize::from(i) % COLOURS.len()].to_string(),
+                weight_grams: 80 + 120 * u32::from(i),
+                price_cents: 299 + 450 * i64::from(i),
+                stock: INITIAL_STOCK,
+                listed: true,
+            };
+            let product = CjProduct {
+                pid: variant.pid.clone(),
+                title: variant.name.clone(),
+                sku: format!("CJSIM{:04}{:02}P", seed % 10_000, i + 1),
+                listed: true,
+            };
+            catalogue.add(product, vec![variant]);
+        }
         let inner = Arc::new(Inner {
             api_key,
             tokens: Mutex::new(Tokens {
@@ -522,7 +663,7 @@ impl CjSim {
                 refresh: HashMap::new(),
             }),
             state: Mutex::new(World {
-                variants,
+                catalogue,
                 orders: Vec::new(),
                 now: EPOCH,
                 timings: Timings {
@@ -534,6 +675,7 @@ impl CjSim {
             }),
             faults: Mutex::new(Faults::default()),
             counters: Mutex::new(Counters::default()),
+            rate: Mutex::new(RateLimit::default()),
             rng: Mutex::new(rng),
         });
         let route = |path: &str| format!("{PREFIX}{path}");
@@ -542,8 +684,11 @@ impl CjSim {
             .route(&route("/authentication/refreshAccessToken"), post(refresh_access_token))
             .route(&route("/logistic/freightCalculate"), post(freight_calculate))
             .route(&route("/logistic/trackInfo"), get(track_info))
+            .route(&route("/product/query"), get(product_detail))
+            .route(&route("/product/variant/query"), get(product_variants))
             .route(&route("/product/variant/queryByVid"), get(variant_by_vid))
             .route(&route("/product/stock/queryByVid"), get(stock_by_vid))
+            .route(&route("/product/stock/getInventoryByPid"), get(inventory_by_pid))
             .route(&route("/shopping/order/createOrderV2"), post(create_order))
             .route(&route("/shopping/order/getOrderDetail"), get(order_detail))
             .route(&route("/shopping/order/list"), get(order_list))
@@ -572,17 +717,188 @@ impl CjSim {
 
     /// The catalogue as it stands, removed variants included (`listed` false).
     pub fn variants(&self) -> Vec<CjVariant> {
-        lock(&self.inner.state).variants.clone()
+        lock(&self.inner.state).catalogue.variants.clone()
     }
 
     /// One variant as it stands.
     pub fn variant(&self, vid: &str) -> Option<CjVariant> {
-        lock(&self.inner.state).variants.iter().find(|v| v.vid == vid).cloned()
+        lock(&self.inner.state).catalogue.variant(vid).cloned()
+    }
+
+    /// The products as they stand, removed ones included (`listed` false).
+    pub fn products(&self) -> Vec<CjProduct> {
+        lock(&self.inner.state).catalogue.products.clone()
+    }
+
+    /// One product and its variants (removed ones included), as they stand.
+    pub fn product(&self, pid: &str) -> Option<(CjProduct, Vec<CjVariant>)> {
+        let state = lock(&self.inner.state);
+        let catalogue = &state.catalogue;
+        let (at, members) = catalogue.by_pid.get(pid)?;
+        Some((
+            catalogue.products[*at].clone(),
+            members.iter().map(|&i| catalogue.variants[i].clone()).collect(),
+        ))
+    }
+
+    /// Adds `count` products of `variants_each` variants (options `Colour-Size`, prices from
+    /// 1.99 to 49.99 USD, 20 to 299 units each), ids and values following the simulator's
+    /// seed. Gives each product's id with its variants' ids. Quick enough to seed 10,000
+    /// products of 10 variants for a benchmark.
+    pub fn add_products(&self, count: usize, variants_each: usize) -> Vec<(String, Vec<String>)> {
+        let mut rng = lock(&self.inner.rng);
+        let mut state = lock(&self.inner.state);
+        let catalogue = &mut state.catalogue;
+        let mut added = Vec::with_capacity(count);
+        for _ in 0..count {
+            let n = catalogue.products.len() + 1;
+            let pid = uuid::Uuid::from_u64_pair(next(&mut rng), next(&mut rng))
+                .to_string()
+                .to_uppercase();
+            let title = format!("Simulated product {n}");
+            let variants: Vec<CjVariant> = (0..variants_each)
+                .map(|v| {
+                    let colour = COLOURS[v % COLOURS.len()];
+                    let size = SIZES[(v / COLOURS.len()) % SIZES.len()];
+                    let round = v / (COLOURS.len() * SIZES.len());
+                    let key = if round == 0 {
+                        format!("{colour}-{size}")
+                    } else {
+                        format!("{colour}-{size}-{}", round + 1)
+                    };
+                    CjVariant {
+                        vid: uuid::Uuid::from_u64_pair(next(&mut rng), next(&mut rng))
+                            .to_string()
+                            .to_uppercase(),
+                        pid: pid.clone(),
+                        sku: format!("CJSP{n:06}-{:02}", v + 1),
+                        name: format!("{title} {}", key.replace('-', " ")),
+                        key,
+                        weight_grams: 50 + (next(&mut rng) % 950) as u32,
+                        price_cents: 199 + (next(&mut rng) % 4_801) as i64,
+                        stock: 20 + (next(&mut rng) % 280) as u32,
+                        listed: true,
+                    }
+                })
+                .collect();
+            added.push((pid.clone(), variants.iter().map(|v| v.vid.clone()).collect()));
+            catalogue.add(
+                CjProduct {
+                    pid,
+                    title,
+                    sku: format!("CJSP{n:06}"),
+                    listed: true,
+                },
+                variants,
+            );
+        }
+        added
+    }
+
+    /// CJ stops selling the product and all its variants. False when unknown.
+    pub fn remove_product(&self, pid: &str) -> bool {
+        let mut state = lock(&self.inner.state);
+        let catalogue = &mut state.catalogue;
+        let Some((at, members)) = catalogue.by_pid.get(pid).cloned() else {
+            return false;
+        };
+        catalogue.products[at].listed = false;
+        for i in members {
+            catalogue.variants[i].listed = false;
+        }
+        true
+    }
+
+    /// Moves about `share_bp` / 10,000 of the listed variants, chosen from `seed` (the same
+    /// seed moves the same variants the same way): a quarter run out (or come back when
+    /// already out), a quarter change stock by a few dozen units, most others change price by
+    /// 1 to 10 % up or down, and about one in thirty gets an absurd price (0, or 10,000 times
+    /// its price, which a reader must refuse). Gives the ids of the variants moved.
+    pub fn drift(&self, seed: u64, share_bp: u32) -> Vec<String> {
+        let mut rng = seed ^ 0xD41F_7000_0000_0000;
+        let mut state = lock(&self.inner.state);
+        let mut moved = Vec::new();
+        for variant in state.catalogue.variants.iter_mut().filter(|v| v.listed) {
+            if next(&mut rng) % 10_000 >= u64::from(share_bp) {
+                continue;
+            }
+            let roll = next(&mut rng) % 100;
+            let amount = next(&mut rng);
+            match roll {
+                0..25 => {
+                    variant.stock = if variant.stock == 0 {
+                        10 + (amount % 200) as u32
+                    } else {
+                        0
+                    }
+                }
+                25..50 => {
+                    let change = (amount % 60) as u32;
+                    variant.stock = if amount.is_multiple_of(2) {
+                        variant.stock.saturating_add(change)
+                    } else {
+                        variant.stock.saturating_sub(change)
+                    };
+                }
+                50..97 => {
+                    let step = (variant.price_cents * (1 + (amount % 10) as i64) / 100).max(1);
+                    variant.price_cents = if roll < 74 {
+                        variant.price_cents.saturating_add(step)
+                    } else {
+                        (variant.price_cents - step).max(1)
+                    };
+                }
+                _ => {
+                    variant.price_cents = if amount.is_multiple_of(2) {
+                        0
+                    } else {
+                        variant.price_cents.saturating_mul(10_000)
+                    };
+                }
+            }
+            moved.push(variant.vid.clone());
+        }
+        moved
+    }
+
+    /// The variant's answers print `value` as its price (`variantSellPrice`), whatever it is:
+    /// `json!(-1)`, `json!("abc")`, `json!(null)`. False when unknown.
+    pub fn set_raw_price(&self, vid: &str, value: Value) -> bool {
+        self.with_raw(vid, |raw| raw.price = Some(value))
+    }
+
+    /// The variant's answers print `value` as its China warehouse's count (`json!(-5)`);
+    /// orders still go by its real stock. False when unknown.
+    pub fn set_raw_stock(&self, vid: &str, value: Value) -> bool {
+        self.with_raw(vid, |raw| raw.stock = Some(value))
+    }
+
+    /// The variant's answers print its real price and stock again. False when unknown.
+    pub fn clear_raw(&self, vid: &str) -> bool {
+        let mut state = lock(&self.inner.state);
+        match state.catalogue.by_vid.get(vid).copied() {
+            Some(i) => {
+                state.catalogue.raw.remove(&i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn with_raw(&self, vid: &str, change: impl FnOnce(&mut RawValues)) -> bool {
+        let mut state = lock(&self.inner.state);
+        match state.catalogue.by_vid.get(vid).copied() {
+            Some(i) => {
+                change(state.catalogue.raw.entry(i).or_default());
+                true
+            }
+            None => false,
+        }
     }
 
     fn with_variant(&self, vid: &str, change: impl FnOnce(&mut CjVariant)) -> bool {
         let mut state = lock(&self.inner.state);
-        match state.variants.iter_mut().find(|v| v.vid == vid) {
+        match state.catalogue.variant_mut(vid) {
             Some(variant) => {
                 change(variant);
                 true
@@ -619,6 +935,20 @@ impl CjSim {
         lock(&self.inner.state)
             .refused_countries
             .insert(country_code.trim().to_ascii_uppercase());
+    }
+
+    /// At most `per_second` requests a second (over a sliding second) are answered; the ones
+    /// past it get CJ's refusal for too many requests, as [`Self::rate_limit_next`] gives it
+    /// (HTTP 429, `Retry-After: 1`), and do nothing. `None` lifts the limit.
+    pub fn set_rate_limit(&self, per_second: Option<u32>) {
+        let mut rate = lock(&self.inner.rate);
+        rate.per_second = per_second;
+        rate.recent.clear();
+    }
+
+    /// How many requests the rate limit of [`Self::set_rate_limit`] refused.
+    pub fn rate_limited(&self) -> u32 {
+        lock(&self.inner.rate).refused
     }
 
     // ----- clock and order life -----
@@ -839,20 +1169,15 @@ async fn gate(State(inner): State<Arc<Inner>>, request: Request, next: Next) -> 
     let full = request.uri().path();
     let path = full.strip_prefix(PREFIX).unwrap_or(full).to_string();
     *lock(&inner.counters).calls.entry(path.clone()).or_default() += 1;
+    if lock(&inner.rate).refuses(std::time::Instant::now()) {
+        return too_many_requests(Some(1));
+    }
     let Some(fault) = inner.take_fault(&path) else {
         return next.run(request).await;
     };
     match fault {
         Fault::ServerError => (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response(),
-        Fault::RateLimited { retry_after_secs } => {
-            let mut response = (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests").into_response();
-            if let Some(seconds) = retry_after_secs {
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-            }
-            response
-        }
+        Fault::RateLimited { retry_after_secs } => too_many_requests(retry_after_secs),
         Fault::Reject { code, message } => envelope(code, &message, Value::Null, &inner),
         Fault::Malformed => {
             let (mut parts, body) = next.run(request).await.into_parts();
@@ -871,6 +1196,17 @@ async fn gate(State(inner): State<Arc<Inner>>, request: Request, next: Next) -> 
             lost_answer()
         }
     }
+}
+
+/// HTTP 429 with a plain-text body (CJ's 429 body is not documented) and `Retry-After`.
+fn too_many_requests(retry_after_secs: Option<u64>) -> Response {
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests").into_response();
+    if let Some(seconds) = retry_after_secs {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
 }
 
 /// A length is promised and never sent: the server closes the connection mid-answer.
@@ -1044,7 +1380,7 @@ async fn refresh_access_token(State(inner): State<Arc<Inner>>, body: axum::body:
 
 /// `products[]` as `(variant, quantity)` (the variant as it stands), or what the param error
 /// says (naming the field).
-fn products(variants: &[CjVariant], map: &serde_json::Map<String, Value>) -> Result<Vec<(CjVariant, u32)>, String> {
+fn products(catalogue: &Catalogue, map: &serde_json::Map<String, Value>) -> Result<Vec<(CjVariant, u32)>, String> {
     let Some(items) = map
         .get("products")
         .and_then(Value::as_array)
@@ -1055,7 +1391,7 @@ fn products(variants: &[CjVariant], map: &serde_json::Map<String, Value>) -> Res
     let mut lines = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let vid = item.get("vid").and_then(Value::as_str).unwrap_or("");
-        let Some(variant) = variants.iter().find(|v| v.vid == vid) else {
+        let Some(variant) = catalogue.variant(vid) else {
             return Err(format!("products[{i}].vid: unknown variant {vid:?}"));
         };
         let quantity = item
@@ -1097,7 +1433,7 @@ async fn freight_calculate(State(inner): State<Arc<Inner>>, headers: HeaderMap, 
     };
     let (lines, refused) = {
         let state = lock(&inner.state);
-        (products(&state.variants, &map), state.refused_countries.contains(to))
+        (products(&state.catalogue, &map), state.refused_countries.contains(to))
     };
     let lines = match lines {
         Ok(lines) => lines,
@@ -1124,6 +1460,32 @@ async fn freight_calculate(State(inner): State<Arc<Inner>>, headers: HeaderMap, 
     success(&inner, Value::Array(data))
 }
 
+/// A variant in the shape of CJ's product page, its price as `raw` says when it says.
+fn variant_json(v: &CjVariant, raw: &RawValues) -> Value {
+    json!({
+        "vid": v.vid,
+        "pid": v.pid,
+        "variantName": v.name,
+        "variantNameEn": v.name,
+        "variantSku": v.sku,
+        "variantKey": v.key,
+        "variantUnit": "unit(s)",
+        "variantProperty": null,
+        "variantWeight": v.weight_grams,
+        "variantSellPrice": raw.price.clone().unwrap_or_else(|| price(v.price_cents)),
+        "createTime": "2024-11-02 08:15:00",
+    })
+}
+
+/// A variant's units per warehouse: a quarter in the US warehouse, the rest in China.
+fn warehouses(v: &CjVariant) -> [(&'static str, &'static str, &'static str, u32); 2] {
+    let us = v.stock / 4;
+    [
+        ("1", "China Warehouse", "CN", v.stock - us),
+        ("2", "US Warehouse", "US", us),
+    ]
+}
+
 async fn variant_by_vid(
     State(inner): State<Arc<Inner>>,
     headers: HeaderMap,
@@ -1135,24 +1497,13 @@ async fn variant_by_vid(
     let Some(vid) = param(&query, "vid") else {
         return param_error(&inner, "vid is required");
     };
-    let found = lock(&inner.state)
-        .variants
-        .iter()
-        .find(|v| v.vid == vid && v.listed)
-        .cloned();
-    let data = found.map_or(Value::Null, |v| {
-        json!({
-            "vid": v.vid,
-            "pid": v.pid,
-            "variantName": v.name,
-            "variantNameEn": v.name,
-            "variantSku": v.sku,
-            "variantUnit": "unit(s)",
-            "variantWeight": v.weight_grams,
-            "variantSellPrice": price(v.price_cents),
-            "createTime": "2024-11-02 08:15:00",
-        })
-    });
+    let data = {
+        let state = lock(&inner.state);
+        state
+            .catalogue
+            .listed_variant(vid)
+            .map_or(Value::Null, |(v, raw)| variant_json(v, &raw))
+    };
     success(&inner, data)
 }
 
@@ -1167,31 +1518,147 @@ async fn stock_by_vid(
     let Some(vid) = param(&query, "vid") else {
         return param_error(&inner, "vid is required");
     };
-    let found = lock(&inner.state)
-        .variants
-        .iter()
-        .find(|v| v.vid == vid && v.listed)
-        .cloned();
-    let data = found.map_or(Value::Null, |v| {
-        // A quarter sits in the US warehouse, the rest in China.
-        let us = v.stock / 4;
-        let warehouses = [
-            ("1", "China Warehouse", "CN", v.stock - us),
-            ("2", "US Warehouse", "US", us),
-        ];
-        Value::Array(
-            warehouses
+    let data = {
+        let state = lock(&inner.state);
+        state.catalogue.listed_variant(vid).map_or(Value::Null, |(v, raw)| {
+            Value::Array(
+                warehouses(v)
+                    .iter()
+                    .map(|(id, name, code, units)| {
+                        let count = match (&raw.stock, *code) {
+                            (Some(raw), "CN") => raw.clone(),
+                            _ => json!(units),
+                        };
+                        json!({
+                            "vid": v.vid, "areaId": id, "areaEn": name, "countryCode": code,
+                            "totalInventoryNum": count, "cjInventoryNum": count, "factoryInventoryNum": 0,
+                            "storageNum": count,
+                        })
+                    })
+                    .collect(),
+            )
+        })
+    };
+    success(&inner, data)
+}
+
+async fn product_detail(
+    State(inner): State<Arc<Inner>>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    if let Some(answer) = unauthorized(&inner, &headers) {
+        return answer;
+    }
+    let Some(pid) = param(&query, "pid").map(str::to_string) else {
+        return param_error(&inner, "pid is required");
+    };
+    let data = {
+        let state = lock(&inner.state);
+        state
+            .catalogue
+            .listed_product(&pid)
+            .map_or(Value::Null, |(product, variants)| {
+                let lowest = variants.iter().map(|(v, _)| v.price_cents).min().unwrap_or(0);
+                json!({
+                    "pid": product.pid,
+                    "productName": serde_json::to_string(&[&product.title]).unwrap_or_default(),
+                    "productNameEn": product.title,
+                    "productSku": product.sku,
+                    "productImage": format!("https://cf.cjdropshipping.example/{}.jpg", product.pid),
+                    "productWeight": variants.iter().map(|(v, _)| v.weight_grams).max().unwrap_or(0),
+                    "productUnit": "unit(s)",
+                    "productType": "ORDINARY_PRODUCT",
+                    "categoryName": "Home & Garden / Simulated",
+                    "productKeyEn": "Color-Size",
+                    "sellPrice": price(lowest),
+                    "status": "3",
+                    "variants": variants.iter().map(|(v, raw)| variant_json(v, raw)).collect::<Vec<_>>(),
+                    "createrTime": "2024-11-02T08:15:00+08:00",
+                })
+            })
+    };
+    success(&inner, data)
+}
+
+async fn product_variants(
+    State(inner): State<Arc<Inner>>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    if let Some(answer) = unauthorized(&inner, &headers) {
+        return answer;
+    }
+    let Some(pid) = param(&query, "pid").map(str::to_string) else {
+        return param_error(&inner, "pid is required");
+    };
+    let data: Vec<Value> = {
+        let state = lock(&inner.state);
+        state
+            .catalogue
+            .listed_product(&pid)
+            .map(|(_, variants)| variants.iter().map(|(v, raw)| variant_json(v, raw)).collect())
+            .unwrap_or_default()
+    };
+    success(&inner, Value::Array(data))
+}
+
+async fn inventory_by_pid(
+    State(inner): State<Arc<Inner>>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    if let Some(answer) = unauthorized(&inner, &headers) {
+        return answer;
+    }
+    let Some(pid) = param(&query, "pid").map(str::to_string) else {
+        return param_error(&inner, "pid is required");
+    };
+    let data = {
+        let state = lock(&inner.state);
+        state
+            .catalogue
+            .listed_product(&pid)
+            .map_or(Value::Null, |(_, variants)| {
+                let mut totals = [0u64; 2];
+                let per_variant: Vec<Value> = variants
+                    .iter()
+                    .map(|(v, raw)| {
+                        let inventory: Vec<Value> = warehouses(v)
+                            .iter()
+                            .enumerate()
+                            .map(|(i, (id, name, code, units))| {
+                                totals[i] += u64::from(*units);
+                                let count = match (&raw.stock, *code) {
+                                    (Some(raw), "CN") => raw.clone(),
+                                    _ => json!(units),
+                                };
+                                json!({
+                                    "areaId": id, "areaEn": name, "countryCode": code,
+                                    "totalInventory": count, "cjInventory": count, "factoryInventory": 0,
+                                    "verifiedWarehouse": 1,
+                                })
+                            })
+                            .collect();
+                        json!({"vid": v.vid, "inventory": inventory})
+                    })
+                    .collect();
+                let inventories: Vec<Value> = [
+                    ("1", "China Warehouse", "CN", "China"),
+                    ("2", "US Warehouse", "US", "United States"),
+                ]
                 .iter()
-                .map(|(id, name, code, units)| {
+                .zip(totals)
+                .map(|((id, name, code, country), total)| {
                     json!({
-                        "vid": v.vid, "areaId": id, "areaEn": name, "countryCode": code,
-                        "totalInventoryNum": units, "cjInventoryNum": units, "factoryInventoryNum": 0,
-                        "storageNum": units,
+                        "areaEn": name, "areaId": id, "countryCode": code, "countryNameEn": country,
+                        "totalInventoryNum": total, "cjInventoryNum": total, "factoryInventoryNum": 0,
                     })
                 })
-                .collect(),
-        )
-    });
+                .collect();
+                json!({"inventories": inventories, "variantInventories": per_variant})
+            })
+    };
     success(&inner, data)
 }
 
@@ -1292,7 +1759,7 @@ async fn create_order(State(inner): State<Arc<Inner>>, headers: HeaderMap, body:
                 &inner,
             );
         }
-        let lines = match products(&state.variants, &map) {
+        let lines = match products(&state.catalogue, &map) {
             Ok(lines) => lines,
             Err(why) => {
                 drop(state);
@@ -1370,7 +1837,7 @@ fn place(
     lines: Vec<(CjVariant, u32)>,
 ) -> SimOrder {
     for (variant, quantity) in &lines {
-        if let Some(stocked) = state.variants.iter_mut().find(|v| v.vid == variant.vid) {
+        if let Some(stocked) = state.catalogue.variant_mut(&variant.vid) {
             stocked.stock = stocked.stock.saturating_sub(*quantity);
         }
     }
@@ -1504,7 +1971,7 @@ async fn delete_order(
                 Stage::Created => {
                     order.cancelled_at = Some(now);
                     for (vid, quantity, _) in &order.lines {
-                        if let Some(variant) = state.variants.iter_mut().find(|v| &v.vid == vid) {
+                        if let Some(variant) = state.catalogue.variant_mut(vid) {
                             variant.stock = variant.stock.saturating_add(*quantity);
                         }
                     }
@@ -1941,5 +2408,112 @@ mod tests {
         assert_eq!(refused["code"], CjSim::COUNTRY_REFUSED_CODE);
         assert!(sim.orders().is_empty());
         assert!(!sim.set_price("no-such-vid", 1));
+    }
+
+    #[tokio::test]
+    async fn products_answer_with_their_variants_and_inventory() {
+        let sim = CjSim::start(9).await.unwrap();
+        let token = token(&sim).await;
+        let (pid, vids) = sim.add_products(1, 3).remove(0);
+        let (product, variants) = sim.product(&pid).unwrap();
+        assert!(variants.iter().all(|v| v.pid == pid));
+        let detail = get_json(&sim, &format!("/product/query?pid={pid}"), &token).await;
+        assert_eq!(detail["data"]["productNameEn"], product.title.as_str());
+        assert_eq!(detail["data"]["variants"].as_array().unwrap().len(), 3);
+        let listed = get_json(&sim, &format!("/product/variant/query?pid={pid}"), &token).await;
+        assert_eq!(listed["data"][0]["vid"], vids[0].as_str());
+        assert_eq!(listed["data"][0]["variantKey"], "Black-S");
+        assert_eq!(
+            listed["data"][0]["variantSellPrice"].to_string(),
+            price(variants[0].price_cents).to_string()
+        );
+        let stock = get_json(&sim, &format!("/product/stock/getInventoryByPid?pid={pid}"), &token).await;
+        let first = &stock["data"]["variantInventories"][0];
+        assert_eq!(first["vid"], vids[0].as_str());
+        let units: u64 = first["inventory"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["totalInventory"].as_u64().unwrap())
+            .sum();
+        assert_eq!(units, u64::from(variants[0].stock));
+        // Bad data printed on request; a removed variant is left out; an unknown product has
+        // no data.
+        assert!(sim.set_raw_price(&vids[1], json!("abc")));
+        assert!(sim.set_raw_stock(&vids[1], json!(-5)));
+        assert!(sim.remove_variant(&vids[2]));
+        let listed = get_json(&sim, &format!("/product/variant/query?pid={pid}"), &token).await;
+        assert_eq!(listed["data"].as_array().unwrap().len(), 2);
+        assert_eq!(listed["data"][1]["variantSellPrice"], "abc");
+        let stock = get_json(&sim, &format!("/product/stock/getInventoryByPid?pid={pid}"), &token).await;
+        assert_eq!(
+            stock["data"]["variantInventories"][1]["inventory"][0]["totalInventory"],
+            -5
+        );
+        let by_vid = get_json(&sim, &format!("/product/stock/queryByVid?vid={}", vids[1]), &token).await;
+        assert_eq!(by_vid["data"][0]["totalInventoryNum"], -5);
+        assert!(sim.clear_raw(&vids[1]));
+        for path in ["/product/query", "/product/stock/getInventoryByPid"] {
+            let unknown = get_json(&sim, &format!("{path}?pid=nope"), &token).await;
+            assert_eq!(
+                (unknown["code"].clone(), unknown["data"].clone()),
+                (json!(200), Value::Null)
+            );
+        }
+        let unknown = get_json(&sim, "/product/variant/query?pid=nope", &token).await;
+        assert_eq!(unknown["data"], json!([]));
+        assert!(sim.remove_product(&pid));
+        let gone = get_json(&sim, &format!("/product/query?pid={pid}"), &token).await;
+        assert_eq!(gone["data"], Value::Null);
+        let missing = get_json(&sim, "/product/variant/query", &token).await;
+        assert_eq!(missing["code"], PARAM_ERROR);
+    }
+
+    #[tokio::test]
+    async fn a_large_catalogue_drifts_the_same_way_for_the_same_seed() {
+        let [one, two] = [CjSim::start(10).await.unwrap(), CjSim::start(10).await.unwrap()];
+        let added = one.add_products(10_000, 10);
+        assert_eq!(added.len(), 10_000);
+        assert!(added.iter().all(|(_, vids)| vids.len() == 10));
+        assert_eq!(one.variants().len(), 4 + 100_000);
+        assert_eq!(two.add_products(10_000, 10), added, "ids follow the seed");
+        let moved = one.drift(3, 500);
+        assert_eq!(two.drift(3, 500), moved);
+        // About 5 % of the listed variants.
+        assert!((4_000..6_000).contains(&moved.len()), "{}", moved.len());
+        let drifted = one.variants();
+        assert!(drifted == two.variants(), "both drifted alike");
+        assert!(
+            drifted.iter().any(|v| v.price_cents == 0 || v.price_cents > 1_000_000),
+            "some absurd prices"
+        );
+        assert_ne!(one.drift(4, 500), moved, "another seed moves others");
+    }
+
+    #[tokio::test]
+    async fn requests_past_the_rate_limit_are_refused() {
+        let sim = CjSim::start(11).await.unwrap();
+        let token = token(&sim).await;
+        sim.set_rate_limit(Some(2));
+        let pid = sim.variants()[0].pid.clone();
+        let ask = || {
+            crate::http_client()
+                .get(format!("{}/product/variant/query?pid={pid}", sim.base_url()))
+                .header("CJ-Access-Token", &token)
+                .send()
+        };
+        assert_eq!(ask().await.unwrap().status(), StatusCode::OK);
+        assert_eq!(ask().await.unwrap().status(), StatusCode::OK);
+        let refused = ask().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(refused.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(sim.rate_limited(), 1);
+        tokio::time::sleep(std::time::Duration::from_millis(1_050)).await;
+        assert_eq!(ask().await.unwrap().status(), StatusCode::OK, "a second later");
+        sim.set_rate_limit(None);
+        for _ in 0..5 {
+            assert_eq!(ask().await.unwrap().status(), StatusCode::OK);
+        }
+        assert_eq!(sim.calls("/product/variant/query"), 9);
     }
 }

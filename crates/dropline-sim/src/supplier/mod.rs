@@ -4,4 +4,4 @@
 pub mod aliexpress;
 pub mod cj;
 
-pub use cj::{CjOrder, CjSim, CjVariant};
+pub use cj::{CjOrder, CjProduct, CjSim, CjVariant};

@@ -35,6 +35,7 @@ macro_rules! backend_tests {
 mod after_sale;
 mod auth;
 mod bad_input;
+mod catalogue;
 mod customer_journey;
 mod dashboard;
 mod dashboard_catalogue;
@@ -51,6 +52,7 @@ mod openapi;
 mod order_money;
 mod orders;
 mod payouts;
+mod reservations;
 mod return_rules;
 mod store_settings;
 mod tracking_detect;

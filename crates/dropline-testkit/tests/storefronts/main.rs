@@ -35,6 +35,7 @@ macro_rules! backend_tests {
     };
 }
 
+mod listings;
 mod shopify;
 mod support;
 mod wix;

@@ -3,8 +3,10 @@
 
 pub mod addresses;
 pub mod after_sale;
+pub mod catalogue;
 pub mod exceptions;
 pub mod exchange_rates;
+pub mod inventory;
 pub mod messages;
 pub mod metrics;
 pub mod offers;
@@ -53,6 +55,8 @@ Nothing is written when a request is refused."
         (name = "suppliers", description = "Who ships a store's goods"),
         (name = "products", description = "A store's catalogue"),
         (name = "offers", description = "Variant mappings: store variant → supplier variant"),
+        (name = "catalogue", description = "Mapping the catalogue onto suppliers: unmapped variants, imports, dry-runs of pricing and routing"),
+        (name = "inventory", description = "Stock and price syncs, pricing rules, price changes and sync problems"),
         (name = "orders", description = "Customer orders, their review and timeline"),
         (name = "supplier orders", description = "Purchases placed with suppliers; the manual supplier flow"),
         (name = "addresses", description = "Address checks"),
@@ -104,6 +108,25 @@ pub(crate) fn routes(registrar: Registrar) -> Registrar {
         .add(routes!(products::create_product, products::list_products))
         .add(routes!(products::get_product))
         .add(routes!(offers::create_offer, offers::list_offers))
+        .add(routes!(catalogue::get_unmapped_variants))
+        .add(routes!(catalogue::post_import_product))
+        .add(routes!(catalogue::post_price_list))
+        .add(routes!(catalogue::post_map_variant))
+        .add(routes!(catalogue::post_pricing_preview))
+        .add(routes!(catalogue::post_routing_preview))
+        .add(routes!(inventory::put_inventory_settings))
+        .add(routes!(inventory::put_pricing_settings))
+        .add(routes!(inventory::post_apply_pricing))
+        .add(routes!(inventory::post_store_stock_sync))
+        .add(routes!(inventory::post_supplier_stock_sync))
+        .add(routes!(inventory::get_variant_stock))
+        .add(routes!(inventory::get_cost_history))
+        .add(routes!(inventory::list_price_changes))
+        .add(routes!(inventory::get_price_change))
+        .add(routes!(inventory::post_approve_price_change))
+        .add(routes!(inventory::post_reject_price_change))
+        .add(routes!(inventory::list_sync_problems))
+        .add(routes!(inventory::post_resolve_sync_problem))
         .add(routes!(orders::create_order, orders::list_orders))
         .add(routes!(orders::count_orders))
         .add(routes!(orders::bulk_review_orders))
@@ -114,6 +137,7 @@ pub(crate) fn routes(registrar: Registrar) -> Registrar {
         .add(routes!(orders::complete_order))
         .add(routes!(orders::cancel_order))
         .add(routes!(orders::get_order_timeline))
+        .add(routes!(orders::put_line_offer))
         .add(routes!(after_sale::get_after_sale))
         .add(routes!(after_sale::post_return))
         .add(routes!(after_sale::post_resolve_return))
@@ -255,7 +279,35 @@ mod tests {
     fn request_schemas_match_their_readers() {
         let doc = serde_json::to_value(crate::openapi()).unwrap_or_default();
         let schemas = &doc["components"]["schemas"];
-        let readers: [(&str, Reader); 44] = [
+        let readers: [(&str, Reader); 57] = [
+            (
+                "InventorySettings",
+                refused::<dropline_domain::inventory::InventorySettings>,
+            ),
+            (
+                "PricingSettings",
+                refused::<dropline_domain::inventory::PricingSettings>,
+            ),
+            ("ScopedRule", refused::<dropline_domain::inventory::ScopedRule>),
+            ("PricingScope", refused::<dropline_domain::inventory::PricingScope>),
+            ("PricingRule", refused::<dropline_domain::pricing::PricingRule>),
+            ("PricingTier", refused::<dropline_domain::pricing::PricingTier>),
+            ("Rounding", refused::<dropline_domain::pricing::Rounding>),
+            ("StockSyncRequest", refused::<super::inventory::StockSyncRequest>),
+            (
+                "ImportProductRequest",
+                refused::<super::catalogue::ImportProductRequest>,
+            ),
+            ("MapVariantRequest", refused::<super::catalogue::MapVariantRequest>),
+            (
+                "PricingPreviewRequest",
+                refused::<super::catalogue::PricingPreviewRequest>,
+            ),
+            (
+                "RoutingPreviewRequest",
+                refused::<super::catalogue::RoutingPreviewRequest>,
+            ),
+            ("LineOfferRequest", refused::<super::orders::LineOfferRequest>),
             ("LineUnitsJson", refused::<dropline_domain::after_sale::LineUnits>),
             ("ReturnRequest", refused::<ReturnRequest>),
             ("ResolveRequest", refused::<ResolveRequest>),

@@ -886,3 +886,55 @@ pub async fn get_order_timeline(
         },
     ))
 }
+
+/// The offer a line is to be ordered from.
+#[derive(ToSchema)]
+pub struct LineOfferRequest {
+    /// An offer of the line's variant; `null` (or left out) routes the line by the store's
+    /// policy again.
+    pub offer_id: Option<String>,
+}
+
+impl ReadJson for LineOfferRequest {
+    fn read(input: &Input<'_>, problems: &mut Problems) -> Option<Self> {
+        let offer_id = input.field("offer_id").optional(problems, Input::text);
+        Some(Self { offer_id: offer_id? })
+    }
+}
+
+/// Picks the offer a line not yet with a supplier is ordered from, or clears the choice.
+#[utoipa::path(
+    put, path = "/orders/{id}/lines/{line_id}/offer", tag = "orders",
+    params(
+        ("id" = String, Path, description = "Order id"),
+        ("line_id" = String, Path, description = "Line id"),
+    ),
+    request_body = LineOfferRequest,
+    responses(
+        (status = 200, description = "The order", body = OrderJson),
+        (status = 404, description = "No such order or line, or not the caller's", body = ErrorBody),
+        BodyErrors, CommonErrors,
+    )
+)]
+pub async fn put_line_offer(
+    State(state): State<AppState>,
+    Caller(scope): Caller,
+    Path((id, line_id)): Path<(String, String)>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let id: OrderId = path_id(&id, "order")?;
+    let line_id: dropline_domain::ids::LineItemId = path_id(&line_id, "line")?;
+    state.app.get_order(scope, id).await?;
+    let request: LineOfferRequest = body.read()?;
+    let offer_id = match request.offer_id {
+        Some(text) => Some(text.trim().parse().map_err(|_| {
+            ApiError::invalid(vec![dropline_app::FieldError::new(
+                "offer_id",
+                "is not an id of this API",
+            )])
+        })?),
+        None => None,
+    };
+    let order = state.app.override_line_offer(scope, id, line_id, offer_id).await?;
+    Ok(reply(StatusCode::OK, OrderJson::from(order)))
+}

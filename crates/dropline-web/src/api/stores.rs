@@ -733,6 +733,9 @@ impl SettingsRequest {
                 }
             },
             holding_days: self.holding_days.unwrap_or(defaults.holding_days),
+            // Stock sync and pricing have their own routes; the store keeps its own.
+            inventory: defaults.inventory,
+            pricing: defaults.pricing,
             returns: match self.returns {
                 None => defaults.returns,
                 Some(returns) => {

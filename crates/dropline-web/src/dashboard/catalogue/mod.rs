@@ -1171,6 +1171,7 @@ mod tests {
 
     fn offer(priority: OfferPriority, unit: i64, shipping: &[i64]) -> Offer {
         Offer {
+            units: 1,
             id: OfferId::new(),
             variant_id: VariantId::new(),
             supplier_id: SupplierId::new(),
