@@ -471,10 +471,7 @@ pub(crate) async fn stock(client: &AliExpressClient, offers: &[Offer]) -> Result
             };
             answers.insert(product_id.to_string(), answer);
         }
-        let Some(answer) = answers.get(product_id) else {
-            continue;
-        };
-        levels.push(match answer {
+        levels.push(match &answers[product_id] {
             Err(why) => untrusted(offer, why.clone()),
             Ok(None) => gone(offer),
             Ok(Some(product)) => level_in_product(offer, product),

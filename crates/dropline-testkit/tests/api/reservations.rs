@@ -81,7 +81,7 @@ async fn two_orders_for_the_last_unit_end_one_accepted_one_on_hold(app: TestApp)
 }
 
 async fn a_rule_that_accepts_holds_an_order_the_stock_cannot_serve(app: TestApp) {
-    let (seeded, sku, variant_id) = last_unit(&app).await;
+    let (seeded, sku, _) = last_unit(&app).await;
     let admin = app.admin();
     admin
         .update_store_settings(
