@@ -1296,6 +1296,17 @@ impl App {
         let Err(AppError::Store(StoreError::OutOfStock(variant))) = accepted else {
             return accepted;
         };
+        // Held for the stock, and for whatever else routing would hold the order for (a
+        // line no offer ships to the destination), so the seller sees every reason at once.
+        let order = self.get_order(scope, id).await?;
+        let context = self.store_context(scope, order.store_id).await?;
+        let mut reasons = match self.plan_route(&context, &order).await {
+            Ok((plan, _)) => plan.hold_reasons(),
+            Err(_) => Vec::new(),
+        };
+        reasons.push(HoldReason::OutOfStock);
+        reasons.sort_by_key(|r| HoldReason::ALL.iter().position(|known| known == r));
+        reasons.dedup();
         self.change_order(scope, id, scope.actor(), |order, journal, _| {
             let sku = order
                 .lines
@@ -1305,7 +1316,7 @@ impl App {
             journal.record("inventory.out_of_stock", out_of_stock_note(&sku), None, None);
             Ok(order.apply(
                 OrderEvent::Hold {
-                    reasons: vec![HoldReason::OutOfStock],
+                    reasons: reasons.clone(),
                 },
                 journal,
             )?)
