@@ -8,7 +8,7 @@ use crate::ports::{ChangeSet, Job, StoreRecord};
 use crate::scope::Scope;
 use crate::service::App;
 use crate::storefront::{ListingPrice, ListingPush, VariantListing};
-use crate::supplier::{StockLevel, SupplierError};
+use crate::supplier::{StockLevel, SupplierError, SupplierNotice, SupplierWebhookError};
 use dropline_domain::catalog::{Offer, Product, Supplier, Variant};
 use dropline_domain::ids::{OfferId, PriceChangeId, StoreId, SupplierId, SyncProblemId, VariantId};
 use dropline_domain::inventory::{
@@ -344,8 +344,13 @@ impl App {
     }
 
     /// The `stock_sync` job.
-    pub(crate) async fn stock_sync_job(&self, job: &Job, supplier_id: SupplierId) -> Result<(), AppError> {
-        match self.sync_stock(Scope::Operator, supplier_id).await {
+    pub(crate) async fn stock_sync_job(
+        &self,
+        job: &Job,
+        supplier_id: SupplierId,
+        only: Option<SupplierNotice>,
+    ) -> Result<(), AppError> {
+        match self.sync_offers(Scope::Operator, supplier_id, only.as_ref()).await {
             Ok(_) | Err(AppError::NotFound(_)) | Err(AppError::Invalid(_)) => self.finish_job(job).await,
             Err(err) => Err(err),
         }
@@ -356,6 +361,56 @@ impl App {
     /// writes what changed to the storefront. Suppliers without an API only have their
     /// listings refreshed (their stock comes from price lists).
     pub async fn sync_stock(&self, scope: Scope, supplier_id: SupplierId) -> Result<SyncReport, AppError> {
+        self.sync_offers(scope, supplier_id, None).await
+    }
+
+    /// Takes a supplier's webhook message (its signature checked first): the products and
+    /// variants it names are read again from the supplier by a `stock_sync` job, so the
+    /// message itself is never applied. Returns whether a job was queued (messages about
+    /// orders name nothing to sync).
+    pub async fn receive_supplier_webhook(
+        &self,
+        supplier_id: SupplierId,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<bool, AppError> {
+        let supplier = self
+            .backend
+            .get_supplier(supplier_id)
+            .await?
+            .ok_or(AppError::NotFound("supplier"))?;
+        let client = self
+            .suppliers
+            .clone()
+            .ok_or_else(|| AppError::PartnerRefused("no supplier connector".into()))?;
+        let notice = client.read_webhook(&supplier, headers, body).map_err(|err| match err {
+            // Nothing is told to an unsigned caller beyond "refused".
+            SupplierWebhookError::Unauthorized(reason) | SupplierWebhookError::Unsupported(reason) => {
+                AppError::Unauthorized(reason)
+            }
+            SupplierWebhookError::Malformed(reason) => AppError::invalid("body", reason),
+        })?;
+        if notice.is_empty() {
+            return Ok(false);
+        }
+        let job = crate::jobs::stock_notice_job(supplier.id, supplier.store_id, &notice, self.now());
+        self.backend
+            .commit(ChangeSet {
+                jobs: vec![job],
+                ..ChangeSet::default()
+            })
+            .await?;
+        Ok(true)
+    }
+
+    /// [`Self::sync_stock`] of every offer, or only of the offers of the products and variants
+    /// a webhook named (which leaves the schedule of the full sync as it is).
+    pub async fn sync_offers(
+        &self,
+        scope: Scope,
+        supplier_id: SupplierId,
+        only: Option<&SupplierNotice>,
+    ) -> Result<SyncReport, AppError> {
         let mut supplier = self.get_supplier(scope, supplier_id).await?;
         let now = self.now();
         let mut summary = StockSyncSummary {
@@ -379,9 +434,24 @@ impl App {
                 break;
             };
             after = Some(last.id);
+            let full_page = page.len() >= OFFER_PAGE as usize;
+            let page: Vec<Offer> = match only {
+                None => page,
+                Some(notice) => page
+                    .into_iter()
+                    .filter(|o| {
+                        o.supplier_product_id
+                            .as_ref()
+                            .is_some_and(|p| notice.product_ids.contains(p))
+                            || o.supplier_variant_id
+                                .as_ref()
+                                .is_some_and(|v| notice.variant_ids.contains(v))
+                    })
+                    .collect(),
+            };
             touched.extend(page.iter().map(|o| o.variant_id));
             let Some(client) = &client else {
-                if page.len() < OFFER_PAGE as usize {
+                if !full_page {
                     break;
                 }
                 continue;
@@ -416,7 +486,7 @@ impl App {
                 }
                 self.backend.apply_offer_readings(&readings).await?;
             }
-            if failure.is_some() || page.len() < OFFER_PAGE as usize {
+            if failure.is_some() || !full_page {
                 break;
             }
         }
@@ -440,9 +510,11 @@ impl App {
             .as_ref()
             .map(ToString::to_string)
             .or_else(|| listings.skipped.clone());
-        supplier.last_stock_sync = Some(summary.clone());
-        self.backend.update_supplier(supplier.clone()).await?;
-        self.catalog.forget_store(supplier.store_id);
+        if only.is_none() {
+            supplier.last_stock_sync = Some(summary.clone());
+            self.backend.update_supplier(supplier.clone()).await?;
+            self.catalog.forget_store(supplier.store_id);
+        }
         if let Some(err) = failure
             && err.is_retryable()
         {

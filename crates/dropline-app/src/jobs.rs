@@ -77,8 +77,12 @@ pub enum JobKind {
     },
     /// Compare a supplier's order list with dropline's (`page` from 1).
     ReconcileSupplier { supplier_id: SupplierId },
-    /// Read a supplier's stock and costs, reprice and write the storefront.
-    StockSync { supplier_id: SupplierId },
+    /// Read a supplier's stock and costs (all its offers, or those of the products and
+    /// variants a webhook named), reprice and write the storefront.
+    StockSync {
+        supplier_id: SupplierId,
+        only: Option<crate::supplier::SupplierNotice>,
+    },
     /// Send one message of the outbox.
     SendMessage { message_id: MessageId },
     /// Ask the tracking sources about one parcel; `attempt` counts failed tries in a row.
@@ -168,11 +172,29 @@ impl JobKind {
                     .parse()
                     .map_err(|_| AppError::invalid("payload.supplier_id", "not an id"))?,
             }),
-            STOCK_SYNC => Ok(Self::StockSync {
-                supplier_id: parse_field("supplier_id")?
-                    .parse()
-                    .map_err(|_| AppError::invalid("payload.supplier_id", "not an id"))?,
-            }),
+            STOCK_SYNC => {
+                let ids = |name: &str| -> Option<Vec<String>> {
+                    job.payload.get(name).and_then(|v| v.as_array()).map(|items| {
+                        items
+                            .iter()
+                            .filter_map(|item| item.as_str().map(str::to_string))
+                            .collect()
+                    })
+                };
+                let only = match (ids("product_ids"), ids("variant_ids")) {
+                    (None, None) => None,
+                    (product_ids, variant_ids) => Some(crate::supplier::SupplierNotice {
+                        product_ids: product_ids.unwrap_or_default(),
+                        variant_ids: variant_ids.unwrap_or_default(),
+                    }),
+                };
+                Ok(Self::StockSync {
+                    supplier_id: parse_field("supplier_id")?
+                        .parse()
+                        .map_err(|_| AppError::invalid("payload.supplier_id", "not an id"))?,
+                    only,
+                })
+            }
             SEND_MESSAGE => Ok(Self::SendMessage {
                 message_id: parse_field("message_id")?
                     .parse()
@@ -284,6 +306,26 @@ pub fn stock_sync_job(supplier_id: SupplierId, store_id: StoreId, now: OffsetDat
         id: JobId::new(),
         kind: STOCK_SYNC.into(),
         payload: json!({ "supplier_id": supplier_id }),
+        run_after: now,
+        store_id: Some(store_id),
+    }
+}
+
+/// The job that reads again the products and variants a supplier's webhook named.
+pub fn stock_notice_job(
+    supplier_id: SupplierId,
+    store_id: StoreId,
+    notice: &crate::supplier::SupplierNotice,
+    now: OffsetDateTime,
+) -> NewJob {
+    NewJob {
+        id: JobId::new(),
+        kind: STOCK_SYNC.into(),
+        payload: json!({
+            "supplier_id": supplier_id,
+            "product_ids": notice.product_ids,
+            "variant_ids": notice.variant_ids,
+        }),
         run_after: now,
         store_id: Some(store_id),
     }

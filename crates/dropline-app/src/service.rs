@@ -1686,7 +1686,7 @@ impl App {
                 attempt,
             } => self.cancel_job(job, order_id, supplier_order_id, attempt).await,
             JobKind::ReconcileSupplier { supplier_id } => self.reconcile_job(job, supplier_id).await,
-            JobKind::StockSync { supplier_id } => self.stock_sync_job(job, supplier_id).await,
+            JobKind::StockSync { supplier_id, only } => self.stock_sync_job(job, supplier_id, only).await,
             JobKind::SendMessage { message_id } => self.send_message_job(job, message_id).await,
             JobKind::PollTracking {
                 order_id,

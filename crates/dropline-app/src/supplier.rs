@@ -149,6 +149,37 @@ pub struct StockLevel {
     pub problem: Option<String>,
 }
 
+/// What a supplier's webhook message names: products and variants whose stock, price or
+/// listing moved. The message is a reason to read them again, never a value to apply.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SupplierNotice {
+    /// The supplier's product ids (CJ `pid`).
+    pub product_ids: Vec<String>,
+    /// The supplier's variant ids (CJ `vid`).
+    pub variant_ids: Vec<String>,
+}
+
+impl SupplierNotice {
+    /// Whether the message names nothing of the catalogue (an order or logistics message).
+    pub fn is_empty(&self) -> bool {
+        self.product_ids.is_empty() && self.variant_ids.is_empty()
+    }
+}
+
+/// Why a supplier's webhook message was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SupplierWebhookError {
+    /// The signature is missing or wrong, or no secret is set to check it with.
+    #[error("webhook refused: {0}")]
+    Unauthorized(String),
+    /// The body is not a message of the supplier.
+    #[error("unreadable webhook: {0}")]
+    Malformed(String),
+    /// This kind of supplier sends no webhooks.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
 /// A product of a supplier's catalogue, to map onto the store's variants.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct SupplierProduct {
@@ -251,6 +282,21 @@ pub trait SupplierClient: Send + Sync + 'static {
 
     /// A product of the supplier's catalogue with its variants, costs and stock, `None`
     /// when the supplier has no such product.
+    /// Checks a webhook message of the supplier (signature on the raw body first) and says
+    /// what it names.
+    fn read_webhook(
+        &self,
+        supplier: &Supplier,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<SupplierNotice, SupplierWebhookError> {
+        let _ = (headers, body);
+        Err(SupplierWebhookError::Unsupported(format!(
+            "{} suppliers send no webhooks",
+            supplier.kind
+        )))
+    }
+
     async fn product(&self, supplier: &Supplier, product_id: &str) -> Result<Option<SupplierProduct>, SupplierError> {
         let _ = product_id;
         Err(SupplierError::Misconfigured(format!(

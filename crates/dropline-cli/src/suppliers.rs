@@ -188,6 +188,7 @@ pub async fn run(settings: &Settings, command: SuppliersCommand, json: bool) -> 
                 rating: 0,
                 processing_deadline_days: deadline_days,
                 connection: SupplierConnection {
+                    webhook_secret: None,
                     api_base,
                     api_key,
                     api_secret,

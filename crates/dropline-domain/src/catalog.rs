@@ -603,6 +603,10 @@ pub struct SupplierConnection {
     /// level); `None`: no spacing, only the supplier's own refusals (429) slow dropline down.
     #[serde(default)]
     pub requests_per_second: Option<u32>,
+    /// CJ: the account's `openId`, the key its webhook messages are signed with (HMAC-SHA256
+    /// of the body, in the `sign` header); `None`: the supplier's webhooks are refused.
+    #[serde(default)]
+    pub webhook_secret: Option<String>,
 }
 
 impl SupplierConnection {
@@ -622,6 +626,7 @@ impl fmt::Debug for SupplierConnection {
             .field("access_token", &hidden(&self.access_token))
             .field("refresh_token", &hidden(&self.refresh_token))
             .field("requests_per_second", &self.requests_per_second)
+            .field("webhook_secret", &hidden(&self.webhook_secret))
             .finish()
     }
 }

@@ -116,6 +116,7 @@ pub mod freight;
 pub mod orders;
 pub mod product;
 pub mod tracking;
+pub mod webhook;
 mod values;
 
 pub use envelope::CjError;

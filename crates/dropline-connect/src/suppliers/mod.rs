@@ -193,6 +193,20 @@ impl SupplierClient for HttpSuppliers {
         }
     }
 
+    fn read_webhook(
+        &self,
+        supplier: &Supplier,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<dropline_app::supplier::SupplierNotice, dropline_app::supplier::SupplierWebhookError> {
+        match supplier.kind {
+            SupplierKind::Cj => crate::cj::webhook::read(headers, body, supplier.connection.webhook_secret.as_deref()),
+            other => Err(dropline_app::supplier::SupplierWebhookError::Unsupported(format!(
+                "{other} suppliers send no webhooks dropline reads"
+            ))),
+        }
+    }
+
     async fn product(&self, supplier: &Supplier, product_id: &str) -> Result<Option<SupplierProduct>, SupplierError> {
         match supplier.kind {
             SupplierKind::Cj => cj::product(&*self.cj(supplier)?, product_id).await,

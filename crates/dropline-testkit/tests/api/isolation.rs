@@ -431,6 +431,13 @@ fn probes(a: &StoreA, b: &Seeded) -> Vec<Probe> {
         ),
         probe(
             "POST",
+            "/webhooks/suppliers/{supplier}",
+            format!("/webhooks/suppliers/{}", s.supplier_id),
+            Some(json!({"type": "STOCK", "params": {"vid": "1"}})),
+            Signed,
+        ),
+        probe(
+            "POST",
             "/webhooks/tracking",
             "/webhooks/tracking".into(),
             Some(json!({"event": "TRACKING_UPDATED", "data": {}})),

@@ -2,12 +2,19 @@
 //! variant's stock to zero and back, a cost rise reprices by the store's rules and is written
 //! to Shopify, or waits for the seller above the threshold; only what changed is written.
 
-use crate::support::{create_store, id_of, pull_catalogue};
+use crate::support::{create_store, id_of, pull_catalogue, worker};
+use dropline_connect::signature::sign_hmac_sha256_base64;
 use dropline_sim::{CjSim, ShopifySim, SimConfig, SimProduct, SimVariant};
 use dropline_testkit::{TestApp, data};
 use serde_json::{Value, json};
 
-backend_tests!(stock_and_prices_follow_the_supplier_to_shopify);
+backend_tests!(
+    stock_and_prices_follow_the_supplier_to_shopify,
+    a_signed_cj_message_reads_again_what_it_names,
+);
+
+/// The CJ account's `openId`, which signs its webhook messages.
+const OPEN_ID: &str = "424242";
 
 struct Wired {
     store_id: String,
@@ -44,7 +51,7 @@ async fn wired(app: &TestApp, shopify: &ShopifySim, cj: &CjSim) -> Wired {
             "ships_from": "CN",
             "processing_days": 2,
             "rating": 80,
-            "connection": { "api_base": cj.base_url(), "api_key": cj.api_key() },
+            "connection": { "api_base": cj.base_url(), "api_key": cj.api_key(), "webhook_secret": OPEN_ID },
         }))
         .await
         .expect(201);
@@ -200,4 +207,69 @@ async fn stock_and_prices_follow_the_supplier_to_shopify(app: TestApp) {
         "{problems:#}"
     );
     assert!(shopify.is_published(&wired.platform_product_id));
+}
+
+/// A CJ message, signed with `key`.
+fn cj_message(body: &Value, key: &str) -> (Vec<(String, String)>, Vec<u8>) {
+    let body = serde_json::to_vec(body).expect("a JSON body");
+    let sign = sign_hmac_sha256_base64(key.as_bytes(), &body);
+    (vec![("sign".to_string(), sign)], body)
+}
+
+async fn a_signed_cj_message_reads_again_what_it_names(app: TestApp) {
+    let shopify = ShopifySim::start(SimConfig::new(42).catalogue(Vec::new()))
+        .await
+        .expect("start the Shopify simulator");
+    let cj = CjSim::start(42).await.expect("start the CJ simulator");
+    let wired = wired(&app, &shopify, &cj).await;
+    let admin = app.admin();
+    sync(&app, &wired).await;
+    assert_eq!(shopify.stock_of(&wired.platform_variant_id), Some(5));
+    let path = format!("/webhooks/suppliers/{}", wired.supplier_id);
+
+    // The message says the stock moved; the numbers come from CJ's API, not from it.
+    cj.set_stock(&wired.vid, 0);
+    let stock = json!({ "messageId": "m-1", "type": "STOCK", "messageType": "UPDATE", "params": { "vid": wired.vid, "storageNum": 9999 } });
+    let (headers, body) = cj_message(&stock, OPEN_ID);
+    let receipt = admin.webhook(&path, &headers, body).await.expect(200);
+    assert_eq!(
+        receipt,
+        json!({ "code": 200, "result": "success", "message": "sync queued" })
+    );
+    let report = worker(&app).run_until_idle().await.expect("run the queued sync");
+    assert_eq!(report.succeeded, 1, "{report:?}");
+    assert_eq!(
+        shopify.stock_of(&wired.platform_variant_id),
+        Some(0),
+        "CJ's own count, not the message's"
+    );
+
+    // Unsigned, signed with another key, or not CJ's: refused, nothing queued.
+    let (_, body) = cj_message(&stock, OPEN_ID);
+    admin.webhook(&path, &[], body).await.expect_error(401, "unauthorized");
+    let (headers, body) = cj_message(&stock, "999");
+    admin
+        .webhook(&path, &headers, body)
+        .await
+        .expect_error(401, "unauthorized");
+    let (headers, body) = cj_message(&json!({ "type": "STOCK", "params": {} }), OPEN_ID);
+    let refused = admin.webhook(&path, &headers, body).await;
+    assert_eq!(refused.status, 400, "{:?}", refused.body);
+    assert_eq!(refused.refused_fields(), ["body"]);
+    let other = format!("/webhooks/suppliers/{}", dropline_domain::ids::SupplierId::new());
+    let (headers, body) = cj_message(&stock, OPEN_ID);
+    admin
+        .webhook(&other, &headers, body)
+        .await
+        .expect_error(404, "supplier_not_found");
+    let report = worker(&app).run_until_idle().await.expect("nothing to run");
+    assert_eq!(report.succeeded, 0, "refused messages queue nothing: {report:?}");
+
+    // An order message names nothing to sync.
+    let (headers, body) = cj_message(
+        &json!({ "messageId": "m-2", "type": "ORDER", "params": { "orderId": "X" } }),
+        OPEN_ID,
+    );
+    let receipt = admin.webhook(&path, &headers, body).await.expect(200);
+    assert_eq!(receipt["message"], "nothing to sync");
 }

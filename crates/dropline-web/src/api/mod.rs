@@ -187,6 +187,7 @@ pub(crate) fn system_routes(registrar: Registrar) -> Registrar {
         .add(routes!(system::get_healthz))
         .add(routes!(webhooks::receive_webhook))
         .add(routes!(webhooks::receive_tracking_push))
+        .add(routes!(webhooks::receive_supplier_webhook))
 }
 
 /// A JSON answer with a status.

@@ -104,6 +104,8 @@ pub struct SupplierConnectionRequest {
     pub refresh_token: Option<String>,
     /// The account's rate limit, requests a second (1 to 100; CJ: 1 to 6 by account level).
     pub requests_per_second: Option<u32>,
+    /// CJ: the account's `openId`, which signs its webhook messages (never shown again).
+    pub webhook_secret: Option<String>,
 }
 
 impl ReadJson for SupplierConnectionRequest {
@@ -114,6 +116,7 @@ impl ReadJson for SupplierConnectionRequest {
         let access_token = input.field("access_token").optional(problems, Input::text);
         let refresh_token = input.field("refresh_token").optional(problems, Input::text);
         let requests_per_second = input.field("requests_per_second").optional(problems, Input::count);
+        let webhook_secret = input.field("webhook_secret").optional(problems, Input::text);
         Some(Self {
             api_base: api_base?,
             api_key: api_key?,
@@ -121,6 +124,7 @@ impl ReadJson for SupplierConnectionRequest {
             access_token: access_token?,
             refresh_token: refresh_token?,
             requests_per_second: requests_per_second?,
+            webhook_secret: webhook_secret?,
         })
     }
 }
@@ -134,6 +138,7 @@ impl From<SupplierConnectionRequest> for SupplierConnection {
             access_token: r.access_token,
             refresh_token: r.refresh_token,
             requests_per_second: r.requests_per_second,
+            webhook_secret: r.webhook_secret,
         }
     }
 }
@@ -225,6 +230,8 @@ pub struct SupplierConnectionJson {
     pub has_access_token: bool,
     pub has_refresh_token: bool,
     pub requests_per_second: Option<u32>,
+    /// Whether a webhook secret (CJ `openId`) is set.
+    pub has_webhook_secret: bool,
 }
 
 /// The supplier's order list compared with dropline's supplier orders.
@@ -272,6 +279,7 @@ impl From<Supplier> for SupplierJson {
                 has_api_secret: s.connection.api_secret.is_some(),
                 has_access_token: s.connection.access_token.is_some(),
                 has_refresh_token: s.connection.refresh_token.is_some(),
+                has_webhook_secret: s.connection.webhook_secret.is_some(),
                 requests_per_second: s.connection.requests_per_second,
             },
             last_reconciliation: s.last_reconciliation.map(|r| ReconciliationJson {

@@ -149,3 +149,62 @@ pub async fn receive_tracking_push(
         })?;
     Ok(crate::api::reply(StatusCode::OK, TrackingPushReceipt { parcels }))
 }
+
+/// What dropline answers a supplier's webhook: CJ's callback answer, which CJ reads to know
+/// the message arrived (anything else is retried in 5 minutes, up to 3 times).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SupplierWebhookReceipt {
+    /// 200.
+    pub code: u16,
+    /// `success`.
+    pub result: &'static str,
+    /// What dropline did: `sync queued` or `nothing to sync`.
+    pub message: &'static str,
+}
+
+/// Receives a supplier's webhook message (CJ: product, variant and stock messages, signed
+/// with the account's `openId` in the `sign` header). The signature is checked on the raw
+/// body first; the products and variants the message names are read again from the
+/// supplier's API by a background sync, so nothing in the message is applied as it is.
+#[utoipa::path(
+    post, path = "/webhooks/suppliers/{supplier}", tag = "webhooks", security(()),
+    params(("supplier" = String, Path, description = "The supplier's id")),
+    request_body(content = String, description = "The supplier's message, exactly as sent", content_type = "application/json"),
+    responses(
+        (status = 200, body = SupplierWebhookReceipt, description = "Taken: a sync of what it names is queued"),
+        (status = 400, body = ErrorBody, description = "Signed, but not a message of the supplier"),
+        (status = 401, body = ErrorBody, description = "Missing or wrong signature, no secret set, or a supplier that sends no webhooks; the body was not parsed"),
+        (status = 404, body = ErrorBody, description = "No such supplier"),
+        (status = 413, body = ErrorBody, description = "Body over 1 MiB"),
+    )
+)]
+pub async fn receive_supplier_webhook(
+    State(state): State<AppState>,
+    Path(supplier): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let supplier_id = supplier
+        .parse::<dropline_domain::ids::SupplierId>()
+        .map_err(|_| ApiError::App(AppError::NotFound("supplier")))?;
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str().to_string(), v.to_string())))
+        .collect();
+    let queued = state
+        .app
+        .receive_supplier_webhook(supplier_id, &headers, &body)
+        .await
+        .map_err(|err| match err {
+            AppError::Invalid(fields) => ApiError::BadPayload(fields),
+            other => ApiError::App(other),
+        })?;
+    Ok(crate::api::reply(
+        StatusCode::OK,
+        SupplierWebhookReceipt {
+            code: 200,
+            result: "success",
+            message: if queued { "sync queued" } else { "nothing to sync" },
+        },
+    ))
+}
