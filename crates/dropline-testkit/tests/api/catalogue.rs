@@ -289,6 +289,30 @@ async fn routing_is_previewed_over_past_orders(app: TestApp) {
     offer["shipping"][0]["max_days"] = json!(2);
     admin.add_offer(&offer).await.expect(201);
 
+    // A pricing rule tried on the same past order: its 2 units at the new price (15.00
+    // landed × 2 = 30.00 each), against what they sold for; nothing written.
+    let priced = api
+        .post(
+            &format!("/api/v1/stores/{store}/pricing/preview"),
+            &json!({"pricing": pricing(20_000), "days": 7}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        (priced["orders"].as_u64(), priced["units"].as_u64()),
+        (Some(1), Some(2)),
+        "{priced}"
+    );
+    assert_eq!(priced["revenue_at_new_prices"], data::usd("60.00"), "{priced}");
+    assert_ne!(priced["revenue_actual"], priced["revenue_at_new_prices"]);
+    assert!(
+        api.get("/api/v1/price-changes?status=applied").await.expect(200)["price_changes"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "a preview writes nothing"
+    );
+
     let path = format!("/api/v1/stores/{store}/routing/preview");
     let cheapest = api.post(&path, &json!({"policy": "cheapest_landed"})).await.expect(200);
     assert_eq!(cheapest["orders"].as_array().unwrap().len(), 1, "{cheapest}");

@@ -207,6 +207,33 @@ async fn stock_and_prices_follow_the_supplier_to_shopify(app: TestApp) {
         "{problems:#}"
     );
     assert!(shopify.is_published(&wired.platform_product_id));
+
+    // A store that unpublishes what is out: the product is hidden, and shown again.
+    admin
+        .put(
+            &format!("/api/v1/stores/{}/inventory", wired.store_id),
+            &json!({ "sync": true, "safety_buffer": 0, "when_out": "unpublish", "sync_every_minutes": 60 }),
+        )
+        .await
+        .expect(200);
+    cj.set_stock(&wired.vid, 0);
+    sync(&app, &wired).await;
+    assert!(!shopify.is_published(&wired.platform_product_id), "hidden while out");
+    cj.set_stock(&wired.vid, 4);
+    sync(&app, &wired).await;
+    assert!(shopify.is_published(&wired.platform_product_id), "shown again");
+    assert_eq!(shopify.stock_of(&wired.platform_variant_id), Some(4));
+
+    // A safety buffer keeps units back from what the storefront shows.
+    admin
+        .put(
+            &format!("/api/v1/stores/{}/inventory", wired.store_id),
+            &json!({ "sync": true, "safety_buffer": 3, "when_out": "unpublish", "sync_every_minutes": 60 }),
+        )
+        .await
+        .expect(200);
+    sync(&app, &wired).await;
+    assert_eq!(shopify.stock_of(&wired.platform_variant_id), Some(1));
 }
 
 /// A CJ message, signed with `key`.
