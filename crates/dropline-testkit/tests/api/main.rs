@@ -42,6 +42,7 @@ mod dashboard_catalogue;
 mod dashboard_orders;
 mod dashboard_overview;
 mod dashboard_settings;
+mod dashboard_stock;
 mod dispute_reminders;
 mod exchange_rates;
 mod isolation;

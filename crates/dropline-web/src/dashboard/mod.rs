@@ -21,6 +21,7 @@ mod overview;
 mod pages;
 mod payouts;
 mod settings;
+mod stock;
 
 use crate::AppState;
 use askama::Template;
@@ -56,6 +57,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(catalogue::routes())
         .merge(settings::routes())
         .merge(payouts::routes())
+        .merge(stock::routes())
 }
 
 /// The signed-in user of a request, with their session and the scope of their use cases.

@@ -1130,7 +1130,11 @@ struct SettingsQuery {
 /// The store named in an address or a form, else the seller's own store or the operator's
 /// first; `Ok(None)` when the operator has no store yet. Another store's id, or no id at
 /// all, is the "not found" page.
-async fn chosen_store(state: &AppState, signed: &Signed, named: Option<&str>) -> Result<Option<StoreRecord>, Response> {
+pub(super) async fn chosen_store(
+    state: &AppState,
+    signed: &Signed,
+    named: Option<&str>,
+) -> Result<Option<StoreRecord>, Response> {
     let id = match named.map(str::trim).filter(|id| !id.is_empty()) {
         Some(text) => match text.parse::<StoreId>() {
             Ok(id) => id,

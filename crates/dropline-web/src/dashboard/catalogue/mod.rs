@@ -1,7 +1,8 @@
 //! The dashboard's catalogue: `/catalogue` lists the products, their variants and each
 //! variant's offers (its mapping to a supplier variant) in the order routing tries them,
 //! with the variants no offer ships marked "Unmapped"; `/catalogue/variants/{id}` shows one
-//! variant and adds an offer to it; `/catalogue/offers/{id}` edits an offer and
+//! variant with its stock as the storefront sees it (shown, reserved, sellable) and adds an
+//! offer to it; `/catalogue/offers/{id}` edits an offer and
 //! `/catalogue/offers/{id}/primary` makes a backup the primary. The suppliers' pages are in
 //! [`suppliers`].
 //!
@@ -13,7 +14,7 @@
 mod suppliers;
 
 pub(super) use super::pages::Posted;
-use super::pages::{FieldErrors, Layout, safe_url};
+use super::pages::{FieldErrors, Layout, moment, safe_url};
 use super::{Signed, failure, forbidden_csrf, given, message, not_found, page, refusal, see_other};
 use crate::AppState;
 use askama::Template;
@@ -22,6 +23,7 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
+use dropline_app::inventory::VariantStock;
 use dropline_app::service::OfferChanges;
 use dropline_app::{AppError, NewOffer, Scope};
 use dropline_domain::catalog::{Offer, OfferPriority, Product, ShippingMethod, Supplier, Variant};
@@ -832,8 +834,57 @@ struct VariantPage {
     may_change: bool,
     product_title: String,
     store: Option<String>,
+    /// The store's id, for the link to its stock and prices (the operator's needs it).
+    store_id: String,
     variant: VariantView,
+    stock: StockView,
     form: Option<OfferFormView>,
+}
+
+/// A variant's stock as the storefront sees it.
+struct StockView {
+    /// What the storefront should show (a number, or why there is none).
+    shown: String,
+    /// What the offers can ship together.
+    sellable: String,
+    reserved: u32,
+    safety_buffer: u32,
+    /// What dropline last wrote to the storefront, when it wrote anything.
+    listing: Option<String>,
+}
+
+impl StockView {
+    fn new(stock: &VariantStock) -> Self {
+        let shown = match (stock.shown, stock.offers.is_empty()) {
+            (Some(units), _) => units.to_string(),
+            (None, true) => "Nothing to sync: no offer".to_string(),
+            (None, false) => "Not limited: a supplier's stock is unknown".to_string(),
+        };
+        let listing = stock.listing.as_ref().map(|listing| {
+            let mut parts = Vec::new();
+            if let Some(units) = listing.stock {
+                parts.push(format!("stock {units}"));
+            }
+            if let Some(price) = listing.price {
+                parts.push(format!("price {price}"));
+            }
+            match listing.published {
+                Some(true) => parts.push("shown".to_string()),
+                Some(false) => parts.push("hidden".to_string()),
+                None => {}
+            }
+            format!("{}, {}", parts.join(", "), moment(listing.updated_at))
+        });
+        Self {
+            shown,
+            sellable: stock
+                .sellable
+                .map_or_else(|| "Unknown".to_string(), |units| units.to_string()),
+            reserved: stock.reserved,
+            safety_buffer: stock.safety_buffer,
+            listing,
+        }
+    }
 }
 
 /// What the variant page shows: the variant, its product, offers and the store's suppliers.
@@ -844,6 +895,7 @@ struct VariantContext {
     suppliers: Vec<Supplier>,
     store_name: String,
     currency: Currency,
+    stock: VariantStock,
 }
 
 impl VariantContext {
@@ -875,6 +927,7 @@ impl VariantContext {
             .list_suppliers(signed.scope, Some(product.store_id))
             .await
             .map_err(answer)?;
+        let stock = state.app.variant_stock(signed.scope, id).await.map_err(answer)?;
         Ok(Self {
             product,
             variant,
@@ -882,6 +935,7 @@ impl VariantContext {
             suppliers,
             store_name: store.store.name,
             currency: store.store.currency,
+            stock,
         })
     }
 
@@ -920,7 +974,9 @@ impl VariantContext {
             may_change,
             product_title: self.product.title.clone(),
             store: (signed.scope == Scope::Operator).then(|| self.store_name.clone()),
+            store_id: self.product.store_id.to_string(),
             variant: VariantView::new(&self.variant, self.offers.iter().collect(), &suppliers),
+            stock: StockView::new(&self.stock),
             form,
         }
     }
