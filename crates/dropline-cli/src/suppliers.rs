@@ -60,6 +60,9 @@ pub enum SuppliersCommand {
         /// The account's rate limit, requests a second
         #[arg(long)]
         requests_per_second: Option<u32>,
+        /// CJ: the account's openId, which signs its webhook messages
+        #[arg(long, env = "DROPLINE_SUPPLIER_WEBHOOK_SECRET", hide_env_values = true)]
+        webhook_secret: Option<String>,
         /// An agent's spreadsheet layout (`Header=field, ...`)
         #[arg(long)]
         agent_layout: Option<String>,
@@ -177,6 +180,7 @@ pub async fn run(settings: &Settings, command: SuppliersCommand, json: bool) -> 
             access_token,
             refresh_token,
             requests_per_second,
+            webhook_secret,
             agent_layout,
         } => {
             let new = NewSupplier {
@@ -188,13 +192,13 @@ pub async fn run(settings: &Settings, command: SuppliersCommand, json: bool) -> 
                 rating: 0,
                 processing_deadline_days: deadline_days,
                 connection: SupplierConnection {
-                    webhook_secret: None,
                     api_base,
                     api_key,
                     api_secret,
                     access_token,
                     refresh_token,
                     requests_per_second,
+                    webhook_secret,
                 },
                 agent_layout,
                 return_policy: Default::default(),
