@@ -8,7 +8,7 @@ use crate::ports::{ChangeSet, Job, StoreRecord};
 use crate::scope::Scope;
 use crate::service::App;
 use crate::storefront::{ListingPrice, ListingPush, VariantListing};
-use crate::supplier::{StockLevel, SupplierError, SupplierNotice, SupplierWebhookError};
+use crate::supplier::{StockLevel, SupplierClient, SupplierError, SupplierNotice, SupplierWebhookError};
 use dropline_domain::catalog::{Offer, Product, Supplier, Variant};
 use dropline_domain::ids::{OfferId, PriceChangeId, StoreId, SupplierId, SyncProblemId, VariantId};
 use dropline_domain::inventory::{
@@ -21,6 +21,7 @@ use dropline_domain::money::Money;
 use dropline_domain::pricing::{ComputedPrice, price_change_needs_approval};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 use time::OffsetDateTime;
 
 /// Offers read from storage per page during a sync.
@@ -31,6 +32,14 @@ const SUPPLIER_BATCH: usize = 100;
 const PUSH_BATCH: usize = 50;
 /// Variants refreshed per round (their offers, reservations and listings read together).
 const REFRESH_BATCH: usize = 1_000;
+/// A supplier's 429 asking to wait longer than this ends the sync's pass.
+const MAX_WAIT_PER_LIMIT: Duration = Duration::from_secs(10);
+/// The waits for a supplier's rate limit during one sync add up to at most this.
+const MAX_WAIT_PER_SYNC: Duration = Duration::from_secs(120);
+/// How many 429s in a row one batch takes before the sync's pass ends.
+const MAX_LIMITED_ATTEMPTS: u32 = 5;
+/// The wait after a 429 that names none.
+const DEFAULT_LIMIT_WAIT: Duration = Duration::from_secs(1);
 
 /// What a stock and price sync of one supplier did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -426,6 +435,7 @@ impl App {
         let client = self.suppliers.clone().filter(|c| c.places(supplier.kind));
         let mut touched: Vec<VariantId> = Vec::new();
         let mut open = self.open_problem_keys(supplier.store_id).await?;
+        let mut waited = Duration::ZERO;
         let mut after = None;
         let mut failure = None;
         loop {
@@ -457,7 +467,7 @@ impl App {
                 continue;
             };
             for batch in page.chunks(SUPPLIER_BATCH) {
-                let levels = match client.stock(&supplier, batch).await {
+                let levels = match read_levels(client.as_ref(), &supplier, batch, &mut waited).await {
                     Ok(levels) => levels,
                     Err(err) => {
                         failure = Some(err);
@@ -990,6 +1000,39 @@ fn problem_key(problem: &SyncProblem) -> String {
         .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_string))
         .unwrap_or_default();
     format!("{}|{}|{}", problem.supplier_id, problem.supplier_sku, kind)
+}
+
+/// Asks the supplier for a batch's stock. A 429 is a normal part of a long sync (the
+/// supplier counts its window from when calls arrive, dropline paces them from when they
+/// leave, and a few milliseconds between the two are enough): a short wait is waited out and
+/// the batch asked again while the sync's budget lasts, instead of giving up a pass of
+/// thousands of calls that would start again from the first offer.
+async fn read_levels(
+    client: &dyn SupplierClient,
+    supplier: &Supplier,
+    batch: &[Offer],
+    waited: &mut Duration,
+) -> Result<Vec<StockLevel>, SupplierError> {
+    let mut limited = 0;
+    loop {
+        match client.stock(supplier, batch).await {
+            Err(SupplierError::RateLimited { retry_after }) => {
+                limited += 1;
+                let wait = retry_after.unwrap_or(DEFAULT_LIMIT_WAIT);
+                if limited >= MAX_LIMITED_ATTEMPTS || wait > MAX_WAIT_PER_LIMIT || *waited + wait > MAX_WAIT_PER_SYNC {
+                    return Err(SupplierError::RateLimited { retry_after });
+                }
+                tracing::debug!(
+                    supplier_id = %supplier.id,
+                    wait_ms = wait.as_millis() as u64,
+                    "rate limited during a stock sync: waiting"
+                );
+                *waited += wait;
+                tokio::time::sleep(wait).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Sorts a supplier's answer for a batch of offers into readings to apply and problems:

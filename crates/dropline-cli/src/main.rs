@@ -14,6 +14,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod address;
 mod bench;
+mod bench_sync;
 mod bench_webhooks;
 mod catalogue;
 mod config;
@@ -120,6 +121,9 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Measure the engine: orders/s and latency from receipt to supplier orders
     Bench(bench::BenchArgs),
+    /// Measure a stock and price sync of a large catalogue against the CJ and storefront
+    /// simulators: wall time, requests, memory, and whether only changed values were pushed
+    BenchSync(bench_sync::BenchSyncArgs),
 }
 
 impl Command {
@@ -178,6 +182,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tracking(command) => tracking::run(command, json),
         Command::Demo(args) => demo::run(&settings, args, json).await,
         Command::Bench(args) => bench::run(&settings, args, json).await,
+        Command::BenchSync(args) => bench_sync::run(&settings, args, json).await,
     }
 }
 

@@ -42,27 +42,9 @@ pub enum SuppliersCommand {
         /// Days after acceptance within which tracking must come, else failover
         #[arg(long)]
         deadline_days: Option<u32>,
-        /// Base URL of the supplier's API when not its production address
-        #[arg(long)]
-        api_base: Option<String>,
-        /// CJ: API key; AliExpress: app key
-        #[arg(long, env = "DROPLINE_SUPPLIER_API_KEY", hide_env_values = true)]
-        api_key: Option<String>,
-        /// AliExpress: app secret
-        #[arg(long, env = "DROPLINE_SUPPLIER_API_SECRET", hide_env_values = true)]
-        api_secret: Option<String>,
-        /// AliExpress: access token
-        #[arg(long, env = "DROPLINE_SUPPLIER_ACCESS_TOKEN", hide_env_values = true)]
-        access_token: Option<String>,
-        /// AliExpress: refresh token
-        #[arg(long, env = "DROPLINE_SUPPLIER_REFRESH_TOKEN", hide_env_values = true)]
-        refresh_token: Option<String>,
-        /// The account's rate limit, requests a second
-        #[arg(long)]
-        requests_per_second: Option<u32>,
-        /// CJ: the account's openId, which signs its webhook messages
-        #[arg(long, env = "DROPLINE_SUPPLIER_WEBHOOK_SECRET", hide_env_values = true)]
-        webhook_secret: Option<String>,
+        /// How dropline reaches the supplier's API
+        #[command(flatten)]
+        connection: Box<ConnectionArgs>,
         /// An agent's spreadsheet layout (`Header=field, ...`)
         #[arg(long)]
         agent_layout: Option<String>,
@@ -90,6 +72,32 @@ pub enum SuppliersCommand {
         /// The agent's CSV file
         file: PathBuf,
     },
+}
+
+/// The API connection of a supplier being added; secrets may come from the environment.
+#[derive(Debug, clap::Args)]
+pub struct ConnectionArgs {
+    /// Base URL of the supplier's API when not its production address
+    #[arg(long)]
+    api_base: Option<String>,
+    /// CJ: API key; AliExpress: app key
+    #[arg(long, env = "DROPLINE_SUPPLIER_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    /// AliExpress: app secret
+    #[arg(long, env = "DROPLINE_SUPPLIER_API_SECRET", hide_env_values = true)]
+    api_secret: Option<String>,
+    /// AliExpress: access token
+    #[arg(long, env = "DROPLINE_SUPPLIER_ACCESS_TOKEN", hide_env_values = true)]
+    access_token: Option<String>,
+    /// AliExpress: refresh token
+    #[arg(long, env = "DROPLINE_SUPPLIER_REFRESH_TOKEN", hide_env_values = true)]
+    refresh_token: Option<String>,
+    /// The account's rate limit, requests a second
+    #[arg(long)]
+    requests_per_second: Option<u32>,
+    /// CJ: the account's openId, which signs its webhook messages
+    #[arg(long, env = "DROPLINE_SUPPLIER_WEBHOOK_SECRET", hide_env_values = true)]
+    webhook_secret: Option<String>,
 }
 
 fn parse_kind(text: &str) -> Result<SupplierKind, String> {
@@ -174,15 +182,18 @@ pub async fn run(settings: &Settings, command: SuppliersCommand, json: bool) -> 
             ships_from,
             processing_days,
             deadline_days,
-            api_base,
-            api_key,
-            api_secret,
-            access_token,
-            refresh_token,
-            requests_per_second,
-            webhook_secret,
+            connection,
             agent_layout,
         } => {
+            let ConnectionArgs {
+                api_base,
+                api_key,
+                api_secret,
+                access_token,
+                refresh_token,
+                requests_per_second,
+                webhook_secret,
+            } = *connection;
             let new = NewSupplier {
                 store_id: parse_id(&store, "store")?,
                 name,

@@ -116,8 +116,8 @@ pub mod freight;
 pub mod orders;
 pub mod product;
 pub mod tracking;
-pub mod webhook;
 mod values;
+pub mod webhook;
 
 pub use envelope::CjError;
 pub use orders::{CancelOutcome, CjOrderStatus};

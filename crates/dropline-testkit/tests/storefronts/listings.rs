@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 backend_tests!(
     stock_and_prices_follow_the_supplier_to_shopify,
     a_signed_cj_message_reads_again_what_it_names,
+    a_rate_limit_during_a_sync_is_waited_out,
 );
 
 /// The CJ account's `openId`, which signs its webhook messages.
@@ -299,4 +300,19 @@ async fn a_signed_cj_message_reads_again_what_it_names(app: TestApp) {
     );
     let receipt = admin.webhook(&path, &headers, body).await.expect(200);
     assert_eq!(receipt["message"], "nothing to sync");
+}
+
+/// A 429 in the middle of a sync (CJ counts its window when calls arrive, dropline paces them
+/// when they leave) is waited out and the batch asked again: the pass is not thrown away.
+async fn a_rate_limit_during_a_sync_is_waited_out(app: TestApp) {
+    let shopify = ShopifySim::start(SimConfig::new(43).catalogue(Vec::new()))
+        .await
+        .expect("start the Shopify simulator");
+    let cj = CjSim::start(43).await.expect("start the CJ simulator");
+    let wired = wired(&app, &shopify, &cj).await;
+    cj.rate_limit_next(2, 0);
+    let report = sync(&app, &wired).await;
+    assert_eq!(report["summary"]["offers_read"], 1, "{report:#}");
+    assert!(report["summary"]["error"].is_null(), "{report:#}");
+    assert_eq!(shopify.stock_of(&wired.platform_variant_id), Some(5));
 }
