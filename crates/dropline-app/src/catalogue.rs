@@ -7,7 +7,7 @@ use crate::ports::PLACED_PAGE_MAX;
 use crate::scope::Scope;
 use crate::service::{App, NewOffer};
 use crate::supplier::{SupplierError, SupplierProduct};
-use dropline_domain::catalog::{Offer, OfferPriority, RoutingPolicy, RoutingWeights, ShippingMethod};
+use dropline_domain::catalog::{Offer, OfferPriority, Product, RoutingPolicy, RoutingWeights, ShippingMethod};
 use dropline_domain::ids::{OrderId, ProductId, StoreId, SupplierId, VariantId};
 use dropline_domain::inventory::{OfferReading, PricingSettings, judge_cost};
 use dropline_domain::mapping::{StoreVariant, SupplierVariant, VariantSuggestions, check_mapping, suggest_mappings};
@@ -115,23 +115,19 @@ impl App {
     pub async fn unmapped_variants(&self, scope: Scope, store_id: StoreId) -> Result<Vec<UnmappedVariant>, AppError> {
         self.get_store(scope, store_id).await?;
         let products = self.backend.list_products(Some(store_id)).await?;
+        self.unmapped_of(&products).await
+    }
+
+    /// The variants of `products` without an offer.
+    async fn unmapped_of(&self, products: &[Product]) -> Result<Vec<UnmappedVariant>, AppError> {
         let ids: Vec<VariantId> = products.iter().flat_map(|p| p.variants.iter().map(|v| v.id)).collect();
-        let mut mapped = std::collections::HashSet::new();
-        for chunk in ids.chunks(1000) {
-            mapped.extend(
-                self.backend
-                    .offers_for_variants(chunk)
-                    .await?
-                    .into_iter()
-                    .map(|o| o.variant_id),
-            );
-        }
+        let mapped = self.offers_by_variant(&ids).await?;
         Ok(products
             .iter()
             .flat_map(|p| {
                 p.variants
                     .iter()
-                    .filter(|v| !mapped.contains(&v.id))
+                    .filter(|v| !mapped.contains_key(&v.id))
                     .map(|v| UnmappedVariant {
                         variant_id: v.id,
                         product_id: p.id,
@@ -237,15 +233,17 @@ impl App {
             // Stock and prices follow at once; a store not connected only keeps its numbers.
             let _ = self.refresh_listings(supplier.store_id, Some(touched)).await;
         }
-        let unmapped = self.unmapped_variants(scope, supplier.store_id).await?;
-        let products_by_id: HashMap<VariantId, ()> = unmapped.iter().map(|u| (u.variant_id, ())).collect();
-        let store_variants: Vec<StoreVariant> = self
-            .backend
-            .list_products(Some(supplier.store_id))
+        let store_products = self.backend.list_products(Some(supplier.store_id)).await?;
+        let unmapped: std::collections::HashSet<VariantId> = self
+            .unmapped_of(&store_products)
             .await?
+            .into_iter()
+            .map(|u| u.variant_id)
+            .collect();
+        let store_variants: Vec<StoreVariant> = store_products
             .iter()
             .flat_map(|p| p.variants.iter())
-            .filter(|v| products_by_id.contains_key(&v.id))
+            .filter(|v| unmapped.contains(&v.id))
             .map(StoreVariant::from)
             .collect();
         let supplier_variants: Vec<SupplierVariant> = products
@@ -278,45 +276,23 @@ impl App {
         if let Err(refusal) = check_mapping(&StoreVariant::from(&variant), &supplier_variant) {
             return Err(AppError::invalid("options", refusal.to_string()));
         }
-        if !(1..=dropline_domain::mapping::MAX_UNITS).contains(&map.units) {
-            return Err(AppError::invalid(
-                "units",
-                format!("must be 1 to {}", dropline_domain::mapping::MAX_UNITS),
-            ));
-        }
-        let offer = self
-            .add_offer(
-                scope,
-                NewOffer {
-                    variant_id: map.variant_id,
-                    supplier_id: map.supplier_id,
-                    supplier_sku: map.supplier_sku,
-                    supplier_product_id: map.supplier_product_id,
-                    supplier_variant_id: map.supplier_variant_id,
-                    product_url: map.product_url,
-                    unit_cost: map.unit_cost,
-                    stock: map.stock,
-                    shipping: map.shipping,
-                    priority: map.priority,
-                },
-            )
-            .await?;
-        if map.units == 1 {
-            return Ok(offer);
-        }
-        let mut offer = offer;
-        offer.units = map.units;
-        self.backend.update_offer(offer.clone()).await?;
-        self.catalog
-            .forget_store(self.get_store_of_variant(map.variant_id).await?);
-        Ok(offer)
-    }
-
-    async fn get_store_of_variant(&self, variant_id: VariantId) -> Result<StoreId, AppError> {
-        self.backend
-            .variant_store(variant_id)
-            .await?
-            .ok_or(AppError::NotFound("variant"))
+        self.add_offer(
+            scope,
+            NewOffer {
+                variant_id: map.variant_id,
+                supplier_id: map.supplier_id,
+                supplier_sku: map.supplier_sku,
+                supplier_product_id: map.supplier_product_id,
+                supplier_variant_id: map.supplier_variant_id,
+                product_url: map.product_url,
+                unit_cost: map.unit_cost,
+                stock: map.stock,
+                shipping: map.shipping,
+                priority: map.priority,
+                units: map.units,
+            },
+        )
+        .await
     }
 
     /// What new pricing rules would do, written nowhere: the prices that would change in
@@ -383,10 +359,12 @@ impl App {
             .collect();
         variant_ids.sort_unstable();
         variant_ids.dedup();
-        let mut offers = Vec::new();
-        for chunk in variant_ids.chunks(1000) {
-            offers.extend(self.backend.offers_for_variants(chunk).await?);
-        }
+        let offers: Vec<Offer> = self
+            .offers_by_variant(&variant_ids)
+            .await?
+            .into_values()
+            .flatten()
+            .collect();
         let mut routed = Vec::new();
         for order in orders.iter().filter(|o| !o.test) {
             let context = RoutingContext {

@@ -273,7 +273,10 @@ impl App {
             .map(|rate| rate.used(now)))
     }
 
-    async fn offers_by_variant(&self, variant_ids: &[VariantId]) -> Result<HashMap<VariantId, Vec<Offer>>, AppError> {
+    pub(crate) async fn offers_by_variant(
+        &self,
+        variant_ids: &[VariantId],
+    ) -> Result<HashMap<VariantId, Vec<Offer>>, AppError> {
         let mut by_variant: HashMap<VariantId, Vec<Offer>> = HashMap::new();
         for chunk in variant_ids.chunks(REFRESH_BATCH) {
             for offer in self.backend.offers_for_variants(chunk).await? {
@@ -748,13 +751,15 @@ impl App {
                 report.refused.push((id, reason));
             }
         }
+        let platform_ids: HashMap<VariantId, &str> = products
+            .iter()
+            .flat_map(|p| p.variants.iter())
+            .filter_map(|v| Some((v.id, v.platform_variant_id.as_deref()?)))
+            .collect();
         written.retain(|l| {
-            let platform_id = products
-                .iter()
-                .flat_map(|p| p.variants.iter())
-                .find(|v| v.id == l.variant_id)
-                .and_then(|v| v.platform_variant_id.as_deref());
-            platform_id.is_none_or(|id| !refused_ids.contains(id))
+            platform_ids
+                .get(&l.variant_id)
+                .is_none_or(|id| !refused_ids.contains(*id))
         });
         self.backend.save_listings(&written).await?;
         Ok(())

@@ -106,6 +106,8 @@ pub struct NewOffer {
     pub stock: Option<u32>,
     pub shipping: Vec<ShippingMethod>,
     pub priority: OfferPriority,
+    /// Supplier units per store unit (a bundle); 1 for a plain mapping.
+    pub units: u32,
 }
 
 /// What to change of an offer; a field left `None` keeps its value. Its variant and
@@ -669,11 +671,17 @@ impl App {
             new.unit_cost,
             &new.shipping,
         );
+        if !(1..=dropline_domain::mapping::MAX_UNITS).contains(&new.units) {
+            errors.push(FieldError::new(
+                "units",
+                format!("must be 1 to {}", dropline_domain::mapping::MAX_UNITS),
+            ));
+        }
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
         let offer = Offer {
-            units: 1,
+            units: new.units,
             id: OfferId::new(),
             variant_id: new.variant_id,
             supplier_id: new.supplier_id,

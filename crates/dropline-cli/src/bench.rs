@@ -529,6 +529,7 @@ fn offer(
     unit_cost: Money,
 ) -> NewOffer {
     NewOffer {
+        units: 1,
         variant_id,
         supplier_id,
         supplier_sku: format!("SUP-{sku}-{priority}"),

@@ -425,6 +425,7 @@ async fn seed(app: &App) -> anyhow::Result<dropline_domain::ids::StoreId> {
             app.add_offer(
                 Scope::Operator,
                 NewOffer {
+                    units: 1,
                     variant_id: variant.id,
                     supplier_id: supplier.id,
                     supplier_sku: format!("SUP-{}", variant.sku),

@@ -1332,6 +1332,7 @@ async fn add_offers(app: &App, store: &mut DemoStore, usd: Currency, variants: &
         }
         for row in OFFERS.iter().filter(|row| row.sku == variant.sku) {
             let offer = NewOffer {
+                units: 1,
                 variant_id: variant.id,
                 supplier_id: store.suppliers[row.supplier],
                 supplier_sku: row.supplier_sku.into(),
@@ -2164,6 +2165,7 @@ async fn launch_sourced(
             add_offer(
                 app,
                 NewOffer {
+                    units: 1,
                     variant_id: variant.id,
                     supplier_id: sourcing.cj_supplier,
                     supplier_sku: cj.sku.clone(),
@@ -2197,6 +2199,7 @@ async fn launch_sourced(
             add_offer(
                 app,
                 NewOffer {
+                    units: 1,
                     variant_id: variant.id,
                     supplier_id: sourcing.aliexpress_supplier,
                     supplier_sku,
@@ -2225,6 +2228,7 @@ async fn launch_sourced(
             add_offer(
                 app,
                 NewOffer {
+                    units: 1,
                     variant_id: variant.id,
                     supplier_id: store.suppliers[manual],
                     supplier_sku: format!("OPS-{}", row.sku),

@@ -246,13 +246,7 @@ impl CjClient {
                 catalog::parse_variant,
             )
             .await?;
-        match info {
-            Some(info) if !info.vid.eq_ignore_ascii_case(vid) => Err(CjError::Malformed(format!(
-                "data.vid: {:?} is not the variant asked for",
-                info.vid
-            ))),
-            other => Ok(other),
-        }
+        asked_for(info, vid, "data.vid", "variant", |info| &info.vid)
     }
 
     /// Units of the variant over all CJ warehouses (`product/stock/queryByVid`); `None` when
@@ -330,13 +324,7 @@ impl CjClient {
                 product::parse_product,
             )
             .await?;
-        match info {
-            Some(info) if !info.pid.eq_ignore_ascii_case(pid) => Err(CjError::Malformed(format!(
-                "data.pid: {:?} is not the product asked for",
-                info.pid
-            ))),
-            other => Ok(other),
-        }
+        asked_for(info, pid, "data.pid", "product", |info| &info.pid)
     }
 
     /// Every variant of the product with its SKU, options and sell price
@@ -769,6 +757,24 @@ fn order_json(order_number: &str, order: &OrderRequest) -> Value {
         body["payType"] = json!(pay_type);
     }
     body
+}
+
+/// CJ's answer when it names the id asked for (`None` stays `None`); an answer for another
+/// one is [`CjError::Malformed`].
+fn asked_for<T>(
+    info: Option<T>,
+    asked: &str,
+    field: &str,
+    what: &str,
+    id: impl Fn(&T) -> &str,
+) -> Result<Option<T>, CjError> {
+    match info {
+        Some(info) if !id(&info).eq_ignore_ascii_case(asked) => Err(CjError::Malformed(format!(
+            "{field}: {:?} is not the {what} asked for",
+            id(&info)
+        ))),
+        other => Ok(other),
+    }
 }
 
 #[cfg(test)]

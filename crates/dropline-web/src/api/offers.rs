@@ -180,6 +180,7 @@ pub async fn create_offer(
 ) -> Result<Response, ApiError> {
     let request: CreateOfferRequest = body.read()?;
     let new = NewOffer {
+        units: 1,
         variant_id: request.variant_id,
         supplier_id: request.supplier_id,
         supplier_sku: request.supplier_sku,

@@ -1028,6 +1028,7 @@ async fn add_offer(
         return refused(&errors);
     };
     let new = NewOffer {
+        units: 1,
         variant_id: context.variant.id,
         supplier_id,
         supplier_sku: parsed.supplier_sku,
