@@ -188,12 +188,16 @@ impl App {
         let products = self.backend.list_products(Some(store_id)).await?;
         let variant_ids: Vec<VariantId> = products.iter().flat_map(|p| p.variants.iter().map(|v| v.id)).collect();
         let offers = self.offers_by_variant(&variant_ids).await?;
+        let mut rates = Rates::default();
         let mut quotes = Vec::new();
         let mut unpriced = Vec::new();
         for product in &products {
             for variant in &product.variants {
                 let offers = offers.get(&variant.id).map(Vec::as_slice).unwrap_or_default();
-                match self.price_by_rules(&record, settings, product, variant, offers).await {
+                match self
+                    .price_by_rules(&record, settings, product, variant, offers, &mut rates)
+                    .await
+                {
                     Ok(Some(quote)) => quotes.push(quote),
                     Ok(None) => {}
                     Err(reason) => unpriced.push(Unpriced {
@@ -216,6 +220,7 @@ impl App {
         product: &Product,
         variant: &Variant,
         offers: &[Offer],
+        rates: &mut Rates,
     ) -> Result<Option<PriceQuote>, String> {
         if !settings.enabled {
             return Ok(None);
@@ -231,7 +236,7 @@ impl App {
             None
         } else {
             Some(
-                self.rate_now(cost.unit_cost.currency, scoped.rule.currency)
+                self.rate_now(cost.unit_cost.currency, scoped.rule.currency, rates)
                     .await
                     .map_err(|e| e.to_string())?
                     .ok_or_else(|| {
@@ -260,17 +265,24 @@ impl App {
         }))
     }
 
+    /// Today's rate of the table, read once per pair for a whole repricing.
     async fn rate_now(
         &self,
         from: dropline_domain::money::Currency,
         to: dropline_domain::money::Currency,
+        rates: &mut Rates,
     ) -> Result<Option<RateUsed>, AppError> {
+        if let Some(known) = rates.0.get(&(from, to)) {
+            return Ok(*known);
+        }
         let now = self.now();
-        Ok(self
+        let rate = self
             .backend
             .exchange_rate(from, to, now.date())
             .await?
-            .map(|rate| rate.used(now)))
+            .map(|rate| rate.used(now));
+        rates.0.insert((from, to), rate);
+        Ok(rate)
     }
 
     pub(crate) async fn offers_by_variant(
@@ -594,20 +606,21 @@ impl App {
                     .is_none_or(|w| p.variants.iter().any(|v| w.contains(&v.id)))
             })
             .collect();
+        let mut rates = Rates::default();
         let mut batch: Vec<&Product> = Vec::new();
         let mut batch_variants = 0;
         for product in selected {
             batch_variants += product.variants.len();
             batch.push(product);
             if batch_variants >= REFRESH_BATCH {
-                self.refresh_products(&record, &batch, &pending, pushing, &mut report)
+                self.refresh_products(&record, &batch, &pending, pushing, &mut report, &mut rates)
                     .await?;
                 batch.clear();
                 batch_variants = 0;
             }
         }
         if !batch.is_empty() {
-            self.refresh_products(&record, &batch, &pending, pushing, &mut report)
+            self.refresh_products(&record, &batch, &pending, pushing, &mut report, &mut rates)
                 .await?;
         }
         Ok(report)
@@ -620,6 +633,7 @@ impl App {
         pending: &[PriceChange],
         pushing: bool,
         report: &mut ListingReport,
+        rates: &mut Rates,
     ) -> Result<(), AppError> {
         let settings = &record.store.settings;
         let now = self.now();
@@ -653,7 +667,7 @@ impl App {
                     None => all_known = false,
                 }
                 let price = self
-                    .reprice(record, product, variant, offers, pending, report, now)
+                    .reprice(record, product, variant, offers, pending, report, rates, now)
                     .await?;
                 let listing = listings.get(&variant.id);
                 let stock_changed = shown.is_some() && listing.is_none_or(|l| l.stock != shown);
@@ -777,6 +791,7 @@ impl App {
         offers: &[Offer],
         pending: &[PriceChange],
         report: &mut ListingReport,
+        rates: &mut Rates,
         now: OffsetDateTime,
     ) -> Result<ListingPrice, AppError> {
         let pricing = &record.store.settings.pricing;
@@ -784,7 +799,10 @@ impl App {
             price: variant.price,
             compare_at: None,
         };
-        let quote = match self.price_by_rules(record, pricing, product, variant, offers).await {
+        let quote = match self
+            .price_by_rules(record, pricing, product, variant, offers, rates)
+            .await
+        {
             Ok(Some(quote)) => quote,
             Ok(None) | Err(_) => return Ok(current),
         };
@@ -984,6 +1002,10 @@ impl App {
         Ok(())
     }
 }
+
+/// The exchange rates read during one repricing, by (from, to).
+#[derive(Default)]
+struct Rates(HashMap<(dropline_domain::money::Currency, dropline_domain::money::Currency), Option<RateUsed>>);
 
 fn check_pricing(record: &StoreRecord, settings: &PricingSettings) -> Result<(), AppError> {
     let problems = settings.problems(record.store.currency);
